@@ -1,0 +1,1 @@
+"""Bundled sample media, presets and models (installed as ``vidcv.assets``; data only)."""

@@ -1,0 +1,19 @@
+"""vidcv: a threaded frame pipeline of stackable plugins over cameras, files, streams and image folders.
+
+The engine lives here and never imports Qt. Importing this package is cheap: heavy libraries
+(torch, ultralytics, onnxruntime) are imported only by the plugins that need them.
+"""
+
+import os
+
+from vidcv._version import __version__
+from vidcv.detections import Detections
+from vidcv.errors import VidcvError
+from vidcv.frame import Frame
+from vidcv.params import Param
+from vidcv.plugin import Plugin
+
+# ultralytics pip-installs missing packages at run time unless told not to; vidcv never allows that.
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+
+__all__ = ["Detections", "Frame", "Param", "Plugin", "VidcvError", "__version__"]

@@ -1,0 +1,29 @@
+"""Where the bundled assets (sample video, presets, models) are, installed or in a source checkout."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+
+def assets_dir() -> str:
+    """The folder of the bundled assets (the repository's ``assets/``, installed as ``vidcv.assets``)."""
+    return str(resources.files("vidcv.assets"))
+
+
+def sample_video() -> str:
+    return os.path.join(assets_dir(), "sample.mp4")
+
+
+def bundled_preset(name: str) -> str | None:
+    """Path of a bundled preset named ``name`` (with or without .yaml), if there is one."""
+    base = os.path.splitext(os.path.basename(name))[0]
+    if base != name and f"{base}.yaml" != name:
+        return None
+    path = os.path.join(assets_dir(), "presets", f"{base}.yaml")
+    return path if os.path.isfile(path) else None
+
+
+def bundled_presets() -> list[str]:
+    folder = os.path.join(assets_dir(), "presets")
+    return sorted(n[:-5] for n in os.listdir(folder) if n.endswith(".yaml")) if os.path.isdir(folder) else []

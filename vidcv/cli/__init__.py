@@ -1,0 +1,1 @@
+"""The ``vidcv`` command line."""

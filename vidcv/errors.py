@@ -1,0 +1,29 @@
+"""User-facing errors: each message says what was wrong and what to do about it."""
+
+
+class VidcvError(Exception):
+    """Base of every error vidcv reports to a user as one line, without a traceback."""
+
+
+class SourceError(VidcvError):
+    """A source could not be opened or stopped delivering frames."""
+
+
+class TruncatedVideoError(SourceError):
+    """A video ended before its header said it would: the frames before the damage were processed."""
+
+
+class ParamError(VidcvError, ValueError):
+    """A plugin parameter got a value of the wrong type or outside its allowed range."""
+
+
+class PluginError(VidcvError):
+    """A plugin is unknown, failed to import, or was declared wrongly."""
+
+
+class PresetError(VidcvError):
+    """A preset file is unreadable or does not match the plugin declarations."""
+
+
+class OutputError(VidcvError):
+    """An output cannot be written where or how it was asked for."""

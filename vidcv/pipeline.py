@@ -1,0 +1,162 @@
+"""Pipeline: an ordered list of plugin stages, edited from any thread and run against a consistent snapshot."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vidcv.frame import Frame
+from vidcv.plugin import Plugin
+from vidcv.stats import StageStats, StageSummary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Stage:
+    """One plugin in a pipeline, enabled or bypassed, with its own statistics."""
+
+    plugin: Plugin
+    enabled: bool = True
+    stats: StageStats = field(default_factory=StageStats)
+
+    @property
+    def plugin_name(self) -> str:
+        return self.plugin.name
+
+
+@dataclass(frozen=True)
+class StageError:
+    """A stage raised on a frame: reported, and that stage is bypassed for that frame."""
+
+    stage_index: int
+    stage_name: str
+    frame_index: int
+    message: str
+
+    def __str__(self) -> str:
+        return (f"stage {self.stage_index} '{self.stage_name}' failed on frame {self.frame_index}: "
+                f"{self.message} (bypassed for that frame)")
+
+
+class Pipeline:
+    """Thread-safe ordered stages.
+
+    Structural edits (add, remove, move, enable) replace an immutable tuple; parameter edits are queued
+    in each plugin. ``process`` takes the tuple once per frame and applies queued edits first, so one
+    frame always sees one consistent configuration, whatever other threads do meanwhile.
+    """
+
+    def __init__(self, stages: Iterable[Stage | Plugin] = ()) -> None:
+        self._lock = threading.Lock()
+        self._stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
+        self._error_listeners: list[Callable[[StageError], None]] = []
+        self._reported: set[tuple[int, str]] = set()
+
+    # --- editing (any thread) -----------------------------------------------------------------------
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        return self._stages
+
+    def __len__(self) -> int:
+        return len(self._stages)
+
+    def add(self, plugin: Plugin, enabled: bool = True, index: int | None = None) -> Stage:
+        stage = Stage(plugin, enabled)
+        with self._lock:
+            items = list(self._stages)
+            items.insert(len(items) if index is None else index, stage)
+            self._stages = tuple(items)
+        return stage
+
+    def remove(self, index: int) -> Stage:
+        with self._lock:
+            items = list(self._stages)
+            stage = items.pop(index)
+            self._stages = tuple(items)
+        return stage
+
+    def move(self, src: int, dst: int) -> None:
+        with self._lock:
+            items = list(self._stages)
+            items.insert(dst, items.pop(src))
+            self._stages = tuple(items)
+
+    def set_enabled(self, index: int, enabled: bool) -> None:
+        with self._lock:
+            self._stages[index].enabled = bool(enabled)
+
+    def set_param(self, index: int, name: str, value: Any) -> None:
+        """Validate at once; the value takes effect before the next frame."""
+        self._stages[index].plugin.set_param(name, value)
+
+    def stage_name(self, index: int) -> str:
+        """Display name: the plugin name, numbered when it occurs more than once (``blur#2``)."""
+        stages = self._stages
+        name = stages[index].plugin_name
+        same = [i for i, s in enumerate(stages) if s.plugin_name == name]
+        return name if len(same) == 1 else f"{name}#{same.index(index) + 1}"
+
+    def on_error(self, listener: Callable[[StageError], None]) -> None:
+        """Call ``listener`` (from the processing thread) for every stage error."""
+        self._error_listeners.append(listener)
+
+    # --- running (processing thread) -----------------------------------------------------------------
+    def process(self, frame: Frame) -> Frame:
+        """Run every enabled stage on ``frame``; a stage that raises is reported and bypassed."""
+        stages = self._stages
+        for i, stage in enumerate(stages):
+            if not stage.enabled:
+                continue
+            plugin = stage.plugin
+            start = time.perf_counter()
+            try:
+                plugin.apply_pending()
+                out = plugin.process(frame)
+                if not isinstance(out, Frame) or not isinstance(out.image, np.ndarray):
+                    raise TypeError(f"process() returned {type(out).__name__}, expected a Frame with an image")
+            except Exception as exc:  # a failing stage must never stop the pipeline
+                stage.stats.record((time.perf_counter() - start) * 1000.0, ok=False)
+                self._report(StageError(i, self.stage_name(i), frame.index, f"{type(exc).__name__}: {exc}"),
+                             stage)
+                continue
+            stage.stats.record((time.perf_counter() - start) * 1000.0, ok=True)
+            frame = out
+        return frame
+
+    def _report(self, error: StageError, stage: Stage) -> None:
+        stage.stats.errors += 1
+        stage.stats.last_error = error.message
+        stage.stats.last_error_frame = error.frame_index
+        key = (id(stage), error.message)
+        if key not in self._reported:  # log each distinct failure once; the count is in the stats
+            self._reported.add(key)
+            log.warning("%s", error)
+        for listener in self._error_listeners:
+            listener(error)
+
+    def reset(self) -> None:
+        """Reset stateful plugins (seek, new source)."""
+        for stage in self._stages:
+            stage.plugin.reset()
+
+    def close(self) -> None:
+        for stage in self._stages:
+            stage.plugin.close()
+
+    def summaries(self, recent: bool = False) -> list[StageSummary]:
+        """Per-stage statistics, in pipeline order."""
+        out = []
+        for i, stage in enumerate(self._stages):
+            mean, p95 = stage.stats.durations.summary(recent)
+            st = stage.stats
+            out.append(StageSummary(self.stage_name(i), stage.plugin_name, stage.enabled, st.frames_in,
+                                    st.frames_out, st.errors, mean, p95, 1000.0 / mean if mean > 0 else 0.0,
+                                    st.last_error))
+        return out

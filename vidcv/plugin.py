@@ -1,0 +1,110 @@
+"""The plugin contract: a declared, validated set of parameters and ``process(frame) -> frame``."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+from vidcv.errors import ParamError
+from vidcv.frame import Frame
+from vidcv.params import Param
+
+
+class ParamValues(dict):
+    """Current parameter values; read them as ``self.p.ksize`` or ``self.p["ksize"]``."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Plugin:
+    """Base of every pipeline operation.
+
+    Subclasses set ``name`` (registry name), ``title``, ``category``, ``summary`` and ``params``, and
+    implement ``process``. Parameter edits may come from any thread through ``set_param``; they are
+    queued and applied by the processing thread between two frames (``apply_pending``), so that
+    ``process`` always sees one consistent set of values in ``self.p``. Plugins never touch the UI.
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    category: ClassVar[str] = "other"
+    summary: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    #: True for plugins that keep state across frames (trackers); ``reset`` clears it.
+    stateful: ClassVar[bool] = False
+
+    def __init__(self, **values: Any) -> None:
+        declared = self.declared()
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise ParamError(f"plugin '{self.name}' has no parameter {', '.join(map(repr, unknown))}; "
+                             f"its parameters are: {', '.join(declared) or 'none'}")
+        self.p = ParamValues({name: param.validate(values.get(name, param.default))
+                              for name, param in declared.items()})
+        self._pending: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.setup()
+
+    @classmethod
+    def declared(cls) -> dict[str, Param]:
+        """Parameter declarations by name, in declaration order."""
+        return {p.name: p for p in cls.params}
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """JSON-ready description (registry listing, docs, UI)."""
+        summary = cls.summary or ((cls.__doc__ or "").strip().splitlines() or [""])[0]
+        return {"name": cls.name, "title": cls.title or cls.name, "category": cls.category,
+                "summary": summary, "params": [p.to_dict() for p in cls.params]}
+
+    # --- parameters -------------------------------------------------------------------------------
+    def set_param(self, name: str, value: Any) -> None:
+        """Validate now (so the caller hears of a bad value at once) and apply before the next frame."""
+        param = self.declared().get(name)
+        if param is None:
+            raise ParamError(f"plugin '{self.name}' has no parameter '{name}'; "
+                             f"its parameters are: {', '.join(self.declared()) or 'none'}")
+        value = param.validate(value)
+        with self._lock:
+            self._pending[name] = value
+
+    def values(self) -> dict[str, Any]:
+        """The values as they will be on the next frame (current values with queued edits applied)."""
+        with self._lock:
+            return {**self.p, **self._pending}
+
+    def apply_pending(self) -> None:
+        """Apply queued edits; called by the pipeline between frames, in the processing thread."""
+        if not self._pending:
+            return
+        with self._lock:
+            changes, self._pending = self._pending, {}
+        changed = {k for k, v in changes.items() if self.p.get(k) != v}
+        self.p.update(changes)
+        if changed:
+            self.on_params_changed(changed)
+
+    # --- hooks ------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Build what depends on the parameters (kernels, models). Called once after construction."""
+
+    def on_params_changed(self, changed: set[str]) -> None:
+        """Called between frames after parameters changed; by default rebuilds with ``setup``."""
+        self.setup()
+
+    def process(self, frame: Frame) -> Frame:
+        """Transform one frame and return it. Raise on failure: the pipeline reports and bypasses."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget state carried across frames (seek, source change). Stateless plugins do nothing."""
+
+    def close(self) -> None:
+        """Release resources (models, files)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.p.items())})"

@@ -1,0 +1,131 @@
+"""Presets: a pipeline as YAML, validated against the plugin declarations, saved so that it loads back equal.
+
+```yaml
+pipeline:
+  - plugin: color          # registry name
+    params: {to: gray}
+  - plugin: canny
+    enabled: false         # bypassed, kept in the file
+    params: {low: 50, high: 150}
+```
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import yaml
+
+from vidcv.errors import ParamError, PluginError, PresetError
+from vidcv.pipeline import Pipeline, Stage
+from vidcv.registry import Registry, default_registry
+
+TOP_KEYS = ("pipeline", "description", "version")
+STAGE_KEYS = ("plugin", "enabled", "params")
+FORMAT_VERSION = 1
+
+
+def load_preset(path: str, registry: Registry | None = None) -> Pipeline:
+    """Read and validate a preset file into a new Pipeline."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise PresetError(f"no such preset file: {path}") from None
+    except OSError as exc:
+        raise PresetError(f"cannot read preset {path}: {exc.strerror}") from None
+    return parse_preset(text, registry, origin=path)
+
+
+def parse_preset(text: str, registry: Registry | None = None, origin: str = "<preset>") -> Pipeline:
+    """Validate YAML text into a Pipeline; every error names the stage, the parameter and what is allowed."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PresetError(f"{origin}: not valid YAML{where}: {problem}") from None
+    return pipeline_from_dict(data, registry, origin)
+
+
+def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str = "<preset>") -> Pipeline:
+    registry = registry or default_registry()
+    if data is None:
+        data = {"pipeline": []}
+    if not isinstance(data, dict):
+        raise PresetError(f"{origin}: expected a mapping with a 'pipeline' list at the top, got {type(data).__name__}")
+    unknown = [k for k in data if k not in TOP_KEYS]
+    if unknown:
+        raise PresetError(f"{origin}: unknown top-level key {unknown[0]!r}; allowed: {', '.join(TOP_KEYS)}")
+    version = data.get("version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise PresetError(f"{origin}: preset format version {version!r} is not supported (this vidcv reads "
+                          f"version {FORMAT_VERSION})")
+    items = data.get("pipeline", [])
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise PresetError(f"{origin}: 'pipeline' must be a list of stages, got {type(items).__name__}")
+    stages = [_stage_from_dict(i, item, registry, origin) for i, item in enumerate(items)]
+    return Pipeline(stages)
+
+
+def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> Stage:
+    where = f"{origin}: stage {index}"
+    if not isinstance(item, dict):
+        raise PresetError(f"{where}: expected a mapping such as {{plugin: blur, params: {{ksize: 5}}}}, "
+                          f"got {item!r}")
+    name = item.get("plugin")
+    where = f"{where} ({name})" if isinstance(name, str) else where
+    if not isinstance(name, str):
+        raise PresetError(f"{where}: missing 'plugin' (the registry name, e.g. blur)")
+    unknown = [k for k in item if k not in STAGE_KEYS]
+    if unknown:
+        raise PresetError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(STAGE_KEYS)}")
+    enabled = item.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise PresetError(f"{where}: 'enabled' = {enabled!r} is not allowed: expected true or false")
+    params = item.get("params") or {}
+    if not isinstance(params, dict):
+        raise PresetError(f"{where}: 'params' must be a mapping of parameter names to values, got {params!r}")
+    try:
+        cls = registry.get(name)
+        plugin = cls(**params)
+    except (PluginError, ParamError) as exc:
+        raise PresetError(f"{where}: {exc}") from None
+    return Stage(plugin, enabled)
+
+
+def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
+    """The preset document: every stage with all its parameter values, in declaration order."""
+    stages = []
+    for stage in pipeline.stages:
+        plugin = stage.plugin
+        values = plugin.values()
+        entry: dict[str, Any] = {"plugin": plugin.name}
+        if not stage.enabled:
+            entry["enabled"] = False
+        entry["params"] = {name: _plain(values[name]) for name in plugin.declared()}
+        stages.append(entry)
+    return {"pipeline": stages}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def dump_preset(pipeline: Pipeline) -> str:
+    return yaml.safe_dump(pipeline_to_dict(pipeline), sort_keys=False, default_flow_style=None)
+
+
+def save_preset(pipeline: Pipeline, path: str) -> None:
+    """Write the preset atomically (temporary name, then rename)."""
+    text = dump_preset(pipeline)
+    tmp = f"{path}.partial"
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,248 @@
+"""Runner: source thread -> processing thread -> sink thread, with prompt stop and honest statistics.
+
+Live sources hand over newest-wins (drops counted); files go through a bounded blocking queue (no
+frame lost, order kept). OpenCV releases the GIL while decoding, filtering and encoding, so the three
+threads overlap. Stop is prompt: every thread is joined within the stop timeout and sinks finalised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from vidcv.frame import Frame
+from vidcv.handoff import END, TIMEOUT, Handoff
+from vidcv.pipeline import Pipeline
+from vidcv.sinks.base import Sink
+from vidcv.sources.base import Source
+from vidcv.stats import DurationStats, RateMeter, RunSummary
+
+log = logging.getLogger(__name__)
+
+
+class Runner:
+    """Runs ``pipeline`` over ``source`` into ``sinks``.
+
+    ``realtime`` paces a non-live source at its own fps; ``max_frames`` stops after that many frames
+    read. ``error`` holds the exception that ended the run early (source or sink failure), if any.
+    """
+
+    def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
+                 max_frames: int | None = None, queue_size: int = 8) -> None:
+        self.source = source
+        self.pipeline = pipeline
+        self.sinks = list(sinks)
+        self.realtime = realtime
+        self.max_frames = max_frames
+        self.error: BaseException | None = None
+        self.frames_read = 0
+        self.frames_processed = 0
+        self.frames_written = 0
+        live = source.live
+        self._in = Handoff(queue_size, newest_wins=live)
+        self._out = Handoff(2 if live else queue_size)
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._step = 0
+        self._threads: list[threading.Thread] = []
+        self._done = threading.Event()
+        self._t_start = 0.0
+        self._t_end: float | None = None
+        self._read_rate, self._out_rate = RateMeter(), RateMeter()
+        self._frame_age = DurationStats()
+        self._sinks_closed = False
+
+    # --- control -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the source if needed (errors raise here, before any thread starts) and start the threads."""
+        if self._threads:
+            raise RuntimeError("a Runner runs once; make a new one")
+        if self.source.state in ("closed", ""):
+            self.source.open()
+        self.source.stop_event = self._stop
+        self._t_start = time.monotonic()
+        for name, target in (("source", self._source_loop), ("process", self._process_loop),
+                             ("sink", self._sink_loop)):
+            thread = threading.Thread(target=target, name=f"vidcv-{name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        """Stop reading, finish the frame in hand, finalise outputs; True if every thread ended in time."""
+        self._stop.set()
+        self._resume.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            log.warning("threads still busy after %.1f s: %s", timeout, ", ".join(alive))
+        if not self._threads:
+            self._close_sinks()
+        return not alive
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends (source exhausted, max_frames reached, stopped or failed)."""
+        return self._done.wait(timeout)
+
+    def run(self) -> RunSummary:
+        """Start, wait for the end, and return the summary (stop on KeyboardInterrupt, then re-raise)."""
+        self.start()
+        try:
+            while not self.wait(0.1):
+                pass
+        finally:
+            self.stop()
+        return self.summary()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._threads) and not self._done.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        """True once stop was asked for (by the user or by a failure)."""
+        return self._stop.is_set()
+
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    def step(self) -> None:
+        """While paused, let exactly one more frame through."""
+        self._step += 1
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    # --- threads ---------------------------------------------------------------------------------------
+    def _source_loop(self) -> None:
+        source, stop = self.source, self._stop
+        t0: float | None = None
+        pts0 = 0.0
+        try:
+            while not stop.is_set():
+                if self.max_frames is not None and self.frames_read >= self.max_frames:
+                    break
+                if not self._wait_unpaused():
+                    break
+                frame = source.read()
+                if frame is None:
+                    break
+                if self.realtime and not source.live:
+                    if t0 is None or self.paused:
+                        t0, pts0 = time.monotonic(), frame.pts_ms
+                    delay = t0 + (frame.pts_ms - pts0) / 1000.0 - time.monotonic()
+                    if delay > 0 and stop.wait(delay):
+                        break
+                    frame.captured_at = time.monotonic()
+                self.frames_read += 1
+                self._read_rate.tick()
+                if not self._in.put(frame, stop):
+                    break
+        except BaseException as exc:  # reported to the caller through .error
+            self._fail(exc, "source")
+        finally:
+            self._in.close()
+            try:
+                source.close()
+            except Exception:  # closing must never mask the real outcome
+                log.exception("closing the source failed")
+
+    def _wait_unpaused(self) -> bool:
+        while not self._resume.is_set():
+            if self._step > 0:
+                self._step -= 1
+                return True
+            if self._stop.is_set():
+                return False
+            self._resume.wait(0.05)
+        return not self._stop.is_set()
+
+    def _process_loop(self) -> None:
+        try:
+            while True:
+                item = self._in.get(0.1)
+                if item is END:
+                    break
+                if item is TIMEOUT:
+                    if self._stop.is_set():
+                        break
+                    continue
+                if self._stop.is_set():
+                    break
+                frame = self.pipeline.process(item)
+                self.frames_processed += 1
+                if not self._out.put(frame, self._stop):
+                    break
+        except BaseException as exc:
+            self._fail(exc, "processing")
+        finally:
+            self._out.close()
+
+    def _sink_loop(self) -> None:
+        try:
+            while True:
+                item = self._out.get(0.1)
+                if item is END:
+                    break
+                if item is TIMEOUT:
+                    continue
+                self._emit(item)
+        except BaseException as exc:
+            self._fail(exc, "output")
+        finally:
+            self._close_sinks()
+            self._t_end = time.monotonic()
+            self._done.set()
+
+    def _emit(self, frame: Frame) -> None:
+        for sink in self.sinks:
+            sink.write(frame)
+        self.frames_written += 1
+        now = time.monotonic()
+        self._out_rate.tick(now)
+        self._frame_age.add((now - frame.captured_at) * 1000.0)
+
+    def _close_sinks(self) -> None:
+        if self._sinks_closed:
+            return
+        self._sinks_closed = True
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                self._fail(exc, "output")
+
+    def _fail(self, exc: BaseException, where: str) -> None:
+        if self.error is None:
+            self.error = exc
+        log.debug("%s thread failed", where, exc_info=exc)
+        self._stop.set()
+        self._resume.set()
+
+    # --- statistics ------------------------------------------------------------------------------------
+    @property
+    def dropped(self) -> int:
+        return self._in.dropped
+
+    def summary(self, recent: bool = False) -> RunSummary:
+        """Totals so far (or, with ``recent``, rates and timings over the last seconds, for live readouts)."""
+        end = self._t_end if self._t_end is not None else time.monotonic()
+        wall = max(1e-9, end - self._t_start) if self._t_start else 0.0
+        if recent:
+            fps, source_fps = self._out_rate.rate(), self._read_rate.rate()
+        else:
+            fps = self.frames_written / wall if wall else 0.0
+            source_fps = self.frames_read / wall if wall else 0.0
+        age_mean, age_p95 = self._frame_age.summary(recent)
+        live = self.source.live
+        return RunSummary(self.frames_written, self.frames_read, wall, fps, self.dropped, source_fps,
+                          age_mean if live else None, age_p95 if live else None,
+                          self.pipeline.summaries(recent))

@@ -1,0 +1,78 @@
+"""Sources, chosen from one SOURCE string.
+
+========================  =============================================================
+SOURCE                    opens
+========================  =============================================================
+``video.mp4``             a video file (every frame, in order)
+``0``, ``camera:0``       a camera by index; ``/dev/video0`` by device path
+``rtsp://...``            a network stream (http(s), udp, rtmp, srt, ...), reconnecting
+``frames/``, ``*.png``    an image folder or glob (natural order); one image file too
+``pattern:``              a synthetic moving test pattern; ``pattern:1280x720@30``
+========================  =============================================================
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+
+from vidcv.errors import SourceError
+from vidcv.sources.base import Source
+from vidcv.sources.camera import CameraInfo, CameraSource, list_cameras
+from vidcv.sources.file import FileSource
+from vidcv.sources.images import IMAGE_EXTENSIONS, ImageFolderSource
+from vidcv.sources.pattern import PatternSource
+from vidcv.sources.stream import STREAM_SCHEMES, StreamSource
+
+__all__ = ["CameraInfo", "CameraSource", "FileSource", "ImageFolderSource", "PatternSource", "Source",
+           "StreamSource", "list_cameras", "open_source", "parse_source"]
+
+_PATTERN = re.compile(r"^pattern:(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+
+HELP = ("give a video file, an image folder or glob, a camera index such as 0 (or camera:0, /dev/video0), "
+        "a stream URL such as rtsp://HOST/path, or pattern: for a test pattern")
+
+
+def parse_source(spec: str, **options: object) -> Source:
+    """Build the (unopened) source that ``spec`` names, or raise SourceError saying what is accepted."""
+    spec = spec.strip()
+    if not spec:
+        raise SourceError(f"empty SOURCE: {HELP}")
+    if spec.startswith("pattern:"):
+        match = _PATTERN.match(spec)
+        if not match:
+            raise SourceError(f"bad test pattern '{spec}': use pattern:, pattern:WIDTHxHEIGHT or "
+                              "pattern:WIDTHxHEIGHT@FPS, e.g. pattern:1280x720@30")
+        width, height, fps = int(match[1] or 640), int(match[2] or 480), float(match[3] or 30)
+        if not (16 <= width <= 8192 and 16 <= height <= 8192 and 0 < fps <= 1000):
+            raise SourceError(f"bad test pattern '{spec}': size must be 16..8192 pixels and fps 1..1000")
+        return PatternSource(spec, width, height, fps)
+    camera = re.fullmatch(r"(?:camera:)?(\d+)", spec)
+    if camera:
+        return CameraSource(int(camera[1]), spec=spec, **options)  # type: ignore[arg-type]
+    if spec.startswith("/dev/video"):
+        return CameraSource(spec, spec=spec, **options)  # type: ignore[arg-type]
+    url = _URL.match(spec)
+    if url:
+        if url[1].lower() == "file":
+            return parse_source(spec[len("file://"):], **options)
+        if url[1].lower() not in STREAM_SCHEMES:
+            raise SourceError(f"unsupported URL scheme '{url[1]}' in {spec}; use one of: {', '.join(STREAM_SCHEMES)}")
+        return StreamSource(spec, **options)  # type: ignore[arg-type]
+    path = os.path.expanduser(spec)
+    if os.path.isdir(path) or glob.has_magic(path):
+        return ImageFolderSource(path, **options)  # type: ignore[arg-type]
+    if not os.path.exists(path):
+        raise SourceError(f"no such file or folder: {spec} ({HELP})")
+    if path.lower().endswith(IMAGE_EXTENSIONS):
+        return ImageFolderSource(path, **options)  # type: ignore[arg-type]
+    return FileSource(path)
+
+
+def open_source(spec: str, **options: object) -> Source:
+    """Parse ``spec`` and open the source (errors name the problem and the fix)."""
+    source = parse_source(spec, **options)
+    source.open()
+    return source

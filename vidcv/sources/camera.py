@@ -1,0 +1,174 @@
+"""Cameras: opened by index or device path, and enumerated without opening them where the OS allows."""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import logging
+import os
+import re
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+
+import cv2
+
+from vidcv.errors import SourceError
+from vidcv.frame import Frame
+from vidcv.imageops import to_bgr_uint8
+from vidcv.sources.base import Source
+
+log = logging.getLogger(__name__)
+
+_VIDIOC_QUERYCAP = 0x80685600  # _IOR('V', 0, struct v4l2_capability), 104 bytes
+_CAP_VIDEO_CAPTURE = 0x00000001
+_CAP_VIDEO_CAPTURE_MPLANE = 0x00001000
+_CAP_DEVICE_CAPS = 0x80000000
+
+
+@dataclass
+class CameraInfo:
+    """A camera found on this machine; ``modes`` holds "WxH@fps" strings where known."""
+
+    index: int
+    path: str = ""
+    name: str = ""
+    modes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"index": self.index, "path": self.path, "name": self.name, "modes": self.modes}
+
+
+def _v4l2_is_capture(path: str) -> bool | None:
+    """True for a video-capture node (webcams also expose metadata nodes), None when unknown."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        buf = bytearray(104)
+        fcntl.ioctl(fd, _VIDIOC_QUERYCAP, buf)
+        caps, device_caps = struct.unpack_from("<II", buf, 84)
+        used = device_caps if caps & _CAP_DEVICE_CAPS else caps
+        return bool(used & (_CAP_VIDEO_CAPTURE | _CAP_VIDEO_CAPTURE_MPLANE))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def list_cameras(sys_root: str = "/sys/class/video4linux", dev_root: str = "/dev",
+                 probe: bool = False) -> list[CameraInfo]:
+    """Cameras of this machine. Linux: from sysfs names and V4L2 capabilities; elsewhere: by probing.
+
+    ``probe`` opens each camera to read its default mode (slow, and it fails on a busy camera).
+    """
+    cameras: list[CameraInfo] = []
+    if sys.platform.startswith("linux"):
+        for node in sorted(glob.glob(os.path.join(sys_root, "video*")), key=lambda p: int(re.sub(r"\D", "", p) or 0)):
+            base = os.path.basename(node)
+            index = int(re.sub(r"\D", "", base) or 0)
+            try:
+                with open(os.path.join(node, "name"), encoding="utf-8", errors="replace") as fh:
+                    name = fh.read().strip()
+            except OSError:
+                name = ""
+            path = os.path.join(dev_root, base)
+            if _v4l2_is_capture(path) is False:
+                continue
+            cameras.append(CameraInfo(index, path, name))
+    else:
+        for index in range(8):
+            cap = cv2.VideoCapture(index)
+            if cap.isOpened():
+                cameras.append(CameraInfo(index, "", f"camera {index}"))
+            cap.release()
+    if probe:
+        for cam in cameras:
+            cap = cv2.VideoCapture(cam.path or cam.index)
+            if cap.isOpened():
+                w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+                fps = cap.get(cv2.CAP_PROP_FPS)
+                cam.modes.append(f"{w}x{h}@{fps:g}" if fps > 0 else f"{w}x{h}")
+            cap.release()
+    return cameras
+
+
+class CameraSource(Source):
+    """A live camera; ``device`` is an index or a device path such as /dev/video0."""
+
+    live = True
+
+    def __init__(self, device: int | str, width: int | None = None, height: int | None = None,
+                 fps: float | None = None, spec: str | None = None, stall_timeout_s: float = 3.0) -> None:
+        super().__init__(spec or str(device))
+        self.device = device
+        self._request = (width, height, fps)
+        self._cap: cv2.VideoCapture | None = None
+        self._pending = None
+        self._index = 0
+        self._t0 = 0.0
+        self._stall_timeout_s = stall_timeout_s
+
+    def _label(self) -> str:
+        return f"camera {self.device}"
+
+    def open(self) -> None:
+        if isinstance(self.device, str) and not os.path.exists(self.device):
+            raise SourceError(f"{self._label()} not found: {self.device} does not exist "
+                              "(`vidcv sources` lists the cameras of this machine)")
+        cap = cv2.VideoCapture(self.device)
+        if not cap.isOpened():
+            cap.release()
+            found = list_cameras() if isinstance(self.device, int) else []
+            listing = ", ".join(f"{c.index} ({c.name})" if c.name else str(c.index) for c in found) or "none"
+            raise SourceError(f"{self._label()} could not be opened: no such camera or it is in use "
+                              f"(cameras found: {listing}; `vidcv sources` lists them)")
+        width, height, fps = self._request
+        if width:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        if height:
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if fps:
+            cap.set(cv2.CAP_PROP_FPS, fps)
+        ok, img = cap.read()
+        if not ok or img is None:
+            cap.release()
+            raise SourceError(f"{self._label()} opened but delivered no frame: it is probably busy in another "
+                              "program (close that program and retry)")
+        self._cap = cap
+        self._pending = img
+        got_fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = got_fps if 0 < got_fps < 1000 else None
+        self.size_wh = (img.shape[1], img.shape[0])
+        self._index = 0
+        self._t0 = time.monotonic()
+        self._set_state("open")
+
+    def read(self) -> Frame | None:
+        if self._cap is None:
+            return None
+        img, self._pending = self._pending, None
+        stalled_since = time.monotonic()
+        while img is None:
+            if self.stop_event.is_set():
+                return None
+            ok, img = self._cap.read()
+            if ok and img is not None:
+                break
+            img = None
+            if time.monotonic() - stalled_since > self._stall_timeout_s:
+                self._set_state("error", "no frames")
+                raise SourceError(f"{self._label()} stopped delivering frames for {self._stall_timeout_s:g} s "
+                                  "(unplugged, or taken by another program?)")
+            time.sleep(0.05)
+        frame = Frame(to_bgr_uint8(img), self._index, (time.monotonic() - self._t0) * 1000.0)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        self._set_state("closed")

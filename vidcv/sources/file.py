@@ -1,0 +1,87 @@
+"""Video files, read in order without losing a frame; truncation is detected and reported."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import cv2
+
+from vidcv.errors import SourceError, TruncatedVideoError
+from vidcv.frame import Frame
+from vidcv.imageops import to_bgr_uint8
+from vidcv.sources.base import Source
+
+log = logging.getLogger(__name__)
+
+
+class FileSource(Source):
+    """A video file decoded with OpenCV's FFmpeg backend."""
+
+    live = False
+    seekable = True
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+        self._cap: cv2.VideoCapture | None = None
+        self._index = 0
+        self._first = None
+
+    def open(self) -> None:
+        if not os.path.isfile(self.path):
+            raise SourceError(f"no such video file: {self.path} (check the path)")
+        if os.path.getsize(self.path) == 0:
+            raise SourceError(f"cannot read {self.path}: the file is empty")
+        cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+        ok, first = (cap.read() if cap.isOpened() else (False, None))
+        if not ok or first is None:
+            cap.release()
+            raise SourceError(f"cannot read {self.path} as a video: OpenCV could not decode it "
+                              "(is it a video file, and complete? try re-encoding it with ffmpeg)")
+        self._cap = cap
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 0 < fps < 1000 else 30.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count = count if count > 0 else None
+        self.size_wh = (first.shape[1], first.shape[0])
+        self._first = first
+        self._index = 0
+        self._set_state("open")
+
+    def read(self) -> Frame | None:
+        if self._cap is None:
+            return None
+        if self._first is not None:
+            img, self._first = self._first, None
+        else:
+            ok, img = self._cap.read()
+            if not ok or img is None:
+                self._end()
+                return None
+        frame = Frame(to_bgr_uint8(img), self._index, self._index * 1000.0 / (self.fps or 30.0))
+        self._index += 1
+        return frame
+
+    def _end(self) -> None:
+        self._set_state("ended")
+        expected = self.frame_count
+        read = self._index
+        # Container frame counts can be estimates; only a clear shortfall means a damaged file.
+        if expected and expected - read > max(2, expected // 100):
+            raise TruncatedVideoError(
+                f"{self.path} ended after frame {read - 1} although its header announces {expected} frames: "
+                f"the file looks truncated or damaged; the {read} good frames were processed and kept")
+
+    def seek(self, index: int) -> None:
+        if self._cap is None:
+            raise SourceError("seek on a closed source")
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, index))
+        self._index = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES))
+        self._first = None
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        self._set_state("closed")
