@@ -146,8 +146,8 @@ class Runner:
                 self._read_rate.tick()
                 if not self._in.put(frame, stop):
                     break
-        except BaseException as exc:  # reported to the caller through .error
-            self._fail(exc, "source")
+        except BaseException as exc:  # reported through .error; frames already read are still processed
+            self._fail(exc, "source", stop=False)
         finally:
             self._in.close()
             try:
@@ -220,12 +220,13 @@ class Runner:
             except Exception as exc:
                 self._fail(exc, "output")
 
-    def _fail(self, exc: BaseException, where: str) -> None:
+    def _fail(self, exc: BaseException, where: str, stop: bool = True) -> None:
         if self.error is None:
             self.error = exc
         log.debug("%s thread failed", where, exc_info=exc)
-        self._stop.set()
-        self._resume.set()
+        if stop:
+            self._stop.set()
+            self._resume.set()
 
     # --- statistics ------------------------------------------------------------------------------------
     @property

@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _configure_logging(debug: bool, verbose: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="vidcv: %(levelname)s: %(message)s", stream=sys.stderr)
+    if not (debug or verbose):
+        # FFmpeg's and OpenCV's own messages ("moov atom not found", "[ WARN:0] ...") would bury vidcv's
+        # one-line error; OpenCV reads these once, when it first logs. -v or --debug keep them.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

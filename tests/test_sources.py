@@ -1,0 +1,189 @@
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import decode_index, write_video
+from vidcv.errors import SourceError, TruncatedVideoError
+from vidcv.sources import (CameraSource, FileSource, ImageFolderSource, PatternSource, StreamSource, list_cameras,
+                           open_source, parse_source)
+from vidcv.sources import camera as camera_mod
+
+
+def test_source_strings_choose_the_right_source(tmp_path, video_file):
+    (tmp_path / "imgs").mkdir()
+    cv2.imwrite(str(tmp_path / "imgs" / "a.png"), np.zeros((4, 4, 3), np.uint8))
+    cases = {
+        video_file: FileSource, "0": CameraSource, "camera:2": CameraSource, "/dev/video0": CameraSource,
+        "rtsp://cam.local/stream": StreamSource, "http://127.0.0.1:8000/x.ts": StreamSource,
+        "udp://127.0.0.1:1234": StreamSource, str(tmp_path / "imgs"): ImageFolderSource,
+        str(tmp_path / "imgs" / "*.png"): ImageFolderSource, str(tmp_path / "imgs" / "a.png"): ImageFolderSource,
+        "pattern:": PatternSource, f"file://{video_file}": FileSource,
+    }
+    for spec, cls in cases.items():
+        assert type(parse_source(spec)) is cls, spec
+    assert parse_source("camera:2").device == 2
+    pattern = parse_source("pattern:1280x720@25")
+    assert pattern.size_wh == (1280, 720) and pattern.fps == 25 and pattern.live
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("", "empty SOURCE"),
+    ("missing.mp4", "no such file or folder: missing.mp4"),
+    ("pattern:big", "bad test pattern"),
+    ("pattern:10x10", "size must be"),
+    ("gopher://x/y", "unsupported URL scheme 'gopher'"),
+])
+def test_bad_source_strings_say_what_is_accepted(spec, words):
+    with pytest.raises(SourceError, match=words):
+        parse_source(spec)
+
+
+def test_bad_url_is_rejected_before_connecting():
+    with pytest.raises(SourceError, match="names no host"):
+        open_source("rtsp:///nohost")
+
+
+def test_pattern_source_is_live_bgr_and_moving():
+    with open_source("pattern:96x64@200") as src:
+        frames = [src.read() for _ in range(3)]
+    assert all(f.image.shape == (64, 96, 3) and f.image.dtype == np.uint8 for f in frames)
+    assert [f.index for f in frames] == [0, 1, 2] and frames[1].pts_ms == pytest.approx(5.0)
+    assert not np.array_equal(frames[0].image, frames[2].image)
+
+
+def test_file_source_reads_every_frame_with_timestamps(video_file):
+    with open_source(video_file) as src:
+        assert src.fps == pytest.approx(30) and src.frame_count == 60 and src.size_wh == (320, 240)
+        assert not src.live and src.seekable
+        frames = list(src)
+    assert [decode_index(f.image) for f in frames] == list(range(60))
+    assert frames[30].pts_ms == pytest.approx(1000.0)
+
+
+def test_file_source_seeks(video_file):
+    with open_source(video_file) as src:
+        src.seek(40)
+        frame = src.read()
+    assert frame.index == 40 and decode_index(frame.image) == 40
+
+
+def test_empty_and_non_video_files_are_clear_errors(tmp_path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "notes.mp4").write_text("hello")
+    with pytest.raises(SourceError, match="the file is empty"):
+        open_source(str(tmp_path / "empty.mp4"))
+    with pytest.raises(SourceError, match="cannot read .*notes.mp4 as a video"):
+        open_source(str(tmp_path / "notes.mp4"))
+
+
+@pytest.mark.parametrize("ext", ["avi", "mkv"])
+def test_truncated_video_stops_at_the_last_good_frame_and_says_so(tmp_path, ext):
+    full = write_video(str(tmp_path / f"full.{ext}"), 60)
+    cut = tmp_path / f"cut.{ext}"
+    data = open(full, "rb").read()
+    cut.write_bytes(data[:len(data) // 2])
+    src = open_source(str(cut))
+    got = []
+    with pytest.raises(TruncatedVideoError, match="looks truncated or damaged") as info:
+        while (frame := src.read()) is not None:
+            got.append(decode_index(frame.image))
+    src.close()
+    assert 10 < len(got) < 60 and got == list(range(len(got)))
+    assert f"ended after frame {len(got) - 1}" in str(info.value) and "announces 60 frames" in str(info.value)
+
+
+def test_truncated_mp4_without_index_is_unreadable(tmp_path):
+    full = write_video(str(tmp_path / "full.mp4"), 30)
+    data = open(full, "rb").read()
+    (tmp_path / "cut.mp4").write_bytes(data[:len(data) // 2])
+    with pytest.raises(SourceError, match="is it a video file, and complete"):
+        open_source(str(tmp_path / "cut.mp4"))
+
+
+def test_image_folder_in_natural_order_normalised_to_bgr(tmp_path, caplog):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "f10.png"), np.full((8, 8), 200, np.uint8))  # gray
+    cv2.imwrite(str(folder / "f2.png"), np.full((8, 8, 4), 100, np.uint8))  # BGRA
+    cv2.imwrite(str(folder / "f1.png"), np.full((8, 8, 3), 50, np.uint16) * 256)  # 16-bit
+    (folder / "f3.png").write_bytes(b"not an image")
+    (folder / "notes.txt").write_text("ignored")
+    with open_source(str(folder)) as src:
+        assert src.frame_count == 4
+        frames = list(src)
+    assert [os.path.basename(f.meta["path"]) for f in frames] == ["f1.png", "f2.png", "f10.png"]
+    assert all(f.image.dtype == np.uint8 and f.image.shape == (8, 8, 3) for f in frames)
+    assert [int(f.image[0, 0, 0]) for f in frames] == [50, 100, 200]
+    assert "f3.png" in caplog.text
+
+
+def test_empty_image_folder_is_an_error(tmp_path):
+    with pytest.raises(SourceError, match="no images found"):
+        open_source(str(tmp_path))
+
+
+def test_list_cameras_reads_names_from_sysfs(tmp_path):
+    sysfs = tmp_path / "sys"
+    for index, name in ((0, "Integrated Camera"), (2, "USB Webcam")):
+        (sysfs / f"video{index}").mkdir(parents=True)
+        (sysfs / f"video{index}" / "name").write_text(name + "\n")
+    cams = list_cameras(str(sysfs), str(tmp_path / "dev"))
+    assert [(c.index, c.name, c.path) for c in cams] == [
+        (0, "Integrated Camera", str(tmp_path / "dev" / "video0")), (2, "USB Webcam", str(tmp_path / "dev" / "video2"))]
+    assert list_cameras(str(tmp_path / "nothing")) == []
+
+
+def test_absent_camera_index_is_a_clear_error():
+    with pytest.raises(SourceError, match=r"camera 57 could not be opened.*vidcv sources"):
+        open_source("57")
+    with pytest.raises(SourceError, match="/dev/video99 does not exist"):
+        open_source("/dev/video99")
+
+
+class FakeCapture:
+    """Stands in for cv2.VideoCapture: opens, then serves ``good`` frames, then fails."""
+
+    good = 3
+
+    def __init__(self, *args):
+        self.n = 0
+
+    def isOpened(self):
+        return True
+
+    def set(self, *args):
+        return True
+
+    def get(self, prop):
+        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+    def read(self):
+        self.n += 1
+        if self.n > self.good:
+            return False, None
+        return True, np.full((6, 8, 3), self.n, np.uint8)
+
+    def release(self):
+        pass
+
+
+def test_busy_camera_is_a_clear_error(monkeypatch):
+    class Busy(FakeCapture):
+        good = 0
+
+    monkeypatch.setattr(camera_mod.cv2, "VideoCapture", Busy)
+    with pytest.raises(SourceError, match="delivered no frame: it is probably busy"):
+        CameraSource(0).open()
+
+
+def test_camera_that_stops_delivering_raises_after_its_stall_timeout(monkeypatch):
+    monkeypatch.setattr(camera_mod.cv2, "VideoCapture", FakeCapture)
+    src = CameraSource(0, stall_timeout_s=0.2)
+    src.open()
+    assert src.live and src.fps == 30.0 and src.size_wh == (8, 6)
+    assert [int(src.read().image[0, 0, 0]) for _ in range(3)] == [1, 2, 3]
+    with pytest.raises(SourceError, match="stopped delivering frames"):
+        src.read()
+    src.close()
