@@ -7,7 +7,6 @@ import is listed as broken with its error, and every other plugin keeps working.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import logging
 import threading
@@ -73,6 +72,8 @@ class Registry:
         with self._lock:
             entry = self._entries.get(name)
             if entry is None:
+                import difflib
+
                 close = difflib.get_close_matches(name, self._entries, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise PluginError(f"unknown plugin '{name}'{hint} Available: {', '.join(self.names()) or 'none'} "

@@ -30,7 +30,7 @@ class Runner:
     """
 
     def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
-                 max_frames: int | None = None, queue_size: int = 8) -> None:
+                 max_frames: int | None = None, queue_size: int = 4) -> None:
         self.source = source
         self.pipeline = pipeline
         self.sinks = list(sinks)

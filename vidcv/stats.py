@@ -12,11 +12,20 @@ from typing import Any
 import numpy as np
 
 
+def percentile(values: np.ndarray, q: float) -> float:
+    """Linear-interpolated percentile, as ``np.percentile`` computes it (which imports numpy.ma: 7 ms)."""
+    ordered = np.sort(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo))
+
+
 def _mean_p95(samples: Any) -> tuple[float, float]:
     if not len(samples):
         return 0.0, 0.0
     arr = np.frombuffer(samples, dtype=np.float64) if isinstance(samples, array) else np.asarray(samples)
-    return float(arr.mean()), float(np.percentile(arr, 95))
+    return float(arr.mean()), percentile(arr, 95)
 
 
 class DurationStats:

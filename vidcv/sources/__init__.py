@@ -14,19 +14,26 @@ SOURCE                    opens
 from __future__ import annotations
 
 import glob
+import importlib
 import os
 import re
+from typing import Any
 
 from vidcv.errors import SourceError
 from vidcv.sources.base import Source
-from vidcv.sources.camera import CameraInfo, CameraSource, list_cameras
-from vidcv.sources.file import FileSource
-from vidcv.sources.images import IMAGE_EXTENSIONS, ImageFolderSource
-from vidcv.sources.pattern import PatternSource
-from vidcv.sources.stream import STREAM_SCHEMES, StreamSource
 
-__all__ = ["CameraInfo", "CameraSource", "FileSource", "ImageFolderSource", "PatternSource", "Source",
-           "StreamSource", "list_cameras", "open_source", "parse_source"]
+# Each kind of source is imported only when used, so that `vidcv run file.mp4` starts fast.
+_LAZY = {"CameraInfo": "camera", "CameraSource": "camera", "list_cameras": "camera", "FileSource": "file",
+         "ImageFolderSource": "images", "IMAGE_EXTENSIONS": "images", "PatternSource": "pattern",
+         "StreamSource": "stream", "STREAM_SCHEMES": "stream"}
+
+__all__ = [*_LAZY, "Source", "open_source", "parse_source"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"vidcv.sources.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'vidcv.sources' has no attribute {name!r}")
 
 _PATTERN = re.compile(r"^pattern:(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
@@ -37,6 +44,8 @@ HELP = ("give a video file, an image folder or glob, a camera index such as 0 (o
 
 def parse_source(spec: str, **options: object) -> Source:
     """Build the (unopened) source that ``spec`` names, or raise SourceError saying what is accepted."""
+    from vidcv.sources.stream import STREAM_SCHEMES
+
     spec = spec.strip()
     if not spec:
         raise SourceError(f"empty SOURCE: {HELP}")
@@ -48,8 +57,12 @@ def parse_source(spec: str, **options: object) -> Source:
         width, height, fps = int(match[1] or 640), int(match[2] or 480), float(match[3] or 30)
         if not (16 <= width <= 8192 and 16 <= height <= 8192 and 0 < fps <= 1000):
             raise SourceError(f"bad test pattern '{spec}': size must be 16..8192 pixels and fps 1..1000")
+        from vidcv.sources.pattern import PatternSource
+
         return PatternSource(spec, width, height, fps)
     camera = re.fullmatch(r"(?:camera:)?(\d+)", spec)
+    if camera or spec.startswith("/dev/video"):
+        from vidcv.sources.camera import CameraSource
     if camera:
         return CameraSource(int(camera[1]), spec=spec, **options)  # type: ignore[arg-type]
     if spec.startswith("/dev/video"):
@@ -60,7 +73,11 @@ def parse_source(spec: str, **options: object) -> Source:
             return parse_source(spec[len("file://"):], **options)
         if url[1].lower() not in STREAM_SCHEMES:
             raise SourceError(f"unsupported URL scheme '{url[1]}' in {spec}; use one of: {', '.join(STREAM_SCHEMES)}")
+        from vidcv.sources.stream import StreamSource
+
         return StreamSource(spec, **options)  # type: ignore[arg-type]
+    from vidcv.sources.images import IMAGE_EXTENSIONS, ImageFolderSource
+
     path = os.path.expanduser(spec)
     if os.path.isdir(path) or glob.has_magic(path):
         return ImageFolderSource(path, **options)  # type: ignore[arg-type]
@@ -68,6 +85,8 @@ def parse_source(spec: str, **options: object) -> Source:
         raise SourceError(f"no such file or folder: {spec} ({HELP})")
     if path.lower().endswith(IMAGE_EXTENSIONS):
         return ImageFolderSource(path, **options)  # type: ignore[arg-type]
+    from vidcv.sources.file import FileSource
+
     return FileSource(path)
 
 

@@ -1,0 +1,102 @@
+"""Benchmark: `vidcv run` against a hand-written single-threaded OpenCV loop doing the same work.
+
+Both run as whole processes (start-up included) on a generated 1280x720 video of 300 frames, with the
+pipeline color(gray) -> blur(gaussian, 5) -> canny(50, 150), alternating, several rounds. Prints each
+round, the median fps of both and their ratio. Not a test: speed is never asserted in the suite.
+
+    .venv/bin/python bench/bench_pipeline.py [--rounds 5] [--frames 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import cv2
+import numpy as np
+
+HAND_LOOP = r"""
+import sys, cv2
+cap = cv2.VideoCapture(sys.argv[1])
+n = 0
+while True:
+    ok, frame = cap.read()
+    if not ok:
+        break
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    blurred = cv2.GaussianBlur(gray, (5, 5), 0)
+    edges = cv2.Canny(blurred, 50, 150)
+    n += 1
+print(n)
+"""
+
+PRESET = """pipeline:
+  - plugin: color
+    params: {to: gray}
+  - plugin: blur
+    params: {method: gaussian, ksize: 5}
+  - plugin: canny
+    params: {low: 50, high: 150}
+"""
+
+
+def make_video(path: str, frames: int, size: tuple[int, int] = (1280, 720), fps: float = 30.0) -> None:
+    """Textured, moving content so that decoding and Canny have realistic work."""
+    w, h = size
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (h * 2, w * 2, 3), dtype=np.uint8), (0, 0), 3)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for i in range(frames):
+        x, y = (i * 3) % w, (i * 2) % h
+        img = texture[y:y + h, x:x + w].copy()
+        for k in range(6):
+            cx = int(w / 2 + w / 3 * np.sin(i / 20 + k))
+            cy = int(h / 2 + h / 3 * np.cos(i / 25 + k * 1.7))
+            cv2.circle(img, (cx, cy), 40 + 10 * k, (40 * k, 255 - 30 * k, 128), -1, cv2.LINE_AA)
+        cv2.putText(img, f"frame {i}", (40, 80), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
+        writer.write(img)
+    writer.release()
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    vidcv = shutil.which("vidcv", path=os.path.dirname(sys.executable)) or "vidcv"
+    with tempfile.TemporaryDirectory() as tmp:
+        video, preset = os.path.join(tmp, "bench.mp4"), os.path.join(tmp, "edges.yaml")
+        make_video(video, args.frames)
+        with open(preset, "w") as fh:
+            fh.write(PRESET)
+        commands = {"opencv loop": [sys.executable, "-c", HAND_LOOP, video],
+                    "vidcv run": [vidcv, "run", video, "--pipeline", preset, "--quiet"]}
+        for cmd in commands.values():  # warm the file cache and the interpreters once
+            timed(cmd)
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for r in range(args.rounds):
+            for name, cmd in commands.items():
+                times[name].append(timed(cmd))
+            print(f"round {r + 1}: " + ", ".join(f"{n} {args.frames / t[-1]:.1f} fps" for n, t in times.items()))
+    fps = {name: args.frames / statistics.median(t) for name, t in times.items()}
+    print(f"\n{args.frames} frames 1280x720, color(gray) -> blur(gaussian 5) -> canny(50, 150), "
+          f"whole processes, median of {args.rounds} alternating rounds, {os.cpu_count()} CPUs")
+    for name, value in fps.items():
+        print(f"  {name:<12} {value:7.1f} fps")
+    print(f"  ratio vidcv / opencv loop: {fps['vidcv run'] / fps['opencv loop']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (first time) and run the test suite. Extra arguments go to pytest, e.g. `bash scripts/test.sh -k runner`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+exec .venv/bin/python -m pytest "$@"
