@@ -77,3 +77,13 @@ def test_register_checks_the_class(registry):
 
     with pytest.raises(PluginError, match="does not name a vidcv.Plugin subclass"):
         registry.register(NotAPlugin)  # type: ignore[arg-type]
+
+
+def test_entry_point_scan_agrees_with_importlib_metadata(outside_package):
+    from importlib.metadata import entry_points
+
+    from vidcv.registry import ENTRY_POINT_GROUP, find_entry_points
+
+    expected = sorted((ep.name, ep.value, ep.dist.name) for ep in entry_points(group=ENTRY_POINT_GROUP))
+    assert sorted(find_entry_points(ENTRY_POINT_GROUP)) == expected
+    assert ("invert", "extplug:Invert", "extplug") in expected
