@@ -154,6 +154,8 @@ def format_table(summary: RunSummary) -> str:
     lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
              for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if not summary.stages:
+        lines = ["(no stages: frames passed through unchanged)"]
     total = (f"{summary.frames} frames in {summary.wall_s:.2f} s = {summary.fps:.1f} fps"
              f", {summary.dropped} dropped")
     if summary.frame_age_ms_mean is not None:
