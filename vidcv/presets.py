@@ -56,9 +56,7 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
         data = {"pipeline": []}
     if not isinstance(data, dict):
         raise PresetError(f"{origin}: expected a mapping with a 'pipeline' list at the top, got {type(data).__name__}")
-    unknown = [k for k in data if k not in TOP_KEYS]
-    if unknown:
-        raise PresetError(f"{origin}: unknown top-level key {unknown[0]!r}; allowed: {', '.join(TOP_KEYS)}")
+    _reject_unknown_keys(data, TOP_KEYS, f"{origin}: unknown top-level key")
     version = data.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise PresetError(f"{origin}: preset format version {version!r} is not supported (this vidcv reads "
@@ -72,6 +70,12 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
     return Pipeline(stages)
 
 
+def _reject_unknown_keys(mapping: dict, allowed: tuple[str, ...], what: str) -> None:
+    unknown = [k for k in mapping if k not in allowed]
+    if unknown:
+        raise PresetError(f"{what} {unknown[0]!r}; allowed: {', '.join(allowed)}")
+
+
 def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> Stage:
     where = f"{origin}: stage {index}"
     if not isinstance(item, dict):
@@ -81,9 +85,7 @@ def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> 
     where = f"{where} ({name})" if isinstance(name, str) else where
     if not isinstance(name, str):
         raise PresetError(f"{where}: missing 'plugin' (the registry name, e.g. blur)")
-    unknown = [k for k in item if k not in STAGE_KEYS]
-    if unknown:
-        raise PresetError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(STAGE_KEYS)}")
+    _reject_unknown_keys(item, STAGE_KEYS, f"{where}: unknown key")
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
         raise PresetError(f"{where}: 'enabled' = {enabled!r} is not allowed: expected true or false")

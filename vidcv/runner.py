@@ -165,18 +165,18 @@ class Runner:
             self._resume.wait(0.05)
         return not self._stop.is_set()
 
+    def _items(self, handoff: Handoff, stop_aware: bool):  # type: ignore[no-untyped-def]
+        """Items of ``handoff`` until its end; a stop-aware consumer also quits as soon as stop is set."""
+        while True:
+            item = handoff.get(0.1)
+            if item is END or (stop_aware and self._stop.is_set()):
+                return
+            if item is not TIMEOUT:
+                yield item
+
     def _process_loop(self) -> None:
         try:
-            while True:
-                item = self._in.get(0.1)
-                if item is END:
-                    break
-                if item is TIMEOUT:
-                    if self._stop.is_set():
-                        break
-                    continue
-                if self._stop.is_set():
-                    break
+            for item in self._items(self._in, stop_aware=True):
                 frame = self.pipeline.process(item)
                 self.frames_processed += 1
                 if not self._out.put(frame, self._stop):
@@ -187,13 +187,9 @@ class Runner:
             self._out.close()
 
     def _sink_loop(self) -> None:
+        # Not stop-aware: frames already processed are written, so that a stop keeps them.
         try:
-            while True:
-                item = self._out.get(0.1)
-                if item is END:
-                    break
-                if item is TIMEOUT:
-                    continue
+            for item in self._items(self._out, stop_aware=False):
                 self._emit(item)
         except BaseException as exc:
             self._fail(exc, "output")

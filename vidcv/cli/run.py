@@ -32,12 +32,15 @@ def resolve_pipeline(spec: str | None) -> Pipeline:
 
 
 def _write_json(path: str, doc: dict) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    """Write ``doc`` under a temporary name, then rename; errors say which file and why."""
     tmp = f"{path}.partial"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
-    os.replace(tmp, path)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def run_command(args: argparse.Namespace) -> int:
