@@ -1,10 +1,13 @@
-"""Colour-space conversion."""
+"""Colour: colour-space conversion and colour-range masks."""
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+
 from vidcv.frame import Frame
-from vidcv.imageops import COLOR_SPACES, convert_color
-from vidcv.params import Choice
+from vidcv.imageops import COLOR_SPACES, convert_color, to_bgr
+from vidcv.params import Choice, Ints
 from vidcv.plugin import Plugin
 
 
@@ -21,3 +24,27 @@ class ColorConvert(Plugin):
     def process(self, frame: Frame) -> Frame:
         target = self.p.to
         return frame.with_image(convert_color(frame.image, frame.color_space, target), target)
+
+
+class InRange(Plugin):
+    """Keep the pixels whose colour lies between two bounds (HSV or BGR)."""
+
+    name = "in_range"
+    title = "Colour range"
+    category = "color"
+    summary = ("Mask of the pixels within [lower, upper] in HSV (H 0..179, S and V 0..255) or BGR "
+               "(cv2.inRange); 'masked' keeps those pixels of the BGR image. Gray input is treated as BGR.")
+    params = (
+        Choice("space", "hsv", ("hsv", "bgr"), help="colour space of the bounds"),
+        Ints("lower", (0, 80, 80), 0, 255, help="lower bound, one value per channel (H is 0..179)"),
+        Ints("upper", (179, 255, 255), 0, 255, help="upper bound, one value per channel"),
+        Choice("output", "mask", ("mask", "masked"), help="the mask, or the BGR image where the mask is set"),
+    )
+
+    def process(self, frame: Frame) -> Frame:
+        bgr = to_bgr(frame.image, frame.color_space)
+        img = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV) if self.p.space == "hsv" else bgr
+        mask = cv2.inRange(img, np.array(self.p.lower, np.uint8), np.array(self.p.upper, np.uint8))
+        if self.p.output == "mask":
+            return frame.with_image(mask)
+        return frame.with_image(cv2.bitwise_and(bgr, bgr, mask=mask), "bgr")

@@ -1,4 +1,4 @@
-"""Edge detectors."""
+"""Edges: Canny, first derivatives (Sobel, Scharr, Prewitt) and the Laplacian."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 
 from vidcv.frame import Frame
 from vidcv.imageops import to_gray
-from vidcv.params import Bool, Choice, Float
+from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
 
 
@@ -40,3 +40,88 @@ class Canny(Plugin):
         low, high = self.thresholds(gray)
         edges = cv2.Canny(gray, low, high, apertureSize=self.p.aperture, L2gradient=self.p.l2gradient)
         return frame.with_image(edges)
+
+
+class _Gradient(Plugin):
+    """Shared shape of the first-derivative operators: x, y or gradient magnitude of the gray image."""
+
+    category = "edges"
+    params = (
+        Choice("direction", "magnitude", ("x", "y", "magnitude"), help="derivative along x, along y, or magnitude"),
+    )
+
+    def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def process(self, frame: Frame) -> Frame:
+        gray = to_gray(frame.image, frame.color_space)
+        direction = self.p.direction
+        if direction == "x":
+            out = cv2.convertScaleAbs(self.derivative(gray, 1, 0))
+        elif direction == "y":
+            out = cv2.convertScaleAbs(self.derivative(gray, 0, 1))
+        else:
+            out = cv2.convertScaleAbs(cv2.magnitude(self.derivative(gray, 1, 0), self.derivative(gray, 0, 1)))
+        return frame.with_image(out)
+
+
+class Sobel(_Gradient):
+    """Sobel first derivatives."""
+
+    name = "sobel"
+    title = "Sobel"
+    summary = ("Sobel derivative of the gray image (cv2.Sobel, float32) along x, y, or the gradient magnitude, "
+               "shown as uint8 (cv2.convertScaleAbs); colour input is converted to gray first.")
+    params = (*_Gradient.params, Choice("ksize", 3, (1, 3, 5, 7), help="Sobel aperture size"))
+
+    def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
+        return cv2.Sobel(gray, cv2.CV_32F, dx, dy, ksize=self.p.ksize)
+
+
+class Scharr(_Gradient):
+    """Scharr first derivatives (a more rotation-invariant 3x3)."""
+
+    name = "scharr"
+    title = "Scharr"
+    summary = ("Scharr derivative of the gray image (cv2.Scharr, float32) along x, y, or the gradient "
+               "magnitude, shown as uint8; colour input is converted to gray first.")
+
+    def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
+        return cv2.Scharr(gray, cv2.CV_32F, dx, dy)
+
+
+PREWITT_X = np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], np.float32)
+
+
+class Prewitt(_Gradient):
+    """Prewitt first derivatives."""
+
+    name = "prewitt"
+    title = "Prewitt"
+    summary = ("Prewitt derivative of the gray image (cv2.filter2D with the 3x3 Prewitt kernels, float32) along "
+               "x, y, or the gradient magnitude, shown as uint8; colour input is converted to gray first.")
+
+    def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
+        return cv2.filter2D(gray, cv2.CV_32F, PREWITT_X if dx else PREWITT_X.T)
+
+
+class Laplacian(Plugin):
+    """Laplacian, optionally of the Gaussian-smoothed image (LoG)."""
+
+    name = "laplacian"
+    title = "Laplacian"
+    category = "edges"
+    summary = ("Second derivative of the gray image (cv2.Laplacian, int16, shown with cv2.convertScaleAbs); "
+               "with gaussian_ksize > 0 the image is smoothed first (Laplacian of Gaussian). Colour input is "
+               "converted to gray first.")
+    params = (
+        Choice("ksize", 3, (1, 3, 5, 7), help="Laplacian aperture size"),
+        Int("gaussian_ksize", 0, 0, 31, odd=True, help="Gaussian smoothing kernel first (odd; 0 = none)"),
+    )
+
+    def process(self, frame: Frame) -> Frame:
+        gray = to_gray(frame.image, frame.color_space)
+        g = self.p.gaussian_ksize
+        if g:
+            gray = cv2.GaussianBlur(gray, (g, g), 0)
+        return frame.with_image(cv2.convertScaleAbs(cv2.Laplacian(gray, cv2.CV_16S, ksize=self.p.ksize)))

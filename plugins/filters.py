@@ -1,8 +1,9 @@
-"""Smoothing filters."""
+"""Filters: smoothing and sharpening."""
 
 from __future__ import annotations
 
 import cv2
+import numpy as np
 
 from vidcv.frame import Frame
 from vidcv.params import Choice, Float, Int
@@ -37,3 +38,29 @@ class Blur(Plugin):
         else:
             out = cv2.bilateralFilter(img, p.d, p.sigma_color, p.sigma_space)
         return frame.with_image(out)
+
+
+class Sharpen(Plugin):
+    """Unsharp mask or a Laplacian sharpening kernel."""
+
+    name = "sharpen"
+    title = "Sharpen"
+    category = "filter"
+    summary = ("Unsharp mask: (1 + amount) * image - amount * GaussianBlur(image, sigma=radius); or the kernel "
+               "[[0,-a,0],[-a,1+4a,-a],[0,-a,0]] with a = amount (cv2.filter2D). Gray and colour frames alike.")
+    params = (
+        Choice("method", "unsharp", ("unsharp", "kernel"), help="sharpening method"),
+        Float("amount", 1.0, 0.0, 10.0, step=0.1, help="strength"),
+        Float("radius", 1.0, 0.1, 20.0, step=0.1, help="unsharp: Gaussian sigma of the blur, in pixels"),
+    )
+
+    def setup(self) -> None:
+        a = self.p.amount
+        self.kernel = np.array([[0, -a, 0], [-a, 1 + 4 * a, -a], [0, -a, 0]], np.float32)
+
+    def process(self, frame: Frame) -> Frame:
+        img, p = frame.image, self.p
+        if p.method == "kernel":
+            return frame.with_image(cv2.filter2D(img, -1, self.kernel))
+        blurred = cv2.GaussianBlur(img, (0, 0), p.radius)
+        return frame.with_image(cv2.addWeighted(img, 1.0 + p.amount, blurred, -p.amount, 0))

@@ -19,7 +19,9 @@ class Frame:
     source delivered it (uint8 BGR) and is never modified, so that overlays and datasets use the
     original pixels. ``color_space`` names the space of a 3-channel ``image`` (``bgr`` out of every
     source); a 2-D image is always ``gray``. ``pts_ms`` is the presentation time, ``captured_at`` the
-    ``time.monotonic()`` of capture (frame age for live sources).
+    ``time.monotonic()`` of capture (frame age for live sources). ``stage_images`` holds the output of
+    each stage run so far on this frame, by stage index (a disabled stage passes its input on), so that a
+    later stage can combine with an earlier one (a mask, say).
     """
 
     image: np.ndarray
@@ -30,6 +32,7 @@ class Frame:
     color_space: str = "bgr"
     captured_at: float = field(default_factory=time.monotonic)
     meta: dict[str, Any] = field(default_factory=dict)
+    stage_images: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.source_image is None:

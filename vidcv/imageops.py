@@ -68,3 +68,8 @@ def convert_color(image: np.ndarray, src: str, dst: str) -> np.ndarray:
 def to_gray(image: np.ndarray, space: str = "bgr") -> np.ndarray:
     """A single-channel view of the image for operators that need gray input."""
     return image if image.ndim == 2 else convert_color(image, space, "gray")
+
+
+def to_bgr(image: np.ndarray, space: str = "bgr") -> np.ndarray:
+    """A 3-channel BGR version of the image for operators that need colour input."""
+    return convert_color(image, space, "bgr")

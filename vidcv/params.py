@@ -18,7 +18,8 @@ class Param:
 
     ``kind`` is one of int, float, bool, choice, str, path, color (a BGR triple of 0..255) or ints
     (a fixed-length list of integers, such as HSV bounds or a region). ``minimum``/``maximum`` bound
-    numbers (and each item of ints); ``step`` is the UI step; ``odd`` requires odd integers;
+    numbers (and each item of ints); ``step`` is the UI step; ``odd`` requires odd integers (with a
+    minimum of 0, also 0, meaning "off");
     ``choices`` lists the allowed values of a choice; ``length`` is the item count of ints.
     """
 
@@ -53,7 +54,8 @@ class Param:
             return "a text" if self.kind == "str" else "a file path"
         if self.kind == "color":
             return "three integers 0..255 (B, G, R)"
-        what = {"int": "an odd integer" if self.odd else "an integer", "float": "a number",
+        odd = "0 or an odd integer" if self.minimum == 0 else "an odd integer"
+        what = {"int": odd if self.odd else "an integer", "float": "a number",
                 "ints": f"a list of {self.length} integers"}[self.kind]
         return f"{what}{self._range_text()}"
 
@@ -83,7 +85,7 @@ class Param:
         kind = self.kind
         if kind == "int":
             value = self._check_int(value)
-            if self.odd and value % 2 == 0:
+            if self.odd and value % 2 == 0 and not (value == 0 and self.minimum == 0):
                 raise self._fail(value)
             return value
         if kind == "float":

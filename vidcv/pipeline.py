@@ -111,8 +111,10 @@ class Pipeline:
     def process(self, frame: Frame) -> Frame:
         """Run every enabled stage on ``frame``; a stage that raises is reported and bypassed."""
         stages = self._stages
+        frame.stage_images = []
         for i, stage in enumerate(stages):
             if not stage.enabled:
+                frame.stage_images.append(frame.image)
                 continue
             plugin = stage.plugin
             start = time.perf_counter()
@@ -125,9 +127,12 @@ class Pipeline:
                 stage.stats.record((time.perf_counter() - start) * 1000.0, ok=False)
                 self._report(StageError(i, self.stage_name(i), frame.index, f"{type(exc).__name__}: {exc}"),
                              stage)
+                frame.stage_images.append(frame.image)
                 continue
             stage.stats.record((time.perf_counter() - start) * 1000.0, ok=True)
+            out.stage_images = frame.stage_images
             frame = out
+            frame.stage_images.append(frame.image)
         return frame
 
     def _report(self, error: StageError, stage: Stage) -> None:

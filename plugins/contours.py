@@ -1,0 +1,67 @@
+"""Contours of a binary image: filtered by area, drawn, and emitted as Detections (a blob detector)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vidcv.detections import Detections
+from vidcv.frame import Frame
+from vidcv.imageops import to_bgr, to_gray
+from vidcv.params import Bool, Choice, Float
+from vidcv.plugin import Plugin
+
+MODES = {"external": cv2.RETR_EXTERNAL, "list": cv2.RETR_LIST, "ccomp": cv2.RETR_CCOMP, "tree": cv2.RETR_TREE}
+DRAW_COLOR = (0, 255, 0)
+
+
+def find_blobs(binary: np.ndarray, mode: str, min_area: float, max_area: float) -> list[np.ndarray]:
+    """Contours of the non-zero pixels whose area lies in [min_area, max_area] (0: no upper bound)."""
+    contours, _ = cv2.findContours(binary, MODES[mode], cv2.CHAIN_APPROX_SIMPLE)
+    kept = []
+    for contour in contours:
+        area = cv2.contourArea(contour)
+        if area >= min_area and (max_area == 0 or area <= max_area):
+            kept.append(contour)
+    return kept
+
+
+def blob_detections(contours: list[np.ndarray], class_name: str) -> Detections:
+    """Bounding boxes of the contours as detections of one class, with the contours as polygons."""
+    if not contours:
+        return Detections.empty({0: class_name})
+    boxes = [cv2.boundingRect(c) for c in contours]
+    xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in boxes], np.float32)
+    return Detections(xyxy, np.ones(len(boxes), np.float32), np.zeros(len(boxes), np.int32), {0: class_name},
+                      polygons=[c.reshape(-1, 2) for c in contours])
+
+
+class Contours(Plugin):
+    """Find, filter, draw and emit the contours of a binary image."""
+
+    name = "contours"
+    title = "Contours"
+    category = "analysis"
+    summary = ("cv2.findContours of the non-zero pixels (colour input is converted to gray first; put a "
+               "threshold or colour range before it), kept when min_area <= area <= max_area (0: no maximum). "
+               "'draw' paints them on the original or on this frame; 'emit' adds their boxes as 'blob' detections.")
+    params = (
+        Choice("mode", "external", tuple(MODES), help="retrieval mode: outer contours only, or all of them"),
+        Float("min_area", 50.0, 0.0, 1e7, step=10.0, help="smallest area kept, in square pixels"),
+        Float("max_area", 0.0, 0.0, 1e7, step=10.0, help="largest area kept (0: no maximum)"),
+        Choice("draw", "original", ("original", "frame", "none"), help="draw on the original, on this frame, or not"),
+        Bool("emit", True, help="add the bounding boxes to the frame's detections"),
+    )
+
+    def process(self, frame: Frame) -> Frame:
+        gray = to_gray(frame.image, frame.color_space)
+        contours = find_blobs(gray, self.p.mode, self.p.min_area, self.p.max_area)
+        frame.meta["contours"] = len(contours)
+        if self.p.emit:
+            frame.detections = Detections.merge([frame.detections, blob_detections(contours, "blob")])
+        if self.p.draw == "none":
+            return frame
+        base = frame.source_image if self.p.draw == "original" else to_bgr(frame.image, frame.color_space)
+        canvas = base.copy()
+        cv2.drawContours(canvas, contours, -1, DRAW_COLOR, 2)
+        return frame.with_image(canvas, "bgr")

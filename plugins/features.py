@@ -1,0 +1,52 @@
+"""Keypoints: ORB, SIFT and FAST, drawn on the frame."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vidcv.frame import Frame
+from vidcv.imageops import to_bgr, to_gray
+from vidcv.params import Choice, Int
+from vidcv.plugin import Plugin
+
+KEYPOINT_COLOR = (0, 255, 0)
+
+
+def strongest(keypoints: tuple, limit: int) -> list:
+    """The ``limit`` keypoints of highest response (stable for ties)."""
+    return sorted(keypoints, key=lambda k: -k.response)[:limit]
+
+
+class Features(Plugin):
+    """Detect keypoints and draw them."""
+
+    name = "features"
+    title = "Keypoints"
+    category = "analysis"
+    summary = ("ORB (cv2.ORB_create), SIFT (cv2.SIFT_create) or FAST (cv2.FastFeatureDetector_create, the "
+               "strongest max_features kept) keypoints of the gray image, drawn on the frame in colour "
+               "(cv2.drawKeypoints). The count is in frame.meta['keypoints'].")
+    params = (
+        Choice("method", "orb", ("orb", "sift", "fast"), help="detector"),
+        Int("max_features", 500, 1, 20000, help="most keypoints kept"),
+    )
+
+    def setup(self) -> None:
+        p = self.p
+        if p.method == "orb":
+            self.detector = cv2.ORB_create(nfeatures=p.max_features)
+        elif p.method == "sift":
+            self.detector = cv2.SIFT_create(nfeatures=p.max_features)
+        else:
+            self.detector = cv2.FastFeatureDetector_create()
+
+    def detect(self, gray: np.ndarray) -> list:
+        keypoints = self.detector.detect(gray, None)
+        return strongest(keypoints, self.p.max_features) if self.p.method == "fast" else list(keypoints)
+
+    def process(self, frame: Frame) -> Frame:
+        keypoints = self.detect(to_gray(frame.image, frame.color_space))
+        frame.meta["keypoints"] = len(keypoints)
+        canvas = cv2.drawKeypoints(to_bgr(frame.image, frame.color_space), keypoints, None, KEYPOINT_COLOR)
+        return frame.with_image(canvas, "bgr")
