@@ -63,9 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = sub.add_parser("plugins", parents=[common], help="list the plugins and their parameters",
                              description="List every plugin with its category, summary and parameters; "
                                          "plugins that failed to load are listed with their error.",
-                             epilog="examples:\n  vidcv plugins\n  vidcv plugins --json > plugins.json",
+                             epilog="examples:\n  vidcv plugins\n  vidcv plugins --json > plugins.json\n"
+                                    "  vidcv plugins --markdown > docs/plugins.md",
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.add_argument("--markdown", action="store_true", help="the plugin reference as Markdown (docs/plugins.md)")
 
     sources = sub.add_parser("sources", parents=[common], help="list the cameras of this machine",
                              description="List the cameras found (name, index, device, modes where known).",
@@ -121,6 +123,11 @@ def plugins_command(args: argparse.Namespace) -> int:
     from vidcv.registry import default_registry
 
     registry = default_registry()
+    if args.markdown:
+        from vidcv.plugin_docs import render_markdown
+
+        sys.stdout.write(render_markdown(registry))
+        return EXIT_OK
     loaded, broken = registry.load_all()
     described = [cls.describe() for cls in loaded.values()]
     broken_rows = [{"name": n, "target": registry.entry(n).target, "error": e} for n, e in broken.items()]
