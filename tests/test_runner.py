@@ -183,3 +183,64 @@ def test_a_runner_runs_once(video_file):
     runner.run()
     with pytest.raises(RuntimeError):
         runner.start()
+
+
+def test_seek_continues_from_the_new_position_and_resets_stateful_plugins(video_file):
+    class Counter(Plugin):
+        name = "counter"
+        stateful = True
+
+        def setup(self):
+            self.resets = 0
+
+        def reset(self):
+            self.resets += 1
+
+        def process(self, frame):
+            return frame
+
+    got = Collect()
+    counter = Counter()
+    runner = Runner(FileSource(video_file), Pipeline([counter]), [CallbackSink(got)], queue_size=1,
+                    hold_at_end=True)
+    runner.pause()
+    runner.start()
+    runner.seek(40)
+    runner.step()
+    deadline = time.monotonic() + 5
+    while not got.frames and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got.frames[0].index == 40 and decode_index(got.frames[0].image) == 40
+    runner.resume()
+    while not runner.at_end and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert runner.at_end and runner.running and runner.paused  # held open at the end
+    assert [f.index for f in got.frames] == list(range(40, 60))
+    runner.seek(10)
+    runner.step()
+    while got.frames[-1].index != 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got.frames[-1].index == 10 and not runner.at_end and counter.resets == 2
+    assert runner.stop()
+
+
+def test_sinks_can_be_added_and_removed_while_running(tmp_path):
+    out = str(tmp_path / "rec.avi")
+    runner = Runner(PatternSource("pattern:", 64, 48, fps=100), Pipeline())
+    runner.start()
+    time.sleep(0.2)
+    sink = VideoSink(out, 30)
+    runner.add_sink(sink)
+    time.sleep(0.3)
+    runner.remove_sink(sink)
+    written = sink.frames
+    time.sleep(0.2)
+    assert runner.stop()
+    assert written > 5 and len(read_all(out)) == written == sink.frames
+
+
+def test_seek_on_a_live_source_is_refused():
+    runner = Runner(PatternSource(), Pipeline())
+    with pytest.raises(ValueError, match="cannot seek"):
+        runner.seek(3)

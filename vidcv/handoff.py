@@ -53,6 +53,14 @@ class Handoff:
                 return item
             return END if self._closed else TIMEOUT
 
+    def clear(self) -> int:
+        """Drop what is waiting (a seek makes it stale); returns how many items were dropped."""
+        with self._cond:
+            count = len(self._items)
+            self._items.clear()
+            self._cond.notify_all()
+            return count
+
     def close(self) -> None:
         with self._cond:
             self._closed = True

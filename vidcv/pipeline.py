@@ -58,6 +58,7 @@ class Pipeline:
         self._stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
         self._error_listeners: list[Callable[[StageError], None]] = []
         self._reported: set[tuple[int, str]] = set()
+        self._reset_requested = False
 
     # --- editing (any thread) -----------------------------------------------------------------------
     @property
@@ -74,6 +75,18 @@ class Pipeline:
             items.insert(len(items) if index is None else index, stage)
             self._stages = tuple(items)
         return stage
+
+    def set_stages(self, stages: Iterable[Stage]) -> None:
+        """Replace every stage at once (loading a preset into a running pipeline)."""
+        with self._lock:
+            self._stages = tuple(stages)
+
+    def insert(self, index: int, stage: Stage) -> None:
+        """Put an existing stage at ``index`` (duplicating, undoing a removal)."""
+        with self._lock:
+            items = list(self._stages)
+            items.insert(index, stage)
+            self._stages = tuple(items)
 
     def remove(self, index: int) -> Stage:
         with self._lock:
@@ -111,6 +124,9 @@ class Pipeline:
     def process(self, frame: Frame) -> Frame:
         """Run every enabled stage on ``frame``; a stage that raises is reported and bypassed."""
         stages = self._stages
+        if self._reset_requested:
+            self._reset_requested = False
+            self.reset()
         frame.stage_images = []
         for i, stage in enumerate(stages):
             if not stage.enabled:
@@ -146,8 +162,12 @@ class Pipeline:
         for listener in self._error_listeners:
             listener(error)
 
+    def request_reset(self) -> None:
+        """Reset stateful plugins before the next frame (from any thread: seek, new source)."""
+        self._reset_requested = True
+
     def reset(self) -> None:
-        """Reset stateful plugins (seek, new source)."""
+        """Reset stateful plugins now (processing thread, or while no run is going)."""
         for stage in self._stages:
             stage.plugin.reset()
 

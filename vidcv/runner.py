@@ -25,17 +25,21 @@ log = logging.getLogger(__name__)
 class Runner:
     """Runs ``pipeline`` over ``source`` into ``sinks``.
 
-    ``realtime`` paces a non-live source at its own fps; ``max_frames`` stops after that many frames
-    read. ``error`` holds the exception that ended the run early (source or sink failure), if any.
+    ``realtime`` paces a non-live source at its own fps (may be switched while running); ``max_frames``
+    stops after that many frames read; ``hold_at_end`` keeps a seekable source open at its end, paused,
+    so that a player can seek back (``at_end`` tells). ``error`` holds the exception that ended the run
+    early (source or sink failure), if any.
     """
 
     def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
-                 max_frames: int | None = None, queue_size: int = 4) -> None:
+                 max_frames: int | None = None, queue_size: int = 4, hold_at_end: bool = False) -> None:
         self.source = source
         self.pipeline = pipeline
         self.sinks = list(sinks)
         self.realtime = realtime
         self.max_frames = max_frames
+        self.hold_at_end = hold_at_end
+        self.at_end = False
         self.error: BaseException | None = None
         self.frames_read = 0
         self.frames_processed = 0
@@ -54,6 +58,9 @@ class Runner:
         self._read_rate, self._out_rate = RateMeter(), RateMeter()
         self._frame_age = DurationStats()
         self._sinks_closed = False
+        self._sinks_lock = threading.Lock()
+        self._seek_to: int | None = None
+        self.position = 0  #: index of the last frame read (for seek bars)
 
     # --- control -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -121,10 +128,28 @@ class Runner:
     def paused(self) -> bool:
         return not self._resume.is_set()
 
+    def seek(self, index: int) -> None:
+        """Continue from frame ``index`` (seekable sources): frames read ahead are dropped, stateful
+        plugins reset. Takes effect before the next read; works while paused (the next step shows it)."""
+        if not self.source.seekable:
+            raise ValueError(f"{self.source.spec} cannot seek (live source)")
+        self._seek_to = max(0, int(index))
+
+    def add_sink(self, sink: Sink) -> None:
+        """Start writing to ``sink`` from the next frame (recording, snapshots)."""
+        with self._sinks_lock:
+            self.sinks = [*self.sinks, sink]
+
+    def remove_sink(self, sink: Sink) -> None:
+        """Stop writing to ``sink`` and finalise it (after the frame being written, if any)."""
+        with self._sinks_lock:
+            self.sinks = [s for s in self.sinks if s is not sink]
+            sink.close()
+
     # --- threads ---------------------------------------------------------------------------------------
     def _source_loop(self) -> None:
         source, stop = self.source, self._stop
-        t0: float | None = None
+        t0: float | None = None  # pacing anchor: wall time of the frame at pts0
         pts0 = 0.0
         try:
             while not stop.is_set():
@@ -132,8 +157,18 @@ class Runner:
                     break
                 if not self._wait_unpaused():
                     break
+                if self._seek_to is not None:
+                    target, self._seek_to = self._seek_to, None
+                    source.seek(target)
+                    self._in.clear()
+                    self.pipeline.request_reset()
+                    self.at_end, t0 = False, None
                 frame = source.read()
                 if frame is None:
+                    if self.hold_at_end and source.seekable:
+                        self.at_end = True  # wait, paused, for a seek (or stop) instead of ending
+                        self.pause()
+                        continue
                     break
                 if self.realtime and not source.live:
                     if t0 is None or self.paused:
@@ -142,7 +177,10 @@ class Runner:
                     if delay > 0 and stop.wait(delay):
                         break
                     frame.captured_at = time.monotonic()
+                else:
+                    t0 = None  # re-anchor when pacing is switched on again
                 self.frames_read += 1
+                self.position = frame.index
                 self._read_rate.tick()
                 if not self._in.put(frame, stop):
                     break
@@ -199,18 +237,21 @@ class Runner:
             self._done.set()
 
     def _emit(self, frame: Frame) -> None:
-        for sink in self.sinks:
-            sink.write(frame)
+        with self._sinks_lock:
+            for sink in self.sinks:
+                sink.write(frame)
         self.frames_written += 1
         now = time.monotonic()
         self._out_rate.tick(now)
         self._frame_age.add((now - frame.captured_at) * 1000.0)
 
     def _close_sinks(self) -> None:
-        if self._sinks_closed:
-            return
-        self._sinks_closed = True
-        for sink in self.sinks:
+        with self._sinks_lock:
+            if self._sinks_closed:
+                return
+            self._sinks_closed = True
+            sinks = list(self.sinks)
+        for sink in sinks:
             try:
                 sink.close()
             except Exception as exc:

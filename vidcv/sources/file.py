@@ -87,6 +87,7 @@ class FileSource(Source):
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, index))
         self._index = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES))
         self._first = None
+        self._set_state("open")
 
     def close(self) -> None:
         if self._cap is not None:

@@ -78,6 +78,7 @@ class ImageFolderSource(Source):
 
     def seek(self, index: int) -> None:
         self._index = min(max(0, index), len(self._paths))
+        self._set_state("open")
 
     def close(self) -> None:
         self._set_state("closed")
