@@ -110,6 +110,9 @@ class Crop(Plugin):
         Int("height", 0, 0, 16384, help="height in pixels (0: to the bottom edge)"),
     )
 
+    def region_params(self, x: int, y: int, width: int, height: int) -> dict[str, int]:
+        return {"x": x, "y": y, "width": width, "height": height}
+
     def process(self, frame: Frame) -> Frame:
         w, h = frame.size_wh
         p = self.p

@@ -1,67 +1,14 @@
-"""Shared fixtures: synthetic media made on the fly, with each frame's index written into its pixels."""
+"""Shared fixtures: synthetic media made on the fly (helpers in media.py)."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 
-import cv2
-import numpy as np
 import pytest
 
+from media import write_video
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-BITS = 10
-BLOCK = 16
-
-
-def encode_index(index: int, width: int = 320, height: int = 240) -> np.ndarray:
-    """A frame whose top row of blocks spells ``index`` in binary (robust to lossy codecs)."""
-    rng = np.random.default_rng(index)
-    img = np.full((height, width, 3), 90, np.uint8)
-    img[BLOCK * 2:] = rng.integers(0, 255, (height - BLOCK * 2, width, 3), dtype=np.uint8) // 4 + 64
-    for bit in range(BITS):
-        value = 255 if (index >> bit) & 1 else 0
-        img[:BLOCK, bit * BLOCK:(bit + 1) * BLOCK] = value
-    cv2.circle(img, (width // 2 + (index * 7) % (width // 3), height // 2), 20, (0, 0, 255), -1)
-    return img
-
-
-def decode_index(img: np.ndarray) -> int:
-    """Read back the index written by ``encode_index``."""
-    gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    index = 0
-    for bit in range(BITS):
-        block = gray[2:BLOCK - 2, bit * BLOCK + 2:(bit + 1) * BLOCK - 2]
-        if block.mean() > 127:
-            index |= 1 << bit
-    return index
-
-
-def write_video(path: str, frames: int, fps: float = 30.0, size: tuple[int, int] = (320, 240),
-                fourcc: str | None = None) -> str:
-    ext = os.path.splitext(path)[1].lower()
-    fourcc = fourcc or {".avi": "MJPG", ".mkv": "XVID"}.get(ext, "mp4v")
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps, size)
-    assert writer.isOpened(), path
-    for i in range(frames):
-        writer.write(encode_index(i, *size))
-    writer.release()
-    return path
-
-
-def read_all(path: str) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(path)
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
-    return frames
 
 
 @pytest.fixture
@@ -75,16 +22,6 @@ def make_video(tmp_path):
     def make(name: str = "clip.mp4", frames: int = 30, **kw) -> str:
         return write_video(str(tmp_path / name), frames, **kw)
     return make
-
-
-def vidcv_cmd() -> list[str]:
-    """The installed console script (the tests run against an installed vidcv)."""
-    exe = shutil.which("vidcv", path=os.path.dirname(sys.executable))
-    return [exe] if exe else [sys.executable, "-m", "vidcv.cli.main"]
-
-
-def run_cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([*vidcv_cmd(), *args], capture_output=True, text=True, timeout=timeout, **kw)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import decode_index, read_all, run_cli, vidcv_cmd, write_video
+from media import decode_index, read_all, run_cli, vidcv_cmd, write_video
 from vidcv.bundled import sample_video
 from vidcv.cli.main import main
 from vidcv.detections import Detections

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import decode_index, read_all
+from media import decode_index, read_all
 from vidcv.frame import Frame
 from vidcv.params import Float
 from vidcv.pipeline import Pipeline

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import decode_index, encode_index, read_all
+from media import decode_index, encode_index, read_all
 from vidcv.detections import Detections
 from vidcv.errors import OutputError
 from vidcv.frame import Frame

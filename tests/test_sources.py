@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import decode_index, write_video
+from media import decode_index, write_video
 from vidcv.errors import SourceError, TruncatedVideoError
 from vidcv.sources import (CameraSource, FileSource, ImageFolderSource, PatternSource, StreamSource, list_cameras,
                            open_source, parse_source)

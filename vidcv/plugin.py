@@ -100,6 +100,11 @@ class Plugin:
         """Transform one frame and return it. Raise on failure: the pipeline reports and bypasses."""
         raise NotImplementedError
 
+    def region_params(self, x: int, y: int, width: int, height: int) -> dict[str, Any] | None:
+        """Parameter values that make this plugin use a region drawn by the user (source pixels), or None
+        for plugins that take no region. The GUI applies them with ``set_param``."""
+        return None
+
     def reset(self) -> None:
         """Forget state carried across frames (seek, source change). Stateless plugins do nothing."""
 

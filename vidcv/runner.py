@@ -128,6 +128,13 @@ class Runner:
     def paused(self) -> bool:
         return not self._resume.is_set()
 
+    def refresh(self) -> None:
+        """While paused on a seekable source, process the current frame again (a parameter changed).
+        Repeated calls before that frame is read coalesce into one."""
+        if self.source.seekable and self.paused and not self.at_end:
+            self._seek_to = self.position
+            self._step = max(self._step, 1)
+
     def seek(self, index: int) -> None:
         """Continue from frame ``index`` (seekable sources): frames read ahead are dropped, stateful
         plugins reset. Takes effect before the next read; works while paused (the next step shows it)."""

@@ -1,0 +1,90 @@
+"""Actions, shortcuts and menus of the main window, kept out of the window class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+if TYPE_CHECKING:
+    from vidcv.ui.main_window import MainWindow
+
+
+@dataclass
+class Actions:
+    open_file: QAction
+    open_preset: QAction
+    save_preset: QAction
+    save_preset_as: QAction
+    quit: QAction
+    play_pause: QAction
+    step: QAction
+    record: QAction
+    snapshot: QAction
+    overlays: QAction
+    one_to_one: QAction
+    view_modes: dict[str, QAction]
+    recent_menu: QMenu
+
+
+def _action(window: MainWindow, text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None,
+            checkable: bool = False) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    action.setCheckable(checkable)
+    action.triggered.connect(slot)
+    window.addAction(action)  # shortcuts work wherever the focus is in the window
+    return action
+
+
+def build_actions(window: MainWindow) -> Actions:
+    w = window
+    view_group = QActionGroup(w)
+    modes = {}
+    for mode, text in (("processed", "Processed"), ("original", "Original"), ("side_by_side", "Side by side")):
+        action = _action(w, text, lambda _=False, m=mode: w.view.set_mode(m), checkable=True)
+        view_group.addAction(action)
+        modes[mode] = action
+    modes["processed"].setChecked(True)
+    overlays = _action(w, "Detection overlays", lambda on: w.view.set_overlays(on), "O", checkable=True)
+    overlays.setChecked(True)
+    return Actions(
+        open_file=_action(w, "Open file…", w.choose_file, QKeySequence.StandardKey.Open),
+        open_preset=_action(w, "Open preset…", w.choose_preset, "Ctrl+Shift+O"),
+        save_preset=_action(w, "Save preset", w.save_preset, QKeySequence.StandardKey.Save),
+        save_preset_as=_action(w, "Save preset as…", w.save_preset_as, "Ctrl+Shift+S"),
+        quit=_action(w, "Quit", w.close, QKeySequence.StandardKey.Quit),
+        play_pause=_action(w, "Play / pause", w.session.toggle_play, "Space"),
+        step=_action(w, "Step one frame", w.session.step, "Right"),
+        record=_action(w, "Record", w.toggle_record, "R", checkable=True),
+        snapshot=_action(w, "Snapshot", w.snapshot, "S"),
+        overlays=overlays,
+        one_to_one=_action(w, "Zoom 1:1", lambda on: w.view.set_one_to_one(on), "1", checkable=True),
+        view_modes=modes,
+        recent_menu=QMenu("Recent presets", w),
+    )
+
+
+def build_menus(window: MainWindow, actions: Actions) -> None:
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(actions.open_file)
+    file_menu.addSeparator()
+    file_menu.addAction(actions.open_preset)
+    file_menu.addMenu(actions.recent_menu)
+    file_menu.addAction(actions.save_preset)
+    file_menu.addAction(actions.save_preset_as)
+    file_menu.addSeparator()
+    file_menu.addAction(actions.quit)
+    play_menu = bar.addMenu("&Playback")
+    for action in (actions.play_pause, actions.step, actions.record, actions.snapshot):
+        play_menu.addAction(action)
+    view_menu = bar.addMenu("&View")
+    for action in actions.view_modes.values():
+        view_menu.addAction(action)
+    view_menu.addSeparator()
+    view_menu.addAction(actions.overlays)
+    view_menu.addAction(actions.one_to_one)

@@ -1,0 +1,311 @@
+"""The main window: composes the video view, transport, source panel, pipeline panel and readout."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
+
+from vidcv.errors import VidcvError
+from vidcv.ui.actions import build_actions, build_menus
+from vidcv.ui.pipeline_panel import PipelinePanel
+from vidcv.ui.readout import Readout
+from vidcv.ui.session import Session
+from vidcv.ui.settings import Settings
+from vidcv.ui.source_panel import SourcePanel
+from vidcv.ui.transport import Transport
+from vidcv.ui.video_view import VideoView
+
+log = logging.getLogger(__name__)
+
+PRESET_EXTENSIONS = (".yaml", ".yml")
+
+
+def output_dir(kind: str) -> str:
+    """Where recordings and snapshots go: $VIDCV_OUTPUT_DIR or ~/vidcv, then the kind."""
+    base = os.environ.get("VIDCV_OUTPUT_DIR") or os.path.join(os.path.expanduser("~"), "vidcv")
+    return os.path.join(base, kind)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session, settings: Settings, screenshot: str | None = None,
+                 frames: int | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = settings
+        self.screenshot_path, self.frames_target = screenshot, frames
+        self.displayed = 0
+        self.selected_stage = -1
+        self.message = ""
+
+        self.view = VideoView()
+        self.transport = Transport()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.transport)
+        self.setCentralWidget(central)
+
+        self.source_panel = SourcePanel()
+        self.pipeline_panel = PipelinePanel(session)
+        self.readout = Readout()
+        self._dock("Source", self.source_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Pipeline", self.pipeline_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Readout", self.readout, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+        self.actions_ = build_actions(self)
+        build_menus(self, self.actions_)
+        self._fill_recent()
+
+        session.bridge.frame_ready.connect(self._show_frame)
+        session.source_opened.connect(self._source_opened)
+        session.source_failed.connect(self._source_failed)
+        session.preset_changed.connect(self.update_title)
+        session.recording_changed.connect(self._recording_changed)
+        self.source_panel.open_requested.connect(self.open_source)
+        self.source_panel.retry_requested.connect(session.retry)
+        self.pipeline_panel.stage_selected.connect(self._stage_selected)
+        self.view.region_selected.connect(self.apply_region)
+        self.transport.play_button.clicked.connect(session.toggle_play)
+        self.transport.step_button.clicked.connect(session.step)
+        self.transport.seek_requested.connect(session.seek)
+        self.transport.realtime.toggled.connect(session.set_realtime)
+        self.transport.record_button.clicked.connect(self.toggle_record)
+        self.transport.snapshot_button.clicked.connect(self.snapshot)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(250)
+        self.timer.timeout.connect(self.update_readout)
+        self.timer.start()
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self._restore_layout()
+        self.update_title()
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # --- frames and readout ---------------------------------------------------------------------------
+    def _show_frame(self) -> None:
+        frame = self.session.bridge.take()
+        if frame is None:
+            return
+        self.view.show_frame(frame)
+        self.readout.frame_displayed()
+        self.displayed += 1
+        if self.frames_target is not None and self.displayed >= self.frames_target:
+            self.frames_target = None
+            if self.screenshot_path:
+                self.update_readout()
+                QTimer.singleShot(100, self._save_screenshot_and_close)
+
+    def _save_screenshot_and_close(self) -> None:
+        self.grab().save(self.screenshot_path)
+        self.close()
+
+    def provider(self) -> str:
+        """What the inference stages run on (plugins that run models expose ``provider``)."""
+        names = [getattr(s.plugin, "provider", "") for s in self.session.pipeline.stages if s.enabled]
+        return ", ".join(n for n in names if n)
+
+    def update_readout(self) -> None:
+        runner = self.session.runner
+        if runner is None:
+            self.readout.update_from(None, False)
+            return
+        live = runner.source.live
+        self.readout.update_from(runner.summary(recent=True), live, self.provider())
+        self.transport.update_position(runner.position, runner.paused, live)
+        state = runner.source.state
+        if runner.error is not None:
+            self.source_panel.show_state(str(runner.error), error=True)
+        elif state == "reconnecting":
+            self.source_panel.show_state(f"reconnecting: {runner.source.state_detail}", error=False)
+        elif runner.at_end:
+            self.source_panel.show_state("end of file: Play starts again, or seek", error=False)
+        elif not self.message:
+            self.source_panel.show_state(runner.source.describe())
+
+    # --- source ------------------------------------------------------------------------------------------
+    def open_source(self, spec: str) -> bool:
+        self.message = ""
+        self.source_panel.show_state(f"opening {spec}…")
+        ok = self.session.open_source(spec)
+        if ok:
+            self.settings.last_source = spec
+        return ok
+
+    def _source_opened(self, description: str) -> None:
+        runner = self.session.runner
+        if runner is not None:
+            src = runner.source
+            self.transport.configure(src.frame_count, src.fps, src.seekable)
+        self.source_panel.show_state(description)
+        self.update_title()
+
+    def _source_failed(self, message: str) -> None:
+        self.source_panel.show_state(message, error=True)
+        self.transport.configure(None, None, False)
+        self.update_title()
+
+    def choose_file(self) -> None:
+        from vidcv.ui.source_panel import VIDEO_FILTER
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image", "", VIDEO_FILTER)
+        if path:
+            self.open_source(path)
+
+    # --- presets --------------------------------------------------------------------------------------------
+    def update_title(self) -> None:
+        preset = os.path.basename(self.session.preset_path) if self.session.preset_path else "untitled pipeline"
+        mark = "*" if self.session.modified else ""
+        source = os.path.basename(self.session.source_spec.rstrip("/")) or self.session.source_spec or "no source"
+        self.setWindowTitle(f"{preset}{mark} — {source} — vidcv")
+
+    def open_preset(self, path: str) -> bool:
+        try:
+            self.session.load_preset(path)
+        except VidcvError as exc:
+            self.show_message(str(exc), error=True)
+            return False
+        self.settings.add_recent_preset(path)
+        self._fill_recent()
+        self.show_message(f"loaded {path}")
+        return True
+
+    def choose_preset(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a preset", "", "Presets (*.yaml *.yml)")
+        if path:
+            self.open_preset(path)
+
+    def save_preset(self) -> None:
+        if self.session.preset_path:
+            self.save_preset_to(self.session.preset_path)
+        else:
+            self.save_preset_as()
+
+    def save_preset_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the pipeline as a preset", "pipeline.yaml",
+                                              "Presets (*.yaml *.yml)")
+        if path:
+            self.save_preset_to(path)
+
+    def save_preset_to(self, path: str) -> None:
+        try:
+            self.session.save_preset(path)
+        except OSError as exc:
+            self.show_message(f"cannot save {path}: {exc.strerror}", error=True)
+            return
+        self.settings.add_recent_preset(path)
+        self._fill_recent()
+        self.show_message(f"saved {path}")
+
+    def _fill_recent(self) -> None:
+        menu = self.actions_.recent_menu
+        menu.clear()
+        for path in self.settings.recent_presets():
+            menu.addAction(path, lambda p=path: self.open_preset(p))
+        menu.setEnabled(bool(menu.actions()))
+
+    # --- outputs --------------------------------------------------------------------------------------------
+    def toggle_record(self) -> None:
+        if self.session.recording is not None:
+            path = self.session.stop_recording()
+            self.show_message(f"recorded {path}")
+            return
+        path = os.path.join(output_dir("recordings"), time.strftime("vidcv_%Y%m%d_%H%M%S.mp4"))
+        try:
+            self.session.start_recording(path)
+        except VidcvError as exc:
+            self.show_message(str(exc), error=True)
+            self._recording_changed(False)
+            return
+        self.show_message(f"recording to {path}")
+
+    def _recording_changed(self, on: bool) -> None:
+        self.actions_.record.setChecked(on)
+        self.transport.record_button.setChecked(on)
+        self.transport.record_button.setText("■ Stop" if on else "● Record")
+
+    def snapshot(self) -> None:
+        path = os.path.join(output_dir("snapshots"), time.strftime("vidcv_%Y%m%d_%H%M%S.png"))
+        try:
+            self.show_message(f"saved {self.session.snapshot(path)}")
+        except VidcvError as exc:
+            self.show_message(str(exc), error=True)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message = text
+        self.statusBar().showMessage(text, 8000)
+        if error:
+            self.source_panel.show_state(text, error=False)
+            self.statusBar().setStyleSheet("color: #d33;")
+        else:
+            self.statusBar().setStyleSheet("")
+        QTimer.singleShot(8000, self._clear_message)
+
+    def _clear_message(self) -> None:
+        self.message = ""
+
+    # --- regions --------------------------------------------------------------------------------------------
+    def _stage_selected(self, row: int) -> None:
+        self.selected_stage = row
+
+    def apply_region(self, x: int, y: int, w: int, h: int) -> None:
+        """Hand a region drawn on the view to the selected stage, if it takes one (crop, trackers)."""
+        stages = self.session.pipeline.stages
+        if not 0 <= self.selected_stage < len(stages):
+            self.show_message("select a stage that takes a region (crop, roi_track) before drawing one")
+            return
+        plugin = stages[self.selected_stage].plugin
+        values = plugin.region_params(x, y, w, h)
+        if values is None:
+            self.show_message(f"{plugin.name} takes no region; select crop or a tracker stage")
+            return
+        for name, value in values.items():
+            self.session.set_param(self.selected_stage, name, value)
+        self.pipeline_panel.refresh()
+        self.show_message(f"region {x},{y} {w}x{h} given to {plugin.name}")
+
+    # --- drag and drop, layout, close -------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            self.open_path(url.toLocalFile() or url.toString())
+        event.acceptProposedAction()
+
+    def open_path(self, path: str) -> None:
+        """A preset file loads into the pipeline; anything else opens as the source."""
+        if path.lower().endswith(PRESET_EXTENSIONS):
+            self.open_preset(path)
+        else:
+            self.open_source(path)
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.q.value("window/geometry")
+        state = self.settings.q.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.timer.stop()
+        self.session.stop()  # joins within 2 s and finalises a recording
+        self.settings.q.setValue("window/geometry", self.saveGeometry())
+        self.settings.q.setValue("window/state", self.saveState())
+        self.settings.remember_pipeline(self.session.pipeline_yaml(), self.session.preset_path)
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,219 @@
+"""The pipeline panel: stages to add (menu by category, with search), reorder by drag, enable, duplicate and
+remove; the selected stage's parameters below; a badge and the message on a stage in error."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QMenu, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget, QWidgetAction)
+
+from vidcv.errors import VidcvError
+from vidcv.ui.param_editor import ParamEditor
+from vidcv.ui.session import Session
+
+
+class PluginMenu(QMenu):
+    """Plugins by category; typing in the search box lists the matches instead. ``chosen(name)``."""
+
+    chosen = Signal(str)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        loaded, self.broken = session.registry.load_all()
+        self.plugins = sorted((cls.describe() for cls in loaded.values()), key=lambda d: (d["category"], d["name"]))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("search plugins…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._rebuild)
+        self.search.returnPressed.connect(self._choose_first)
+        holder = QWidgetAction(self)
+        holder.setDefaultWidget(self.search)
+        self._search_action = holder
+        self._rebuild("")
+        self.aboutToShow.connect(self.search.setFocus)
+
+    def matches(self, text: str) -> list[dict]:
+        text = text.strip().lower()
+        return [d for d in self.plugins if not text or text in d["name"] or text in d["title"].lower()
+                or text in d["summary"].lower() or text in d["category"]]
+
+    def _action(self, d: dict, menu: QMenu) -> QAction:
+        action = menu.addAction(f"{d['title']}  ({d['name']})")
+        action.setToolTip(d["summary"])
+        action.setStatusTip(d["summary"])
+        action.triggered.connect(lambda _=False, name=d["name"]: self.chosen.emit(name))
+        return action
+
+    def _rebuild(self, text: str) -> None:
+        for action in self.actions():
+            if action is not self._search_action:
+                self.removeAction(action)
+        if not self.actions():
+            self.addAction(self._search_action)
+        found = self.matches(text)
+        if text.strip():
+            for d in found:
+                self._action(d, self)
+            if not found:
+                self.addAction("no plugin matches").setEnabled(False)
+            return
+        for category in sorted({d["category"] for d in found}):
+            sub = self.addMenu(category)
+            for d in (d for d in found if d["category"] == category):
+                self._action(d, sub)
+        for name, error in sorted(self.broken.items()):
+            self.addAction(f"{name} (broken: {error[:60]})").setEnabled(False)
+
+    def _choose_first(self) -> None:
+        found = self.matches(self.search.text())
+        if found:
+            self.chosen.emit(found[0]["name"])
+            self.close()
+
+
+class PipelinePanel(QWidget):
+    """Edits the session's pipeline; the engine applies every edit between two frames."""
+
+    stage_selected = Signal(int)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.editor: ParamEditor | None = None
+        self._rebuilding = False
+
+        self.add_button = QToolButton()
+        self.add_button.setText("Add stage")
+        self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu = PluginMenu(session, self)
+        self.menu.chosen.connect(self.add_plugin)
+        self.add_button.setMenu(self.menu)
+        self.duplicate_button = QPushButton("Duplicate")
+        self.remove_button = QPushButton("Remove")
+        self.duplicate_button.clicked.connect(self.duplicate_selected)
+        self.remove_button.clicked.connect(self.remove_selected)
+
+        self.list = QListWidget()
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.list.model().rowsMoved.connect(self._rows_moved)
+        self.list.itemChanged.connect(self._item_changed)
+        self.list.currentRowChanged.connect(self._selection_changed)
+
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #d33;")
+        self.error_label.hide()
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.duplicate_button)
+        buttons.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.list, 2)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.scroll, 3)
+
+        session.pipeline_changed.connect(self.refresh)
+        self.badge_timer = QTimer(self)
+        self.badge_timer.setInterval(500)
+        self.badge_timer.timeout.connect(self.update_badges)
+        self.badge_timer.start()
+        self.refresh()
+
+    # --- list <-> pipeline ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Rebuild the list from the pipeline, keeping the selection where it can."""
+        row = self.list.currentRow()
+        stages = self.session.pipeline.stages
+        self._rebuilding = True
+        self.list.clear()
+        for i, stage in enumerate(stages):
+            item = QListWidgetItem(self.session.pipeline.stage_name(i))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsDragEnabled)
+            item.setCheckState(Qt.CheckState.Checked if stage.enabled else Qt.CheckState.Unchecked)
+            item.setToolTip(stage.plugin.describe()["summary"])
+            self.list.addItem(item)
+        self._rebuilding = False
+        self.list.setCurrentRow(min(max(row, 0), len(stages) - 1) if stages else -1)
+        self._selection_changed(self.list.currentRow())
+        self.update_badges()
+
+    def _rows_moved(self, _parent, start: int, _end: int, _dest, row: int) -> None:
+        dst = row if row < start else row - 1
+        QTimer.singleShot(0, lambda: self._move(start, dst))
+
+    def _move(self, src: int, dst: int) -> None:
+        self.session.move_stage(src, dst)
+        self.list.setCurrentRow(dst)
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        if not self._rebuilding:
+            self.session.set_enabled(self.list.row(item), item.checkState() == Qt.CheckState.Checked)
+
+    def _selection_changed(self, row: int) -> None:
+        if self._rebuilding:
+            return
+        stages = self.session.pipeline.stages
+        if 0 <= row < len(stages):
+            self.editor = ParamEditor(stages[row].plugin)
+            self.editor.param_changed.connect(lambda name, value, r=row: self.set_param(r, name, value))
+            self.scroll.setWidget(self.editor)
+        else:
+            self.editor = None
+            self.scroll.setWidget(QLabel("Add a stage with “Add stage”, then select it to edit its parameters."))
+        self.duplicate_button.setEnabled(0 <= row < len(stages))
+        self.remove_button.setEnabled(0 <= row < len(stages))
+        self.update_badges()
+        self.stage_selected.emit(row)
+
+    def set_param(self, row: int, name: str, value: object) -> None:
+        try:
+            self.session.set_param(row, name, value)
+        except VidcvError as exc:
+            self.error_label.setText(str(exc))
+            self.error_label.show()
+
+    # --- actions ------------------------------------------------------------------------------------------
+    def add_plugin(self, name: str) -> None:
+        row = self.list.currentRow()
+        index = row + 1 if row >= 0 else len(self.session.pipeline)
+        self.session.add_stage(name, index)
+        self.list.setCurrentRow(index)
+
+    def duplicate_selected(self) -> None:
+        row = self.list.currentRow()
+        if row >= 0:
+            self.list.setCurrentRow(self.session.duplicate_stage(row))
+
+    def remove_selected(self) -> None:
+        row = self.list.currentRow()
+        if row >= 0:
+            self.session.remove_stage(row)
+
+    def update_badges(self) -> None:
+        """Mark stages in error with a badge and their message (polled: errors happen in other threads)."""
+        summaries = self.session.pipeline.summaries(recent=True)
+        if len(summaries) != self.list.count():
+            return
+        for i, summary in enumerate(summaries):
+            item = self.list.item(i)
+            in_error = summary.errors > 0 and summary.last_error
+            name = self.session.pipeline.stage_name(i)
+            text = f"⚠ {name}  ({summary.errors} errors)" if in_error else name
+            if item.text() != text:
+                self._rebuilding = True
+                item.setText(text)
+                item.setForeground(QBrush(QColor("#d33")) if in_error else QBrush())
+                item.setToolTip(summary.last_error if in_error else "")
+                self._rebuilding = False
+        row = self.list.currentRow()
+        if 0 <= row < len(summaries) and summaries[row].errors:
+            self.error_label.setText(f"{summaries[row].name}: {summaries[row].last_error}")
+            self.error_label.show()
+        elif not self.error_label.text().startswith("parameter"):
+            self.error_label.hide()

@@ -1,0 +1,69 @@
+"""The live readout: source, processed and displayed fps, per-stage milliseconds as bars, drops, frame age."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget)
+
+from vidcv.stats import RateMeter, RunSummary
+
+
+class Readout(QWidget):
+    """Updated a few times a second by the window from ``Runner.summary(recent=True)``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.display_rate = RateMeter()
+        self.labels = {key: QLabel("–") for key in ("source", "processed", "displayed", "dropped", "age", "provider")}
+        top = QHBoxLayout()
+        for key, title in (("source", "source"), ("processed", "processed"), ("displayed", "displayed"),
+                           ("dropped", "dropped"), ("age", "frame age"), ("provider", "inference")):
+            top.addWidget(QLabel(f"<b>{title}</b>"))
+            top.addWidget(self.labels[key])
+            top.addSpacing(12)
+        top.addStretch(1)
+        self.stage_grid = QGridLayout()
+        self.stage_rows: list[tuple[QLabel, QProgressBar, QLabel]] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.addLayout(top)
+        layout.addLayout(self.stage_grid)
+
+    def frame_displayed(self) -> None:
+        self.display_rate.tick()
+
+    def _ensure_rows(self, n: int) -> None:
+        while len(self.stage_rows) < n:
+            row = len(self.stage_rows)
+            name, bar, ms = QLabel(), QProgressBar(), QLabel()
+            bar.setTextVisible(False)
+            bar.setMaximumHeight(10)
+            bar.setRange(0, 1000)
+            self.stage_grid.addWidget(name, row, 0)
+            self.stage_grid.addWidget(bar, row, 1)
+            self.stage_grid.addWidget(ms, row, 2)
+            self.stage_rows.append((name, bar, ms))
+        for i, widgets in enumerate(self.stage_rows):
+            for w in widgets:
+                w.setVisible(i < n)
+
+    def update_from(self, summary: RunSummary | None, live: bool, provider: str = "") -> None:
+        if summary is None:
+            for label in self.labels.values():
+                label.setText("–")
+            self._ensure_rows(0)
+            return
+        self.labels["source"].setText(f"{summary.source_fps:.1f} fps")
+        self.labels["processed"].setText(f"{summary.fps:.1f} fps")
+        self.labels["displayed"].setText(f"{self.display_rate.rate():.1f} fps")
+        self.labels["dropped"].setText(str(summary.dropped) if live else "–")
+        age = summary.frame_age_ms_mean
+        self.labels["age"].setText(f"{age:.0f} ms" if live and age is not None else "–")
+        self.labels["provider"].setText(provider or "–")
+        stages = summary.stages
+        self._ensure_rows(len(stages))
+        slowest = max((s.ms_mean for s in stages if s.enabled), default=0.0) or 1.0
+        for (name, bar, ms), s in zip(self.stage_rows, stages):
+            name.setText(s.name if s.enabled else f"{s.name} (off)")
+            bar.setValue(int(1000 * s.ms_mean / slowest) if s.enabled else 0)
+            errors = f"  ⚠ {s.errors}" if s.errors else ""
+            ms.setText(f"{s.ms_mean:6.2f} ms  p95 {s.ms_p95:6.2f}{errors}" if s.enabled else "bypassed")

@@ -1,0 +1,241 @@
+"""The session: one source, one pipeline, one runner, recording and snapshots; no widgets.
+
+The window and its panels call these methods and listen to the signals; everything that touches frames
+happens in the runner's threads, so no method here blocks the GUI thread for longer than a stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import cv2
+from PySide6.QtCore import QObject, Signal
+
+from vidcv.errors import VidcvError
+from vidcv.frame import Frame
+from vidcv.pipeline import Pipeline, Stage
+from vidcv.presets import dump_preset, load_preset, parse_preset, save_preset
+from vidcv.registry import Registry, default_registry
+from vidcv.runner import Runner
+from vidcv.sinks import CallbackSink, VideoSink
+from vidcv.sinks.video import partial_name
+from vidcv.sources import parse_source
+from vidcv.ui.bridge import FrameBridge
+
+log = logging.getLogger(__name__)
+
+
+class Session(QObject):
+    """Owns the run. Signals are emitted in the GUI thread."""
+
+    source_opened = Signal(str)        # description of the new source
+    source_failed = Signal(str)        # the error message
+    pipeline_changed = Signal()        # stages added, removed, moved, enabled or re-parametrised
+    preset_changed = Signal()          # loaded, saved, or the modified mark changed
+    recording_changed = Signal(bool)
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        super().__init__()
+        self.registry = registry or default_registry()
+        self.pipeline = Pipeline()
+        self.bridge = FrameBridge()
+        self.runner: Runner | None = None
+        self.source_spec = ""
+        self.source_error = ""
+        self.realtime = True
+        self.preset_path = ""
+        self.modified = False
+        self.recording: VideoSink | None = None
+        self._last_frame: Frame | None = None
+        self._last_lock = threading.Lock()
+
+    # --- source and run ---------------------------------------------------------------------------------
+    def open_source(self, spec: str) -> bool:
+        """Stop the current run and start one on ``spec``; False (and source_failed) if it cannot open."""
+        self.stop()
+        self.source_spec = spec
+        try:
+            source = parse_source(spec)
+            source.open()
+        except VidcvError as exc:
+            self.source_error = str(exc)
+            self.source_failed.emit(self.source_error)
+            return False
+        self.source_error = ""
+        self.pipeline.request_reset()
+        self.runner = Runner(source, self.pipeline, [CallbackSink(self._on_frame)], realtime=self.realtime,
+                             hold_at_end=True)
+        self.runner.start()
+        self.source_opened.emit(source.describe())
+        return True
+
+    def retry(self) -> bool:
+        return self.open_source(self.source_spec) if self.source_spec else False
+
+    def _on_frame(self, frame: Frame) -> None:  # sink thread
+        with self._last_lock:
+            self._last_frame = frame
+        self.bridge.push(frame)
+
+    @property
+    def last_frame(self) -> Frame | None:
+        with self._last_lock:
+            return self._last_frame
+
+    def stop(self) -> None:
+        """Stop the run (joins within 2 s) and finalise a recording in progress."""
+        if self.recording is not None:
+            self.stop_recording()
+        if self.runner is not None:
+            self.runner.stop(timeout=2.0)
+            self.runner = None
+
+    # --- transport ---------------------------------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self.runner is not None and self.runner.paused
+
+    def toggle_play(self) -> None:
+        runner = self.runner
+        if runner is None:
+            return
+        if runner.paused:
+            if runner.at_end:
+                runner.seek(0)
+            runner.resume()
+        else:
+            runner.pause()
+
+    def step(self) -> None:
+        if self.runner is not None:
+            if not self.runner.paused:
+                self.runner.pause()
+            if self.runner.at_end:
+                return
+            self.runner.step()
+
+    def seek(self, index: int) -> None:
+        runner = self.runner
+        if runner is None or not runner.source.seekable:
+            return
+        runner.seek(index)
+        if runner.paused:
+            runner.step()  # show the frame sought
+
+    def set_realtime(self, realtime: bool) -> None:
+        self.realtime = realtime
+        if self.runner is not None:
+            self.runner.realtime = realtime
+
+    # --- pipeline editing -----------------------------------------------------------------------------
+    def _edited(self) -> None:
+        self.modified = True
+        self.pipeline_changed.emit()
+        self.preset_changed.emit()
+
+    def add_stage(self, name: str, index: int | None = None) -> int:
+        plugin = self.registry.create(name)
+        index = len(self.pipeline) if index is None else index
+        self.pipeline.add(plugin, index=index)
+        self._edited()
+        return index
+
+    def remove_stage(self, index: int) -> None:
+        stage = self.pipeline.remove(index)
+        stage.plugin.close()
+        self._edited()
+
+    def move_stage(self, src: int, dst: int) -> None:
+        if src != dst:
+            self.pipeline.move(src, dst)
+            self._edited()
+
+    def duplicate_stage(self, index: int) -> int:
+        stage = self.pipeline.stages[index]
+        copy = type(stage.plugin)(**stage.plugin.values())
+        self.pipeline.insert(index + 1, Stage(copy, stage.enabled))
+        self._edited()
+        return index + 1
+
+    def set_enabled(self, index: int, enabled: bool) -> None:
+        if self.pipeline.stages[index].enabled != enabled:
+            self.pipeline.set_enabled(index, enabled)
+            self._edited()
+
+    def set_param(self, index: int, name: str, value: object) -> None:
+        """Validated now, applied before the next frame; repeated edits before then coalesce."""
+        self.pipeline.set_param(index, name, value)
+        self.modified = True
+        self.preset_changed.emit()
+        if self.runner is not None:
+            self.runner.refresh()  # while paused on a file, show the current frame with the new value
+
+    # --- presets ------------------------------------------------------------------------------------------
+    def pipeline_yaml(self) -> str:
+        return dump_preset(self.pipeline)
+
+    def load_preset(self, path: str) -> None:
+        """Replace the stages with a preset's (raises VidcvError with the preset's own message)."""
+        loaded = load_preset(path, self.registry)
+        self._replace(loaded)
+        self.preset_path = path
+        self.modified = False
+        self.pipeline_changed.emit()
+        self.preset_changed.emit()
+
+    def load_pipeline_yaml(self, text: str, preset_path: str = "") -> None:
+        self._replace(parse_preset(text, self.registry, origin=preset_path or "<saved session>"))
+        self.preset_path = preset_path
+        self.pipeline_changed.emit()
+        self.preset_changed.emit()
+
+    def _replace(self, new: Pipeline) -> None:
+        old = self.pipeline.stages
+        self.pipeline.set_stages(new.stages)
+        self.pipeline.request_reset()
+        for stage in old:
+            stage.plugin.close()
+
+    def save_preset(self, path: str) -> None:
+        save_preset(self.pipeline, path)
+        self.preset_path = path
+        self.modified = False
+        self.preset_changed.emit()
+
+    # --- outputs ------------------------------------------------------------------------------------------
+    def start_recording(self, path: str) -> None:
+        if self.runner is None:
+            raise VidcvError("nothing to record: open a source first")
+        if self.recording is not None:
+            self.stop_recording()
+        sink = VideoSink(path, self.runner.source.fps or 30.0)
+        self.runner.add_sink(sink)
+        self.recording = sink
+        self.recording_changed.emit(True)
+
+    def stop_recording(self) -> str | None:
+        """Finalise the recording; returns its path (None if nothing was recording)."""
+        sink, self.recording = self.recording, None
+        if sink is None:
+            return None
+        if self.runner is not None:
+            self.runner.remove_sink(sink)
+        else:
+            sink.close()
+        self.recording_changed.emit(False)
+        return sink.path
+
+    def snapshot(self, path: str) -> str:
+        """Write the current processed frame as an image (temporary name, then rename)."""
+        frame = self.last_frame
+        if frame is None:
+            raise VidcvError("no frame to save yet")
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        tmp = partial_name(path)
+        if not cv2.imwrite(tmp, frame.image):
+            raise VidcvError(f"could not write {path} (unknown image extension, or disk full?)")
+        os.replace(tmp, path)
+        return path

@@ -1,0 +1,126 @@
+"""The source panel: cameras by name, a file, a stream URL, an image folder or the test pattern; errors in
+place with a retry button."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from vidcv.sources.camera import list_cameras
+
+log = logging.getLogger(__name__)
+
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.m4v *.webm *.mpg *.ts);;Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)"
+
+
+def camera_choices() -> list[tuple[str, str]]:
+    """(label, SOURCE) for each camera: names from QtMultimedia where available, else from the OS."""
+    choices: list[tuple[str, str]] = []
+    try:
+        from PySide6.QtMultimedia import QMediaDevices
+
+        for index, device in enumerate(QMediaDevices.videoInputs()):
+            ident = bytes(device.id().data()).decode(errors="replace")
+            spec = ident if ident.startswith("/dev/video") else str(index)
+            modes = sorted({(f.resolution().width(), f.resolution().height(), f.maxFrameRate())
+                            for f in device.videoFormats()}, reverse=True)[:1]
+            mode = f"  {modes[0][0]}x{modes[0][1]}@{modes[0][2]:g}" if modes else ""
+            choices.append((f"{device.description()}{mode}", spec))
+    except Exception as exc:  # QtMultimedia missing or without a backend: probe through the OS instead
+        log.debug("QtMultimedia camera listing unavailable: %s", exc)
+    if not choices:
+        choices = [(f"{c.name or 'camera'} ({c.path or c.index})", c.path or str(c.index)) for c in list_cameras()]
+    return choices
+
+
+class SourcePanel(QWidget):
+    """``open_requested(SOURCE)`` when the user picks something; ``show_error`` puts a message in place."""
+
+    open_requested = Signal(str)
+    retry_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cameras = QComboBox()
+        self.camera_button = QPushButton("Open camera")
+        self.camera_button.clicked.connect(self._open_camera)
+        refresh = QPushButton("↻")
+        refresh.setToolTip("look for cameras again")
+        refresh.setFixedWidth(32)
+        refresh.clicked.connect(self.refresh_cameras)
+        file_button = QPushButton("Open file…")
+        file_button.clicked.connect(self._open_file)
+        folder_button = QPushButton("Image folder…")
+        folder_button.clicked.connect(self._open_folder)
+        pattern_button = QPushButton("Test pattern")
+        pattern_button.clicked.connect(lambda: self.open_requested.emit("pattern:1280x720@30"))
+        self.url = QLineEdit()
+        self.url.setPlaceholderText("rtsp://… http://… udp://…")
+        self.url.returnPressed.connect(self._open_url)
+        url_button = QPushButton("Open URL")
+        url_button.clicked.connect(self._open_url)
+
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.clicked.connect(self.retry_requested.emit)
+        self.retry_button.hide()
+
+        cams = QGroupBox("Camera")
+        cl = QVBoxLayout(cams)
+        row = QHBoxLayout()
+        row.addWidget(self.cameras, 1)
+        row.addWidget(refresh)
+        cl.addLayout(row)
+        cl.addWidget(self.camera_button)
+        files = QGroupBox("File, folder, stream")
+        fl = QVBoxLayout(files)
+        fl.addWidget(file_button)
+        fl.addWidget(folder_button)
+        urow = QHBoxLayout()
+        urow.addWidget(self.url, 1)
+        urow.addWidget(url_button)
+        fl.addLayout(urow)
+        fl.addWidget(pattern_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(cams)
+        layout.addWidget(files)
+        layout.addWidget(self.status)
+        layout.addWidget(self.retry_button)
+        layout.addStretch(1)
+        self.refresh_cameras()
+
+    def refresh_cameras(self) -> None:
+        self.cameras.clear()
+        for label, spec in camera_choices():
+            self.cameras.addItem(label, spec)
+        if self.cameras.count() == 0:
+            self.cameras.addItem("no camera found", None)
+        self.camera_button.setEnabled(self.cameras.currentData() is not None)
+
+    def _open_camera(self) -> None:
+        spec = self.cameras.currentData()
+        if spec is not None:
+            self.open_requested.emit(spec)
+
+    def _open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image", "", VIDEO_FILTER)
+        if path:
+            self.open_requested.emit(path)
+
+    def _open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open an image folder")
+        if path:
+            self.open_requested.emit(path)
+
+    def _open_url(self) -> None:
+        if self.url.text().strip():
+            self.open_requested.emit(self.url.text().strip())
+
+    def show_state(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #d33;" if error else "")
+        self.retry_button.setVisible(error)
