@@ -58,7 +58,8 @@ class Contours(Plugin):
         contours = find_blobs(gray, self.p.mode, self.p.min_area, self.p.max_area)
         frame.meta["contours"] = len(contours)
         if self.p.emit:
-            frame.detections = Detections.merge([frame.detections, blob_detections(contours, "blob")])
+            frame.detections = Detections.merge([frame.detections,
+                                                 frame.detections_to_source(blob_detections(contours, "blob"))])
         if self.p.draw == "none":
             return frame
         base = frame.source_image if self.p.draw == "original" else to_bgr(frame.image, frame.color_space)

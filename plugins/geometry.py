@@ -43,7 +43,9 @@ class Resize(Plugin):
     )
 
     def process(self, frame: Frame) -> Frame:
-        size = resize_target(frame.size_wh, self.p.width, self.p.height, self.p.scale)
+        w, h = frame.size_wh
+        size = resize_target((w, h), self.p.width, self.p.height, self.p.scale)
+        frame.apply_geometry(np.diag([size[0] / w, size[1] / h, 1.0]))
         return frame.with_image(cv2.resize(frame.image, size, interpolation=INTERPOLATION[self.p.interpolation]))
 
 
@@ -77,6 +79,7 @@ class Rotate(Plugin):
 
     def process(self, frame: Frame) -> Frame:
         matrix, size = rotation_matrix(frame.size_wh, self.p.angle, self.p.scale, self.p.expand)
+        frame.apply_geometry(matrix)
         return frame.with_image(cv2.warpAffine(frame.image, matrix, size, flags=cv2.INTER_LINEAR,
                                                borderMode=cv2.BORDER_CONSTANT, borderValue=0))
 
@@ -92,6 +95,9 @@ class Flip(Plugin):
 
     def process(self, frame: Frame) -> Frame:
         code = {"horizontal": 1, "vertical": 0, "both": -1}[self.p.mode]
+        w, h = frame.size_wh
+        sx, sy = (-1.0 if code in (1, -1) else 1.0), (-1.0 if code in (0, -1) else 1.0)
+        frame.apply_geometry(np.array([[sx, 0, w if sx < 0 else 0], [0, sy, h if sy < 0 else 0]], np.float64))
         return frame.with_image(cv2.flip(frame.image, code))
 
 
@@ -120,6 +126,7 @@ class Crop(Plugin):
         y2 = h if p.height == 0 else min(h, p.y + p.height)
         if p.x >= x2 or p.y >= y2:
             raise ValueError(f"crop region x={p.x}, y={p.y} lies outside the {w}x{h} frame")
+        frame.apply_geometry(np.array([[1, 0, -p.x], [0, 1, -p.y]], np.float64))
         return frame.with_image(np.ascontiguousarray(frame.image[p.y:y2, p.x:x2]))
 
 
@@ -137,5 +144,6 @@ class Translate(Plugin):
 
     def process(self, frame: Frame) -> Frame:
         matrix = np.float32([[1, 0, self.p.dx], [0, 1, self.p.dy]])
+        frame.apply_geometry(matrix.astype(np.float64))
         return frame.with_image(cv2.warpAffine(frame.image, matrix, frame.size_wh, borderMode=cv2.BORDER_CONSTANT,
                                                borderValue=0))

@@ -49,5 +49,6 @@ class BackgroundSubtraction(Plugin):
         mask = self.model.apply(image)
         _, moving = cv2.threshold(mask, FOREGROUND, 255, cv2.THRESH_BINARY)
         regions = find_blobs(moving, "external", self.p.min_area, 0)
-        frame.detections = Detections.merge([frame.detections, blob_detections(regions, "motion")])
+        frame.detections = Detections.merge([frame.detections,
+                                                 frame.detections_to_source(blob_detections(regions, "motion"))])
         return frame.with_image(mask)

@@ -127,7 +127,17 @@ class ParamWidget(QWidget):
         layout.addWidget(self.edit)
 
     def _build_path(self, layout: QHBoxLayout, value: str) -> None:
-        self._build_str(layout, value)
+        if self.param.choices:  # well-known values to pick from, or type / browse a path
+            self.combo = QComboBox()
+            self.combo.setEditable(True)
+            self.combo.addItems([str(c) for c in self.param.choices])
+            self.combo.setCurrentText(value)
+            self.edit = self.combo.lineEdit()
+            self.combo.activated.connect(lambda _i: self.changed.emit(self.combo.currentText()))
+            self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text()))
+            layout.addWidget(self.combo)
+        else:
+            self._build_str(layout, value)
         browse = QPushButton("…")
         browse.setFixedWidth(28)
         browse.clicked.connect(self._browse)

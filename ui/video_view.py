@@ -118,15 +118,18 @@ class VideoView(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(20, 20, 20))
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not self.one_to_one)
-        for rect, img in zip(self.image_rects(), self._images):
+        for rect, img, array in zip(self.image_rects(), self._images, self._arrays):
             painter.drawImage(rect, img)
-            if self.overlays and self.frame is not None and len(self.frame.detections):
+            frame = self.frame
+            if self.overlays and frame is not None and len(frame.detections):
                 painter.save()
                 painter.translate(rect.topLeft())
                 scale = rect.width() / img.width()
                 painter.scale(scale, rect.height() / img.height())
                 painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-                draw_detections(painter, self.frame.detections, scale)
+                # detections are in source pixels: onto a processed (resized, cropped...) image they are mapped
+                dets = frame.detections if array is frame.source_image else frame.detections_to_image(frame.detections)
+                draw_detections(painter, dets, scale)
                 painter.restore()
         if self._drag_from is not None and self._drag_to is not None:
             painter.setPen(QPen(QColor(255, 220, 0), 1, Qt.PenStyle.DashLine))

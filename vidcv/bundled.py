@@ -27,3 +27,18 @@ def bundled_preset(name: str) -> str | None:
 def bundled_presets() -> list[str]:
     folder = os.path.join(assets_dir(), "presets")
     return sorted(n[:-5] for n in os.listdir(folder) if n.endswith(".yaml")) if os.path.isdir(folder) else []
+
+
+def models_dir() -> str:
+    return os.path.join(assets_dir(), "models")
+
+
+def bundled_models() -> dict[str, str]:
+    """ONNX models shipped in assets/models, by file name without extension."""
+    folder = models_dir()
+    if not os.path.isdir(folder):
+        return {}
+    return {n[:-5]: os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".onnx")}
+
+
+DEMO_MODEL = "shapes_yolov8n"

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
 from vidcv.detections import Detections
@@ -21,7 +22,9 @@ class Frame:
     source); a 2-D image is always ``gray``. ``pts_ms`` is the presentation time, ``captured_at`` the
     ``time.monotonic()`` of capture (frame age for live sources). ``stage_images`` holds the output of
     each stage run so far on this frame, by stage index (a disabled stage passes its input on), so that a
-    later stage can combine with an earlier one (a mask, say).
+    later stage can combine with an earlier one (a mask, say). ``to_source`` is the 3x3 matrix that maps
+    pixel coordinates of ``image`` to those of ``source_image`` (None: the same), kept up to date by the
+    geometry plugins, so that detectors report boxes in source pixels wherever they sit in the pipeline.
     """
 
     image: np.ndarray
@@ -33,6 +36,7 @@ class Frame:
     captured_at: float = field(default_factory=time.monotonic)
     meta: dict[str, Any] = field(default_factory=dict)
     stage_images: list[np.ndarray] = field(default_factory=list)
+    to_source: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.source_image is None:
@@ -52,3 +56,41 @@ class Frame:
         if self.color_space == "gray" and image.ndim == 3:
             self.color_space = "bgr"
         return self
+
+    def apply_geometry(self, forward: np.ndarray) -> None:
+        """Record a geometric change of ``image``: ``forward`` (2x3 or 3x3) maps old pixels to new ones."""
+        f = np.vstack([forward, [0.0, 0.0, 1.0]]) if forward.shape == (2, 3) else np.asarray(forward, np.float64)
+        back = np.linalg.inv(f)
+        self.to_source = back if self.to_source is None else self.to_source @ back
+
+    def detections_to_source(self, found: Detections) -> Detections:
+        """Detections found on ``image`` mapped to source pixels (boxes, masks and polygons)."""
+        h, w = self.source_image.shape[:2]
+        return map_detections(found, self.to_source, (w, h))
+
+    def detections_to_image(self, dets: Detections) -> Detections:
+        """Detections in source pixels mapped onto ``image`` (to draw them on the processed frame)."""
+        m = None if self.to_source is None else np.linalg.inv(self.to_source)
+        return map_detections(dets, m, self.size_wh)
+
+
+def map_detections(dets: Detections, m: np.ndarray | None, size_wh: tuple[int, int]) -> Detections:
+    """Detections through the 3x3 matrix ``m`` into an image of ``size_wh`` (boxes become the bounding box of
+    their mapped corners, clipped; masks are warped; polygons mapped)."""
+    if m is None or len(dets) == 0 or np.allclose(m, np.eye(3)):
+        return dets
+    w, h = size_wh
+    x1, y1, x2, y2 = dets.xyxy.T.astype(np.float64)
+    corners = np.stack([np.stack([x1, y1]), np.stack([x2, y1]), np.stack([x2, y2]), np.stack([x1, y2])])
+    pts = np.einsum("ij,kjn->kin", m[:2, :2], corners) + m[:2, 2:3][None]
+    xyxy = np.stack([pts[:, 0].min(0), pts[:, 1].min(0), pts[:, 0].max(0), pts[:, 1].max(0)], axis=1)
+    xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
+    xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
+    masks = None
+    if dets.masks is not None:
+        masks = np.stack([cv2.warpAffine(mk.astype(np.uint8), m[:2], (w, h), flags=cv2.INTER_NEAREST) > 0
+                          for mk in dets.masks])
+    polygons = None
+    if dets.polygons is not None:
+        polygons = [(p @ m[:2, :2].T + m[:2, 2]).astype(np.float32) for p in dets.polygons]
+    return Detections(xyxy, dets.confidence, dets.class_id, dets.names, dets.tracker_id, masks, polygons)

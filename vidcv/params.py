@@ -20,7 +20,8 @@ class Param:
     (a fixed-length list of integers, such as HSV bounds or a region). ``minimum``/``maximum`` bound
     numbers (and each item of ints); ``step`` is the UI step; ``odd`` requires odd integers (with a
     minimum of 0, also 0, meaning "off");
-    ``choices`` lists the allowed values of a choice; ``length`` is the item count of ints.
+    ``choices`` lists the allowed values of a choice (for a path: suggestions besides any path);
+    ``length`` is the item count of ints.
     """
 
     name: str
@@ -128,7 +129,7 @@ class Param:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.choices is not None:
-            out["choices"] = list(self.choices)
+            out["suggestions" if self.kind == "path" else "choices"] = list(self.choices)
         if self.odd:
             out["odd"] = True
         return out
@@ -161,9 +162,10 @@ def Text(name: str, default: str = "", *, help: str = "") -> Param:
     return Param(name, "str", default, help)
 
 
-def FilePath(name: str, default: str = "", *, help: str = "") -> Param:
-    """A path to a file (the UI shows a file picker)."""
-    return Param(name, "path", default, help)
+def FilePath(name: str, default: str = "", *, help: str = "", suggestions: Sequence[str] = ()) -> Param:
+    """A path to a file (the UI shows a file picker); ``suggestions`` are well-known values offered besides
+    a path (shipped cascades, bundled models)."""
+    return Param(name, "path", default, help, choices=tuple(suggestions) or None)
 
 
 def Color(name: str, default: Sequence[int], *, help: str = "") -> Param:

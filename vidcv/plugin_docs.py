@@ -17,6 +17,8 @@ the GUI, from a widget generated from the same declaration.
 def _allowed(p: dict[str, Any]) -> str:
     if "choices" in p:
         return ", ".join(f"`{c}`" for c in p["choices"])
+    if "suggestions" in p:
+        return "a file path, or one of " + ", ".join(f"`{c}`" for c in p["suggestions"])
     parts = []
     if "minimum" in p or "maximum" in p:
         parts.append(f"{p.get('minimum', '')} .. {p.get('maximum', '')}")

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vidcv", description="Real-time video processing with stackable OpenCV and ONNX plugins.",
         epilog="examples:\n  vidcv run assets/sample.mp4 --pipeline edges --output out/edges.mp4\n"
-               "  vidcv plugins\n  vidcv sources\n\nRun 'vidcv COMMAND --help' for the options of a command.",
+               "  vidcv plugins\n  vidcv sources\n  vidcv model info shapes_yolov8n\n  vidcv doctor\n\nRun 'vidcv COMMAND --help' for the options of a command.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"vidcv {__version__}")
     common = argparse.ArgumentParser(add_help=False)
@@ -75,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     sources.add_argument("--json", action="store_true", help="machine-readable output")
     sources.add_argument("--probe", action="store_true", help="open each camera to read its default mode")
+
+    from vidcv.cli.model import add_parser as add_model_parser
+
+    add_model_parser(sub, common)
+    doctor = sub.add_parser("doctor", parents=[common], help="check the installation and what inference runs on",
+                            description="Python, OpenCV, ONNX Runtime and its providers, CUDA and cuDNN libraries, "
+                                        "torch, and what a yolo stage would run on; the fix for each missing piece.",
+                            epilog="examples:\n  vidcv doctor\n  vidcv doctor --json",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -102,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args)
         if args.command == "plugins":
             return plugins_command(args)
+        if args.command == "model":
+            from vidcv.cli.model import model_command
+            return model_command(args)
+        if args.command == "doctor":
+            from vidcv.cli.doctor import doctor_command
+            return doctor_command(args)
         return sources_command(args)
     except VidcvError as exc:
         print(f"vidcv: error: {exc}", file=sys.stderr)

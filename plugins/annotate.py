@@ -1,0 +1,106 @@
+"""Annotate: draw the detections found so far onto the frame (boxes, labels, masks, track ids, trails)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import cv2
+import numpy as np
+
+from vidcv.detections import Detections
+from vidcv.frame import Frame
+from vidcv.imageops import to_bgr
+from vidcv.params import Bool, Choice, Float, Int
+from vidcv.plugin import Plugin
+
+PALETTE = [(56, 56, 255), (151, 157, 255), (31, 112, 255), (29, 178, 255), (49, 210, 207), (10, 249, 72),
+           (23, 204, 146), (134, 219, 61), (52, 147, 26), (187, 212, 0), (168, 153, 44), (255, 194, 0),
+           (147, 69, 52), (255, 115, 100), (236, 24, 0), (255, 56, 132), (133, 0, 82), (255, 56, 203)]
+
+
+def color_for(key: int) -> tuple[int, int, int]:
+    return PALETTE[int(key) % len(PALETTE)]
+
+
+def label_of(dets: Detections, i: int, show_conf: bool) -> str:
+    text = dets.class_name(dets.class_id[i])
+    if dets.tracker_id is not None and dets.tracker_id[i] >= 0:
+        text = f"#{int(dets.tracker_id[i])} {text}"
+    return f"{text} {float(dets.confidence[i]):.2f}" if show_conf else text
+
+
+class Annotate(Plugin):
+    """Burn the detections into the image (for recordings and exports; the GUI overlays need no stage)."""
+
+    name = "annotate"
+    title = "Annotate detections"
+    category = "detection"
+    summary = ("Draws the frame's detections onto the image: boxes, labels with confidence, masks, polygons "
+               "and track ids, coloured by class or by track, with optional trails of each track's centre. "
+               "Draws on the current image (gray becomes BGR) or on the original.")
+    stateful = True
+    params = (
+        Choice("on", "frame", ("frame", "original"), help="draw on the current image or on the original"),
+        Choice("color_by", "class", ("class", "track"), help="colour per class or per track id"),
+        Int("thickness", 2, 1, 10, help="line width in pixels"),
+        Bool("labels", True, help="write class (and track id)"),
+        Bool("confidence", True, help="add the confidence to labels"),
+        Bool("masks", True, help="fill segmentation masks"),
+        Float("mask_alpha", 0.4, 0.0, 1.0, step=0.05, help="mask opacity"),
+        Int("trail", 0, 0, 300, help="frames of each track's path to draw (0: none)"),
+    )
+
+    def setup(self) -> None:
+        self.trails: dict[int, deque[tuple[int, int]]] = {}
+
+    def reset(self) -> None:
+        self.trails = {}
+
+    def _key(self, dets: Detections, i: int) -> int:
+        if self.p.color_by == "track" and dets.tracker_id is not None and dets.tracker_id[i] >= 0:
+            return int(dets.tracker_id[i])
+        return int(dets.class_id[i])
+
+    def process(self, frame: Frame) -> Frame:
+        p = self.p
+        dets = frame.detections if p.on == "original" else frame.detections_to_image(frame.detections)
+        base = frame.source_image if p.on == "original" else to_bgr(frame.image, frame.color_space)
+        canvas = base.copy()
+        if p.masks and dets.masks is not None and len(dets):
+            overlay = canvas.copy()
+            for i, mask in enumerate(dets.masks):
+                if mask.shape == canvas.shape[:2]:
+                    overlay[mask] = color_for(self._key(dets, i))
+            canvas = cv2.addWeighted(overlay, p.mask_alpha, canvas, 1 - p.mask_alpha, 0)
+        for i in range(len(dets)):
+            color = color_for(self._key(dets, i))
+            x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
+            if dets.polygons is not None and len(dets.polygons[i]) >= 3:
+                cv2.polylines(canvas, [np.round(dets.polygons[i]).astype(np.int32)], True, color, p.thickness)
+            cv2.rectangle(canvas, (x1, y1), (x2, y2), color, p.thickness)
+            if p.labels:
+                text = label_of(dets, i, p.confidence)
+                (tw, th), base_line = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+                top = max(th + base_line, y1)
+                cv2.rectangle(canvas, (x1, top - th - base_line), (x1 + tw + 2, top), color, -1)
+                cv2.putText(canvas, text, (x1 + 1, top - base_line), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
+                            cv2.LINE_AA)
+        if p.trail and dets.tracker_id is not None:
+            self._draw_trails(canvas, dets)
+        return frame.with_image(canvas, "bgr")
+
+    def _draw_trails(self, canvas: np.ndarray, dets: Detections) -> None:
+        seen = set()
+        for i in range(len(dets)):
+            tid = int(dets.tracker_id[i])
+            if tid < 0:
+                continue
+            seen.add(tid)
+            x1, y1, x2, y2 = dets.xyxy[i]
+            trail = self.trails.setdefault(tid, deque(maxlen=self.p.trail))
+            trail.append((int((x1 + x2) / 2), int((y1 + y2) / 2)))
+            if len(trail) > 1:
+                cv2.polylines(canvas, [np.array(trail, np.int32)], False, color_for(tid), max(1, self.p.thickness - 1))
+        for tid in list(self.trails):
+            if tid not in seen:
+                del self.trails[tid]

@@ -1,0 +1,89 @@
+"""``vidcv model export`` and ``vidcv model info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+
+from vidcv.errors import VidcvError
+
+OFFICIAL = re.compile(r"^yolo(v?\d+)[nsmlx]?(-seg|-pose|-obb|-cls)?\.pt$")
+
+
+def export_command(args: argparse.Namespace) -> int:
+    """Convert ultralytics weights to ONNX (ultralytics does the export; vidcv runs the result)."""
+    weights = args.weights
+    if not weights.lower().endswith((".pt", ".pth")):
+        raise VidcvError(f"{weights}: give PyTorch weights (.pt) to export; an .onnx file needs no export")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    if not os.path.isfile(weights) and not OFFICIAL.match(os.path.basename(weights)):
+        raise VidcvError(f"no such weights file: {weights}")
+    print(f"vidcv: warning: loading {weights} unpickles it, which can run code: load only weights you trust. "
+          "The exported ONNX has no such risk.", file=sys.stderr)
+    from ultralytics import YOLO
+
+    try:
+        model = YOLO(weights)
+    except Exception as exc:  # noqa: BLE001 - ultralytics raises many kinds when a download fails
+        if not os.path.isfile(weights):
+            raise VidcvError(f"{weights} is not here and could not be downloaded ({type(exc).__name__}; offline?): "
+                             f"download it from the Ultralytics releases page and put it at ./{os.path.basename(weights)}, "
+                             "or give the path of your own weights") from None
+        raise VidcvError(f"ultralytics cannot load {weights}: {exc}") from None
+    onnx = model.export(format="onnx", imgsz=args.imgsz, half=args.half, dynamic=args.dynamic, verbose=False)
+    out = args.out or os.path.splitext(weights)[0] + ".onnx"
+    if os.path.abspath(onnx) != os.path.abspath(out):
+        shutil.move(onnx, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def info_command(args: argparse.Namespace) -> int:
+    from vidcv.bundled import bundled_models
+    from vidcv.inference.providers import available
+    from vidcv.inference.yolo import YoloModel
+
+    path = bundled_models().get(args.model, args.model)
+    model = YoloModel(path, device=args.device, warmup=False)
+    doc = {**model.info.describe(), "providers_available": available(), "provider_in_use": model.provider,
+           "warnings": model.session_info.warnings}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"model      {doc['path']}")
+    print(f"task       {doc['task']}")
+    print(f"input      {doc['imgsz'][1]}x{doc['imgsz'][0]} (stride {doc['stride']}, {doc['input_dtype']})")
+    print(f"classes    {len(doc['classes'])}: " + ", ".join(f"{k}={v}" for k, v in doc["classes"].items()))
+    print(f"providers  available: {', '.join(doc['providers_available'])}")
+    print(f"runs on    {doc['provider_in_use'].upper()} (device {args.device})")
+    for warning in doc["warnings"]:
+        print(f"warning    {warning}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    model = sub.add_parser("model", parents=[common], help="export and inspect YOLO models",
+                           description="Convert ultralytics weights to ONNX, or describe an ONNX model.",
+                           epilog="examples:\n  vidcv model export best.pt --imgsz 640\n"
+                                  "  vidcv model export yolo11n.pt            # fetched by ultralytics when online\n"
+                                  "  vidcv model info assets/models/shapes_yolov8n.onnx",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    msub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    export = msub.add_parser("export", parents=[common], help="PyTorch weights -> ONNX (through ultralytics)")
+    export.add_argument("weights", metavar="WEIGHTS.pt")
+    export.add_argument("--imgsz", type=int, default=640, help="network input size (default 640)")
+    export.add_argument("--half", action="store_true", help="fp16 weights (for GPUs)")
+    export.add_argument("--dynamic", action="store_true", help="dynamic input size and batch")
+    export.add_argument("--out", metavar="FILE.onnx", help="where to write (default: beside the weights)")
+    info = msub.add_parser("info", parents=[common], help="task, classes, input size, providers")
+    info.add_argument("model", metavar="MODEL", help="an .onnx file or a bundled model name")
+    info.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
+    info.add_argument("--json", action="store_true")
+
+
+def model_command(args: argparse.Namespace) -> int:
+    return export_command(args) if args.model_command == "export" else info_command(args)

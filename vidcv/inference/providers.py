@@ -1,0 +1,94 @@
+"""ONNX Runtime sessions on the best provider there is, said plainly: never a silent fall-back to the CPU."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from vidcv.errors import VidcvError
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda", "tensorrt")
+PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+SHORT = {v: k for k, v in PROVIDERS.items()}
+
+
+class InferenceError(VidcvError):
+    """A model cannot be loaded or run as asked (file, layout, provider)."""
+
+
+@dataclass
+class SessionInfo:
+    """What a session actually runs on, and why it is not what was asked for, if so."""
+
+    provider: str                      # short name in use: tensorrt, cuda or cpu
+    providers: list[str]               # every provider of the session, in priority order
+    warnings: list[str] = field(default_factory=list)
+
+
+def onnxruntime() -> Any:
+    """The onnxruntime module, or an InferenceError that says how to install it."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise InferenceError(f"onnxruntime is not installed ({exc}): pip install onnxruntime-gpu "
+                             "(it runs on the CPU too)") from None
+    return ort
+
+
+def available() -> list[str]:
+    """Providers this onnxruntime build offers (offered is not working: a GPU one may still fail to start)."""
+    return list(onnxruntime().get_available_providers())
+
+
+def _wanted(device: str, offered: list[str]) -> list[str]:
+    if device not in DEVICES:
+        raise InferenceError(f"device {device!r} is not known; use one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return [PROVIDERS["cpu"]]
+    if device == "auto":
+        return [p for p in (PROVIDERS["tensorrt"], PROVIDERS["cuda"], PROVIDERS["cpu"]) if p in offered]
+    name = PROVIDERS[device]
+    if name not in offered:
+        raise InferenceError(f"device '{device}' needs {name}, which this onnxruntime does not offer "
+                             f"(it offers {', '.join(offered)}); install onnxruntime-gpu, or use device: auto or cpu")
+    return [name] + ([PROVIDERS["cuda"]] if device == "tensorrt" and PROVIDERS["cuda"] in offered else []) + [
+        PROVIDERS["cpu"]]
+
+
+def create_session(model_path: str, device: str = "auto", threads: int | None = None) -> tuple[Any, SessionInfo]:
+    """An InferenceSession for ``model_path`` on ``device``; raises when an explicit GPU device cannot run."""
+    ort = onnxruntime()
+    offered = available()
+    wanted = _wanted(device, offered)
+    gpu_wanted = [p for p in wanted if p != PROVIDERS["cpu"]]
+    if gpu_wanted and hasattr(ort, "preload_dlls"):
+        try:  # CUDA and cuDNN from the nvidia-* pip packages (torch brings them), where present
+            ort.preload_dlls()
+        except Exception as exc:  # noqa: BLE001 - a missing library shows up below as a provider that did not start
+            log.debug("onnxruntime.preload_dlls failed: %s", exc)
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # vidcv reports a fall-back itself, in one line, instead of ORT's screenful
+    options.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # measured: spinning starves decoding
+    try:
+        session = ort.InferenceSession(model_path, sess_options=options, providers=wanted)
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
+        raise InferenceError(f"onnxruntime cannot load {model_path}: {str(exc).splitlines()[0]}") from None
+    in_use = list(session.get_providers())
+    info = SessionInfo(SHORT.get(in_use[0], in_use[0]), in_use)
+    missing = [p for p in gpu_wanted if p not in in_use]
+    if missing:
+        why = (f"{', '.join(SHORT[p] for p in missing)} did not start (no GPU, or the CUDA 13 / cuDNN 9 libraries "
+               "are missing; `vidcv doctor` says which)")
+        if device in ("cuda", "tensorrt"):
+            raise InferenceError(f"device '{device}' cannot run here: {why}; use device: auto or cpu")
+        info.warnings.append(f"running on {info.provider.upper()}: {why}")
+    if device == "auto" and not gpu_wanted:
+        log.info("running on CPU: this onnxruntime offers no GPU provider")
+    for warning in info.warnings:
+        log.warning("%s", warning)
+    return session, info
