@@ -40,7 +40,7 @@ class Annotate(Plugin):
                "Draws on the current image (gray becomes BGR) or on the original.")
     stateful = True
     params = (
-        Choice("on", "frame", ("frame", "original"), help="draw on the current image or on the original"),
+        Choice("draw_on", "frame", ("frame", "original"), help="draw on the current image or on the original"),
         Choice("color_by", "class", ("class", "track"), help="colour per class or per track id"),
         Int("thickness", 2, 1, 10, help="line width in pixels"),
         Bool("labels", True, help="write class (and track id)"),
@@ -63,8 +63,8 @@ class Annotate(Plugin):
 
     def process(self, frame: Frame) -> Frame:
         p = self.p
-        dets = frame.detections if p.on == "original" else frame.detections_to_image(frame.detections)
-        base = frame.source_image if p.on == "original" else to_bgr(frame.image, frame.color_space)
+        dets = frame.detections if p.draw_on == "original" else frame.detections_to_image(frame.detections)
+        base = frame.source_image if p.draw_on == "original" else to_bgr(frame.image, frame.color_space)
         canvas = base.copy()
         if p.masks and dets.masks is not None and len(dets):
             overlay = canvas.copy()

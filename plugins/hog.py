@@ -50,6 +50,9 @@ class HogPeople(Plugin):
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(x, y, w, h) boxes and SVM weights from detectMultiScale with this plugin's parameters."""
         p = self.p
+        win_w, win_h = self.hog.winSize
+        if image.shape[0] < win_h or image.shape[1] < win_w:  # smaller than one window: nothing to find
+            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
         boxes, weights = self.hog.detectMultiScale(image, hitThreshold=p.hit_threshold,
                                                    winStride=(p.win_stride, p.win_stride),
                                                    padding=(p.padding, p.padding), scale=p.scale,

@@ -109,6 +109,7 @@ class StageSummary:
     ms_p95: float
     fps: float
     last_error: str | None = None
+    provider: str = ""  #: what a model stage runs on (CPU, CUDA, TENSORRT); empty for others
 
 
 @dataclass
@@ -133,7 +134,8 @@ class RunSummary:
             "stages": [{"name": s.name, "plugin": s.plugin, "enabled": s.enabled, "fps": round(s.fps, 3),
                         "ms_mean": round(s.ms_mean, 4), "ms_p95": round(s.ms_p95, 4),
                         "frames_in": s.frames_in, "frames_out": s.frames_out, "errors": s.errors,
-                        "last_error": s.last_error} for s in self.stages],
+                        "last_error": s.last_error, **({"provider": s.provider} if s.provider else {})}
+                       for s in self.stages],
         }
         if self.frame_age_ms_mean is not None:
             doc["frame_age_ms_mean"] = round(self.frame_age_ms_mean, 3)
@@ -148,7 +150,8 @@ def format_table(summary: RunSummary) -> str:
     """The per-stage timing table printed at the end of a CLI run."""
     rows = [("stage", "plugin", "frames", "errors", "mean ms", "p95 ms", "fps")]
     for s in summary.stages:
-        rows.append((s.name + ("" if s.enabled else " (off)"), s.plugin, str(s.frames_in), str(s.errors),
+        name = s.name + ("" if s.enabled else " (off)") + (f" [{s.provider}]" if s.provider else "")
+        rows.append((name, s.plugin, str(s.frames_in), str(s.errors),
                      f"{s.ms_mean:.2f}", f"{s.ms_p95:.2f}", f"{s.fps:.1f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))

@@ -10,11 +10,19 @@ from vidcv.presets import dump_preset, parse_preset
 NAMES = REG.names()
 
 
+# Free-text parameters whose valid values depend on the plugin.
+KNOWN_GOOD = {"classes": "circle, triangle"}
+
+
 def other_value(param: Param):
     """A valid value that differs from the default."""
+    if param.name in KNOWN_GOOD and param.kind == "str":
+        return KNOWN_GOOD[param.name]
     if param.kind == "bool":
         return not param.default
     if param.kind == "choice":
+        return next(c for c in param.choices if c != param.default)
+    if param.kind == "path" and param.choices:
         return next(c for c in param.choices if c != param.default)
     if param.kind in ("str", "path"):
         return param.default + "x"

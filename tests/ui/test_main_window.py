@@ -291,3 +291,13 @@ def test_screenshot_mode(tmp_path):
     shot = tmp_path / "shot.png"
     assert main([sample_video(), "--pipeline", "edges", "--frames", "10", "--screenshot", str(shot)]) == 0
     assert QImage(str(shot)).width() >= 1000
+
+
+def test_the_readout_shows_what_inference_runs_on(qtbot, window):
+    start_on_sample(qtbot, window)
+    window.pipeline_panel.add_plugin("yolo")
+    window.session.set_param(0, "device", "cpu")
+    qtbot.waitUntil(lambda: window.session.pipeline.stages[0].plugin.p.device == "cpu", timeout=10000)
+    window.update_readout()
+    qtbot.waitUntil(lambda: (window.update_readout() or True) and window.readout.labels["provider"].text() == "CPU",
+                    timeout=10000)

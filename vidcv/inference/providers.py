@@ -59,6 +59,30 @@ def _wanted(device: str, offered: list[str]) -> list[str]:
         PROVIDERS["cpu"]]
 
 
+GPU_LIBRARIES = {
+    "cuda": (("libcuda.so.1", "the NVIDIA driver"), ("libcudart.so.13", "the CUDA 13 runtime"),
+             ("libcublas.so.13", "cuBLAS 13"), ("libcudnn.so.9", "cuDNN 9")),
+    "tensorrt": (("libnvinfer.so.10", "TensorRT 10"),),
+}
+
+
+def missing_libraries(provider: str) -> list[str]:
+    """What a GPU provider needs and cannot load here (Linux; elsewhere ONNX Runtime reports it itself)."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return []
+    needs = GPU_LIBRARIES["cuda"] + (GPU_LIBRARIES["tensorrt"] if provider == "tensorrt" else ())
+    missing = []
+    for soname, what in needs:
+        try:
+            ctypes.CDLL(soname)
+        except OSError:
+            missing.append(f"{what} ({soname})")
+    return missing
+
+
 def create_session(model_path: str, device: str = "auto", threads: int | None = None) -> tuple[Any, SessionInfo]:
     """An InferenceSession for ``model_path`` on ``device``; raises when an explicit GPU device cannot run."""
     ort = onnxruntime()
@@ -70,6 +94,15 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
             ort.preload_dlls()
         except Exception as exc:  # noqa: BLE001 - a missing library shows up below as a provider that did not start
             log.debug("onnxruntime.preload_dlls failed: %s", exc)
+    # Providers whose libraries cannot load are left out before ONNX Runtime tries them (it would print a
+    # screenful and fall back): the reason names the library.
+    blocked = {p: missing_libraries(SHORT[p]) for p in gpu_wanted}
+    blocked = {p: libs for p, libs in blocked.items() if libs}
+    if blocked and device in ("cuda", "tensorrt"):
+        raise InferenceError(f"device '{device}' cannot run here: missing {', '.join(blocked[PROVIDERS[device]])}; "
+                             "use device: auto or cpu (`vidcv doctor` lists what is installed)")
+    wanted = [p for p in wanted if p not in blocked]
+    ort.set_default_logger_severity(3)  # no warnings from ORT's own fall-back: vidcv says what runs, below
     options = ort.SessionOptions()
     options.log_severity_level = 4  # vidcv reports a fall-back itself, in one line, instead of ORT's screenful
     options.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
@@ -80,13 +113,12 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
         raise InferenceError(f"onnxruntime cannot load {model_path}: {str(exc).splitlines()[0]}") from None
     in_use = list(session.get_providers())
     info = SessionInfo(SHORT.get(in_use[0], in_use[0]), in_use)
-    missing = [p for p in gpu_wanted if p not in in_use]
-    if missing:
-        why = (f"{', '.join(SHORT[p] for p in missing)} did not start (no GPU, or the CUDA 13 / cuDNN 9 libraries "
-               "are missing; `vidcv doctor` says which)")
+    reasons = [f"{SHORT[p]} needs {', '.join(libs)}" for p, libs in blocked.items()]
+    reasons += [f"{SHORT[p]} did not start (is a GPU present?)" for p in wanted if p not in in_use and p in gpu_wanted]
+    if reasons:
         if device in ("cuda", "tensorrt"):
-            raise InferenceError(f"device '{device}' cannot run here: {why}; use device: auto or cpu")
-        info.warnings.append(f"running on {info.provider.upper()}: {why}")
+            raise InferenceError(f"device '{device}' cannot run here: {'; '.join(reasons)}; use device: auto or cpu")
+        info.warnings.append(f"running on {info.provider.upper()}: {'; '.join(reasons)} (`vidcv doctor` says more)")
     if device == "auto" and not gpu_wanted:
         log.info("running on CPU: this onnxruntime offers no GPU provider")
     for warning in info.warnings:

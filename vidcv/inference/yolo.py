@@ -208,8 +208,8 @@ def masks_from_protos(protos: np.ndarray, coeffs: np.ndarray, boxes_in: np.ndarr
         x1, y1, x2, y2 = boxes_in[k]
         up &= (cols >= x1) & (cols < x2) & (rows >= y1) & (rows < y2)
         nonempty[k] = up.any()
-        inner = up[lb.top:lb.top + lb.new_wh[1], lb.left:lb.left + lb.new_wh[0]].astype(np.uint8)
-        out[k] = cv2.resize(inner, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        inner = up[lb.top:lb.top + lb.new_wh[1], lb.left:lb.left + lb.new_wh[0]].astype(np.float32)
+        out[k] = cv2.resize(inner, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5  # as ultralytics' scale_masks
     return out, nonempty
 
 
