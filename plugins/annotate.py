@@ -8,25 +8,16 @@ import cv2
 import numpy as np
 
 from vidcv.detections import Detections
+from vidcv.drawing import color_key, color_rgb, label_text
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
 
-PALETTE = [(56, 56, 255), (151, 157, 255), (31, 112, 255), (29, 178, 255), (49, 210, 207), (10, 249, 72),
-           (23, 204, 146), (134, 219, 61), (52, 147, 26), (187, 212, 0), (168, 153, 44), (255, 194, 0),
-           (147, 69, 52), (255, 115, 100), (236, 24, 0), (255, 56, 132), (133, 0, 82), (255, 56, 203)]
-
-
 def color_for(key: int) -> tuple[int, int, int]:
-    return PALETTE[int(key) % len(PALETTE)]
-
-
-def label_of(dets: Detections, i: int, show_conf: bool) -> str:
-    text = dets.class_name(dets.class_id[i])
-    if dets.tracker_id is not None and dets.tracker_id[i] >= 0:
-        text = f"#{int(dets.tracker_id[i])} {text}"
-    return f"{text} {float(dets.confidence[i]):.2f}" if show_conf else text
+    """BGR colour of a palette index."""
+    r, g, b = color_rgb(key)
+    return b, g, r
 
 
 class Annotate(Plugin):
@@ -57,9 +48,7 @@ class Annotate(Plugin):
         self.trails = {}
 
     def _key(self, dets: Detections, i: int) -> int:
-        if self.p.color_by == "track" and dets.tracker_id is not None and dets.tracker_id[i] >= 0:
-            return int(dets.tracker_id[i])
-        return int(dets.class_id[i])
+        return color_key(dets, i, self.p.color_by == "track")
 
     def process(self, frame: Frame) -> Frame:
         p = self.p
@@ -79,7 +68,7 @@ class Annotate(Plugin):
                 cv2.polylines(canvas, [np.round(dets.polygons[i]).astype(np.int32)], True, color, p.thickness)
             cv2.rectangle(canvas, (x1, y1), (x2, y2), color, p.thickness)
             if p.labels:
-                text = label_of(dets, i, p.confidence)
+                text = label_text(dets, i, p.confidence)
                 (tw, th), base_line = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
                 top = max(th + base_line, y1)
                 cv2.rectangle(canvas, (x1, top - th - base_line), (x1 + tw + 2, top), color, -1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidcv.detections import Detections
+from vidcv.detections import Detections, xywh_to_xyxy
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr, to_gray
 from vidcv.params import Bool, Choice, Float
@@ -30,9 +30,8 @@ def blob_detections(contours: list[np.ndarray], class_name: str) -> Detections:
     """Bounding boxes of the contours as detections of one class, with the contours as polygons."""
     if not contours:
         return Detections.empty({0: class_name})
-    boxes = [cv2.boundingRect(c) for c in contours]
-    xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in boxes], np.float32)
-    return Detections(xyxy, np.ones(len(boxes), np.float32), np.zeros(len(boxes), np.int32), {0: class_name},
+    xyxy = xywh_to_xyxy([cv2.boundingRect(c) for c in contours])
+    return Detections(xyxy, np.ones(len(xyxy), np.float32), np.zeros(len(xyxy), np.int32), {0: class_name},
                       polygons=[c.reshape(-1, 2) for c in contours])
 
 

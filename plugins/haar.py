@@ -7,7 +7,7 @@ import os
 import cv2
 import numpy as np
 
-from vidcv.detections import Detections
+from vidcv.detections import Detections, xywh_to_xyxy
 from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.imageops import to_gray
@@ -89,7 +89,7 @@ class Haar(Plugin):
         if self.p.equalize:
             gray = cv2.equalizeHist(gray)
         boxes, counts = self.detect(gray)
-        xyxy = np.column_stack([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]]) if len(boxes) else np.zeros((0, 4))
+        xyxy = xywh_to_xyxy(boxes)
         confidence = counts / (counts + self.p.min_neighbors + 1)
         found = Detections(xyxy, confidence, np.zeros(len(boxes), np.int32), self.names)
         frame.detections = Detections.merge([frame.detections, frame.detections_to_source(found)])

@@ -5,8 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidcv.detections import Detections
+from vidcv.detections import Detections, xywh_to_xyxy
+from vidcv.errors import ParamError
 from vidcv.frame import Frame
+from vidcv.imageops import to_bgr
 from vidcv.params import Float, Int
 from vidcv.plugin import Plugin
 
@@ -43,7 +45,6 @@ class HogPeople(Plugin):
         self.hog = cv2.HOGDescriptor()
         self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
         if self.p.win_stride % 4:
-            from vidcv.errors import ParamError
             raise ParamError(f"parameter 'win_stride' = {self.p.win_stride} is not allowed: expected a multiple "
                              "of 4 (the HOG block stride)")
 
@@ -62,12 +63,11 @@ class HogPeople(Plugin):
     def process(self, frame: Frame) -> Frame:
         image = frame.image
         if image.ndim == 3 and frame.color_space != "bgr":
-            from vidcv.imageops import to_bgr
             image = to_bgr(image, frame.color_space)
         boxes, weights = self.detect(image)
         keep = suppress(boxes, weights, self.p.overlap)
         boxes, weights = boxes[keep], weights[keep]
-        xyxy = np.column_stack([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]]) if len(boxes) else np.zeros((0, 4))
+        xyxy = xywh_to_xyxy(boxes)
         found = Detections(xyxy, 1.0 / (1.0 + np.exp(-weights)), np.zeros(len(boxes), np.int32), {0: "person"})
         frame.detections = Detections.merge([frame.detections, frame.detections_to_source(found)])
         return frame

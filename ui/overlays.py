@@ -7,22 +7,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPolygonF
 
 from vidcv.detections import Detections
-
-PALETTE = [(255, 56, 56), (255, 157, 151), (255, 112, 31), (255, 178, 29), (207, 210, 49), (72, 249, 10),
-           (146, 204, 23), (61, 219, 134), (26, 147, 52), (0, 212, 187), (44, 153, 168), (0, 194, 255),
-           (52, 69, 147), (100, 115, 255), (0, 24, 236), (132, 56, 255), (82, 0, 133), (203, 56, 255)]
-
+from vidcv.drawing import color_key, color_rgb, label_text
 
 def class_color(key: int) -> QColor:
-    r, g, b = PALETTE[int(key) % len(PALETTE)]
-    return QColor(r, g, b)
-
-
-def label_text(dets: Detections, i: int) -> str:
-    text = dets.class_name(dets.class_id[i])
-    if dets.tracker_id is not None and dets.tracker_id[i] >= 0:
-        text = f"#{int(dets.tracker_id[i])} {text}"
-    return f"{text} {float(dets.confidence[i]):.2f}"
+    return QColor(*color_rgb(key))
 
 
 def draw_detections(painter: QPainter, dets: Detections, scale: float) -> None:
@@ -41,8 +29,7 @@ def draw_detections(painter: QPainter, dets: Detections, scale: float) -> None:
             image = QImage(rgba.data, mask.shape[1], mask.shape[0], mask.shape[1] * 4, QImage.Format.Format_RGBA8888)
             painter.drawImage(QPointF(0, 0), image)
     for i in range(len(dets)):
-        key = dets.tracker_id[i] if dets.tracker_id is not None and dets.tracker_id[i] >= 0 else dets.class_id[i]
-        color = class_color(key)
+        color = class_color(color_key(dets, i, by_track=True))
         x1, y1, x2, y2 = (float(v) for v in dets.xyxy[i])
         painter.setPen(QPen(color, pen_width))
         painter.setBrush(Qt.BrushStyle.NoBrush)

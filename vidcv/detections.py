@@ -21,6 +21,12 @@ def _as_array(value: Any, dtype: type, shape_tail: tuple[int, ...], name: str, n
     return arr
 
 
+def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
+    """(x, y, w, h) rows, as OpenCV's detectors return them, to (x1, y1, x2, y2) float32 rows."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+
+
 @dataclass(frozen=True)
 class Detections:
     """Boxes in source-image pixels with their confidence and class, plus optional track ids and masks.
