@@ -42,3 +42,13 @@ def draw_detections(painter: QPainter, dets: Detections, scale: float) -> None:
         painter.fillRect(box, QBrush(color))
         painter.setPen(QPen(QColor(0, 0, 0)))
         painter.drawText(box.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+
+
+def draw_trails(painter: QPainter, tracks: dict, scale: float) -> None:
+    """Each track's recent centres (frame.meta['tracks'] of a track stage), in source coordinates."""
+    for tid, info in tracks.items():
+        trail = info.get("trail") or []
+        if len(trail) < 2:
+            continue
+        painter.setPen(QPen(class_color(int(tid)), max(1.0, 2.0 / scale)))
+        painter.drawPolyline(QPolygonF([QPointF(float(x), float(y)) for x, y in trail]))

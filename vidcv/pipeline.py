@@ -183,5 +183,6 @@ class Pipeline:
             st = stage.stats
             out.append(StageSummary(self.stage_name(i), stage.plugin_name, stage.enabled, st.frames_in,
                                     st.frames_out, st.errors, mean, p95, 1000.0 / mean if mean > 0 else 0.0,
-                                    st.last_error, str(getattr(stage.plugin, "provider", "") or "")))
+                                    st.last_error, str(getattr(stage.plugin, "provider", "") or ""),
+                                    stage.plugin.report()))
         return out

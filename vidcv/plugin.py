@@ -105,6 +105,10 @@ class Plugin:
         for plugins that take no region. The GUI applies them with ``set_param``."""
         return None
 
+    def report(self) -> dict[str, Any] | None:
+        """Figures this stage adds to the run statistics (counts, ...); None for most plugins."""
+        return None
+
     def reset(self) -> None:
         """Forget state carried across frames (seek, source change). Stateless plugins do nothing."""
 

@@ -110,6 +110,7 @@ class StageSummary:
     fps: float
     last_error: str | None = None
     provider: str = ""  #: what a model stage runs on (CPU, CUDA, TENSORRT); empty for others
+    report: dict[str, Any] | None = None  #: figures of the stage itself (counts of a count stage)
 
 
 @dataclass
@@ -134,7 +135,8 @@ class RunSummary:
             "stages": [{"name": s.name, "plugin": s.plugin, "enabled": s.enabled, "fps": round(s.fps, 3),
                         "ms_mean": round(s.ms_mean, 4), "ms_p95": round(s.ms_p95, 4),
                         "frames_in": s.frames_in, "frames_out": s.frames_out, "errors": s.errors,
-                        "last_error": s.last_error, **({"provider": s.provider} if s.provider else {})}
+                        "last_error": s.last_error, **({"provider": s.provider} if s.provider else {}),
+                        **({"report": s.report} if s.report else {})}
                        for s in self.stages],
         }
         if self.frame_age_ms_mean is not None:

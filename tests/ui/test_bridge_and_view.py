@@ -52,3 +52,16 @@ def test_overlays_are_drawn_from_detections(qtbot):
     view.set_overlays(True)
     view.show_frame(frame)
     view.grab()  # masks paint without error
+
+
+def test_track_trails_are_drawn(qtbot):
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(200, 200)
+    frame = Frame(np.zeros((100, 100, 3), np.uint8), 0, 0.0)
+    frame.detections = Detections([[40, 40, 60, 60]], [0.9], [0], {0: "x"}, tracker_id=[3])
+    view.show_frame(frame)
+    plain = view.grab().toImage()
+    frame.meta["tracks"] = {3: {"age": 5, "speed_px_s": 10.0, "trail": [(5.0, 90.0), (20.0, 80.0), (50, 50)]}}
+    view.show_frame(frame)
+    assert view.grab().toImage() != plain

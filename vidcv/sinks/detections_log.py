@@ -22,6 +22,11 @@ class DetectionsLogSink(Sink):
 
     def write(self, frame: Frame) -> None:
         line = {"frame": frame.index, "pts_ms": round(frame.pts_ms, 3), "detections": frame.detections.to_records()}
+        if "tracks" in frame.meta:  # a track stage's age (frames) and speed (px/s) per track id
+            line["tracks"] = {str(tid): {"age": t["age"], "speed_px_s": round(t["speed_px_s"], 2)}
+                              for tid, t in frame.meta["tracks"].items()}
+        if "counts" in frame.meta:  # a count stage's running totals
+            line["counts"] = frame.meta["counts"]
         self._fh.write(json.dumps(line, separators=(",", ":")) + "\n")
         self.frames += 1
 

@@ -1,0 +1,118 @@
+"""Counting tracked objects across a line (per direction) or in a polygon zone (occupancy and entries)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vidcv.frame import Frame
+from vidcv.imageops import to_bgr
+from vidcv.params import Bool, Choice, Ints
+from vidcv.plugin import Plugin
+
+LINE_COLOR, ZONE_COLOR = (0, 220, 255), (255, 160, 0)
+
+
+def side_of(line: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """+1 left of the line (from its first point towards its second, image axes), -1 right, 0 on it."""
+    (x1, y1), (x2, y2) = line
+    return np.sign((x2 - x1) * (points[:, 1] - y1) - (y2 - y1) * (points[:, 0] - x1)).astype(int)
+
+
+def along(line: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Where each point projects on the segment: 0 at its first point, 1 at its second."""
+    a, b = line
+    d = b - a
+    return ((points - a) @ d) / max(float(d @ d), 1e-9)
+
+
+class Count(Plugin):
+    """Count confirmed tracks crossing a line or entering a zone."""
+
+    name = "count"
+    title = "Count (line or zone)"
+    category = "tracking"
+    summary = ("Counts the tracks of a track stage before it (untracked detections are ignored). Line: each "
+               "crossing of the segment by a track's anchor point counts once, 'in' from the left of the line "
+               "(looking from its first point to its second) to the right, 'out' the other way. Zone: the "
+               "tracks inside the four-corner polygon now ('occupancy') and how many came in ('entries', once "
+               "per entry; a track first seen inside counts as an entry). Counts go to frame.meta['counts'], "
+               "the stats and the detection log; 'draw' shows them.")
+    stateful = True
+    params = (
+        Choice("mode", "line", ("line", "zone"), help="count across a line or inside a zone"),
+        Ints("line", (0, 0, 0, 0), -16384, 16384, help="line: x1, y1, x2, y2 in source pixels"),
+        Ints("zone", (0, 0, 0, 0, 0, 0, 0, 0), -16384, 16384, help="zone: four corners x1, y1, ..., x4, y4"),
+        Choice("anchor", "center", ("center", "bottom"), help="point of a box that counts (bottom: feet)"),
+        Bool("draw", True, help="draw the line or zone and the counts on the frame"),
+    )
+
+    def setup(self) -> None:
+        self.last: dict[int, int] = {}  # line: last side per track; zone: inside (1) or not (0)
+        self.counts = {"in": 0, "out": 0} if self.p.mode == "line" else {"occupancy": 0, "entries": 0}
+
+    def reset(self) -> None:
+        self.setup()
+
+    def region_params(self, x: int, y: int, width: int, height: int) -> dict[str, list[int]]:
+        if self.p.mode == "zone":
+            return {"zone": [x, y, x + width, y, x + width, y + height, x, y + height]}
+        return {"line": [x, y + height // 2, x + width, y + height // 2]}
+
+    def report(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    def _anchors(self, xyxy: np.ndarray) -> np.ndarray:
+        x = (xyxy[:, 0] + xyxy[:, 2]) / 2
+        y = xyxy[:, 3] if self.p.anchor == "bottom" else (xyxy[:, 1] + xyxy[:, 3]) / 2
+        return np.stack([x, y], axis=1)
+
+    def process(self, frame: Frame) -> Frame:
+        dets = frame.detections
+        tracked = np.zeros(len(dets), bool) if dets.tracker_id is None else dets.tracker_id >= 0
+        ids = dets.tracker_id[tracked] if tracked.any() else np.zeros(0, np.int64)
+        points = self._anchors(dets.xyxy[tracked]) if tracked.any() else np.zeros((0, 2))
+        if self.p.mode == "line":
+            self._count_line(ids, points)
+        else:
+            self._count_zone(ids, points)
+        frame.meta["counts"] = dict(self.counts)
+        if self.p.draw:
+            frame = self._draw(frame)
+        return frame
+
+    def _count_line(self, ids: np.ndarray, points: np.ndarray) -> None:
+        line = np.array(self.p.line, np.float64).reshape(2, 2)
+        if not np.any(line[0] != line[1]):
+            return
+        sides, positions = side_of(line, points), along(line, points)
+        for tid, side, pos in zip(ids.tolist(), sides.tolist(), positions.tolist()):
+            if side == 0:
+                continue
+            before = self.last.get(tid)
+            self.last[tid] = side
+            if before is not None and before != side and 0.0 <= pos <= 1.0:
+                self.counts["in" if before > 0 else "out"] += 1
+
+    def _count_zone(self, ids: np.ndarray, points: np.ndarray) -> None:
+        polygon = np.array(self.p.zone, np.float32).reshape(4, 2)
+        inside = [cv2.pointPolygonTest(polygon, (float(x), float(y)), False) >= 0 for x, y in points]
+        for tid, now in zip(ids.tolist(), inside):
+            if now and self.last.get(tid, 0) == 0:
+                self.counts["entries"] += 1
+            self.last[tid] = int(now)
+        self.counts["occupancy"] = int(sum(inside))
+
+    def _draw(self, frame: Frame) -> Frame:
+        canvas = to_bgr(frame.image, frame.color_space).copy()
+        to_image = np.eye(3) if frame.to_source is None else np.linalg.inv(frame.to_source)
+        shape = np.array(self.p.line if self.p.mode == "line" else self.p.zone, np.float64).reshape(-1, 2)
+        pts = (shape @ to_image[:2, :2].T + to_image[:2, 2]).round().astype(np.int32)
+        if self.p.mode == "line":
+            cv2.line(canvas, tuple(pts[0]), tuple(pts[1]), LINE_COLOR, 2)
+        else:
+            cv2.polylines(canvas, [pts], True, ZONE_COLOR, 2)
+        text = "  ".join(f"{k} {v}" for k, v in self.counts.items())
+        cv2.putText(canvas, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
+        cv2.putText(canvas, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
+        return frame.with_image(canvas, "bgr")
