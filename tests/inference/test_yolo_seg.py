@@ -39,7 +39,6 @@ def scene(h, w, seed):
 
 
 def test_segment_boxes_and_masks_match_ultralytics(seg_model):
-    import torch
     from ultralytics import YOLO
     from ultralytics.utils import ops
 

@@ -74,7 +74,6 @@ def score(method):
     frames, truth = render()
     pipeline = parse_preset(DETECT_AND_TRACK % method, REG)
     acc = mm.MOTAccumulator(auto_id=True)
-    ms = []
     for i, (img, gt) in enumerate(zip(frames, truth)):
         out = pipeline.process(Frame(img, i, i * 1000 / 30))
         dets = out.detections

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from vidcv.detections import Detections
-from vidcv.inference.providers import InferenceError, SessionInfo, create_session
+from vidcv.inference.providers import InferenceError, create_session
 
 log = logging.getLogger(__name__)
 
