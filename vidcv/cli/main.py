@@ -76,8 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--json", action="store_true", help="machine-readable output")
     sources.add_argument("--probe", action="store_true", help="open each camera to read its default mode")
 
+    from vidcv.cli.extract import add_parser as add_extract_parser
     from vidcv.cli.model import add_parser as add_model_parser
 
+    add_extract_parser(sub, common)
     add_model_parser(sub, common)
     doctor = sub.add_parser("doctor", parents=[common], help="check the installation and what inference runs on",
                             description="Python, OpenCV, ONNX Runtime and its providers, CUDA and cuDNN libraries, "
@@ -115,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "model":
             from vidcv.cli.model import model_command
             return model_command(args)
+        if args.command == "extract":
+            from vidcv.cli.extract import extract_command
+            return extract_command(args)
         if args.command == "doctor":
             from vidcv.cli.doctor import doctor_command
             return doctor_command(args)

@@ -1,0 +1,96 @@
+"""``vidcv extract``: a source and a detecting pipeline into a dataset that training tools load as it is."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vidcv.errors import VidcvError
+
+EPILOG = """examples:
+  vidcv extract assets/sample.mp4 --pipeline shapes --out datasets/shapes --every 5
+  vidcv extract video.mp4 -p my_model.yaml --out ds --fps 2 --dedupe 5 --min-sharpness 50 --negatives 0.1
+  vidcv extract 0 -p faces --out faces_ds --fps 1 --max-frames 200      # from a camera, until 200 frames
+
+Images are the original frames; labels come from the pipeline's detections. Running again into the same
+--out adds frames (names carry the source and frame index) and resumes an interrupted run."""
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("extract", parents=[common], help="build a training dataset from a source and a pipeline",
+                       description="Sample frames, label them with the pipeline's detectors, and write a dataset "
+                                   "in ultralytics' YOLO layout (images/, labels/, data.yaml, manifest.jsonl).",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", metavar="SOURCE", help="video file, camera, stream URL, image folder/glob, pattern:")
+    p.add_argument("--pipeline", "-p", metavar="FILE", required=True, help="preset with the detector stages")
+    p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (created, or added to)")
+    p.add_argument("--format", default="yolo", choices=("yolo", "yolo-seg"), help="labels: boxes or polygons")
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("--every", type=int, default=1, metavar="N", help="keep one frame in N (default 1)")
+    rate.add_argument("--fps", type=float, default=0.0, metavar="F", help="keep at most F frames per second")
+    p.add_argument("--dedupe", type=int, default=0, metavar="BITS",
+                   help="skip a frame within BITS of 64 (difference hash) of the last kept one; 5 is a good start")
+    p.add_argument("--min-sharpness", type=float, default=0.0, metavar="S",
+                   help="skip frames whose Laplacian variance is below S (blur)")
+    p.add_argument("--negatives", type=float, default=0.0, metavar="RATIO",
+                   help="keep frames without detections, up to RATIO per frame with detections")
+    p.add_argument("--classes", metavar="NAMES", help="only these classes, comma-separated")
+    p.add_argument("--min-conf", type=float, default=0.0, metavar="C", help="only detections at least this confident")
+    p.add_argument("--split", default="0.8,0.1,0.1", metavar="TRAIN,VAL,TEST", help="fractions (default 0.8,0.1,0.1)")
+    p.add_argument("--split-by", default="chunk", choices=("chunk", "frame"),
+                   help="chunk: runs of 150 consecutive frames stay in one split (default); frame: each on its own")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+
+
+def extract_command(args: argparse.Namespace) -> int:
+    from vidcv.cli.progress import Progress
+    from vidcv.cli.run import resolve_pipeline
+    from vidcv.dataset.extract import DatasetSink, LabelFilter, SampledSource, provenance, source_stem
+    from vidcv.dataset.sampling import Sampler
+    from vidcv.dataset.writer import DatasetWriter, parse_split
+    from vidcv.runner import Runner
+    from vidcv.sources import parse_source
+
+    if args.every < 1:
+        raise VidcvError(f"--every must be at least 1, got {args.every}")
+    ratios = parse_split(args.split)
+    pipeline = resolve_pipeline(args.pipeline)
+    writer = DatasetWriter(args.out, args.format, ratios, args.split_by, args.seed)
+    writer.save_meta()
+    sampler = Sampler(args.every, args.fps, args.dedupe, args.min_sharpness)
+    inner = parse_source(args.source)
+    source = SampledSource(inner, sampler)
+    source.open()
+    labels = LabelFilter({c.strip() for c in args.classes.split(",")} if args.classes else None, args.min_conf,
+                         args.negatives)
+    sink = DatasetSink(writer, labels, source_stem(args.source), provenance(inner, pipeline))
+    runner = Runner(source, pipeline, [sink], max_frames=args.max_frames)
+    interrupted = False
+    runner.start()
+    with Progress(runner, None, enabled=None if not args.quiet else False):
+        try:
+            while not runner.wait(0.1):
+                pass
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            runner.stop()
+    pipeline.close()
+    if not args.quiet:
+        kept = sum(writer.kept.values())
+        print(f"kept {kept} frames ({', '.join(f'{k} {v}' for k, v in writer.kept.items())}; "
+              f"{writer.positives} with labels, {writer.negatives} negatives) in {writer.root}")
+        skipped = {**sampler.skipped, **labels.skipped}
+        print("skipped: " + ", ".join(f"{k} {v}" for k, v in skipped.items()))
+        if writer.orphans_removed:
+            print(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
+        print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo train data={writer.root}/data.yaml")
+    if interrupted:
+        print("vidcv: interrupted; the dataset is complete up to the last frame written", file=sys.stderr)
+        return 130
+    if runner.error is not None:
+        print(f"vidcv: error: {runner.error}", file=sys.stderr)
+        return 1
+    return 0
