@@ -18,6 +18,7 @@ class Actions:
     open_preset: QAction
     save_preset: QAction
     save_preset_as: QAction
+    extract: QAction
     quit: QAction
     play_pause: QAction
     step: QAction
@@ -56,6 +57,7 @@ def build_actions(window: MainWindow) -> Actions:
         open_preset=_action(w, "Open preset…", w.choose_preset, "Ctrl+Shift+O"),
         save_preset=_action(w, "Save preset", w.save_preset, QKeySequence.StandardKey.Save),
         save_preset_as=_action(w, "Save preset as…", w.save_preset_as, "Ctrl+Shift+S"),
+        extract=_action(w, "Extract dataset…", w.open_extract_dialog, "Ctrl+E"),
         quit=_action(w, "Quit", w.close, QKeySequence.StandardKey.Quit),
         play_pause=_action(w, "Play / pause", w.session.toggle_play, "Space"),
         step=_action(w, "Step one frame", w.session.step, "Right"),
@@ -77,6 +79,8 @@ def build_menus(window: MainWindow, actions: Actions) -> None:
     file_menu.addMenu(actions.recent_menu)
     file_menu.addAction(actions.save_preset)
     file_menu.addAction(actions.save_preset_as)
+    file_menu.addSeparator()
+    file_menu.addAction(actions.extract)
     file_menu.addSeparator()
     file_menu.addAction(actions.quit)
     play_menu = bar.addMenu("&Playback")

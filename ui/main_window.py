@@ -41,6 +41,8 @@ class MainWindow(QMainWindow):
         self.displayed = 0
         self.selected_stage = -1
         self.message = ""
+        self.dataset_dir = ""  # where S writes the original frame and its labels, once a dataset is chosen
+        self.extract_dialog = None
 
         self.view = VideoView()
         self.transport = Transport()
@@ -236,12 +238,43 @@ class MainWindow(QMainWindow):
         self.transport.record_button.setChecked(on)
         self.transport.record_button.setText("■ Stop" if on else "● Record")
 
+    def open_extract_dialog(self) -> None:
+        from vidcv.ui.extract_dialog import ExtractDialog
+
+        self.extract_dialog = ExtractDialog(self.session, self)
+        self.extract_dialog.dataset_chosen.connect(self._dataset_chosen)
+        self.extract_dialog.show()
+
+    def _dataset_chosen(self, path: str) -> None:
+        self.dataset_dir = path
+        self.show_message(f"snapshots (S) now add the original frame and its labels to {path}")
+
     def snapshot(self) -> None:
+        if self.dataset_dir:
+            self.snapshot_to_dataset()
+            return
         path = os.path.join(output_dir("snapshots"), time.strftime("vidcv_%Y%m%d_%H%M%S.png"))
         try:
             self.show_message(f"saved {self.session.snapshot(path)}")
         except VidcvError as exc:
             self.show_message(str(exc), error=True)
+
+    def snapshot_to_dataset(self) -> None:
+        """The current original frame and its detections into the chosen dataset (same layout as extract)."""
+        from vidcv.dataset.extract import source_stem
+        from vidcv.dataset.writer import DatasetWriter
+
+        frame = self.session.last_frame
+        if frame is None:
+            self.show_message("no frame to add yet", error=True)
+            return
+        writer = DatasetWriter(self.dataset_dir)
+        split = writer.add(source_stem(self.session.source_spec), frame.index, frame.source_image,
+                           frame.detections, {"source": self.session.source_spec, "frame": frame.index,
+                                              "pts_ms": round(frame.pts_ms, 3), "snapshot": True})
+        writer.save_meta()
+        self.show_message(f"frame {frame.index} added to {self.dataset_dir} ({split})" if split else
+                          f"frame {frame.index} is already in {self.dataset_dir}")
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message = text

@@ -201,3 +201,32 @@ def test_bad_options_are_clear_errors(clip, tmp_path, args, words):
     video, preset = clip
     res = run_cli("extract", video, "-p", preset, "--out", str(tmp_path / "x"), *args)
     assert res.returncode != 0 and words in res.stderr and "Traceback" not in res.stderr
+
+
+def test_coco_annotations_load_in_pycocotools(clip, tmp_path):
+    from pycocotools.coco import COCO
+
+    video, preset = clip
+    out = tmp_path / "coco"
+    assert run_cli("extract", video, "-p", preset, "--out", str(out), "--format", "coco", "--every", "9",
+                   "--split", "1,0,0").returncode == 0
+    coco = COCO(str(out / "annotations" / "instances_train.json"))
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["blob"]
+    assert len(coco.getImgIds()) == 10
+    for image in coco.loadImgs(coco.getImgIds()):
+        t = int(image["file_name"].split("_")[-1][:-4])
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=image["id"]))
+        assert (image["width"], image["height"]) == (320, 240) and len(anns) == len(boxes_at(t))
+        for want in boxes_at(t):
+            assert max(iou(want, (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
+                                  a["bbox"][1] + a["bbox"][3])) for a in anns) >= 0.9
+        assert os.path.exists(out / "images" / image["file_name"])
+
+
+def test_boxes_and_polygons_do_not_mix(clip, tmp_path):
+    video, preset = clip
+    out = str(tmp_path / "mixed")
+    assert run_cli("extract", video, "-p", preset, "--out", out, "--every", "45").returncode == 0
+    res = run_cli("extract", video, "-p", preset, "--out", out, "--format", "yolo-seg")
+    assert res.returncode == 1 and "holds 'yolo' labels and this run asks for 'yolo-seg'" in res.stderr
+    assert run_cli("extract", video, "-p", preset, "--out", out, "--format", "coco", "--every", "45").returncode == 0

@@ -301,3 +301,42 @@ def test_the_readout_shows_what_inference_runs_on(qtbot, window):
     window.update_readout()
     qtbot.waitUntil(lambda: (window.update_readout() or True) and window.readout.labels["provider"].text() == "CPU",
                     timeout=10000)
+
+
+def test_extract_dialog_builds_a_dataset_and_snapshots_add_to_it(qtbot, window, tmp_path):
+    start_on_sample(qtbot, window, "shapes")
+    window.actions_.extract.trigger()
+    dialog = window.extract_dialog
+    qtbot.addWidget(dialog)
+    out = tmp_path / "ds"
+    dialog.out.setText(str(out))
+    dialog.every.setValue(10)
+    dialog.negatives.setValue(10.0)  # keep frames without a shape too
+    assert dialog.start()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60000)
+    dialog.update_progress()
+    assert "done." in dialog.progress.text() and "kept 30 frames" in dialog.progress.text()
+    labels = [n for s in ("train", "val", "test") for n in os.listdir(out / "labels" / s)]
+    assert len(labels) == 30 and (out / "data.yaml").exists()
+    assert window.dataset_dir == str(out)
+    wait_for(qtbot, window, lambda f: f.index % 10 != 0)  # a frame the extraction did not take
+    index = window.session.last_frame.index
+    window.snapshot()
+    labels = [n for s in ("train", "val", "test") for n in os.listdir(out / "labels" / s)]
+    assert len(labels) == 31 and any(n.endswith(f"_{index:06d}.txt") for n in labels)
+
+
+def test_extract_dialog_cancel_leaves_a_valid_dataset(qtbot, window, tmp_path):
+    start_on_sample(qtbot, window, "shapes")
+    window.open_extract_dialog()
+    dialog = window.extract_dialog
+    qtbot.addWidget(dialog)
+    dialog.out.setText(str(tmp_path / "ds"))
+    dialog.every.setValue(1)
+    assert dialog.start()
+    qtbot.wait(300)
+    dialog.cancel()
+    assert not dialog.running and "cancelled" in dialog.progress.text()
+    for split in ("train", "val", "test"):
+        for name in os.listdir(tmp_path / "ds" / "labels" / split):
+            assert (tmp_path / "ds" / "images" / split / (name[:-4] + ".jpg")).exists()

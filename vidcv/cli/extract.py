@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vidcv.errors import VidcvError
 
 EPILOG = """examples:
   vidcv extract assets/sample.mp4 --pipeline shapes --out datasets/shapes --every 5
@@ -24,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("source", metavar="SOURCE", help="video file, camera, stream URL, image folder/glob, pattern:")
     p.add_argument("--pipeline", "-p", metavar="FILE", required=True, help="preset with the detector stages")
     p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (created, or added to)")
-    p.add_argument("--format", default="yolo", choices=("yolo", "yolo-seg"), help="labels: boxes or polygons")
+    p.add_argument("--format", default="yolo", choices=("yolo", "yolo-seg", "coco"),
+                   help="labels: YOLO boxes, YOLO polygons, or YOLO boxes plus COCO annotations/instances_SPLIT.json")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, default=1, metavar="N", help="keep one frame in N (default 1)")
     rate.add_argument("--fps", type=float, default=0.0, metavar="F", help="keep at most F frames per second")
@@ -47,26 +47,14 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def extract_command(args: argparse.Namespace) -> int:
     from vidcv.cli.progress import Progress
     from vidcv.cli.run import resolve_pipeline
-    from vidcv.dataset.extract import DatasetSink, LabelFilter, SampledSource, provenance, source_stem
-    from vidcv.dataset.sampling import Sampler
-    from vidcv.dataset.writer import DatasetWriter, parse_split
-    from vidcv.runner import Runner
-    from vidcv.sources import parse_source
+    from vidcv.dataset.extract import ExtractOptions, prepare
 
-    if args.every < 1:
-        raise VidcvError(f"--every must be at least 1, got {args.every}")
-    ratios = parse_split(args.split)
     pipeline = resolve_pipeline(args.pipeline)
-    writer = DatasetWriter(args.out, args.format, ratios, args.split_by, args.seed)
-    writer.save_meta()
-    sampler = Sampler(args.every, args.fps, args.dedupe, args.min_sharpness)
-    inner = parse_source(args.source)
-    source = SampledSource(inner, sampler)
-    source.open()
-    labels = LabelFilter({c.strip() for c in args.classes.split(",")} if args.classes else None, args.min_conf,
-                         args.negatives)
-    sink = DatasetSink(writer, labels, source_stem(args.source), provenance(inner, pipeline))
-    runner = Runner(source, pipeline, [sink], max_frames=args.max_frames)
+    options = ExtractOptions(args.out, args.format, args.every, args.fps, args.dedupe, args.min_sharpness,
+                             args.negatives, args.classes or "", args.min_conf, args.split, args.split_by, args.seed,
+                             args.max_frames)
+    job = prepare(args.source, pipeline, options)
+    runner, writer = job.runner, job.writer
     interrupted = False
     runner.start()
     with Progress(runner, None, enabled=None if not args.quiet else False):
@@ -79,11 +67,7 @@ def extract_command(args: argparse.Namespace) -> int:
             runner.stop()
     pipeline.close()
     if not args.quiet:
-        kept = sum(writer.kept.values())
-        print(f"kept {kept} frames ({', '.join(f'{k} {v}' for k, v in writer.kept.items())}; "
-              f"{writer.positives} with labels, {writer.negatives} negatives) in {writer.root}")
-        skipped = {**sampler.skipped, **labels.skipped}
-        print("skipped: " + ", ".join(f"{k} {v}" for k, v in skipped.items()))
+        print(f"{job.summary()}\nin {writer.root}")
         if writer.orphans_removed:
             print(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
         print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo train data={writer.root}/data.yaml")

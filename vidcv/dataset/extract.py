@@ -88,6 +88,8 @@ class DatasetSink(Sink):
 
     def close(self) -> None:
         self.writer.save_meta()
+        if self.writer.fmt == "coco":
+            self.writer.write_coco()
 
 
 def provenance(source: Source, pipeline: Pipeline) -> dict:
@@ -101,3 +103,63 @@ def provenance(source: Source, pipeline: Pipeline) -> dict:
             models.append({"stage": pipeline.stage_name(i), **settings})
     return {"source": source.spec, "preset_sha256": hashlib.sha256(preset.encode()).hexdigest()[:16],
             "detectors": models}
+
+
+@dataclass
+class ExtractOptions:
+    """Everything `vidcv extract` and the GUI's Extract dialog can set."""
+
+    out: str
+    fmt: str = "yolo"
+    every: int = 1
+    fps: float = 0.0
+    dedupe: int = 0
+    min_sharpness: float = 0.0
+    negatives: float = 0.0
+    classes: str = ""
+    min_conf: float = 0.0
+    split: str = "0.8,0.1,0.1"
+    split_by: str = "chunk"
+    seed: int = 0
+    max_frames: int | None = None
+
+
+@dataclass
+class Extraction:
+    """A prepared run: start ``runner``; ``writer``, ``sampler`` and ``labels`` count what was kept and why not."""
+
+    runner: object
+    writer: DatasetWriter
+    sampler: Sampler
+    labels: LabelFilter
+
+    def skipped(self) -> dict[str, int]:
+        return {**self.sampler.skipped, **self.labels.skipped}
+
+    def summary(self) -> str:
+        w = self.writer
+        kept = ", ".join(f"{k} {v}" for k, v in w.kept.items())
+        return (f"kept {sum(w.kept.values())} frames ({kept}; {w.positives} with labels, {w.negatives} negatives); "
+                "skipped: " + ", ".join(f"{k} {v}" for k, v in self.skipped().items()))
+
+
+def prepare(source_spec: str, pipeline: Pipeline, options: ExtractOptions) -> Extraction:
+    """Open the source and the dataset; errors (bad options, a source that does not open) raise here."""
+    from vidcv.dataset.writer import parse_split
+    from vidcv.errors import VidcvError
+    from vidcv.runner import Runner
+    from vidcv.sources import parse_source
+
+    if options.every < 1:
+        raise VidcvError(f"--every must be at least 1, got {options.every}")
+    writer = DatasetWriter(options.out, options.fmt, parse_split(options.split), options.split_by, options.seed)
+    writer.save_meta()
+    sampler = Sampler(options.every, options.fps, options.dedupe, options.min_sharpness)
+    inner = parse_source(source_spec)
+    source = SampledSource(inner, sampler)
+    source.open()
+    classes = {c.strip() for c in options.classes.split(",") if c.strip()} or None
+    labels = LabelFilter(classes, options.min_conf, options.negatives)
+    sink = DatasetSink(writer, labels, source_stem(source_spec), provenance(inner, pipeline))
+    runner = Runner(source, pipeline, [sink], max_frames=options.max_frames)
+    return Extraction(runner, writer, sampler, labels)

@@ -2,7 +2,8 @@
 
 ``DIR/images/{train,val,test}/NAME.jpg`` and ``DIR/labels/{...}/NAME.txt`` (``class xc yc w h``
 normalised, or polygons for ``yolo-seg``; an empty file for a negative), ``DIR/data.yaml``,
-``DIR/classes.txt`` and ``DIR/manifest.jsonl`` (provenance of every kept frame). Each image and label is
+``DIR/classes.txt`` and ``DIR/manifest.jsonl`` (provenance of every kept frame). ``coco`` keeps the same
+files and adds ``DIR/annotations/instances_{split}.json``, rebuilt from the labels at the end of each run. Each image and label is
 written under a temporary name and renamed, the label last, so a pair is complete exactly when its label
 exists: a run killed at any moment leaves a dataset that loads, and the next run continues it.
 """
@@ -23,7 +24,7 @@ from vidcv.detections import Detections
 from vidcv.errors import VidcvError
 
 SPLITS = ("train", "val", "test")
-FORMATS = ("yolo", "yolo-seg")
+FORMATS = ("yolo", "yolo-seg", "coco")
 CHUNK_FRAMES = 150  #: --split-by chunk keeps runs of this many consecutive frames in one split
 
 
@@ -78,6 +79,7 @@ class DatasetWriter:
         except OSError as exc:
             raise DatasetError(f"cannot create the dataset in {self.root}: {exc.strerror}") from None
         self.names: list[str] = self._read_names()
+        self._check_format()
         self.done: set[str] = set()
         self.orphans_removed = 0
         self._scan()
@@ -98,6 +100,18 @@ class DatasetWriter:
         if isinstance(names, dict):
             return [str(names[k]) for k in sorted(names)]
         return [str(n) for n in names]
+
+    def _check_format(self) -> None:
+        """Boxes and polygons do not mix in one dataset: a run with another label format is refused."""
+        path = os.path.join(self.root, "data.yaml")
+        if not os.path.exists(path):
+            return
+        with open(path, encoding="utf-8") as fh:
+            existing = (yaml.safe_load(fh) or {}).get("vidcv_format")
+        segments = {"yolo-seg"}
+        if existing and (existing in segments) != (self.fmt in segments):
+            raise DatasetError(f"{self.root} holds '{existing}' labels and this run asks for '{self.fmt}': boxes "
+                               "and polygons do not mix in one dataset; use another --out or the same --format")
 
     def _scan(self) -> None:
         """Complete pairs are done; images without a label, and temporary files, are leftovers of a killed run."""
@@ -141,7 +155,7 @@ class DatasetWriter:
             x1, y1, x2, y2 = np.clip(dets.xyxy[i], 0, [w, h, w, h]).astype(float)
             if x2 - x1 < 1 or y2 - y1 < 1:
                 continue
-            if self.fmt == "yolo":
+            if self.fmt in ("yolo", "coco"):
                 lines.append(f"{cid} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} "
                              f"{(y2 - y1) / h:.6f}")
             else:
@@ -182,12 +196,52 @@ class DatasetWriter:
         else:
             self.negatives += 1
         with open(os.path.join(self.root, "manifest.jsonl"), "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"name": name, "split": split, "labels": len(lines), **provenance}) + "\n")
+            fh.write(json.dumps({"name": name, "split": split, "labels": len(lines), "width": w, "height": h,
+                                 **provenance}) + "\n")
         return split
+
+    def write_coco(self) -> None:
+        """annotations/instances_{split}.json from the label files: boxes in pixels, category ids from 1."""
+        sizes = {}
+        manifest = os.path.join(self.root, "manifest.jsonl")
+        if os.path.exists(manifest):
+            with open(manifest, encoding="utf-8") as fh:
+                for line in fh:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:  # a line cut by a kill
+                        continue
+                    if "width" in entry:
+                        sizes[entry["name"]] = (entry["width"], entry["height"])
+        os.makedirs(os.path.join(self.root, "annotations"), exist_ok=True)
+        categories = [{"id": i + 1, "name": n, "supercategory": "object"} for i, n in enumerate(self.names)]
+        for split in SPLITS:
+            images, annotations = [], []
+            for label in sorted(os.listdir(os.path.join(self.root, "labels", split))):
+                if not label.endswith(".txt"):
+                    continue
+                name = label[:-4]
+                if name not in sizes:
+                    img = cv2.imread(os.path.join(self.root, "images", split, f"{name}.jpg"))
+                    sizes[name] = (img.shape[1], img.shape[0])
+                w, h = sizes[name]
+                image_id = len(images) + 1
+                images.append({"id": image_id, "file_name": f"{split}/{name}.jpg", "width": w, "height": h})
+                with open(os.path.join(self.root, "labels", split, label), encoding="utf-8") as fh:
+                    for row in fh:
+                        cls, xc, yc, bw, bh = (float(v) for v in row.split()[:5])
+                        x, y, pw, ph = (xc - bw / 2) * w, (yc - bh / 2) * h, bw * w, bh * h
+                        annotations.append({"id": len(annotations) + 1, "image_id": image_id,
+                                            "category_id": int(cls) + 1, "bbox": [x, y, pw, ph], "area": pw * ph,
+                                            "iscrowd": 0,
+                                            "segmentation": [[x, y, x + pw, y, x + pw, y + ph, x, y + ph]]})
+            doc = {"info": {"description": "made by vidcv extract"}, "images": images, "annotations": annotations,
+                   "categories": categories}
+            _write_text(os.path.join(self.root, "annotations", f"instances_{split}.json"), json.dumps(doc))
 
     def save_meta(self) -> None:
         """data.yaml (absolute path, splits, names in their locked order) and classes.txt."""
         data = {"path": self.root, "train": "images/train", "val": "images/val", "test": "images/test",
-                "names": dict(enumerate(self.names))}
+                "names": dict(enumerate(self.names)), "vidcv_format": self.fmt}
         _write_text(os.path.join(self.root, "data.yaml"), yaml.safe_dump(data, sort_keys=False))
         _write_text(os.path.join(self.root, "classes.txt"), "".join(f"{n}\n" for n in self.names))
