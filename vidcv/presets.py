@@ -12,12 +12,12 @@ pipeline:
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import yaml
 
 from vidcv.errors import ParamError, PluginError, PresetError
+from vidcv.fileio import write_text_atomic
 from vidcv.pipeline import Pipeline, Stage
 from vidcv.registry import Registry, default_registry
 
@@ -124,10 +124,4 @@ def dump_preset(pipeline: Pipeline) -> str:
 
 def save_preset(pipeline: Pipeline, path: str) -> None:
     """Write the preset atomically (temporary name, then rename)."""
-    text = dump_preset(pipeline)
-    tmp = f"{path}.partial"
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, dump_preset(pipeline))

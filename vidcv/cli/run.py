@@ -33,12 +33,10 @@ def resolve_pipeline(spec: str | None) -> Pipeline:
 
 def _write_json(path: str, doc: dict) -> None:
     """Write ``doc`` under a temporary name, then rename; errors say which file and why."""
-    tmp = f"{path}.partial"
+    from vidcv.fileio import write_text_atomic
+
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(doc, indent=2))
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -22,6 +22,7 @@ import yaml
 
 from vidcv.detections import Detections
 from vidcv.errors import VidcvError
+from vidcv.fileio import write_text_atomic
 
 SPLITS = ("train", "val", "test")
 FORMATS = ("yolo", "yolo-seg", "coco")
@@ -52,14 +53,6 @@ def choose_split(key: str, ratios: Sequence[float]) -> str:
         if u < edge:
             return split
     return next(s for s, r in zip(reversed(SPLITS), reversed(list(ratios))) if r > 0)
-
-
-def _write_text(path: str, text: str) -> None:
-    """Write under a temporary name, then rename."""
-    tmp = f"{path}.partial"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 class DatasetWriter:
@@ -188,7 +181,7 @@ class DatasetWriter:
         if not cv2.imwrite(tmp, image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
             raise DatasetError(f"could not write {image_path} (disk full or not writable?)")
         os.replace(tmp, image_path)
-        _write_text(os.path.join(self.root, "labels", split, f"{name}.txt"), "".join(f"{ln}\n" for ln in lines))
+        write_text_atomic(os.path.join(self.root, "labels", split, f"{name}.txt"), "".join(f"{ln}\n" for ln in lines))
         self.done.add(name)
         self.kept[split] += 1
         if lines:
@@ -237,11 +230,11 @@ class DatasetWriter:
                                             "segmentation": [[x, y, x + pw, y, x + pw, y + ph, x, y + ph]]})
             doc = {"info": {"description": "made by vidcv extract"}, "images": images, "annotations": annotations,
                    "categories": categories}
-            _write_text(os.path.join(self.root, "annotations", f"instances_{split}.json"), json.dumps(doc))
+            write_text_atomic(os.path.join(self.root, "annotations", f"instances_{split}.json"), json.dumps(doc))
 
     def save_meta(self) -> None:
         """data.yaml (absolute path, splits, names in their locked order) and classes.txt."""
         data = {"path": self.root, "train": "images/train", "val": "images/val", "test": "images/test",
                 "names": dict(enumerate(self.names)), "vidcv_format": self.fmt}
-        _write_text(os.path.join(self.root, "data.yaml"), yaml.safe_dump(data, sort_keys=False))
-        _write_text(os.path.join(self.root, "classes.txt"), "".join(f"{n}\n" for n in self.names))
+        write_text_atomic(os.path.join(self.root, "data.yaml"), yaml.safe_dump(data, sort_keys=False))
+        write_text_atomic(os.path.join(self.root, "classes.txt"), "".join(f"{n}\n" for n in self.names))
