@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def extract_command(args: argparse.Namespace) -> int:
-    from vidcv.cli.progress import Progress
+    from vidcv.cli.progress import run_to_end
     from vidcv.cli.run import resolve_pipeline
     from vidcv.dataset.extract import ExtractOptions, prepare
 
@@ -55,16 +55,7 @@ def extract_command(args: argparse.Namespace) -> int:
                              args.max_frames)
     job = prepare(args.source, pipeline, options)
     runner, writer = job.runner, job.writer
-    interrupted = False
-    runner.start()
-    with Progress(runner, None, enabled=None if not args.quiet else False):
-        try:
-            while not runner.wait(0.1):
-                pass
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            runner.stop()
+    interrupted = run_to_end(runner, None, args.quiet)
     pipeline.close()
     if not args.quiet:
         print(f"{job.summary()}\nin {writer.root}")

@@ -48,3 +48,18 @@ class Progress:
                     extra["source"] = f"{state} {self.runner.source.state_detail}".strip()
                 bar.set_postfix(extra, refresh=False)
             bar.update(self.runner.frames_written - shown)
+
+
+def run_to_end(runner: Runner, total: int | None, quiet: bool) -> bool:
+    """Start ``runner``, show progress until it ends, stop it cleanly; True if Ctrl-C interrupted it."""
+    interrupted = False
+    runner.start()
+    with Progress(runner, total, enabled=None if not quiet else False):
+        try:
+            while not runner.wait(0.1):
+                pass
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            runner.stop()
+    return interrupted

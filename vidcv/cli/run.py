@@ -43,7 +43,7 @@ def _write_json(path: str, doc: dict) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from vidcv.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-    from vidcv.cli.progress import Progress
+    from vidcv.cli.progress import run_to_end
     from vidcv.runner import Runner
     from vidcv.sources import StreamSource, parse_source
     from vidcv.stats import format_table
@@ -73,16 +73,7 @@ def run_command(args: argparse.Namespace) -> int:
     log.info("source: %s", source.describe())
     runner = Runner(source, pipeline, sinks, realtime=args.realtime, max_frames=args.max_frames)
     total = args.max_frames if source.live else min(filter(None, (args.max_frames, source.frame_count)), default=None)
-    interrupted = False
-    runner.start()
-    with Progress(runner, total, enabled=None if not args.quiet else False):
-        try:
-            while not runner.wait(0.1):
-                pass
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            runner.stop()
+    interrupted = run_to_end(runner, total, args.quiet)
     summary = runner.summary()
     pipeline.close()
     if args.stats_json:
