@@ -58,9 +58,6 @@ class VideoView(QWidget):
         self._prepare()
         self.update()
 
-    def show_image(self, image: np.ndarray) -> None:
-        self.show_frame(Frame(np.ascontiguousarray(image), 0, 0.0))
-
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown view mode {mode!r}; known: {', '.join(MODES)}")

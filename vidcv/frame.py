@@ -52,9 +52,10 @@ class Frame:
     def with_image(self, image: np.ndarray, color_space: str | None = None) -> Frame:
         """This frame with a new processed image (same index, source image and detections)."""
         self.image = image
-        self.color_space = "gray" if image.ndim == 2 else (color_space or self.color_space)
-        if self.color_space == "gray" and image.ndim == 3:
-            self.color_space = "bgr"
+        if image.ndim == 2:
+            self.color_space = "gray"
+        else:  # a colour image keeps the current space unless told; one that was gray is BGR again
+            self.color_space = color_space or (self.color_space if self.color_space != "gray" else "bgr")
         return self
 
     def apply_geometry(self, forward: np.ndarray) -> None:

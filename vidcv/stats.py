@@ -6,7 +6,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -143,9 +143,6 @@ class RunSummary:
             doc["frame_age_ms_mean"] = round(self.frame_age_ms_mean, 3)
             doc["frame_age_ms_p95"] = round(self.frame_age_ms_p95 or 0.0, 3)
         return doc
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def format_table(summary: RunSummary) -> str:
