@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import cv2
 import numpy as np
 
-from vidcv.detections import Detections
+from vidcv.detections import TRAIL, Detections
 from vidcv.drawing import color_key, color_rgb, label_text
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
+
 
 def color_for(key: int) -> tuple[int, int, int]:
     """BGR colour of a palette index."""
@@ -27,9 +26,9 @@ class Annotate(Plugin):
     title = "Annotate detections"
     category = "detection"
     summary = ("Draws the frame's detections onto the image: boxes, labels with confidence, masks, polygons "
-               "and track ids, coloured by class or by track, with optional trails of each track's centre. "
+               "and track ids, coloured by class or by track, with optional trails of each track's centre (the "
+               "'trail' data a tracker attaches). "
                "Draws on the current image (gray becomes BGR) or on the original.")
-    stateful = True
     params = (
         Choice("draw_on", "frame", ("frame", "original"), help="draw on the current image or on the original"),
         Choice("color_by", "class", ("class", "track"), help="colour per class or per track id"),
@@ -40,12 +39,6 @@ class Annotate(Plugin):
         Float("mask_alpha", 0.4, 0.0, 1.0, step=0.05, help="mask opacity"),
         Int("trail", 0, 0, 300, help="frames of each track's path to draw (0: none)"),
     )
-
-    def setup(self) -> None:
-        self.trails: dict[int, deque[tuple[int, int]]] = {}
-
-    def reset(self) -> None:
-        self.trails = {}
 
     def _key(self, dets: Detections, i: int) -> int:
         return color_key(dets, i, self.p.color_by == "track")
@@ -74,22 +67,14 @@ class Annotate(Plugin):
                 cv2.rectangle(canvas, (x1, top - th - base_line), (x1 + tw + 2, top), color, -1)
                 cv2.putText(canvas, text, (x1 + 1, top - base_line), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
                             cv2.LINE_AA)
-        if p.trail and dets.tracker_id is not None:
+        if p.trail and TRAIL.name in dets.data:
             self._draw_trails(canvas, dets)
         return frame.with_image(canvas, "bgr")
 
     def _draw_trails(self, canvas: np.ndarray, dets: Detections) -> None:
-        seen = set()
-        for i in range(len(dets)):
-            tid = int(dets.tracker_id[i])
-            if tid < 0:
-                continue
-            seen.add(tid)
-            x1, y1, x2, y2 = dets.xyxy[i]
-            trail = self.trails.setdefault(tid, deque(maxlen=self.p.trail))
-            trail.append((int((x1 + x2) / 2), int((y1 + y2) / 2)))
-            if len(trail) > 1:
-                cv2.polylines(canvas, [np.array(trail, np.int32)], False, color_for(tid), max(1, self.p.thickness - 1))
-        for tid in list(self.trails):
-            if tid not in seen:
-                del self.trails[tid]
+        """The last ``trail`` centres of each track (already in the canvas' pixels)."""
+        width = max(1, self.p.thickness - 1)
+        for i, points in enumerate(dets.data[TRAIL.name]):
+            if len(points) > 1:
+                color = color_for(color_key(dets, i, by_track=True))
+                cv2.polylines(canvas, [np.round(points[-self.p.trail:]).astype(np.int32)], False, color, width)

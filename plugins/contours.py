@@ -10,6 +10,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr, to_gray
 from vidcv.params import Bool, Choice, Float
 from vidcv.plugin import Plugin
+from vidcv.status import StageStatus
 
 MODES = {"external": cv2.RETR_EXTERNAL, "list": cv2.RETR_LIST, "ccomp": cv2.RETR_CCOMP, "tree": cv2.RETR_TREE}
 DRAW_COLOR = (0, 255, 0)
@@ -43,7 +44,7 @@ class Contours(Plugin):
     category = "analysis"
     summary = ("cv2.findContours of the non-zero pixels (colour input is converted to gray first; put a "
                "threshold or colour range before it), kept when min_area <= area <= max_area (0: no maximum). "
-               "'draw' paints them on the original or on this frame; 'emit' adds their boxes as 'blob' detections.")
+               "'draw' paints them on the original or on this frame; 'emit' adds their boxes as 'blob' detections. The stage reports the count as 'contours'.")
     params = (
         Choice("mode", "external", tuple(MODES), help="retrieval mode: outer contours only, or all of them"),
         Float("min_area", 50.0, 0.0, 1e7, step=10.0, help="smallest area kept, in square pixels"),
@@ -52,10 +53,15 @@ class Contours(Plugin):
         Bool("emit", True, help="add the bounding boxes to the frame's detections"),
     )
 
+    found = 0  #: contours kept on the last frame
+
+    def status(self) -> StageStatus:
+        return StageStatus(figures={"contours": self.found})
+
     def process(self, frame: Frame) -> Frame:
         gray = to_gray(frame.image, frame.color_space)
         contours = find_blobs(gray, self.p.mode, self.p.min_area, self.p.max_area)
-        frame.meta["contours"] = len(contours)
+        self.found = len(contours)
         if self.p.emit:
             frame.detections = Detections.merge([frame.detections,
                                                  frame.detections_to_source(blob_detections(contours, "blob"))])

@@ -9,12 +9,14 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Bool, Choice, Ints
 from vidcv.plugin import Plugin
+from vidcv.status import StageStatus
 
 LINE_COLOR, ZONE_COLOR = (0, 220, 255), (255, 160, 0)
 
 
 def side_of(line: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """+1 left of the line (from its first point towards its second, image axes), -1 right, 0 on it."""
+    """+1 on the right of someone walking along the line on screen from its first point to its second,
+    -1 on the left, 0 on it (the sign of the cross product in image axes, whose y points down)."""
     (x1, y1), (x2, y2) = line
     return np.sign((x2 - x1) * (points[:, 1] - y1) - (y2 - y1) * (points[:, 0] - x1)).astype(int)
 
@@ -33,11 +35,12 @@ class Count(Plugin):
     title = "Count (line or zone)"
     category = "tracking"
     summary = ("Counts the tracks of a track stage before it (untracked detections are ignored). Line: each "
-               "crossing of the segment by a track's anchor point counts once, 'in' from the left of the line "
-               "(looking from its first point to its second) to the right, 'out' the other way. Zone: the "
+               "crossing of the segment by a track's anchor point counts once, 'in' from the right to the left "
+               "of someone walking along the line on screen from its first point to its second (upwards across "
+               "a line drawn left to right), 'out' the other way. Zone: the "
                "tracks inside the four-corner polygon now ('occupancy') and how many came in ('entries', once "
-               "per entry; a track first seen inside counts as an entry). Counts go to frame.meta['counts'], "
-               "the stats and the detection log; 'draw' shows them.")
+               "per entry; a track first seen inside counts as an entry). The stage reports the counts: the "
+               "stats, the readout and the detection log show them; 'draw' writes them on the frame.")
     stateful = True
     params = (
         Choice("mode", "line", ("line", "zone"), help="count across a line or inside a zone"),
@@ -59,8 +62,8 @@ class Count(Plugin):
             return {"zone": [x, y, x + width, y, x + width, y + height, x, y + height]}
         return {"line": [x, y + height // 2, x + width, y + height // 2]}
 
-    def report(self) -> dict[str, int]:
-        return dict(self.counts)
+    def status(self) -> StageStatus:
+        return StageStatus(counts=self.counts)
 
     def _anchors(self, xyxy: np.ndarray) -> np.ndarray:
         x = (xyxy[:, 0] + xyxy[:, 2]) / 2
@@ -76,7 +79,6 @@ class Count(Plugin):
             self._count_line(ids, points)
         else:
             self._count_zone(ids, points)
-        frame.meta["counts"] = dict(self.counts)
         if self.p.draw:
             frame = self._draw(frame)
         return frame

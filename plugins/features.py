@@ -9,6 +9,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr, to_gray
 from vidcv.params import Choice, Int
 from vidcv.plugin import Plugin
+from vidcv.status import StageStatus
 
 KEYPOINT_COLOR = (0, 255, 0)
 
@@ -26,7 +27,7 @@ class Features(Plugin):
     category = "analysis"
     summary = ("ORB (cv2.ORB_create), SIFT (cv2.SIFT_create) or FAST (cv2.FastFeatureDetector_create, the "
                "strongest max_features kept) keypoints of the gray image, drawn on the frame in colour "
-               "(cv2.drawKeypoints). The count is in frame.meta['keypoints'].")
+               "(cv2.drawKeypoints). The stage reports the count as 'keypoints'.")
     params = (
         Choice("method", "orb", ("orb", "sift", "fast"), help="detector"),
         Int("max_features", 500, 1, 20000, help="most keypoints kept"),
@@ -41,12 +42,17 @@ class Features(Plugin):
         else:
             self.detector = cv2.FastFeatureDetector_create()
 
+    found = 0  #: keypoints on the last frame
+
+    def status(self) -> StageStatus:
+        return StageStatus(figures={"keypoints": self.found})
+
     def detect(self, gray: np.ndarray) -> list:
         keypoints = self.detector.detect(gray, None)
         return strongest(keypoints, self.p.max_features) if self.p.method == "fast" else list(keypoints)
 
     def process(self, frame: Frame) -> Frame:
         keypoints = self.detect(to_gray(frame.image, frame.color_space))
-        frame.meta["keypoints"] = len(keypoints)
+        self.found = len(keypoints)
         canvas = cv2.drawKeypoints(to_bgr(frame.image, frame.color_space), keypoints, None, KEYPOINT_COLOR)
         return frame.with_image(canvas, "bgr")

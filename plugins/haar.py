@@ -56,9 +56,9 @@ class Haar(Plugin):
     params = (
         FilePath("cascade", "haarcascade_frontalface_default",
                  help="a cascade shipped with OpenCV (name without .xml) or a path to a cascade file",
-                 suggestions=SHIPPED),
+                 suggestions=SHIPPED, provenance=True),
         Float("scale_factor", 1.1, 1.01, 2.0, step=0.01, help="image pyramid step"),
-        Int("min_neighbors", 5, 0, 50, help="neighbouring detections needed to keep a box"),
+        Int("min_neighbors", 5, 0, 50, help="neighbouring detections needed to keep a box", provenance=True),
         Int("min_size", 30, 0, 4096, help="smallest object, in pixels (square)"),
         Int("max_size", 0, 0, 8192, help="largest object, in pixels (0: no limit)"),
         Bool("equalize", True, help="equalise the gray histogram first (helps in poor light)"),

@@ -36,7 +36,7 @@ class HogPeople(Plugin):
         Int("win_stride", 8, 4, 64, step=4, help="window step in pixels (a multiple of 4)"),
         Int("padding", 8, 0, 64, step=4, help="padding around each window, in pixels"),
         Float("scale", 1.05, 1.01, 2.0, step=0.01, help="image pyramid step"),
-        Float("hit_threshold", 0.0, -2.0, 5.0, step=0.1, help="SVM margin a window needs"),
+        Float("hit_threshold", 0.0, -2.0, 5.0, step=0.1, help="SVM margin a window needs", provenance=True),
         Int("group_threshold", 2, 0, 10, help="OpenCV's own grouping of similar boxes (0: none)"),
         Float("overlap", 0.3, 0.0, 1.0, step=0.05, help="IoU above which the weaker box is suppressed (0: off)"),
     )

@@ -10,6 +10,8 @@ from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.params import Choice, Ints
 from vidcv.plugin import Plugin
+from vidcv.status import StageStatus
+from vidcv.tracks import TrackHistory
 
 FACTORIES = {"mil": "TrackerMIL_create", "csrt": "TrackerCSRT_create", "kcf": "TrackerKCF_create"}
 
@@ -27,8 +29,8 @@ class RoiTrack(Plugin):
     category = "tracking"
     summary = ("Follows the region 'roi' (x, y, width, height in source pixels; draw it on the video in the GUI) "
                "with OpenCV's MIL tracker; CSRT and KCF when opencv-contrib-python is installed (this build has: "
-               + ", ".join(available_methods()) + "). Emits one 'target' detection with track id 1 while the target "
-               "is held; frame.meta['roi_track'] says 'tracking', 'lost' or 'no region'. Setting the region again "
+               + ", ".join(available_methods()) + "). Emits one 'target' detection with track id 1 (and its age, speed "
+               "and trail) while the target is held; the stage's state says 'tracking', 'lost' or 'no region'. Setting the region again "
                "re-initialises it.")
     stateful = True
     params = (
@@ -42,9 +44,13 @@ class RoiTrack(Plugin):
                              f"installed; this OpenCV has: {', '.join(available_methods())}")
         self.tracker = None
         self.state = "no region"
+        self.motion = TrackHistory()
 
     def reset(self) -> None:
         self.setup()
+
+    def status(self) -> StageStatus:
+        return StageStatus(state=self.state)
 
     def region_params(self, x: int, y: int, width: int, height: int) -> dict[str, list[int]]:
         return {"roi": [x, y, width, height]}
@@ -63,8 +69,7 @@ class RoiTrack(Plugin):
             self.state = "tracking" if ok else "lost"
             if ok:
                 bx, by, bw, bh = (float(v) for v in box)
-                found = Detections([[bx, by, bx + bw, by + bh]], [1.0], [0], {0: "target"},
-                                   tracker_id=np.array([1]))
-        frame.meta["roi_track"] = self.state
+                found = self.motion.annotate(Detections([[bx, by, bx + bw, by + bh]], [1.0], [0], {0: "target"},
+                                                        tracker_id=np.array([1])), frame.pts_ms)
         frame.detections = Detections.merge([frame.detections, found])
         return frame

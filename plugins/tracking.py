@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from argparse import Namespace
-from collections import deque
+from dataclasses import replace
 
 import numpy as np
 
-from vidcv.detections import Detections
 from vidcv.frame import Frame
 from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
-
-MAX_TRAIL = 64  # centre positions kept per track for trails and speed
+from vidcv.tracks import TrackHistory
 
 
 class _Boxes:
@@ -38,8 +36,9 @@ class Track(Plugin):
     category = "tracking"
     summary = ("Fills tracker_id of the detections found so far with ultralytics' ByteTrack or BoT-SORT (with "
                "sparse-optical-flow camera-motion compensation). Only confirmed tracks are emitted; a lost track "
-               "keeps its id for track_buffer frames. Track age (frames) and speed (pixels per second) go to "
-               "frame.meta['tracks']. Seeking or a new source resets it.")
+               "keeps its id for track_buffer frames. Each track's age (frames), speed (pixels per second) and "
+               "trail (recent centres) are per-detection data (track_age, speed_px_s, trail): the detection log "
+               "writes age and speed, annotate and the overlays draw trails. Seeking or a new source resets it.")
     stateful = True
     params = (
         Choice("method", "bytetrack", ("bytetrack", "botsort"), help="association algorithm"),
@@ -66,49 +65,20 @@ class Track(Plugin):
                          gmc_method=p.gmc_method if p.gmc_method != "none" else None, proximity_thresh=0.5,
                          appearance_thresh=0.8, with_reid=False, model="auto")
         self.tracker = (BOTSORT if p.method == "botsort" else BYTETracker)(args)
-        self.history: dict[int, deque[tuple[float, float, float]]] = {}
-        self.first_seen: dict[int, int] = {}
-        self.last_seen: dict[int, int] = {}
-        self.frame_count = 0
-        self.forget_after = 2 * buffer
+        self.motion = TrackHistory(forget_after=2 * buffer)
 
     def reset(self) -> None:
         self.setup()
 
     def process(self, frame: Frame) -> Frame:
         dets = frame.detections
-        self.frame_count += 1
         boxes = _Boxes(dets.xyxy.astype(np.float32), dets.confidence.astype(np.float32),
                        dets.class_id.astype(np.float32))
         image = frame.source_image if self.p.method == "botsort" else None
         out = np.asarray(self.tracker.update(boxes, image), np.float64).reshape(-1, 8)
         idx = out[:, 7].astype(int)
-        tracked = Detections(out[:, :4], out[:, 5], out[:, 6].astype(np.int32), dets.names,
-                             tracker_id=out[:, 4].astype(np.int64),
-                             masks=None if dets.masks is None else dets.masks[idx],
-                             polygons=None if dets.polygons is None else [dets.polygons[i] for i in idx])
-        frame.detections = tracked
-        frame.meta["tracks"] = self._motion(tracked, frame.pts_ms)
+        matched = dets[idx]  # masks, polygons and per-detection data of the boxes the tracks matched
+        tracked = replace(matched, xyxy=out[:, :4], confidence=out[:, 5], class_id=out[:, 6].astype(np.int32),
+                          tracker_id=out[:, 4].astype(np.int64))
+        frame.detections = self.motion.annotate(tracked, frame.pts_ms)
         return frame
-
-    def _motion(self, dets: Detections, pts_ms: float) -> dict[int, dict[str, float]]:
-        """Age in frames and speed in pixels per second of every track on this frame; trails of centres."""
-        info = {}
-        for box, tid in zip(dets.xyxy, dets.tracker_id):
-            tid = int(tid)
-            centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-            trail = self.history.setdefault(tid, deque(maxlen=MAX_TRAIL))
-            trail.append((float(centre[0]), float(centre[1]), pts_ms))
-            self.first_seen.setdefault(tid, self.frame_count)
-            self.last_seen[tid] = self.frame_count
-            speed = 0.0
-            if len(trail) >= 2 and trail[-1][2] > trail[0][2]:
-                dx, dy = trail[-1][0] - trail[0][0], trail[-1][1] - trail[0][1]
-                speed = float(np.hypot(dx, dy) / ((trail[-1][2] - trail[0][2]) / 1000.0))
-            info[tid] = {"age": self.frame_count - self.first_seen[tid] + 1, "speed_px_s": speed,
-                         "trail": [(x, y) for x, y, _ in trail]}
-        for tid in [t for t, last in self.last_seen.items() if self.frame_count - last > self.forget_after]:
-            for table in (self.history, self.first_seen, self.last_seen):
-                table.pop(tid, None)
-        return info
-

@@ -11,6 +11,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Choice, FilePath, Float, Int, Text
 from vidcv.plugin import Plugin
+from vidcv.status import StageStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,10 @@ class Yolo(Plugin):
                "Empty 'model' is the bundled demo detector of coloured shapes (circle, square, triangle).")
     params = (
         FilePath("model", "", help="path of a YOLO .onnx, or a bundled model name (empty: the demo model)",
-                 suggestions=tuple(bundled_models())),
-        Float("conf", 0.25, 0.0, 1.0, step=0.01, help="minimum confidence"),
-        Float("iou", 0.7, 0.0, 1.0, step=0.01, help="IoU above which NMS drops the weaker box of a class"),
+                 suggestions=tuple(bundled_models()), provenance=True),
+        Float("conf", 0.25, 0.0, 1.0, step=0.01, help="minimum confidence", provenance=True),
+        Float("iou", 0.7, 0.0, 1.0, step=0.01, help="IoU above which NMS drops the weaker box of a class",
+              provenance=True),
         Text("classes", "", help="keep only these classes: ids or names, comma-separated (empty: all)"),
         Int("max_det", 300, 1, 3000, help="most detections per frame"),
         Choice("device", "auto", ("auto", "cpu", "cuda", "tensorrt"),
@@ -80,8 +82,11 @@ class Yolo(Plugin):
 
     @property
     def provider(self) -> str:
-        """What the model runs on (shown in the readout and the stats)."""
-        return self.model.provider.upper() if hasattr(self, "model") else ""
+        """What the model runs on: CPU, CUDA or TENSORRT."""
+        return self.model.provider.upper()
+
+    def status(self) -> StageStatus:
+        return StageStatus(provider=self.provider)
 
     def process(self, frame: Frame) -> Frame:
         from vidcv.detections import Detections

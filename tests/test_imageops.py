@@ -32,7 +32,6 @@ def test_gray_helpers_and_frame_space():
     assert np.array_equal(to_gray(img, "rgb"), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
     f = Frame(img, 0, 0.0)
     assert f.color_space == "bgr" and f.source_image is img and f.size_wh == (5, 4)
-    f.with_image(to_gray(img))
-    assert f.color_space == "gray"
-    f.with_image(img)
-    assert f.color_space == "bgr"
+    gray = f.with_image(to_gray(img))
+    assert gray.color_space == "gray" and f.color_space == "bgr"  # a new frame; this one is left as it was
+    assert gray.with_image(img).color_space == "bgr"

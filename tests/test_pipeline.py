@@ -54,9 +54,8 @@ def test_stages_run_in_order_and_disabled_ones_are_bypassed():
 def test_a_failing_stage_is_reported_and_bypassed(caplog):
     p = Pipeline([AddOne(by=1), FailOnOdd(), AddOne(by=2)])
     seen = []
-    p.on_error(seen.append)
     with caplog.at_level(logging.WARNING):
-        outs = [p.process(frame(i)) for i in range(6)]
+        outs = [p.process(frame(i), seen.append) for i in range(6)]
     assert [int(o.image[0, 0, 0]) for o in outs] == [3] * 6  # the stages around it still ran
     assert [e.frame_index for e in seen] == [1, 3, 5]
     err = seen[0]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from media import decode_index, read_all
+from vidcv.events import StageError
 from vidcv.frame import Frame
 from vidcv.params import Float
 from vidcv.pipeline import Pipeline
@@ -108,8 +109,8 @@ def test_a_raising_plugin_is_bypassed_and_the_run_continues(video_file):
     got = Collect()
     pipeline = Pipeline([Boom()])
     errors = []
-    pipeline.on_error(errors.append)
-    summary = Runner(FileSource(video_file), pipeline, [CallbackSink(got)]).run()
+    summary = Runner(FileSource(video_file), pipeline, [CallbackSink(got)],
+                     observers=[lambda e: errors.append(e) if isinstance(e, StageError) else None]).run()
     assert len(got.frames) == 60 and summary.stages[0].errors == 1
     assert errors[0].frame_index == 5 and errors[0].stage_name == "boom" and "bad frame" in errors[0].message
 
@@ -145,8 +146,8 @@ class FailingSource(Source):
         super().__init__("failing")
         self.fail_after, self.i = fail_after, 0
 
-    def open(self):
-        self._set_state("open")
+    def _open(self):
+        pass
 
     def read(self):
         if self.i == self.fail_after:
@@ -154,9 +155,6 @@ class FailingSource(Source):
             raise SourceError("the disk went away")
         self.i += 1
         return Frame(np.zeros((8, 8, 3), np.uint8), self.i - 1, 0.0)
-
-    def close(self):
-        self._set_state("closed")
 
 
 def test_a_source_failure_ends_the_run_with_its_error_and_keeps_the_output(tmp_path):

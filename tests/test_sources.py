@@ -113,7 +113,7 @@ def test_image_folder_in_natural_order_normalised_to_bgr(tmp_path, caplog):
     with open_source(str(folder)) as src:
         assert src.frame_count == 4
         frames = list(src)
-    assert [os.path.basename(f.meta["path"]) for f in frames] == ["f1.png", "f2.png", "f10.png"]
+    assert [os.path.basename(f.path) for f in frames] == ["f1.png", "f2.png", "f10.png"]
     assert all(f.image.dtype == np.uint8 and f.image.shape == (8, 8, 3) for f in frames)
     assert [int(f.image[0, 0, 0]) for f in frames] == [50, 100, 200]
     assert "f3.png" in caplog.text

@@ -36,7 +36,7 @@ def test_table_and_json():
     table = format_table(s)
     assert "blur" in table and "canny (off)" in table and "10 frames in 0.50 s = 20.0 fps, 2 dropped" in table
     assert "frame age 3.0 ms mean / 5.0 ms p95" in table
-    doc = s.to_json()
+    doc = s.to_dict()
     assert doc["frames"] == 10 and doc["dropped"] == 2 and doc["stages"][0]["ms_p95"] == 2.0
     assert doc["frame_age_ms_mean"] == 3.0
     assert "no stages" in format_table(RunSummary(1, 1, 1.0, 1.0, 0, 1.0, None, None))

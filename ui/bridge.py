@@ -1,12 +1,16 @@
-"""Frames from the runner's sink thread to the GUI thread: a queued signal, newest wins, one waiting at most."""
+"""From the runner's threads to the GUI thread: frames (a queued signal, newest wins, one waiting at most)
+and run events (a queued signal each)."""
 
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
+from vidcv.events import RunEvent
 from vidcv.frame import Frame
+from vidcv.runner import Runner
 
 
 class FrameBridge(QObject):
@@ -37,3 +41,19 @@ class FrameBridge(QObject):
         with self._lock:
             frame, self._latest = self._latest, None
         return frame
+
+
+class EventBridge(QObject):
+    """Run events from the runner's threads to the GUI thread, through a queued signal.
+
+    ``watch(runner)`` subscribes; ``received(runner, event)`` fires in the GUI thread with the runner that
+    sent the event, so that a listener can ignore what a run it has already replaced still says.
+    """
+
+    received = Signal(object, object)
+
+    def watch(self, runner: Runner) -> None:
+        runner.subscribe(partial(self._forward, runner))
+
+    def _forward(self, runner: Runner, event: RunEvent) -> None:  # runner threads
+        self.received.emit(runner, event)

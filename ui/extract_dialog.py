@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from vidcv.dataset.extract import ExtractOptions, Extraction, prepare
 from vidcv.errors import VidcvError
+from vidcv.events import RunEnded, RunEvent, StatsUpdated
 from vidcv.presets import dump_preset, parse_preset
+from vidcv.runner import Runner
+from vidcv.ui.bridge import EventBridge
 from vidcv.ui.session import Session
 
 
@@ -79,9 +82,8 @@ class ExtractDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.buttons)
-        self.timer = QTimer(self)
-        self.timer.setInterval(250)
-        self.timer.timeout.connect(self.update_progress)
+        self.events = EventBridge()
+        self.events.received.connect(self._run_event)
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Dataset folder", self.out.text())
@@ -109,11 +111,15 @@ class ExtractDialog(QDialog):
             self.progress.setText(f"error: {exc}")
             return False
         self.dataset_chosen.emit(self.job.writer.root)
+        self.events.watch(self.job.runner)
         self.job.runner.start()
         self.start_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
-        self.timer.start()
         return True
+
+    def _run_event(self, runner: Runner, event: RunEvent) -> None:
+        if self.job is not None and runner is self.job.runner and isinstance(event, (StatsUpdated, RunEnded)):
+            self.update_progress()
 
     @property
     def running(self) -> bool:
@@ -127,7 +133,6 @@ class ExtractDialog(QDialog):
             state = f"stopped: {self.job.runner.error}"
         self.progress.setText(f"{state} {self.job.summary()}\nin {self.job.writer.root}")
         if not self.running:
-            self.timer.stop()
             self.start_button.setEnabled(True)
             self.cancel_button.setText("Close")
 

@@ -11,6 +11,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
 
 from vidcv.errors import VidcvError
+from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
+from vidcv.status import providers
 from vidcv.ui.actions import build_actions, build_menus
 from vidcv.ui.pipeline_panel import PipelinePanel
 from vidcv.ui.readout import Readout
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         session.source_failed.connect(self._source_failed)
         session.preset_changed.connect(self.update_title)
         session.recording_changed.connect(self._recording_changed)
+        session.run_event.connect(self._run_event)
         self.source_panel.open_requested.connect(self.open_source)
         self.source_panel.retry_requested.connect(session.retry)
         self.pipeline_panel.stage_selected.connect(self._stage_selected)
@@ -80,10 +83,7 @@ class MainWindow(QMainWindow):
         self.transport.record_button.clicked.connect(self.toggle_record)
         self.transport.snapshot_button.clicked.connect(self.snapshot)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(250)
-        self.timer.timeout.connect(self.update_readout)
-        self.timer.start()
+        self.last_stats: StatsUpdated | None = None  # the newest statistics of the current run
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._restore_layout()
@@ -107,35 +107,45 @@ class MainWindow(QMainWindow):
         if self.frames_target is not None and self.displayed >= self.frames_target:
             self.frames_target = None
             if self.screenshot_path:
-                self.update_readout()
-                QTimer.singleShot(100, self._save_screenshot_and_close)
+                QTimer.singleShot(400, self._save_screenshot_and_close)  # the readout has had its update
 
     def _save_screenshot_and_close(self) -> None:
         self.grab().save(self.screenshot_path)
         self.close()
 
-    def provider(self) -> str:
-        """What the inference stages run on (plugins that run models expose ``provider``)."""
-        names = [getattr(s.plugin, "provider", "") for s in self.session.pipeline.stages if s.enabled]
-        return ", ".join(n for n in names if n)
-
-    def update_readout(self) -> None:
+    def _run_event(self, event: RunEvent) -> None:
+        """The current run's events (GUI thread): statistics, source states, the end of the run."""
         runner = self.session.runner
         if runner is None:
+            return
+        if isinstance(event, StatsUpdated):
+            was_at_end = self.last_stats is not None and self.last_stats.at_end
+            self.last_stats = event
+            self.update_readout()
+            if event.at_end and not was_at_end:
+                self.source_panel.show_state("end of file: Play starts again, or seek", error=False)
+            elif was_at_end and not event.at_end and not self.message:
+                self.source_panel.show_state(runner.source.describe())
+        elif isinstance(event, SourceStateChanged):
+            if event.new is SourceState.RECONNECTING:
+                self.source_panel.show_state(f"reconnecting: {event.detail}", error=False)
+            elif event.new is SourceState.FAILED:
+                self.source_panel.show_state(event.detail, error=True)
+            elif event.new is SourceState.OPEN and not self.message:
+                self.source_panel.show_state(runner.source.describe())
+        elif isinstance(event, RunEnded) and event.error is not None:
+            self.source_panel.show_state(str(event.error), error=True)
+
+    def update_readout(self) -> None:
+        """Show the newest statistics of the current run (or dashes when there is none)."""
+        runner, stats = self.session.runner, self.last_stats
+        if runner is None or stats is None:
             self.readout.update_from(None, False)
             return
         live = runner.source.live
-        self.readout.update_from(runner.summary(recent=True), live, self.provider())
-        self.transport.update_position(runner.position, runner.paused, live)
-        state = runner.source.state
-        if runner.error is not None:
-            self.source_panel.show_state(str(runner.error), error=True)
-        elif state == "reconnecting":
-            self.source_panel.show_state(f"reconnecting: {runner.source.state_detail}", error=False)
-        elif runner.at_end:
-            self.source_panel.show_state("end of file: Play starts again, or seek", error=False)
-        elif not self.message:
-            self.source_panel.show_state(runner.source.describe())
+        self.readout.update_from(stats.summary, live, providers(s.status for s in stats.summary.stages
+                                                                             if s.status and s.enabled))
+        self.transport.update_position(stats.position, stats.paused, live)
 
     # --- source ------------------------------------------------------------------------------------------
     def open_source(self, spec: str) -> bool:
@@ -147,6 +157,7 @@ class MainWindow(QMainWindow):
         return ok
 
     def _source_opened(self, description: str) -> None:
+        self.last_stats = None
         runner = self.session.runner
         if runner is not None:
             src = runner.source
@@ -155,6 +166,8 @@ class MainWindow(QMainWindow):
         self.update_title()
 
     def _source_failed(self, message: str) -> None:
+        self.last_stats = None
+        self.update_readout()
         self.source_panel.show_state(message, error=True)
         self.transport.configure(None, None, False)
         self.update_title()
@@ -206,6 +219,9 @@ class MainWindow(QMainWindow):
             self.session.save_preset(path)
         except OSError as exc:
             self.show_message(f"cannot save {path}: {exc.strerror}", error=True)
+            return
+        except VidcvError as exc:
+            self.show_message(str(exc), error=True)
             return
         self.settings.add_recent_preset(path)
         self._fill_recent()
@@ -335,7 +351,6 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        self.timer.stop()
         self.session.stop()  # joins within 2 s and finalises a recording
         self.settings.q.setValue("window/geometry", self.saveGeometry())
         self.settings.q.setValue("window/state", self.saveState())

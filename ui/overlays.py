@@ -6,8 +6,9 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPolygonF
 
-from vidcv.detections import Detections
+from vidcv.detections import TRAIL, Detections
 from vidcv.drawing import color_key, color_rgb, label_text
+
 
 def class_color(key: int) -> QColor:
     return QColor(*color_rgb(key))
@@ -44,11 +45,12 @@ def draw_detections(painter: QPainter, dets: Detections, scale: float) -> None:
         painter.drawText(box.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
 
 
-def draw_trails(painter: QPainter, tracks: dict, scale: float) -> None:
-    """Each track's recent centres (frame.meta['tracks'] of a track stage), in source coordinates."""
-    for tid, info in tracks.items():
-        trail = info.get("trail") or []
+def draw_trails(painter: QPainter, dets: Detections, scale: float) -> None:
+    """Each track's recent centres (the ``trail`` data a tracker attaches), in the painter's image pixels."""
+    if TRAIL.name not in dets.data:
+        return
+    for i, trail in enumerate(dets.data[TRAIL.name]):
         if len(trail) < 2:
             continue
-        painter.setPen(QPen(class_color(int(tid)), max(1.0, 2.0 / scale)))
+        painter.setPen(QPen(class_color(color_key(dets, i, by_track=True)), max(1.0, 2.0 / scale)))
         painter.drawPolyline(QPolygonF([QPointF(float(x), float(y)) for x, y in trail]))

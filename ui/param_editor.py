@@ -32,8 +32,10 @@ class ParamWidget(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.setToolTip(param.help)
-        build = getattr(self, f"_build_{param.kind}")
-        build(layout, value)
+        builders = {"int": self._build_int, "float": self._build_float, "choice": self._build_choice,
+                    "bool": self._build_bool, "str": self._build_str, "path": self._build_path,
+                    "color": self._build_color, "ints": self._build_ints}
+        builders[param.kind](layout, value)
 
     # --- numbers: slider + spin box -------------------------------------------------------------------
     def _build_int(self, layout: QHBoxLayout, value: int) -> None:
@@ -195,7 +197,7 @@ class ParamEditor(QWidget):
         self.widgets: dict[str, ParamWidget] = {}
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        summary = QLabel(plugin.describe()["summary"])
+        summary = QLabel(plugin.to_dict()["summary"])
         summary.setWordWrap(True)
         summary.setStyleSheet("color: palette(mid);")
         form.addRow(summary)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QLineEdit
                                QMenu, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget, QWidgetAction)
 
 from vidcv.errors import VidcvError
+from vidcv.events import RunEvent, StageError
 from vidcv.ui.param_editor import ParamEditor
 from vidcv.ui.session import Session
 
@@ -21,7 +22,7 @@ class PluginMenu(QMenu):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         loaded, self.broken = session.registry.load_all()
-        self.plugins = sorted((cls.describe() for cls in loaded.values()), key=lambda d: (d["category"], d["name"]))
+        self.plugins = sorted((cls.to_dict() for cls in loaded.values()), key=lambda d: (d["category"], d["name"]))
         self.search = QLineEdit()
         self.search.setPlaceholderText("search plugins…")
         self.search.setClearButtonEnabled(True)
@@ -119,10 +120,7 @@ class PipelinePanel(QWidget):
         layout.addWidget(self.scroll, 3)
 
         session.pipeline_changed.connect(self.refresh)
-        self.badge_timer = QTimer(self)
-        self.badge_timer.setInterval(500)
-        self.badge_timer.timeout.connect(self.update_badges)
-        self.badge_timer.start()
+        session.run_event.connect(self._run_event)
         self.refresh()
 
     # --- list <-> pipeline ------------------------------------------------------------------------------
@@ -136,7 +134,7 @@ class PipelinePanel(QWidget):
             item = QListWidgetItem(self.session.pipeline.stage_name(i))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsDragEnabled)
             item.setCheckState(Qt.CheckState.Checked if stage.enabled else Qt.CheckState.Unchecked)
-            item.setToolTip(stage.plugin.describe()["summary"])
+            item.setToolTip(stage.plugin.to_dict()["summary"])
             self.list.addItem(item)
         self._rebuilding = False
         self.list.setCurrentRow(min(max(row, 0), len(stages) - 1) if stages else -1)
@@ -195,8 +193,12 @@ class PipelinePanel(QWidget):
         if row >= 0:
             self.session.remove_stage(row)
 
+    def _run_event(self, event: RunEvent) -> None:
+        if isinstance(event, StageError):
+            self.update_badges()
+
     def update_badges(self) -> None:
-        """Mark stages in error with a badge and their message (polled: errors happen in other threads)."""
+        """Mark stages in error with a badge and their message (on each stage-error event, and on edits)."""
         summaries = self.session.pipeline.summaries(recent=True)
         if len(summaries) != self.list.count():
             return

@@ -7,22 +7,22 @@ happens in the runner's threads, so no method here blocks the GUI thread for lon
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 import cv2
 from PySide6.QtCore import QObject, Signal
 
 from vidcv.errors import VidcvError
+from vidcv.events import RunEvent
+from vidcv.fileio import atomic_path
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline, Stage
 from vidcv.presets import dump_preset, load_preset, parse_preset, save_preset
 from vidcv.registry import Registry, default_registry
 from vidcv.runner import Runner
 from vidcv.sinks import CallbackSink, VideoSink
-from vidcv.sinks.video import partial_name
 from vidcv.sources import parse_source
-from vidcv.ui.bridge import FrameBridge
+from vidcv.ui.bridge import EventBridge, FrameBridge
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,15 @@ class Session(QObject):
     pipeline_changed = Signal()        # stages added, removed, moved, enabled or re-parametrised
     preset_changed = Signal()          # loaded, saved, or the modified mark changed
     recording_changed = Signal(bool)
+    run_event = Signal(object)         # an event of the current run (vidcv.events), in the GUI thread
 
     def __init__(self, registry: Registry | None = None) -> None:
         super().__init__()
         self.registry = registry or default_registry()
         self.pipeline = Pipeline()
         self.bridge = FrameBridge()
+        self.events = EventBridge()
+        self.events.received.connect(self._run_event)
         self.runner: Runner | None = None
         self.source_spec = ""
         self.source_error = ""
@@ -58,18 +61,24 @@ class Session(QObject):
         self.source_spec = spec
         try:
             source = parse_source(spec)
-            source.open()
+            runner = Runner(source, self.pipeline, [CallbackSink(self._on_frame)], realtime=self.realtime,
+                            hold_at_end=True)
+            self.events.watch(runner)
+            runner.open()
         except VidcvError as exc:
             self.source_error = str(exc)
             self.source_failed.emit(self.source_error)
             return False
         self.source_error = ""
         self.pipeline.request_reset()
-        self.runner = Runner(source, self.pipeline, [CallbackSink(self._on_frame)], realtime=self.realtime,
-                             hold_at_end=True)
-        self.runner.start()
+        self.runner = runner
+        runner.start()
         self.source_opened.emit(source.describe())
         return True
+
+    def _run_event(self, runner: Runner, event: RunEvent) -> None:  # GUI thread
+        if runner is self.runner:  # a replaced run may still speak while it stops
+            self.run_event.emit(event)
 
     def retry(self) -> bool:
         return self.open_source(self.source_spec) if self.source_spec else False
@@ -232,10 +241,7 @@ class Session(QObject):
         frame = self.last_frame
         if frame is None:
             raise VidcvError("no frame to save yet")
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        tmp = partial_name(path)
-        if not cv2.imwrite(tmp, frame.image):
-            raise VidcvError(f"could not write {path} (unknown image extension, or disk full?)")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            if not cv2.imwrite(tmp, frame.image):
+                raise VidcvError(f"could not write {path} (unknown image extension, or disk full?)")
         return path

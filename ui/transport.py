@@ -18,6 +18,7 @@ class Transport(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._fps, self._count = 30.0, 0  # of the source, for the time display (see configure)
         self.play_button = QPushButton("Pause")
         self.step_button = QPushButton("Step ▸")
         self.seek = QSlider(Qt.Orientation.Horizontal)
@@ -56,9 +57,7 @@ class Transport(QWidget):
         self.play_button.setText("Play" if paused else "Pause")
         if not self.seek.isSliderDown() and self.seek.isEnabled():
             self.seek.setValue(index)
-        fps = getattr(self, "_fps", 30.0)
         if live:
             self.time.setText("live")
         else:
-            total = getattr(self, "_count", 0)
-            self.time.setText(f"{clock(index / fps)} / {clock(total / fps)}  #{index}")
+            self.time.setText(f"{clock(index / self._fps)} / {clock(self._count / self._fps)}  #{index}")

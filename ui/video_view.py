@@ -127,8 +127,7 @@ class VideoView(QWidget):
                 # detections are in source pixels: onto a processed (resized, cropped...) image they are mapped
                 dets = frame.detections if array is frame.source_image else frame.detections_to_image(frame.detections)
                 draw_detections(painter, dets, scale)
-                if "tracks" in frame.meta and (array is frame.source_image or frame.to_source is None):
-                    draw_trails(painter, frame.meta["tracks"], scale)
+                draw_trails(painter, dets, scale)
                 painter.restore()
         if self._drag_from is not None and self._drag_to is not None:
             painter.setPen(QPen(QColor(255, 220, 0), 1, Qt.PenStyle.DashLine))

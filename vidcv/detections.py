@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,12 +28,83 @@ def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class DataField:
+    """A declared per-detection field of ``Detections.data`` (track age, trails, keypoints, ...).
+
+    ``shape`` is the shape of one detection's value (``()`` for a scalar; ``None`` in it stands for any
+    size, the same for every detection); ``dtype`` ``object`` makes a ragged field: a list of N float32
+    arrays whose rows are points (a trail). ``fill`` is the value of detections that lack the field when
+    parts are merged. ``points`` means the last axis starts with x, y in source pixels (mapped with the
+    boxes onto processed images). ``logged`` fields go into each record of the detection log.
+    """
+
+    name: str
+    dtype: Any
+    shape: tuple[int | None, ...] = ()
+    fill: Any = 0
+    points: bool = False
+    logged: bool = False
+    help: str = ""
+
+    @property
+    def ragged(self) -> bool:
+        return self.dtype is object
+
+    def validate(self, value: Any, n: int) -> np.ndarray | list[np.ndarray]:
+        """The value in canonical form, or ValueError naming the field and the shape it needs."""
+        if self.ragged:
+            items = [np.asarray(v, np.float32).reshape(-1, 2) for v in value]
+            if len(items) != n:
+                raise ValueError(f"Detections.data[{self.name!r}] has {len(items)} entries but xyxy has {n}")
+            return items
+        arr = np.asarray(value, dtype=self.dtype)
+        if arr.size == 0 and n == 0 and all(d is not None for d in self.shape):
+            arr = arr.reshape((0, *self.shape))
+        want = ", ".join("K" if d is None else str(d) for d in (n, *self.shape)) if self.shape else str(n)
+        if arr.ndim != 1 + len(self.shape) or arr.shape[0] != n or any(
+                d is not None and d != got for d, got in zip(self.shape, arr.shape[1:])):
+            raise ValueError(f"Detections.data[{self.name!r}] must have shape ({want}), got {arr.shape}")
+        return arr
+
+    def filled(self, n: int, like: np.ndarray | list | None) -> np.ndarray | list[np.ndarray]:
+        """``n`` rows of ``fill`` shaped like ``like`` (another part's value of this field)."""
+        if self.ragged:
+            return [np.zeros((0, 2), np.float32) for _ in range(n)]
+        tail = tuple(like.shape[1:]) if isinstance(like, np.ndarray) else tuple(d or 0 for d in self.shape)
+        return np.full((n, *tail), self.fill, dtype=self.dtype)
+
+
+FIELDS: dict[str, DataField] = {}
+
+
+def data_field(name: str, dtype: Any, shape: tuple[int | None, ...] = (), *, fill: Any = 0, points: bool = False,
+               logged: bool = False, help: str = "") -> DataField:
+    """Declare a per-detection field (one line per field; plugins may declare their own at import)."""
+    if name in FIELDS and FIELDS[name] != DataField(name, dtype, shape, fill, points, logged, help):
+        raise ValueError(f"per-detection field {name!r} is already declared differently")
+    FIELDS[name] = DataField(name, dtype, shape, fill, points, logged, help)
+    return FIELDS[name]
+
+
+TRACK_AGE = data_field("track_age", np.int32, logged=True, help="frames since the track was first seen")
+TRACK_SPEED = data_field("speed_px_s", np.float32, fill=np.nan, logged=True,
+                         help="speed of the track's centre in source pixels per second")
+TRAIL = data_field("trail", object, points=True, help="the track's recent centres, oldest first, (K, 2) source pixels")
+
+
+def _take(value: np.ndarray | list, picks: np.ndarray) -> np.ndarray | list:
+    return value[picks] if isinstance(value, np.ndarray) else [value[i] for i in picks]
+
+
+@dataclass(frozen=True)
 class Detections:
     """Boxes in source-image pixels with their confidence and class, plus optional track ids and masks.
 
     ``xyxy`` is float32 (N, 4); ``confidence`` float32 (N,); ``class_id`` int32 (N,); ``tracker_id``
     int64 (N,) or None; ``masks`` bool (N, H, W) or None; ``polygons`` a list of N float32 (K, 2)
-    arrays or None. ``names`` maps class ids to class names. Validated on construction.
+    arrays or None. ``names`` maps class ids to class names. ``data`` holds further per-detection fields
+    declared with ``data_field`` (track age, speed and trail, ...), kept through indexing and ``merge``.
+    Validated on construction.
     """
 
     xyxy: np.ndarray
@@ -43,6 +114,7 @@ class Detections:
     tracker_id: np.ndarray | None = None
     masks: np.ndarray | None = None
     polygons: Sequence[np.ndarray] | None = None
+    data: Mapping[str, np.ndarray | list[np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         xyxy = _as_array(self.xyxy, np.float32, (4,), "xyxy", None)
@@ -67,6 +139,13 @@ class Detections:
             if len(self.polygons) != n:
                 raise ValueError(f"Detections.polygons has {len(self.polygons)} entries but xyxy has {n}")
             set_(self, "polygons", [np.asarray(p, dtype=np.float32).reshape(-1, 2) for p in self.polygons])
+        data = {}
+        for key, value in dict(self.data).items():
+            if key not in FIELDS:
+                raise ValueError(f"Detections.data[{key!r}] is not a declared field (declared: {', '.join(FIELDS)}); "
+                                 "declare it with vidcv.detections.data_field")
+            data[key] = FIELDS[key].validate(value, n)
+        set_(self, "data", data)
 
     @classmethod
     def empty(cls, names: Mapping[int, str] | None = None) -> Detections:
@@ -94,7 +173,12 @@ class Detections:
             None if self.tracker_id is None else self.tracker_id[picks],
             None if self.masks is None else self.masks[picks],
             None if self.polygons is None else [self.polygons[i] for i in picks],
+            {key: _take(value, picks) for key, value in self.data.items()},
         )
+
+    def with_data(self, **values: np.ndarray | list[np.ndarray]) -> Detections:
+        """These detections with per-detection fields added or replaced (validated against N)."""
+        return replace(self, data={**self.data, **values})
 
     def class_name(self, class_id: int) -> str:
         """The class name, or the id as text when the detector gave no name."""
@@ -137,6 +221,17 @@ class Detections:
         has_polys = non_empty and all(p.polygons is not None for p in non_empty)
         if has_masks and len({p.masks.shape[1:] for p in non_empty}) > 1:
             raise ValueError("cannot merge detections whose masks have different frame sizes")
+        data: dict[str, np.ndarray | list[np.ndarray]] = {}
+        for key in dict.fromkeys(k for p in non_empty for k in p.data):
+            spec = FIELDS[key]
+            like = next(p.data[key] for p in non_empty if key in p.data)
+            values = [p.data[key] if key in p.data else spec.filled(len(p), like) for p in non_empty]
+            if spec.ragged:
+                data[key] = [v for value in values for v in value]
+            else:
+                if len({v.shape[1:] for v in values}) > 1:
+                    raise ValueError(f"cannot merge detections whose {key!r} have different shapes")
+                data[key] = np.concatenate(values)
         return Detections(
             np.concatenate([p.xyxy for p in parts]),
             np.concatenate([p.confidence for p in parts]),
@@ -146,10 +241,15 @@ class Detections:
                             for p in parts]) if tracked else None,
             np.concatenate([p.masks for p in non_empty]) if has_masks else None,
             [poly for p in non_empty for poly in p.polygons] if has_polys else None,
+            data,
         )
 
     def to_records(self) -> list[dict[str, Any]]:
-        """JSON-ready dicts in the detection-log schema (track_id None where untracked or -1)."""
+        """JSON-ready dicts in the detection-log schema, one per detection.
+
+        The log spells the tracker's id ``track_id`` (None where untracked or -1); ``tracker_id`` is the
+        array's name here, as in supervision. Logged per-detection fields follow under their own names.
+        """
         records = []
         for i in range(len(self)):
             tid = None if self.tracker_id is None or self.tracker_id[i] < 0 else int(self.tracker_id[i])
@@ -159,5 +259,16 @@ class Detections:
                 "class_id": int(self.class_id[i]),
                 "class_name": self.class_name(self.class_id[i]),
                 "track_id": tid,
+                **{key: _json_value(self.data[key][i]) for key in self.data if FIELDS[key].logged},
             })
         return records
+
+
+def _json_value(value: Any) -> Any:
+    """A per-detection value as JSON: numbers rounded to 4 decimals, NaN as null, arrays as lists."""
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        if arr.dtype.kind in "iub":
+            return int(arr)
+        return None if not np.isfinite(arr) else round(float(arr), 4)
+    return [_json_value(v) for v in arr]

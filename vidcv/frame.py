@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
-from vidcv.detections import Detections
+from vidcv.detections import FIELDS, Detections
+from vidcv.status import StageStatus
 
 
 @dataclass
@@ -25,6 +25,8 @@ class Frame:
     later stage can combine with an earlier one (a mask, say). ``to_source`` is the 3x3 matrix that maps
     pixel coordinates of ``image`` to those of ``source_image`` (None: the same), kept up to date by the
     geometry plugins, so that detectors report boxes in source pixels wherever they sit in the pipeline.
+    ``statuses`` holds what each stage reported on this frame (``Plugin.status``), by stage display name;
+    ``path`` is the image file the frame was read from (image folders), else None.
     """
 
     image: np.ndarray
@@ -34,9 +36,10 @@ class Frame:
     detections: Detections = field(default_factory=Detections.empty)
     color_space: str = "bgr"
     captured_at: float = field(default_factory=time.monotonic)
-    meta: dict[str, Any] = field(default_factory=dict)
     stage_images: list[np.ndarray] = field(default_factory=list)
     to_source: np.ndarray | None = None
+    statuses: dict[str, StageStatus] = field(default_factory=dict)
+    path: str | None = None
 
     def __post_init__(self) -> None:
         if self.source_image is None:
@@ -50,13 +53,15 @@ class Frame:
         return int(self.image.shape[1]), int(self.image.shape[0])
 
     def with_image(self, image: np.ndarray, color_space: str | None = None) -> Frame:
-        """This frame with a new processed image (same index, source image and detections)."""
-        self.image = image
+        """A new frame with ``image`` as the processed image and everything else of this one (index, source
+        image, detections, geometry, stage images and statuses are shared, not copied); this frame is left
+        as it was. A 2-D image is gray; a colour image keeps the current space unless told, and one that
+        follows a gray image is BGR."""
         if image.ndim == 2:
-            self.color_space = "gray"
-        else:  # a colour image keeps the current space unless told; one that was gray is BGR again
-            self.color_space = color_space or (self.color_space if self.color_space != "gray" else "bgr")
-        return self
+            space = "gray"
+        else:
+            space = color_space or (self.color_space if self.color_space != "gray" else "bgr")
+        return replace(self, image=image, color_space=space)
 
     def apply_geometry(self, forward: np.ndarray) -> None:
         """Record a geometric change of ``image``: ``forward`` (2x3 or 3x3) maps old pixels to new ones."""
@@ -77,7 +82,7 @@ class Frame:
 
 def map_detections(dets: Detections, m: np.ndarray | None, size_wh: tuple[int, int]) -> Detections:
     """Detections through the 3x3 matrix ``m`` into an image of ``size_wh`` (boxes become the bounding box of
-    their mapped corners, clipped; masks are warped; polygons mapped)."""
+    their mapped corners, clipped; masks are warped; polygons and point fields such as trails mapped)."""
     if m is None or len(dets) == 0 or np.allclose(m, np.eye(3)):
         return dets
     w, h = size_wh
@@ -93,5 +98,14 @@ def map_detections(dets: Detections, m: np.ndarray | None, size_wh: tuple[int, i
                           for mk in dets.masks])
     polygons = None
     if dets.polygons is not None:
-        polygons = [(p @ m[:2, :2].T + m[:2, 2]).astype(np.float32) for p in dets.polygons]
-    return Detections(xyxy, dets.confidence, dets.class_id, dets.names, dets.tracker_id, masks, polygons)
+        polygons = [_map_points(p, m) for p in dets.polygons]
+    data = {key: ([_map_points(v, m) for v in value] if isinstance(value, list) else _map_points(value, m))
+            if FIELDS[key].points else value for key, value in dets.data.items()}
+    return Detections(xyxy, dets.confidence, dets.class_id, dets.names, dets.tracker_id, masks, polygons, data)
+
+
+def _map_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Points whose last axis starts with x, y, through the 3x3 matrix ``m`` (other columns kept)."""
+    out = np.array(points, dtype=np.float32, copy=True)
+    out[..., :2] = points[..., :2] @ m[:2, :2].T + m[:2, 2]
+    return out

@@ -21,7 +21,8 @@ class Param:
     numbers (and each item of ints); ``step`` is the UI step; ``odd`` requires odd integers (with a
     minimum of 0, also 0, meaning "off");
     ``choices`` lists the allowed values of a choice (for a path: suggestions besides any path);
-    ``length`` is the item count of ints.
+    ``length`` is the item count of ints; ``provenance`` marks a parameter that says how detections were
+    made (a model, a cascade, a threshold): datasets record it beside every label.
     """
 
     name: str
@@ -34,6 +35,7 @@ class Param:
     choices: tuple[Any, ...] | None = None
     odd: bool = False
     length: int | None = None
+    provenance: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -132,19 +134,22 @@ class Param:
             out["suggestions" if self.kind == "path" else "choices"] = list(self.choices)
         if self.odd:
             out["odd"] = True
+        if self.provenance:
+            out["provenance"] = True
         return out
 
 
 def Int(name: str, default: int, minimum: int | None = None, maximum: int | None = None, *,
-        step: int = 1, odd: bool = False, help: str = "") -> Param:
+        step: int = 1, odd: bool = False, help: str = "", provenance: bool = False) -> Param:
     """An integer parameter (``odd`` for kernel sizes that OpenCV requires odd)."""
-    return Param(name, "int", default, help, minimum, maximum, step if not odd else max(step, 2), odd=odd)
+    return Param(name, "int", default, help, minimum, maximum, step if not odd else max(step, 2), odd=odd,
+                 provenance=provenance)
 
 
 def Float(name: str, default: float, minimum: float | None = None, maximum: float | None = None, *,
-          step: float = 0.1, help: str = "") -> Param:
+          step: float = 0.1, help: str = "", provenance: bool = False) -> Param:
     """A real-valued parameter."""
-    return Param(name, "float", float(default), help, minimum, maximum, step)
+    return Param(name, "float", float(default), help, minimum, maximum, step, provenance=provenance)
 
 
 def Bool(name: str, default: bool, *, help: str = "") -> Param:
@@ -162,10 +167,11 @@ def Text(name: str, default: str = "", *, help: str = "") -> Param:
     return Param(name, "str", default, help)
 
 
-def FilePath(name: str, default: str = "", *, help: str = "", suggestions: Sequence[str] = ()) -> Param:
+def FilePath(name: str, default: str = "", *, help: str = "", suggestions: Sequence[str] = (),
+             provenance: bool = False) -> Param:
     """A path to a file (the UI shows a file picker); ``suggestions`` are well-known values offered besides
     a path (shipped cascades, bundled models)."""
-    return Param(name, "path", default, help, choices=tuple(suggestions) or None)
+    return Param(name, "path", default, help, choices=tuple(suggestions) or None, provenance=provenance)
 
 
 def Color(name: str, default: Sequence[int], *, help: str = "") -> Param:

@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from vidcv.events import StageError
 from vidcv.frame import Frame
 from vidcv.plugin import Plugin
 from vidcv.stats import StageStats, StageSummary
+from vidcv.status import StageStatus
 
 log = logging.getLogger(__name__)
 
@@ -25,38 +27,25 @@ class Stage:
     plugin: Plugin
     enabled: bool = True
     stats: StageStats = field(default_factory=StageStats)
+    last_status: StageStatus | None = None  #: what the plugin reported on the last frame it processed
 
     @property
     def plugin_name(self) -> str:
         return self.plugin.name
 
 
-@dataclass(frozen=True)
-class StageError:
-    """A stage raised on a frame: reported, and that stage is bypassed for that frame."""
-
-    stage_index: int
-    stage_name: str
-    frame_index: int
-    message: str
-
-    def __str__(self) -> str:
-        return (f"stage {self.stage_index} '{self.stage_name}' failed on frame {self.frame_index}: "
-                f"{self.message} (bypassed for that frame)")
-
-
 class Pipeline:
     """Thread-safe ordered stages.
 
-    Structural edits (add, remove, move, enable) replace an immutable tuple; parameter edits are queued
-    in each plugin. ``process`` takes the tuple once per frame and applies queued edits first, so one
-    frame always sees one consistent configuration, whatever other threads do meanwhile.
+    Structural edits (add, insert, remove, move, set_stages) replace an immutable tuple of stages, which
+    ``process`` takes once per frame; enabling or bypassing flips a stage's flag, which ``process`` reads
+    once per stage per frame; parameter edits are queued in each plugin and applied before the frame. So
+    one frame always sees one consistent configuration, whatever other threads do meanwhile.
     """
 
     def __init__(self, stages: Iterable[Stage | Plugin] = ()) -> None:
         self._lock = threading.Lock()
         self._stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
-        self._error_listeners: list[Callable[[StageError], None]] = []
         self._reported: set[tuple[int, str]] = set()
         self._reset_requested = False
 
@@ -116,13 +105,11 @@ class Pipeline:
         same = [i for i, s in enumerate(stages) if s.plugin_name == name]
         return name if len(same) == 1 else f"{name}#{same.index(index) + 1}"
 
-    def on_error(self, listener: Callable[[StageError], None]) -> None:
-        """Call ``listener`` (from the processing thread) for every stage error."""
-        self._error_listeners.append(listener)
-
     # --- running (processing thread) -----------------------------------------------------------------
-    def process(self, frame: Frame) -> Frame:
-        """Run every enabled stage on ``frame``; a stage that raises is reported and bypassed."""
+    def process(self, frame: Frame, on_error: Callable[[StageError], None] | None = None) -> Frame:
+        """Run every enabled stage on ``frame``; a stage that raises is counted in its statistics, logged
+        once per distinct message, passed to ``on_error`` (the runner publishes it) and bypassed. What each
+        stage reports (``Plugin.status``) lands in ``frame.statuses`` under the stage's display name."""
         stages = self._stages
         if self._reset_requested:
             self._reset_requested = False
@@ -141,14 +128,20 @@ class Pipeline:
                     raise TypeError(f"process() returned {type(out).__name__}, expected a Frame with an image")
             except Exception as exc:  # a failing stage must never stop the pipeline
                 stage.stats.record((time.perf_counter() - start) * 1000.0, ok=False)
-                self._report(StageError(i, self.stage_name(i), frame.index, f"{type(exc).__name__}: {exc}"),
-                             stage)
+                error = StageError(i, self.stage_name(i), frame.index, f"{type(exc).__name__}: {exc}")
+                self._report(error, stage)
+                if on_error is not None:
+                    on_error(error)
                 frame.stage_images.append(frame.image)
                 continue
             stage.stats.record((time.perf_counter() - start) * 1000.0, ok=True)
             out.stage_images = frame.stage_images
             frame = out
             frame.stage_images.append(frame.image)
+            status = plugin.status()
+            if status:
+                stage.last_status = status
+                frame.statuses = {**frame.statuses, self.stage_name(i): status}
         return frame
 
     def _report(self, error: StageError, stage: Stage) -> None:
@@ -159,8 +152,6 @@ class Pipeline:
         if key not in self._reported:  # log each distinct failure once; the count is in the stats
             self._reported.add(key)
             log.warning("%s", error)
-        for listener in self._error_listeners:
-            listener(error)
 
     def request_reset(self) -> None:
         """Reset stateful plugins before the next frame (from any thread: seek, new source)."""
@@ -183,6 +174,5 @@ class Pipeline:
             st = stage.stats
             out.append(StageSummary(self.stage_name(i), stage.plugin_name, stage.enabled, st.frames_in,
                                     st.frames_out, st.errors, mean, p95, 1000.0 / mean if mean > 0 else 0.0,
-                                    st.last_error, str(getattr(stage.plugin, "provider", "") or ""),
-                                    stage.plugin.report()))
+                                    st.last_error, stage.last_status))
         return out

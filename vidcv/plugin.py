@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.params import Param
+from vidcv.status import StageStatus
 
 
 class ParamValues(dict):
@@ -23,8 +24,9 @@ class ParamValues(dict):
 class Plugin:
     """Base of every pipeline operation.
 
-    Subclasses set ``name`` (registry name), ``title``, ``category``, ``summary`` and ``params``, and
-    implement ``process``. Parameter edits may come from any thread through ``set_param``; they are
+    Subclasses set ``name`` (registry name), ``title``, ``category``, ``summary`` and ``params`` (what the
+    plugin takes in), implement ``process``, and may report what they give out besides the frame through
+    ``status()``. Parameter edits may come from any thread through ``set_param``; they are
     queued and applied by the processing thread between two frames (``apply_pending``), so that
     ``process`` always sees one consistent set of values in ``self.p``. Plugins never touch the UI.
     """
@@ -55,7 +57,12 @@ class Plugin:
         return {p.name: p for p in cls.params}
 
     @classmethod
-    def describe(cls) -> dict[str, Any]:
+    def provenance_params(cls) -> tuple[str, ...]:
+        """Names of the parameters that say how detections were made (model, cascade, thresholds)."""
+        return tuple(p.name for p in cls.params if p.provenance)
+
+    @classmethod
+    def to_dict(cls) -> dict[str, Any]:
         """JSON-ready description (registry listing, docs, UI)."""
         summary = cls.summary or ((cls.__doc__ or "").strip().splitlines() or [""])[0]
         return {"name": cls.name, "title": cls.title or cls.name, "category": cls.category,
@@ -105,8 +112,9 @@ class Plugin:
         for plugins that take no region. The GUI applies them with ``set_param``."""
         return None
 
-    def report(self) -> dict[str, Any] | None:
-        """Figures this stage adds to the run statistics (counts, ...); None for most plugins."""
+    def status(self) -> StageStatus | None:
+        """What this stage reports besides the frame (provider, counts, state), read by the pipeline after
+        each frame it processed; None (the default) reports nothing. Called in the processing thread."""
         return None
 
     def reset(self) -> None:

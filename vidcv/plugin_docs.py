@@ -34,7 +34,7 @@ def _allowed(p: dict[str, Any]) -> str:
 def render_markdown(registry: Registry) -> str:
     """Markdown for every loadable plugin, grouped by category; broken plugins listed at the end."""
     loaded, broken = registry.load_all()
-    described = sorted((cls.describe() for cls in loaded.values()), key=lambda d: (d["category"], d["name"]))
+    described = sorted((cls.to_dict() for cls in loaded.values()), key=lambda d: (d["category"], d["name"]))
     lines = [HEADER]
     categories = sorted({d["category"] for d in described})
     lines.append("| plugin | category | title |\n|---|---|---|")

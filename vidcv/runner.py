@@ -3,6 +3,8 @@
 Live sources hand over newest-wins (drops counted); files go through a bounded blocking queue (no
 frame lost, order kept). OpenCV releases the GIL while decoding, filtering and encoding, so the three
 threads overlap. Stop is prompt: every thread is joined within the stop timeout and sinks finalised.
+Observers hear the run's events (``vidcv.events``): source states, stage errors, statistics a few times a
+second, and the end of the run.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
+from vidcv.events import EventHub, RunEnded, RunObserver, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.frame import Frame
 from vidcv.handoff import END, TIMEOUT, Handoff
 from vidcv.pipeline import Pipeline
@@ -28,11 +31,13 @@ class Runner:
     ``realtime`` paces a non-live source at its own fps (may be switched while running); ``max_frames``
     stops after that many frames read; ``hold_at_end`` keeps a seekable source open at its end, paused,
     so that a player can seek back (``at_end`` tells). ``error`` holds the exception that ended the run
-    early (source or sink failure), if any.
+    early (source or sink failure), if any. ``observers`` (and ``subscribe``) hear the run's events, in the
+    runner's threads; statistics are published every ``stats_interval_s`` while the run goes.
     """
 
     def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
-                 max_frames: int | None = None, queue_size: int = 4, hold_at_end: bool = False) -> None:
+                 max_frames: int | None = None, queue_size: int = 4, hold_at_end: bool = False,
+                 observers: Iterable[RunObserver] = (), stats_interval_s: float = 0.25) -> None:
         self.source = source
         self.pipeline = pipeline
         self.sinks = list(sinks)
@@ -61,15 +66,36 @@ class Runner:
         self._sinks_lock = threading.Lock()
         self._seek_to: int | None = None
         self.position = 0  #: index of the last frame read (for seek bars)
+        self.events = EventHub(observers)
+        self._opened = False
+        self.stats_interval_s = stats_interval_s
+        self._next_stats = 0.0
+
+    def subscribe(self, observer: RunObserver) -> None:
+        """Hear this run's events from now on (see ``vidcv.events``)."""
+        self.events.subscribe(observer)
 
     # --- control -------------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Open the source with this run's stop signal, its state reported to the observers (errors raise
+        here, before any thread starts; it may be called again after a failure). ``start`` does it when it
+        was not done. The runner opens its source itself, so that a stop reaches every wait inside it: a
+        source opened elsewhere is refused."""
+        if self.source.state not in (SourceState.CLOSED, SourceState.FAILED):
+            raise RuntimeError(f"{self.source.label} is already open: give the Runner a closed source "
+                               "(it opens the source with its own stop signal)")
+        self.source.open(self._stop, self._source_state)
+        self._opened = True
+
+    def _source_state(self, event: SourceStateChanged) -> None:
+        self.events.emit(event)
+
     def start(self) -> None:
-        """Open the source if needed (errors raise here, before any thread starts) and start the threads."""
+        """Open the source if ``open`` was not called yet, and start the threads."""
         if self._threads:
             raise RuntimeError("a Runner runs once; make a new one")
-        if self.source.state in ("closed", ""):
-            self.source.open()
-        self.source.stop_event = self._stop
+        if not self._opened:
+            self.open()
         self._t_start = time.monotonic()
         for name, target in (("source", self._source_loop), ("process", self._process_loop),
                              ("sink", self._sink_loop)):
@@ -139,7 +165,7 @@ class Runner:
         """Continue from frame ``index`` (seekable sources): frames read ahead are dropped, stateful
         plugins reset. Takes effect before the next read; works while paused (the next step shows it)."""
         if not self.source.seekable:
-            raise ValueError(f"{self.source.spec} cannot seek (live source)")
+            raise ValueError(f"{self.source.label} cannot seek (live source)")
         self._seek_to = max(0, int(index))
 
     def add_sink(self, sink: Sink) -> None:
@@ -210,19 +236,19 @@ class Runner:
             self._resume.wait(0.05)
         return not self._stop.is_set()
 
-    def _items(self, handoff: Handoff, stop_aware: bool):  # type: ignore[no-untyped-def]
-        """Items of ``handoff`` until its end; a stop-aware consumer also quits as soon as stop is set."""
+    def _frames_to_process(self) -> Iterator[Frame]:
+        """Frames read, until their end or until stop is set."""
         while True:
-            item = handoff.get(0.1)
-            if item is END or (stop_aware and self._stop.is_set()):
+            item = self._in.get(0.1)
+            if item is END or self._stop.is_set():
                 return
             if item is not TIMEOUT:
                 yield item
 
     def _process_loop(self) -> None:
         try:
-            for item in self._items(self._in, stop_aware=True):
-                frame = self.pipeline.process(item)
+            for item in self._frames_to_process():
+                frame = self.pipeline.process(item, self.events.emit)
                 self.frames_processed += 1
                 if not self._out.put(frame, self._stop):
                     break
@@ -232,16 +258,26 @@ class Runner:
             self._out.close()
 
     def _sink_loop(self) -> None:
-        # Not stop-aware: frames already processed are written, so that a stop keeps them.
+        # Not stop-aware: frames already processed are written, so that a stop keeps them. Waking at
+        # least every 0.1 s, it also publishes the statistics (while paused too).
         try:
-            for item in self._items(self._out, stop_aware=False):
-                self._emit(item)
+            while (item := self._out.get(0.1)) is not END:
+                if item is not TIMEOUT:
+                    self._emit(item)
+                self._publish_stats()
         except BaseException as exc:
             self._fail(exc, "output")
         finally:
             self._close_sinks()
             self._t_end = time.monotonic()
-            self._done.set()
+            self._done.set()  # before the event, so that an observer of the end sees the run as ended
+            self.events.emit(RunEnded(self.summary(), self.error, self.stopped))
+
+    def _publish_stats(self) -> None:
+        now = time.monotonic()
+        if self.events and now >= self._next_stats:
+            self._next_stats = now + self.stats_interval_s
+            self.events.emit(StatsUpdated(self.summary(recent=True), self.position, self.paused, self.at_end))
 
     def _emit(self, frame: Frame) -> None:
         with self._sinks_lock:

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from vidcv.status import StageStatus
+
 
 def percentile(values: np.ndarray, q: float) -> float:
     """Linear-interpolated percentile, as ``np.percentile`` computes it (which imports numpy.ma: 7 ms)."""
@@ -109,8 +111,12 @@ class StageSummary:
     ms_p95: float
     fps: float
     last_error: str | None = None
-    provider: str = ""  #: what a model stage runs on (CPU, CUDA, TENSORRT); empty for others
-    report: dict[str, Any] | None = None  #: figures of the stage itself (counts of a count stage)
+    status: StageStatus | None = None  #: what the stage reported on its last frame (provider, counts, state)
+
+    @property
+    def provider(self) -> str:
+        """What a model stage runs on (CPU, CUDA, TENSORRT); empty for others."""
+        return self.status.provider if self.status else ""
 
 
 @dataclass
@@ -127,16 +133,15 @@ class RunSummary:
     frame_age_ms_p95: float | None
     stages: list[StageSummary] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``--stats-json`` document."""
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--stats-json`` document: per stage also what it reported (``provider``, ``counts``, ``state``)."""
         doc: dict[str, Any] = {
             "frames": self.frames, "frames_read": self.frames_read, "wall_s": round(self.wall_s, 4),
             "fps": round(self.fps, 3), "dropped": self.dropped, "source_fps": round(self.source_fps, 3),
             "stages": [{"name": s.name, "plugin": s.plugin, "enabled": s.enabled, "fps": round(s.fps, 3),
                         "ms_mean": round(s.ms_mean, 4), "ms_p95": round(s.ms_p95, 4),
                         "frames_in": s.frames_in, "frames_out": s.frames_out, "errors": s.errors,
-                        "last_error": s.last_error, **({"provider": s.provider} if s.provider else {}),
-                        **({"report": s.report} if s.report else {})}
+                        "last_error": s.last_error, **(s.status.to_dict() if s.status else {})}
                        for s in self.stages],
         }
         if self.frame_age_ms_mean is not None:

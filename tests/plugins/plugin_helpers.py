@@ -41,5 +41,12 @@ def run(name, image, frame_space="bgr", **params):
     return REG.create(name, **params).process(frame)
 
 
+def run_staged(name, image, **params):
+    """Like ``run``, through a one-stage pipeline: the frame's ``statuses`` hold what the stage reported."""
+    from vidcv.pipeline import Pipeline
+
+    return Pipeline([REG.create(name, **params)]).process(Frame(image.copy(), 0, 0.0))
+
+
 def same(a, b):
     return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)

@@ -4,7 +4,9 @@ import numpy as np
 
 from plugin_helpers import REG
 from vidcv.detections import Detections
+from vidcv.drawing import color_rgb
 from vidcv.frame import Frame
+from vidcv.tracks import TrackHistory
 
 
 def frame_with(dets, shape=(100, 160, 3)):
@@ -29,13 +31,18 @@ def test_boxes_labels_and_masks_are_drawn():
 
 
 def test_track_colours_and_trails():
+    """Trails come from the 'trail' data a tracker attaches: the track's centres, drawn in its colour."""
     plugin = REG.create("annotate", color_by="track", trail=10, labels=False)
+    history = TrackHistory()
     for i in range(5):
         dets = Detections([[10 + 10 * i, 10, 30 + 10 * i, 30]], [0.9], [0], {0: "x"}, tracker_id=[7])
-        out = plugin.process(frame_with(dets))
-    assert len(plugin.trails[7]) == 5 and out.image[20, 25:60].any()
-    plugin.reset()
-    assert plugin.trails == {}
+        out = plugin.process(frame_with(history.annotate(dets, 33.3 * i)))
+    assert len(out.detections.data["trail"][0]) == 5
+    b, g, r = color_rgb(7)[::-1]
+    assert (out.image[20, 25:55] == (b, g, r)).all(axis=1).all()  # the centres from x=20 to x=60, at y=20
+    no_trail = REG.create("annotate", color_by="track", trail=0, labels=False).process(
+        frame_with(history.annotate(dets, 200.0)))
+    assert not no_trail.image[20, 25:45].any()
 
 
 def test_after_a_resize_the_boxes_land_on_the_resized_image():

@@ -29,9 +29,8 @@ def test_plugin_accepts_any_frame(name, kind):
     image, space = inputs()[kind]
     pipeline = Pipeline([REG.create(name)])
     errors = []
-    pipeline.on_error(errors.append)
     source = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
-    out = pipeline.process(Frame(image.copy(), 0, 0.0, source_image=source.copy(), color_space=space))
+    out = pipeline.process(Frame(image.copy(), 0, 0.0, source_image=source.copy(), color_space=space), errors.append)
     assert errors == []
     assert out.image.dtype == np.uint8 and out.image.ndim in (2, 3)
     assert out.image.ndim == 2 or out.image.shape[2] == 3

@@ -66,8 +66,7 @@ pipeline:
 def test_a_later_or_missing_stage_is_reported_and_bypassed():
     pipeline = Pipeline([REG.create("bitwise", **{"with": "stage", "stage": 3})])
     errors = []
-    pipeline.on_error(errors.append)
-    pipeline.process(Frame(IMAGES["gray-37x53"].copy(), 0, 0.0))
+    pipeline.process(Frame(IMAGES["gray-37x53"].copy(), 0, 0.0), errors.append)
     assert "'stage' = 3 is not an earlier stage: this stage is stage 0" in errors[0].message
 
 

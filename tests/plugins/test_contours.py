@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from plugin_helpers import IMAGES, run, same
+from plugin_helpers import IMAGES, run, run_staged, same
 
 MODES = {"external": cv2.RETR_EXTERNAL, "list": cv2.RETR_LIST, "ccomp": cv2.RETR_CCOMP, "tree": cv2.RETR_TREE}
 
@@ -24,10 +24,10 @@ def test_contours_equal_findcontours(mode, min_area, max_area):
     img = blobs_image()
     contours, _ = cv2.findContours(img, MODES[mode], cv2.CHAIN_APPROX_SIMPLE)
     kept = [c for c in contours if cv2.contourArea(c) >= min_area and (max_area == 0 or cv2.contourArea(c) <= max_area)]
-    out = run("contours", img, mode=mode, min_area=min_area, max_area=max_area, draw="frame")
+    out = run_staged("contours", img, mode=mode, min_area=min_area, max_area=max_area, draw="frame")
     canvas = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     cv2.drawContours(canvas, kept, -1, (0, 255, 0), 2)
-    assert same(out.image, canvas) and out.meta["contours"] == len(kept)
+    assert same(out.image, canvas) and out.statuses["contours"].figures == {"contours": len(kept)}
     boxes = [cv2.boundingRect(c) for c in kept]
     assert out.detections.xyxy.tolist() == [[x, y, x + w, y + h] for x, y, w, h in boxes]
     assert all(out.detections.class_name(c) == "blob" for c in out.detections.class_id)

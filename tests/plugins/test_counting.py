@@ -30,32 +30,31 @@ def run(params):
 
 
 def test_line_counts_each_crossing_once_per_direction():
-    # vertical line at x = 320, drawn downwards: its left (in image axes) is x > 320... see side_of
+    # vertical line at x = 320, drawn downwards: walking along it, x < 320 is on the walker's right, so a
+    # crossing towards x > 320 is 'in'. Object 1 goes left to right across x=320; objects 2, 3 and 4 go back.
     out, pipeline = run("{mode: line, line: [320, 0, 320, 360]}")
-    # object 1 goes left to right across x=320; objects 2, 3 and 4 go right to left
-    counts = out.meta["counts"]
-    assert counts == {"in": 3, "out": 1} or counts == {"in": 1, "out": 3}
-    assert counts["in"] + counts["out"] == 4
-    assert pipeline.summaries()[3].report == counts
+    counts = out.statuses["count"].counts
+    assert counts == {"in": 1, "out": 3}
+    assert pipeline.summaries()[3].status.counts == counts
 
 
 def test_the_direction_follows_the_line_orientation():
     down, _ = run("{mode: line, line: [320, 0, 320, 360]}")
     up, _ = run("{mode: line, line: [320, 360, 320, 0]}")
-    assert down.meta["counts"]["in"] == up.meta["counts"]["out"]
-    assert down.meta["counts"]["out"] == up.meta["counts"]["in"]
+    assert down.statuses["count"].counts["in"] == up.statuses["count"].counts["out"]
+    assert down.statuses["count"].counts["out"] == up.statuses["count"].counts["in"]
 
 
 def test_a_line_that_does_not_span_the_path_counts_nothing():
     out, _ = run("{mode: line, line: [320, 250, 320, 360]}")  # only object 4's band, which it crosses
-    assert out.meta["counts"]["in"] + out.meta["counts"]["out"] == 1
+    assert out.statuses["count"].counts["in"] + out.statuses["count"].counts["out"] == 1
     out, _ = run("{mode: line, line: [320, 320, 320, 360]}")  # below every path
-    assert out.meta["counts"]["in"] + out.meta["counts"]["out"] == 0
+    assert out.statuses["count"].counts["in"] + out.statuses["count"].counts["out"] == 0
 
 
 def test_zone_occupancy_and_entries():
     out, _ = run("{mode: zone, zone: [0, 0, 320, 0, 320, 360, 0, 360]}")  # the left half
-    counts = out.meta["counts"]
+    counts = out.statuses["count"].counts
     # object 1 starts there (a first appearance inside is an entry) and leaves; 2, 3 and 4 come in and stay
     assert counts["entries"] == 4 and counts["occupancy"] == 3
 
@@ -66,7 +65,7 @@ def test_untracked_detections_are_not_counted_and_drawing():
         f = Frame(np.zeros((100, 100, 3), np.uint8), i, 0.0)
         f.detections = Detections([[x, 40, x + 10, 50]], [0.9], [0], {0: "a"})  # no tracker id
         out = plugin.process(f)
-    assert out.meta["counts"] == {"in": 0, "out": 0}
+    assert plugin.status().counts == {"in": 0, "out": 0}
     assert out.image[50, 50].any()  # the line is drawn
 
 
@@ -85,9 +84,8 @@ def test_counts_reach_the_detection_log(tmp_path, anchor):
     frames, _ = render()
 
     class Frames(Source):
-        def open(self):
+        def _open(self):
             self.i = 0
-            self._set_state("open")
 
         def read(self):
             if self.i >= len(frames):
@@ -95,16 +93,13 @@ def test_counts_reach_the_detection_log(tmp_path, anchor):
             self.i += 1
             return Frame(frames[self.i - 1], self.i - 1, (self.i - 1) * 1000 / 30)
 
-        def close(self):
-            self._set_state("closed")
-
     pipeline = parse_preset(TRACKED % f"{{mode: line, line: [320, 0, 320, 360], anchor: {anchor}}}", REG)
     log = tmp_path / "log.jsonl"
     summary = Runner(Frames("frames"), pipeline, [DetectionsLogSink(str(log))]).run()
     import json
     last = json.loads(log.read_text().splitlines()[-1])
     assert last["counts"]["in"] + last["counts"]["out"] == 4
-    assert summary.to_json()["stages"][3]["report"] == last["counts"]
+    assert summary.to_dict()["stages"][3]["counts"] == last["counts"]
 
 
 def test_track_age_and_speed_reach_the_detection_log(tmp_path):
@@ -120,6 +115,14 @@ def test_track_age_and_speed_reach_the_detection_log(tmp_path):
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     tracked = [d for line in lines for d in line["detections"] if d["track_id"] is not None]
     assert tracked and "counts" in lines[-1]
-    assert any(line.get("tracks") for line in lines)
-    some = next(line["tracks"] for line in lines if line.get("tracks"))
-    assert all(set(t) == {"age", "speed_px_s"} for t in some.values())
+    assert all(set(d) == {"xyxy", "confidence", "class_id", "class_name", "track_id", "track_age", "speed_px_s"}
+               for d in tracked)
+    ages = {}
+    for line in lines:  # a track's age grows by one a frame while it is seen on consecutive frames
+        for d in line["detections"]:
+            if d["track_id"] is not None:
+                last = ages.get(d["track_id"])
+                if last is not None and last[0] == line["frame"] - 1:
+                    assert d["track_age"] == last[1] + 1
+                ages[d["track_id"]] = (line["frame"], d["track_age"])
+    assert max(age for _, age in ages.values()) > 10

@@ -3,7 +3,7 @@
 import cv2
 import pytest
 
-from plugin_helpers import IMAGES, KINDS, bgr_of, gray_of, run, same
+from plugin_helpers import IMAGES, KINDS, bgr_of, gray_of, run, run_staged, same
 
 BIG = {k: cv2.resize(v, (v.shape[1] * 4, v.shape[0] * 4), interpolation=cv2.INTER_LINEAR) for k, v in IMAGES.items()}
 
@@ -24,6 +24,7 @@ def test_keypoints_equal_opencv(kind, method, limit):
     img = BIG[kind]
     keypoints = detect(method, gray_of(img), limit)
     expected = cv2.drawKeypoints(bgr_of(img), keypoints, None, (0, 255, 0))
-    out = run("features", img, method=method, max_features=limit)
-    assert same(out.image, expected) and out.meta["keypoints"] == len(keypoints) and out.color_space == "bgr"
+    out = run_staged("features", img, method=method, max_features=limit)
+    assert same(out.image, expected) and out.color_space == "bgr"
+    assert out.statuses["features"].figures == {"keypoints": len(keypoints)}
     assert len(keypoints) <= limit and (limit == 500 or len(keypoints) > 0)

@@ -86,7 +86,7 @@ def test_presets_round_trip_with_every_parameter_changed(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_plugin_declares_what_the_ui_needs(name):
-    d = REG.get(name).describe()
+    d = REG.get(name).to_dict()
     assert d["name"] == name and d["title"] and d["category"] != "other" and len(d["summary"]) > 20
     for p in d["params"]:
         assert p["help"], (name, p["name"])

@@ -32,14 +32,14 @@ def test_follows_the_region_it_was_given():
     frames, boxes = moving_square()
     plugin = REG.create("roi_track")
     out = plugin.process(Frame(frames[0], 0, 0.0))
-    assert out.meta["roi_track"] == "no region" and len(out.detections) == 0
+    assert plugin.status().state == "no region" and len(out.detections) == 0
     for name, value in plugin.region_params(40, 80, 41, 41).items():
         plugin.set_param(name, value)
     plugin.apply_pending()
     ious = []
     for i, img in enumerate(frames):
         out = plugin.process(Frame(img, i, 0.0))
-        assert out.meta["roi_track"] in ("tracking", "lost")
+        assert plugin.status().state in ("tracking", "lost")
         if len(out.detections):
             assert out.detections.tracker_id.tolist() == [1]
             ious.append(iou(out.detections.xyxy[0], boxes[i]))

@@ -100,11 +100,14 @@ def test_speed_age_and_reset():
     pipeline = parse_preset(DETECT_AND_TRACK % "bytetrack", REG)
     for i, img in enumerate(frames):
         out = pipeline.process(Frame(img, i, i * 1000 / 30))
-    tracks = out.meta["tracks"]
-    speeds = sorted(round(t["speed_px_s"]) for t in tracks.values())
-    assert len(tracks) == 3 and all(t["age"] == 20 for t in tracks.values())
+    dets = out.detections
+    speeds = sorted(round(float(s)) for s in dets.data["speed_px_s"])
+    assert len(dets) == 3 and dets.data["track_age"].tolist() == [20, 20, 20]
     assert abs(speeds[-1] - 3.6 * 30) < 15  # the fast ones move 3.6 px a frame at 30 fps
+    assert [len(t) for t in dets.data["trail"]] == [20, 20, 20]
+    centres = (dets.xyxy[:, :2] + dets.xyxy[:, 2:]) / 2
+    assert np.allclose([t[-1] for t in dets.data["trail"]], centres, atol=1e-3)  # a trail ends where its box is
     pipeline.reset()
     again = pipeline.process(Frame(frames[0], 0, 0.0))
-    assert set(again.meta["tracks"]) and min(again.meta["tracks"]) > 0
-    assert all(t["age"] == 1 for t in again.meta["tracks"].values())
+    assert len(again.detections) and again.detections.tracker_id.min() > 0
+    assert all(age == 1 for age in again.detections.data["track_age"])

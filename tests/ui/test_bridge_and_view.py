@@ -62,6 +62,6 @@ def test_track_trails_are_drawn(qtbot):
     frame.detections = Detections([[40, 40, 60, 60]], [0.9], [0], {0: "x"}, tracker_id=[3])
     view.show_frame(frame)
     plain = view.grab().toImage()
-    frame.meta["tracks"] = {3: {"age": 5, "speed_px_s": 10.0, "trail": [(5.0, 90.0), (20.0, 80.0), (50, 50)]}}
+    frame.detections = frame.detections.with_data(trail=[[(5.0, 90.0), (20.0, 80.0), (50, 50)]])
     view.show_frame(frame)
     assert view.grab().toImage() != plain

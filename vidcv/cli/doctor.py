@@ -12,6 +12,8 @@ import site
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
+
 
 def _version(dist: str) -> str | None:
     try:
@@ -123,10 +125,21 @@ def doctor_command(args: argparse.Namespace) -> int:
     rows = checks()
     if args.json:
         print(json.dumps(rows, indent=2))
-        return 0
+        return EXIT_OK
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         print(f"{r['status'].upper():<8}{r['name']:<{width + 2}}{r['detail']}")
         if r["fix"] and r["status"] != "ok":
             print(f"{'':<8}{'':<{width + 2}}fix: {r['fix']}")
-    return 0 if all(r["status"] in ("ok", "info") for r in rows if r["name"] in ("python", "opencv", "onnxruntime")) else 1
+    essential_ok = all(r["status"] in ("ok", "info") for r in rows if r["name"] in ("python", "opencv", "onnxruntime"))
+    return EXIT_OK if essential_ok else EXIT_ERROR
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("doctor", parents=[common], help="check the installation and what inference runs on",
+                       description="Python, OpenCV, ONNX Runtime and its providers, CUDA and cuDNN libraries, "
+                                   "torch, and what a yolo stage would run on; the fix for each missing piece.",
+                       epilog="examples:\n  vidcv doctor\n  vidcv doctor --json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=doctor_command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 
 EPILOG = """examples:
   vidcv extract assets/sample.mp4 --pipeline shapes --out datasets/shapes --every 5
@@ -42,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    p.set_defaults(handler=extract_command)
 
 
 def extract_command(args: argparse.Namespace) -> int:
@@ -64,8 +66,8 @@ def extract_command(args: argparse.Namespace) -> int:
         print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo train data={writer.root}/data.yaml")
     if interrupted:
         print("vidcv: interrupted; the dataset is complete up to the last frame written", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     if runner.error is not None:
         print(f"vidcv: error: {runner.error}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_ERROR
+    return EXIT_OK

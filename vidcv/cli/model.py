@@ -9,6 +9,7 @@ import re
 import shutil
 import sys
 
+from vidcv.cli.exit_codes import EXIT_OK
 from vidcv.errors import VidcvError
 
 OFFICIAL = re.compile(r"^yolo(v?\d+)[nsmlx]?(-seg|-pose|-obb|-cls)?\.pt$")
@@ -39,7 +40,7 @@ def export_command(args: argparse.Namespace) -> int:
     if os.path.abspath(onnx) != os.path.abspath(out):
         shutil.move(onnx, out)
     print(f"wrote {out}")
-    return 0
+    return EXIT_OK
 
 
 def info_command(args: argparse.Namespace) -> int:
@@ -49,11 +50,11 @@ def info_command(args: argparse.Namespace) -> int:
 
     path = bundled_models().get(args.model, args.model)
     model = YoloModel(path, device=args.device, warmup=False)
-    doc = {**model.info.describe(), "providers_available": available(), "provider_in_use": model.provider,
+    doc = {**model.info.to_dict(), "providers_available": available(), "provider_in_use": model.provider,
            "warnings": model.session_info.warnings}
     if args.json:
         print(json.dumps(doc, indent=2))
-        return 0
+        return EXIT_OK
     print(f"model      {doc['path']}")
     print(f"task       {doc['task']}")
     print(f"input      {doc['imgsz'][1]}x{doc['imgsz'][0]} (stride {doc['stride']}, {doc['input_dtype']})")
@@ -62,7 +63,7 @@ def info_command(args: argparse.Namespace) -> int:
     print(f"runs on    {doc['provider_in_use'].upper()} (device {args.device})")
     for warning in doc["warnings"]:
         print(f"warning    {warning}")
-    return 0
+    return EXIT_OK
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -83,6 +84,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     info.add_argument("model", metavar="MODEL", help="an .onnx file or a bundled model name")
     info.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
     info.add_argument("--json", action="store_true")
+    model.set_defaults(handler=model_command)
 
 
 def model_command(args: argparse.Namespace) -> int:

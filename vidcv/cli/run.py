@@ -7,17 +7,51 @@ import json
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
+from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from vidcv.errors import OutputError, PresetError, VidcvError
-from vidcv.pipeline import Pipeline
-from vidcv.sinks import DetectionsLogSink, Sink, make_output_sink
+
+if TYPE_CHECKING:
+    from vidcv.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
+
+RUN_EXAMPLES = """examples:
+  vidcv run assets/sample.mp4 --pipeline edges --output out/edges.mp4
+  vidcv run video.mp4 --pipeline my.yaml --output frames/ --stats-json stats.json
+  vidcv run 0 --pipeline edges --realtime                 # camera 0, until Ctrl-C
+  vidcv run rtsp://camera.local/stream --output rec.mkv --max-frames 900
+  vidcv run "photos/*.jpg" --pipeline blur.yaml --output out/img_%05d.png
+  vidcv run pattern:1280x720@30 --max-frames 300 --stats-json stats.json
+
+SOURCE is a video file, a camera (0, camera:0, /dev/video0), a stream URL (rtsp://, http(s)://,
+udp://, ...), an image folder or glob, or pattern:[WxH][@FPS] for a synthetic test pattern.
+--pipeline takes a preset file or the name of a bundled preset (vidcv plugins lists plugins)."""
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("run", parents=[common], help="process a source through a pipeline",
+                       description="Read SOURCE, run the pipeline on every frame, and write the results.",
+                       epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", metavar="SOURCE", help="video file, camera, stream URL, image folder/glob, pattern:")
+    p.add_argument("--pipeline", "-p", metavar="FILE", help="preset YAML file or bundled preset name")
+    p.add_argument("--output", "-o", metavar="OUT",
+                   help="video file (.mp4 .avi .mkv .mov .m4v), a folder, or an image pattern out/f_%%05d.png")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--realtime", action="store_true", help="pace a file at its own fps instead of max speed")
+    p.add_argument("--stats-json", metavar="FILE", help="write run and per-stage statistics as JSON")
+    p.add_argument("--detections-jsonl", metavar="FILE", help="write one JSON line of detections per frame")
+    p.add_argument("--reconnect-attempts", type=int, metavar="N",
+                   help="streams: give up after N failed reconnections in a row (default: keep trying)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no timing table")
+    p.set_defaults(handler=run_command)
 
 
 def resolve_pipeline(spec: str | None) -> Pipeline:
     """A preset file, or the name of a bundled preset; no spec is an empty (pass-through) pipeline."""
     from vidcv.bundled import bundled_preset, bundled_presets
+    from vidcv.pipeline import Pipeline
     from vidcv.presets import load_preset
 
     if not spec:
@@ -42,9 +76,9 @@ def _write_json(path: str, doc: dict) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from vidcv.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
     from vidcv.cli.progress import run_to_end
     from vidcv.runner import Runner
+    from vidcv.sinks import DetectionsLogSink, make_output_sink
     from vidcv.sources import StreamSource, parse_source
     from vidcv.stats import format_table
 
@@ -58,26 +92,24 @@ def run_command(args: argparse.Namespace) -> int:
                        ("--detections-jsonl", args.detections_jsonl)):
         if path and os.path.abspath(path) == os.path.abspath(args.source):
             raise OutputError(f"{flag} {path} is the input itself; choose another file")
-    source.open()
-    sinks: list[Sink] = []
+    runner = Runner(source, pipeline, realtime=args.realtime, max_frames=args.max_frames)
+    runner.open()
     try:
         if args.output:
-            sinks.append(make_output_sink(args.output, source.fps or 30.0))
+            runner.add_sink(make_output_sink(args.output, source.fps or 30.0))
         if args.detections_jsonl:
-            sinks.append(DetectionsLogSink(args.detections_jsonl))
+            runner.add_sink(DetectionsLogSink(args.detections_jsonl))
     except VidcvError:
         source.close()
-        for sink in sinks:
-            sink.close()
+        runner.stop()  # finalises the sinks made so far
         raise
     log.info("source: %s", source.describe())
-    runner = Runner(source, pipeline, sinks, realtime=args.realtime, max_frames=args.max_frames)
     total = args.max_frames if source.live else min(filter(None, (args.max_frames, source.frame_count)), default=None)
     interrupted = run_to_end(runner, total, args.quiet)
     summary = runner.summary()
     pipeline.close()
     if args.stats_json:
-        _write_json(args.stats_json, summary.to_json())
+        _write_json(args.stats_json, summary.to_dict())
     if not args.quiet:
         print(format_table(summary))
         if args.output:

@@ -6,16 +6,22 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vidcv.dataset.sampling import Sampler
 from vidcv.dataset.writer import DatasetWriter
 from vidcv.detections import Detections
+from vidcv.events import SourceState
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline
 from vidcv.presets import dump_preset
 from vidcv.sinks.base import Sink
-from vidcv.sources.base import Source
+from vidcv.sources.base import Source, StateReport
+
+if TYPE_CHECKING:
+    from vidcv.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +33,9 @@ def source_stem(spec: str) -> str:
 
 
 class SampledSource(Source):
-    """Wraps a source and passes on only the frames the sampler keeps (the pipeline runs on those only)."""
+    """Wraps a source and passes on only the frames the sampler keeps (the pipeline runs on those only).
+    Its life cycle and state are the inner source's: opening it opens the inner one with the same stop
+    signal and state report."""
 
     def __init__(self, inner: Source, sampler: Sampler) -> None:
         super().__init__(inner.spec)
@@ -35,14 +43,22 @@ class SampledSource(Source):
         self.live, self.seekable = inner.live, False
         self.fps, self.frame_count, self.size_wh = inner.fps, inner.frame_count, inner.size_wh
 
-    def open(self) -> None:
-        if self.inner.state in ("closed", ""):
-            self.inner.open()
+    @property
+    def label(self) -> str:
+        return self.inner.label
+
+    @property
+    def state(self) -> SourceState:
+        return self.inner.state
+
+    def open(self, stop: threading.Event | None = None, report: StateReport | None = None) -> None:
+        self.inner.open(stop, report)
         self.fps, self.frame_count, self.size_wh = self.inner.fps, self.inner.frame_count, self.inner.size_wh
-        self._set_state("open")
+
+    def _open(self) -> None:  # open() is the inner source's
+        raise NotImplementedError
 
     def read(self) -> Frame | None:
-        self.inner.stop_event = self.stop_event
         while (frame := self.inner.read()) is not None:
             if self.sampler.accept(frame.source_image, frame.pts_ms):
                 return frame
@@ -50,7 +66,6 @@ class SampledSource(Source):
 
     def close(self) -> None:
         self.inner.close()
-        self._set_state("closed")
 
 
 @dataclass
@@ -95,13 +110,13 @@ class DatasetSink(Sink):
 def provenance(source: Source, pipeline: Pipeline) -> dict:
     """What every manifest line records about how its labels were made."""
     preset = dump_preset(pipeline)
-    keys = ("model", "cascade", "conf", "iou", "min_neighbors", "hit_threshold")
     models = []
     for i, stage in enumerate(pipeline.stages):
+        keys = stage.plugin.provenance_params()
         settings = {k: v for k, v in stage.plugin.values().items() if k in keys}
         if settings and stage.enabled:
             models.append({"stage": pipeline.stage_name(i), **settings})
-    return {"source": source.spec, "preset_sha256": hashlib.sha256(preset.encode()).hexdigest()[:16],
+    return {"source": source.label, "preset_sha256": hashlib.sha256(preset.encode()).hexdigest()[:16],
             "detectors": models}
 
 
@@ -128,7 +143,7 @@ class ExtractOptions:
 class Extraction:
     """A prepared run: start ``runner``; ``writer``, ``sampler`` and ``labels`` count what was kept and why not."""
 
-    runner: object
+    runner: Runner
     writer: DatasetWriter
     sampler: Sampler
     labels: LabelFilter
@@ -157,9 +172,9 @@ def prepare(source_spec: str, pipeline: Pipeline, options: ExtractOptions) -> Ex
     sampler = Sampler(options.every, options.fps, options.dedupe, options.min_sharpness)
     inner = parse_source(source_spec)
     source = SampledSource(inner, sampler)
-    source.open()
     classes = {c.strip() for c in options.classes.split(",") if c.strip()} or None
     labels = LabelFilter(classes, options.min_conf, options.negatives)
     sink = DatasetSink(writer, labels, source_stem(source_spec), provenance(inner, pipeline))
     runner = Runner(source, pipeline, [sink], max_frames=options.max_frames)
+    runner.open()
     return Extraction(runner, writer, sampler, labels)

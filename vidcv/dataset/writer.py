@@ -22,7 +22,7 @@ import yaml
 
 from vidcv.detections import Detections
 from vidcv.errors import VidcvError
-from vidcv.fileio import write_text_atomic
+from vidcv.fileio import atomic_path, is_partial, write_text_atomic
 
 SPLITS = ("train", "val", "test")
 FORMATS = ("yolo", "yolo-seg", "coco")
@@ -112,13 +112,13 @@ class DatasetWriter:
             labels = os.path.join(self.root, "labels", split)
             images = os.path.join(self.root, "images", split)
             for name in os.listdir(labels):
-                if name.endswith(".txt"):
-                    self.done.add(name[:-4])
-                elif ".partial" in name:
+                if is_partial(name):
                     os.remove(os.path.join(labels, name))
+                elif name.endswith(".txt"):
+                    self.done.add(name[:-4])
             for name in os.listdir(images):
                 stem = os.path.splitext(name)[0]
-                if ".partial" in name or stem not in self.done:
+                if is_partial(name) or stem not in self.done:
                     os.remove(os.path.join(images, name))
                     self.orphans_removed += 1
 
@@ -177,10 +177,9 @@ class DatasetWriter:
         h, w = image.shape[:2]
         lines = self.label_lines(dets, (w, h))
         image_path = os.path.join(self.root, "images", split, f"{name}.jpg")
-        tmp = os.path.join(self.root, "images", split, f".{name}.partial.jpg")
-        if not cv2.imwrite(tmp, image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
-            raise DatasetError(f"could not write {image_path} (disk full or not writable?)")
-        os.replace(tmp, image_path)
+        with atomic_path(image_path) as tmp:
+            if not cv2.imwrite(tmp, image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                raise DatasetError(f"could not write {image_path} (disk full or not writable?)")
         write_text_atomic(os.path.join(self.root, "labels", split, f"{name}.txt"), "".join(f"{ln}\n" for ln in lines))
         self.done.add(name)
         self.kept[split] += 1

@@ -54,7 +54,7 @@ class ModelInfo:
     mask_dim: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def describe(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "task": self.task, "classes": self.names, "imgsz": list(self.imgsz),
                 "stride": self.stride, "input_dtype": str(self.input_dtype), "mask_dim": self.mask_dim}
 

@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 import json
-import os
 
+from vidcv.fileio import AtomicTextFile
 from vidcv.frame import Frame
 from vidcv.sinks.base import Sink
-from vidcv.sinks.video import _ensure_dir, partial_name
+from vidcv.status import merged_counts
 
 
 class DetectionsLogSink(Sink):
-    """One line per frame: ``{"frame", "pts_ms", "detections": [...]}`` (empty list when nothing was found)."""
+    """One line per frame: ``{"frame", "pts_ms", "detections": [...]}`` (empty list when nothing was found).
+
+    Each detection is a ``Detections.to_records`` record: box, confidence, class, ``track_id`` and the
+    logged per-detection fields (a track stage's ``track_age`` and ``speed_px_s``). ``counts`` holds what
+    the stages report as counts on that frame (a count stage's running totals), when any does.
+    """
 
     def __init__(self, path: str) -> None:
-        _ensure_dir(path)
         self.path = path
-        self._tmp = partial_name(path)
-        self._fh = open(self._tmp, "w", encoding="utf-8")
+        self._file = AtomicTextFile(path)
         self.frames = 0
 
     def write(self, frame: Frame) -> None:
         line = {"frame": frame.index, "pts_ms": round(frame.pts_ms, 3), "detections": frame.detections.to_records()}
-        if "tracks" in frame.meta:  # a track stage's age (frames) and speed (px/s) per track id
-            line["tracks"] = {str(tid): {"age": t["age"], "speed_px_s": round(t["speed_px_s"], 2)}
-                              for tid, t in frame.meta["tracks"].items()}
-        if "counts" in frame.meta:  # a count stage's running totals
-            line["counts"] = frame.meta["counts"]
-        self._fh.write(json.dumps(line, separators=(",", ":")) + "\n")
+        counts = merged_counts(frame.statuses.values())
+        if counts:
+            line["counts"] = counts
+        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self.frames += 1
 
     def close(self) -> None:
-        if self._fh.closed:
-            return
-        self._fh.close()
-        os.replace(self._tmp, self.path)
+        self._file.close()

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from vidcv.errors import OutputError
+from vidcv.fileio import atomic_path, commit, ensure_parent, partial_name
 from vidcv.frame import Frame
 from vidcv.sinks.base import Sink
 
@@ -19,25 +20,8 @@ VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", 
 SEQUENCE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def partial_name(path: str) -> str:
-    """Temporary name beside ``path`` that keeps its extension (OpenCV picks the container from it)."""
-    head, tail = os.path.split(path)
-    stem, ext = os.path.splitext(tail)
-    return os.path.join(head, f".{stem}.partial{ext}")
-
-
 def _bgr(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
-
-
-def _ensure_dir(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write to {folder}: permission denied (choose another output path)")
 
 
 class VideoSink(Sink):
@@ -48,7 +32,7 @@ class VideoSink(Sink):
         if ext not in VIDEO_CODECS:
             raise OutputError(f"cannot write video '{path}': unknown extension '{ext}'; "
                               f"use one of {', '.join(VIDEO_CODECS)} (or a folder or frame_%05d.png for images)")
-        _ensure_dir(path)
+        ensure_parent(path)
         self.path = path
         self.fps = fps if fps and fps > 0 else 30.0
         self.fourcc = VIDEO_CODECS[ext]
@@ -84,7 +68,7 @@ class VideoSink(Sink):
             log.warning("no frame was processed, so %s was not written", self.path)
             return
         self._writer.release()
-        os.replace(self._tmp, self.path)
+        commit(self.path)
 
 
 class ImageSequenceSink(Sink):
@@ -107,16 +91,15 @@ class ImageSequenceSink(Sink):
         if ext not in SEQUENCE_EXTENSIONS:
             raise OutputError(f"bad image pattern '{target}': unknown image extension '{ext}'; "
                               f"use one of {', '.join(SEQUENCE_EXTENSIONS)}")
-        _ensure_dir(pattern)
+        ensure_parent(pattern)
         self.pattern = pattern
         self.frames = 0
 
     def write(self, frame: Frame) -> None:
         path = self.pattern % frame.index
-        tmp = partial_name(path)
-        if not cv2.imwrite(tmp, frame.image):
-            raise OutputError(f"could not write {path} (disk full or not writable?)")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            if not cv2.imwrite(tmp, frame.image):
+                raise OutputError(f"could not write {path} (disk full or not writable?)")
         self.frames += 1
 
     def close(self) -> None:

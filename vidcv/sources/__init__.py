@@ -43,9 +43,8 @@ HELP = ("give a video file, an image folder or glob, a camera index such as 0 (o
 
 
 def parse_source(spec: str, **options: object) -> Source:
-    """Build the (unopened) source that ``spec`` names, or raise SourceError saying what is accepted."""
-    from vidcv.sources.stream import STREAM_SCHEMES
-
+    """Build the (unopened) source that ``spec`` names, or raise SourceError saying what is accepted.
+    ``options`` go to the constructor of the kind of source chosen (e.g. ``decode_threads`` for a file)."""
     spec = spec.strip()
     if not spec:
         raise SourceError(f"empty SOURCE: {HELP}")
@@ -71,11 +70,9 @@ def parse_source(spec: str, **options: object) -> Source:
     if url:
         if url[1].lower() == "file":
             return parse_source(spec[len("file://"):], **options)
-        if url[1].lower() not in STREAM_SCHEMES:
-            raise SourceError(f"unsupported URL scheme '{url[1]}' in {spec}; use one of: {', '.join(STREAM_SCHEMES)}")
         from vidcv.sources.stream import StreamSource
 
-        return StreamSource(spec, **options)  # type: ignore[arg-type]
+        return StreamSource(spec, **options)  # type: ignore[arg-type]  (it checks the scheme and the host)  # type: ignore[arg-type]
     from vidcv.sources.images import IMAGE_EXTENSIONS, ImageFolderSource
 
     path = os.path.expanduser(spec)
@@ -87,7 +84,7 @@ def parse_source(spec: str, **options: object) -> Source:
         return ImageFolderSource(path, **options)  # type: ignore[arg-type]
     from vidcv.sources.file import FileSource
 
-    return FileSource(path)
+    return FileSource(path, **options)  # type: ignore[arg-type]
 
 
 def open_source(spec: str, **options: object) -> Source:

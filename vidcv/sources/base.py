@@ -1,12 +1,20 @@
-"""The source contract: open, read frames, close; live or seekable; fps and (estimated) length."""
+"""The source contract: open, read frames, close; live or seekable; fps and (estimated) length; its state."""
 
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 
+import cv2
+import numpy as np
+
+from vidcv.events import SourceState, SourceStateChanged
 from vidcv.frame import Frame
+from vidcv.imageops import to_bgr_uint8
+
+StateReport = Callable[[SourceStateChanged], None]
 
 
 class Source(ABC):
@@ -14,8 +22,11 @@ class Source(ABC):
 
     ``live`` sources (cameras, streams, the test pattern) produce frames at their own pace and the
     runner keeps only the newest; other sources are read as fast as they are consumed, losing nothing.
-    ``read`` returns the next frame, or None at the end. ``state`` is a short word for the UI
-    (``opening``, ``open``, ``reconnecting``, ``ended``, ``closed``); listeners hear every change.
+
+    Life cycle: ``open(stop, report)`` (``_open`` of the subclass), ``read()`` until None, ``close()``.
+    ``stop`` is the event that makes every blocking wait inside the source return promptly (the runner
+    passes its own); ``report`` hears every change of ``state`` (a ``SourceState``, with a detail), checked
+    against the allowed transitions. ``label`` names the source for users (no password in it).
     """
 
     live: bool = False
@@ -26,30 +37,67 @@ class Source(ABC):
         self.fps: float | None = None
         self.frame_count: int | None = None
         self.size_wh: tuple[int, int] | None = None
-        self.state = "closed"
+        self._state = SourceState.CLOSED
         self.state_detail = ""
-        self._listeners: list[Callable[[str, str], None]] = []
-        #: set by the runner to make blocking waits inside the source return promptly on stop
-        self.stop_event = threading.Event()
+        self._stop = threading.Event()
+        self._report: StateReport | None = None
+
+    @property
+    def label(self) -> str:
+        """The source as shown to users and written to logs and datasets."""
+        return self.spec
+
+    @property
+    def state(self) -> SourceState:
+        return self._state
+
+    @property
+    def stopping(self) -> bool:
+        """True once the stop event given to ``open`` is set."""
+        return self._stop.is_set()
+
+    def open(self, stop: threading.Event | None = None, report: StateReport | None = None) -> None:
+        """Open the source or raise SourceError with a message that says what to do (state FAILED)."""
+        self._stop = stop if stop is not None else threading.Event()
+        self._report = report
+        self._set_state(SourceState.OPENING)
+        try:
+            self._open()
+        except BaseException as exc:
+            self._set_state(SourceState.FAILED, str(exc))
+            raise
+        self._set_state(SourceState.OPEN)
 
     @abstractmethod
-    def open(self) -> None:
-        """Open the source or raise SourceError with a message that says what to do."""
+    def _open(self) -> None:
+        """Open the device, file or connection; raise SourceError when that is impossible."""
 
     @abstractmethod
     def read(self) -> Frame | None:
-        """The next frame, or None when the source has ended."""
+        """The next frame, or None when the source has ended (or stop was set)."""
 
-    @abstractmethod
     def close(self) -> None:
-        """Release the device or file; safe to call twice."""
+        """Release the device or file; safe to call twice, and on a source that never opened."""
+        if self._state is SourceState.CLOSED:
+            return
+        try:
+            self._close()
+        finally:
+            self._set_state(SourceState.CLOSED)
+
+    def _close(self) -> None:
+        """Release what ``_open`` took."""
 
     def seek(self, index: int) -> None:
         raise NotImplementedError(f"{type(self).__name__} cannot seek")
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True (at once) when stop is set meanwhile."""
+        return self._stop.wait(seconds)
+
     def describe(self) -> str:
         """One line for logs and the UI."""
-        parts = [self.spec]
+        parts = [self.label]
         if self.size_wh:
             parts.append(f"{self.size_wh[0]}x{self.size_wh[1]}")
         if self.fps:
@@ -59,16 +107,20 @@ class Source(ABC):
         parts.append("live" if self.live else "file")
         return ", ".join(parts)
 
-    def on_state(self, listener: Callable[[str, str], None]) -> None:
-        self._listeners.append(listener)
-
-    def _set_state(self, state: str, detail: str = "") -> None:
-        self.state, self.state_detail = state, detail
-        for listener in self._listeners:
-            listener(state, detail)
+    def _set_state(self, state: SourceState, detail: str = "") -> None:
+        """Move to ``state`` (a bug raises ValueError when the transition is not allowed) and report it."""
+        old = self._state
+        if state is old and detail == self.state_detail:
+            return
+        if not old.can_become(state):
+            raise ValueError(f"{type(self).__name__}: state {old} cannot become {state}")
+        self._state, self.state_detail = state, detail
+        if self._report is not None:
+            self._report(SourceStateChanged(self.label, old, state, detail))
 
     def __enter__(self) -> Source:
-        self.open()
+        if self._state is SourceState.CLOSED:
+            self.open()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -77,3 +129,41 @@ class Source(ABC):
     def __iter__(self) -> Iterator[Frame]:
         while (frame := self.read()) is not None:
             yield frame
+
+
+class CaptureSource(Source):
+    """A source read through ``cv2.VideoCapture`` (files, cameras, streams): one capture, frame numbering
+    and timestamps, release on close."""
+
+    def __init__(self, spec: str) -> None:
+        super().__init__(spec)
+        self._cap: cv2.VideoCapture | None = None
+        self._index = 0
+        self._t0 = 0.0
+
+    def _use(self, cap: cv2.VideoCapture) -> None:
+        """Take ``cap`` as the capture (opened), with its fps when it knows one; numbering starts again."""
+        self._cap = cap
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 0 < fps < 1000 else None
+        self._index = 0
+        self._t0 = time.monotonic()
+
+    def _release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def _close(self) -> None:
+        self._release()
+
+    def _frame(self, image: np.ndarray, pts_ms: float | None = None) -> Frame:
+        """The next frame from a decoded image: numbered, timestamped (wall clock since open for live
+        sources, else the frame's place at the source's fps), normalised to uint8 BGR."""
+        if pts_ms is None:
+            pts_ms = (time.monotonic() - self._t0) * 1000.0 if self.live else self._index * 1000.0 / (self.fps or 30.0)
+        if self.size_wh is None:
+            self.size_wh = (image.shape[1], image.shape[0])
+        frame = Frame(to_bgr_uint8(image), self._index, pts_ms)
+        self._index += 1
+        return frame

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import cv2
 
 from vidcv.errors import SourceError
+from vidcv.events import SourceState
 from vidcv.frame import Frame
-from vidcv.imageops import to_bgr_uint8
-from vidcv.sources.base import Source
+from vidcv.sources.base import CaptureSource
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class CameraInfo:
     name: str = ""
     modes: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {"index": self.index, "path": self.path, "name": self.name, "modes": self.modes}
 
 
@@ -95,7 +95,7 @@ def list_cameras(sys_root: str = "/sys/class/video4linux", dev_root: str = "/dev
     return cameras
 
 
-class CameraSource(Source):
+class CameraSource(CaptureSource):
     """A live camera; ``device`` is an index or a device path such as /dev/video0."""
 
     live = True
@@ -105,16 +105,13 @@ class CameraSource(Source):
         super().__init__(spec or str(device))
         self.device = device
         self._request = (width, height, fps)
-        self._cap: cv2.VideoCapture | None = None
         self._pending = None
-        self._index = 0
-        self._t0 = 0.0
         self._stall_timeout_s = stall_timeout_s
 
     def _label(self) -> str:
         return f"camera {self.device}"
 
-    def open(self) -> None:
+    def _open(self) -> None:
         if isinstance(self.device, str) and not os.path.exists(self.device):
             raise SourceError(f"{self._label()} not found: {self.device} does not exist "
                               "(`vidcv sources` lists the cameras of this machine)")
@@ -137,14 +134,9 @@ class CameraSource(Source):
             cap.release()
             raise SourceError(f"{self._label()} opened but delivered no frame: it is probably busy in another "
                               "program (close that program and retry)")
-        self._cap = cap
+        self._use(cap)
         self._pending = img
-        got_fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = got_fps if 0 < got_fps < 1000 else None
         self.size_wh = (img.shape[1], img.shape[0])
-        self._index = 0
-        self._t0 = time.monotonic()
-        self._set_state("open")
 
     def read(self) -> Frame | None:
         if self._cap is None:
@@ -152,23 +144,15 @@ class CameraSource(Source):
         img, self._pending = self._pending, None
         stalled_since = time.monotonic()
         while img is None:
-            if self.stop_event.is_set():
+            if self.stopping:
                 return None
             ok, img = self._cap.read()
             if ok and img is not None:
                 break
             img = None
             if time.monotonic() - stalled_since > self._stall_timeout_s:
-                self._set_state("error", "no frames")
+                self._set_state(SourceState.FAILED, "no frames")
                 raise SourceError(f"{self._label()} stopped delivering frames for {self._stall_timeout_s:g} s "
                                   "(unplugged, or taken by another program?)")
-            time.sleep(0.05)
-        frame = Frame(to_bgr_uint8(img), self._index, (time.monotonic() - self._t0) * 1000.0)
-        self._index += 1
-        return frame
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        self._set_state("closed")
+            self.wait(0.05)
+        return self._frame(img)

@@ -8,9 +8,9 @@ import os
 import cv2
 
 from vidcv.errors import SourceError, TruncatedVideoError
+from vidcv.events import SourceState
 from vidcv.frame import Frame
-from vidcv.imageops import to_bgr_uint8
-from vidcv.sources.base import Source
+from vidcv.sources.base import CaptureSource
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def default_decode_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-class FileSource(Source):
+class FileSource(CaptureSource):
     """A video file decoded with OpenCV's FFmpeg backend (``decode_threads`` FFmpeg threads, 0 = all cores)."""
 
     live = False
@@ -32,11 +32,9 @@ class FileSource(Source):
         super().__init__(path)
         self.path = path
         self.decode_threads = default_decode_threads() if decode_threads is None else decode_threads
-        self._cap: cv2.VideoCapture | None = None
-        self._index = 0
         self._first = None
 
-    def open(self) -> None:
+    def _open(self) -> None:
         if not os.path.isfile(self.path):
             raise SourceError(f"no such video file: {self.path} (check the path)")
         if os.path.getsize(self.path) == 0:
@@ -47,15 +45,12 @@ class FileSource(Source):
             cap.release()
             raise SourceError(f"cannot read {self.path} as a video: OpenCV could not decode it "
                               "(is it a video file, and complete? try re-encoding it with ffmpeg)")
-        self._cap = cap
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 0 < fps < 1000 else 30.0
+        self._use(cap)
+        self.fps = self.fps or 30.0
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         self.size_wh = (first.shape[1], first.shape[0])
         self._first = first
-        self._index = 0
-        self._set_state("open")
 
     def read(self) -> Frame | None:
         if self._cap is None:
@@ -67,19 +62,18 @@ class FileSource(Source):
             if not ok or img is None:
                 self._end()
                 return None
-        frame = Frame(to_bgr_uint8(img), self._index, self._index * 1000.0 / (self.fps or 30.0))
-        self._index += 1
-        return frame
+        return self._frame(img)
 
     def _end(self) -> None:
-        self._set_state("ended")
         expected = self.frame_count
         read = self._index
         # Container frame counts can be estimates; only a clear shortfall means a damaged file.
         if expected and expected - read > max(2, expected // 100):
-            raise TruncatedVideoError(
-                f"{self.path} ended after frame {read - 1} although its header announces {expected} frames: "
-                f"the file looks truncated or damaged; the {read} good frames were processed and kept")
+            message = (f"{self.path} ended after frame {read - 1} although its header announces {expected} frames: "
+                       f"the file looks truncated or damaged; the {read} good frames were processed and kept")
+            self._set_state(SourceState.FAILED, "truncated")
+            raise TruncatedVideoError(message)
+        self._set_state(SourceState.ENDED)
 
     def seek(self, index: int) -> None:
         if self._cap is None:
@@ -87,10 +81,4 @@ class FileSource(Source):
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, index))
         self._index = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES))
         self._first = None
-        self._set_state("open")
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        self._set_state("closed")
+        self._set_state(SourceState.OPEN)

@@ -13,6 +13,7 @@ import numpy as np
 from vidcv.errors import SourceError
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr_uint8
+from vidcv.events import SourceState
 from vidcv.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,13 @@ class ImageFolderSource(Source):
         self._paths: list[str] = []
         self._index = 0
 
-    def open(self) -> None:
+    def _open(self) -> None:
         self._paths = list_images(self.spec)
         if not self._paths:
             raise SourceError(f"no images found in {self.spec} "
                               f"(looked for {', '.join(IMAGE_EXTENSIONS[:6])} ...)")
         self.frame_count = len(self._paths)
         self._index = 0
-        self._set_state("open")
 
     def read(self) -> Frame | None:
         while self._index < len(self._paths):
@@ -70,15 +70,10 @@ class ImageFolderSource(Source):
             img = to_bgr_uint8(img)
             if self.size_wh is None:
                 self.size_wh = (img.shape[1], img.shape[0])
-            frame = Frame(np.ascontiguousarray(img), index, index * 1000.0 / (self.fps or 30.0))
-            frame.meta["path"] = path
-            return frame
-        self._set_state("ended")
+            return Frame(np.ascontiguousarray(img), index, index * 1000.0 / (self.fps or 30.0), path=path)
+        self._set_state(SourceState.ENDED)
         return None
 
     def seek(self, index: int) -> None:
         self._index = min(max(0, index), len(self._paths))
-        self._set_state("open")
-
-    def close(self) -> None:
-        self._set_state("closed")
+        self._set_state(SourceState.OPEN)

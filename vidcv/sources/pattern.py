@@ -7,6 +7,7 @@ import time
 import cv2
 import numpy as np
 
+from vidcv.events import SourceState
 from vidcv.frame import Frame
 from vidcv.sources.base import Source
 
@@ -34,18 +35,17 @@ class PatternSource(Source):
         img[height * 3 // 4:] = np.linspace(0, 255, width, dtype=np.uint8)[None, :, None]
         return img
 
-    def open(self) -> None:
+    def _open(self) -> None:
         self._index = 0
         self._t0 = time.monotonic()
-        self._set_state("open")
 
     def read(self) -> Frame | None:
-        if self.state != "open":
+        if self.state is not SourceState.OPEN:
             return None
         if self.fps:
             due = self._t0 + self._index / self.fps
             delay = due - time.monotonic()
-            if delay > 0 and self.stop_event.wait(delay):
+            if delay > 0 and self.wait(delay):
                 return None
         width, height = self.size_wh or (640, 480)
         img = self._background.copy()
@@ -58,6 +58,3 @@ class PatternSource(Source):
         frame = Frame(img, self._index, t * 1000.0)
         self._index += 1
         return frame
-
-    def close(self) -> None:
-        self._set_state("closed")

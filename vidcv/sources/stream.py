@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import urlsplit
 
 import cv2
 
 from vidcv.errors import SourceError
+from vidcv.events import SourceState
 from vidcv.frame import Frame
-from vidcv.imageops import to_bgr_uint8
-from vidcv.sources.base import Source
+from vidcv.sources.base import CaptureSource
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +36,19 @@ def check_url(url: str) -> None:
         raise SourceError(f"bad URL {redact(url)}: it names no host (expected e.g. rtsp://HOST:554/path)")
 
 
-class StreamSource(Source):
+class StreamSource(CaptureSource):
     """A live network stream; a dropped connection is retried with backoff instead of ending the run.
 
     Backoff doubles from ``backoff_s`` to ``max_backoff_s``; ``max_attempts`` consecutive failed
-    attempts (None: keep trying until stopped) end the run with an error. Waits honour ``stop_event``.
+    attempts (None: keep trying until stopped) end the run with an error. Waits end promptly on stop.
+    The URL is checked here, once; ``label`` and every message show it without its password.
     """
 
     live = True
 
     def __init__(self, url: str, *, open_timeout_s: float = 5.0, read_timeout_s: float = 1.5,
                  backoff_s: float = 0.5, max_backoff_s: float = 8.0, max_attempts: int | None = None) -> None:
+        check_url(url)
         super().__init__(url)
         self.url = url
         self.open_timeout_s = open_timeout_s
@@ -57,9 +58,10 @@ class StreamSource(Source):
         self.max_attempts = max_attempts
         self.reconnects = 0
         self.attempts = 0
-        self._cap: cv2.VideoCapture | None = None
-        self._index = 0
-        self._t0 = 0.0
+
+    @property
+    def label(self) -> str:
+        return redact(self.url)
 
     def _connect(self, timeout_s: float) -> cv2.VideoCapture | None:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(timeout_s * 1000),
@@ -70,36 +72,23 @@ class StreamSource(Source):
         cap.release()
         return None
 
-    def open(self) -> None:
-        check_url(self.url)
-        self._set_state("opening")
+    def _open(self) -> None:
         cap = self._connect(self.open_timeout_s)
         if cap is None:
-            self._set_state("error", "cannot connect")
-            raise SourceError(f"cannot open stream {redact(self.url)}: no answer or not a video stream within "
+            raise SourceError(f"cannot open stream {self.label}: no answer or not a video stream within "
                               f"{self.open_timeout_s:g} s (check the address, the credentials and that the "
                               "stream is running)")
-        self._cap = cap
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 0 < fps < 1000 else None
-        self._index = 0
-        self._t0 = time.monotonic()
-        self._set_state("open")
+        self._use(cap)
 
     def read(self) -> Frame | None:
-        while not self.stop_event.is_set():
+        while not self.stopping:
             if self._cap is not None:
                 ok, img = self._cap.read()
                 if ok and img is not None:
-                    if self.size_wh is None:
-                        self.size_wh = (img.shape[1], img.shape[0])
-                    frame = Frame(to_bgr_uint8(img), self._index, (time.monotonic() - self._t0) * 1000.0)
-                    self._index += 1
-                    return frame
-                self._cap.release()
-                self._cap = None
+                    return self._frame(img)
+                self._release()
                 self.attempts = 0
-                log.warning("stream %s dropped; reconnecting", redact(self.url))
+                log.warning("stream %s dropped; reconnecting", self.label)
             self._reconnect_once()
         return None
 
@@ -107,23 +96,17 @@ class StreamSource(Source):
         """One reconnection attempt after its backoff delay; raises when attempts are exhausted."""
         self.attempts += 1
         if self.max_attempts is not None and self.attempts > self.max_attempts:
-            self._set_state("error", f"gave up after {self.max_attempts} attempts")
-            raise SourceError(f"stream {redact(self.url)} is gone: {self.max_attempts} reconnection attempts "
+            self._set_state(SourceState.FAILED, f"gave up after {self.max_attempts} attempts")
+            raise SourceError(f"stream {self.label} is gone: {self.max_attempts} reconnection attempts "
                               "failed (check that the stream is running, then start again)")
         delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self.attempts - 1))
-        self._set_state("reconnecting", f"attempt {self.attempts} in {delay:.1f} s")
-        if self.stop_event.wait(delay):
+        self._set_state(SourceState.RECONNECTING, f"attempt {self.attempts} in {delay:.1f} s")
+        if self.wait(delay):
             return
         cap = self._connect(min(self.open_timeout_s, 2.0))
         if cap is not None:
             self._cap = cap
             self.reconnects += 1
-            log.info("stream %s reconnected after %d attempt(s)", redact(self.url), self.attempts)
+            log.info("stream %s reconnected after %d attempt(s)", self.label, self.attempts)
             self.attempts = 0
-            self._set_state("open", f"reconnected ({self.reconnects})")
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        self._set_state("closed")
+            self._set_state(SourceState.OPEN, f"reconnected ({self.reconnects})")
