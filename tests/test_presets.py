@@ -1,28 +1,27 @@
 import pytest
 
+import vidcv.presets
 from vidcv.bundled import bundled_presets, assets_dir
 from vidcv.errors import PresetError
 from vidcv.presets import dump_preset, load_preset, parse_preset, save_preset
 
-EXAMPLE = """
-pipeline:
-  - plugin: color          # registry name
-    params: {to: gray}
-  - plugin: canny
-    enabled: false         # bypassed, kept in the file
-    params: {low: 50, high: 150}
-"""
+
+def documented_example() -> str:
+    """The YAML example of vidcv.presets' docstring, read from there so that the tests follow the documentation."""
+    doc = vidcv.presets.__doc__ or ""
+    assert "```yaml\n" in doc, "the vidcv.presets docstring has lost its YAML example"
+    return doc.split("```yaml\n", 1)[1].split("```", 1)[0]
 
 
 def test_the_documented_example_loads(registry):
-    p = parse_preset(EXAMPLE, registry)
+    p = parse_preset(documented_example(), registry)
     assert [s.plugin_name for s in p.stages] == ["color", "canny"]
     assert [s.enabled for s in p.stages] == [True, False]
     assert p.stages[1].plugin.p.low == 50.0 and p.stages[1].plugin.p.aperture == 3
 
 
 def test_save_and_load_round_trip_exactly(tmp_path, registry):
-    p = parse_preset(EXAMPLE, registry)
+    p = parse_preset(documented_example(), registry)
     p.set_param(1, "l2gradient", True)
     p.set_param(0, "to", "hsv")
     path = str(tmp_path / "sub" / "saved.yaml")
