@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vidcv.detections import Detections
+from vidcv.detections import Detections, data_field
+from vidcv.frame import map_detections
 
 
 def make(n=3, names=None, **kw):
@@ -62,3 +63,44 @@ def test_records_schema():
     rec = make(1).to_records()[0]
     assert set(rec) == {"xyxy", "confidence", "class_id", "class_name", "track_id"}
     assert rec["class_name"] == "cat" and rec["track_id"] is None and len(rec["xyxy"]) == 4
+
+
+# --- per-detection data -------------------------------------------------------------------------------
+KEYPOINTS = data_field("test_keypoints", np.float32, (None, 3), points=True, help="a keypoints-like test field")
+
+
+def test_a_declared_field_is_one_line_validated_and_kept_through_indexing():
+    kpts = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
+    dets = Detections([[0, 0, 10, 10], [5, 5, 20, 20]], [0.9, 0.4], [0, 1], {0: "a", 1: "b"},
+                      data={KEYPOINTS.name: kpts})
+    assert np.array_equal(dets[np.array([False, True])].data[KEYPOINTS.name], kpts[1:])
+    assert np.array_equal(dets[1].data[KEYPOINTS.name], kpts[1:])
+    with pytest.raises(ValueError, match=r"data\['test_keypoints'\] must have shape \(2, K, 3\), got \(2, 4, 2\)"):
+        Detections(dets.xyxy, dets.confidence, dets.class_id, data={KEYPOINTS.name: kpts[..., :2]})
+    with pytest.raises(ValueError, match=r"shape \(2, K, 3\), got \(1, 4, 3\)"):
+        dets.with_data(test_keypoints=kpts[:1])
+    with pytest.raises(ValueError, match=r"data\['nope'\] is not a declared field"):
+        dets.with_data(nope=[1, 2])
+    with pytest.raises(ValueError, match="already declared differently"):
+        data_field("test_keypoints", np.float32, (None, 2))
+
+
+def test_merge_fills_what_a_part_lacks_and_refuses_mismatched_shapes():
+    a = Detections([[0, 0, 1, 1]], [0.5], [0], {0: "a"}, data={KEYPOINTS.name: np.ones((1, 2, 3), np.float32)})
+    b = Detections([[0, 0, 2, 2], [1, 1, 3, 3]], [0.6, 0.7], [0, 0], {0: "a"})
+    merged = Detections.merge([a, Detections.empty(), b])
+    assert merged.data[KEYPOINTS.name].shape == (3, 2, 3)
+    assert np.array_equal(merged.data[KEYPOINTS.name][1:], np.zeros((2, 2, 3), np.float32))  # the field's fill
+    c = Detections([[0, 0, 1, 1]], [0.5], [0], {0: "a"}, data={KEYPOINTS.name: np.ones((1, 5, 3), np.float32)})
+    with pytest.raises(ValueError, match="'test_keypoints' have different shapes"):
+        Detections.merge([a, c])
+
+
+def test_point_fields_follow_the_boxes_through_geometry():
+    kpts = np.array([[[10, 20, 0.9], [30, 40, 0.5]]], np.float32)
+    dets = Detections([[10, 20, 30, 40]], [0.9], [0], data={KEYPOINTS.name: kpts, "track_age": [7]})
+    half = np.diag([0.5, 0.5, 1.0])
+    mapped = map_detections(dets, half, (100, 100))
+    assert np.allclose(mapped.data[KEYPOINTS.name], [[[5, 10, 0.9], [15, 20, 0.5]]])  # x, y scaled; scores kept
+    assert mapped.data["track_age"].tolist() == [7]
+    assert np.allclose(mapped.xyxy, [[5, 10, 15, 20]])

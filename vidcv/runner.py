@@ -35,6 +35,8 @@ class Runner:
     runner's threads; statistics are published every ``stats_interval_s`` while the run goes.
     """
 
+    SOURCE_CLOSE_WAIT_S = 2.0  #: how long the end of the run waits for the source to close
+
     def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
                  max_frames: int | None = None, queue_size: int = 4, hold_at_end: bool = False,
                  observers: Iterable[RunObserver] = (), stats_interval_s: float = 0.25) -> None:
@@ -270,8 +272,12 @@ class Runner:
         finally:
             self._close_sinks()
             self._t_end = time.monotonic()
+            # the source thread has closed its input by now and ends promptly: its last state event
+            # (closed) comes before the end of the run
+            self._threads[0].join(self.SOURCE_CLOSE_WAIT_S)
+            ended = RunEnded(self.summary(), self.error, self.stopped)  # before a waiter's stop() can follow
             self._done.set()  # before the event, so that an observer of the end sees the run as ended
-            self.events.emit(RunEnded(self.summary(), self.error, self.stopped))
+            self.events.emit(ended)
 
     def _publish_stats(self) -> None:
         now = time.monotonic()
