@@ -64,14 +64,15 @@ class Session(QObject):
             runner = Runner(source, self.pipeline, [CallbackSink(self._on_frame)], realtime=self.realtime,
                             hold_at_end=True)
             self.events.watch(runner)
+            self.runner = runner  # before open: its opening events are this run's
             runner.open()
         except VidcvError as exc:
+            self.runner = None
             self.source_error = str(exc)
             self.source_failed.emit(self.source_error)
             return False
         self.source_error = ""
         self.pipeline.request_reset()
-        self.runner = runner
         runner.start()
         self.source_opened.emit(source.describe())
         return True
@@ -242,6 +243,10 @@ class Session(QObject):
         if frame is None:
             raise VidcvError("no frame to save yet")
         with atomic_path(path) as tmp:
-            if not cv2.imwrite(tmp, frame.image):
+            try:
+                written = cv2.imwrite(tmp, frame.image)
+            except cv2.error:  # OpenCV 4.x raises for an extension it has no writer for
+                written = False
+            if not written:
                 raise VidcvError(f"could not write {path} (unknown image extension, or disk full?)")
         return path

@@ -1,0 +1,154 @@
+"""Atomic writes (vidcv/fileio.py): the partial-name convention, renames, cleanup and output-folder errors."""
+
+import os
+
+import pytest
+
+from vidcv import fileio
+from vidcv.errors import OutputError
+from vidcv.fileio import AtomicTextFile, atomic_path, ensure_parent, is_partial, partial_name, write_text_atomic
+
+
+def test_partial_name_is_hidden_marked_and_keeps_the_extension():
+    assert partial_name("out/clip.mp4") == os.path.join("out", ".clip.partial.mp4")
+    assert partial_name("/a/b/preset.yaml") == "/a/b/.preset.partial.yaml"
+    assert partial_name("clip.mp4") == ".clip.partial.mp4"
+    assert partial_name("notes") == ".notes.partial"
+    assert os.path.splitext(partial_name("x/frame_000001.png"))[1] == ".png"
+
+
+def test_is_partial():
+    assert is_partial(os.path.basename(partial_name("out/clip.mp4")))
+    assert is_partial(".notes.partial")
+    assert not is_partial("clip.mp4")
+    assert not is_partial(".hidden.mp4")
+    assert not is_partial("clip.partial.mp4")  # not hidden: not one of ours
+
+
+def test_write_text_atomic_creates_folders_and_leaves_no_partial(tmp_path):
+    path = tmp_path / "a" / "b" / "out.txt"
+    write_text_atomic(str(path), "héllo\n")
+    assert path.read_text(encoding="utf-8") == "héllo\n"
+    assert os.listdir(path.parent) == ["out.txt"]
+    write_text_atomic(str(path), "again")  # replaces
+    assert path.read_text(encoding="utf-8") == "again"
+    assert os.listdir(path.parent) == ["out.txt"]
+
+
+def test_write_bytes_atomic(tmp_path):
+    path = tmp_path / "blob.bin"
+    fileio.write_bytes_atomic(str(path), b"\x00\x01\x02")
+    assert path.read_bytes() == b"\x00\x01\x02"
+    assert os.listdir(tmp_path) == ["blob.bin"]
+
+
+def test_atomic_path_renames_on_success(tmp_path):
+    path = str(tmp_path / "sub" / "data.csv")
+    with atomic_path(path) as tmp:
+        assert tmp == partial_name(path)
+        with open(tmp, "w") as fh:
+            fh.write("a,b\n")
+        assert not os.path.exists(path)  # nothing under the final name while writing
+    assert open(path).read() == "a,b\n"
+    assert not os.path.exists(partial_name(path))
+
+
+def test_atomic_path_removes_the_temporary_file_and_reraises(tmp_path):
+    path = str(tmp_path / "data.csv")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        with atomic_path(path) as tmp:
+            with open(tmp, "w") as fh:
+                fh.write("half")
+            raise RuntimeError("disk on fire")
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_path_tolerates_a_body_that_wrote_nothing_before_failing(tmp_path):
+    path = str(tmp_path / "data.csv")
+    with pytest.raises(KeyError):
+        with atomic_path(path):
+            raise KeyError("nothing written")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_write_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "preset.yaml"
+    write_text_atomic(str(path), "stages: []\n")
+    with pytest.raises(RuntimeError):
+        with atomic_path(str(path)) as tmp:
+            with open(tmp, "w") as fh:
+                fh.write("stages: [broken")
+            raise RuntimeError("interrupted")
+    assert path.read_text() == "stages: []\n"
+    # a write that fails inside write_text_atomic itself (after the temporary file was opened)
+    with pytest.raises(TypeError):
+        write_text_atomic(str(path), 12345)  # not text
+    assert path.read_text() == "stages: []\n"
+    assert os.listdir(tmp_path) == ["preset.yaml"]
+
+
+def test_atomic_text_file_appears_only_on_close(tmp_path):
+    path = tmp_path / "logs" / "detections.jsonl"
+    log = AtomicTextFile(str(path))
+    assert log.path == str(path) and not log.closed
+    log.write('{"frame": 0}\n')
+    log.write('{"frame": 1}\n')
+    assert not path.exists()
+    assert os.path.exists(partial_name(str(path)))
+    log.close()
+    assert log.closed
+    assert path.read_text(encoding="utf-8") == '{"frame": 0}\n{"frame": 1}\n'
+    assert os.listdir(path.parent) == ["detections.jsonl"]
+    log.close()  # a second close is harmless
+    assert path.read_text(encoding="utf-8") == '{"frame": 0}\n{"frame": 1}\n'
+
+
+def test_ensure_parent_creates_nested_folders(tmp_path):
+    path = tmp_path / "x" / "y" / "z.png"
+    ensure_parent(str(path))
+    assert path.parent.is_dir() and not path.exists()
+    ensure_parent(str(path))  # existing folder: fine
+
+
+def test_ensure_parent_names_a_folder_that_cannot_be_created(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("I am a file")
+    path = blocker / "sub" / "out.mp4"
+    with pytest.raises(OutputError) as info:
+        ensure_parent(str(path))
+    message = str(info.value)
+    assert "cannot create the output folder" in message
+    assert str(blocker / "sub") in message
+    # the writers refuse the same way, before writing anything
+    with pytest.raises(OutputError, match="cannot create the output folder"):
+        write_text_atomic(str(path), "x")
+    with pytest.raises(OutputError, match="cannot create the output folder"):
+        AtomicTextFile(str(path))
+    assert blocker.read_text() == "I am a file"
+
+
+def test_ensure_parent_names_a_folder_that_is_not_writable(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(OutputError) as info:
+            ensure_parent(str(folder / "out.txt"))
+        assert str(folder) in str(info.value) and "permission denied" in str(info.value)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_ensure_parent_reports_an_unwritable_folder_even_as_root(tmp_path, monkeypatch):
+    """The same check through a simulated permission refusal, so that it also runs where tests run as root."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(fileio.os, "access",
+                        lambda p, mode: False if os.path.abspath(p) == str(folder) else real_access(p, mode))
+    with pytest.raises(OutputError) as info:
+        ensure_parent(str(folder / "out.txt"))
+    assert f"cannot write to {folder}" in str(info.value)
+    assert "permission denied" in str(info.value)
