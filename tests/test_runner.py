@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from media import decode_index, read_all
-from vidcv.events import StageError
+from vidcv.events import StageError, StatsUpdated
 from vidcv.frame import Frame
 from vidcv.params import Float
 from vidcv.pipeline import Pipeline
@@ -34,14 +34,59 @@ class Boom(Plugin):
         return frame
 
 
+def wait_until(predicate, timeout: float = 10.0, what: str = "the condition") -> None:
+    """Return as soon as ``predicate()`` is true; fail saying ``what`` did not happen by the deadline."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s")
+        time.sleep(0.005)  # the poll interval only; the deadline decides nothing but failure
+
+
 class Collect:
+    """A CallbackSink target that keeps the frames; ``wait_for`` blocks until a condition on them holds."""
+
     def __init__(self):
         self.frames: list[Frame] = []
         self.times: list[float] = []
+        self._arrived = threading.Condition()
 
     def __call__(self, frame):
-        self.frames.append(frame)
-        self.times.append(time.monotonic())
+        with self._arrived:
+            self.frames.append(frame)
+            self.times.append(time.monotonic())
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int = 0, predicate=None, timeout: float = 10.0) -> None:
+        """Until ``count`` frames arrived (and ``predicate(frames)`` holds, if given)."""
+        def ready():
+            return len(self.frames) >= count and (predicate is None or predicate(self.frames))
+        with self._arrived:
+            if not self._arrived.wait_for(ready, timeout):
+                wanted = f"{count} frames" + (" and the condition on them" if predicate else "")
+                pytest.fail(f"wanted {wanted} within {timeout} s; arrived: {[f.index for f in self.frames]}")
+
+
+class Heartbeat:
+    """A run observer counting the statistics events, which the sink thread publishes while the run lives
+    (paused or not): ``wait_beats(n)`` returns once n more have come, each after a full turn of that thread."""
+
+    def __init__(self):
+        self.stats: list[StatsUpdated] = []
+        self._beat = threading.Condition()
+
+    def __call__(self, event):
+        if isinstance(event, StatsUpdated):
+            with self._beat:
+                self.stats.append(event)
+                self._beat.notify_all()
+
+    def wait_beats(self, n: int, timeout: float = 10.0) -> list[StatsUpdated]:
+        with self._beat:
+            start = len(self.stats)
+            if not self._beat.wait_for(lambda: len(self.stats) >= start + n, timeout):
+                pytest.fail(f"{n} statistics events did not come within {timeout} s")
+            return self.stats[start:]
 
 
 def test_file_source_loses_no_frame_and_keeps_order(video_file):
@@ -81,10 +126,11 @@ def test_realtime_paces_a_file_at_its_own_fps(make_video):
 
 def test_stop_joins_every_thread_promptly_and_finalises_the_output(tmp_path):
     out = str(tmp_path / "live.mp4")
+    got = Collect()
     runner = Runner(PatternSource("pattern:", 160, 120, fps=30), Pipeline([Sleep(ms=5)]),
-                    [VideoSink(out, 30)])
+                    [VideoSink(out, 30), CallbackSink(got)])
     runner.start()
-    time.sleep(0.8)
+    got.wait_for(10)  # running, with frames written
     t0 = time.monotonic()
     assert runner.stop(timeout=2.0)
     assert time.monotonic() - t0 < 2.0
@@ -96,9 +142,10 @@ def test_stop_joins_every_thread_promptly_and_finalises_the_output(tmp_path):
 
 def test_stop_on_a_file_keeps_what_was_processed(video_file, tmp_path):
     out = str(tmp_path / "partial_run.avi")
-    runner = Runner(FileSource(video_file), Pipeline([Sleep(ms=30)]), [VideoSink(out, 30)])
+    got = Collect()
+    runner = Runner(FileSource(video_file), Pipeline([Sleep(ms=30)]), [VideoSink(out, 30), CallbackSink(got)])
     runner.start()
-    time.sleep(0.5)
+    got.wait_for(5)  # a few frames in, far from the end (55 more frames take 1.6 s)
     assert runner.stop()
     frames = read_all(out)
     assert 0 < len(frames) == runner.frames_written < 60
@@ -122,17 +169,18 @@ def test_max_frames_stops_the_run(video_file):
 
 def test_pause_and_step(video_file):
     got = Collect()
-    runner = Runner(FileSource(video_file), Pipeline(), [CallbackSink(got)], queue_size=1)
+    heartbeat = Heartbeat()
+    runner = Runner(FileSource(video_file), Pipeline(), [CallbackSink(got)], queue_size=1, observers=[heartbeat],
+                    stats_interval_s=0.05)
     runner.pause()
     runner.start()
-    time.sleep(0.3)
-    assert len(got.frames) == 0
+    # the sink thread turned three times with every thread up: a frame let through would have been written
+    assert all(s.paused for s in heartbeat.wait_beats(3))
+    assert len(got.frames) == 0 and runner.frames_read == 0
     runner.step()
-    deadline = time.monotonic() + 2
-    while len(got.frames) < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.2)
-    assert len(got.frames) == 1
+    got.wait_for(1)
+    heartbeat.wait_beats(3)  # and a second frame, had the step let two through, would be written by now
+    assert len(got.frames) == 1 and runner.frames_read == 1
     runner.resume()
     assert runner.wait(10)
     runner.stop()
@@ -199,26 +247,26 @@ def test_seek_continues_from_the_new_position_and_resets_stateful_plugins(video_
 
     got = Collect()
     counter = Counter()
+    heartbeat = Heartbeat()
     runner = Runner(FileSource(video_file), Pipeline([counter]), [CallbackSink(got)], queue_size=1,
-                    hold_at_end=True)
+                    hold_at_end=True, observers=[heartbeat], stats_interval_s=0.05)
     runner.pause()
     runner.start()
     runner.seek(40)
     runner.step()
-    deadline = time.monotonic() + 5
-    while not got.frames and time.monotonic() < deadline:
-        time.sleep(0.01)
+    got.wait_for(1)
     assert got.frames[0].index == 40 and decode_index(got.frames[0].image) == 40
     runner.resume()
-    while not runner.at_end and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.2)
+    # at the end, paused, and every frame read has been written
+    wait_until(lambda: runner.at_end and runner.paused and runner.frames_written == runner.frames_read,
+               what="the run to hold at the end with every frame written")
+    beats = heartbeat.wait_beats(2)  # the run still goes, held: its sink thread still publishes
+    assert all(s.at_end and s.paused for s in beats)
     assert runner.at_end and runner.running and runner.paused  # held open at the end
     assert [f.index for f in got.frames] == list(range(40, 60))
     runner.seek(10)
     runner.step()
-    while got.frames[-1].index != 10 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    got.wait_for(1, lambda frames: frames[-1].index == 10)
     assert got.frames[-1].index == 10 and not runner.at_end and counter.resets == 2
     assert runner.stop()
 
@@ -227,13 +275,14 @@ def test_sinks_can_be_added_and_removed_while_running(tmp_path):
     out = str(tmp_path / "rec.avi")
     runner = Runner(PatternSource("pattern:", 64, 48, fps=100), Pipeline())
     runner.start()
-    time.sleep(0.2)
+    wait_until(lambda: runner.frames_written >= 5, what="the run to write frames")
     sink = VideoSink(out, 30)
     runner.add_sink(sink)
-    time.sleep(0.3)
+    wait_until(lambda: sink.frames >= 10, what="the added sink to get 10 frames")
     runner.remove_sink(sink)
     written = sink.frames
-    time.sleep(0.2)
+    after = runner.frames_written
+    wait_until(lambda: runner.frames_written >= after + 10, what="10 more frames after the removal")
     assert runner.stop()
     assert written > 5 and len(read_all(out)) == written == sink.frames
 

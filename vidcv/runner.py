@@ -77,6 +77,9 @@ class Runner:
         """Hear this run's events from now on (see ``vidcv.events``)."""
         self.events.subscribe(observer)
 
+    def unsubscribe(self, observer: RunObserver) -> None:
+        self.events.unsubscribe(observer)
+
     # --- control -------------------------------------------------------------------------------------
     def open(self) -> None:
         """Open the source with this run's stop signal, its state reported to the observers (errors raise

@@ -1,6 +1,5 @@
-"""`vidcv model export`, `vidcv model info`, `vidcv doctor`, and a yolo run from the command line."""
+"""`vidcv model export` and `vidcv model info` (vidcv/cli/model.py)."""
 
-import argparse
 import json
 import os
 
@@ -49,68 +48,14 @@ def test_export_refuses_what_it_cannot_export(tmp_path):
     assert "needs no export" in run_cli("model", "export", str(tmp_path / "mine.onnx")).stderr
 
 
-def test_doctor_reports_every_component_with_fixes():
-    res = run_cli("doctor", "--json")
-    assert res.returncode == 0, res.stderr
-    rows = {r["name"]: r for r in json.loads(res.stdout)}
-    for name in ("python", "opencv", "onnxruntime", "CUDA runtime 13", "cuDNN 9", "torch", "inference"):
-        assert name in rows
-    assert rows["opencv"]["status"] == "ok" and rows["onnxruntime"]["status"] == "ok"
-    assert "a yolo stage with device auto runs on" in rows["inference"]["detail"]
-    assert all(r["fix"] for r in rows.values() if r["status"] in ("missing", "warn"))
-    text = run_cli("doctor")
-    assert text.returncode == 0, text.stderr
-    fixes = [line.strip() for line in text.stdout.splitlines() if line.strip().startswith("fix: ")]
-    assert fixes == [f"fix: {r['fix']}" for r in rows.values() if r["status"] != "ok" and r["fix"]]
+@pytest.mark.parametrize("argv, debug, verbose", [
+    (["model", "--debug", "info", "x.onnx"], True, False),
+    (["model", "info", "x.onnx", "--debug"], True, False),
+    (["model", "-v", "export", "w.pt"], False, True),
+    (["model", "info", "x.onnx"], False, False),
+])
+def test_debug_and_verbose_count_before_or_after_the_action(argv, debug, verbose):
+    from vidcv.cli.main import build_parser
 
-
-def fake_checks(*rows):
-    """doctor.checks() that returns these (name, status, detail, fix) rows."""
-    return lambda: [dict(zip(("name", "status", "detail", "fix"), row)) for row in rows]
-
-
-def test_doctor_prints_no_fix_when_everything_is_ok(monkeypatch, capsys):
-    from vidcv.cli import doctor
-
-    monkeypatch.setattr(doctor, "checks", fake_checks(
-        ("python", "ok", "3.11.9", "vidcv needs Python 3.10 or newer"),
-        ("opencv", "ok", "4.11.0", "pip install opencv-python"),
-        ("onnxruntime", "ok", "1.22.0", "")))
-    assert doctor.doctor_command(argparse.Namespace(json=False)) == 0
-    assert capsys.readouterr().out == ("OK      python       3.11.9\n"
-                                       "OK      opencv       4.11.0\n"
-                                       "OK      onnxruntime  1.22.0\n")
-
-
-def test_doctor_prints_the_fix_under_each_component_that_is_not_ok(monkeypatch, capsys):
-    from vidcv.cli import doctor
-
-    monkeypatch.setattr(doctor, "checks", fake_checks(
-        ("python", "ok", "3.11.9", "vidcv needs Python 3.10 or newer"),
-        ("opencv", "missing", "no module cv2", "pip install opencv-python"),
-        ("onnxruntime", "ok", "1.22.0", ""),
-        ("torch", "info", "not installed", "pip install torch"),
-        ("cuDNN 9", "missing", "libcudnn.so.9 not found", "")))
-    assert doctor.doctor_command(argparse.Namespace(json=False)) == 1  # an essential component is missing
-    assert capsys.readouterr().out == ("OK      python       3.11.9\n"
-                                       "MISSING opencv       no module cv2\n"
-                                       "                     fix: pip install opencv-python\n"
-                                       "OK      onnxruntime  1.22.0\n"
-                                       "INFO    torch        not installed\n"
-                                       "                     fix: pip install torch\n"
-                                       "MISSING cuDNN 9      libcudnn.so.9 not found\n")
-
-
-def test_a_yolo_run_logs_detections_with_class_names(tmp_path):
-    log = tmp_path / "dets.jsonl"
-    stats = tmp_path / "stats.json"
-    from vidcv.bundled import sample_video
-    res = run_cli("run", sample_video(), "-p", "shapes", "--max-frames", "30", "--detections-jsonl", str(log),
-                  "--stats-json", str(stats), "-q")
-    assert res.returncode == 0, res.stderr
-    lines = [json.loads(x) for x in log.read_text().splitlines()]
-    assert len(lines) == 30
-    names = {d["class_name"] for line in lines for d in line["detections"]}
-    assert names and names <= {"circle", "square", "triangle"}
-    stage = json.loads(stats.read_text())["stages"][0]
-    assert stage["plugin"] == "yolo" and stage["provider"] == "CPU"
+    args = build_parser().parse_args(argv)
+    assert (args.debug, args.verbose) == (debug, verbose)

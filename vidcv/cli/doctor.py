@@ -123,15 +123,15 @@ def checks() -> list[dict[str, str]]:
 
 def doctor_command(args: argparse.Namespace) -> int:
     rows = checks()
+    essential_ok = all(r["status"] in ("ok", "info") for r in rows if r["name"] in ("python", "opencv", "onnxruntime"))
     if args.json:
         print(json.dumps(rows, indent=2))
-        return EXIT_OK
+        return EXIT_OK if essential_ok else EXIT_ERROR
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         print(f"{r['status'].upper():<8}{r['name']:<{width + 2}}{r['detail']}")
         if r["fix"] and r["status"] != "ok":
             print(f"{'':<8}{'':<{width + 2}}fix: {r['fix']}")
-    essential_ok = all(r["status"] in ("ok", "info") for r in rows if r["name"] in ("python", "opencv", "onnxruntime"))
     return EXIT_OK if essential_ok else EXIT_ERROR
 
 

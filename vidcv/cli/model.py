@@ -74,13 +74,19 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                                   "  vidcv model info assets/models/shapes_yolov8n.onnx",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     msub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
-    export = msub.add_parser("export", parents=[common], help="PyTorch weights -> ONNX (through ultralytics)")
+    # --debug and -v again after the action, without resetting what was given before it
+    nested = argparse.ArgumentParser(add_help=False)
+    nested.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks and debug logging")
+    nested.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log what happens (info level)")
+    export = msub.add_parser("export", parents=[nested], help="PyTorch weights -> ONNX (through ultralytics)")
     export.add_argument("weights", metavar="WEIGHTS.pt")
     export.add_argument("--imgsz", type=int, default=640, help="network input size (default 640)")
     export.add_argument("--half", action="store_true", help="fp16 weights (for GPUs)")
     export.add_argument("--dynamic", action="store_true", help="dynamic input size and batch")
     export.add_argument("--out", metavar="FILE.onnx", help="where to write (default: beside the weights)")
-    info = msub.add_parser("info", parents=[common], help="task, classes, input size, providers")
+    info = msub.add_parser("info", parents=[nested], help="task, classes, input size, providers")
     info.add_argument("model", metavar="MODEL", help="an .onnx file or a bundled model name")
     info.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
     info.add_argument("--json", action="store_true")

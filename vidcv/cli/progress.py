@@ -35,7 +35,7 @@ class Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.runner.events.unsubscribe(self)
+        self.runner.unsubscribe(self)
         with self._lock:
             if self._bar is not None:
                 self._bar.close()
@@ -52,14 +52,14 @@ class Progress:
         with self._lock:
             if self._bar is None:
                 return
-            self._bar.update(frames - self._shown)
-            self._shown = frames
             extra = {"fps": f"{fps:.1f}"}
             if self.runner.source.live:
                 extra["dropped"] = str(dropped)
             if self._source:
                 extra["source"] = self._source
             self._bar.set_postfix(extra, refresh=False)
+            self._bar.update(frames - self._shown)  # draws, with the postfix just set
+            self._shown = frames
 
 
 def run_to_end(runner: Runner, total: int | None, quiet: bool) -> bool:

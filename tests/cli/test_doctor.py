@@ -1,0 +1,66 @@
+"""`vidcv doctor` (vidcv/cli/doctor.py): every component with its status and the fix for what is missing."""
+
+import argparse
+import json
+
+import pytest
+
+from media import run_cli
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_doctor_reports_every_component_with_fixes():
+    res = run_cli("doctor", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    for name in ("python", "opencv", "onnxruntime", "CUDA runtime 13", "cuDNN 9", "torch", "inference"):
+        assert name in rows
+    assert rows["opencv"]["status"] == "ok" and rows["onnxruntime"]["status"] == "ok"
+    assert "a yolo stage with device auto runs on" in rows["inference"]["detail"]
+    assert all(r["fix"] for r in rows.values() if r["status"] in ("missing", "warn"))
+    text = run_cli("doctor")
+    assert text.returncode == 0, text.stderr
+    fixes = [line.strip() for line in text.stdout.splitlines() if line.strip().startswith("fix: ")]
+    assert fixes == [f"fix: {r['fix']}" for r in rows.values() if r["status"] != "ok" and r["fix"]]
+
+
+def fake_checks(*rows):
+    """doctor.checks() that returns these (name, status, detail, fix) rows."""
+    return lambda: [dict(zip(("name", "status", "detail", "fix"), row)) for row in rows]
+
+
+def test_doctor_prints_no_fix_when_everything_is_ok(monkeypatch, capsys):
+    from vidcv.cli import doctor
+
+    monkeypatch.setattr(doctor, "checks", fake_checks(
+        ("python", "ok", "3.11.9", "vidcv needs Python 3.10 or newer"),
+        ("opencv", "ok", "4.11.0", "pip install opencv-python"),
+        ("onnxruntime", "ok", "1.22.0", "")))
+    assert doctor.doctor_command(argparse.Namespace(json=False)) == 0
+    assert capsys.readouterr().out == ("OK      python       3.11.9\n"
+                                       "OK      opencv       4.11.0\n"
+                                       "OK      onnxruntime  1.22.0\n")
+
+
+def test_doctor_prints_the_fix_under_each_component_that_is_not_ok(monkeypatch, capsys):
+    from vidcv.cli import doctor
+
+    monkeypatch.setattr(doctor, "checks", fake_checks(
+        ("python", "ok", "3.11.9", "vidcv needs Python 3.10 or newer"),
+        ("opencv", "missing", "no module cv2", "pip install opencv-python"),
+        ("onnxruntime", "ok", "1.22.0", ""),
+        ("torch", "info", "not installed", "pip install torch"),
+        ("cuDNN 9", "missing", "libcudnn.so.9 not found", "")))
+    assert doctor.doctor_command(argparse.Namespace(json=False)) == 1  # an essential component is missing
+    assert capsys.readouterr().out == ("OK      python       3.11.9\n"
+                                       "MISSING opencv       no module cv2\n"
+                                       "                     fix: pip install opencv-python\n"
+                                       "OK      onnxruntime  1.22.0\n"
+                                       "INFO    torch        not installed\n"
+                                       "                     fix: pip install torch\n"
+                                       "MISSING cuDNN 9      libcudnn.so.9 not found\n")
+    # --json says the same with the same exit status
+    assert doctor.doctor_command(argparse.Namespace(json=True)) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["status"]) for r in rows][:2] == [("python", "ok"), ("opencv", "missing")]

@@ -1,0 +1,215 @@
+"""The ``vidcv`` entry point (vidcv/cli/main.py): help, version, the table of commands, errors and exit statuses."""
+
+import argparse
+
+import pytest
+
+from media import run_cli
+from vidcv.cli import exit_codes, main as cli_main
+from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from vidcv.cli.main import COMMANDS, build_parser, main
+from vidcv.errors import VidcvError
+
+EXIT_CODES = {EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED}
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommand parsers of ``parser``, by name, in the order they were added."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def command_name(module) -> str:
+    return module.__name__.rsplit(".", 1)[1]
+
+
+def test_version_and_help_with_examples():
+    assert run_cli("--version").stdout.strip().startswith("vidcv 0.")
+    for args in ([], ["run"], ["plugins"], ["sources"]):
+        out = run_cli(*args, "--help")
+        assert out.returncode == 0 and "examples:" in out.stdout, args
+
+
+def test_the_exit_statuses_are_distinct_and_documented():
+    names = [n for n in vars(exit_codes) if n.startswith("EXIT_")]
+    assert sorted(names) == ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE"]
+    assert len(EXIT_CODES) == 4 and EXIT_OK == 0 and EXIT_USAGE == 2  # argparse's own status for usage errors
+
+
+def test_every_module_of_the_table_adds_its_command_with_a_callable_handler():
+    parser = build_parser()
+    commands = subcommands(parser)
+    assert list(commands) == [command_name(m) for m in COMMANDS]  # one command per module, in help order
+    for module in COMMANDS:
+        assert callable(module.add_parser), module.__name__
+        handler = commands[command_name(module)].get_default("handler")
+        assert callable(handler), f"{module.__name__} sets no callable handler"
+        assert handler.__module__ == module.__name__  # each module owns its handler
+    help_text = parser.format_help()
+    assert all(name in help_text for name in commands)
+
+
+@pytest.mark.parametrize("words", [[command_name(m)] for m in COMMANDS] + [["model", "export"], ["model", "info"]],
+                         ids=" ".join)
+def test_help_of_every_command(words):
+    res = run_cli(*words, "--help")
+    assert res.returncode == EXIT_OK and res.stderr == "", res.stderr
+    assert res.stdout.startswith(f"usage: vidcv {' '.join(words)} "), res.stdout
+    if len(words) == 1:
+        assert "examples:" in res.stdout  # every command shows how it is used
+
+
+def test_no_command_prints_the_help_and_is_a_usage_error(capsys):
+    assert main([]) == EXIT_USAGE
+    out = capsys.readouterr().out
+    assert out.startswith("usage: vidcv ") and "examples:" in out
+
+
+def test_an_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["nope"])
+    assert exc.value.code == EXIT_USAGE
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    res = run_cli("nope")
+    assert res.returncode == EXIT_USAGE and "invalid choice: 'nope'" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_missing_argument_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run"])
+    assert exc.value.code == EXIT_USAGE
+    assert "the following arguments are required: SOURCE" in capsys.readouterr().err
+
+
+def raising(exc: BaseException):
+    def handler(args):
+        raise exc
+    return handler
+
+
+@pytest.mark.parametrize("exc, status, line", [
+    (VidcvError("no such thing; give another"), EXIT_ERROR, "vidcv: error: no such thing; give another"),
+    (KeyboardInterrupt(), EXIT_INTERRUPTED, "vidcv: interrupted"),
+    (ZeroDivisionError("division by zero"), EXIT_ERROR,
+     "vidcv: internal error: ZeroDivisionError: division by zero (run with --debug for the traceback)"),
+], ids=["user error", "ctrl-c", "bug"])
+def test_what_a_handler_raises_becomes_one_line_and_an_exit_status(monkeypatch, capsys, exc, status, line):
+    from vidcv.cli import sources
+
+    monkeypatch.setattr(sources, "sources_command", raising(exc))  # main builds its parser on each call
+    assert main(["sources"]) == status
+    assert capsys.readouterr() == ("", line + "\n")
+
+
+@pytest.mark.parametrize("exc", [VidcvError("no such thing"), ZeroDivisionError("division by zero")])
+def test_debug_raises_what_the_handler_raised(monkeypatch, capsys, exc):
+    from vidcv.cli import sources
+
+    monkeypatch.setattr(sources, "sources_command", raising(exc))
+    with pytest.raises(type(exc)):
+        main(["sources", "--debug"])
+
+
+def test_the_handler_status_is_the_exit_status(monkeypatch):
+    from vidcv.cli import sources
+
+    monkeypatch.setattr(sources, "sources_command", lambda args: EXIT_INTERRUPTED)
+    assert main(["sources"]) == EXIT_INTERRUPTED
+
+
+@pytest.mark.parametrize("case, args, words", [
+    ("missing file", ["run", "nope.mp4"], "no such file or folder: nope.mp4"),
+    ("not a video", ["run", "{notvideo}"], "as a video"),
+    ("absent camera", ["run", "7"], "camera 7 could not be opened"),
+    ("absent camera path", ["run", "/dev/video42"], "/dev/video42 does not exist"),
+    ("bad url scheme", ["run", "foo://host/x"], "unsupported URL scheme 'foo'"),
+    ("url without host", ["run", "rtsp:///x"], "names no host"),
+    ("unreachable url", ["run", "http://127.0.0.1:9/none.ts"], "cannot open stream"),
+    ("missing preset", ["run", "pattern:", "-p", "nope.yaml"], "no such preset file: nope.yaml"),
+    ("bad preset", ["run", "pattern:", "-p", "{badpreset}"], "stage 0 (blur): parameter 'ksize' = 4"),
+    ("unknown plugin", ["run", "pattern:", "-p", "{unknownplugin}"], "unknown plugin 'sharpn'"),
+    ("bad output", ["run", "pattern:", "-o", "out.xyz", "--max-frames", "2"], "unknown extension '.xyz'"),
+    ("zero frames", ["run", "pattern:", "--max-frames", "0"], "--max-frames must be at least 1"),
+])
+def test_errors_are_one_clear_line_without_traceback(tmp_path, case, args, words):
+    (tmp_path / "notvideo.mp4").write_text("plain text")
+    (tmp_path / "bad.yaml").write_text("pipeline:\n  - plugin: blur\n    params: {ksize: 4}\n")
+    (tmp_path / "unknown.yaml").write_text("pipeline:\n  - plugin: sharpn\n")
+    subst = {"{notvideo}": str(tmp_path / "notvideo.mp4"), "{badpreset}": str(tmp_path / "bad.yaml"),
+             "{unknownplugin}": str(tmp_path / "unknown.yaml")}
+    res = run_cli(*[subst.get(a, a) for a in args], cwd=tmp_path)
+    assert res.returncode != 0, case
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidcv: error: ") and words in lines[0], (case, res.stderr)
+    assert "Traceback" not in res.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    res = run_cli("run", "nope.mp4", "--debug", cwd=tmp_path)
+    assert res.returncode != 0 and "Traceback" in res.stderr
+
+
+# --- every handler ends with one of the exit statuses -------------------------------------------------------
+
+ALL_OK = [("python", "ok", "3.11.9", ""), ("opencv", "ok", "4.11.0", ""), ("onnxruntime", "ok", "1.22.0", "")]
+OPENCV_MISSING = [("python", "ok", "3.11.9", ""), ("opencv", "missing", "no module cv2", "pip install opencv-python"),
+                  ("onnxruntime", "ok", "1.22.0", "")]
+
+HANDLER_CASES = [
+    ("run", ["run", "pattern:", "--max-frames", "3", "-q"], EXIT_OK),
+    ("run, missing source", ["run", "nope.mp4"], EXIT_ERROR),
+    ("plugins", ["plugins", "--json"], EXIT_OK),
+    ("plugins, markdown", ["plugins", "--markdown"], EXIT_OK),
+    ("sources", ["sources", "--json"], EXIT_OK),
+    ("extract", ["extract", "pattern:", "-p", "edges", "--out", "ds", "--max-frames", "3", "-q"], EXIT_OK),
+    ("extract, missing source", ["extract", "nope.mp4", "-p", "edges", "--out", "ds", "-q"], EXIT_ERROR),
+    ("model info", ["model", "info", "shapes_yolov8n", "--device", "cpu", "--json"], EXIT_OK),
+    ("model export of an onnx", ["model", "export", "mine.onnx"], EXIT_ERROR),
+    ("doctor", ["doctor"], EXIT_OK),
+    ("doctor, opencv missing", ["doctor"], EXIT_ERROR),
+]
+DOCTOR_ROWS = {"doctor": ALL_OK, "doctor, opencv missing": OPENCV_MISSING}
+
+
+def test_the_handler_cases_cover_every_command():
+    assert {args[0] for _, args, _ in HANDLER_CASES} == {command_name(m) for m in COMMANDS}
+
+
+def spying_build_parser(outcomes: list):
+    """build_parser whose handlers record what they returned or raised in ``outcomes``."""
+    real = cli_main.build_parser
+
+    def build():
+        parser = real()
+        for sub in subcommands(parser).values():
+            def spy(args, handler=sub.get_default("handler")):
+                try:
+                    result = handler(args)
+                except BaseException as exc:
+                    outcomes.append(exc)
+                    raise
+                outcomes.append(result)
+                return result
+            sub.set_defaults(handler=spy)
+        return parser
+    return build
+
+
+@pytest.mark.parametrize("case, args, status", HANDLER_CASES, ids=[c[0] for c in HANDLER_CASES])
+def test_every_handler_ends_with_an_exit_status(tmp_path, monkeypatch, capsys, case, args, status):
+    from vidcv.cli import doctor
+
+    monkeypatch.chdir(tmp_path)
+    rows = DOCTOR_ROWS.get(case, ALL_OK)
+    monkeypatch.setattr(doctor, "checks", lambda: [dict(zip(("name", "status", "detail", "fix"), r)) for r in rows])
+    outcomes: list = []
+    monkeypatch.setattr(cli_main, "build_parser", spying_build_parser(outcomes))
+    assert main(args) == status
+    assert len(outcomes) == 1, outcomes
+    outcome = outcomes[0]
+    if isinstance(outcome, BaseException):  # a user error: main turns it into EXIT_ERROR and one line
+        assert isinstance(outcome, VidcvError) and status == EXIT_ERROR, repr(outcome)
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("vidcv: error: "), err
+    else:
+        assert type(outcome) is int and outcome in EXIT_CODES and outcome == status

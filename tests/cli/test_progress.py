@@ -1,0 +1,157 @@
+"""The terminal progress of a run (vidcv/cli/progress.py): a run observer drawing a tqdm bar, and run_to_end."""
+
+import io
+import sys
+
+import pytest
+import tqdm
+
+from media import vidcv_threads
+from vidcv.cli.progress import Progress, run_to_end
+from vidcv.events import RunEnded, SourceState, SourceStateChanged, StageError, StatsUpdated
+from vidcv.pipeline import Pipeline
+from vidcv.runner import Runner
+from vidcv.sources import FileSource, PatternSource
+from vidcv.stats import RunSummary
+
+
+class FakeBar:
+    """Stands in for tqdm.tqdm: records what Progress asks of its bar."""
+
+    made: list["FakeBar"] = []
+
+    def __init__(self, **kw):
+        self.kw, self.n, self.updates, self.postfixes, self.closed = kw, 0, [], [], False
+        FakeBar.made.append(self)
+
+    def update(self, n):
+        self.updates.append(n)
+        self.n += n
+
+    def set_postfix(self, postfix, refresh=True):
+        self.postfixes.append(dict(postfix))
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake_bar(monkeypatch):
+    FakeBar.made = []
+    monkeypatch.setattr(tqdm, "tqdm", FakeBar)  # Progress imports tqdm.tqdm when it enters
+    return FakeBar.made
+
+
+@pytest.fixture
+def no_bar(monkeypatch):
+    def refuse(*args, **kw):
+        raise AssertionError("a disabled Progress made a bar")
+    monkeypatch.setattr(tqdm, "tqdm", refuse)
+
+
+def summary(frames, fps, dropped=0):
+    return RunSummary(frames, frames + dropped, 1.0, fps, dropped, fps, None, None)
+
+
+def stats(frames, fps, dropped=0):
+    return StatsUpdated(summary(frames, fps, dropped), frames - 1, False, False)
+
+
+def test_a_bar_follows_the_statistics_and_the_source_state_of_a_live_run(fake_bar):
+    runner = Runner(PatternSource("pattern:", 64, 48), Pipeline())  # never started: the test plays the run
+    emit = runner.events.emit
+    with Progress(runner, total=10, enabled=True) as progress:
+        assert len(fake_bar) == 1 and runner.events  # one bar, and the progress hears the run
+        bar = fake_bar[0]
+        assert bar.kw["total"] == 10 and bar.kw["unit"] == "frame" and bar.kw["leave"] is False
+        assert bar.kw["file"] is sys.stderr
+        emit(SourceStateChanged("pattern:", SourceState.CLOSED, SourceState.OPENING))
+        emit(SourceStateChanged("pattern:", SourceState.OPENING, SourceState.OPEN))
+        emit(stats(4, 30.0))
+        emit(SourceStateChanged("pattern:", SourceState.OPEN, SourceState.RECONNECTING, "attempt 3 in 2.0 s"))
+        emit(StageError(0, "blur", 5, "bad frame"))  # not drawn
+        emit(stats(7, 12.54, dropped=2))
+        emit(SourceStateChanged("pattern:", SourceState.RECONNECTING, SourceState.OPEN, "reconnected"))
+        emit(RunEnded(summary(10, 29.96, dropped=2), None, False))
+        assert bar.updates == [4, 3, 3] and bar.n == 10
+        assert bar.postfixes == [
+            {"fps": "30.0", "dropped": "0"},
+            {"fps": "12.5", "dropped": "2", "source": "reconnecting attempt 3 in 2.0 s"},  # live: dropped shown
+            {"fps": "30.0", "dropped": "2"},  # open again: no source state
+        ]
+        assert not bar.closed
+    assert bar.closed and not runner.events  # closed and unsubscribed on exit
+    progress(stats(12, 30.0))  # a late event draws nothing
+    assert bar.updates == [4, 3, 3]
+
+
+def test_a_file_run_shows_no_drops(fake_bar, video_file):
+    runner = Runner(FileSource(video_file), Pipeline())
+    with Progress(runner, total=60, enabled=True):
+        runner.events.emit(stats(5, 100.0))
+    assert fake_bar[0].postfixes == [{"fps": "100.0"}] and fake_bar[0].closed
+
+
+def test_a_disabled_progress_never_makes_a_bar(no_bar, video_file):
+    runner = Runner(FileSource(video_file), Pipeline())
+    with Progress(runner, total=60, enabled=False) as progress:
+        assert not runner.events  # not even subscribed
+        runner.run()
+        progress(stats(60, 100.0))  # drawing without a bar is a no-op
+    assert progress._bar is None
+
+
+def test_progress_is_off_when_stderr_is_no_terminal(no_bar, monkeypatch, video_file):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    progress = Progress(Runner(FileSource(video_file), Pipeline()), total=60)
+    assert progress.enabled is False
+
+
+def test_run_to_end_returns_false_for_a_normal_run_and_the_runner_has_ended(no_bar, video_file):
+    runner = Runner(FileSource(video_file), Pipeline())  # a closed source: the runner opens it
+    assert run_to_end(runner, 60, quiet=True) is False
+    assert runner.wait(0) and not runner.running and runner.error is None
+    assert runner.frames_written == 60 and vidcv_threads() == []
+
+
+def test_run_to_end_returns_true_on_ctrl_c_and_stops_the_run(no_bar, monkeypatch):
+    runner = Runner(PatternSource("pattern:", 64, 48, fps=30), Pipeline())  # live: it would never end
+    waits = []
+
+    def interrupted_wait(timeout=None):
+        waits.append(timeout)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "wait", interrupted_wait)
+    assert run_to_end(runner, None, quiet=True) is True
+    assert len(waits) == 1 and runner.stopped and not runner.running and vidcv_threads() == []
+
+
+class TerminalIO(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_run_to_end_draws_a_real_bar_on_a_terminal(monkeypatch, video_file):
+    terminal = TerminalIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    bars = []
+
+    class RecordedTqdm(tqdm.tqdm):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            bars.append(self)
+
+        def close(self):
+            self.n_at_close = self.n
+            super().close()
+
+    monkeypatch.setattr(tqdm, "tqdm", RecordedTqdm)
+    runner = Runner(FileSource(video_file), Pipeline())
+    assert run_to_end(runner, 60, quiet=False) is False
+    assert len(bars) == 1
+    bar = bars[0]
+    # stop() joined the runner's threads inside the bar's lifetime, so the end of the run was drawn
+    assert bar.total == 60 and bar.n_at_close == 60
+    assert "fps=" in str(bar.postfix)
+    assert "0/60" in terminal.getvalue()  # drawn on the terminal (stderr)
