@@ -9,6 +9,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import COLOR_SPACES, convert_color, to_bgr
 from vidcv.params import Choice, Ints
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 
 
 class ColorConvert(Plugin):
@@ -24,6 +25,10 @@ class ColorConvert(Plugin):
     def process(self, frame: Frame) -> Frame:
         target = self.p.to
         return frame.with_image(convert_color(frame.image, frame.color_space, target), target)
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        return StageCode("return frame.with_image(convert_color(frame.image, frame.color_space, TO), TO)",
+                         f"to {self.p.to} from the frame's current colour space", {"TO": self.p.to})
 
 
 class InRange(Plugin):
@@ -48,3 +53,15 @@ class InRange(Plugin):
         if self.p.output == "mask":
             return frame.with_image(mask)
         return frame.with_image(cv2.bitwise_and(bgr, bgr, mask=mask), "bgr")
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        convert = "cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)" if p.space == "hsv" else "bgr"
+        last = ("return frame.with_image(mask)" if p.output == "mask" else
+                'return frame.with_image(cv2.bitwise_and(bgr, bgr, mask=mask), "bgr")')
+        return StageCode(f"""
+            bgr = to_bgr(frame.image, frame.color_space)
+            lower, upper = np.array(LOWER, np.uint8), np.array(UPPER, np.uint8)
+            mask = cv2.inRange({convert}, lower, upper)
+            {last}""", f"{p.output} of the pixels within [lower, upper] in {p.space.upper()} (cv2.inRange)",
+                         {"LOWER": p.lower, "UPPER": p.upper})

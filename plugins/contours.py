@@ -10,6 +10,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr, to_gray
 from vidcv.params import Bool, Choice, Float
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 from vidcv.status import StageStatus
 
 MODES = {"external": cv2.RETR_EXTERNAL, "list": cv2.RETR_LIST, "ccomp": cv2.RETR_CCOMP, "tree": cv2.RETR_TREE}
@@ -34,6 +35,12 @@ def blob_detections(contours: list[np.ndarray], class_name: str) -> Detections:
     xyxy = xywh_to_xyxy([cv2.boundingRect(c) for c in contours])
     return Detections(xyxy, np.ones(len(xyxy), np.float32), np.zeros(len(xyxy), np.int32), {0: class_name},
                       polygons=[c.reshape(-1, 2) for c in contours])
+
+
+def add_blob_detections(frame: Frame, contours: list[np.ndarray], class_name: str) -> None:
+    """Add the contours' bounding boxes to ``frame.detections`` as ``class_name`` detections, in source pixels."""
+    found = frame.detections_to_source(blob_detections(contours, class_name))
+    frame.detections = Detections.merge([frame.detections, found])
 
 
 class Contours(Plugin):
@@ -63,11 +70,45 @@ class Contours(Plugin):
         contours = find_blobs(gray, self.p.mode, self.p.min_area, self.p.max_area)
         self.found = len(contours)
         if self.p.emit:
-            frame.detections = Detections.merge([frame.detections,
-                                                 frame.detections_to_source(blob_detections(contours, "blob"))])
+            add_blob_detections(frame, contours, "blob")
         if self.p.draw == "none":
             return frame
         base = frame.source_image if self.p.draw == "original" else to_bgr(frame.image, frame.color_space)
         canvas = base.copy()
         cv2.drawContours(canvas, contours, -1, DRAW_COLOR, 2)
         return frame.with_image(canvas, "bgr")
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        emit = p.emit and ctx.vidcv_frame  # a standalone script's frames carry no detections
+        if p.draw == "none" and not emit:
+            return StageCode("return frame", "nothing drawn and no detections here: the frame passes unchanged")
+        lines = []
+        if emit:
+            lines += ["from vidcv.plugins import contours as vidcv_contours", ""]
+        find = f"cv2.findContours(gray, cv2.RETR_{p.mode.upper()}, cv2.CHAIN_APPROX_SIMPLE)"
+        lines.append("gray = to_gray(frame.image, frame.color_space)")
+        if p.max_area:
+            lines += [f"found, _ = {find}", "blobs = [c for c in found if MIN_AREA <= cv2.contourArea(c) <= MAX_AREA]"]
+            constants = {"MIN_AREA": p.min_area, "MAX_AREA": p.max_area}
+            area = f"{p.min_area:g} <= area <= {p.max_area:g}"
+        elif p.min_area:
+            lines += [f"found, _ = {find}", "blobs = [c for c in found if cv2.contourArea(c) >= MIN_AREA]"]
+            constants, area = {"MIN_AREA": p.min_area}, f"area >= {p.min_area:g}"
+        else:  # min_area 0, no maximum: every contour is kept
+            lines.append(f"blobs, _ = {find}")
+            constants, area = {}, "any area"
+        if emit:
+            lines.append('vidcv_contours.add_blob_detections(frame, blobs, "blob")')
+        if p.draw == "none":
+            lines.append("return frame")
+        else:
+            base = "frame.source_image" if p.draw == "original" else "to_bgr(frame.image, frame.color_space)"
+            lines += [f"canvas = {base}.copy()",
+                      "cv2.drawContours(canvas, blobs, -1, DRAW_COLOR, 2)",
+                      'return frame.with_image(canvas, "bgr")']
+        what = "outer contours" if p.mode == "external" else f"contours ({p.mode})"
+        done = [f"drawn on the {p.draw}"] if p.draw != "none" else []
+        done += ["boxes added as 'blob' detections"] if emit else []
+        return StageCode("\n".join(lines), f"{what} of the non-zero pixels with {area}, {' and '.join(done)} "
+                         "(cv2.findContours)", constants)

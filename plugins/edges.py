@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -9,6 +11,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_gray
 from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 
 
 class Canny(Plugin):
@@ -41,6 +44,23 @@ class Canny(Plugin):
         edges = cv2.Canny(gray, low, high, apertureSize=self.p.aperture, L2gradient=self.p.l2gradient)
         return frame.with_image(edges)
 
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        values = {"APERTURE": p.aperture, "L2GRADIENT": p.l2gradient}
+        if p.auto:
+            thresholds = """
+                median = float(np.median(gray))
+                low, high = max(0.0, (1.0 - SIGMA) * median), min(255.0, (1.0 + SIGMA) * median)"""
+            doc, values = f"Canny edges, thresholds (1 -/+ {p.sigma:g}) * median", {"SIGMA": p.sigma, **values}
+        else:
+            thresholds = """
+                low, high = LOW, HIGH"""
+            doc, values = f"Canny edges, thresholds {p.low:g} and {p.high:g}", {"LOW": p.low, "HIGH": p.high, **values}
+        return StageCode(f"""
+                gray = to_gray(frame.image, frame.color_space){thresholds}
+                edges = cv2.Canny(gray, low, high, apertureSize=APERTURE, L2gradient=L2GRADIENT)
+                return frame.with_image(edges)""", doc, values)
+
 
 class _Gradient(Plugin):
     """Shared shape of the first-derivative operators: x, y or gradient magnitude of the gray image."""
@@ -64,6 +84,21 @@ class _Gradient(Plugin):
             out = cv2.convertScaleAbs(cv2.magnitude(self.derivative(gray, 1, 0), self.derivative(gray, 0, 1)))
         return frame.with_image(out)
 
+    def derivative_code(self) -> tuple[str, str, dict[str, Any]]:
+        """The derivative along x and along y as expressions of ``gray``, and the constants they use."""
+        raise NotImplementedError
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        dx, dy, constants = self.derivative_code()
+        direction = self.p.direction
+        if direction == "magnitude":
+            body = f"return frame.with_image(cv2.convertScaleAbs(cv2.magnitude({dx}, {dy})))"
+        else:
+            body = f"return frame.with_image(cv2.convertScaleAbs({dx if direction == 'x' else dy}))"
+        what = "gradient magnitude" if direction == "magnitude" else f"derivative along {direction}"
+        return StageCode(f"gray = to_gray(frame.image, frame.color_space)\n{body}", f"{self.title} {what}",
+                         constants)
+
 
 class Sobel(_Gradient):
     """Sobel first derivatives."""
@@ -77,6 +112,10 @@ class Sobel(_Gradient):
     def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
         return cv2.Sobel(gray, cv2.CV_32F, dx, dy, ksize=self.p.ksize)
 
+    def derivative_code(self) -> tuple[str, str, dict[str, Any]]:
+        return ("cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=KSIZE)", "cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=KSIZE)",
+                {"KSIZE": self.p.ksize})
+
 
 class Scharr(_Gradient):
     """Scharr first derivatives (a more rotation-invariant 3x3)."""
@@ -88,6 +127,9 @@ class Scharr(_Gradient):
 
     def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
         return cv2.Scharr(gray, cv2.CV_32F, dx, dy)
+
+    def derivative_code(self) -> tuple[str, str, dict[str, Any]]:
+        return "cv2.Scharr(gray, cv2.CV_32F, 1, 0)", "cv2.Scharr(gray, cv2.CV_32F, 0, 1)", {}
 
 
 PREWITT_X = np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], np.float32)
@@ -103,6 +145,9 @@ class Prewitt(_Gradient):
 
     def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
         return cv2.filter2D(gray, cv2.CV_32F, PREWITT_X if dx else PREWITT_X.T)
+
+    def derivative_code(self) -> tuple[str, str, dict[str, Any]]:
+        return "cv2.filter2D(gray, cv2.CV_32F, PREWITT_X)", "cv2.filter2D(gray, cv2.CV_32F, PREWITT_X.T)", {}
 
 
 class Laplacian(Plugin):
@@ -125,3 +170,11 @@ class Laplacian(Plugin):
         if g:
             gray = cv2.GaussianBlur(gray, (g, g), 0)
         return frame.with_image(cv2.convertScaleAbs(cv2.Laplacian(gray, cv2.CV_16S, ksize=self.p.ksize)))
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        g = self.p.gaussian_ksize
+        smooth = "gray = cv2.GaussianBlur(gray, (GAUSSIAN_KSIZE, GAUSSIAN_KSIZE), 0)\n" if g else ""
+        return StageCode("gray = to_gray(frame.image, frame.color_space)\n" + smooth +
+                         "return frame.with_image(cv2.convertScaleAbs(cv2.Laplacian(gray, cv2.CV_16S, ksize=KSIZE)))",
+                         "Laplacian of Gaussian" if g else "Laplacian",
+                         {"KSIZE": self.p.ksize, **({"GAUSSIAN_KSIZE": g} if g else {})})

@@ -9,6 +9,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr, to_gray
 from vidcv.params import Choice, Int
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 from vidcv.status import StageStatus
 
 KEYPOINT_COLOR = (0, 255, 0)
@@ -56,3 +57,17 @@ class Features(Plugin):
         self.found = len(keypoints)
         canvas = cv2.drawKeypoints(to_bgr(frame.image, frame.color_space), keypoints, None, KEYPOINT_COLOR)
         return frame.with_image(canvas, "bgr")
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        body = ["keypoints = DETECTOR.detect(to_gray(frame.image, frame.color_space), None)"]
+        if p.method == "fast":
+            detector = "cv2.FastFeatureDetector_create()"
+            body.append("keypoints = strongest(keypoints, MAX_FEATURES)")
+        else:
+            detector = f"cv2.{p.method.upper()}_create(nfeatures=MAX_FEATURES)"
+        body += ["canvas = cv2.drawKeypoints(to_bgr(frame.image, frame.color_space), keypoints, None, KEYPOINT_COLOR)",
+                 'return frame.with_image(canvas, "bgr")']
+        return StageCode("\n".join(body),
+                         f"{p.method.upper()} keypoints (the strongest {p.max_features}) drawn on the frame in colour",
+                         {"MAX_FEATURES": p.max_features}, {"DETECTOR": detector})

@@ -8,6 +8,7 @@ import numpy as np
 from vidcv.frame import Frame
 from vidcv.params import Choice, Float, Int
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 
 
 class Blur(Plugin):
@@ -39,6 +40,21 @@ class Blur(Plugin):
             out = cv2.bilateralFilter(img, p.d, p.sigma_color, p.sigma_space)
         return frame.with_image(out)
 
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        if p.method == "box":
+            return StageCode("return frame.with_image(cv2.blur(frame.image, (KSIZE, KSIZE)))",
+                             f"box blur, {p.ksize}x{p.ksize} (cv2.blur)", {"KSIZE": p.ksize})
+        if p.method == "gaussian":
+            return StageCode("return frame.with_image(cv2.GaussianBlur(frame.image, (KSIZE, KSIZE), SIGMA))",
+                             f"Gaussian blur, {p.ksize}x{p.ksize} (cv2.GaussianBlur)", {"KSIZE": p.ksize, "SIGMA": p.sigma})
+        if p.method == "median":
+            return StageCode("return frame.with_image(cv2.medianBlur(frame.image, KSIZE))",
+                             f"median blur, {p.ksize}x{p.ksize} (cv2.medianBlur)", {"KSIZE": p.ksize})
+        return StageCode("return frame.with_image(cv2.bilateralFilter(frame.image, D, SIGMA_COLOR, SIGMA_SPACE))",
+                         "edge-preserving bilateral filter (cv2.bilateralFilter)",
+                         {"D": p.d, "SIGMA_COLOR": p.sigma_color, "SIGMA_SPACE": p.sigma_space})
+
 
 class Sharpen(Plugin):
     """Unsharp mask or a Laplacian sharpening kernel."""
@@ -64,3 +80,16 @@ class Sharpen(Plugin):
             return frame.with_image(cv2.filter2D(img, -1, self.kernel))
         blurred = cv2.GaussianBlur(img, (0, 0), p.radius)
         return frame.with_image(cv2.addWeighted(img, 1.0 + p.amount, blurred, -p.amount, 0))
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        if p.method == "kernel":
+            return StageCode("return frame.with_image(cv2.filter2D(frame.image, -1, KERNEL))",
+                             "sharpening kernel (cv2.filter2D)", {"AMOUNT": p.amount},
+                             {"KERNEL": "np.array([[0, -AMOUNT, 0], [-AMOUNT, 1 + 4 * AMOUNT, -AMOUNT], "
+                                         "[0, -AMOUNT, 0]], np.float32)"})
+        return StageCode("""
+            blurred = cv2.GaussianBlur(frame.image, (0, 0), RADIUS)
+            return frame.with_image(cv2.addWeighted(frame.image, 1.0 + AMOUNT, blurred, -AMOUNT, 0))""",
+                         "unsharp mask: (1 + amount) * image - amount * Gaussian blur",
+                         {"AMOUNT": p.amount, "RADIUS": p.radius})

@@ -9,6 +9,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Choice, Float, Int
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 
 
 class Equalize(Plugin):
@@ -38,6 +39,22 @@ class Equalize(Plugin):
         ycrcb[:, :, 0] = self._equalize(np.ascontiguousarray(ycrcb[:, :, 0]))
         return frame.with_image(cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR), "bgr")
 
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        if p.method == "global":
+            equalize, doc, constants, state = "cv2.equalizeHist", "global histogram equalisation", {}, {}
+        else:
+            equalize, doc = "CLAHE.apply", f"CLAHE, clip limit {p.clip_limit:g}, {p.tile}x{p.tile} tiles"
+            constants = {"CLIP_LIMIT": p.clip_limit, "TILE": p.tile}
+            state = {"CLAHE": "cv2.createCLAHE(clipLimit=CLIP_LIMIT, tileGridSize=(TILE, TILE))"}
+        return StageCode(f"""
+            if frame.image.ndim == 2:
+                return frame.with_image({equalize}(frame.image))
+            ycrcb = cv2.cvtColor(to_bgr(frame.image, frame.color_space), cv2.COLOR_BGR2YCrCb)
+            ycrcb[:, :, 0] = {equalize}(np.ascontiguousarray(ycrcb[:, :, 0]))
+            return frame.with_image(cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR), "bgr")""",
+                         f"{doc}; colour frames on the Y channel of YCrCb", constants, state)
+
 
 class BrightnessContrast(Plugin):
     """Linear point operation alpha * x + beta, then gamma."""
@@ -62,3 +79,15 @@ class BrightnessContrast(Plugin):
         if self.p.gamma != 1.0:
             out = cv2.LUT(out, self.lut)
         return frame.with_image(out)
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        scale = "out = cv2.convertScaleAbs(frame.image, alpha=ALPHA, beta=BETA)"
+        doc = f"out = saturate({p.alpha:g} * in + {p.beta:g})"
+        if p.gamma == 1.0:
+            return StageCode(f"{scale}\nreturn frame.with_image(out)", doc, {"ALPHA": p.alpha, "BETA": p.beta})
+        return StageCode(f"{scale}\nreturn frame.with_image(cv2.LUT(out, LUT))",
+                         f"{doc}, then gamma {p.gamma:g} (lookup table)",
+                         {"ALPHA": p.alpha, "BETA": p.beta, "GAMMA": p.gamma},
+                         {"CURVE": "(np.arange(256, dtype=np.float64) / 255.0) ** (1.0 / GAMMA)",
+                          "LUT": "np.clip(np.round(255.0 * CURVE), 0, 255).astype(np.uint8)"})

@@ -7,6 +7,7 @@ import cv2
 from vidcv.frame import Frame
 from vidcv.params import Choice, Int
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 
 OPS = {"erode": cv2.MORPH_ERODE, "dilate": cv2.MORPH_DILATE, "open": cv2.MORPH_OPEN, "close": cv2.MORPH_CLOSE,
        "gradient": cv2.MORPH_GRADIENT, "tophat": cv2.MORPH_TOPHAT, "blackhat": cv2.MORPH_BLACKHAT}
@@ -34,3 +35,12 @@ class Morphology(Plugin):
     def process(self, frame: Frame) -> Frame:
         out = cv2.morphologyEx(frame.image, OPS[self.p.op], self.kernel, iterations=self.p.iterations)
         return frame.with_image(out)
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p  # OPS and SHAPES are named as in cv2: MORPH_ and the name in capitals
+        times = "" if p.iterations == 1 else f", {p.iterations} times"
+        return StageCode(f"""
+            out = cv2.morphologyEx(frame.image, cv2.MORPH_{p.op.upper()}, KERNEL, iterations=ITERATIONS)
+            return frame.with_image(out)""", f"{p.op} with a {p.ksize}x{p.ksize} {p.shape} element{times}",
+                         {"KSIZE": p.ksize, "ITERATIONS": p.iterations},
+                         {"KERNEL": f"cv2.getStructuringElement(cv2.MORPH_{p.shape.upper()}, (KSIZE, KSIZE))"})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import cv2
 
-from vidcv.detections import Detections
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
-from vidcv.plugins.contours import blob_detections, find_blobs
+from vidcv.plugins.contours import add_blob_detections, find_blobs
+from vidcv.stagecode import CodeContext, StageCode
 
 FOREGROUND = 200  # MOG2 and KNN mark shadows 127 and foreground 255
 
@@ -49,6 +49,27 @@ class BackgroundSubtraction(Plugin):
         mask = self.model.apply(image)
         _, moving = cv2.threshold(mask, FOREGROUND, 255, cv2.THRESH_BINARY)
         regions = find_blobs(moving, "external", self.p.min_area, 0)
-        frame.detections = Detections.merge([frame.detections,
-                                                 frame.detections_to_source(blob_detections(regions, "motion"))])
+        add_blob_detections(frame, regions, "motion")
         return frame.with_image(mask)
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        create = "cv2.createBackgroundSubtractorMOG2" if p.method == "mog2" else "cv2.createBackgroundSubtractorKNN"
+        lines = []
+        if ctx.vidcv_frame:
+            lines += ["from vidcv.plugins import contours as vidcv_contours", ""]
+        lines += ["image = frame.image if frame.image.ndim == 2 else to_bgr(frame.image, frame.color_space)",
+                  "mask = SUBTRACTOR.apply(image)"]
+        if ctx.vidcv_frame:
+            lines += ["# boxes of the moving regions (shadows excluded) as 'motion' detections",
+                      "_, moving = cv2.threshold(mask, FOREGROUND, 255, cv2.THRESH_BINARY)",
+                      'regions = vidcv_contours.find_blobs(moving, "external", MIN_AREA, 0)',
+                      'vidcv_contours.add_blob_detections(frame, regions, "motion")']
+        lines.append("return frame.with_image(mask)")
+        shadows = "shadows 127, motion 255" if p.detect_shadows else "motion 255"
+        name = "MOG2" if p.method == "mog2" else "KNN"
+        boxes = ", and boxes of the moving regions as 'motion' detections" if ctx.vidcv_frame else ""
+        return StageCode("\n".join(lines), f"foreground mask of a {name} background model ({shadows}){boxes}",
+                         {"HISTORY": p.history, "VAR_THRESHOLD": p.var_threshold, "DETECT_SHADOWS": p.detect_shadows,
+                          **({"MIN_AREA": p.min_area} if ctx.vidcv_frame else {})},
+                         {"SUBTRACTOR": f"{create}(HISTORY, VAR_THRESHOLD, DETECT_SHADOWS)"})

@@ -8,6 +8,7 @@ import numpy as np
 from vidcv.frame import Frame
 from vidcv.params import Int
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 
 CRITERIA = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
 SEED = 12345
@@ -38,3 +39,10 @@ class KMeans(Plugin):
 
     def process(self, frame: Frame) -> Frame:
         return frame.with_image(quantize(frame.image, self.p.k, self.p.attempts))
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p
+        attempts = "1 attempt" if p.attempts == 1 else f"{p.attempts} attempts"
+        return StageCode("return frame.with_image(quantize(frame.image, K, ATTEMPTS))",
+                         f"k-means colour quantisation, {p.k} clusters, {attempts} (cv2.kmeans, fixed seed)",
+                         {"K": p.k, "ATTEMPTS": p.attempts})

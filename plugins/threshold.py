@@ -8,6 +8,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_gray
 from vidcv.params import Choice, Float, Int
 from vidcv.plugin import Plugin
+from vidcv.stagecode import CodeContext, StageCode
 
 _GLOBAL = {"binary": cv2.THRESH_BINARY, "binary_inv": cv2.THRESH_BINARY_INV, "trunc": cv2.THRESH_TRUNC,
            "tozero": cv2.THRESH_TOZERO, "tozero_inv": cv2.THRESH_TOZERO_INV}
@@ -42,3 +43,27 @@ class Threshold(Plugin):
         else:
             _, out = cv2.threshold(gray, p.thresh, p.maxval, _GLOBAL[p.method])
         return frame.with_image(out)
+
+    def to_code(self, ctx: CodeContext) -> StageCode:
+        p = self.p  # the methods are named as their cv2 flags: THRESH_OTSU, ADAPTIVE_THRESH_MEAN_C ...
+        if p.method in _ADAPTIVE:
+            kind = p.method.removeprefix("adaptive_")  # mean or gaussian
+            return StageCode(f"""
+                gray = to_gray(frame.image, frame.color_space)
+                out = cv2.adaptiveThreshold(gray, MAXVAL, cv2.ADAPTIVE_THRESH_{kind.upper()}_C, cv2.THRESH_BINARY,
+                                            BLOCK_SIZE, C)
+                return frame.with_image(out)""",
+                             f"adaptive {kind} threshold, {p.block_size}x{p.block_size} block, C {p.c:g}, "
+                             f"max {p.maxval:g}", {"MAXVAL": p.maxval, "BLOCK_SIZE": p.block_size, "C": p.c})
+        if p.method in _AUTO:
+            return StageCode(f"""
+                gray = to_gray(frame.image, frame.color_space)
+                _, out = cv2.threshold(gray, 0, MAXVAL, cv2.THRESH_BINARY | cv2.THRESH_{p.method.upper()})
+                return frame.with_image(out)""",
+                             f"{p.method.capitalize()} threshold, max {p.maxval:g}", {"MAXVAL": p.maxval})
+        return StageCode(f"""
+            gray = to_gray(frame.image, frame.color_space)
+            _, out = cv2.threshold(gray, THRESH, MAXVAL, cv2.THRESH_{p.method.upper()})
+            return frame.with_image(out)""",
+                         f"{p.method} threshold at {p.thresh:g}, max {p.maxval:g}",
+                         {"THRESH": p.thresh, "MAXVAL": p.maxval})

@@ -19,6 +19,7 @@ class Actions:
     save_preset: QAction
     save_preset_as: QAction
     extract: QAction
+    export_script: QAction
     quit: QAction
     play_pause: QAction
     step: QAction
@@ -58,6 +59,7 @@ def build_actions(window: MainWindow) -> Actions:
         save_preset=_action(w, "Save preset", w.save_preset, QKeySequence.StandardKey.Save),
         save_preset_as=_action(w, "Save preset as…", w.save_preset_as, "Ctrl+Shift+S"),
         extract=_action(w, "Extract dataset…", w.open_extract_dialog, "Ctrl+E"),
+        export_script=_action(w, "Export as Python script…", w.choose_script_path),
         quit=_action(w, "Quit", w.close, QKeySequence.StandardKey.Quit),
         play_pause=_action(w, "Play / pause", w.session.toggle_play, "Space"),
         step=_action(w, "Step one frame", w.session.step, "Right"),
@@ -81,6 +83,7 @@ def build_menus(window: MainWindow, actions: Actions) -> None:
     file_menu.addAction(actions.save_preset_as)
     file_menu.addSeparator()
     file_menu.addAction(actions.extract)
+    file_menu.addAction(actions.export_script)
     file_menu.addSeparator()
     file_menu.addAction(actions.quit)
     play_menu = bar.addMenu("&Playback")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout
 
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
+from vidcv.fileio import write_text_atomic
 from vidcv.status import providers
 from vidcv.ui.actions import build_actions, build_menus
 from vidcv.ui.pipeline_panel import PipelinePanel
@@ -226,6 +227,25 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_preset(path)
         self._fill_recent()
         self.show_message(f"saved {path}")
+
+    def choose_script_path(self) -> None:
+        base = os.path.splitext(os.path.basename(self.session.preset_path))[0] if self.session.preset_path else "pipeline"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the pipeline as a Python script", f"{base}.py",
+                                              "Python scripts (*.py)")
+        if path:
+            self.export_script_to(path)
+
+    def export_script_to(self, path: str) -> None:
+        """Write the current pipeline as a standalone script (vidcv export-script)."""
+        from vidcv.codegen import export_script
+
+        title = os.path.splitext(os.path.basename(self.session.preset_path or path))[0]
+        try:
+            write_text_atomic(path, export_script(self.session.pipeline, title))
+        except VidcvError as exc:
+            self.show_message(str(exc), error=True)
+            return
+        self.show_message(f"wrote {path}: python {os.path.basename(path)} SOURCE [--output OUT.mp4] [--show]")
 
     def _fill_recent(self) -> None:
         menu = self.actions_.recent_menu

@@ -69,9 +69,13 @@ def atomic_path(path: str) -> Iterator[str]:
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through its temporary name."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    """Write ``text`` (UTF-8) to ``path`` through its temporary name; OutputError naming the file and the
+    reason (disk full, permission) when it cannot be written."""
+    try:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:

@@ -12,6 +12,14 @@ from vidcv.detections import FIELDS, Detections
 from vidcv.status import StageStatus
 
 
+def next_color_space(image: np.ndarray, current: str, requested: str | None = None) -> str:
+    """The colour space of a stage's output ``image``: gray when 2-D; else ``requested``, or the current
+    space when it was colour, or BGR after a gray image."""
+    if image.ndim == 2:
+        return "gray"
+    return requested or (current if current != "gray" else "bgr")
+
+
 @dataclass
 class Frame:
     """One frame travelling through the pipeline.
@@ -57,11 +65,7 @@ class Frame:
         image, detections, geometry, stage images and statuses are shared, not copied); this frame is left
         as it was. A 2-D image is gray; a colour image keeps the current space unless told, and one that
         follows a gray image is BGR."""
-        if image.ndim == 2:
-            space = "gray"
-        else:
-            space = color_space or (self.color_space if self.color_space != "gray" else "bgr")
-        return replace(self, image=image, color_space=space)
+        return replace(self, image=image, color_space=next_color_space(image, self.color_space, color_space))
 
     def apply_geometry(self, forward: np.ndarray) -> None:
         """Record a geometric change of ``image``: ``forward`` (2x3 or 3x3) maps old pixels to new ones."""

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.params import Param
+from vidcv.stagecode import CodeContext, StageCode
 from vidcv.status import StageStatus
 
 
@@ -115,6 +116,11 @@ class Plugin:
     def status(self) -> StageStatus | None:
         """What this stage reports besides the frame (provider, counts, state), read by the pipeline after
         each frame it processed; None (the default) reports nothing. Called in the processing thread."""
+        return None
+
+    def to_code(self, ctx: CodeContext) -> StageCode | None:
+        """How this stage is written in an exported script, for its current values (``vidcv.codegen``);
+        None (the default): the script runs this plugin through vidcv."""
         return None
 
     def reset(self) -> None:

@@ -20,7 +20,7 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def command_name(module) -> str:
-    return module.__name__.rsplit(".", 1)[1]
+    return module.__name__.rsplit(".", 1)[1].replace("_", "-")  # export_script -> export-script
 
 
 def test_version_and_help_with_examples():
@@ -163,6 +163,8 @@ HANDLER_CASES = [
     ("sources", ["sources", "--json"], EXIT_OK),
     ("extract", ["extract", "pattern:", "-p", "edges", "--out", "ds", "--max-frames", "3", "-q"], EXIT_OK),
     ("extract, missing source", ["extract", "nope.mp4", "-p", "edges", "--out", "ds", "-q"], EXIT_ERROR),
+    ("export-script", ["export-script", "edges", "-o", "edges.py"], EXIT_OK),
+    ("export-script, missing preset", ["export-script", "nope.yaml"], EXIT_ERROR),
     ("model info", ["model", "info", "shapes_yolov8n", "--device", "cpu", "--json"], EXIT_OK),
     ("model export of an onnx", ["model", "export", "mine.onnx"], EXIT_ERROR),
     ("doctor", ["doctor"], EXIT_OK),

@@ -1,6 +1,7 @@
 """The desktop app, driven as a user would: start on the sample, build a pipeline, tune it, record, save."""
 
 import os
+import runpy
 import time
 
 import cv2
@@ -10,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from media import read_all
 from vidcv.bundled import bundled_preset, sample_video
+from vidcv.frame import Frame
 from vidcv.presets import dump_preset, load_preset
 
 pytestmark = pytest.mark.timeout(120)
@@ -339,3 +341,18 @@ def test_extract_dialog_cancel_leaves_a_valid_dataset(qtbot, window, tmp_path):
     for split in ("train", "val", "test"):
         for name in os.listdir(tmp_path / "ds" / "labels" / split):
             assert (tmp_path / "ds" / "images" / split / (name[:-4] + ".jpg")).exists()
+
+
+def test_file_menu_exports_the_pipeline_as_a_script(qtbot, window, tmp_path):
+    start_on_sample(qtbot, window, "edges")
+    window.session.set_enabled(1, False)  # the blur stage bypassed: left out of the script
+    assert "Export as Python script…" in [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    path = tmp_path / "mine.py"
+    window.export_script_to(str(path))
+    assert f"wrote {path}" in window.statusBar().currentMessage()
+    namespace = runpy.run_path(str(path))
+    frame = window.session.last_frame
+    assert frame is not None
+    got = namespace["process"](namespace["Frame"](frame.source_image.copy())).image
+    want = window.session.pipeline.process(Frame(frame.source_image.copy(), 0, 0.0)).image
+    assert np.array_equal(got, want) and "# blur: bypassed in the pipeline" in path.read_text()

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from vidcv._version import __version__
-from vidcv.cli import doctor, extract, model, plugins, run, sources
+from vidcv.cli import doctor, export_script, extract, model, plugins, run, sources
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from vidcv.errors import VidcvError
 
@@ -22,7 +22,7 @@ log = logging.getLogger("vidcv")
 
 #: The subcommands, in the order of ``vidcv --help``; each module has ``add_parser(sub, common)``, which
 #: sets the handler (``args -> exit status``) as the parser's default.
-COMMANDS = (run, plugins, sources, extract, model, doctor)
+COMMANDS = (run, plugins, sources, extract, export_script, model, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -65,18 +65,9 @@ def resolve_pipeline(spec: str | None) -> Pipeline:
     raise PresetError(f"no such preset file: {spec} (bundled presets: {names})")
 
 
-def _write_json(path: str, doc: dict) -> None:
-    """Write ``doc`` under a temporary name, then rename; errors say which file and why."""
-    from vidcv.fileio import write_text_atomic
-
-    try:
-        write_text_atomic(path, json.dumps(doc, indent=2))
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def run_command(args: argparse.Namespace) -> int:
     from vidcv.cli.progress import run_to_end
+    from vidcv.fileio import write_text_atomic
     from vidcv.runner import Runner
     from vidcv.sinks import DetectionsLogSink, make_output_sink
     from vidcv.sources import StreamSource, parse_source
@@ -109,7 +100,7 @@ def run_command(args: argparse.Namespace) -> int:
     summary = runner.summary()
     pipeline.close()
     if args.stats_json:
-        _write_json(args.stats_json, summary.to_dict())
+        write_text_atomic(args.stats_json, json.dumps(summary.to_dict(), indent=2))
     if not args.quiet:
         print(format_table(summary))
         if args.output:
