@@ -5,9 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidcv.detections import TRAIL, Detections
-from vidcv.drawing import color_key, color_rgb, label_text
-from vidcv.frame import Frame
+from vidcv.detections import KEYPOINTS, OBB, TRAIL, Detections
+from vidcv.drawing import KEYPOINT_MIN_CONF, banner_lines, color_key, color_rgb, label_text, skeleton
+from vidcv.frame import Frame, xywhr_corners
 from vidcv.imageops import to_bgr
 from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
@@ -27,7 +27,8 @@ class Annotate(Plugin):
     category = "detection"
     summary = ("Draws the frame's detections onto the image: boxes, labels with confidence, masks, polygons "
                "and track ids, coloured by class or by track, with optional trails of each track's centre (the "
-               "'trail' data a tracker attaches). "
+               "'trail' data a tracker attaches); keypoints (COCO's skeleton for 17), oriented boxes, and a "
+               "classifier's top classes as a banner. "
                "Draws on the current image (gray becomes BGR) or on the original.")
     params = (
         Choice("draw_on", "frame", ("frame", "original"), help="draw on the current image or on the original"),
@@ -59,7 +60,13 @@ class Annotate(Plugin):
             x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
             if dets.polygons is not None and len(dets.polygons[i]) >= 3:
                 cv2.polylines(canvas, [np.round(dets.polygons[i]).astype(np.int32)], True, color, p.thickness)
-            cv2.rectangle(canvas, (x1, y1), (x2, y2), color, p.thickness)
+            if OBB.name in dets.data:  # an oriented box instead of its axis-aligned bounds
+                corners = np.round(xywhr_corners(dets.data[OBB.name][i][None])[0]).astype(np.int32)
+                cv2.polylines(canvas, [corners], True, color, p.thickness)
+            else:
+                cv2.rectangle(canvas, (x1, y1), (x2, y2), color, p.thickness)
+            if KEYPOINTS.name in dets.data:
+                self._draw_keypoints(canvas, dets.data[KEYPOINTS.name][i], color)
             if p.labels:
                 text = label_text(dets, i, p.confidence)
                 (tw, th), base_line = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
@@ -69,7 +76,28 @@ class Annotate(Plugin):
                             cv2.LINE_AA)
         if p.trail and TRAIL.name in dets.data:
             self._draw_trails(canvas, dets)
+        if p.labels and frame.classification is not None:
+            self._draw_banner(canvas, frame)
         return frame.with_image(canvas, "bgr")
+
+    def _draw_keypoints(self, canvas: np.ndarray, keypoints: np.ndarray, color: tuple[int, int, int]) -> None:
+        """The keypoints sure enough to show, joined by COCO's skeleton when there are 17."""
+        sure = keypoints[:, 2] >= KEYPOINT_MIN_CONF
+        points = np.round(keypoints[:, :2]).astype(np.int32)
+        for a, b in skeleton(len(keypoints)):
+            if sure[a] and sure[b]:
+                cv2.line(canvas, tuple(points[a]), tuple(points[b]), color, max(1, self.p.thickness - 1), cv2.LINE_AA)
+        radius = max(2, self.p.thickness + 1)
+        for point in points[sure]:
+            cv2.circle(canvas, tuple(point), radius, color, -1, cv2.LINE_AA)
+
+    @staticmethod
+    def _draw_banner(canvas: np.ndarray, frame: Frame) -> None:
+        """A classifier's top classes, top left."""
+        for row, text in enumerate(banner_lines(frame.classification)):
+            y = 22 + 22 * row
+            cv2.putText(canvas, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 4, cv2.LINE_AA)
+            cv2.putText(canvas, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
 
     def _draw_trails(self, canvas: np.ndarray, dets: Detections) -> None:
         """The last ``trail`` centres of each track (already in the canvas' pixels)."""

@@ -1,4 +1,4 @@
-"""YOLO detection and segmentation on ONNX Runtime (GPU when present)."""
+"""YOLO on ONNX Runtime (GPU when present): detect, segment, pose, obb and classify models."""
 
 from __future__ import annotations
 
@@ -52,9 +52,11 @@ class Yolo(Plugin):
     name = "yolo"
     title = "YOLO (ONNX Runtime)"
     category = "detection"
-    summary = ("A detect or segment model exported to ONNX by ultralytics, on ONNX Runtime: TensorRT, CUDA or CPU "
-               "(device auto tries them in that order and says what it runs on). Boxes in source pixels, "
-               "class-aware NMS, masks and polygons for segment models, matching ultralytics' predict. "
+    summary = ("A YOLO model exported to ONNX by ultralytics (detect, segment, pose, obb or classify; raw head, "
+               "end-to-end head or NMS in the graph), on ONNX Runtime: TensorRT, CUDA or CPU (device auto tries "
+               "them in that order and says what it runs on). Boxes in source pixels, class-aware NMS, masks and "
+               "polygons, keypoints or oriented boxes by task, matching ultralytics' predict; a classifier's top "
+               "5 classes go to the frame. "
                "Empty 'model' is the bundled demo detector of coloured shapes (circle, square, triangle).")
     params = (
         FilePath("model", "", help="path of a YOLO .onnx, or a bundled model name (empty: the demo model)",
@@ -86,12 +88,15 @@ class Yolo(Plugin):
         return self.model.provider.upper()
 
     def status(self) -> StageStatus:
-        return StageStatus(provider=self.provider)
+        return StageStatus(provider=self.provider, state=self.model.info.task)
 
     def process(self, frame: Frame) -> Frame:
-        from vidcv.detections import Detections
+        from vidcv.detections import Classification, Detections
 
         image = to_bgr(frame.image, frame.color_space)
         found = self.model(image, self.p.conf, self.p.iou, self.class_ids, self.p.max_det)
+        if isinstance(found, Classification):
+            frame.classification = found
+            return frame
         frame.detections = Detections.merge([frame.detections, frame.detections_to_source(found)])
         return frame

@@ -1,4 +1,5 @@
-"""Detection overlays drawn by the view from ``Detections``: boxes, labels, masks, polygons, track ids."""
+"""Detection overlays drawn by the view from ``Detections``: boxes (oriented ones too), labels, masks,
+polygons, keypoints, track ids and trails, and a classifier's banner."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPolygonF
 
-from vidcv.detections import TRAIL, Detections
-from vidcv.drawing import color_key, color_rgb, label_text
+from vidcv.detections import KEYPOINTS, OBB, TRAIL, Classification, Detections
+from vidcv.drawing import KEYPOINT_MIN_CONF, banner_lines, color_key, color_rgb, label_text, skeleton
+from vidcv.frame import xywhr_corners
 
 
 def class_color(key: int) -> QColor:
@@ -36,13 +38,47 @@ def draw_detections(painter: QPainter, dets: Detections, scale: float) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if dets.polygons is not None and len(dets.polygons[i]) >= 3:
             painter.drawPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in dets.polygons[i]]))
-        painter.drawRect(QRectF(x1, y1, x2 - x1, y2 - y1))
+        if OBB.name in dets.data:  # an oriented box instead of its axis-aligned bounds
+            corners = xywhr_corners(dets.data[OBB.name][i][None])[0]
+            painter.drawPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in corners]))
+        else:
+            painter.drawRect(QRectF(x1, y1, x2 - x1, y2 - y1))
+        if KEYPOINTS.name in dets.data:
+            draw_keypoints(painter, dets.data[KEYPOINTS.name][i], color, pen_width)
         text = label_text(dets, i)
         metrics = painter.fontMetrics()
         box = QRectF(x1, max(0.0, y1 - metrics.height()), metrics.horizontalAdvance(text) + 4, metrics.height())
         painter.fillRect(box, QBrush(color))
         painter.setPen(QPen(QColor(0, 0, 0)))
         painter.drawText(box.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+
+
+def draw_keypoints(painter: QPainter, keypoints: np.ndarray, color: QColor, pen_width: float) -> None:
+    """The keypoints sure enough to show, joined by COCO's skeleton when there are 17 (as annotate draws)."""
+    sure = keypoints[:, 2] >= KEYPOINT_MIN_CONF
+    points = [QPointF(float(x), float(y)) for x, y in keypoints[:, :2]]
+    painter.setPen(QPen(color, pen_width))
+    for a, b in skeleton(len(keypoints)):
+        if sure[a] and sure[b]:
+            painter.drawLine(points[a], points[b])
+    painter.setBrush(QBrush(color))
+    for point, ok in zip(points, sure):
+        if ok:
+            painter.drawEllipse(point, 2.5 * pen_width, 2.5 * pen_width)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+
+
+def draw_banner(painter: QPainter, classification: Classification, scale: float) -> None:
+    """A classifier's top classes, top left of the image."""
+    font = QFont()
+    font.setPixelSize(max(10, int(16 / scale)))
+    painter.setFont(font)
+    height = painter.fontMetrics().height()
+    for row, text in enumerate(banner_lines(classification)):
+        box = QRectF(4 / scale, (4 / scale) + row * height, painter.fontMetrics().horizontalAdvance(text) + 6, height)
+        painter.fillRect(box, QBrush(QColor(0, 0, 0, 160)))
+        painter.setPen(QPen(QColor(255, 255, 255)))
+        painter.drawText(box.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
 
 
 def draw_trails(painter: QPainter, dets: Detections, scale: float) -> None:

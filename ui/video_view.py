@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from vidcv.frame import Frame
-from vidcv.ui.overlays import draw_detections, draw_trails
+from vidcv.ui.overlays import draw_banner, draw_detections, draw_trails
 
 MODES = ("processed", "original", "side_by_side")
 
@@ -118,7 +118,7 @@ class VideoView(QWidget):
         for rect, img, array in zip(self.image_rects(), self._images, self._arrays):
             painter.drawImage(rect, img)
             frame = self.frame
-            if self.overlays and frame is not None and len(frame.detections):
+            if self.overlays and frame is not None and (len(frame.detections) or frame.classification is not None):
                 painter.save()
                 painter.translate(rect.topLeft())
                 scale = rect.width() / img.width()
@@ -128,6 +128,8 @@ class VideoView(QWidget):
                 dets = frame.detections if array is frame.source_image else frame.detections_to_image(frame.detections)
                 draw_detections(painter, dets, scale)
                 draw_trails(painter, dets, scale)
+                if frame.classification is not None:
+                    draw_banner(painter, frame.classification, scale)
                 painter.restore()
         if self._drag_from is not None and self._drag_to is not None:
             painter.setPen(QPen(QColor(255, 220, 0), 1, Qt.PenStyle.DashLine))

@@ -34,8 +34,9 @@ class DataField:
     ``shape`` is the shape of one detection's value (``()`` for a scalar; ``None`` in it stands for any
     size, the same for every detection); ``dtype`` ``object`` makes a ragged field: a list of N float32
     arrays whose rows are points (a trail). ``fill`` is the value of detections that lack the field when
-    parts are merged. ``points`` means the last axis starts with x, y in source pixels (mapped with the
-    boxes onto processed images). ``logged`` fields go into each record of the detection log.
+    parts are merged. ``points`` means the last axis starts with x, y in source pixels; ``xywhr`` that the
+    value is a rotated box ``cx, cy, w, h, angle`` (radians) in source pixels: both are mapped with the
+    boxes onto processed images. ``logged`` fields go into each record of the detection log.
     """
 
     name: str
@@ -45,6 +46,7 @@ class DataField:
     points: bool = False
     logged: bool = False
     help: str = ""
+    xywhr: bool = False
 
     @property
     def ragged(self) -> bool:
@@ -78,18 +80,24 @@ FIELDS: dict[str, DataField] = {}
 
 
 def data_field(name: str, dtype: Any, shape: tuple[int | None, ...] = (), *, fill: Any = 0, points: bool = False,
-               logged: bool = False, help: str = "") -> DataField:
+               logged: bool = False, help: str = "", xywhr: bool = False) -> DataField:
     """Declare a per-detection field (one line per field; plugins may declare their own at import)."""
-    if name in FIELDS and FIELDS[name] != DataField(name, dtype, shape, fill, points, logged, help):
+    spec = DataField(name, dtype, shape, fill, points, logged, help, xywhr)
+    if name in FIELDS and FIELDS[name] != spec:
         raise ValueError(f"per-detection field {name!r} is already declared differently")
-    FIELDS[name] = DataField(name, dtype, shape, fill, points, logged, help)
-    return FIELDS[name]
+    FIELDS[name] = spec
+    return spec
 
 
 TRACK_AGE = data_field("track_age", np.int32, logged=True, help="frames since the track was first seen")
 TRACK_SPEED = data_field("speed_px_s", np.float32, fill=np.nan, logged=True,
                          help="speed of the track's centre in source pixels per second")
 TRAIL = data_field("trail", object, points=True, help="the track's recent centres, oldest first, (K, 2) source pixels")
+KEYPOINTS = data_field("keypoints", np.float32, (None, 3), points=True, logged=True,
+                       help="a pose model's keypoints: x, y in source pixels and a confidence, (K, 3) each")
+OBB = data_field("obb", np.float32, (5,), xywhr=True, logged=True,
+                 help="an oriented box: centre x, y, width, height (source pixels) and angle (radians), "
+                      "ultralytics' xywhr; xyxy holds its axis-aligned bounds")
 
 
 def _take(value: np.ndarray | list, picks: np.ndarray) -> np.ndarray | list:
@@ -261,6 +269,8 @@ class Detections:
                 "track_id": tid,
                 **{key: _json_value(self.data[key][i]) for key in self.data if FIELDS[key].logged},
             })
+            if self.polygons is not None:
+                records[-1]["polygon"] = [[round(float(x), 2), round(float(y), 2)] for x, y in self.polygons[i]]
         return records
 
 
@@ -272,3 +282,30 @@ def _json_value(value: Any) -> Any:
             return int(arr)
         return None if not np.isfinite(arr) else round(float(arr), 4)
     return [_json_value(v) for v in arr]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A classifier's result for a whole frame: the top classes, best first (``class_id`` int32 (k,),
+    ``confidence`` float32 (k,)), with the model's class names."""
+
+    class_id: np.ndarray
+    confidence: np.ndarray
+    names: Mapping[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ids = _as_array(self.class_id, np.int32, (), "class_id", None)
+        object.__setattr__(self, "class_id", ids)
+        object.__setattr__(self, "confidence", _as_array(self.confidence, np.float32, (), "confidence", len(ids)))
+        object.__setattr__(self, "names", {int(k): str(v) for k, v in dict(self.names).items()})
+
+    def __len__(self) -> int:
+        return int(self.class_id.shape[0])
+
+    def class_name(self, class_id: int) -> str:
+        return self.names.get(int(class_id), str(int(class_id)))
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-ready, as the detection log's ``classification``: best first."""
+        return [{"class_id": int(c), "class_name": self.class_name(c), "confidence": round(float(p), 4)}
+                for c, p in zip(self.class_id, self.confidence)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from vidcv.detections import FIELDS, Detections
+from vidcv.detections import FIELDS, Classification, Detections
 from vidcv.status import StageStatus
 
 
@@ -34,7 +34,8 @@ class Frame:
     pixel coordinates of ``image`` to those of ``source_image`` (None: the same), kept up to date by the
     geometry plugins, so that detectors report boxes in source pixels wherever they sit in the pipeline.
     ``statuses`` holds what each stage reported on this frame (``Plugin.status``), by stage display name;
-    ``path`` is the image file the frame was read from (image folders), else None.
+    ``path`` is the image file the frame was read from (image folders), else None; ``classification`` what
+    a classifier stage found for the whole frame (top classes, best first), else None.
     """
 
     image: np.ndarray
@@ -48,6 +49,7 @@ class Frame:
     to_source: np.ndarray | None = None
     statuses: dict[str, StageStatus] = field(default_factory=dict)
     path: str | None = None
+    classification: Classification | None = None
 
     def __post_init__(self) -> None:
         if self.source_image is None:
@@ -103,9 +105,43 @@ def map_detections(dets: Detections, m: np.ndarray | None, size_wh: tuple[int, i
     polygons = None
     if dets.polygons is not None:
         polygons = [_map_points(p, m) for p in dets.polygons]
-    data = {key: ([_map_points(v, m) for v in value] if isinstance(value, list) else _map_points(value, m))
-            if FIELDS[key].points else value for key, value in dets.data.items()}
+    data = {}
+    for key, value in dets.data.items():
+        spec = FIELDS[key]
+        if spec.points:
+            value = [_map_points(v, m) for v in value] if isinstance(value, list) else _map_points(value, m)
+        elif spec.xywhr:
+            value = map_xywhr(value, m)
+        data[key] = value
     return Detections(xyxy, dets.confidence, dets.class_id, dets.names, dets.tracker_id, masks, polygons, data)
+
+
+def map_xywhr(boxes: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Rotated boxes ``cx, cy, w, h, angle`` through the 3x3 matrix ``m``: the centre is mapped, and each
+    side's vector through the linear part gives the new width, height and angle (exact for rotations,
+    flips, uniform scales and shifts; the nearest rotated box for a stretch)."""
+    out = np.array(boxes, dtype=np.float32, copy=True).reshape(-1, 5)
+    if not len(out):
+        return out
+    a = m[:2, :2]
+    cos, sin = np.cos(out[:, 4]), np.sin(out[:, 4])
+    along_w = (a @ np.stack([cos * out[:, 2], sin * out[:, 2]])).T
+    along_h = (a @ np.stack([-sin * out[:, 3], cos * out[:, 3]])).T
+    out[:, :2] = out[:, :2] @ a.T + m[:2, 2]
+    out[:, 2] = np.hypot(along_w[:, 0], along_w[:, 1])
+    out[:, 3] = np.hypot(along_h[:, 0], along_h[:, 1])
+    out[:, 4] = np.arctan2(along_w[:, 1], along_w[:, 0])
+    return out
+
+
+def xywhr_corners(boxes: np.ndarray) -> np.ndarray:
+    """The four corners (N, 4, 2) of rotated boxes ``cx, cy, w, h, angle``, as ultralytics' xywhr2xyxyxyxy."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 5)
+    cos, sin = np.cos(boxes[:, 4]), np.sin(boxes[:, 4])
+    half_w = np.stack([cos, sin], 1) * boxes[:, 2:3] / 2
+    half_h = np.stack([-sin, cos], 1) * boxes[:, 3:4] / 2
+    c = boxes[:, :2]
+    return np.stack([c + half_w + half_h, c + half_w - half_h, c - half_w - half_h, c - half_w + half_h], 1)
 
 
 def _map_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:

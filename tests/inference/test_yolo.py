@@ -139,7 +139,7 @@ def test_bad_models_are_clear_errors(tmp_path):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 8, 8])])
     path = tmp_path / "relu.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), str(path))
-    with pytest.raises(InferenceError, match=r"expected one image input of shape \[1, 3, H, W\]; found inputs"):
+    with pytest.raises(InferenceError, match=r"expected one image input of shape \[batch, 3, height, width\]; found inputs"):
         YoloModel(str(path))
 
 

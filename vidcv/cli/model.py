@@ -35,7 +35,13 @@ def export_command(args: argparse.Namespace) -> int:
                              f"download it from the Ultralytics releases page and put it at ./{os.path.basename(weights)}, "
                              "or give the path of your own weights") from None
         raise VidcvError(f"ultralytics cannot load {weights}: {exc}") from None
-    onnx = model.export(format="onnx", imgsz=args.imgsz, half=args.half, dynamic=args.dynamic, verbose=False)
+    if args.nms and args.end2end:
+        raise VidcvError("--nms and --end2end exclude each other: NMS in the graph, or a head that needs none")
+    # ultralytics 8.4 spells fp16 quantize=16 and the end-to-end head nms=False (half and end2end are deprecated)
+    options = {"imgsz": args.imgsz, "dynamic": args.dynamic, "batch": args.batch,
+               **({"quantize": 16} if args.half else {}), **({"nms": True} if args.nms else {}),
+               **({"nms": False} if args.end2end else {})}
+    onnx = model.export(format="onnx", verbose=False, **options)
     out = args.out or os.path.splitext(weights)[0] + ".onnx"
     if os.path.abspath(onnx) != os.path.abspath(out):
         shutil.move(onnx, out)
@@ -56,8 +62,15 @@ def info_command(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     print(f"model      {doc['path']}")
-    print(f"task       {doc['task']}")
-    print(f"input      {doc['imgsz'][1]}x{doc['imgsz'][0]} (stride {doc['stride']}, {doc['input_dtype']})")
+    forms = {"raw": "raw head (vidcv runs NMS)", "end2end": "end-to-end, NMS-free head", "nms": "NMS inside the graph",
+             "rtdetr": "RT-DETR decoder (no NMS)"}
+    print(f"task       {doc['task']}" + (f", keypoints {doc['kpt_shape'][0]} x {doc['kpt_shape'][1]}"
+                                         if "kpt_shape" in doc else ""))
+    print(f"form       {forms.get(doc['form'], doc['form'])}")
+    size = f"{doc['imgsz'][1]}x{doc['imgsz'][0]}"
+    size = f"any size (default {size})" if doc["dynamic"] else size
+    batch = f", batch {doc['batch']}" if doc["batch"] > 1 else ""
+    print(f"input      {size} (stride {doc['stride']}, {doc['input_dtype']}{batch})")
     print(f"classes    {len(doc['classes'])}: " + ", ".join(f"{k}={v}" for k, v in doc["classes"].items()))
     print(f"providers  available: {', '.join(doc['providers_available'])}")
     print(f"runs on    {doc['provider_in_use'].upper()} (device {args.device})")
@@ -85,6 +98,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     export.add_argument("--imgsz", type=int, default=640, help="network input size (default 640)")
     export.add_argument("--half", action="store_true", help="fp16 weights (for GPUs)")
     export.add_argument("--dynamic", action="store_true", help="dynamic input size and batch")
+    export.add_argument("--nms", action="store_true", help="put NMS inside the graph (rows of boxes out)")
+    export.add_argument("--end2end", action="store_true", help="YOLO26 / YOLOv10: their NMS-free head")
+    export.add_argument("--batch", type=int, default=1, metavar="N", help="a fixed batch size (default 1)")
     export.add_argument("--out", metavar="FILE.onnx", help="where to write (default: beside the weights)")
     info = msub.add_parser("info", parents=[nested], help="task, classes, input size, providers")
     info.add_argument("model", metavar="MODEL", help="an .onnx file or a bundled model name")

@@ -1,4 +1,5 @@
-"""YOLO detection and segmentation models exported to ONNX by ultralytics, run on ONNX Runtime.
+"""YOLO models exported to ONNX by ultralytics (detect, segment, pose, obb, classify; raw heads, end-to-end
+heads and NMS exported in the graph; fixed or dynamic input, a fixed batch), run on ONNX Runtime.
 
 Pre- and post-processing follow ultralytics' own predict step for step (letterbox with grey 114 padding,
 RGB in 0..1, best class per box above ``conf``, class-aware NMS, boxes scaled back to the source image,
@@ -17,31 +18,43 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidcv.detections import Detections
+from vidcv.detections import KEYPOINTS, OBB, Classification, Detections
 from vidcv.inference.providers import InferenceError, create_session
+from vidcv.inference.rotated import fast_nms
 
 log = logging.getLogger(__name__)
 
-TASKS = ("detect", "segment")
+TASKS = ("detect", "segment", "pose", "obb", "classify")
+#: raw head (vidcv runs NMS), NMS-free head, NMS inside the graph, RT-DETR's decoder (normalised boxes)
+FORMS = ("raw", "end2end", "nms", "rtdetr")
 MAX_WH = 7680  # class offset for class-aware NMS, as in ultralytics
 MAX_NMS = 30000
 PAD_VALUE = 114
+TOP_K = 5  # classes a classifier reports
 
 
 def parse_meta(value: str) -> Any:
     """A metadata value written by ultralytics (a Python or JSON literal), never evaluated as code."""
     try:
         return ast.literal_eval(value)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
 
 
 @dataclass
 class ModelInfo:
-    """What a model says about itself and what vidcv found in its graph."""
+    """What a model says about itself and what vidcv found in its graph.
+
+    ``form``: ``raw`` (the head's candidates, vidcv runs NMS), ``end2end`` (an NMS-free head: rows of
+    boxes, score, class and extras), ``nms`` (NMS exported inside the graph, the same rows) or ``rtdetr``
+    (RT-DETR's decoder: rows of normalised centre/size boxes, score and class, for a stretched input).
+    ``extra``: values per detection after box, score and class (mask coefficients, K*3 keypoint values,
+    the angle). ``batch``: the fixed batch size of the input (1 when dynamic); ``dynamic``: any input
+    size (ultralytics then pads to a multiple of the stride, as vidcv does).
+    """
 
     path: str
     task: str
@@ -53,53 +66,104 @@ class ModelInfo:
     outputs: list[str]
     mask_dim: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    form: str = "raw"
+    kpt_shape: tuple[int, int] | None = None
+    batch: int = 1
+    dynamic: bool = False
+
+    @property
+    def extra(self) -> int:
+        if self.task == "segment":
+            return self.mask_dim
+        if self.task == "pose" and self.kpt_shape:
+            return self.kpt_shape[0] * self.kpt_shape[1]
+        return 1 if self.task == "obb" else 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "task": self.task, "classes": self.names, "imgsz": list(self.imgsz),
-                "stride": self.stride, "input_dtype": str(self.input_dtype), "mask_dim": self.mask_dim}
+        out = {"path": self.path, "task": self.task, "form": self.form, "classes": self.names,
+               "imgsz": list(self.imgsz), "stride": self.stride, "input_dtype": str(self.input_dtype),
+               "mask_dim": self.mask_dim, "batch": self.batch, "dynamic": self.dynamic}
+        if self.kpt_shape:
+            out["kpt_shape"] = list(self.kpt_shape)
+        return out
+
+
+def _layouts(nc: int) -> str:
+    return (f"raw heads [1, 4 + {nc} classes (+ 32 mask coefficients, + K*3 keypoint values, + 1 angle), anchors], "
+            "end-to-end or NMS-exported rows [1, max_det, 6 + those extras], classifier probabilities [1, classes]")
 
 
 def inspect(session: Any, path: str) -> ModelInfo:
-    """Read metadata and check the input/output layout; errors say what was found and what was expected."""
+    """Read metadata and check the input/output layout; errors say what was found and what vidcv reads."""
     meta = {k: parse_meta(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}
     inputs, outputs = session.get_inputs(), session.get_outputs()
-    found = (f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[(o.name, o.shape) for o in outputs]}")
+    found = f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[(o.name, o.shape) for o in outputs]}"
     if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, "3"):
         raise InferenceError(f"{path} does not look like a YOLO model: expected one image input of shape "
-                             f"[1, 3, H, W]; found {found}")
-    task = str(meta.get("task") or ("segment" if len(outputs) == 2 else "detect"))
+                             f"[batch, 3, height, width]; found {found}")
+    out_shape = outputs[0].shape
+    task = str(meta.get("task") or ("classify" if len(out_shape) == 2 else
+                                    "segment" if len(outputs) == 2 else "detect"))
     if task not in TASKS:
-        raise InferenceError(f"{path} is a '{task}' model; vidcv runs {' and '.join(TASKS)} models")
-    expected_outputs = 2 if task == "segment" else 1
-    if len(outputs) != expected_outputs or len(outputs[0].shape) != 3:
-        raise InferenceError(f"{path}: a {task} model needs {expected_outputs} output(s), the first of shape "
-                             f"[1, 4 + classes{' + 32' if task == 'segment' else ''}, anchors]; found {found} "
-                             "(export with ultralytics: yolo export model=... format=onnx)")
+        raise InferenceError(f"{path} is a '{task}' model; vidcv runs {', '.join(TASKS)} models")
+    names = meta.get("names")
+    if isinstance(names, (list, tuple)):
+        names = dict(enumerate(names))
+    mask_dim = int(outputs[1].shape[1]) if task == "segment" and len(outputs) == 2 else 0
+    kpt = meta.get("kpt_shape")
+    kpt_shape = (int(kpt[0]), int(kpt[1])) if isinstance(kpt, (list, tuple)) and len(kpt) == 2 else None
+    args = meta.get("args") if isinstance(meta.get("args"), dict) else {}
     shape = inputs[0].shape
+    fixed = all(isinstance(d, int) for d in shape[2:])
     imgsz_meta = meta.get("imgsz")
-    if isinstance(shape[2], int) and isinstance(shape[3], int):
-        imgsz = (shape[2], shape[3])
+    if fixed:
+        imgsz = (int(shape[2]), int(shape[3]))
     elif isinstance(imgsz_meta, (list, tuple)) and len(imgsz_meta) == 2:
         imgsz = (int(imgsz_meta[0]), int(imgsz_meta[1]))
     else:
         imgsz = (640, 640)
-    channels = outputs[0].shape[1]
-    mask_dim = int(outputs[1].shape[1]) if task == "segment" else 0
-    names = meta.get("names")
-    if isinstance(names, (list, tuple)):
-        names = dict(enumerate(names))
+    try:
+        stride = int(meta.get("stride", 32) or 32)
+    except (TypeError, ValueError):
+        stride = 32
+    info = ModelInfo(path, task, {}, imgsz, stride, inputs[0].name,
+                     np.dtype(np.float16 if "float16" in inputs[0].type else np.float32), [o.name for o in outputs],
+                     mask_dim, meta, "raw", kpt_shape, shape[0] if isinstance(shape[0], int) else 1, not fixed)
+    if task == "pose" and kpt_shape is None:
+        raise InferenceError(f"{path} is a pose model without kpt_shape in its metadata; export it with "
+                             "ultralytics (yolo export model=... format=onnx)")
+    expected = 2 if task == "segment" else 1
+    if len(outputs) != expected or len(out_shape) != (2 if task == "classify" else 3):
+        raise InferenceError(f"{path}: a {task} model has {expected} output(s); found {found}. vidcv reads "
+                             + _layouts(len(names) if isinstance(names, dict) else 80))
+    if task == "classify":
+        channels = out_shape[1]
+    elif str(meta.get("head", "")).startswith("RTDETR"):
+        info.form, channels = "rtdetr", None
+    elif meta.get("end2end") is True or args.get("nms") is True:
+        info.form = "nms" if args.get("nms") is True else "end2end"
+        channels = None
+        if isinstance(out_shape[2], int) and out_shape[2] != 6 + info.extra:
+            raise InferenceError(f"{path}: its {info.form} output rows have {out_shape[2]} values but a {task} "
+                                 f"model's have 6 + {info.extra}; found {found}. vidcv reads "
+                                 + _layouts(len(names) if isinstance(names, dict) else 80))
+    elif isinstance(out_shape[2], int) and out_shape[2] == 6 + info.extra and (
+            not isinstance(names, dict) or out_shape[1] != 4 + len(names) + info.extra):
+        info.form, channels = "end2end", None  # rows of an NMS-free head without the metadata saying so
+    else:
+        channels = out_shape[1]
     if not isinstance(names, dict):
         if not isinstance(channels, int):
-            raise InferenceError(f"{path} has neither class names in its metadata nor a fixed output size")
-        names = {i: f"class{i}" for i in range(channels - 4 - mask_dim)}
-    names = {int(k): str(v) for k, v in names.items()}
-    if isinstance(channels, int) and channels != 4 + len(names) + mask_dim:
-        raise InferenceError(f"{path}: its output has {channels} channels but 4 box values + {len(names)} classes"
-                             f"{f' + {mask_dim} mask coefficients' if mask_dim else ''} make "
-                             f"{4 + len(names) + mask_dim}; the metadata and the graph disagree")
-    dtype = np.float16 if "float16" in inputs[0].type else np.float32
-    return ModelInfo(path, task, names, imgsz, int(meta.get("stride", 32) or 32), inputs[0].name, np.dtype(dtype),
-                     [o.name for o in outputs], mask_dim, meta)
+            raise InferenceError(f"{path} has neither class names in its metadata nor a fixed output size; found "
+                                 f"{found}")
+        names = {i: f"class{i}" for i in range(channels - (0 if task == "classify" else 4 + info.extra))}
+    info.names = {int(k): str(v) for k, v in names.items()}
+    want = len(info.names) + (0 if task == "classify" else 4 + info.extra)
+    if isinstance(channels, int) and channels != want:
+        what = "classes" if task == "classify" else f"4 box values + {len(info.names)} classes + {info.extra} extras"
+        raise InferenceError(f"{path}: its output has {channels} values per candidate but {what} make {want}: the "
+                             f"metadata and the graph disagree; found {found}. vidcv reads " + _layouts(len(info.names)))
+    return info
 
 
 @dataclass
@@ -113,12 +177,17 @@ class Letterbox:
     top: int
 
 
-def letterbox(image: np.ndarray, input_hw: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
-    """Resize keeping the aspect ratio and pad with grey 114 to ``input_hw`` (ultralytics' LetterBox)."""
+def letterbox(image: np.ndarray, input_hw: tuple[int, int], stride: int | None = None) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio and pad with grey 114 to ``input_hw`` (ultralytics' LetterBox); with
+    ``stride`` (models of any input size) pad only to the next multiple of it, as ultralytics does."""
     h, w = image.shape[:2]
     r = min(input_hw[0] / h, input_hw[1] / w)
     new_w, new_h = max(round(w * r), 1), max(round(h * r), 1)
-    dw, dh = (input_hw[1] - new_w) / 2, (input_hw[0] - new_h) / 2
+    dw, dh = input_hw[1] - new_w, input_hw[0] - new_h
+    if stride:
+        dw, dh = dw % stride, dh % stride
+    input_hw = (new_h + dh, new_w + dw)
+    dw, dh = dw / 2, dh / 2
     if (w, h) != (new_w, new_h):
         image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     top, bottom = round(dh - 0.1), round(dh + 0.1)
@@ -167,9 +236,11 @@ def scale_boxes(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
 
 
 def decode(output: np.ndarray, nc: int, conf: float, iou: float, classes: list[int] | None,
-           max_det: int) -> np.ndarray:
-    """Rows (x1, y1, x2, y2, score, class, mask coefficients...) in network-input pixels after NMS."""
-    pred = output[0].T.astype(np.float32, copy=False)  # (anchors, 4 + nc + nm)
+           max_det: int, rotated: bool = False) -> np.ndarray:
+    """A raw head's candidates to rows (x1, y1, x2, y2, score, class, extras...) in network-input pixels
+    after class-aware NMS; ``rotated`` (OBB): rows (cx, cy, w, h, score, class, angle) after the
+    probabilistic-IoU NMS, as ultralytics' non_max_suppression."""
+    pred = output[0].T.astype(np.float32, copy=False)  # (anchors, 4 + nc + extras)
     scores_all = pred[:, 4:4 + nc]
     best = scores_all.max(axis=1)
     pred, scores_all, best = pred[best > conf], scores_all[best > conf], best[best > conf]
@@ -177,13 +248,70 @@ def decode(output: np.ndarray, nc: int, conf: float, iou: float, classes: list[i
         return np.zeros((0, 6 + pred.shape[1] - 4 - nc), np.float32)
     cls = scores_all.argmax(axis=1).astype(np.float32)
     xy, wh = pred[:, :2], pred[:, 2:4]
-    rows = np.concatenate([xy - wh / 2, xy + wh / 2, best[:, None], cls[:, None], pred[:, 4 + nc:]], axis=1)
+    box = np.concatenate([xy, wh], axis=1) if rotated else np.concatenate([xy - wh / 2, xy + wh / 2], axis=1)
+    rows = np.concatenate([box, best[:, None], cls[:, None], pred[:, 4 + nc:]], axis=1)
     if classes is not None:
         rows = rows[np.isin(rows[:, 5].astype(int), classes)]
     if len(rows) > MAX_NMS:
         rows = rows[np.argsort(-rows[:, 4], kind="stable")[:MAX_NMS]]
-    keep = nms(rows[:, :4] + rows[:, 5:6] * MAX_WH, rows[:, 4], iou)[:max_det]
+    offset = rows[:, 5:6] * MAX_WH
+    if rotated:
+        boxes = np.concatenate([rows[:, :2] + offset, rows[:, 2:4], rows[:, -1:]], axis=1)
+        keep = fast_nms(boxes, rows[:, 4], iou)[:max_det]
+    else:
+        keep = nms(rows[:, :4] + offset, rows[:, 4], iou)[:max_det]
     return rows[keep]
+
+
+def select_rows(output: np.ndarray, conf: float, classes: list[int] | None, max_det: int) -> np.ndarray:
+    """Rows of an end-to-end or NMS-exported output above ``conf`` (and of ``classes``), in their order, at
+    most ``max_det``: ultralytics' end-to-end branch."""
+    rows = output[0].astype(np.float32, copy=False)
+    keep = rows[:, 4] > conf
+    if classes is not None:
+        keep &= np.isin(rows[:, 5].astype(int), classes)
+    return rows[keep][:max_det]
+
+
+def scale_xywh(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """Network-input centre/size boxes to source pixels (ultralytics' scale_boxes with xywh=True: not
+    clipped)."""
+    h, w = lb.source_hw
+    gain_x, gain_y = lb.new_wh[0] / w, lb.new_wh[1] / h
+    out = boxes.astype(np.float32).copy()
+    out[:, 0] = (out[:, 0] - lb.left) / gain_x
+    out[:, 1] = (out[:, 1] - lb.top) / gain_y
+    out[:, 2] /= gain_x
+    out[:, 3] /= gain_y
+    return out
+
+
+def scale_points(points: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """(..., 2+) network-input x, y to source pixels, clipped (ultralytics' scale_coords)."""
+    h, w = lb.source_hw
+    out = points.astype(np.float32).copy()
+    out[..., 0] = ((out[..., 0] - lb.left) / (lb.new_wh[0] / w)).clip(0, w)
+    out[..., 1] = ((out[..., 1] - lb.top) / (lb.new_wh[1] / h)).clip(0, h)
+    return out
+
+
+def classify_input(image_bgr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """A classifier's input as ultralytics prepares it: shortest side resized to the input (PIL bilinear),
+    centre crop, RGB in 0..1 (torchvision's Resize, CenterCrop and ToTensor)."""
+    from PIL import Image
+
+    h, w = image_bgr.shape[:2]
+    th, tw = size_hw
+    if th == tw:
+        short, long = (w, h) if w <= h else (h, w)
+        new_short, new_long = th, int(th * long / short)
+        size = (new_short, new_long) if w <= h else (new_long, new_short)  # PIL: (width, height)
+    else:
+        size = (tw, th)
+    resized = np.asarray(Image.fromarray(image_bgr).resize(size, Image.BILINEAR))
+    rh, rw = resized.shape[:2]
+    top, left = int(round((rh - th) / 2.0)), int(round((rw - tw) / 2.0))
+    return np.ascontiguousarray(resized[top:top + th, left:left + tw])
 
 
 def masks_from_protos(protos: np.ndarray, coeffs: np.ndarray, boxes_in: np.ndarray,
@@ -236,7 +364,7 @@ class YoloModel:
         if self.session_info.provider in ("cuda", "tensorrt"):
             self.binding = self.session.io_binding()
         if warmup:
-            self.run(np.zeros((1, 3, *self.info.imgsz), self.info.input_dtype))
+            self.run(np.zeros((max(1, self.info.batch), 3, *self.info.imgsz), self.info.input_dtype))
 
     @property
     def provider(self) -> str:
@@ -253,15 +381,76 @@ class YoloModel:
         return self.binding.copy_outputs_to_cpu()
 
     def __call__(self, image_bgr: np.ndarray, conf: float = 0.25, iou: float = 0.7, classes: list[int] | None = None,
-                 max_det: int = 300, polygons: bool = True) -> Detections:
-        padded, lb = letterbox(image_bgr, self.info.imgsz)
-        outputs = self.run(to_blob(padded, self.info.input_dtype))
-        nc = len(self.info.names)
-        rows = decode(outputs[0], nc, conf, iou, classes, max_det)
+                 max_det: int = 300, polygons: bool = True) -> Detections | Classification:
+        """Detections in source pixels (boxes, plus masks and polygons, keypoints or oriented boxes by task),
+        or a classifier's top classes; ``classes`` and ``conf`` filter either."""
+        info = self.info
+        if info.task == "classify":
+            return self.classify(image_bgr, classes)
+        if info.form == "rtdetr":
+            return self.rtdetr(image_bgr, conf, classes, max_det)
+        padded, lb = letterbox(image_bgr, info.imgsz, info.stride if info.dynamic else None)
+        outputs = self.run(self.batch_of(to_blob(padded, info.input_dtype)))
+        if info.form == "raw":
+            rows = decode(outputs[0], len(info.names), conf, iou, classes, max_det, rotated=info.task == "obb")
+        else:
+            rows = select_rows(outputs[0], conf, classes, max_det)
         masks = polys = None
-        if self.info.task == "segment":
+        data: dict[str, np.ndarray] = {}
+        if info.task == "segment":
             masks, keep = masks_from_protos(outputs[1][0].astype(np.float32), rows[:, 6:], rows[:, :4], lb)
             rows, masks = rows[keep], masks[keep]  # as ultralytics: no mask, no detection
             polys = [polygon_of(m) for m in masks] if polygons else None
-        return Detections(scale_boxes(rows[:, :4], lb), rows[:, 4], rows[:, 5].astype(np.int32), self.info.names,
-                          masks=masks, polygons=polys)
+        elif info.task == "pose":
+            kpts = rows[:, 6:].reshape(len(rows), *info.kpt_shape)
+            if info.kpt_shape[1] == 2:  # no visibility: confidence 1
+                kpts = np.concatenate([kpts, np.ones((*kpts.shape[:2], 1), np.float32)], axis=2)
+            data[KEYPOINTS.name] = scale_points(kpts, lb)
+        elif info.task == "obb":
+            xywhr = np.concatenate([scale_xywh(rows[:, :4], lb), rows[:, -1:]], axis=1)
+            data[OBB.name] = xywhr
+            rows = rows.copy()
+            rows[:, :4] = aabb_of(xywhr, lb.source_hw)
+            return Detections(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int32), info.names, data=data)
+        return Detections(scale_boxes(rows[:, :4], lb), rows[:, 4], rows[:, 5].astype(np.int32), info.names,
+                          masks=masks, polygons=polys, data=data)
+
+    def batch_of(self, blob: np.ndarray) -> np.ndarray:
+        """A fixed batch larger than one gets the image and zeros (the other results are dropped)."""
+        if self.info.batch <= 1:
+            return blob
+        return np.concatenate([blob, np.zeros((self.info.batch - 1, *blob.shape[1:]), blob.dtype)])
+
+    def rtdetr(self, image_bgr: np.ndarray, conf: float, classes: list[int] | None, max_det: int) -> Detections:
+        """RT-DETR: the image stretched to the input, no NMS, boxes scaled by the source size (its predictor)."""
+        h, w = image_bgr.shape[:2]
+        stretched = cv2.resize(image_bgr, self.info.imgsz[::-1], interpolation=cv2.INTER_LINEAR)
+        rows = select_rows(self.run(self.batch_of(to_blob(stretched, self.info.input_dtype)))[0], conf, classes,
+                           max_det)
+        xy, wh = rows[:, :2], rows[:, 2:4]
+        xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1) * np.array([w, h, w, h], np.float32)
+        return Detections(xyxy, rows[:, 4], rows[:, 5].astype(np.int32), self.info.names)
+
+    def classify(self, image_bgr: np.ndarray, classes: list[int] | None = None) -> Classification:
+        """The top classes of a classifier (probabilities as the model gives them), best first."""
+        crop = classify_input(image_bgr, self.info.imgsz)
+        probs = self.run(self.batch_of(to_blob(crop, self.info.input_dtype)))[0][0].astype(np.float32)
+        order = np.argsort(-probs, kind="stable")
+        if classes is not None:
+            order = order[np.isin(order, classes)]
+        top = order[:TOP_K]
+        return Classification(top, probs[top], self.info.names)
+
+
+def aabb_of(xywhr: np.ndarray, source_hw: tuple[int, int]) -> np.ndarray:
+    """The axis-aligned bounds (xyxy) of rotated boxes, clipped to the image."""
+    from vidcv.frame import xywhr_corners
+
+    corners = xywhr_corners(xywhr)
+    h, w = source_hw
+    if not len(corners):
+        return np.zeros((0, 4), np.float32)
+    xyxy = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+    xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
+    xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
+    return xyxy.astype(np.float32)

@@ -14,8 +14,10 @@ class DetectionsLogSink(Sink):
     """One line per frame: ``{"frame", "pts_ms", "detections": [...]}`` (empty list when nothing was found).
 
     Each detection is a ``Detections.to_records`` record: box, confidence, class, ``track_id`` and the
-    logged per-detection fields (a track stage's ``track_age`` and ``speed_px_s``). ``counts`` holds what
-    the stages report as counts on that frame (a count stage's running totals), when any does.
+    logged per-detection fields (a track stage's ``track_age`` and ``speed_px_s``, a pose model's
+    ``keypoints``, an OBB model's ``obb``) and a segment model's ``polygon``. ``classification`` holds a
+    classifier's top classes, ``counts`` what the stages report as counts on that frame (a count stage's
+    running totals), when any does.
     """
 
     def __init__(self, path: str) -> None:
@@ -25,6 +27,8 @@ class DetectionsLogSink(Sink):
 
     def write(self, frame: Frame) -> None:
         line = {"frame": frame.index, "pts_ms": round(frame.pts_ms, 3), "detections": frame.detections.to_records()}
+        if frame.classification is not None:
+            line["classification"] = frame.classification.to_records()
         counts = merged_counts(frame.statuses.values())
         if counts:
             line["counts"] = counts

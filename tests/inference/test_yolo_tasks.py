@@ -1,0 +1,211 @@
+"""Every task and export form against ultralytics' own predict on the same ONNX file and the same frames.
+
+The models are the small ones `scripts/train_test_models.py` trains on synthetic shapes (committed in
+tests/assets/models, trained so that their scores mean something); each is exported here, offline, in the
+forms ultralytics offers: the raw head, NMS in the graph, dynamic input, a fixed batch of 2, fp16 weights.
+"""
+
+import os
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from vidcv.frame import xywhr_corners
+from vidcv.inference.yolo import YoloModel
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+from train_test_models import scene_classify, scene_obb, scene_pose, scene_shapes  # noqa: E402
+
+MODELS = os.environ.get("VIDCV_TEST_MODELS") or os.path.join(os.path.dirname(__file__), "..", "assets", "models")
+pytestmark = pytest.mark.timeout(600)
+
+FORMS = {
+    "detect": {"raw": {}, "nms": {"nms": True}, "dynamic": {"dynamic": True}, "batch2": {"batch": 2},
+               "fp16": {"half": True}},
+    "segment": {"raw": {}, "nms": {"nms": True}},
+    "pose": {"raw": {}, "nms": {"nms": True}, "dynamic": {"dynamic": True}},
+    "obb": {"raw": {}, "nms": {"nms": True}},
+    "classify": {"raw": {}, "dynamic": {"dynamic": True}, "fp16": {"half": True}},
+}
+CASES = [(task, form) for task, forms in FORMS.items() for form in forms]
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """(task, form) -> (ONNX path, input size), exported once per session."""
+    os.environ.update(YOLO_OFFLINE="1", YOLO_AUTOINSTALL="false")
+    from ultralytics import YOLO
+
+    folder = tmp_path_factory.mktemp("onnx")
+    cache: dict = {}
+
+    def get(task, form):
+        if (task, form) not in cache:
+            model = YOLO(os.path.join(MODELS, f"tiny_{task}.pt"))
+            imgsz = int(model.model.args.get("imgsz", 160))
+            path = model.export(format="onnx", imgsz=imgsz, verbose=False, **FORMS[task][form])
+            target = folder / f"{task}_{form}.onnx"
+            os.replace(path, target)
+            cache[task, form] = (str(target), imgsz)
+        return cache[task, form]
+    return get
+
+
+def frames(task, n=6, seed=99):
+    """Scenes the models never saw (another seed), at other sizes and aspect ratios."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        if task == "classify":
+            img = scene_classify(rng, 160, i % 6)
+        elif task == "pose":
+            img, _ = scene_pose(rng, 160)
+        elif task == "obb":
+            img, _ = scene_obb(rng, 160)
+        else:
+            img, _ = scene_shapes(rng, 160, task)
+        w, h = ((160, 160), (240, 160), (200, 260), (320, 180), (160, 160), (300, 300))[i % 6]
+        out.append(np.ascontiguousarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)))
+    return out
+
+
+def box_iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return ix / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix + 1e-9)
+
+
+def corners_close(a, b, tol):
+    """The same rotated rectangle: corner sets equal within ``tol`` pixels in some cyclic order."""
+    return any(np.abs(np.roll(a, k, axis=0) - b).max() <= tol for k in range(4))
+
+
+def match(ours, theirs_xyxy, theirs_cls):
+    """For each of ultralytics' boxes, the index of ours with the same class at IoU >= 0.95 (one each)."""
+    free = list(range(len(ours)))
+    pairs = []
+    for j, (box, cls) in enumerate(zip(theirs_xyxy, theirs_cls)):
+        best = max(free, key=lambda i: box_iou(ours.xyxy[i], box) if ours.class_id[i] == cls else -1, default=None)
+        assert best is not None and ours.class_id[best] == cls and box_iou(ours.xyxy[best], box) >= 0.95, (j, box)
+        free.remove(best)
+        pairs.append((best, j))
+    assert not free, f"{len(free)} detections ultralytics does not have"
+    return pairs
+
+
+@pytest.mark.parametrize("task, form", CASES, ids=[f"{t}-{f}" for t, f in CASES])
+def test_parity_with_ultralytics_predict(exported, task, form):
+    from ultralytics import YOLO
+
+    path, imgsz = exported(task, form)
+    ours = YoloModel(path, device="cpu")
+    assert ours.info.task == task
+    assert ours.info.form == ("nms" if form == "nms" else "raw")
+    assert ours.info.dynamic == (form == "dynamic") and ours.info.batch == (2 if form == "batch2" else 1)
+    theirs = YOLO(path, task=task)
+    found = 0
+    for img in frames(task):
+        got = ours(img, conf=0.25, iou=0.7)
+        want = theirs.predict(img, imgsz=imgsz, conf=0.25, iou=0.7, verbose=False)[0]
+        if task == "classify":
+            top5 = [int(i) for i in want.probs.top5]
+            assert got.class_id.tolist() == top5
+            assert np.allclose(got.confidence, want.probs.top5conf.numpy(), atol=1e-3)
+            found += 1
+            continue
+        if task == "obb":
+            xywhr = want.obb.xywhr.numpy()
+            want_cls = want.obb.cls.numpy().astype(int)
+            assert len(got) == len(xywhr)
+            free = list(range(len(got)))
+            for box, cls in zip(xywhr, want_cls):
+                target = xywhr_corners(box[None])[0]
+                hit = next((i for i in free if got.class_id[i] == cls and
+                            corners_close(xywhr_corners(got.data["obb"][i][None])[0], target, 2.0)), None)
+                assert hit is not None, box
+                free.remove(hit)
+            found += len(xywhr)
+            continue
+        pairs = match(got, want.boxes.xyxy.numpy(), want.boxes.cls.numpy().astype(int))
+        conf_want = want.boxes.conf.numpy()
+        assert all(abs(got.confidence[i] - conf_want[j]) < 1e-3 for i, j in pairs)
+        if task == "pose":
+            kw = want.keypoints.data.numpy()
+            for i, j in pairs:
+                k = got.data["keypoints"][i]
+                assert np.abs(k[:, :2] - kw[j][:, :2]).max() <= 1.5 and np.abs(k[:, 2] - kw[j][:, 2]).max() <= 0.01
+        found += len(pairs)
+    assert found > 0, "no detection on any frame: the comparison would be empty"
+
+
+def test_classification_reaches_the_frame_and_the_log(exported, tmp_path):
+    """A classify model in a pipeline: the top 5 classes on the frame, in the detection log, best first."""
+    import json
+
+    from vidcv.frame import Frame
+    from vidcv.pipeline import Pipeline
+    from vidcv.plugins.yolo import Yolo
+    from vidcv.sinks import DetectionsLogSink
+
+    path, _ = exported("classify", "raw")
+    pipeline = Pipeline([Yolo(model=path, device="cpu")])
+    sink = DetectionsLogSink(str(tmp_path / "log.jsonl"))
+    for i, img in enumerate(frames("classify", 3)):
+        frame = pipeline.process(Frame(img, i, 0.0))
+        names = pipeline.stages[0].plugin.model.info.names
+        assert frame.classification is not None and len(frame.classification) == min(5, len(names))
+        sink.write(frame)
+    sink.close()
+    line = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[0])
+    probs = [c["confidence"] for c in line["classification"]]
+    assert probs == sorted(probs, reverse=True) and sum(probs) <= 1.0 + 1e-3  # softmax: the top 5 of all classes
+    assert {"class_id", "class_name", "confidence"} == set(line["classification"][0]) and line["detections"] == []
+
+
+def test_pose_and_obb_fields_reach_the_detection_log(exported, tmp_path):
+    import json
+
+    from vidcv.frame import Frame
+    from vidcv.pipeline import Pipeline
+    from vidcv.plugins.yolo import Yolo
+    from vidcv.sinks import DetectionsLogSink
+
+    for task, field in (("pose", "keypoints"), ("obb", "obb")):
+        path, _ = exported(task, "raw")
+        pipeline = Pipeline([Yolo(model=path, device="cpu")])
+        log = tmp_path / f"{task}.jsonl"
+        sink = DetectionsLogSink(str(log))
+        for i, img in enumerate(frames(task, 4)):
+            sink.write(pipeline.process(Frame(img, i, 0.0)))
+        sink.close()
+        dets = [d for line in log.read_text().splitlines() for d in json.loads(line)["detections"]]
+        assert dets and all(field in d for d in dets)
+        if task == "pose":
+            assert all(len(p) == 3 for d in dets for p in d["keypoints"])
+        else:
+            assert all(len(d["obb"]) == 5 for d in dets)
+
+
+def test_annotate_and_the_overlays_draw_every_kind(exported, qtbot):
+    """Keypoints, oriented boxes and the classifier's banner are drawn by annotate and by the GUI's overlays."""
+    from vidcv.frame import Frame
+    from vidcv.pipeline import Pipeline
+    from vidcv.plugins.annotate import Annotate
+    from vidcv.plugins.yolo import Yolo
+    from vidcv.ui.video_view import VideoView
+
+    for task in ("pose", "obb", "classify"):
+        path, _ = exported(task, "raw")
+        img = frames(task, 1)[0]
+        detect = Pipeline([Yolo(model=path, device="cpu")]).process(Frame(img.copy(), 0, 0.0))
+        drawn = Annotate().process(detect).image
+        assert drawn.shape == img.shape and np.count_nonzero(np.any(drawn != img, axis=2)) > 50, task
+        view = VideoView()
+        qtbot.addWidget(view)
+        view.resize(320, 320)
+        plain = Frame(img.copy(), 0, 0.0)
+        view.show_frame(plain)
+        before = view.grab().toImage()
+        view.show_frame(detect)
+        assert view.grab().toImage() != before, task
