@@ -11,7 +11,7 @@ offline from the yaml (no downloaded weights) and trained with fixed seeds, one 
     .venv/bin/python scripts/train_test_models.py --task pose     # one task
     .venv/bin/python scripts/train_test_models.py --check         # export each .pt to ONNX and predict with it
 
-Writes tests/assets/models/tiny_{detect,segment,pose,obb,classify}.pt (ultralytics checkpoints: ``YOLO(path)`` loads
+Writes tests/assets/models/tiny_{detect,segment,pose,obb,classify,detect26}.pt (ultralytics checkpoints: ``YOLO(path)`` loads
 them and ``.export(format="onnx")`` works offline) and prints each model's parameter count, file size, training
 time and validation metrics.
 
@@ -41,7 +41,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.normpath(os.path.join(HERE, "..", "tests", "assets", "models"))
-TASKS = ("detect", "segment", "pose", "obb", "classify")
+TASKS = ("detect", "segment", "pose", "obb", "classify", "detect26")
 
 # Per task: the ultralytics yaml, the scale that replaces its "n" row ([depth, width, max_channels]; yolo11n is
 # [0.50, 0.25, 1024]), the picture size, the dataset sizes, the training length and any task-specific training
@@ -57,6 +57,9 @@ CONFIG = {
             "epochs": 16},
     "classify": {"yaml": "yolo11n-cls.yaml", "scale": [0.50, 0.125, 256], "imgsz": 128, "train": 720, "val": 120,
                  "epochs": 12},
+    # YOLO26 for its NMS-free end-to-end head (exported with nms=False), on the detect data
+    "detect26": {"yaml": "yolo26n.yaml", "scale": [0.50, 0.125, 256], "imgsz": 160, "train": 480, "val": 96,
+                 "epochs": 16, "task": "detect"},
 }
 NAMES = {
     "detect": ("circle", "square", "triangle"),
@@ -64,6 +67,7 @@ NAMES = {
     "pose": ("square",),
     "obb": ("rectangle", "ellipse"),
     "classify": ("circle", "cross", "hexagon", "square", "star", "triangle"),  # sorted, as ultralytics reads folders
+    "detect26": ("circle", "square", "triangle"),
 }
 KPT_SHAPE = (5, 3)
 FLIP_IDX = (1, 0, 3, 2, 4)
@@ -322,9 +326,10 @@ def train(task: str, work: str, seed: int, out: str, epochs: int | None) -> dict
     folder = os.path.join(work, task)
     os.makedirs(folder, exist_ok=True)
     t0 = time.perf_counter()
-    data = write_dataset(task, os.path.join(folder, "data"), cfg["train"], cfg["val"], cfg["imgsz"], seed)
+    base = cfg.get("task", task)  # the ultralytics task (detect26 is a detect model)
+    data = write_dataset(base, os.path.join(folder, "data"), cfg["train"], cfg["val"], cfg["imgsz"], seed)
     t_data = time.perf_counter() - t0
-    model = YOLO(model_yaml(task, folder), task=task)
+    model = YOLO(model_yaml(task, folder), task=base)
     params = sum(p.numel() for p in model.model.parameters())
     # Short runs: light mosaic, one warm-up epoch and an optimizer step every batch (nbs=batch). Classify: no
     # RandAugment or erasing (they would recolour or hide the shape), crops of 80-100 % of the picture.
@@ -354,6 +359,7 @@ def check(task: str, out: str, work: str, seed: int, n_images: int = 12) -> dict
     from ultralytics import YOLO
 
     cfg = CONFIG[task]
+    base = cfg.get("task", task)  # the ultralytics task
     folder = os.path.join(work, f"check_{task}")
     os.makedirs(folder, exist_ok=True)
     pt = os.path.join(folder, f"tiny_{task}.pt")
@@ -364,11 +370,11 @@ def check(task: str, out: str, work: str, seed: int, n_images: int = 12) -> dict
     for i in range(n_images):
         if task == "classify":
             images.append(scene_classify(rng, cfg["imgsz"], i % len(NAMES[task])))
-        elif task in ("detect", "segment"):
-            images.append(scene_shapes(rng, cfg["imgsz"], task)[0])
+        elif base in ("detect", "segment"):
+            images.append(scene_shapes(rng, cfg["imgsz"], base)[0])
         else:
             images.append((scene_pose if task == "pose" else scene_obb)(rng, cfg["imgsz"])[0])
-    model = YOLO(onnx_path, task=task)
+    model = YOLO(onnx_path, task=base)
     report: dict = {"task": task, "onnx": onnx_path}
     confs, kconfs, angles, top5, classes, n_kept, right = [], [], [], [], [], [], 0
     for i, img in enumerate(images):

@@ -28,8 +28,10 @@ FORMS = {
     "pose": {"raw": {}, "nms": {"nms": True}, "dynamic": {"dynamic": True}},
     "obb": {"raw": {}, "nms": {"nms": True}},
     "classify": {"raw": {}, "dynamic": {"dynamic": True}, "fp16": {"half": True}},
+    "detect26": {"end2end": {"nms": False}, "raw": {}},  # YOLO26: its NMS-free head (nms=False), the raw one
 }
-CASES = [(task, form) for task, forms in FORMS.items() for form in forms]
+TASK_OF = {"detect26": "detect"}  # model -> ultralytics task
+CASES = [(model, form) for model, forms in FORMS.items() for form in forms]
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +57,7 @@ def exported(tmp_path_factory):
 
 def frames(task, n=6, seed=99):
     """Scenes the models never saw (another seed), at other sizes and aspect ratios."""
+    task = TASK_OF.get(task, task)
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
@@ -94,18 +97,19 @@ def match(ours, theirs_xyxy, theirs_cls):
     return pairs
 
 
-@pytest.mark.parametrize("task, form", CASES, ids=[f"{t}-{f}" for t, f in CASES])
-def test_parity_with_ultralytics_predict(exported, task, form):
+@pytest.mark.parametrize("model, form", CASES, ids=[f"{t}-{f}" for t, f in CASES])
+def test_parity_with_ultralytics_predict(exported, model, form):
     from ultralytics import YOLO
 
-    path, imgsz = exported(task, form)
+    path, imgsz = exported(model, form)
+    task = TASK_OF.get(model, model)
     ours = YoloModel(path, device="cpu")
     assert ours.info.task == task
-    assert ours.info.form == ("nms" if form == "nms" else "raw")
+    assert ours.info.form == (form if form in ("nms", "end2end") else "raw")
     assert ours.info.dynamic == (form == "dynamic") and ours.info.batch == (2 if form == "batch2" else 1)
     theirs = YOLO(path, task=task)
     found = 0
-    for img in frames(task):
+    for img in frames(model):
         got = ours(img, conf=0.25, iou=0.7)
         want = theirs.predict(img, imgsz=imgsz, conf=0.25, iou=0.7, verbose=False)[0]
         if task == "classify":
