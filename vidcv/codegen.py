@@ -141,15 +141,16 @@ class _Part:
 def export_script(pipeline: Pipeline, title: str = "pipeline") -> str:
     """The script for ``pipeline`` (``title`` names it in the docstring)."""
     stages = pipeline.stages
-    needs_vidcv = any(s.plugin.to_code(CodeContext()) is None for s in stages if s.enabled)
-    ctx = CodeContext(vidcv_frame=needs_vidcv)
+    codes = [s.plugin.to_code(CodeContext()) if s.enabled else None for s in stages]
+    needs_vidcv = any(s.enabled and code is None for s, code in zip(stages, codes))
+    if needs_vidcv:  # the script's frames are vidcv's: the stages write what they track on them too
+        codes = [s.plugin.to_code(CodeContext(vidcv_frame=True)) if s.enabled else None for s in stages]
     helpers = _Helpers()
     parts: list[_Part] = []
     taken: set[str] = set()
-    for i, stage in enumerate(stages):
+    for i, (stage, code) in enumerate(zip(stages, codes)):
         function = _function_name(pipeline.stage_name(i), taken)
         taken.add(function)
-        code = stage.plugin.to_code(ctx) if stage.enabled else None
         parts.append(_Part(i, stage, function, code))
         if code is not None:
             modules = (type(stage.plugin).__module__, *HELPER_MODULES)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 
-from vidcv.events import EventHub, RunEnded, RunObserver, SourceState, SourceStateChanged, StatsUpdated
+from vidcv.events import EventHub, RunEnded, RunObserver, SourceState, StatsUpdated
 from vidcv.frame import Frame
 from vidcv.handoff import END, TIMEOUT, Handoff
 from vidcv.pipeline import Pipeline
@@ -89,11 +89,8 @@ class Runner:
         if self.source.state not in (SourceState.CLOSED, SourceState.FAILED):
             raise RuntimeError(f"{self.source.label} is already open: give the Runner a closed source "
                                "(it opens the source with its own stop signal)")
-        self.source.open(self._stop, self._source_state)
+        self.source.open(self._stop, self.events.emit)
         self._opened = True
-
-    def _source_state(self, event: SourceStateChanged) -> None:
-        self.events.emit(event)
 
     def start(self) -> None:
         """Open the source if ``open`` was not called yet, and start the threads."""

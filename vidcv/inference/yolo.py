@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from vidcv.detections import KEYPOINTS, OBB, Classification, Detections
+from vidcv.frame import xywhr_corners
 from vidcv.inference.providers import InferenceError, create_session
 from vidcv.inference.rotated import fast_nms
 
@@ -222,17 +223,8 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
 
 
 def scale_boxes(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
-    """Network-input xyxy -> source-image xyxy, clipped (ultralytics' scale_boxes)."""
-    h, w = lb.source_hw
-    gain_x, gain_y = lb.new_wh[0] / w, lb.new_wh[1] / h
-    pad_x = round((lb.input_hw[1] - lb.new_wh[0]) / 2 - 0.1)
-    pad_y = round((lb.input_hw[0] - lb.new_wh[1]) / 2 - 0.1)
-    out = boxes.astype(np.float32).copy()
-    out[:, [0, 2]] = (out[:, [0, 2]] - pad_x) / gain_x
-    out[:, [1, 3]] = (out[:, [1, 3]] - pad_y) / gain_y
-    out[:, [0, 2]] = out[:, [0, 2]].clip(0, w)
-    out[:, [1, 3]] = out[:, [1, 3]].clip(0, h)
-    return out
+    """Network-input xyxy -> source-image xyxy, clipped (ultralytics' scale_boxes): its two corners as points."""
+    return scale_points(np.asarray(boxes).reshape(-1, 2, 2), lb).reshape(-1, 4)
 
 
 def decode(output: np.ndarray, nc: int, conf: float, iou: float, classes: list[int] | None,
@@ -444,8 +436,6 @@ class YoloModel:
 
 def aabb_of(xywhr: np.ndarray, source_hw: tuple[int, int]) -> np.ndarray:
     """The axis-aligned bounds (xyxy) of rotated boxes, clipped to the image."""
-    from vidcv.frame import xywhr_corners
-
     corners = xywhr_corners(xywhr)
     h, w = source_hw
     if not len(corners):
