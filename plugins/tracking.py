@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from vidcv.frame import Frame
+from vidcv.detections import OBB
+from vidcv.frame import Frame, aabb_of
 from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
 from vidcv.tracks import TrackHistory
@@ -28,6 +29,18 @@ class _Boxes:
         return _Boxes(self.xyxy[index], self.conf[index], self.cls[index])
 
 
+class _RotatedBoxes(_Boxes):
+    """The view of oriented boxes: with ``xywhr`` the trackers match by rotated IoU (probiou) and keep the
+    angle, and their rows become ``x, y, w, h, angle, track_id, score, cls, idx``."""
+
+    def __init__(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, xywhr: np.ndarray) -> None:
+        super().__init__(xyxy, conf, cls)
+        self.xywhr = xywhr
+
+    def __getitem__(self, index: np.ndarray) -> _RotatedBoxes:
+        return _RotatedBoxes(self.xyxy[index], self.conf[index], self.cls[index], self.xywhr[index])
+
+
 class Track(Plugin):
     """Persistent identities for the detections of the stages before it."""
 
@@ -38,7 +51,9 @@ class Track(Plugin):
                "sparse-optical-flow camera-motion compensation). Only confirmed tracks are emitted; a lost track "
                "keeps its id for track_buffer frames. Each track's age (frames), speed (pixels per second) and "
                "trail (recent centres) are per-detection data (track_age, speed_px_s, trail): the detection log "
-               "writes age and speed, annotate and the overlays draw trails. Seeking or a new source resets it.")
+               "writes age and speed, annotate and the overlays draw trails. Oriented boxes (an obb model) are "
+               "matched by rotated IoU and keep their angle; keypoints, masks and polygons follow the detection "
+               "their track matched. Seeking or a new source resets it.")
     stateful = True
     params = (
         Choice("method", "bytetrack", ("bytetrack", "botsort"), help="association algorithm"),
@@ -72,13 +87,20 @@ class Track(Plugin):
 
     def process(self, frame: Frame) -> Frame:
         dets = frame.detections
-        boxes = _Boxes(dets.xyxy.astype(np.float32), dets.confidence.astype(np.float32),
-                       dets.class_id.astype(np.float32))
+        xyxy, conf, cls = (dets.xyxy.astype(np.float32), dets.confidence.astype(np.float32),
+                           dets.class_id.astype(np.float32))
+        obb = dets.data.get(OBB.name)
+        boxes = _Boxes(xyxy, conf, cls) if obb is None else _RotatedBoxes(xyxy, conf, cls, obb.astype(np.float32))
         image = frame.source_image if self.p.method == "botsort" else None
-        out = np.asarray(self.tracker.update(boxes, image), np.float64).reshape(-1, 8)
-        idx = out[:, 7].astype(int)
-        matched = dets[idx]  # masks, polygons and per-detection data of the boxes the tracks matched
-        tracked = replace(matched, xyxy=out[:, :4], confidence=out[:, 5], class_id=out[:, 6].astype(np.int32),
-                          tracker_id=out[:, 4].astype(np.int64))
+        width = 8 if obb is None else 9  # box (4 or 5 values), track id, score, class, detection index
+        out = np.asarray(self.tracker.update(boxes, image), np.float64).reshape(-1, width)
+        box, (tid, score, cid, idx) = out[:, :width - 4], out[:, width - 4:].T
+        # masks, polygons, keypoints and other per-detection data follow the detection each track matched
+        matched = dets[idx.astype(int)]
+        if obb is not None:
+            matched = matched.with_data(**{OBB.name: box.astype(np.float32)})
+            box = aabb_of(box, frame.source_image.shape[:2])
+        tracked = replace(matched, xyxy=box, confidence=score, class_id=cid.astype(np.int32),
+                          tracker_id=tid.astype(np.int64))
         frame.detections = self.motion.annotate(tracked, frame.pts_ms)
         return frame

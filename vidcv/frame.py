@@ -144,6 +144,18 @@ def xywhr_corners(boxes: np.ndarray) -> np.ndarray:
     return np.stack([c + half_w + half_h, c + half_w - half_h, c - half_w - half_h, c - half_w + half_h], 1)
 
 
+def aabb_of(xywhr: np.ndarray, source_hw: tuple[int, int]) -> np.ndarray:
+    """The axis-aligned bounds (xyxy) of rotated boxes, clipped to the image."""
+    corners = xywhr_corners(xywhr)
+    h, w = source_hw
+    if not len(corners):
+        return np.zeros((0, 4), np.float32)
+    xyxy = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+    xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
+    xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
+    return xyxy.astype(np.float32)
+
+
 def _map_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Points whose last axis starts with x, y, through the 3x3 matrix ``m`` (other columns kept)."""
     out = np.array(points, dtype=np.float32, copy=True)

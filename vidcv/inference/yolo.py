@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vidcv.detections import KEYPOINTS, OBB, Classification, Detections
-from vidcv.frame import xywhr_corners
+from vidcv.frame import aabb_of
 from vidcv.inference.providers import InferenceError, create_session
 from vidcv.inference.rotated import fast_nms
 
@@ -432,15 +432,3 @@ class YoloModel:
             order = order[np.isin(order, classes)]
         top = order[:TOP_K]
         return Classification(top, probs[top], self.info.names)
-
-
-def aabb_of(xywhr: np.ndarray, source_hw: tuple[int, int]) -> np.ndarray:
-    """The axis-aligned bounds (xyxy) of rotated boxes, clipped to the image."""
-    corners = xywhr_corners(xywhr)
-    h, w = source_hw
-    if not len(corners):
-        return np.zeros((0, 4), np.float32)
-    xyxy = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
-    xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
-    xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
-    return xyxy.astype(np.float32)
