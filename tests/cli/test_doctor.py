@@ -64,3 +64,28 @@ def test_doctor_prints_the_fix_under_each_component_that_is_not_ok(monkeypatch, 
     assert doctor.doctor_command(argparse.Namespace(json=True)) == 1
     rows = json.loads(capsys.readouterr().out)
     assert [(r["name"], r["status"]) for r in rows][:2] == [("python", "ok"), ("opencv", "missing")]
+
+
+def test_doctor_says_the_fallback_once_in_its_own_row_with_the_fix():
+    res = run_cli("doctor", "--json")
+    assert res.returncode == 0 and res.stderr == "", res.stderr  # no log line about the fall-back above the rows
+    row = {r["name"]: r for r in json.loads(res.stdout)}["inference"]
+    assert "vidcv doctor" not in row["detail"] + row["fix"]  # the doctor does not send the user to itself
+    if "runs on CPU" in row["detail"] and "needs" in row["detail"]:  # the CPU-only machine of the tests
+        assert row["status"] == "info" and "libcuda.so.1" in row["detail"]
+        assert "NVIDIA GPU and its driver" in row["fix"] and "device: cpu" in row["fix"]
+
+
+@pytest.mark.parametrize("reasons, fix", [
+    ([], ""),
+    (["tensorrt needs the NVIDIA driver (libcuda.so.1), TensorRT 10 (libnvinfer.so.10)",
+      "cuda needs the NVIDIA driver (libcuda.so.1)"], "a GPU provider needs an NVIDIA GPU and its driver"),
+    (["tensorrt needs TensorRT 10 (libnvinfer.so.10)"], "pip install 'tensorrt-cu13<11'"),
+    (["cuda needs cuDNN 9 (libcudnn.so.9)", "tensorrt needs TensorRT 10 (libnvinfer.so.10)"],
+     "pip install nvidia-cudnn-cu13; pip install 'tensorrt-cu13<11'"),
+    (["cuda did not start (is a GPU present?)"], "check the GPU driver with nvidia-smi"),
+], ids=["none", "no driver", "no tensorrt", "no cudnn and no tensorrt", "did not start"])
+def test_the_gpu_fix_follows_the_reasons(reasons, fix):
+    from vidcv.cli.doctor import gpu_fix
+
+    assert gpu_fix(reasons).startswith(fix) and bool(gpu_fix(reasons)) == bool(reasons)

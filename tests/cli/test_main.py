@@ -215,3 +215,26 @@ def test_every_handler_ends_with_an_exit_status(tmp_path, monkeypatch, capsys, c
         assert len(err.splitlines()) == 1 and err.startswith("vidcv: error: "), err
     else:
         assert type(outcome) is int and outcome in EXIT_CODES and outcome == status
+
+
+@pytest.mark.parametrize("args", [["doctor", "--json"], ["plugins"], ["model", "info", "shapes_yolov8n"],
+                                  ["run", "pattern:64x48", "--max-frames", "3"], ["--help"]], ids=" ".join)
+def test_a_reader_that_went_away_ends_the_command_quietly(args):
+    """`vidcv doctor --json | head -1`: the reader closes the pipe before vidcv writes; no error line."""
+    import subprocess
+
+    from media import vidcv_cmd
+
+    proc = subprocess.Popen([*vidcv_cmd(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # as `head -1` that has exited
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) in (EXIT_OK, EXIT_ERROR)
+    assert "rror" not in err and "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_reported(monkeypatch, capsys):
+    from vidcv.cli import sources
+
+    monkeypatch.setattr(sources, "sources_command", raising(BrokenPipeError(32, "Broken pipe")))
+    assert main(["sources"]) == EXIT_ERROR  # stdout here is pytest's and open: some other pipe broke
+    assert "internal error: BrokenPipeError" in capsys.readouterr().err

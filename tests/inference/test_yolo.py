@@ -152,6 +152,7 @@ def test_an_explicit_gpu_device_that_cannot_run_is_an_error():
         YoloModel(MODEL, device="cuda")
     auto = YoloModel(MODEL, device="auto", warmup=False)
     assert auto.provider == "cpu"
-    assert any("cuda needs" in w or "did not start" in w for w in auto.session_info.warnings)
+    assert any("cuda needs" in r or "did not start" in r for r in auto.session_info.reasons)
+    assert len(auto.session_info.warnings) == 1 and "`vidcv doctor`" in auto.session_info.warnings[0]
     with pytest.raises(InferenceError, match="device 'npu' is not known"):
         YoloModel(MODEL, device="npu")

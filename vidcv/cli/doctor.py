@@ -111,14 +111,40 @@ def checks() -> list[dict[str, str]]:
         add("PySide6", "missing", "not installed", "pip install 'PySide6<6.12' (for vidcv-gui)")
     try:
         from vidcv.bundled import DEMO_MODEL, bundled_models
+        from vidcv.inference.providers import caller_reports_fallback
         from vidcv.inference.yolo import YoloModel
 
-        model = YoloModel(bundled_models()[DEMO_MODEL], "auto", warmup=False)
-        why = f"; {'; '.join(model.session_info.warnings)}" if model.session_info.warnings else ""
-        add("inference", "ok", f"a yolo stage with device auto runs on {model.provider.upper()}{why}")
+        with caller_reports_fallback():  # this row says it, with the fix
+            model = YoloModel(bundled_models()[DEMO_MODEL], "auto", warmup=False)
+        reasons = model.session_info.reasons
+        detail = f"a yolo stage with device auto runs on {model.provider.upper()}"
+        add("inference", "info" if reasons else "ok", detail + (f" ({'; '.join(reasons)})" if reasons else ""),
+            gpu_fix(reasons))
     except Exception as exc:  # noqa: BLE001 - report, do not crash the doctor
         add("inference", "warn", f"the demo model does not load: {exc}", "reinstall vidcv (pip install -e .)")
     return rows
+
+
+#: What to install for each library a GPU provider could not load (providers.GPU_LIBRARIES).
+GPU_FIXES = (
+    ("libcuda.so.1", ("a GPU provider needs an NVIDIA GPU and its driver; without them vidcv runs on the CPU, "
+                      "and `device: cpu` on a yolo stage skips the GPU providers and this note")),
+    ("libcudart.so.13", "pip install nvidia-cuda-runtime"),
+    ("libcublas.so.13", "pip install nvidia-cublas"),
+    ("libcudnn.so.9", "pip install nvidia-cudnn-cu13"),
+    ("libnvinfer.so.10", "pip install 'tensorrt-cu13<11' (TensorRT 10, for device tensorrt)"),
+)
+
+
+def gpu_fix(reasons: list[str]) -> str:
+    """The fix for the fall-back reasons of a session: the driver first (without it nothing else helps)."""
+    text = " ".join(reasons)
+    if not text:
+        return ""
+    fixes = [fix for soname, fix in GPU_FIXES if soname in text]
+    if "libcuda.so.1" in text:
+        return fixes[0]
+    return "; ".join(fixes) or "check the GPU driver with nvidia-smi; run with --debug to see ONNX Runtime's log"
 
 
 def doctor_command(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -53,7 +54,38 @@ def _configure_logging(debug: bool, verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (the console script exits with it)."""
+    """Run the command line; returns the exit status (the console script exits with it).
+
+    A reader that stops early (``vidcv doctor --json | head -1``) ends the command quietly with EXIT_ERROR,
+    as Python's own tools do, for every command.
+    """
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # a reader gone shows here, not as a traceback in the interpreter's last flush
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        devnull = os.open(os.devnull, os.O_WRONLY)  # nothing left to flush into the closed pipe at exit
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+
+
+def _stdout_closed() -> bool:
+    """True when nothing reads stdout any more: its pipe's reader has exited."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not hasattr(select, "poll"):
+        return True  # no poll() (Windows): a BrokenPipeError that reaches the entry point is stdout's
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -71,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("vidcv: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: one line unless --debug
-        if args.debug:
+        if args.debug or (isinstance(exc, BrokenPipeError) and _stdout_closed()):
             raise
         print(f"vidcv: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
               file=sys.stderr)

@@ -51,13 +51,14 @@ def export_command(args: argparse.Namespace) -> int:
 
 def info_command(args: argparse.Namespace) -> int:
     from vidcv.bundled import bundled_models
-    from vidcv.inference.providers import available
+    from vidcv.inference.providers import available, caller_reports_fallback
     from vidcv.inference.yolo import YoloModel
 
     path = bundled_models().get(args.model, args.model)
-    model = YoloModel(path, device=args.device, warmup=False)
+    with caller_reports_fallback():  # said once, below, among the model's facts
+        model = YoloModel(path, device=args.device, warmup=False)
     doc = {**model.info.to_dict(), "providers_available": available(), "provider_in_use": model.provider,
-           "warnings": model.session_info.warnings}
+           "warnings": model.session_info.warnings, "fallback_reasons": model.session_info.reasons}
     if args.json:
         print(json.dumps(doc, indent=2))
         return EXIT_OK

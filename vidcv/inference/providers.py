@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +29,36 @@ class SessionInfo:
 
     provider: str                      # short name in use: tensorrt, cuda or cpu
     providers: list[str]               # every provider of the session, in priority order
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # one short line each: what runs, and where the fix is
+    reasons: list[str] = field(default_factory=list)   # in full: why each GPU provider asked for is not in use
+
+
+_said: set[str] = set()
+_said_lock = threading.Lock()
+_callers_report = threading.local()
+
+
+def _say_once(message: str) -> None:
+    """Log a fall-back note the first time this process meets it (the GUI loads a model several times)."""
+    if getattr(_callers_report, "active", False):
+        return
+    with _said_lock:
+        if message in _said:
+            return
+        _said.add(message)
+    log.warning("%s", message)
+
+
+@contextmanager
+def caller_reports_fallback() -> Iterator[None]:
+    """Within this block (this thread), sessions log no fall-back note: the caller shows
+    ``SessionInfo.warnings`` itself (``vidcv model info``, ``vidcv doctor``)."""
+    before = getattr(_callers_report, "active", False)
+    _callers_report.active = True
+    try:
+        yield
+    finally:
+        _callers_report.active = before
 
 
 def onnxruntime() -> Any:
@@ -114,14 +146,27 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
         raise InferenceError(f"onnxruntime cannot load {model_path}: {str(exc).splitlines()[0]}") from None
     in_use = list(session.get_providers())
     info = SessionInfo(SHORT.get(in_use[0], in_use[0]), in_use)
-    reasons = [f"{SHORT[p]} needs {', '.join(libs)}" for p, libs in blocked.items()]
-    reasons += [f"{SHORT[p]} did not start (is a GPU present?)" for p in wanted if p not in in_use and p in gpu_wanted]
-    if reasons:
+    failed = [p for p in wanted if p not in in_use and p in gpu_wanted]
+    info.reasons = [f"{SHORT[p]} needs {', '.join(libs)}" for p, libs in blocked.items()]
+    info.reasons += [f"{SHORT[p]} did not start (is a GPU present?)" for p in failed]
+    if info.reasons:
         if device in ("cuda", "tensorrt"):
-            raise InferenceError(f"device '{device}' cannot run here: {'; '.join(reasons)}; use device: auto or cpu")
-        info.warnings.append(f"running on {info.provider.upper()}: {'; '.join(reasons)} (`vidcv doctor` says more)")
+            raise InferenceError(f"device '{device}' cannot run here: {'; '.join(info.reasons)}; "
+                                 "use device: auto or cpu")
+        info.warnings.append(f"running on {info.provider.upper()}: {_why_short(blocked, failed)} "
+                             "(`vidcv doctor` says how to fix it)")
     if device == "auto" and not gpu_wanted:
         log.info("running on CPU: this onnxruntime offers no GPU provider")
     for warning in info.warnings:
-        log.warning("%s", warning)
+        _say_once(warning)
     return session, info
+
+
+def _why_short(blocked: dict[str, list[str]], failed: list[str]) -> str:
+    """The root of a fall-back in a few words: no driver, else the missing libraries, else what did not start."""
+    missing = list(dict.fromkeys(lib for libs in blocked.values() for lib in libs))
+    if any("libcuda.so.1" in lib for lib in missing):
+        return "no NVIDIA GPU driver found"
+    if missing:
+        return f"{', '.join(lib.split(' (')[0] for lib in missing)} not found"
+    return f"{' and '.join(SHORT[p] for p in failed)} did not start"

@@ -1,0 +1,78 @@
+"""Provider selection (vidcv/inference/providers.py): a fall-back to the CPU is said once per process, in one
+short line that points to `vidcv doctor`; the full reasons stay in SessionInfo for the doctor to show."""
+
+import ctypes
+import logging
+
+import pytest
+
+from vidcv.bundled import DEMO_MODEL, bundled_models
+from vidcv.inference import providers
+from vidcv.inference.providers import PROVIDERS, caller_reports_fallback, create_session
+
+MODEL = bundled_models()[DEMO_MODEL]
+pytestmark = pytest.mark.timeout(300)
+
+
+def has_gpu_driver() -> bool:
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
+needs_cpu_only_machine = pytest.mark.skipif(
+    has_gpu_driver() or PROVIDERS["cuda"] not in providers.available(),
+    reason="needs GPU providers offered on a machine without an NVIDIA driver (the CPU-only set-up)")
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """A process that has said nothing yet."""
+    monkeypatch.setattr(providers, "_said", set())
+
+
+def notes(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == providers.__name__ and r.levelno >= logging.WARNING]
+
+
+@needs_cpu_only_machine
+def test_a_fallback_is_said_once_per_process_in_one_short_line(fresh, caplog):
+    caplog.set_level(logging.INFO, logger=providers.__name__)
+    infos = [create_session(MODEL, "auto")[1] for _ in range(3)]  # the GUI loads a model several times
+    line = "running on CPU: no NVIDIA GPU driver found (`vidcv doctor` says how to fix it)"
+    assert notes(caplog) == [line]
+    assert all(info.provider == "cpu" and info.warnings == [line] for info in infos)
+    # the full story is kept for `vidcv doctor`: each GPU provider and what it misses
+    reasons = infos[0].reasons
+    assert [r.split(" ")[0] for r in reasons] == ["tensorrt", "cuda"]
+    assert all("libcuda.so.1" in r for r in reasons) and "libnvinfer.so.10" in reasons[0]
+
+
+@needs_cpu_only_machine
+def test_a_caller_that_shows_the_fallback_itself_gets_no_log_line(fresh, caplog):
+    caplog.set_level(logging.INFO, logger=providers.__name__)
+    with caller_reports_fallback():
+        _, info = create_session(MODEL, "auto")
+    assert info.warnings and notes(caplog) == []
+    create_session(MODEL, "auto")  # outside the block the note is said, the first time
+    assert notes(caplog) == info.warnings
+
+
+def test_device_cpu_says_nothing(fresh, caplog):
+    caplog.set_level(logging.INFO, logger=providers.__name__)
+    _, info = create_session(MODEL, "cpu")
+    assert info.provider == "cpu" and info.warnings == [] and info.reasons == [] and notes(caplog) == []
+
+
+@pytest.mark.parametrize("blocked, failed, short", [
+    ({"TensorrtExecutionProvider": ["the NVIDIA driver (libcuda.so.1)", "TensorRT 10 (libnvinfer.so.10)"],
+      "CUDAExecutionProvider": ["the NVIDIA driver (libcuda.so.1)"]}, [], "no NVIDIA GPU driver found"),
+    ({"TensorrtExecutionProvider": ["TensorRT 10 (libnvinfer.so.10)"]}, [], "TensorRT 10 not found"),
+    ({"CUDAExecutionProvider": ["cuDNN 9 (libcudnn.so.9)", "cuBLAS 13 (libcublas.so.13)"]}, [],
+     "cuDNN 9, cuBLAS 13 not found"),
+    ({}, ["TensorrtExecutionProvider", "CUDAExecutionProvider"], "tensorrt and cuda did not start"),
+], ids=["no driver", "no tensorrt", "no cuda libraries", "did not start"])
+def test_the_short_line_names_the_root_cause(blocked, failed, short):
+    assert providers._why_short(blocked, failed) == short
