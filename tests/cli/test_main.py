@@ -124,7 +124,10 @@ def test_the_handler_status_is_the_exit_status(monkeypatch):
     ("absent camera path", ["run", "/dev/video42"], "/dev/video42 does not exist"),
     ("bad url scheme", ["run", "foo://host/x"], "unsupported URL scheme 'foo'"),
     ("url without host", ["run", "rtsp:///x"], "names no host"),
-    ("unreachable url", ["run", "http://127.0.0.1:9/none.ts"], "cannot open stream"),
+    # no retry: a refused connection ends at once, saying so (OpenCV's and FFmpeg's own lines silenced)
+    ("refused url", ["run", "http://127.0.0.1:9/none.ts", "--reconnect-attempts", "0"],
+     "cannot open stream http://127.0.0.1:9/none.ts: connection refused by 127.0.0.1:9"),
+    ("refused rtsp", ["run", "rtsp://127.0.0.1:9/x", "--reconnect-attempts", "0"], "connection refused by"),
     ("missing preset", ["run", "pattern:", "-p", "nope.yaml"], "no such preset file: nope.yaml"),
     ("bad preset", ["run", "pattern:", "-p", "{badpreset}"], "stage 0 (blur): parameter 'ksize' = 4"),
     ("unknown plugin", ["run", "pattern:", "-p", "{unknownplugin}"], "unknown plugin 'sharpn'"),

@@ -22,14 +22,21 @@ class FakeBar:
 
     def __init__(self, **kw):
         self.kw, self.n, self.updates, self.postfixes, self.closed = kw, 0, [], [], False
+        self.draws = []  # the postfix on screen at each redraw (tqdm redraws on update and refresh)
         FakeBar.made.append(self)
 
     def update(self, n):
         self.updates.append(n)
         self.n += n
+        self.draws.append(self.postfixes[-1] if self.postfixes else {})
 
     def set_postfix(self, postfix, refresh=True):
         self.postfixes.append(dict(postfix))
+        if refresh:
+            self.refresh()
+
+    def refresh(self):
+        self.draws.append(self.postfixes[-1] if self.postfixes else {})
 
     def close(self):
         self.closed = True
@@ -74,10 +81,16 @@ def test_a_bar_follows_the_statistics_and_the_source_state_of_a_live_run(fake_ba
         emit(SourceStateChanged("pattern:", SourceState.RECONNECTING, SourceState.OPEN, "reconnected"))
         emit(RunEnded(summary(10, 29.96, dropped=2), None, False))
         assert bar.updates == [4, 3, 3] and bar.n == 10
-        assert bar.postfixes == [
-            {"fps": "30.0", "dropped": "0"},
-            {"fps": "12.5", "dropped": "2", "source": "reconnecting attempt 3 in 2.0 s"},  # live: dropped shown
-            {"fps": "30.0", "dropped": "2"},  # open again: no source state
+        reconnecting = "reconnecting attempt 3 in 2.0 s"
+        assert bar.draws == [
+            {"fps": "0.0", "dropped": "0", "source": "opening"},  # a state is drawn as it comes
+            {"fps": "0.0", "dropped": "0"},
+            {"fps": "30.0", "dropped": "0"},  # live: dropped shown
+            # drawn at once, before the next statistics (frames stand still while a stream is away)
+            {"fps": "30.0", "dropped": "0", "source": reconnecting},
+            {"fps": "12.5", "dropped": "2", "source": reconnecting},
+            {"fps": "12.5", "dropped": "2"},  # open again: no source state, drawn at once too
+            {"fps": "30.0", "dropped": "2"},
         ]
         assert not bar.closed
     assert bar.closed and not runner.events  # closed and unsubscribed on exit

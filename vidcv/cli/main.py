@@ -48,9 +48,10 @@ def _configure_logging(debug: bool, verbose: bool) -> None:
     logging.basicConfig(level=level, format="vidcv: %(levelname)s: %(message)s", stream=sys.stderr)
     if not (debug or verbose):
         # FFmpeg's and OpenCV's own messages ("moov atom not found", "[ WARN:0] ...") would bury vidcv's
-        # one-line error; OpenCV reads these once, when it first logs. -v or --debug keep them.
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-        os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+        # one-line error. -v or --debug keep them.
+        from vidcv.sources.base import quiet_opencv_logs
+
+        quiet_opencv_logs()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Terminal progress while a run goes: a bar with fps for files, a counter with fps for live sources.
 
 The bar is a run observer: it moves on the runner's statistics events and shows the source's state
-(reconnecting, attempt 3 in 2.0 s) from its state events; nothing polls.
+(reconnecting, refused; attempt 3 in 2.0 s) from its state events, redrawn as each comes; nothing polls.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ class Progress:
         self._bar: Any = None
         self._shown = 0
         self._source = ""
+        self._rates: tuple[float, int] = (0.0, 0)  #: the last fps and drop count drawn
+        self._postfix: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> Progress:
@@ -45,21 +47,30 @@ class Progress:
         if isinstance(event, SourceStateChanged):
             busy = event.new not in (SourceState.OPEN, SourceState.ENDED, SourceState.CLOSED)
             self._source = f"{event.new} {event.detail}".strip() if busy else ""
+            self._draw(None, *self._rates)  # at once: frames stand still while a stream is away
         elif isinstance(event, (StatsUpdated, RunEnded)):
             self._draw(event.summary.frames, event.summary.fps, event.summary.dropped)
 
-    def _draw(self, frames: int, fps: float, dropped: int) -> None:
+    def _draw(self, frames: int | None, fps: float, dropped: int) -> None:
+        """Move the bar to ``frames`` (None: where it is); redraw also when only the postfix changed (tqdm alone redraws on
+        progress, so a source state or a stalled rate would wait for the next frame)."""
         with self._lock:
             if self._bar is None:
                 return
+            frames = self._shown if frames is None else frames
+            self._rates = (fps, dropped)
             extra = {"fps": f"{fps:.1f}"}
             if self.runner.source.live:
                 extra["dropped"] = str(dropped)
             if self._source:
                 extra["source"] = self._source
+            changed, self._postfix = extra != self._postfix, extra
             self._bar.set_postfix(extra, refresh=False)
-            self._bar.update(frames - self._shown)  # draws, with the postfix just set
-            self._shown = frames
+            if frames != self._shown:
+                self._bar.update(frames - self._shown)  # draws, with the postfix just set
+                self._shown = frames
+            elif changed:
+                self._bar.refresh()
 
 
 def run_to_end(runner: Runner, total: int | None, quiet: bool) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from typing import Self
 
 import cv2
 import numpy as np
@@ -15,6 +17,20 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr_uint8
 
 StateReport = Callable[[SourceStateChanged], None]
+
+
+def quiet_opencv_logs() -> None:
+    """Silence OpenCV's own log (``[ WARN:0] ... can't open camera by index``, ``can't be used to capture by
+    name``) and FFmpeg's (``moov atom not found``), so that vidcv's one-line messages stand alone.
+
+    OpenCV's level is set at once (``cv2`` is imported by now, so ``OPENCV_LOG_LEVEL`` would come too late);
+    FFmpeg's is read from ``OPENCV_FFMPEG_LOGLEVEL`` when OpenCV first opens a capture or writer with it,
+    so call this before any is made. A value the user set in the environment is kept.
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # for OpenCV code that reads it later
+    if os.environ["OPENCV_LOG_LEVEL"].upper() in ("OFF", "SILENT", "DISABLED", "0"):
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 class Source(ABC):
@@ -118,7 +134,7 @@ class Source(ABC):
         if self._report is not None:
             self._report(SourceStateChanged(self.label, old, state, detail))
 
-    def __enter__(self) -> Source:
+    def __enter__(self) -> Self:
         if self._state is SourceState.CLOSED:
             self.open()
         return self

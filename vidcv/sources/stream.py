@@ -1,8 +1,12 @@
-"""Network streams (RTSP, HTTP, UDP, ...) with reconnection and capped exponential backoff."""
+"""Network streams (RTSP, HTTP, UDP, ...): one retry policy, capped exponential backoff, for the first
+connection and for every later drop; each failure says what happened (refused, no answer, no such host,
+no video at that address)."""
 
 from __future__ import annotations
 
 import logging
+import socket
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import cv2
@@ -15,6 +19,9 @@ from vidcv.sources.base import CaptureSource
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "rtp", "srt", "mms")
+#: the port a TCP scheme uses when the URL names none (UDP schemes, udp rtp srt, cannot be probed)
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443, "http": 80, "https": 443, "mms": 1755}
+UDP_SCHEMES = ("udp", "rtp", "srt")
 
 
 def redact(url: str) -> str:
@@ -36,11 +43,54 @@ def check_url(url: str) -> None:
         raise SourceError(f"bad URL {redact(url)}: it names no host (expected e.g. rtsp://HOST:554/path)")
 
 
-class StreamSource(CaptureSource):
-    """A live network stream; a dropped connection is retried with backoff instead of ending the run.
+class Failure(NamedTuple):
+    """Why a connection failed: a word or two for the progress bar and a sentence for messages."""
 
-    Backoff doubles from ``backoff_s`` to ``max_backoff_s``; ``max_attempts`` consecutive failed
-    attempts (None: keep trying until stopped) end the run with an error. Waits end promptly on stop.
+    short: str
+    message: str
+
+
+def diagnose(url: str, waited_s: float, probe_timeout_s: float = 2.0) -> Failure:
+    """Why OpenCV could not open ``url``: looks the host up and tries a TCP connection to its port.
+
+    Called only after a failed attempt (a probe before it could take the only client slot of a server).
+    """
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), parts.hostname or ""
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is no number
+        return Failure("bad port", f"bad port in {redact(url)} (expected e.g. rtsp://HOST:554/path)")
+    if scheme in UDP_SCHEMES or port is None:
+        return Failure("no video", f"no video arrived within {waited_s:g} s (check the address and that the "
+                                   "stream is being sent)")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return Failure("no such host", f"the host name {host} cannot be resolved (check the address)")
+    try:
+        with socket.create_connection((host, port), timeout=probe_timeout_s):
+            pass
+    except ConnectionRefusedError:
+        return Failure("refused", f"connection refused by {host}:{port} (nothing listens there: check that the "
+                                  "stream server is running and the port is right)")
+    except TimeoutError:
+        return Failure("no answer", f"no answer from {host}:{port} within {waited_s:g} s (check that the host is "
+                                    "up and reachable)")
+    except OSError as exc:
+        return Failure("unreachable", f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+    return Failure("no video", f"{host}:{port} answered but no video stream opened at {redact(url)} within "
+                               f"{waited_s:g} s (check the path and the credentials)")
+
+
+class StreamSource(CaptureSource):
+    """A live network stream; a connection that fails, first or later, is retried with backoff.
+
+    One policy for the first connection and for every drop: backoff doubles from ``backoff_s`` to
+    ``max_backoff_s``, and ``max_attempts`` failed retries in a row (None: keep trying until stopped; 0: no
+    retry) end the run with an error saying what happened. ``open`` makes the first attempt; when it fails
+    and retries are allowed, ``open`` returns and ``read`` goes on trying (state RECONNECTING, with the
+    reason), so that no caller blocks longer than one attempt. Waits end promptly on stop.
     The URL is checked here, once; ``label`` and every message show it without its password.
     """
 
@@ -58,27 +108,37 @@ class StreamSource(CaptureSource):
         self.max_attempts = max_attempts
         self.reconnects = 0
         self.attempts = 0
+        self.failure: Failure | None = None  #: why the last attempt failed (None while connected)
+        self._connected_once = False
 
     @property
     def label(self) -> str:
         return redact(self.url)
 
     def _connect(self, timeout_s: float) -> cv2.VideoCapture | None:
+        """One attempt; on failure ``failure`` says why."""
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(timeout_s * 1000),
                   cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)]
         cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         if cap.isOpened():
+            self.failure = None
             return cap
         cap.release()
+        self.failure = diagnose(self.url, timeout_s)
         return None
 
     def _open(self) -> None:
+        self.attempts = 0
+        self._connected_once = False
         cap = self._connect(self.open_timeout_s)
-        if cap is None:
-            raise SourceError(f"cannot open stream {self.label}: no answer or not a video stream within "
-                              f"{self.open_timeout_s:g} s (check the address, the credentials and that the "
-                              "stream is running)")
-        self._use(cap)
+        if cap is not None:
+            self._use(cap)
+            self._connected_once = True
+            return
+        assert self.failure is not None
+        if self.max_attempts == 0:
+            raise SourceError(f"cannot open stream {self.label}: {self.failure.message}")
+        log.warning("stream %s: %s; retrying until it answers", self.label, self.failure.message)
 
     def read(self) -> Frame | None:
         while not self.stopping:
@@ -88,25 +148,35 @@ class StreamSource(CaptureSource):
                     return self._frame(img)
                 self._release()
                 self.attempts = 0
+                self.failure = Failure("dropped", "the stream dropped")
                 log.warning("stream %s dropped; reconnecting", self.label)
             self._reconnect_once()
         return None
 
     def _reconnect_once(self) -> None:
-        """One reconnection attempt after its backoff delay; raises when attempts are exhausted."""
+        """One retry after its backoff delay; raises, saying what happened, when retries are exhausted."""
+        why = self.failure or Failure("dropped", "the stream dropped")
         self.attempts += 1
         if self.max_attempts is not None and self.attempts > self.max_attempts:
-            self._set_state(SourceState.FAILED, f"gave up after {self.max_attempts} attempts")
-            raise SourceError(f"stream {self.label} is gone: {self.max_attempts} reconnection attempts "
-                              "failed (check that the stream is running, then start again)")
+            self._set_state(SourceState.FAILED, f"{why.short}; gave up after {self.max_attempts} attempts")
+            raise SourceError(f"stream {self.label}: {why.message}; gave up after {self.max_attempts} "
+                              "reconnection attempts (start again once the stream is up)")
         delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self.attempts - 1))
-        self._set_state(SourceState.RECONNECTING, f"attempt {self.attempts} in {delay:.1f} s")
+        self._set_state(SourceState.RECONNECTING, f"{why.short}; attempt {self.attempts} in {delay:.1f} s")
         if self.wait(delay):
             return
         cap = self._connect(min(self.open_timeout_s, 2.0))
-        if cap is not None:
+        if cap is None:
+            return
+        if self._connected_once:  # frame numbering goes on across a reconnection
             self._cap = cap
             self.reconnects += 1
             log.info("stream %s reconnected after %d attempt(s)", self.label, self.attempts)
-            self.attempts = 0
-            self._set_state(SourceState.OPEN, f"reconnected ({self.reconnects})")
+            detail = f"reconnected ({self.reconnects})"
+        else:
+            self._use(cap)
+            self._connected_once = True
+            log.info("stream %s connected after %d attempt(s)", self.label, self.attempts)
+            detail = "connected"
+        self.attempts = 0
+        self._set_state(SourceState.OPEN, detail)
