@@ -8,7 +8,8 @@ from media import decode_index, encode_index, read_all
 from vidcv.detections import Detections
 from vidcv.errors import OutputError
 from vidcv.frame import Frame
-from vidcv.sinks import VIDEO_CODECS, DetectionsLogSink, ImageSequenceSink, VideoSink, make_output_sink
+from vidcv.sinks import (VIDEO_CODECS, DetectionsLogSink, ImageSequenceSink, VideoSink, check_output, check_writable,
+                         make_output_sink)
 
 
 def frames(n=12, gray=False):
@@ -87,6 +88,39 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(OutputError, match="cannot create the output folder"):
         VideoSink(str(blocker / "sub" / "o.mp4"), 25)
+
+
+needs_sysfs = pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs Linux sysfs")
+
+
+@needs_sysfs
+@pytest.mark.parametrize("make, shown", [
+    (lambda: VideoSink("/sys/o.mp4", 25), "/sys/o.mp4"),
+    (lambda: ImageSequenceSink("/sys/f_%05d.png"), "/sys/f_%05d.png"),
+    (lambda: DetectionsLogSink("/sys/d.jsonl"), "/sys/d.jsonl"),
+    (lambda: check_output("/sys/o.mp4"), "/sys/o.mp4"),
+    (lambda: check_output("/sys/f_%05d.png"), "/sys/f_%05d.png"),
+    (lambda: check_writable("/sys/stats.json"), "/sys/stats.json"),
+])
+def test_a_folder_where_no_file_can_be_made_is_refused_before_any_frame(make, shown):
+    # sysfs: the folder exists and looks writable to root, yet no file can be created in it
+    with pytest.raises(OutputError) as info:
+        make()
+    message = str(info.value)
+    assert message.startswith(f"cannot write {shown}: ") and message.endswith("(choose another output path)")
+
+
+def test_checking_an_output_makes_its_folder_and_leaves_no_file(tmp_path):
+    for target in ("a/o.mp4", "b/f_%05d.png", "c/", "d/stats.json"):
+        path = str(tmp_path / target)
+        check_output(path) if not target.startswith("d") else check_writable(path)
+    assert sorted(os.listdir(tmp_path)) == ["a", "b", "c", "d"]
+    assert [os.listdir(tmp_path / d) for d in "abcd"] == [[], [], [], []]
+
+
+def test_a_folder_is_no_file_name(tmp_path):
+    with pytest.raises(OutputError, match="it is a folder"):
+        check_writable(str(tmp_path))
 
 
 def test_detection_log_has_one_line_per_frame(tmp_path):

@@ -65,6 +65,17 @@ def resolve_pipeline(spec: str | None) -> Pipeline:
     raise PresetError(f"no such preset file: {spec} (bundled presets: {names})")
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """OutputError, naming the file and the reason, for any output of the run that cannot be written."""
+    from vidcv.sinks import check_output, check_writable
+
+    if args.output:
+        check_output(args.output)
+    for path in (args.stats_json, args.detections_jsonl):
+        if path:
+            check_writable(path)
+
+
 def run_command(args: argparse.Namespace) -> int:
     from vidcv.cli.progress import run_to_end
     from vidcv.fileio import write_text_atomic
@@ -83,6 +94,7 @@ def run_command(args: argparse.Namespace) -> int:
                        ("--detections-jsonl", args.detections_jsonl)):
         if path and os.path.abspath(path) == os.path.abspath(args.source):
             raise OutputError(f"{flag} {path} is the input itself; choose another file")
+    check_outputs(args)  # before the source opens: an output that cannot be written wastes no run
     runner = Runner(source, pipeline, realtime=args.realtime, max_frames=args.max_frames)
     runner.open()
     try:

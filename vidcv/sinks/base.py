@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 
+from vidcv.errors import OutputError
+from vidcv.fileio import ensure_parent, partial_name
 from vidcv.frame import Frame
+
+
+def check_writable(path: str, shown: str | None = None) -> None:
+    """Raise OutputError, naming ``path`` (or ``shown``, what the user gave) and the reason, unless a file can
+    be created under its temporary name: the folder is made if needed, and the probe leaves no file behind. Outputs are checked so before
+    a run reads its first frame, not found unwritable after the last (read-only disk, no permission, /sys).
+    """
+    if os.path.isdir(path):
+        raise OutputError(f"cannot write {path}: it is a folder (give a file name)")
+    ensure_parent(path)
+    probe = partial_name(path)
+    existed = os.path.exists(probe)
+    try:
+        with open(probe, "ab"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write {shown or path}: {exc.strerror or exc} (choose another output path)") \
+            from None
+    if not existed:
+        os.remove(probe)
 
 
 class Sink(ABC):

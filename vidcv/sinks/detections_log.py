@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from vidcv.errors import OutputError
 from vidcv.fileio import AtomicTextFile
 from vidcv.frame import Frame
-from vidcv.sinks.base import Sink
+from vidcv.sinks.base import Sink, check_writable
 from vidcv.status import merged_counts
 
 
@@ -22,7 +23,11 @@ class DetectionsLogSink(Sink):
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._file = AtomicTextFile(path)
+        check_writable(path)
+        try:
+            self._file = AtomicTextFile(path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc} (choose another output path)") from None
         self.frames = 0
 
     def write(self, frame: Frame) -> None:

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from vidcv.errors import OutputError
-from vidcv.fileio import atomic_path, commit, ensure_parent, partial_name
+from vidcv.fileio import atomic_path, commit, partial_name
 from vidcv.frame import Frame
-from vidcv.sinks.base import Sink
+from vidcv.sinks.base import Sink, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class VideoSink(Sink):
         if ext not in VIDEO_CODECS:
             raise OutputError(f"cannot write video '{path}': unknown extension '{ext}'; "
                               f"use one of {', '.join(VIDEO_CODECS)} (or a folder or frame_%05d.png for images)")
-        ensure_parent(path)
+        check_writable(path)
         self.path = path
         self.fps = fps if fps and fps > 0 else 30.0
         self.fourcc = VIDEO_CODECS[ext]
@@ -91,7 +91,7 @@ class ImageSequenceSink(Sink):
         if ext not in SEQUENCE_EXTENSIONS:
             raise OutputError(f"bad image pattern '{target}': unknown image extension '{ext}'; "
                               f"use one of {', '.join(SEQUENCE_EXTENSIONS)}")
-        ensure_parent(pattern)
+        check_writable(pattern % 0, shown=target)
         self.pattern = pattern
         self.frames = 0
 
@@ -107,7 +107,8 @@ class ImageSequenceSink(Sink):
 
 
 def make_output_sink(target: str, fps: float) -> Sink:
-    """A video sink for a video extension, an image-sequence sink for a pattern or a folder."""
+    """A video sink for a video extension, an image-sequence sink for a pattern or a folder; OutputError at
+    once for a name it cannot write or a place where no file can be created."""
     ext = os.path.splitext(target)[1].lower()
     if "%" in target or target.endswith(("/", os.sep)) or os.path.isdir(target):
         return ImageSequenceSink(target)
@@ -120,3 +121,14 @@ def make_output_sink(target: str, fps: float) -> Sink:
         return ImageSequenceSink(target)
     raise OutputError(f"cannot write '{target}': unknown extension '{ext}'; use a video "
                       f"({', '.join(VIDEO_CODECS)}), a folder, or an image pattern such as out/frame_%05d.png")
+
+
+def check_output(target: str) -> None:
+    """Raise OutputError now when no file can be created where ``target`` points (a run checks this before it
+    opens its source): beside a video or image file, in a folder, in the folder of an image pattern. The
+    name itself is checked when the sink is made. No file is left behind (a missing folder is made)."""
+    if "%" in target or target.endswith(("/", os.sep)) or os.path.isdir(target) or not os.path.splitext(target)[1]:
+        folder = os.path.dirname(target) if "%" in target else target
+        check_writable(os.path.join(folder or ".", "frame_000000.png"), shown=target)
+    else:
+        check_writable(target)
