@@ -59,3 +59,46 @@ def test_debug_and_verbose_count_before_or_after_the_action(argv, debug, verbose
 
     args = build_parser().parse_args(argv)
     assert (args.debug, args.verbose) == (debug, verbose)
+
+
+TINY_DETECT = os.path.join(os.path.dirname(__file__), "..", "assets", "models", "tiny_detect.pt")
+
+
+def test_export_simplifies_the_graph_with_current_arguments_and_no_warning(tmp_path):
+    import shutil
+
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from ultralytics import YOLO
+
+    weights = tmp_path / "best.pt"
+    shutil.copy(TINY_DETECT, weights)
+    env = {**os.environ, "YOLO_OFFLINE": "1"}
+    for args in ([], ["--half"]):
+        out = tmp_path / f"slim{'_half' if args else ''}.onnx"
+        res = run_cli("model", "export", str(weights), "--imgsz", "160", "--out", str(out), *args, env=env)
+        assert res.returncode == 0, res.stderr
+        said = res.stdout + res.stderr
+        # ultralytics' own warnings: a deprecated argument, a requirement not found, the simplifier failing
+        assert "WARNING" not in said and "deprecated" not in said and "not found" not in said, said
+        assert "slimming with onnxslim" in said
+        args_used = {p.key: p.value for p in onnx.load(str(out)).metadata_props}["args"]
+        assert "'simplify': True" in args_used and ("'quantize': 16" in args_used) == bool(args)
+    # the same weights exported unsimplified, for comparison (under another name: it writes beside the weights)
+    shutil.copy(TINY_DETECT, tmp_path / "plain.pt")
+    plain = YOLO(str(tmp_path / "plain.pt")).export(format="onnx", imgsz=160, simplify=False, verbose=False)
+    slim, raw = onnx.load(str(tmp_path / "slim.onnx")), onnx.load(plain)
+    ops = [n.op_type for n in slim.graph.node]
+    assert "Constant" not in ops and [n.op_type for n in raw.graph.node].count("Constant") > 0  # folded
+    assert len(ops) < len(raw.graph.node)
+    # ... and it computes the same
+    x = np.random.default_rng(0).random((1, 3, 160, 160), dtype=np.float32)
+    outputs = [ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"images": x})[0]
+               for m in (slim, raw)]
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-4, atol=1e-3)
+    from vidcv.inference.yolo import YoloModel
+
+    for name in ("slim.onnx", "slim_half.onnx"):  # vidcv runs both
+        info = YoloModel(str(tmp_path / name), "cpu", warmup=False).info
+        assert info.imgsz == (160, 160) and list(info.names.values()) == ["circle", "square", "triangle"]

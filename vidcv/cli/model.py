@@ -37,8 +37,9 @@ def export_command(args: argparse.Namespace) -> int:
         raise VidcvError(f"ultralytics cannot load {weights}: {exc}") from None
     if args.nms and args.end2end:
         raise VidcvError("--nms and --end2end exclude each other: NMS in the graph, or a head that needs none")
-    # ultralytics 8.4 spells fp16 quantize=16 and the end-to-end head nms=False (half and end2end are deprecated)
-    options = {"imgsz": args.imgsz, "dynamic": args.dynamic, "batch": args.batch,
+    # ultralytics 8.4 spells fp16 quantize=16 and the end-to-end head nms=False (half and end2end are deprecated);
+    # simplify runs onnxslim (a dependency of vidcv) on the graph: constants folded, shape arithmetic removed.
+    options = {"imgsz": args.imgsz, "dynamic": args.dynamic, "batch": args.batch, "simplify": True,
                **({"quantize": 16} if args.half else {}), **({"nms": True} if args.nms else {}),
                **({"nms": False} if args.end2end else {})}
     onnx = model.export(format="onnx", verbose=False, **options)
