@@ -64,7 +64,32 @@ def test_a_failing_stage_is_reported_and_bypassed(caplog):
     summary = p.summaries()[1]
     assert summary.errors == 3 and summary.frames_in == 6 and summary.frames_out == 3
     assert "odd frame 5" in summary.last_error
-    assert len([r for r in caplog.records if "fail_on_odd" in r.getMessage()]) == 3  # one per distinct message
+    # one line for the three failures: the same error on another frame is counted, not shown again
+    logged = [r.getMessage() for r in caplog.records if "fail_on_odd" in r.getMessage()]
+    assert logged == [("stage 1 'fail_on_odd' failed on frame 1: RuntimeError: odd frame 1 (bypassed for that "
+                       "frame); more failures like it are counted, not shown")]
+
+
+class FailTwoWays(Plugin):
+    name = "fail_two_ways"
+
+    def process(self, frame):
+        if frame.index % 2:
+            raise IndexError(f"index {frame.index} is out of bounds for axis 0 with size 3")
+        raise ValueError(f"bad value {frame.index * 0.5} at 0x{id(frame):x}")
+
+
+def test_each_kind_of_error_of_each_stage_is_logged_once(caplog):
+    p = Pipeline([FailTwoWays(), FailTwoWays()])
+    with caplog.at_level(logging.WARNING):
+        for i in range(40):
+            p.process(frame(i))
+    logged = sorted((r.getMessage().split(":")[0], r.getMessage().split(": ")[1]) for r in caplog.records)
+    assert logged == [("stage 0 'fail_two_ways#1' failed on frame 0", "ValueError"),
+                      ("stage 0 'fail_two_ways#1' failed on frame 1", "IndexError"),
+                      ("stage 1 'fail_two_ways#2' failed on frame 0", "ValueError"),
+                      ("stage 1 'fail_two_ways#2' failed on frame 1", "IndexError")]
+    assert [s.errors for s in p.summaries()] == [40, 40]  # every failure is counted
 
 
 def test_a_stage_returning_garbage_is_an_error_not_a_crash():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from media import decode_index, read_all
-from vidcv.events import StageError, StatsUpdated
+from vidcv.events import RunEnded, StageError, StatsUpdated
 from vidcv.frame import Frame
 from vidcv.params import Float
 from vidcv.pipeline import Pipeline
@@ -106,7 +106,7 @@ def test_live_source_keeps_only_the_newest_frame_and_counts_drops():
     indices = [f.index for f in got.frames]
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
     assert summary.dropped > 0
-    assert summary.frames + summary.dropped == summary.frames_read == 120
+    assert summary.frames == 120 and summary.frames + summary.dropped == summary.frames_read  # 120 written
     assert max(np.diff(indices)) > 1  # the processor skipped ahead to the newest frame
     assert summary.frame_age_ms_mean is not None and summary.frame_age_ms_mean < 1000
 
@@ -163,8 +163,22 @@ def test_a_raising_plugin_is_bypassed_and_the_run_continues(video_file):
 
 
 def test_max_frames_stops_the_run(video_file):
-    summary = Runner(FileSource(video_file), Pipeline(), max_frames=7).run()
-    assert summary.frames == 7
+    got = Collect()
+    summary = Runner(FileSource(video_file), Pipeline(), [CallbackSink(got)], max_frames=7).run()
+    assert summary.frames == summary.frames_read == 7  # a file: its first 7 frames, none read beyond
+    assert [f.index for f in got.frames] == list(range(7))
+
+
+def test_max_frames_of_a_live_source_counts_frames_written_not_frames_dropped():
+    # a pipeline three times slower than the source: most frames are dropped, yet 40 are written
+    got, ends = Collect(), []
+    runner = Runner(PatternSource("pattern:", 64, 48, fps=100), Pipeline([Sleep(ms=30)]), [CallbackSink(got)],
+                    max_frames=40, observers=[lambda e: ends.append(e) if isinstance(e, RunEnded) else None])
+    summary = runner.run()
+    assert summary.frames == len(got.frames) == 40
+    assert summary.dropped > 40 and summary.frames + summary.dropped == summary.frames_read
+    assert runner.error is None and not runner.stopped  # it ended: nobody stopped it
+    assert len(ends) == 1 and ends[0].stopped is False and ends[0].summary.frames == 40
 
 
 def test_pause_and_step(video_file):

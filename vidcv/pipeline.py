@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +19,14 @@ from vidcv.stats import StageStats, StageSummary
 from vidcv.status import StageStatus
 
 log = logging.getLogger(__name__)
+
+_NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
+
+
+def error_kind(message: str) -> str:
+    """A stage's error message with its numbers masked: the same failure on every frame ("index 37 is out of
+    bounds", "index 38 ...") is one kind of error, logged once."""
+    return _NUMBERS.sub("#", message)
 
 
 @dataclass(eq=False)
@@ -46,7 +55,7 @@ class Pipeline:
     def __init__(self, stages: Iterable[Stage | Plugin] = ()) -> None:
         self._lock = threading.Lock()
         self._stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
-        self._reported: set[tuple[int, str]] = set()
+        self._reported: set[tuple[int, str]] = set()  #: (stage, kind of error) already logged
         self._reset_requested = False
 
     # --- editing (any thread) -----------------------------------------------------------------------
@@ -108,8 +117,9 @@ class Pipeline:
     # --- running (processing thread) -----------------------------------------------------------------
     def process(self, frame: Frame, on_error: Callable[[StageError], None] | None = None) -> Frame:
         """Run every enabled stage on ``frame``; a stage that raises is counted in its statistics, logged
-        once per distinct message, passed to ``on_error`` (the runner publishes it) and bypassed. What each
-        stage reports (``Plugin.status``) lands in ``frame.statuses`` under the stage's display name."""
+        once per kind of error (``error_kind``), passed to ``on_error`` (the runner publishes it) and
+        bypassed. What each stage reports (``Plugin.status``) lands in ``frame.statuses`` under the stage's
+        display name."""
         stages = self._stages
         if self._reset_requested:
             self._reset_requested = False
@@ -148,10 +158,10 @@ class Pipeline:
         stage.stats.errors += 1
         stage.stats.last_error = error.message
         stage.stats.last_error_frame = error.frame_index
-        key = (id(stage), error.message)
-        if key not in self._reported:  # log each distinct failure once; the count is in the stats
+        key = (id(stage), error_kind(error.message))
+        if key not in self._reported:  # one line per stage and kind of error; the count is in the stats
             self._reported.add(key)
-            log.warning("%s", error)
+            log.warning("%s; more failures like it are counted, not shown", error)
 
     def request_reset(self) -> None:
         """Reset stateful plugins before the next frame (from any thread: seek, new source)."""

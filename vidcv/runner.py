@@ -29,10 +29,12 @@ class Runner:
     """Runs ``pipeline`` over ``source`` into ``sinks``.
 
     ``realtime`` paces a non-live source at its own fps (may be switched while running); ``max_frames``
-    stops after that many frames read; ``hold_at_end`` keeps a seekable source open at its end, paused,
-    so that a player can seek back (``at_end`` tells). ``error`` holds the exception that ended the run
-    early (source or sink failure), if any. ``observers`` (and ``subscribe``) hear the run's events, in the
-    runner's threads; statistics are published every ``stats_interval_s`` while the run goes.
+    stops after that many frames written: a file's first N frames, or N frames of a live source, whose
+    frames dropped while the pipeline was busy do not count (the run stops once the Nth is written; a
+    frame still in the pipeline then counts as dropped); ``hold_at_end`` keeps a seekable source open at
+    its end, paused, so that a player can seek back (``at_end`` tells). ``error`` holds the exception that
+    ended the run early (source or sink failure), if any. ``observers`` (and ``subscribe``) hear the run's
+    events, in the runner's threads; statistics are published every ``stats_interval_s`` while the run goes.
     """
 
     SOURCE_CLOSE_WAIT_S = 2.0  #: how long the end of the run waits for the source to close
@@ -51,6 +53,8 @@ class Runner:
         self.frames_read = 0
         self.frames_processed = 0
         self.frames_written = 0
+        self._discarded = 0  #: live frames in flight when max_frames were written (counted as dropped)
+        self._enough = threading.Event()  #: a live run wrote max_frames
         live = source.live
         self._in = Handoff(queue_size, newest_wins=live)
         self._out = Handoff(2 if live else queue_size)
@@ -139,8 +143,8 @@ class Runner:
 
     @property
     def stopped(self) -> bool:
-        """True once stop was asked for (by the user or by a failure)."""
-        return self._stop.is_set()
+        """True once stop was asked for (by the user or by a failure), not when max_frames were written."""
+        return self._stop.is_set() and not self._enough.is_set()
 
     def pause(self) -> None:
         self._resume.clear()
@@ -186,9 +190,11 @@ class Runner:
         source, stop = self.source, self._stop
         t0: float | None = None  # pacing anchor: wall time of the frame at pts0
         pts0 = 0.0
+        # files: read exactly max_frames (each is written); live: until max_frames were written (sink loop)
+        limit_reads = self.max_frames is not None and not source.live
         try:
             while not stop.is_set():
-                if self.max_frames is not None and self.frames_read >= self.max_frames:
+                if limit_reads and self.frames_read >= self.max_frames:
                     break
                 if not self._wait_unpaused():
                     break
@@ -266,6 +272,8 @@ class Runner:
             while (item := self._out.get(0.1)) is not END:
                 if item is not TIMEOUT:
                     self._emit(item)
+                    if self._wrote_enough():
+                        break
                 self._publish_stats()
         except BaseException as exc:
             self._fail(exc, "output")
@@ -275,9 +283,19 @@ class Runner:
             # the source thread has closed its input by now and ends promptly: its last state event
             # (closed) comes before the end of the run
             self._threads[0].join(self.SOURCE_CLOSE_WAIT_S)
+            if self._enough.is_set():
+                self._discarded = max(0, self.frames_read - self.frames_written - self._in.dropped)
             ended = RunEnded(self.summary(), self.error, self.stopped)  # before a waiter's stop() can follow
             self._done.set()  # before the event, so that an observer of the end sees the run as ended
             self.events.emit(ended)
+
+    def _wrote_enough(self) -> bool:
+        """A live run that wrote ``max_frames`` stops (a stop that is no user's: ``stopped`` stays False)."""
+        if self.max_frames is None or not self.source.live or self.frames_written < self.max_frames:
+            return False
+        self._enough.set()
+        self._stop.set()
+        return True
 
     def _publish_stats(self) -> None:
         now = time.monotonic()
@@ -317,7 +335,9 @@ class Runner:
     # --- statistics ------------------------------------------------------------------------------------
     @property
     def dropped(self) -> int:
-        return self._in.dropped
+        """Live frames read but not written: replaced by a newer one while the pipeline was busy, or still
+        in the pipeline when ``max_frames`` were written."""
+        return self._in.dropped + self._discarded
 
     def summary(self, recent: bool = False) -> RunSummary:
         """Totals so far (or, with ``recent``, rates and timings over the last seconds, for live readouts)."""

@@ -1,11 +1,14 @@
 """`vidcv run` as users run it: outputs checked before the run, what --max-frames counts, stage errors in
 one line each and a summary (vidcv/cli/run.py)."""
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
-from media import run_cli
+from media import read_all, run_cli
 from vidcv.bundled import sample_video
 
 needs_sysfs = pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs Linux sysfs")
@@ -33,3 +36,61 @@ def test_a_folder_given_as_stats_file_is_refused_before_the_run(tmp_path):
     res = run_cli("run", sample_video(), "-p", "edges", "--stats-json", str(tmp_path))
     assert res.returncode == 1 and res.stdout == ""
     assert res.stderr == f"vidcv: error: cannot write {tmp_path}: it is a folder (give a file name)\n"
+
+
+# A `vidcv` process with two plugins of the test's own: one that fails on every tenth frame with a message
+# that changes each time (as an IndexError does), and one slower than the live source it reads.
+TEST_PLUGINS_CLI = '''
+import sys, time
+from vidcv.cli.main import main
+from vidcv.plugin import Plugin
+from vidcv.registry import default_registry
+
+class Flaky(Plugin):
+    name = "flaky"
+
+    def process(self, frame):
+        if frame.index % 10 == 3:
+            raise IndexError(f"index {frame.index} is out of bounds for axis 0 with size 3")
+        return frame
+
+class Slow(Plugin):
+    name = "slow"
+
+    def process(self, frame):
+        time.sleep(0.02)
+        return frame
+
+default_registry().register(Flaky)
+default_registry().register(Slow)
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def run_with_test_plugins(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", TEST_PLUGINS_CLI, *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_a_stage_failing_on_many_frames_is_one_line_then_a_count_at_the_end(tmp_path):
+    preset = tmp_path / "flaky.yaml"
+    preset.write_text("pipeline:\n  - plugin: flaky\n  - plugin: canny\n")
+    res = run_with_test_plugins("run", sample_video(), "-p", str(preset), "-q")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == [  # 30 failures: the first as it came, then the count
+        ("vidcv: WARNING: stage 0 'flaky' failed on frame 3: IndexError: index 3 is out of bounds for axis 0 "
+         "with size 3 (bypassed for that frame); more failures like it are counted, not shown"),
+        ("vidcv: WARNING: stage 'flaky' failed on 30 of 300 frames (bypassed on those); the last error: "
+         "IndexError: index 293 is out of bounds for axis 0 with size 3")]
+
+
+def test_max_frames_of_a_live_source_with_a_slow_pipeline_counts_frames_written(tmp_path):
+    preset, out, stats = tmp_path / "slow.yaml", tmp_path / "out.avi", tmp_path / "stats.json"
+    preset.write_text("pipeline:\n  - plugin: slow\n")
+    # the pattern comes at 200 fps, the pipeline takes 20 ms a frame: most frames are dropped
+    res = run_with_test_plugins("run", "pattern:64x48@200", "-p", str(preset), "--max-frames", "40",
+                                "-o", str(out), "--stats-json", str(stats), "-q")
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    doc = json.loads(stats.read_text())
+    assert doc["frames"] == 40 and doc["dropped"] > 0 and doc["frames_read"] == 40 + doc["dropped"]
+    assert len(read_all(str(out))) == 40

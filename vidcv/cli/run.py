@@ -38,12 +38,16 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--pipeline", "-p", metavar="FILE", help="preset YAML file or bundled preset name")
     p.add_argument("--output", "-o", metavar="OUT",
                    help="video file (.mp4 .avi .mkv .mov .m4v), a folder, or an image pattern out/f_%%05d.png")
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--max-frames", type=int, metavar="N",
+                   help="stop after N frames written: a file's first N frames; a live source (camera, "
+                        "stream, pattern:) runs until N are written, frames dropped while the pipeline was "
+                        "busy not counted")
     p.add_argument("--realtime", action="store_true", help="pace a file at its own fps instead of max speed")
     p.add_argument("--stats-json", metavar="FILE", help="write run and per-stage statistics as JSON")
     p.add_argument("--detections-jsonl", metavar="FILE", help="write one JSON line of detections per frame")
     p.add_argument("--reconnect-attempts", type=int, metavar="N",
-                   help="streams: give up after N failed reconnections in a row (default: keep trying)")
+                   help="streams: give up after N failed retries in a row, at the first connection as after "
+                        "a drop (0: no retry; default: keep trying, with backoff from 0.5 s to 8 s)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no timing table")
     p.set_defaults(handler=run_command)
 
@@ -117,6 +121,10 @@ def run_command(args: argparse.Namespace) -> int:
         print(format_table(summary))
         if args.output:
             print(f"wrote {summary.frames} frames to {args.output}")
+    for stage in summary.stages:  # each kind of failure was logged once, as it first came: now the counts
+        if stage.errors:
+            log.warning("stage '%s' failed on %d of %d frames (bypassed on those); the last error: %s",
+                        stage.name, stage.errors, stage.frames_in, stage.last_error)
     if interrupted:
         print(f"vidcv: interrupted after {summary.frames} frames; outputs were finalised", file=sys.stderr)
         return EXIT_INTERRUPTED
