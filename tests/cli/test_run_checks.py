@@ -1,8 +1,9 @@
 """`vidcv run` as users run it: outputs checked before the run, what --max-frames counts, stage errors in
-one line each and a summary (vidcv/cli/run.py)."""
+one line each and a summary, a refused stream (vidcv/cli/run.py)."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -94,3 +95,23 @@ def test_max_frames_of_a_live_source_with_a_slow_pipeline_counts_frames_written(
     doc = json.loads(stats.read_text())
     assert doc["frames"] == 40 and doc["dropped"] > 0 and doc["frames_read"] == 40 + doc["dropped"]
     assert len(read_all(str(out))) == 40
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_refused_stream_is_retried_like_a_drop_and_the_messages_say_it_was_refused(tmp_path):
+    port = free_port()  # nothing listens there
+    url = f"rtsp://127.0.0.1:{port}/x"
+    res = run_cli("run", url, "-o", str(tmp_path / "rec.mp4"), "--reconnect-attempts", "2")
+    assert res.returncode == 1 and res.stdout == ""  # no table for a run that never got a frame
+    refused = f"connection refused by 127.0.0.1:{port} (nothing listens there: check that the stream server is " \
+              "running and the port is right)"
+    assert res.stderr.splitlines() == [
+        f"vidcv: WARNING: stream {url}: {refused}; retrying up to 2 times",
+        f"vidcv: error: stream {url}: {refused}; gave up after 2 reconnection attempts (start again once the "
+        "stream is up)"]
+    assert os.listdir(tmp_path) == []

@@ -117,10 +117,11 @@ def run_command(args: argparse.Namespace) -> int:
     pipeline.close()
     if args.stats_json:
         write_text_atomic(args.stats_json, json.dumps(summary.to_dict(), indent=2))
-    if not args.quiet:
+    if not args.quiet and (summary.frames or runner.error is None):  # a run that failed at once: its error only
         print(format_table(summary))
         if args.output:
-            print(f"wrote {summary.frames} frames to {args.output}")
+            print(f"wrote {summary.frames} frames to {args.output}" if summary.frames else
+                  f"no frame was processed, so {args.output} was not written")
     for stage in summary.stages:  # each kind of failure was logged once, as it first came: now the counts
         if stage.errors:
             log.warning("stage '%s' failed on %d of %d frames (bypassed on those); the last error: %s",

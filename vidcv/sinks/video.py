@@ -64,8 +64,8 @@ class VideoSink(Sink):
         if self._closed:
             return
         self._closed = True
-        if self._writer is None:
-            log.warning("no frame was processed, so %s was not written", self.path)
+        if self._writer is None:  # said by the run's summary, or by its error when it failed
+            log.info("no frame was processed, so %s was not written", self.path)
             return
         self._writer.release()
         commit(self.path)

@@ -138,7 +138,8 @@ class StreamSource(CaptureSource):
         assert self.failure is not None
         if self.max_attempts == 0:
             raise SourceError(f"cannot open stream {self.label}: {self.failure.message}")
-        log.warning("stream %s: %s; retrying until it answers", self.label, self.failure.message)
+        until = "until it answers" if self.max_attempts is None else f"up to {self.max_attempts} times"
+        log.warning("stream %s: %s; retrying %s", self.label, self.failure.message, until)
 
     def read(self) -> Frame | None:
         while not self.stopping:
