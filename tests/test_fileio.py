@@ -152,3 +152,31 @@ def test_ensure_parent_reports_an_unwritable_folder_even_as_root(tmp_path, monke
         ensure_parent(str(folder / "out.txt"))
     assert f"cannot write to {folder}" in str(info.value)
     assert "permission denied" in str(info.value)
+
+
+def touch(path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * 44)  # what a killed mp4 write leaves: the header only
+    return str(path)
+
+
+def test_remove_stale_partials_of_a_file_removes_only_its_own(tmp_path):
+    mine, other = touch(tmp_path / ".x.partial.mp4"), touch(tmp_path / ".y.partial.mp4")
+    assert fileio.remove_stale_partials(str(tmp_path / "x.mp4")) == [mine]
+    assert not os.path.exists(mine) and os.path.exists(other)
+    assert fileio.remove_stale_partials(str(tmp_path / "x.mp4")) == []  # nothing left: nothing said
+
+
+def test_remove_stale_partials_of_an_image_pattern_and_of_a_folder(tmp_path):
+    out = tmp_path / "out"
+    ours = [touch(out / ".f_00001.partial.png"), touch(out / ".f_00017.partial.png")]
+    kept = [touch(out / ".g_00001.partial.png"), touch(out / ".f_00001.partial.jpg"), touch(out / "f_00002.png")]
+    assert fileio.remove_stale_partials(str(out / "f_%05d.png")) == ours
+    assert all(os.path.exists(p) for p in kept)
+    # a folder output: every temporary file in it is a leftover of a write into it
+    frames = tmp_path / "frames"
+    ours = [touch(frames / ".frame_000003.partial.png")]
+    kept = [touch(frames / "frame_000001.png"), touch(frames / ".hidden.png")]
+    assert fileio.remove_stale_partials(str(frames)) == ours
+    assert all(os.path.exists(p) for p in kept)
+    assert fileio.remove_stale_partials(str(tmp_path / "nothing" / "x.mp4")) == []  # a folder not made yet

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 import vidcv.presets
@@ -80,3 +82,45 @@ def test_yaml_is_read_safely(registry):
 
 def test_empty_file_is_an_empty_pipeline(registry):
     assert len(parse_preset("", registry)) == 0
+
+
+def test_a_saved_preset_keeps_its_description(tmp_path, registry):
+    text = "description: Gray, then Canny\npipeline:\n  - plugin: color\n    params: {to: gray}\n  - plugin: canny\n"
+    p = parse_preset(text, registry)
+    assert p.description == "Gray, then Canny"
+    save_preset(p, str(tmp_path / "mine.yaml"))
+    saved = open(tmp_path / "mine.yaml").read()
+    assert saved.startswith("description: Gray, then Canny\npipeline:\n")
+    assert load_preset(str(tmp_path / "mine.yaml"), registry).description == "Gray, then Canny"
+    assert "description" not in dump_preset(parse_preset("pipeline: []", registry))  # none given, none written
+    with pytest.raises(PresetError, match="'description' must be text"):
+        parse_preset("description: [a, b]\npipeline: []\n", registry)
+
+
+@pytest.mark.parametrize("name", bundled_presets())
+def test_bundled_presets_keep_their_description(name, registry):
+    import yaml
+
+    path = f"{assets_dir()}/presets/{name}.yaml"
+    written = yaml.safe_load(open(path))["description"]
+    assert yaml.safe_load(dump_preset(load_preset(path, registry)))["description"] == written
+
+
+def test_find_preset_suggests_the_closest_name(tmp_path, monkeypatch):
+    from vidcv.presets import find_preset
+
+    assert find_preset("edges") == find_preset("edges.yaml") == os.path.join(assets_dir(), "presets", "edges.yaml")
+    with pytest.raises(PresetError, match=r"no such preset file: edgse; did you mean 'edges'\? \(bundled presets: "):
+        find_preset("edgse")
+    (tmp_path / "my_edges.yaml").write_text("pipeline: []\n")
+    monkeypatch.chdir(tmp_path)
+    assert find_preset("my_edges.yaml") == "my_edges.yaml"
+    with pytest.raises(PresetError, match=r"did you mean 'my_edges.yaml'\?"):
+        find_preset("my_edgse.yaml")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "my_edges.yaml").write_text("pipeline: []\n")
+    with pytest.raises(PresetError, match=r"did you mean 'sub.my_edges.yaml'\?"):  # beside the name given
+        find_preset(os.path.join("sub", "my_edgs.yaml"))
+    with pytest.raises(PresetError) as exc:
+        find_preset("zzzz")
+    assert "did you mean" not in str(exc.value)

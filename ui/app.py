@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QApplication
 
-from vidcv.bundled import bundled_preset, sample_video
+from vidcv.bundled import sample_video
 from vidcv.errors import VidcvError
+from vidcv.presets import find_preset
 from vidcv.ui.main_window import MainWindow
 from vidcv.ui.session import Session
 from vidcv.ui.settings import Settings
@@ -69,9 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     session.set_realtime(not args.max_speed)
     source, preset = initial_session(args, settings, session)
     if preset:
-        path = preset if os.path.exists(preset) else (bundled_preset(preset) or preset)
         try:
-            session.load_preset(path)
+            session.load_preset(find_preset(preset))
         except VidcvError as exc:
             print(f"vidcv-gui: error: {exc}", file=sys.stderr)
             return 1

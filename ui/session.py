@@ -204,6 +204,7 @@ class Session(QObject):
     def _replace(self, new: Pipeline) -> None:
         old = self.pipeline.stages
         self.pipeline.set_stages(new.stages)
+        self.pipeline.description = new.description  # saved back with the stages
         self.pipeline.request_reset()
         for stage in old:
             stage.plugin.close()

@@ -8,7 +8,9 @@ never a half-written file under the final name.
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -16,6 +18,7 @@ from typing import IO
 from vidcv.errors import OutputError
 
 PARTIAL_MARK = ".partial"
+_PRINTF_FIELD = re.compile(r"%[-+ #0]*\d*[diouxX]")  # the frame-number field of an image pattern
 
 
 def partial_name(path: str) -> str:
@@ -29,6 +32,32 @@ def partial_name(path: str) -> str:
 def is_partial(name: str) -> bool:
     """True for a file name made by ``partial_name`` (a leftover of a write that did not finish)."""
     return name.startswith(".") and PARTIAL_MARK in name
+
+
+def remove_stale_partials(target: str) -> list[str]:
+    """Remove what earlier writes of ``target`` left when they were killed before their rename (SIGKILL, power
+    loss), and return the paths removed. ``target`` is a file (its temporary file), a printf image pattern such
+    as ``out/f_%05d.png`` (the temporary files of its names) or a folder (the temporary files in it). A run
+    calls this before it writes ``target`` again: two runs writing one output at once would overwrite each
+    other's temporary file anyway."""
+    if "%" in target:
+        head, tail = os.path.split(target)
+        stem, ext = os.path.splitext(tail)
+        wild = "*".join(glob.escape(p) for p in _PRINTF_FIELD.split(stem))
+        candidates = glob.glob(os.path.join(glob.escape(head), f".{wild}{PARTIAL_MARK}{glob.escape(ext)}"))
+    elif os.path.isdir(target):
+        candidates = [os.path.join(target, n) for n in os.listdir(target) if is_partial(n)]
+    else:
+        candidates = [partial_name(target)]
+    removed = []
+    for path in sorted(candidates):
+        if os.path.isfile(path):
+            try:
+                os.remove(path)
+            except OSError:
+                continue  # not ours to remove (permissions): the write that follows says what is wrong
+            removed.append(path)
+    return removed
 
 
 def ensure_parent(path: str) -> None:

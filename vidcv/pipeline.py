@@ -52,7 +52,8 @@ class Pipeline:
     one frame always sees one consistent configuration, whatever other threads do meanwhile.
     """
 
-    def __init__(self, stages: Iterable[Stage | Plugin] = ()) -> None:
+    def __init__(self, stages: Iterable[Stage | Plugin] = (), description: str = "") -> None:
+        self.description = description  # one line that says what the pipeline does (kept in its preset)
         self._lock = threading.Lock()
         self._stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
         self._reported: set[tuple[int, str]] = set()  #: (stage, kind of error) already logged

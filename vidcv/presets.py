@@ -1,6 +1,7 @@
 """Presets: a pipeline as YAML, validated against the plugin declarations, saved so that it loads back equal.
 
 ```yaml
+description: Canny edges of the smoothed gray image   # optional, kept when the preset is saved
 pipeline:
   - plugin: color          # registry name
     params: {to: gray}
@@ -12,6 +13,8 @@ pipeline:
 
 from __future__ import annotations
 
+import difflib
+import os
 from typing import Any
 
 import yaml
@@ -24,6 +27,32 @@ from vidcv.registry import Registry, default_registry
 TOP_KEYS = ("pipeline", "description", "version")
 STAGE_KEYS = ("plugin", "enabled", "params")
 FORMAT_VERSION = 1
+
+
+def find_preset(spec: str) -> str:
+    """The preset file that ``spec`` names: a path, or the name of a bundled preset (``edges`` or
+    ``edges.yaml``). PresetError otherwise, with a did-you-mean among the bundled presets and the YAML files
+    beside ``spec``."""
+    from vidcv.bundled import bundled_preset, bundled_presets
+
+    if os.path.exists(spec):
+        return spec
+    bundled = bundled_preset(spec)
+    if bundled:
+        return bundled
+    names = bundled_presets()
+    folder = os.path.dirname(spec)
+    try:
+        files = [os.path.join(folder, n) for n in sorted(os.listdir(folder or "."))
+                 if n.endswith((".yaml", ".yml")) and not n.startswith(".")]
+    except OSError:
+        files = []
+    bare = os.path.splitext(spec)[0] if spec.endswith((".yaml", ".yml")) and not folder else spec
+    scored = [(difflib.SequenceMatcher(None, bare, n).ratio(), n) for n in names]
+    scored += [(difflib.SequenceMatcher(None, spec, f).ratio(), f) for f in files]
+    score, best = max(scored, default=(0.0, ""))
+    hint = f"; did you mean '{best}'?" if score >= 0.6 else ""  # difflib.get_close_matches' cutoff
+    raise PresetError(f"no such preset file: {spec}{hint} (bundled presets: {', '.join(names) or 'none'})")
 
 
 def load_preset(path: str, registry: Registry | None = None) -> Pipeline:
@@ -66,8 +95,12 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
         items = []
     if not isinstance(items, list):
         raise PresetError(f"{origin}: 'pipeline' must be a list of stages, got {type(items).__name__}")
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        raise PresetError(f"{origin}: 'description' must be text (one line that says what the pipeline does), "
+                          f"got {description!r}")
     stages = [_stage_from_dict(i, item, registry, origin) for i, item in enumerate(items)]
-    return Pipeline(stages)
+    return Pipeline(stages, description=description.strip())
 
 
 def _reject_unknown_keys(mapping: dict, allowed: tuple[str, ...], what: str) -> None:
@@ -111,7 +144,7 @@ def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
             entry["enabled"] = False
         entry["params"] = {name: _plain(values[name]) for name in plugin.declared()}
         stages.append(entry)
-    return {"pipeline": stages}
+    return {**({"description": pipeline.description} if pipeline.description else {}), "pipeline": stages}
 
 
 def _plain(value: Any) -> Any:

@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-from vidcv.errors import OutputError, PresetError, VidcvError
+from vidcv.errors import OutputError, VidcvError
 
 if TYPE_CHECKING:
     from vidcv.pipeline import Pipeline
@@ -54,19 +54,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 def resolve_pipeline(spec: str | None) -> Pipeline:
     """A preset file, or the name of a bundled preset; no spec is an empty (pass-through) pipeline."""
-    from vidcv.bundled import bundled_preset, bundled_presets
     from vidcv.pipeline import Pipeline
-    from vidcv.presets import load_preset
+    from vidcv.presets import find_preset, load_preset
 
     if not spec:
         return Pipeline()
-    if os.path.exists(spec):
-        return load_preset(spec)
-    bundled = bundled_preset(spec)
-    if bundled:
-        return load_preset(bundled)
-    names = ", ".join(bundled_presets()) or "none"
-    raise PresetError(f"no such preset file: {spec} (bundled presets: {names})")
+    return load_preset(find_preset(spec))  # a did-you-mean when there is no such preset
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -82,7 +75,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from vidcv.cli.progress import run_to_end
-    from vidcv.fileio import write_text_atomic
+    from vidcv.fileio import remove_stale_partials, write_text_atomic
     from vidcv.runner import Runner
     from vidcv.sinks import DetectionsLogSink, make_output_sink
     from vidcv.sources import StreamSource, parse_source
@@ -98,12 +91,16 @@ def run_command(args: argparse.Namespace) -> int:
                        ("--detections-jsonl", args.detections_jsonl)):
         if path and os.path.abspath(path) == os.path.abspath(args.source):
             raise OutputError(f"{flag} {path} is the input itself; choose another file")
+    for path in filter(None, (args.output, args.stats_json, args.detections_jsonl)):
+        for stale in remove_stale_partials(path):
+            log.warning("removed %s, left by an earlier run that was killed before it finished", stale)
     check_outputs(args)  # before the source opens: an output that cannot be written wastes no run
     runner = Runner(source, pipeline, realtime=args.realtime, max_frames=args.max_frames)
     runner.open()
+    total = args.max_frames if source.live else min(filter(None, (args.max_frames, source.frame_count)), default=None)
     try:
         if args.output:
-            runner.add_sink(make_output_sink(args.output, source.fps or 30.0))
+            runner.add_sink(make_output_sink(args.output, source.fps or 30.0, single_frame=total == 1))
         if args.detections_jsonl:
             runner.add_sink(DetectionsLogSink(args.detections_jsonl))
     except VidcvError:
@@ -111,7 +108,6 @@ def run_command(args: argparse.Namespace) -> int:
         runner.stop()  # finalises the sinks made so far
         raise
     log.info("source: %s", source.describe())
-    total = args.max_frames if source.live else min(filter(None, (args.max_frames, source.frame_count)), default=None)
     interrupted = run_to_end(runner, total, args.quiet)
     summary = runner.summary()
     pipeline.close()

@@ -38,5 +38,7 @@ def sources_command(args: argparse.Namespace) -> int:
         print(f"  {cam.index:<3} {cam.path or '-':<14} {cam.name or '(no name)'}{modes}")
     if not args.probe:
         print("(vidcv sources --probe opens each camera to read its default mode)")
-    print(f"Open one with: vidcv run {cameras[0].index}")
+    first = cameras[0]
+    print(f"Open one with: vidcv run {first.index}" + (f"  or by name: vidcv run camera:\"{first.name}\""
+                                                          if first.name else ""))
     return EXIT_OK

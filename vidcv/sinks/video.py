@@ -106,17 +106,43 @@ class ImageSequenceSink(Sink):
         pass
 
 
-def make_output_sink(target: str, fps: float) -> Sink:
-    """A video sink for a video extension, an image-sequence sink for a pattern or a folder; OutputError at
-    once for a name it cannot write or a place where no file can be created."""
+class ImageFileSink(Sink):
+    """One image file for a run of one frame (``vidcv run photo.jpg -o out.png``), written atomically."""
+
+    def __init__(self, path: str) -> None:
+        check_writable(path)
+        self.path = path
+        self.frames = 0
+
+    def write(self, frame: Frame) -> None:
+        if self.frames:
+            raise OutputError(f"{self.path} holds one image, and a second frame came: for several frames give "
+                              f"a pattern such as {os.path.splitext(self.path)[0]}_%05d.png or a folder")
+        with atomic_path(self.path) as tmp:
+            if not cv2.imwrite(tmp, frame.image):
+                raise OutputError(f"could not write {self.path} (disk full or not writable?)")
+        self.frames = 1
+
+    def close(self) -> None:
+        if not self.frames:
+            log.warning("no frame was processed, so %s was not written", self.path)
+
+
+def make_output_sink(target: str, fps: float, single_frame: bool = False) -> Sink:
+    """A video sink for a video extension, an image-sequence sink for a pattern or a folder, one image file for
+    an image name when the run has ``single_frame`` (one image in, or --max-frames 1); OutputError at once for
+    a name it cannot write or a place where no file can be created."""
     ext = os.path.splitext(target)[1].lower()
     if "%" in target or target.endswith(("/", os.sep)) or os.path.isdir(target):
         return ImageSequenceSink(target)
     if ext in VIDEO_CODECS:
         return VideoSink(target, fps)
+    if ext in SEQUENCE_EXTENSIONS and single_frame:
+        return ImageFileSink(target)
     if ext in SEQUENCE_EXTENSIONS:
         raise OutputError(f"output '{target}' is a single image name; for an image sequence give a pattern "
-                          f"such as {os.path.splitext(target)[0]}_%05d{ext} or a folder")
+                          f"such as {os.path.splitext(target)[0]}_%05d{ext} or a folder (one image name takes a "
+                          "source of one frame, or --max-frames 1)")
     if not ext:
         return ImageSequenceSink(target)
     raise OutputError(f"cannot write '{target}': unknown extension '{ext}'; use a video "

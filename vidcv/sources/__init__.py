@@ -4,7 +4,8 @@
 SOURCE                    opens
 ========================  =============================================================
 ``video.mp4``             a video file (every frame, in order)
-``0``, ``camera:0``       a camera by index; ``/dev/video0`` by device path
+``0``, ``camera:0``       a camera by index; ``/dev/video0`` by device path;
+                          ``camera:"HD Pro Webcam C920"`` by the name `vidcv sources` shows
 ``rtsp://...``            a network stream (http(s), udp, rtmp, srt, ...), reconnecting
 ``frames/``, ``*.png``    an image folder or glob (natural order); one image file too
 ``pattern:``              a synthetic moving test pattern; ``pattern:1280x720@30``
@@ -38,7 +39,8 @@ def __getattr__(name: str) -> Any:
 _PATTERN = re.compile(r"^pattern:(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
-HELP = ("give a video file, an image folder or glob, a camera index such as 0 (or camera:0, /dev/video0), "
+HELP = ("give a video file, an image folder or glob, a camera index such as 0 (or camera:0, /dev/video0, "
+        "camera:NAME), "
         "a stream URL such as rtsp://HOST/path, or pattern: for a test pattern")
 
 
@@ -66,6 +68,13 @@ def parse_source(spec: str, **options: object) -> Source:
         return CameraSource(int(camera[1]), spec=spec, **options)  # type: ignore[arg-type]
     if spec.startswith("/dev/video"):
         return CameraSource(spec, spec=spec, **options)  # type: ignore[arg-type]
+    if spec.startswith("camera:"):  # by the name `vidcv sources` shows: camera:"HD Pro Webcam C920"
+        from vidcv.sources.camera import CameraSource
+
+        name = spec[len("camera:"):].strip().strip("\"'").strip()
+        if not name:
+            raise SourceError(f"'{spec}' names no camera: {HELP}")
+        return CameraSource(name=name, spec=spec, **options)  # type: ignore[arg-type]
     url = _URL.match(spec)
     if url:
         if url[1].lower() == "file":

@@ -58,12 +58,18 @@ def _v4l2_is_capture(path: str) -> bool | None:
         os.close(fd)
 
 
-def list_cameras(sys_root: str = "/sys/class/video4linux", dev_root: str = "/dev",
+#: Where Linux lists its video devices (sysfs) and where their nodes are; list_cameras reads them at each call.
+SYSFS_ROOT = "/sys/class/video4linux"
+DEV_ROOT = "/dev"
+
+
+def list_cameras(sys_root: str | None = None, dev_root: str | None = None,
                  probe: bool = False) -> list[CameraInfo]:
     """Cameras of this machine. Linux: from sysfs names and V4L2 capabilities; elsewhere: by probing.
 
     ``probe`` opens each camera to read its default mode (slow, and it fails on a busy camera).
     """
+    sys_root, dev_root = sys_root or SYSFS_ROOT, dev_root or DEV_ROOT
     cameras: list[CameraInfo] = []
     if sys.platform.startswith("linux"):
         for node in sorted(glob.glob(os.path.join(sys_root, "video*")), key=lambda p: int(re.sub(r"\D", "", p) or 0)):
@@ -95,23 +101,54 @@ def list_cameras(sys_root: str = "/sys/class/video4linux", dev_root: str = "/dev
     return cameras
 
 
+def _plain(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def find_camera(name: str, cameras: list[CameraInfo] | None = None) -> CameraInfo:
+    """The camera called ``name`` as `vidcv sources` shows it: the exact name (case and spacing aside), else
+    the one camera whose name contains it. SourceError naming the cameras when none or several match."""
+    cameras = list_cameras() if cameras is None else cameras
+    wanted = _plain(name)
+    matches = [c for c in cameras if _plain(c.name) == wanted] or [c for c in cameras if wanted in _plain(c.name)]
+    listing = ", ".join(f"{c.index} ({c.name})" if c.name else str(c.index) for c in (matches or cameras))
+    if not matches:
+        raise SourceError(f"no camera named '{name}' (cameras found: {listing or 'none'}; `vidcv sources` "
+                          "lists them)")
+    if len(matches) > 1:
+        raise SourceError(f"{len(matches)} cameras match '{name}': {listing}; give the index instead, "
+                          f"e.g. camera:{matches[0].index}")
+    return matches[0]
+
+
 class CameraSource(CaptureSource):
-    """A live camera; ``device`` is an index or a device path such as /dev/video0."""
+    """A live camera; ``device`` is an index or a device path such as /dev/video0, or ``name`` the name that
+    `vidcv sources` shows (``camera:"HD Pro Webcam C920"``), looked up when the camera opens."""
 
     live = True
 
-    def __init__(self, device: int | str, width: int | None = None, height: int | None = None,
-                 fps: float | None = None, spec: str | None = None, stall_timeout_s: float = 3.0) -> None:
-        super().__init__(spec or str(device))
+    def __init__(self, device: int | str | None = None, width: int | None = None, height: int | None = None,
+                 fps: float | None = None, spec: str | None = None, stall_timeout_s: float = 3.0,
+                 name: str | None = None) -> None:
+        if device is None and not name:
+            raise SourceError("a camera needs an index, a device path or a name, e.g. 0, /dev/video0 or "
+                              'camera:"HD Pro Webcam C920"')
+        super().__init__(spec or (str(device) if device is not None else f"camera:{name}"))
         self.device = device
+        self.name = name
         self._request = (width, height, fps)
         self._pending = None
         self._stall_timeout_s = stall_timeout_s
 
     def _label(self) -> str:
+        if self.name:
+            return f"camera '{self.name}'" + (f" ({self.device})" if self.device is not None else "")
         return f"camera {self.device}"
 
     def _open(self) -> None:
+        if self.name:
+            cam = find_camera(self.name)
+            self.device = cam.path or cam.index
         if isinstance(self.device, str) and not os.path.exists(self.device):
             raise SourceError(f"{self._label()} not found: {self.device} does not exist "
                               "(`vidcv sources` lists the cameras of this machine)")
