@@ -6,17 +6,19 @@ script draws (coloured shapes on noisy, cluttered backgrounds), until their outp
 
 Each model is ultralytics' YOLO11n yaml with a smaller width (0.1-0.4 M parameters, about 1 MB on disk), built
 offline from the yaml (no downloaded weights) and trained with fixed seeds, one worker and deterministic algorithms.
+detect26 is YOLO26's yaml at the same width; rtdetr is an RT-DETR in miniature (tests/assets/models/tiny_rtdetr.yaml,
+0.43 M parameters, built with ultralytics' RTDETR class).
 
-    .venv/bin/python scripts/train_test_models.py                 # all five tasks, a few minutes in all
+    .venv/bin/python scripts/train_test_models.py                 # every model, a quarter of an hour in all
     .venv/bin/python scripts/train_test_models.py --task pose     # one task
     .venv/bin/python scripts/train_test_models.py --check         # export each .pt to ONNX and predict with it
 
-Writes tests/assets/models/tiny_{detect,segment,pose,obb,classify,detect26}.pt (ultralytics checkpoints: ``YOLO(path)`` loads
-them and ``.export(format="onnx")`` works offline) and prints each model's parameter count, file size, training
-time and validation metrics.
+Writes tests/assets/models/tiny_{detect,segment,pose,obb,classify,detect26,rtdetr}.pt (ultralytics checkpoints:
+``YOLO(path)``, or ``RTDETR(path)`` for rtdetr, loads them and ``.export(format="onnx")`` works offline) and prints
+each model's parameter count, file size, training time and validation metrics.
 
 The datasets:
-  detect    circle / square / triangle, 1-4 a picture, boxes
+  detect    circle / square / triangle, 1-4 a picture, boxes (also detect26's and rtdetr's data)
   segment   the same shapes with their polygons
   pose      one class, "square": rotated squares (up to 30 degrees) with 5 keypoints (corners TL, TR, BR, BL and
             the centre; flip_idx [1, 0, 3, 2, 4]), among unlabelled circles and triangles; some squares are partly
@@ -41,7 +43,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.normpath(os.path.join(HERE, "..", "tests", "assets", "models"))
-TASKS = ("detect", "segment", "pose", "obb", "classify", "detect26")
+TASKS = ("detect", "segment", "pose", "obb", "classify", "detect26", "rtdetr")
 
 # Per task: the ultralytics yaml, the scale that replaces its "n" row ([depth, width, max_channels]; yolo11n is
 # [0.50, 0.25, 1024]), the picture size, the dataset sizes, the training length and any task-specific training
@@ -60,6 +62,9 @@ CONFIG = {
     # YOLO26 for its NMS-free end-to-end head (exported with nms=False), on the detect data
     "detect26": {"yaml": "yolo26n.yaml", "scale": [0.50, 0.125, 256], "imgsz": 160, "train": 480, "val": 96,
                  "epochs": 16, "task": "detect"},
+    # RT-DETR (ultralytics' RTDETR class) from the tiny yaml next to the weights, on the detect data
+    "rtdetr": {"yaml": os.path.join(OUT, "tiny_rtdetr.yaml"), "imgsz": 160, "train": 480, "val": 96,
+               "epochs": 32, "task": "detect"},
 }
 NAMES = {
     "detect": ("circle", "square", "triangle"),
@@ -68,6 +73,7 @@ NAMES = {
     "obb": ("rectangle", "ellipse"),
     "classify": ("circle", "cross", "hexagon", "square", "star", "triangle"),  # sorted, as ultralytics reads folders
     "detect26": ("circle", "square", "triangle"),
+    "rtdetr": ("circle", "square", "triangle"),
 }
 KPT_SHAPE = (5, 3)
 FLIP_IDX = (1, 0, 3, 2, 4)
@@ -311,6 +317,13 @@ def model_yaml(task: str, folder: str) -> str:
     return path
 
 
+def load(task: str, path: str):
+    """An ultralytics model of the task from a yaml, a .pt or an .onnx: RTDETR for rtdetr, YOLO for the rest."""
+    from ultralytics import RTDETR, YOLO
+
+    return RTDETR(path) if task == "rtdetr" else YOLO(path, task=CONFIG[task].get("task", task))
+
+
 def metrics_of(results) -> dict[str, float]:
     d = getattr(results, "results_dict", None) or {}
     return {k.replace("metrics/", ""): round(float(v), 4) for k, v in d.items() if k != "fitness"}
@@ -320,8 +333,6 @@ def metrics_of(results) -> dict[str, float]:
 
 
 def train(task: str, work: str, seed: int, out: str, epochs: int | None) -> dict:
-    from ultralytics import YOLO
-
     cfg = CONFIG[task]
     folder = os.path.join(work, task)
     os.makedirs(folder, exist_ok=True)
@@ -329,19 +340,19 @@ def train(task: str, work: str, seed: int, out: str, epochs: int | None) -> dict
     base = cfg.get("task", task)  # the ultralytics task (detect26 is a detect model)
     data = write_dataset(base, os.path.join(folder, "data"), cfg["train"], cfg["val"], cfg["imgsz"], seed)
     t_data = time.perf_counter() - t0
-    model = YOLO(model_yaml(task, folder), task=base)
+    model = load(task, cfg["yaml"] if task == "rtdetr" else model_yaml(task, folder))
     params = sum(p.numel() for p in model.model.parameters())
     # Short runs: light mosaic, one warm-up epoch and an optimizer step every batch (nbs=batch). Classify: no
     # RandAugment or erasing (they would recolour or hide the shape), crops of 80-100 % of the picture.
     hyp = {"mosaic": 0.5, "close_mosaic": 3, "scale": 0.3, "degrees": 0.0, "fliplr": 0.5, "mixup": 0.0}
     if task == "classify":
         hyp = {"auto_augment": None, "erasing": 0.0, "scale": 0.2, "fliplr": 0.5}
+    hyp.update(optimizer="AdamW", lr0=0.004, warmup_epochs=1, patience=100)
     hyp.update(cfg.get("hyp", {}))
     t1 = time.perf_counter()
     results = model.train(data=data, epochs=epochs or cfg["epochs"], imgsz=cfg["imgsz"], batch=16, nbs=16,
                           device="cpu", workers=0, seed=seed, deterministic=True, amp=False, plots=False,
-                          cache=False, val=True, project=folder, name="run", exist_ok=True, verbose=False,
-                          optimizer="AdamW", lr0=0.004, warmup_epochs=1, patience=100, **hyp)
+                          cache=False, val=True, project=folder, name="run", exist_ok=True, verbose=False, **hyp)
     t_train = time.perf_counter() - t1
     best = os.path.join(folder, "run", "weights", "best.pt")
     os.makedirs(out, exist_ok=True)
@@ -356,15 +367,13 @@ def train(task: str, work: str, seed: int, out: str, epochs: int | None) -> dict
 
 def check(task: str, out: str, work: str, seed: int, n_images: int = 12) -> dict:
     """Export the .pt to ONNX in ``work`` and predict with the ONNX file on freshly drawn pictures."""
-    from ultralytics import YOLO
-
     cfg = CONFIG[task]
     base = cfg.get("task", task)  # the ultralytics task
     folder = os.path.join(work, f"check_{task}")
     os.makedirs(folder, exist_ok=True)
     pt = os.path.join(folder, f"tiny_{task}.pt")
     shutil.copyfile(os.path.join(out, f"tiny_{task}.pt"), pt)
-    onnx_path = YOLO(pt).export(format="onnx", imgsz=cfg["imgsz"])  # the defaults, as the tests call it
+    onnx_path = load(task, pt).export(format="onnx", imgsz=cfg["imgsz"])  # the defaults, as the tests call it
     rng = np.random.default_rng(seed + 1000)
     images = []
     for i in range(n_images):
@@ -374,7 +383,7 @@ def check(task: str, out: str, work: str, seed: int, n_images: int = 12) -> dict
             images.append(scene_shapes(rng, cfg["imgsz"], base)[0])
         else:
             images.append((scene_pose if task == "pose" else scene_obb)(rng, cfg["imgsz"])[0])
-    model = YOLO(onnx_path, task=base)
+    model = load(task, onnx_path)
     report: dict = {"task": task, "onnx": onnx_path}
     confs, kconfs, angles, top5, classes, n_kept, right = [], [], [], [], [], [], 0
     for i, img in enumerate(images):

@@ -3,6 +3,8 @@
 The models are the small ones `scripts/train_test_models.py` trains on synthetic shapes (committed in
 tests/assets/models, trained so that their scores mean something); each is exported here, offline, in the
 forms ultralytics offers: the raw head, NMS in the graph, dynamic input, a fixed batch of 2, fp16 weights.
+RT-DETR (a tiny one from tests/assets/models/tiny_rtdetr.yaml) is compared with ultralytics' RTDETR predict, which
+stretches the picture to the input instead of letterboxing it.
 """
 
 import os
@@ -29,23 +31,34 @@ FORMS = {
     "obb": {"raw": {}, "nms": {"nms": True}},
     "classify": {"raw": {}, "dynamic": {"dynamic": True}, "fp16": {"half": True}},
     "detect26": {"end2end": {"nms": False}, "raw": {}},  # YOLO26: its NMS-free head (nms=False), the raw one
+    "rtdetr": {"rtdetr": {}, "dynamic": {"dynamic": True}},  # RT-DETR: its decoder, at a fixed or any input size
 }
-TASK_OF = {"detect26": "detect"}  # model -> ultralytics task
+TASK_OF = {"detect26": "detect", "rtdetr": "detect"}  # model -> ultralytics task
 CASES = [(model, form) for model, forms in FORMS.items() for form in forms]
+
+
+def ultralytics_model(model, path):
+    """ultralytics' own model for a .pt or .onnx file: RTDETR for RT-DETR (its predictor), YOLO for the rest."""
+    from ultralytics import RTDETR, YOLO
+
+    return RTDETR(path) if model == "rtdetr" else YOLO(path, task=TASK_OF.get(model, model))
+
+
+def form_of(model, form):
+    """The form vidcv should find in the export."""
+    return "rtdetr" if model == "rtdetr" else form if form in ("nms", "end2end") else "raw"
 
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
     """(task, form) -> (ONNX path, input size), exported once per session."""
     os.environ.update(YOLO_OFFLINE="1", YOLO_AUTOINSTALL="false")
-    from ultralytics import YOLO
-
     folder = tmp_path_factory.mktemp("onnx")
     cache: dict = {}
 
     def get(task, form):
         if (task, form) not in cache:
-            model = YOLO(os.path.join(MODELS, f"tiny_{task}.pt"))
+            model = ultralytics_model(task, os.path.join(MODELS, f"tiny_{task}.pt"))
             imgsz = int(model.model.args.get("imgsz", 160))
             path = model.export(format="onnx", imgsz=imgsz, verbose=False, **FORMS[task][form])
             target = folder / f"{task}_{form}.onnx"
@@ -99,15 +112,13 @@ def match(ours, theirs_xyxy, theirs_cls):
 
 @pytest.mark.parametrize("model, form", CASES, ids=[f"{t}-{f}" for t, f in CASES])
 def test_parity_with_ultralytics_predict(exported, model, form):
-    from ultralytics import YOLO
-
     path, imgsz = exported(model, form)
     task = TASK_OF.get(model, model)
     ours = YoloModel(path, device="cpu")
     assert ours.info.task == task
-    assert ours.info.form == (form if form in ("nms", "end2end") else "raw")
+    assert ours.info.form == form_of(model, form)
     assert ours.info.dynamic == (form == "dynamic") and ours.info.batch == (2 if form == "batch2" else 1)
-    theirs = YOLO(path, task=task)
+    theirs = ultralytics_model(model, path)
     found = 0
     for img in frames(model):
         got = ours(img, conf=0.25, iou=0.7)
