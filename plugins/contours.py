@@ -9,7 +9,7 @@ from vidcv.detections import Detections, xywh_to_xyxy
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr, to_gray
 from vidcv.params import Bool, Choice, Float
-from vidcv.plugin import Plugin
+from vidcv.plugin import Plugin, Produces
 from vidcv.stagecode import CodeContext, StageCode
 from vidcv.status import StageStatus
 
@@ -64,6 +64,9 @@ class Contours(Plugin):
 
     def status(self) -> StageStatus:
         return StageStatus(figures={"contours": self.found})
+
+    def produces(self) -> Produces:
+        return Produces.DETECTIONS if self.p.emit else Produces.NOTHING
 
     def process(self, frame: Frame) -> Frame:
         gray = to_gray(frame.image, frame.color_space)

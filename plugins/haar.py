@@ -12,7 +12,7 @@ from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.imageops import to_gray
 from vidcv.params import Bool, FilePath, Float, Int
-from vidcv.plugin import Plugin
+from vidcv.plugin import Plugin, Produces
 
 
 def shipped_cascades() -> dict[str, str]:
@@ -83,6 +83,9 @@ class Haar(Plugin):
                                                           minNeighbors=p.min_neighbors,
                                                           minSize=(p.min_size, p.min_size), maxSize=max_size)
         return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(counts, np.float32).reshape(-1)
+
+    def produces(self) -> Produces:
+        return Produces.DETECTIONS
 
     def process(self, frame: Frame) -> Frame:
         gray = to_gray(frame.image, frame.color_space)

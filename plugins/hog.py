@@ -10,7 +10,7 @@ from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Float, Int
-from vidcv.plugin import Plugin
+from vidcv.plugin import Plugin, Produces
 
 
 def suppress(boxes_xywh: np.ndarray, scores: np.ndarray, overlap: float) -> np.ndarray:
@@ -59,6 +59,9 @@ class HogPeople(Plugin):
                                                    padding=(p.padding, p.padding), scale=p.scale,
                                                    groupThreshold=p.group_threshold)
         return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(weights, np.float32).reshape(-1)
+
+    def produces(self) -> Produces:
+        return Produces.DETECTIONS
 
     def process(self, frame: Frame) -> Frame:
         image = frame.image

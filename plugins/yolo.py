@@ -10,7 +10,7 @@ from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Choice, FilePath, Float, Int, Text
-from vidcv.plugin import Plugin
+from vidcv.plugin import Plugin, Produces
 from vidcv.status import StageStatus
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,9 @@ class Yolo(Plugin):
 
     def status(self) -> StageStatus:
         return StageStatus(provider=self.provider, state=self.model.info.task)
+
+    def produces(self) -> Produces:
+        return Produces.CLASSIFICATION if self.model.info.task == "classify" else Produces.DETECTIONS
 
     def process(self, frame: Frame) -> Frame:
         from vidcv.detections import Classification, Detections

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import threading
 from typing import Any, ClassVar
 
@@ -20,6 +21,16 @@ class ParamValues(dict):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+class Produces(enum.Flag):
+    """What a stage adds to the frame besides its image, for its current values: objects
+    (``frame.detections``) and a whole-frame class (``frame.classification``). Dataset extraction reads it
+    to tell a pipeline that can label frames from one that cannot."""
+
+    NOTHING = 0
+    DETECTIONS = enum.auto()
+    CLASSIFICATION = enum.auto()
 
 
 class Plugin:
@@ -117,6 +128,10 @@ class Plugin:
         """What this stage reports besides the frame (provider, counts, state), read by the pipeline after
         each frame it processed; None (the default) reports nothing. Called in the processing thread."""
         return None
+
+    def produces(self) -> Produces:
+        """What this stage adds to the frame with its current values (default: nothing but the image)."""
+        return Produces.NOTHING
 
     def to_code(self, ctx: CodeContext) -> StageCode | None:
         """How this stage is written in an exported script, for its current values (``vidcv.codegen``);

@@ -13,7 +13,7 @@ import yaml
 
 from media import run_cli, vidcv_cmd
 from vidcv.dataset.sampling import Sampler, dhash, sharpness
-from vidcv.dataset.writer import CHUNK_FRAMES, choose_split
+from vidcv.dataset.writer import choose_split
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -147,14 +147,28 @@ def test_ultralytics_trains_one_epoch_on_it(clip, tmp_path):
 
 
 def test_splits_are_deterministic_and_chunks_stay_together():
+    from vidcv.dataset.writer import DatasetWriter
+
     ratios = (0.6, 0.2, 0.2)
-    chunk = [choose_split(f"7:clip:chunk:{i // CHUNK_FRAMES}", ratios) for i in range(600)]
-    assert all(len(set(chunk[k:k + CHUNK_FRAMES])) == 1 for k in range(0, 600, CHUNK_FRAMES))
-    frames = [choose_split(f"7:clip:frame:{i}", ratios) for i in range(3000)]
-    assert frames == [choose_split(f"7:clip:frame:{i}", ratios) for i in range(3000)]
+    writer = DatasetWriter("/nonexistent/never-created", "yolo", ratios, "chunk", seed=7)
+    chunk = [writer.split_for("clip", i) for i in range(600)]
+    assert all(len(set(chunk[k:k + 150])) == 1 for k in range(0, 600, 150))  # unknown length: runs of 150
+    writer.set_length(600)  # a 600-frame file: 20 runs of 30
+    chunk = [writer.split_for("clip", i) for i in range(600)]
+    assert all(len(set(chunk[k:k + 30])) == 1 for k in range(0, 600, 30))
+    assert {s: chunk.count(s) // 30 for s in set(chunk)} in ({"train": 12, "val": 4, "test": 4},
+                                                             {"train": 12, "val": 5, "test": 3},
+                                                             {"train": 12, "val": 3, "test": 5},
+                                                             {"train": 11, "val": 5, "test": 4},
+                                                             {"train": 11, "val": 4, "test": 5},
+                                                             {"train": 13, "val": 4, "test": 3},
+                                                             {"train": 13, "val": 3, "test": 4})
+    frames = [choose_split("7:clip:frame", i, ratios) for i in range(3000)]
+    assert frames == [choose_split("7:clip:frame", i, ratios) for i in range(3000)]
     share = {s: frames.count(s) / 3000 for s in ("train", "val", "test")}
-    assert abs(share["train"] - 0.6) < 0.04 and abs(share["val"] - 0.2) < 0.04
-    assert choose_split("x", (1.0, 0.0, 0.0)) == "train"
+    assert abs(share["train"] - 0.6) < 0.01 and abs(share["val"] - 0.2) < 0.01
+    assert choose_split("x", 5, (1.0, 0.0, 0.0)) == "train"
+    assert not os.path.exists("/nonexistent/never-created")  # nothing is written before a frame is added
 
 
 def test_sampling_filters():

@@ -6,14 +6,19 @@ import argparse
 import sys
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from vidcv.dataset.formats import FORMATS
 
 EPILOG = """examples:
   vidcv extract assets/sample.mp4 --pipeline shapes --out datasets/shapes --every 5
   vidcv extract video.mp4 -p my_model.yaml --out ds --fps 2 --dedupe 5 --min-sharpness 50 --negatives 0.1
   vidcv extract 0 -p faces --out faces_ds --fps 1 --max-frames 200      # from a camera, until 200 frames
+  vidcv extract clip.mp4 -p pose.yaml --out poses --format yolo-pose      # a pose model's keypoints
+  vidcv extract clip.mp4 -p shapes --out crops --format classify --crops  # each detection into its class folder
 
-Images are the original frames; labels come from the pipeline's detections. Running again into the same
---out adds frames (names carry the source and frame index) and resumes an interrupted run."""
+Images are the original frames; labels come from the pipeline's detections (or, for classify, a classifier's
+top class). Class ids follow the detector: a dataset made with one model keeps its ids and names in order,
+and a later model's new classes are appended. Running again into the same --out adds frames (names carry the
+source and frame index) and resumes an interrupted run."""
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -24,8 +29,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("source", metavar="SOURCE", help="video file, camera, stream URL, image folder/glob, pattern:")
     p.add_argument("--pipeline", "-p", metavar="FILE", required=True, help="preset with the detector stages")
     p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (created, or added to)")
-    p.add_argument("--format", default="yolo", choices=("yolo", "yolo-seg", "coco"),
-                   help="labels: YOLO boxes, YOLO polygons, or YOLO boxes plus COCO annotations/instances_SPLIT.json")
+    p.add_argument("--format", default=None, choices=tuple(FORMATS), metavar="FORMAT",
+                   help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values())
+                   + " (default: the dataset's own format, else yolo)")
+    p.add_argument("--crops", action="store_true",
+                   help="with --format classify: cut every detection out into its class folder")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, default=1, metavar="N", help="keep one frame in N (default 1)")
     rate.add_argument("--fps", type=float, default=0.0, metavar="F", help="keep at most F frames per second")
@@ -33,13 +41,18 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="skip a frame within BITS of 64 (difference hash) of the last kept one; 5 is a good start")
     p.add_argument("--min-sharpness", type=float, default=0.0, metavar="S",
                    help="skip frames whose Laplacian variance is below S (blur)")
-    p.add_argument("--negatives", type=float, default=0.0, metavar="RATIO",
-                   help="keep frames without detections, up to RATIO per frame with detections")
+    negatives = p.add_mutually_exclusive_group()
+    negatives.add_argument("--negatives", type=float, default=0.0, metavar="RATIO",
+                           help="keep frames without detections, up to RATIO per frame with detections")
+    negatives.add_argument("--negatives-only", action="store_true",
+                           help="the pipeline has no detector on purpose: keep every sampled frame, unlabelled")
     p.add_argument("--classes", metavar="NAMES", help="only these classes, comma-separated")
     p.add_argument("--min-conf", type=float, default=0.0, metavar="C", help="only detections at least this confident")
     p.add_argument("--split", default="0.8,0.1,0.1", metavar="TRAIN,VAL,TEST", help="fractions (default 0.8,0.1,0.1)")
     p.add_argument("--split-by", default="chunk", choices=("chunk", "frame"),
-                   help="chunk: runs of 150 consecutive frames stay in one split (default); frame: each on its own")
+                   help="chunk (default): runs of consecutive frames stay in one split, so near-identical "
+                        "neighbours never end up in both train and val (150 frames; a short file is cut into "
+                        "20 runs of at least 10); frame: each frame on its own")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
@@ -54,7 +67,7 @@ def extract_command(args: argparse.Namespace) -> int:
     pipeline = resolve_pipeline(args.pipeline)
     options = ExtractOptions(args.out, args.format, args.every, args.fps, args.dedupe, args.min_sharpness,
                              args.negatives, args.classes or "", args.min_conf, args.split, args.split_by, args.seed,
-                             args.max_frames)
+                             args.max_frames, args.crops, args.negatives_only)
     job = prepare(args.source, pipeline, options)
     runner, writer = job.runner, job.writer
     interrupted = run_to_end(runner, None, args.quiet)
@@ -63,7 +76,10 @@ def extract_command(args: argparse.Namespace) -> int:
         print(f"{job.summary()}\nin {writer.root}")
         if writer.orphans_removed:
             print(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
-        print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo train data={writer.root}/data.yaml")
+        data = writer.root if writer.fmt == "classify" else f"{writer.root}/data.yaml"
+        task = {"yolo-seg": "segment ", "yolo-pose": "pose ", "yolo-obb": "obb ", "classify": "classify "}.get(
+            writer.fmt, "")
+        print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task}train data={data}")
     if interrupted:
         print("vidcv: interrupted; the dataset is complete up to the last frame written", file=sys.stderr)
         return EXIT_INTERRUPTED

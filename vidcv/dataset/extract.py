@@ -10,12 +10,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vidcv.dataset.classify import ClassifyWriter
 from vidcv.dataset.sampling import Sampler
-from vidcv.dataset.writer import DatasetWriter
-from vidcv.detections import Detections
+from vidcv.dataset.writer import Dataset, DatasetError, DatasetWriter, read_data_yaml
+from vidcv.detections import Classification, Detections
 from vidcv.events import SourceState
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline
+from vidcv.plugin import Produces
 from vidcv.presets import dump_preset
 from vidcv.sinks.base import Sink
 from vidcv.sources.base import Source, StateReport
@@ -83,28 +85,70 @@ class LabelFilter:
             keep &= [dets.class_name(c) in self.classes for c in dets.class_id]
         return dets[keep]
 
+    def select_class(self, found: Classification | None) -> Classification | None:
+        """A classifier's result when its top class passes the filters, else None."""
+        if found is None or not len(found) or found.confidence[0] < self.min_conf:
+            return None
+        if self.classes is not None and found.class_name(found.class_id[0]) not in self.classes:
+            return None
+        return found
+
 
 class DatasetSink(Sink):
-    """Writes the original frame and the filtered detections of every frame it receives."""
+    """Writes the original frame and the filtered detections (or class) of every frame it receives."""
 
-    def __init__(self, writer: DatasetWriter, labels: LabelFilter, stem: str, provenance: dict) -> None:
+    def __init__(self, writer: Dataset, labels: LabelFilter, stem: str, provenance: dict) -> None:
         self.writer, self.labels, self.stem, self.provenance = writer, labels, stem, provenance
 
     def write(self, frame: Frame) -> None:
         dets = self.labels.select(frame.detections)
-        if len(dets) == 0:
-            allowed = self.labels.negatives * max(1, self.writer.positives)
+        found = self.labels.select_class(frame.classification)
+        if not self.writer.has_labels(dets, found):
+            allowed = self.labels.negatives * max(1, self.writer.positives) if self.writer.takes_negatives else 0
             if self.writer.negatives + 1 > allowed:
-                self.labels.skipped["negative over ratio"] += 1
+                why = "negative over ratio" if self.writer.takes_negatives else "nothing to file"
+                self.labels.skipped[why] = self.labels.skipped.get(why, 0) + 1
                 return
         info = {**self.provenance, "frame": frame.index, "pts_ms": round(frame.pts_ms, 3)}
-        if self.writer.add(self.stem, frame.index, frame.source_image, dets, info) is None:
+        if self.writer.add(self.stem, frame.index, frame.source_image, dets, info, found) is None:
             self.labels.skipped["already in dataset"] += 1
 
     def close(self) -> None:
-        self.writer.save_meta()
-        if self.writer.fmt == "coco":
-            self.writer.write_coco()
+        self.writer.finish()
+
+
+def open_dataset(root: str, fmt: str | None = None, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+                 split_by: str = "chunk", seed: int = 0, crops: bool = False) -> Dataset:
+    """The writer of the dataset at ``root`` in ``fmt`` (None: the format it already has, else yolo).
+    Nothing is written until it is created or a frame is added."""
+    fmt = fmt or read_data_yaml(os.path.abspath(root)).get("vidcv_format") or "yolo"
+    if fmt == "classify":
+        return ClassifyWriter(root, ratios, split_by, seed, crops)
+    if crops:
+        raise DatasetError("--crops cuts detections out for --format classify; add --format classify")
+    return DatasetWriter(root, fmt, ratios, split_by, seed)
+
+
+def check_labels(pipeline: Pipeline, writer: Dataset, options: ExtractOptions) -> None:
+    """Refuse a pipeline that cannot label what this format needs (nothing kept but empty frames)."""
+    produces = Produces.NOTHING
+    for stage in pipeline.stages:
+        if stage.enabled:
+            produces |= stage.plugin.produces()
+    if isinstance(writer, ClassifyWriter) and not writer.crops:
+        if Produces.CLASSIFICATION not in produces:
+            raise DatasetError("--format classify files whole frames by a classifier's top class, and this pipeline "
+                               "has no classifier: add a yolo stage with a classify model, or pass --crops to cut "
+                               "out the detections of its detectors")
+    elif Produces.DETECTIONS not in produces:
+        if options.negatives_only:
+            return
+        raise DatasetError("this pipeline has no stage that finds objects (yolo, haar, hog, contours with emit, "
+                           "roi_track), so every label would be empty: add a detector, or pass --negatives-only "
+                           "to collect frames without objects on purpose")
+    elif options.negatives_only:
+        raise DatasetError("--negatives-only collects frames of a pipeline without detectors, and this one finds "
+                           "objects: drop the detector stages or --negatives-only")
 
 
 def provenance(source: Source, pipeline: Pipeline) -> dict:
@@ -125,7 +169,7 @@ class ExtractOptions:
     """Everything `vidcv extract` and the GUI's Extract dialog can set."""
 
     out: str
-    fmt: str = "yolo"
+    fmt: str | None = None  #: None: the dataset's own format, else yolo
     every: int = 1
     fps: float = 0.0
     dedupe: int = 0
@@ -137,6 +181,8 @@ class ExtractOptions:
     split_by: str = "chunk"
     seed: int = 0
     max_frames: int | None = None
+    crops: bool = False  #: classify: cut every detection out into its class folder
+    negatives_only: bool = False  #: a pipeline without detectors on purpose: every kept frame is a negative
 
 
 @dataclass
@@ -144,7 +190,7 @@ class Extraction:
     """A prepared run: start ``runner``; ``writer``, ``sampler`` and ``labels`` count what was kept and why not."""
 
     runner: Runner
-    writer: DatasetWriter
+    writer: Dataset
     sampler: Sampler
     labels: LabelFilter
 
@@ -154,8 +200,13 @@ class Extraction:
     def summary(self) -> str:
         w = self.writer
         kept = ", ".join(f"{k} {v}" for k, v in w.kept.items())
-        return (f"kept {sum(w.kept.values())} frames ({kept}; {w.positives} with labels, {w.negatives} negatives); "
-                "skipped: " + ", ".join(f"{k} {v}" for k, v in self.skipped().items()))
+        lines = [f"kept {sum(w.kept.values())} frames ({kept}; {w.positives} with labels, {w.negatives} negatives); "
+                 "skipped: " + ", ".join(f"{k} {v}" for k, v in self.skipped().items())]
+        if w.unlabelled:
+            why = "without keypoints" if w.fmt == "yolo-pose" else "too small to crop"
+            lines.append(f"left out {w.unlabelled} detections {why} (the format cannot hold them)")
+        note = w.split_note()
+        return "\n".join(lines + ([note] if note else []))
 
 
 def prepare(source_spec: str, pipeline: Pipeline, options: ExtractOptions) -> Extraction:
@@ -167,14 +218,21 @@ def prepare(source_spec: str, pipeline: Pipeline, options: ExtractOptions) -> Ex
 
     if options.every < 1:
         raise VidcvError(f"--every must be at least 1, got {options.every}")
-    writer = DatasetWriter(options.out, options.fmt, parse_split(options.split), options.split_by, options.seed)
-    writer.save_meta()
+    writer = open_dataset(options.out, options.fmt, parse_split(options.split), options.split_by, options.seed,
+                          options.crops)
+    check_labels(pipeline, writer, options)
     sampler = Sampler(options.every, options.fps, options.dedupe, options.min_sharpness)
     inner = parse_source(source_spec)
     source = SampledSource(inner, sampler)
     classes = {c.strip() for c in options.classes.split(",") if c.strip()} or None
-    labels = LabelFilter(classes, options.min_conf, options.negatives)
+    labels = LabelFilter(classes, options.min_conf, float("inf") if options.negatives_only else options.negatives)
     sink = DatasetSink(writer, labels, source_stem(source_spec), provenance(inner, pipeline))
     runner = Runner(source, pipeline, [sink], max_frames=options.max_frames)
-    runner.open()
+    runner.open()  # a source that does not open raises here, before anything is written
+    writer.set_length(None if inner.live else inner.frame_count)
+    try:
+        writer.create()
+    except BaseException:
+        source.close()
+        raise
     return Extraction(runner, writer, sampler, labels)
