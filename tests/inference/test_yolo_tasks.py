@@ -154,6 +154,67 @@ def test_parity_with_ultralytics_predict(exported, model, form):
     assert found > 0, "no detection on any frame: the comparison would be empty"
 
 
+def test_rtdetr_exported_before_the_top_k(exported, tmp_path, monkeypatch):
+    """RT-DETR exported by ultralytics before its decoder's top-k: (cx, cy, w, h, a score per class) per query.
+
+    Its predictor kept each query's best class. The reference is ultralytics' predict on today's export of the same
+    weights, one row per query: a query's rows share their box, and the best of them is what the old predictor kept.
+    """
+    import shutil
+
+    import onnx
+    import torch
+    from ultralytics.nn.modules.head import RTDETRDecoder
+
+    from vidcv.inference.providers import InferenceError
+
+    os.environ.update(YOLO_OFFLINE="1", YOLO_AUTOINSTALL="false")
+    shutil.copy(os.path.join(MODELS, "tiny_rtdetr.pt"), tmp_path / "old.pt")
+    monkeypatch.setattr(RTDETRDecoder, "postprocess", lambda self, boxes, scores: torch.cat([boxes, scores], -1))
+    old = ultralytics_model("rtdetr", str(tmp_path / "old.pt")).export(format="onnx", imgsz=160, verbose=False)
+    monkeypatch.undo()
+    new, _ = exported("rtdetr", "rtdetr")
+    ours = YoloModel(old, device="cpu")
+    assert ours.info.form == "rtdetr" and ours.session.get_outputs()[0].shape == [1, 50, 4 + len(ours.info.names)]
+    theirs = ultralytics_model("rtdetr", new)
+    found = 0
+    for img in frames("rtdetr"):
+        got = ours(img, conf=0.25)
+        want = theirs.predict(img, imgsz=160, conf=0.25, verbose=False)[0].boxes
+        xyxy, conf, cls = want.xyxy.numpy(), want.conf.numpy(), want.cls.numpy().astype(int)
+        best = {}  # one row per query (its box), its best class
+        for j in range(len(xyxy)):
+            key = tuple(np.round(xyxy[j], 2))
+            if key not in best or conf[j] > conf[best[key]]:
+                best[key] = j
+        keep = sorted(best.values())
+        pairs = match(got, xyxy[keep], cls[keep])
+        assert all(abs(got.confidence[i] - conf[keep][j]) < 1e-3 for i, j in pairs)
+        found += len(pairs)
+    assert found > 0
+    # the same layout with class names that do not fit it: one line naming what was found and what vidcv reads
+    model = onnx.load(old)
+    for prop in model.metadata_props:
+        if prop.key == "names":
+            prop.value = str({i: f"c{i}" for i in range(5)})
+    onnx.save(model, tmp_path / "bad.onnx")
+    with pytest.raises(InferenceError, match=r"RT-DETR output rows have 7 values; vidcv reads rows of 6 .* or of 4 \+ 5"):
+        YoloModel(str(tmp_path / "bad.onnx"), device="cpu")
+
+
+def test_rtdetr_rows_with_two_classes_tell_the_layouts_apart():
+    """Two classes give 6 values a row in both layouts: the top-k's class column holds whole numbers."""
+    from vidcv.inference.yolo import rtdetr_rows
+
+    box = [0.5, 0.5, 0.2, 0.2]
+    topk = np.array([[box + [0.9, 1.0], box + [0.3, 0.0]]], np.float32)
+    np.testing.assert_array_equal(rtdetr_rows(topk, 2), topk)
+    per_class = np.array([[box + [0.2, 0.7], box + [0.6, 0.1]]], np.float32)
+    np.testing.assert_allclose(rtdetr_rows(per_class, 2), [[box + [0.7, 1.0], box + [0.6, 0.0]]])
+    three = np.array([[box + [0.2, 0.7, 0.4]]], np.float32)  # 3 classes: 7 values, a score each
+    np.testing.assert_allclose(rtdetr_rows(three, 3), [[box + [0.7, 1.0]]])
+
+
 def test_classification_reaches_the_frame_and_the_log(exported, tmp_path):
     """A classify model in a pipeline: the top 5 classes on the frame, in the detection log, best first."""
     import json

@@ -51,7 +51,8 @@ class ModelInfo:
 
     ``form``: ``raw`` (the head's candidates, vidcv runs NMS), ``end2end`` (an NMS-free head: rows of
     boxes, score, class and extras), ``nms`` (NMS exported inside the graph, the same rows) or ``rtdetr``
-    (RT-DETR's decoder: rows of normalised centre/size boxes, score and class, for a stretched input).
+    (RT-DETR's decoder: rows of normalised centre/size boxes, score and class, for a stretched input; exports
+    from before ultralytics' RT-DETR top-k: a score per class after the box).
     ``extra``: values per detection after box, score and class (mask coefficients, K*3 keypoint values,
     the angle). ``batch``: the fixed batch size of the input (1 when dynamic); ``dynamic``: any input
     size (ultralytics then pads to a multiple of the stride, as vidcv does).
@@ -141,6 +142,13 @@ def inspect(session: Any, path: str) -> ModelInfo:
         channels = out_shape[1]
     elif str(meta.get("head", "")).startswith("RTDETR"):
         info.form, channels = "rtdetr", None
+        width, nc = out_shape[2], len(names) if isinstance(names, dict) else None
+        if isinstance(width, int) and width != 6 and nc is not None and width != 4 + nc:
+            raise InferenceError(f"{path}: its RT-DETR output rows have {width} values; vidcv reads rows of 6 (cx, cy, "
+                                 f"w, h, score, class) or of 4 + {nc} (cx, cy, w, h and a score per class, as "
+                                 f"ultralytics exported RT-DETR before its decoder's top-k); found {found}")
+        if nc is None and isinstance(width, int) and width != 6:
+            channels = width  # the older layout without names: its classes are the columns after the box
     elif meta.get("end2end") is True or args.get("nms") is True:
         info.form = "nms" if args.get("nms") is True else "end2end"
         channels = None
@@ -263,6 +271,23 @@ def select_rows(output: np.ndarray, conf: float, classes: list[int] | None, max_
     if classes is not None:
         keep &= np.isin(rows[:, 5].astype(int), classes)
     return rows[keep][:max_det]
+
+
+def rtdetr_rows(output: np.ndarray, nc: int) -> np.ndarray:
+    """An RT-DETR output as rows (cx, cy, w, h, score, class), normalised, of shape (1, queries, 6).
+
+    ultralytics' decoder gives those rows, best first (a top-k over every query and class). Exports made before
+    that top-k give (cx, cy, w, h, a score per class) per query; their predictor kept each query's best class, in
+    query order, and so does this. With two classes both layouts have 6 values a row: the top-k's class column
+    holds whole numbers, which a sigmoid score never does in every row.
+    """
+    rows = output[0].astype(np.float32, copy=False)
+    if rows.shape[1] == 6 and (nc != 2 or np.array_equal(rows[:, 5], np.round(rows[:, 5]))):
+        return rows[None]
+    scores = rows[:, 4:4 + nc]
+    best = scores.argmax(axis=1)
+    return np.concatenate([rows[:, :4], scores[np.arange(len(rows)), best][:, None],
+                           best[:, None].astype(np.float32)], axis=1)[None]
 
 
 def scale_xywh(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
@@ -417,8 +442,8 @@ class YoloModel:
         """RT-DETR: the image stretched to the input, no NMS, boxes scaled by the source size (its predictor)."""
         h, w = image_bgr.shape[:2]
         stretched = cv2.resize(image_bgr, self.info.imgsz[::-1], interpolation=cv2.INTER_LINEAR)
-        rows = select_rows(self.run(self.batch_of(to_blob(stretched, self.info.input_dtype)))[0], conf, classes,
-                           max_det)
+        output = self.run(self.batch_of(to_blob(stretched, self.info.input_dtype)))[0]
+        rows = select_rows(rtdetr_rows(output, len(self.info.names)), conf, classes, max_det)
         xy, wh = rows[:, :2], rows[:, 2:4]
         xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1) * np.array([w, h, w, h], np.float32)
         return Detections(xyxy, rows[:, 4], rows[:, 5].astype(np.int32), self.info.names)
