@@ -73,16 +73,23 @@ class _Gradient(Plugin):
     def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
         raise NotImplementedError
 
+    def display_gain(self) -> float:
+        """What the derivative (float32) is divided by before it is shown as uint8 (cv2.convertScaleAbs).
+        When it is not 1 the magnitude is NumPy's exactly rounded sqrt(dx * dx + dy * dy): cv2.magnitude's
+        last-bit differences would tip the many exact halves a division makes."""
+        return 1.0
+
     def process(self, frame: Frame) -> Frame:
         gray = to_gray(frame.image, frame.color_space)
-        direction = self.p.direction
+        direction, gain = self.p.direction, self.display_gain()
         if direction == "x":
-            out = cv2.convertScaleAbs(self.derivative(gray, 1, 0))
+            out = self.derivative(gray, 1, 0)
         elif direction == "y":
-            out = cv2.convertScaleAbs(self.derivative(gray, 0, 1))
+            out = self.derivative(gray, 0, 1)
         else:
-            out = cv2.convertScaleAbs(cv2.magnitude(self.derivative(gray, 1, 0), self.derivative(gray, 0, 1)))
-        return frame.with_image(out)
+            dx, dy = self.derivative(gray, 1, 0), self.derivative(gray, 0, 1)
+            out = cv2.magnitude(dx, dy) if gain == 1.0 else np.sqrt(dx * dx + dy * dy)
+        return frame.with_image(cv2.convertScaleAbs(out / gain if gain != 1.0 else out))
 
     def derivative_code(self) -> tuple[str, str, dict[str, Any]]:
         """The derivative along x and along y as expressions of ``gray``, and the constants they use."""
@@ -91,13 +98,25 @@ class _Gradient(Plugin):
     def to_code(self, ctx: CodeContext) -> StageCode:
         dx, dy, constants = self.derivative_code()
         direction = self.p.direction
-        if direction == "magnitude":
+        gain = self.display_gain()
+        if direction != "magnitude":
+            value = dx if direction == "x" else dy
+            body = f"return frame.with_image(cv2.convertScaleAbs({value}{' / DISPLAY_GAIN' if gain != 1.0 else ''}))"
+        elif gain == 1.0:
             body = f"return frame.with_image(cv2.convertScaleAbs(cv2.magnitude({dx}, {dy})))"
         else:
-            body = f"return frame.with_image(cv2.convertScaleAbs({dx if direction == 'x' else dy}))"
+            body = (f"dx, dy = {dx}, {dy}\n"
+                    "return frame.with_image(cv2.convertScaleAbs(np.sqrt(dx * dx + dy * dy) / DISPLAY_GAIN))")
+        if gain != 1.0:
+            constants = {**constants, "DISPLAY_GAIN": gain}
         what = "gradient magnitude" if direction == "magnitude" else f"derivative along {direction}"
         return StageCode(f"gray = to_gray(frame.image, frame.color_space)\n{body}", f"{self.title} {what}",
                          constants)
+
+
+# How much stronger a Sobel kernel answers a step edge than the classic 3x3 (the sum of its positive weights
+# over 4): 1x1 and 3x3 are shown as they are, 5x5 (48) divided by 12, 7x7 (640) by 160.
+SOBEL_GAIN = {1: 1.0, 3: 1.0, 5: 12.0, 7: 160.0}
 
 
 class Sobel(_Gradient):
@@ -106,11 +125,19 @@ class Sobel(_Gradient):
     name = "sobel"
     title = "Sobel"
     summary = ("Sobel derivative of the gray image (cv2.Sobel, float32) along x, y, or the gradient magnitude, "
-               "shown as uint8 (cv2.convertScaleAbs); colour input is converted to gray first.")
-    params = (*_Gradient.params, Choice("ksize", 3, (1, 3, 5, 7), help="Sobel aperture size"))
+               "shown as uint8 (cv2.convertScaleAbs); colour input is converted to gray first. The larger "
+               "apertures answer an edge much more strongly (5x5 12 times, 7x7 160 times the 3x3), so with "
+               "'normalize' (the default) their result is divided by that gain: every size shows an edge about as "
+               "bright as the 3x3 does instead of saturating to white.")
+    params = (*_Gradient.params, Choice("ksize", 3, (1, 3, 5, 7), help="Sobel aperture size"),
+              Bool("normalize", True, help="divide by the aperture's gain over the 3x3 (5: 12, 7: 160) so that "
+                                           "5x5 and 7x7 do not saturate; off: cv2.convertScaleAbs of the raw value"))
 
     def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
         return cv2.Sobel(gray, cv2.CV_32F, dx, dy, ksize=self.p.ksize)
+
+    def display_gain(self) -> float:
+        return SOBEL_GAIN[self.p.ksize] if self.p.normalize else 1.0
 
     def derivative_code(self) -> tuple[str, str, dict[str, Any]]:
         return ("cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=KSIZE)", "cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=KSIZE)",

@@ -44,20 +44,69 @@ DERIVATIVES = {
 }
 
 
+def sobel_gain(ksize):
+    """The documented display scale's divisor: the Sobel kernel's positive weights over the 3x3's (4), at least 1."""
+    kx, ky = cv2.getDerivKernels(1, 0, ksize)
+    kernel = np.outer(ky, kx)
+    return max(1.0, float(kernel[kernel > 0].sum()) / 4.0)
+
+
+def expected_derivative(name, gray, direction, ksize, gain=1.0):
+    d = DERIVATIVES[name]
+    if direction == "x":
+        value = d(gray, 1, 0, ksize)
+    elif direction == "y":
+        value = d(gray, 0, 1, ksize)
+    elif gain == 1.0:
+        value = cv2.magnitude(d(gray, 1, 0, ksize), d(gray, 0, 1, ksize))
+    else:  # the documented exactly rounded magnitude, then divided
+        dx, dy = d(gray, 1, 0, ksize), d(gray, 0, 1, ksize)
+        value = np.sqrt(dx * dx + dy * dy)
+    return cv2.convertScaleAbs(value / gain if gain != 1.0 else value)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("name, ksize", [("sobel", k) for k in (1, 3, 5, 7)] + [("scharr", 3), ("prewitt", 3)])
 @pytest.mark.parametrize("direction", ["x", "y", "magnitude"])
 def test_first_derivatives_equal_opencv(kind, name, direction, ksize):
+    """Sobel divides by its aperture's gain over the 3x3 (1, 1, 12, 160), as its help says."""
     gray = gray_of(IMAGES[kind])
-    d = DERIVATIVES[name]
-    if direction == "x":
-        expected = cv2.convertScaleAbs(d(gray, 1, 0, ksize))
-    elif direction == "y":
-        expected = cv2.convertScaleAbs(d(gray, 0, 1, ksize))
-    else:
-        expected = cv2.convertScaleAbs(cv2.magnitude(d(gray, 1, 0, ksize), d(gray, 0, 1, ksize)))
+    gain = sobel_gain(ksize) if name == "sobel" else 1.0
     params = {"direction": direction, **({"ksize": ksize} if name == "sobel" else {})}
-    assert same(run(name, IMAGES[kind], **params).image, expected)
+    assert same(run(name, IMAGES[kind], **params).image, expected_derivative(name, gray, direction, ksize, gain))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("ksize", [1, 3, 5, 7])
+@pytest.mark.parametrize("direction", ["x", "y", "magnitude"])
+def test_sobel_unnormalised_is_the_plain_opencv_call(kind, ksize, direction):
+    gray = gray_of(IMAGES[kind])
+    out = run("sobel", IMAGES[kind], direction=direction, ksize=ksize, normalize=False).image
+    assert same(out, expected_derivative("sobel", gray, direction, ksize))
+
+
+def test_every_sobel_size_shows_an_edge_as_bright_as_the_3x3():
+    """A 40-level step: the 3x3 shows 160 on it; 5x5 and 7x7 show the same instead of saturating to white."""
+    img = np.full((60, 80), 100, np.uint8)
+    img[:, 40:] = 140
+    bright = {k: run("sobel", img, ksize=k).image[30, 38:42].max() for k in (3, 5, 7)}
+    assert bright == {3: 160, 5: 160, 7: 160}
+    raw = run("sobel", img, ksize=7, normalize=False).image
+    assert raw[30, 38:42].max() == 255  # the defect it fixes
+
+
+def test_sobel_7_on_the_sample_keeps_its_grays():
+    from vidcv.bundled import sample_video
+
+    cap = cv2.VideoCapture(sample_video())
+    frame = cap.read()[1]
+    cap.release()
+    shown = run("sobel", frame, ksize=7).image
+    raw = run("sobel", frame, ksize=7, normalize=False).image
+    classic = run("sobel", frame, ksize=3).image
+    assert np.mean(raw == 255) > 0.5  # white but for flat areas
+    assert np.mean(shown == 255) < 0.1 and np.mean(shown == 255) < 2 * np.mean(classic == 255)
+    assert len(np.unique(shown)) > 100
 
 
 @pytest.mark.parametrize("kind", KINDS)

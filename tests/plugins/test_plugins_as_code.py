@@ -48,6 +48,7 @@ EXTRA["equalize"] = [{"clip_limit": 0.5, "tile": 2}, {"method": "global"}]
 EXTRA["brightness_contrast"] = [{"alpha": 1.8, "beta": -40.0, "gamma": 0.5}, {"alpha": 0.5, "beta": 60.0, "gamma": 2.2}]
 EXTRA["kmeans"] = [{"k": 2, "attempts": 3}, {"k": 8}]
 EXTRA["features"] = [{"method": m, "max_features": 10} for m in ("orb", "sift", "fast")]
+EXTRA["sobel"] = [{"ksize": k, "normalize": n} for k in (5, 7) for n in (True, False)]
 
 #: Stages put before the plugin so that it sees other inputs than BGR (a colour space, a mask).
 BEFORE = {
