@@ -102,3 +102,18 @@ def test_export_simplifies_the_graph_with_current_arguments_and_no_warning(tmp_p
     for name in ("slim.onnx", "slim_half.onnx"):  # vidcv runs both
         info = YoloModel(str(tmp_path / name), "cpu", warmup=False).info
         assert info.imgsz == (160, 160) and list(info.names.values()) == ["circle", "square", "triangle"]
+
+
+def test_an_rtdetr_exports_and_info_names_its_form(tmp_path):
+    """An RT-DETR checkpoint exports through `vidcv model export`; `model info` says it is RT-DETR's decoder."""
+    import shutil
+
+    weights = tmp_path / "tiny_rtdetr.pt"
+    shutil.copy(os.path.join(os.path.dirname(TINY_DETECT), "tiny_rtdetr.pt"), weights)
+    out = tmp_path / "rtdetr.onnx"
+    env = {**os.environ, "YOLO_OFFLINE": "1"}
+    res = run_cli("model", "export", str(weights), "--imgsz", "160", "--out", str(out), env=env)
+    assert res.returncode == 0, res.stderr
+    text = run_cli("model", "info", str(out), "--device", "cpu").stdout
+    assert "task       detect\n" in text and "form       RT-DETR decoder (no NMS)\n" in text
+    assert "input      160x160 " in text and "classes    3: 0=circle, 1=square, 2=triangle" in text
