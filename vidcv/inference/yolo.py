@@ -92,7 +92,8 @@ class ModelInfo:
 
 def _layouts(nc: int) -> str:
     return (f"raw heads [1, 4 + {nc} classes (+ 32 mask coefficients, + K*3 keypoint values, + 1 angle), anchors], "
-            "end-to-end or NMS-exported rows [1, max_det, 6 + those extras], classifier probabilities [1, classes]")
+            "end-to-end or NMS-exported rows [1, max_det, 6 + those extras], RT-DETR queries [1, queries, 6] "
+            "(or [1, queries, 4 + classes] from older exports), classifier probabilities [1, classes]")
 
 
 def inspect(session: Any, path: str) -> ModelInfo:
