@@ -25,9 +25,9 @@ pytestmark = pytest.mark.timeout(600)
 
 FORMS = {
     "detect": {"raw": {}, "nms": {"nms": True}, "dynamic": {"dynamic": True}, "batch2": {"batch": 2},
-               "fp16": {"half": True}},
+               "fp16": {"half": True}, "fp16io": {}},
     "segment": {"raw": {}, "nms": {"nms": True}},
-    "pose": {"raw": {}, "nms": {"nms": True}, "dynamic": {"dynamic": True}},
+    "pose": {"raw": {}, "nms": {"nms": True}, "dynamic": {"dynamic": True}, "fp16io": {}},
     "obb": {"raw": {}, "nms": {"nms": True}},
     "classify": {"raw": {}, "dynamic": {"dynamic": True}, "fp16": {"half": True}},
     "detect26": {"end2end": {"nms": False}, "raw": {}},  # YOLO26: its NMS-free head (nms=False), the raw one
@@ -63,6 +63,11 @@ def exported(tmp_path_factory):
             path = model.export(format="onnx", imgsz=imgsz, verbose=False, **FORMS[task][form])
             target = folder / f"{task}_{form}.onnx"
             os.replace(path, target)
+            if form == "fp16io":  # a GPU export's fp16 input and outputs (on the CPU, half=True keeps fp32 I/O)
+                import onnx
+                from onnxruntime.transformers import float16
+
+                onnx.save(float16.convert_float_to_float16(onnx.load(str(target)), keep_io_types=False), str(target))
             cache[task, form] = (str(target), imgsz)
         return cache[task, form]
     return get
@@ -118,6 +123,7 @@ def test_parity_with_ultralytics_predict(exported, model, form):
     assert ours.info.task == task
     assert ours.info.form == form_of(model, form)
     assert ours.info.dynamic == (form == "dynamic") and ours.info.batch == (2 if form == "batch2" else 1)
+    assert ours.info.input_dtype == (np.float16 if form == "fp16io" else np.float32)
     theirs = ultralytics_model(model, path)
     found = 0
     for img in frames(model):
