@@ -1,8 +1,16 @@
 """User-facing errors: each message says what was wrong and what to do about it."""
 
+from vidcv.redact import redact
+
 
 class VidcvError(Exception):
-    """Base of every error vidcv reports to a user as one line, without a traceback."""
+    """Base of every error vidcv reports to a user as one line, without a traceback. Its message never holds a
+    source's credentials: a URL in it is shown as ``rtsp://***@host/path``."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (redact(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class SourceError(VidcvError):

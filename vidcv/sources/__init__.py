@@ -19,8 +19,10 @@ import importlib
 import os
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from vidcv.errors import SourceError
+from vidcv.redact import redact
 from vidcv.sources.base import Source
 
 # Each kind of source is imported only when used, so that `vidcv run file.mp4` starts fast.
@@ -28,7 +30,7 @@ _LAZY = {"CameraInfo": "camera", "CameraSource": "camera", "list_cameras": "came
          "ImageFolderSource": "images", "IMAGE_EXTENSIONS": "images", "PatternSource": "pattern",
          "StreamSource": "stream", "STREAM_SCHEMES": "stream"}
 
-__all__ = [*_LAZY, "Source", "open_source", "parse_source"]
+__all__ = [*_LAZY, "Source", "check_url_syntax", "open_source", "parse_source"]
 
 
 def __getattr__(name: str) -> Any:
@@ -42,6 +44,23 @@ _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 HELP = ("give a video file, an image folder or glob, a camera index such as 0 (or camera:0, /dev/video0, "
         "camera:NAME), "
         "a stream URL such as rtsp://HOST/path, or pattern: for a test pattern")
+
+
+def check_url_syntax(url: str) -> None:
+    """SourceError, in one line without the credentials, for a URL that cannot be parsed: an unclosed IPv6
+    bracket (``rtsp://[::1:9/x``), a port that is no number or out of range."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # Python's message may quote part of the host, where a mistyped password can end
+        raise SourceError(f"bad URL {redact(url)}: its host cannot be read (an IPv6 address goes in closed "
+                          "brackets, e.g. rtsp://[::1]:554/path; characters such as @ / [ in a password are "
+                          "written %40 %2F %5B)") from None
+    try:
+        if parts.port == 0:
+            raise ValueError("port 0")
+    except ValueError:
+        raise SourceError(f"bad URL {redact(url)}: its port is not a number from 1 to 65535 (expected e.g. "
+                          "rtsp://HOST:554/path; a / in a password is written %2F)") from None
 
 
 def parse_source(spec: str, **options: object) -> Source:
@@ -79,9 +98,10 @@ def parse_source(spec: str, **options: object) -> Source:
     if url:
         if url[1].lower() == "file":
             return parse_source(spec[len("file://"):], **options)
+        check_url_syntax(spec)
         from vidcv.sources.stream import StreamSource
 
-        return StreamSource(spec, **options)  # type: ignore[arg-type]  (it checks the scheme and the host)  # type: ignore[arg-type]
+        return StreamSource(spec, **options)  # type: ignore[arg-type]  (it checks the scheme and the host)
     from vidcv.sources.images import IMAGE_EXTENSIONS, ImageFolderSource
 
     path = os.path.expanduser(spec)

@@ -15,6 +15,7 @@ import numpy as np
 from vidcv.events import SourceState, SourceStateChanged
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr_uint8
+from vidcv.redact import redact
 
 StateReport = Callable[[SourceStateChanged], None]
 
@@ -60,8 +61,8 @@ class Source(ABC):
 
     @property
     def label(self) -> str:
-        """The source as shown to users and written to logs and datasets."""
-        return self.spec
+        """The source as shown to users and written to logs and datasets (credentials masked)."""
+        return redact(self.spec)
 
     @property
     def state(self) -> SourceState:

@@ -14,6 +14,7 @@ import cv2
 from vidcv.errors import SourceError
 from vidcv.events import SourceState
 from vidcv.frame import Frame
+from vidcv.redact import redact
 from vidcv.sources.base import CaptureSource
 
 log = logging.getLogger(__name__)
@@ -22,15 +23,6 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp
 #: the port a TCP scheme uses when the URL names none (UDP schemes, udp rtp srt, cannot be probed)
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443, "http": 80, "https": 443, "mms": 1755}
 UDP_SCHEMES = ("udp", "rtp", "srt")
-
-
-def redact(url: str) -> str:
-    """The URL without a password, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
 
 
 def check_url(url: str) -> None:

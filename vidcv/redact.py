@@ -1,0 +1,66 @@
+"""The one place that takes credentials out of a source before vidcv shows or writes it.
+
+Every writer and printer of a source (its ``label``, logs, stats, dataset manifests and file names, error
+messages, the GUI's title and recent list) goes through :func:`redact`. It works on a bare SOURCE and on any
+text that contains one, whatever the scheme (``foo://user:secret@host/x`` too) and however malformed the URL
+(``rtsp://u:p@[::1:9/x``): it never parses the URL, so it cannot fail on one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+#: what stands in for the user info and for secret query values
+MASK = "***"
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# In a text, a URL runs from its scheme to the first blank or quote; its user info, up to the last "@" before
+# a blank, / ? or #, may hold quotes.
+_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s/?#]*@)?[^\s'\"<>`]*")
+# Query parameters that carry a secret (cameras often take ?user=admin&password=...).
+_SECRET_QUERY = re.compile(
+    r"([?&;](?:user(?:name)?|login|pass(?:word|wd)?|pwd|secret|token|access_token|auth|key|api_?key|sig"
+    r"|signature|credentials?)=)[^&#;\s'\"]*", re.IGNORECASE)
+
+
+def _strip_userinfo(url: str) -> str:
+    """``url`` (which starts with its scheme) with everything before the last "@" of its authority masked."""
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        return url
+    rest = url[scheme.end():]
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    at = rest.rfind("@", 0, end)
+    if at < 0 and not rest.startswith("["):
+        # A password holding "/" (rtsp://admin:pa/ss@cam/x) ends the authority early, at a "port" that is no
+        # number: mask up to the "@" that follows, before the query.
+        port = rest[:end].partition(":")[2]
+        if port and not port.isdigit():
+            query = next((i for i, c in enumerate(rest) if c in "?#"), len(rest))
+            at = rest.rfind("@", 0, query)
+    if at < 0:
+        return url
+    return f"{scheme[0]}{MASK}@{rest[at + 1:]}"
+
+
+def _redact_url(match: re.Match[str]) -> str:
+    return _SECRET_QUERY.sub(rf"\1{MASK}", _strip_userinfo(match[0]))
+
+
+def redact(text: str) -> str:
+    """``text`` with the user info (name and password) of every URL in it replaced by ``***``, and secret
+    query values (``password=``, ``token=``, ...) too: ``http://user:secret@host/x?pwd=1`` becomes
+    ``http://***@host/x?pwd=***``. Text without a URL comes back unchanged."""
+    if "://" not in text:
+        return text
+    # A SOURCE that is a URL is one URL to its end, blanks included (a password may hold one).
+    return _URL.sub(_redact_url, _strip_userinfo(text))
+
+
+def redact_log_record(record: logging.LogRecord) -> bool:
+    """A logging filter (``handler.addFilter(redact_log_record)``): the record's message, redacted."""
+    message = record.getMessage()
+    if "://" in message:
+        record.msg, record.args = redact(message), None
+    return True
