@@ -33,6 +33,7 @@ class SessionInfo:
     reasons: list[str] = field(default_factory=list)   # in full: why each GPU provider asked for is not in use
 
 
+_default_threads: int | None = None  #: threads of a session whose caller gives none (None: every core)
 _said: set[str] = set()
 _said_lock = threading.Lock()
 _callers_report = threading.local()
@@ -59,6 +60,13 @@ def caller_reports_fallback() -> Iterator[None]:
         yield
     finally:
         _callers_report.active = before
+
+
+def set_default_threads(threads: int | None) -> None:
+    """Threads of the sessions this process makes from now on when their caller gives none: a batch worker's
+    share of the cores, so that N workers do not oversubscribe them (None: every core)."""
+    global _default_threads
+    _default_threads = threads
 
 
 def onnxruntime() -> Any:
@@ -137,7 +145,7 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
     ort.set_default_logger_severity(3)  # no warnings from ORT's own fall-back: vidcv says what runs, below
     options = ort.SessionOptions()
     options.log_severity_level = 4  # vidcv reports a fall-back itself, in one line, instead of ORT's screenful
-    options.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
+    options.intra_op_num_threads = threads or _default_threads or max(1, os.cpu_count() or 1)
     # Spinning threads stay on (ONNX Runtime's default): measured here with the decode thread beside it,
     # the demo model ran at 108-112 fps with spinning and 91-97 without (640x360), 89-92 against 86-90 (720p).
     try:
