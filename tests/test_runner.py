@@ -1,3 +1,4 @@
+import errno
 import threading
 import time
 
@@ -5,13 +6,14 @@ import numpy as np
 import pytest
 
 from media import decode_index, read_all
-from vidcv.events import RunEnded, StageError, StatsUpdated
+from vidcv.errors import OutputError
+from vidcv.events import RunEnded, SourceState, StageError, StatsUpdated
 from vidcv.frame import Frame
 from vidcv.params import Float
 from vidcv.pipeline import Pipeline
 from vidcv.plugin import Plugin
 from vidcv.runner import Runner
-from vidcv.sinks import CallbackSink, VideoSink
+from vidcv.sinks import CallbackSink, Sink, VideoSink
 from vidcv.sources import FileSource, PatternSource
 from vidcv.sources.base import Source
 
@@ -230,12 +232,44 @@ def test_a_source_failure_ends_the_run_with_its_error_and_keeps_the_output(tmp_p
 def test_a_sink_failure_stops_the_run(video_file):
     def explode(frame):
         if frame.index == 3:
-            raise OSError("No space left on device")
+            raise OutputError("cannot write x.bin: disk full after 3 frames")
 
     runner = Runner(FileSource(video_file), Pipeline(), [CallbackSink(explode)])
     summary = runner.run()
-    assert isinstance(runner.error, OSError) and summary.frames == 3
-    assert not runner.running
+    assert str(runner.error) == "cannot write x.bin: disk full after 3 frames" and summary.frames == 3
+    assert runner.failed_in == "output" and runner.stopped and not runner.running
+
+
+class DiskFullSink(Sink):
+    """Writes each frame's index to /dev/full from the fifth frame on: a real ENOSPC, which names no file."""
+
+    path = "/dev/full"
+
+    def __init__(self):
+        self.closed = False
+
+    def write(self, frame):
+        if frame.index >= 4:
+            with open(self.path, "wb") as fh:
+                fh.write(b"%d\n" % frame.index)
+        self.frames += 1
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_sink_whose_write_fails_with_a_raw_os_error_stops_the_run_naming_its_file(video_file):
+    seen = []
+    full = DiskFullSink()
+    runner = Runner(FileSource(video_file), Pipeline(), [CallbackSink(seen.append), full])
+    summary = runner.run()
+    assert isinstance(runner.error, OutputError) and runner.failed_in == "output"
+    assert str(runner.error) == ("cannot write /dev/full: No space left on device; 4 frames were written before "
+                                 "it failed")
+    assert isinstance(runner.error.__cause__, OSError) and runner.error.__cause__.errno == errno.ENOSPC
+    assert summary.frames == 4 and summary.frames_read < 60  # it stopped there, not at the end of the file
+    assert [f.index for f in seen] == [0, 1, 2, 3, 4]  # the sink before it had taken the fifth frame
+    assert full.closed and not runner.running  # closed all the same, to keep what is valid
 
 
 def test_a_runner_runs_once(video_file):
@@ -305,3 +339,57 @@ def test_seek_on_a_live_source_is_refused():
     runner = Runner(PatternSource(), Pipeline())
     with pytest.raises(ValueError, match="cannot seek"):
         runner.seek(3)
+
+
+class DroppingSource(Source):
+    """A live source that goes away twice, reporting it as a stream does: after frame 3 it is back after
+    50 ms; after frame 6 it stays away until ``release`` is set."""
+
+    live = True
+
+    def __init__(self):
+        super().__init__("dropping")
+        self.i = 0
+        self.release = threading.Event()
+
+    def _open(self):
+        pass
+
+    def read(self):
+        if self.stopping or self.i == 10:
+            return None
+        if self.i in (3, 6):
+            self._set_state(SourceState.RECONNECTING, "dropped; attempt 1 in 0.0 s")
+            if self.i == 3:
+                self.wait(0.05)
+            else:
+                self.release.wait(30)
+            self._set_state(SourceState.OPEN, "reconnected")
+        self.i += 1
+        return Frame(np.zeros((8, 8, 3), np.uint8), self.i - 1, 0.0)
+
+
+def test_a_live_sources_outages_are_counted_into_the_summary_and_the_live_statistics():
+    source = DroppingSource()
+    away_seen = []
+
+    def observe(event):
+        if isinstance(event, StatsUpdated) and event.summary.source_outages.outages == 2:
+            away_seen.append(event.summary.source_outages)
+            source.release.set()  # the readout showed the second outage while it lasted: let the source come back
+
+    runner = Runner(source, Pipeline(), observers=[observe], stats_interval_s=0.01)
+    summary = runner.run()
+    assert runner.error is None and summary.frames_read == 10
+    outages = summary.source_outages
+    assert (outages.outages, outages.reconnects, outages.away, outages.current_s) == (2, 2, False, 0.0)
+    assert outages.total_s > outages.longest_s >= 0.05  # the first lasted 50 ms, the second until released
+    assert away_seen and (away_seen[0].away, away_seen[0].reconnects) == (True, 1)
+    assert away_seen[0].total_s >= 0.05 + away_seen[0].current_s  # the current outage is counted in the total
+    doc = summary.to_dict()
+    assert doc["outages"] == 2 and doc["reconnects"] == 2 and doc["outage_s_total"] >= 0.05
+
+
+def test_a_file_has_no_outage_figures(video_file):
+    runner = Runner(FileSource(video_file), Pipeline(), max_frames=3)
+    assert runner.run().source_outages is None

@@ -13,14 +13,24 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from typing import Literal
 
-from vidcv.events import EventHub, RunEnded, RunObserver, SourceState, StatsUpdated
+from vidcv.errors import OutputError
+from vidcv.events import (
+    EventHub,
+    RunEnded,
+    RunEvent,
+    RunObserver,
+    SourceState,
+    SourceStateChanged,
+    StatsUpdated,
+)
 from vidcv.frame import Frame
 from vidcv.handoff import END, TIMEOUT, Handoff
 from vidcv.pipeline import Pipeline
 from vidcv.sinks.base import Sink
 from vidcv.sources.base import Source
-from vidcv.stats import DurationStats, RateMeter, RunSummary
+from vidcv.stats import DurationStats, OutageMeter, RateMeter, RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +43,11 @@ class Runner:
     frames dropped while the pipeline was busy do not count (the run stops once the Nth is written; a
     frame still in the pipeline then counts as dropped); ``hold_at_end`` keeps a seekable source open at
     its end, paused, so that a player can seek back (``at_end`` tells). ``error`` holds the exception that
-    ended the run early (source or sink failure), if any. ``observers`` (and ``subscribe``) hear the run's
-    events, in the runner's threads; statistics are published every ``stats_interval_s`` while the run goes.
+    ended the run early (source or sink failure), if any, and ``failed_in`` where it came from. A sink whose
+    write raises stops the run with that error (an OSError becomes an OutputError naming the sink's file and
+    how many frames it took). ``observers`` (and ``subscribe``) hear the run's events, in the runner's
+    threads; statistics are published every ``stats_interval_s`` while the run goes. A live source's outages
+    (reconnections, time away) are counted from its state events into the summary.
     """
 
     SOURCE_CLOSE_WAIT_S = 2.0  #: how long the end of the run waits for the source to close
@@ -50,6 +63,7 @@ class Runner:
         self.hold_at_end = hold_at_end
         self.at_end = False
         self.error: BaseException | None = None
+        self.failed_in: Literal["source", "processing", "output"] | None = None  #: where ``error`` came from
         self.frames_read = 0
         self.frames_processed = 0
         self.frames_written = 0
@@ -59,6 +73,7 @@ class Runner:
         self._in = Handoff(queue_size, newest_wins=live)
         self._out = Handoff(2 if live else queue_size)
         self._stop = threading.Event()
+        self._abandon = threading.Event()  #: the sink thread stops waiting for frames still in the pipeline
         self._resume = threading.Event()
         self._resume.set()
         self._step = 0
@@ -68,6 +83,7 @@ class Runner:
         self._t_end: float | None = None
         self._read_rate, self._out_rate = RateMeter(), RateMeter()
         self._frame_age = DurationStats()
+        self._outages = OutageMeter()
         self._sinks_closed = False
         self._sinks_lock = threading.Lock()
         self._seek_to: int | None = None
@@ -93,7 +109,7 @@ class Runner:
         if self.source.state not in (SourceState.CLOSED, SourceState.FAILED):
             raise RuntimeError(f"{self.source.label} is already open: give the Runner a closed source "
                                "(it opens the source with its own stop signal)")
-        self.source.open(self._stop, self.events.emit)
+        self.source.open(self._stop, self._on_source_event)
         self._opened = True
 
     def start(self) -> None:
@@ -111,17 +127,37 @@ class Runner:
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Stop reading, finish the frame in hand, finalise outputs; True if every thread ended in time."""
-        self._stop.set()
-        self._resume.set()
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        alive = [t.name for t in self._threads if t.is_alive()]
-        if alive:
-            log.warning("threads still busy after %.1f s: %s", timeout, ", ".join(alive))
+        self.request_stop()
+        ended = self.join(timeout)
+        if not ended:
+            log.warning("threads still busy after %.1f s: %s", timeout, ", ".join(self.busy_threads))
         if not self._threads:
             self._close_sinks()
-        return not alive
+        return ended
+
+    def request_stop(self) -> None:
+        """Ask the run to stop (as ``stop`` does) without waiting: ``join`` or ``wait`` tell when it has."""
+        self._stop.set()
+        self._resume.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` s for every thread of the run to end; True when none is left."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not self.busy_threads
+
+    def abandon(self) -> None:
+        """Stop now without the frames still in the pipeline (a stage that hangs, before a forced exit): the
+        sink thread stops waiting for them and finalises the outputs with what was written. The threads
+        stuck where they are are left to the process's exit."""
+        self._abandon.set()
+        self.request_stop()
+
+    @property
+    def busy_threads(self) -> list[str]:
+        """The names of the run's threads still running."""
+        return [t.name for t in self._threads if t.is_alive()]
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends (source exhausted, max_frames reached, stopped or failed)."""
@@ -269,7 +305,7 @@ class Runner:
         # Not stop-aware: frames already processed are written, so that a stop keeps them. Waking at
         # least every 0.1 s, it also publishes the statistics (while paused too).
         try:
-            while (item := self._out.get(0.1)) is not END:
+            while (item := self._out.get(0.1)) is not END and not self._abandon.is_set():
                 if item is not TIMEOUT:
                     self._emit(item)
                     if self._wrote_enough():
@@ -303,10 +339,23 @@ class Runner:
             self._next_stats = now + self.stats_interval_s
             self.events.emit(StatsUpdated(self.summary(recent=True), self.position, self.paused, self.at_end))
 
+    def _on_source_event(self, event: RunEvent) -> None:
+        if isinstance(event, SourceStateChanged):
+            if event.new is SourceState.RECONNECTING:
+                self._outages.away()
+            elif event.new is SourceState.OPEN:
+                self._outages.back()
+            elif event.new in (SourceState.FAILED, SourceState.ENDED, SourceState.CLOSED):
+                self._outages.ended()
+        self.events.emit(event)
+
     def _emit(self, frame: Frame) -> None:
         with self._sinks_lock:
             for sink in self.sinks:
-                sink.write(frame)
+                try:
+                    sink.write(frame)
+                except OSError as exc:  # a sink that did not say which file: say it here
+                    raise _sink_failure(sink, exc) from exc
         self.frames_written += 1
         now = time.monotonic()
         self._out_rate.tick(now)
@@ -321,12 +370,14 @@ class Runner:
         for sink in sinks:
             try:
                 sink.close()
+            except OSError as exc:
+                self._fail(_sink_failure(sink, exc), "output")
             except Exception as exc:
                 self._fail(exc, "output")
 
-    def _fail(self, exc: BaseException, where: str, stop: bool = True) -> None:
+    def _fail(self, exc: BaseException, where: Literal["source", "processing", "output"], stop: bool = True) -> None:
         if self.error is None:
-            self.error = exc
+            self.error, self.failed_in = exc, where
         log.debug("%s thread failed", where, exc_info=exc)
         if stop:
             self._stop.set()
@@ -352,4 +403,10 @@ class Runner:
         live = self.source.live
         return RunSummary(self.frames_written, self.frames_read, wall, fps, self.dropped, source_fps,
                           age_mean if live else None, age_p95 if live else None,
-                          self.pipeline.summaries(recent))
+                          self.pipeline.summaries(recent), self._outages.summary() if live else None)
+
+
+def _sink_failure(sink: Sink, exc: OSError) -> OutputError:
+    """One line naming the sink's file, the reason and how much it had written."""
+    return OutputError(f"cannot write {sink.label}: {exc.strerror or exc}; {sink.frames} frames were written "
+                       "before it failed")

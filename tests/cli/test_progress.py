@@ -1,6 +1,8 @@
 """The terminal progress of a run (vidcv/cli/progress.py): a run observer drawing a tqdm bar, and run_to_end."""
 
 import io
+import os
+import signal
 import sys
 
 import pytest
@@ -120,24 +122,29 @@ def test_progress_is_off_when_stderr_is_no_terminal(no_bar, monkeypatch, video_f
     assert progress.enabled is False
 
 
-def test_run_to_end_returns_false_for_a_normal_run_and_the_runner_has_ended(no_bar, video_file):
+def test_run_to_end_returns_none_for_a_normal_run_and_the_runner_has_ended(no_bar, video_file):
     runner = Runner(FileSource(video_file), Pipeline())  # a closed source: the runner opens it
-    assert run_to_end(runner, 60, quiet=True) is False
+    assert run_to_end(runner, 60, quiet=True) is None
     assert runner.wait(0) and not runner.running and runner.error is None
     assert runner.frames_written == 60 and vidcv_threads() == []
 
 
-def test_run_to_end_returns_true_on_ctrl_c_and_stops_the_run(no_bar, monkeypatch):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_run_to_end_stops_on_a_real_signal_absorbs_a_second_and_restores_the_handlers(no_bar, signum):
     runner = Runner(PatternSource("pattern:", 64, 48, fps=30), Pipeline())  # live: it would never end
-    waits = []
+    sent = []
 
-    def interrupted_wait(timeout=None):
-        waits.append(timeout)
-        raise KeyboardInterrupt
+    def signal_twice(event):  # in a runner thread: the signals go to the process, handled in the main thread
+        if isinstance(event, StatsUpdated) and event.summary.frames >= 3 and not sent:
+            sent.append(signum)
+            os.kill(os.getpid(), signum)
+            os.kill(os.getpid(), signum)
 
-    monkeypatch.setattr(runner, "wait", interrupted_wait)
-    assert run_to_end(runner, None, quiet=True) is True
-    assert len(waits) == 1 and runner.stopped and not runner.running and vidcv_threads() == []
+    runner.subscribe(signal_twice)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert run_to_end(runner, None, quiet=True) == signum
+    assert sent and runner.stopped and not runner.running and vidcv_threads() == []
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
 class TerminalIO(io.StringIO):
@@ -161,7 +168,7 @@ def test_run_to_end_draws_a_real_bar_on_a_terminal(monkeypatch, video_file):
 
     monkeypatch.setattr(tqdm, "tqdm", RecordedTqdm)
     runner = Runner(FileSource(video_file), Pipeline())
-    assert run_to_end(runner, 60, quiet=False) is False
+    assert run_to_end(runner, 60, quiet=False) is None
     assert len(bars) == 1
     bar = bars[0]
     # stop() joined the runner's threads inside the bar's lifetime, so the end of the run was drawn

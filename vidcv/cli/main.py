@@ -11,12 +11,14 @@ import argparse
 import logging
 import os
 import select
+import signal
 import sys
 from collections.abc import Sequence
 
 from vidcv._version import __version__
 from vidcv.cli import doctor, export_script, extract, model, plugins, run, sources
-from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
+from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
+from vidcv.cli.signals import Interrupted, describe, exit_status
 from vidcv.errors import VidcvError
 
 log = logging.getLogger("vidcv")
@@ -100,9 +102,10 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.debug:
             raise
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("vidcv: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run's set-up (vidcv.cli.signals)
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"vidcv: {describe(signum)}", file=sys.stderr)
+        return exit_status(signum)
     except Exception as exc:  # a bug: one line unless --debug
         if args.debug or (isinstance(exc, BrokenPipeError) and _stdout_closed()):
             raise

@@ -6,10 +6,14 @@ The bar is a run observer: it moves on the runner's statistics events and shows 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import threading
-from typing import Any
+import time
+from typing import Any, NoReturn
 
+from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.runner import Runner
 
@@ -73,16 +77,63 @@ class Progress:
                 self._bar.refresh()
 
 
-def run_to_end(runner: Runner, total: int | None, quiet: bool) -> bool:
-    """Start ``runner``, show progress until it ends, stop it cleanly; True if Ctrl-C interrupted it."""
-    interrupted = False
-    with Progress(runner, total, enabled=None if not quiet else False):
-        runner.start()
-        try:
-            while not runner.wait(0.1):
+#: a signal within this many seconds of the first is absorbed (``timeout`` signals twice at once, an impatient
+#: Ctrl-C comes twice); one later, while the stop is still going, exits at once
+FORCE_AFTER_S = 3.0
+FINALISE_WAIT_S = 5.0  #: how long a forced exit waits for the outputs to be finalised
+
+
+def run_to_end(runner: Runner, total: int | None, quiet: bool, signals: StopSignals | None = None) -> int | None:
+    """Start ``runner``, show progress until it ends, stop it cleanly; the signal that stopped it (SIGINT or
+    SIGTERM) or None.
+
+    The first SIGINT or SIGTERM starts a clean stop: the frame in hand is finished and every output is
+    finalised. Further ones within ``FORCE_AFTER_S`` are absorbed; when the stop takes longer, the command
+    says what it waits for, and a signal after that exits at once (``force_exit``). The command does not
+    return while a thread of the run is still going, so the interpreter never exits under one. ``signals``
+    is the command's handler when it has one (kept on after the run, so that writing the statistics is not
+    cut short either); otherwise one is installed for the run.
+    """
+    with contextlib.ExitStack() as stack:
+        if signals is None:
+            signals = stack.enter_context(StopSignals())
+        signals.absorb()
+        with Progress(runner, total, enabled=None if not quiet else False):
+            runner.start()
+            while not runner.wait(0.1) and not signals.received:
                 pass
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            runner.stop()
-    return interrupted
+            stopped_by = signals.first
+            _finish(runner, signals)  # inside the bar's life, so that it draws the end of the run
+    return stopped_by
+
+
+def _finish(runner: Runner, signals: StopSignals) -> None:
+    """Stop the run and wait for every thread of it; a signal after the grace period forces an exit."""
+    runner.request_stop()
+    began = signals.received[0][1] if signals.received else time.monotonic()
+    told = False
+    while not runner.join(0.1):
+        if any(at - began > FORCE_AFTER_S for _, at in signals.received[1:]):
+            force_exit(runner, signals.received[-1][0])
+        if not told and time.monotonic() - began > FORCE_AFTER_S:
+            told = True
+            print(f"vidcv: still stopping, waiting for the {' and '.join(runner.busy_threads)} thread to finish its "
+                  "frame; Ctrl-C again exits at once, leaving unfinished outputs under their temporary names",
+                  file=sys.stderr, flush=True)
+
+
+def force_exit(runner: Runner, signum: int) -> NoReturn:
+    """Exit now, without waiting for a thread that hangs (and without the interpreter's shutdown, which aborts
+    under a thread inside native code). The outputs are finalised with the frames already written when the
+    sink thread can do it within ``FINALISE_WAIT_S``; otherwise they stay under their temporary names
+    (``.NAME.partial.EXT``), never half-written under their final names. No statistics are written."""
+    busy = " and ".join(runner.busy_threads) or "run's"
+    runner.abandon()
+    if runner.wait(FINALISE_WAIT_S):
+        kept = f"outputs were finalised with the {runner.frames_written} frames written"
+    else:
+        kept = "outputs not finalised stay under their temporary names (.NAME.partial.EXT), which the next run removes"
+    print(f"vidcv: {describe(signum)} again: exiting without waiting for the {busy} thread; {kept}",
+          file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(exit_status(signum))

@@ -9,7 +9,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
+from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.errors import OutputError, VidcvError
 
 if TYPE_CHECKING:
@@ -74,6 +75,13 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    """Run, with SIGINT and SIGTERM as a clean stop (see ``vidcv.cli.signals``): until the run starts they
+    end the command at once; once it runs they stop it, finalising every output (exit status 130 or 143)."""
+    with StopSignals() as signals:
+        return _run(args, signals)
+
+
+def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     from vidcv.cli.progress import run_to_end
     from vidcv.fileio import remove_stale_partials, write_text_atomic
     from vidcv.runner import Runner
@@ -103,35 +111,43 @@ def run_command(args: argparse.Namespace) -> int:
             runner.add_sink(make_output_sink(args.output, source.fps or 30.0, single_frame=total == 1))
         if args.detections_jsonl:
             runner.add_sink(DetectionsLogSink(args.detections_jsonl))
-    except VidcvError:
+    except BaseException:  # a bad output, or Ctrl-C / SIGTERM before the run began
         source.close()
         runner.stop()  # finalises the sinks made so far
         raise
     log.info("source: %s", source.describe())
-    interrupted = run_to_end(runner, total, args.quiet)
+    stopped_by = run_to_end(runner, total, args.quiet, signals)
     summary = runner.summary()
     pipeline.close()
+    stats_error: OutputError | None = None
     if args.stats_json:
-        write_text_atomic(args.stats_json, json.dumps(summary.to_dict(), indent=2))
+        try:
+            write_text_atomic(args.stats_json, json.dumps(summary.to_dict(), indent=2))
+        except OutputError as exc:  # said after the run's own error, which it must not hide
+            stats_error = exc
+    output_failed = runner.failed_in == "output"
     if not args.quiet and (summary.frames or runner.error is None):  # a run that failed at once: its error only
         print(format_table(summary))
-        if args.output:
+        if args.output and not output_failed:  # a failed output: its error says what was kept
             print(f"wrote {summary.frames} frames to {args.output}" if summary.frames else
                   f"no frame was processed, so {args.output} was not written")
     for stage in summary.stages:  # each kind of failure was logged once, as it first came: now the counts
         if stage.errors:
             log.warning("stage '%s' failed on %d of %d frames (bypassed on those); the last error: %s",
                         stage.name, stage.errors, stage.frames_in, stage.last_error)
-    if interrupted:
-        print(f"vidcv: interrupted after {summary.frames} frames; outputs were finalised", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if stopped_by is not None:
+        kept = "outputs were finalised" if not output_failed else "the other outputs were finalised"
+        print(f"vidcv: {describe(stopped_by)} after {summary.frames} frames; {kept}", file=sys.stderr)
     if runner.error is not None:
         error = runner.error
         if isinstance(error, VidcvError):
             print(f"vidcv: error: {error}", file=sys.stderr)
         else:
             print(f"vidcv: error: {type(error).__name__}: {error}", file=sys.stderr)
-        if args.debug:
-            raise error
-        return EXIT_ERROR
-    return EXIT_OK
+    if stats_error is not None:
+        print(f"vidcv: error: {stats_error} (the run's statistics were not saved)", file=sys.stderr)
+    if args.debug and (runner.error or stats_error):
+        raise runner.error or stats_error  # type: ignore[misc]
+    if stopped_by is not None:
+        return exit_status(stopped_by)
+    return EXIT_ERROR if runner.error is not None or stats_error is not None else EXIT_OK

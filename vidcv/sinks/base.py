@@ -31,7 +31,21 @@ def check_writable(path: str, shown: str | None = None) -> None:
 
 
 class Sink(ABC):
-    """Writes processed frames somewhere. Outputs appear under their final name only when complete."""
+    """Writes processed frames somewhere. Outputs appear under their final name only when complete.
+
+    A write that fails raises, naming the file and how much was written (OutputError); a raw OSError is
+    reported by the runner with the sink's ``label`` and ``frames``. The runner then stops the run and still
+    calls ``close``: a sink whose write failed keeps what is valid and never renames a truncated file to its
+    final name as if it were complete.
+    """
+
+    path: str = ""  #: the file written, where there is one
+    frames: int = 0  #: frames written so far
+
+    @property
+    def label(self) -> str:
+        """What this sink writes, as users gave it (for messages)."""
+        return self.path or type(self).__name__
 
     @abstractmethod
     def write(self, frame: Frame) -> None:
@@ -39,7 +53,8 @@ class Sink(ABC):
 
     @abstractmethod
     def close(self) -> None:
-        """Finalise: flush and rename temporary files to their final names. Safe to call twice."""
+        """Finalise: flush and rename temporary files to their final names (not after a failed write). Safe to
+        call twice."""
 
 
 class CallbackSink(Sink):
@@ -47,9 +62,11 @@ class CallbackSink(Sink):
 
     def __init__(self, callback) -> None:  # type: ignore[no-untyped-def]
         self.callback = callback
+        self.frames = 0
 
     def write(self, frame: Frame) -> None:
         self.callback(frame)
+        self.frames += 1
 
     def close(self) -> None:
         pass

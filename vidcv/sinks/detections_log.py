@@ -1,11 +1,13 @@
-"""Per-frame detection log as JSON lines, in source-image pixels."""
+"""Per-frame detection log as JSON lines, in source-image pixels, written line by line so that a crash keeps
+every frame logged so far."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from vidcv.errors import OutputError
-from vidcv.fileio import AtomicTextFile
+from vidcv.fileio import commit, partial_name
 from vidcv.frame import Frame
 from vidcv.sinks.base import Sink, check_writable
 from vidcv.status import merged_counts
@@ -19,26 +21,77 @@ class DetectionsLogSink(Sink):
     ``keypoints``, an OBB model's ``obb``) and a segment model's ``polygon``. ``classification`` holds a
     classifier's top classes, ``counts`` what the stages report as counts on that frame (a count stage's
     running totals), when any does.
+
+    While the run goes the log is ``.NAME.partial.EXT`` beside its final name, and each line reaches the
+    operating system as it is written (one ``write`` per frame, no buffer): a run killed outright (SIGKILL,
+    a crash) leaves every frame logged so far there, in whole lines. ``close`` syncs it to disk and renames it
+    to its final name. A write that fails (disk full) raises OutputError naming the file and how much was
+    written; the partial file is cut back to its last whole line and kept under its temporary name, never
+    renamed as if complete.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        check_writable(path)
+        check_writable(path)  # makes the folder
+        self.partial = partial_name(path)
         try:
-            self._file = AtomicTextFile(path)
+            self._fd: int | None = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc} (choose another output path)") from None
         self.frames = 0
+        self.bytes = 0  #: bytes of whole lines written
+        self.failed = False
 
     def write(self, frame: Frame) -> None:
+        if self._fd is None:
+            raise OutputError(f"{self.path} is closed")
         line = {"frame": frame.index, "pts_ms": round(frame.pts_ms, 3), "detections": frame.detections.to_records()}
         if frame.classification is not None:
             line["classification"] = frame.classification.to_records()
         counts = merged_counts(frame.statuses.values())
         if counts:
             line["counts"] = counts
-        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
+        data = (json.dumps(line, separators=(",", ":")) + "\n").encode("utf-8")
+        try:
+            self._write_all(data)
+        except OSError as exc:
+            self._give_up()
+            raise self._failure(exc.strerror or str(exc)) from None
         self.frames += 1
+        self.bytes += len(data)
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)  # type: ignore[arg-type]
+            view = view[written:]  # a short write (the disk filling up) is followed by the error
+
+    def _give_up(self) -> None:
+        """Cut the file back to its last whole line and close it, under its temporary name."""
+        self.failed = True
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.ftruncate(fd, self.bytes)
+        except OSError:
+            pass  # the reader of a damaged last line still has every whole line before it
+        os.close(fd)
+
+    def _failure(self, reason: str) -> OutputError:
+        return OutputError(
+            f"cannot write {self.path}: {reason}; {self.frames} frames ({self.bytes:,} bytes) were logged and are "
+            f"kept in {self.partial}, not renamed to {os.path.basename(self.path)} as the log is incomplete")
 
     def close(self) -> None:
-        self._file.close()
+        """Sync to disk and rename to the final name; a log whose write failed stays under its temporary name."""
+        if self._fd is None:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:  # the data did not reach the disk (full, I/O error): the log is not complete
+            self._give_up()
+            raise self._failure(exc.strerror or str(exc)) from None
+        os.close(self._fd)
+        self._fd = None
+        commit(self.path)
