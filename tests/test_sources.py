@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from media import decode_index, write_video
+from media import decode_index, run_cli, write_video
 from vidcv.errors import SourceError, TruncatedVideoError
 from vidcv.sources import (CameraSource, FileSource, ImageFolderSource, PatternSource, StreamSource, list_cameras,
                            open_source, parse_source)
@@ -122,6 +122,33 @@ def test_image_folder_in_natural_order_normalised_to_bgr(tmp_path, caplog):
 def test_empty_image_folder_is_an_error(tmp_path):
     with pytest.raises(SourceError, match="no images found"):
         open_source(str(tmp_path))
+
+
+def test_an_unreadable_image_as_source_is_an_error_not_zero_frames(tmp_path):
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(SourceError, match=r"photo.png is not a readable image: the file is damaged"):
+        open_source(str(bad))
+    (tmp_path / "b.jpg").write_bytes(b"")
+    with pytest.raises(SourceError, match=r"none of the 2 images in .* is readable \(the first is .*b.jpg\)"):
+        open_source(str(tmp_path))
+    result = run_cli("run", str(bad), "-p", "edges", "-o", str(tmp_path / "out.png"))
+    assert result.returncode == 1 and not (tmp_path / "out.png").exists()
+    assert result.stderr.strip().splitlines() == [(f"vidcv: error: {bad} is not a readable image: the file is "
+                                                   "damaged, empty or not the image its name says (check that it "
+                                                   "opens in an image viewer)")]
+
+
+def test_an_image_folder_knows_its_size_at_open_and_reads_the_first_image_again_after_a_seek(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"broken")
+    cv2.imwrite(str(tmp_path / "b.png"), np.full((6, 10, 3), 7, np.uint8))
+    cv2.imwrite(str(tmp_path / "c.png"), np.full((6, 10, 3), 9, np.uint8))
+    with open_source(str(tmp_path)) as src:
+        assert src.size_wh == (10, 6)
+        first = [int(f.image[0, 0, 0]) for f in src]
+        src.seek(0)
+        again = [int(f.image[0, 0, 0]) for f in src]
+    assert first == again == [7, 9]
 
 
 def test_list_cameras_reads_names_from_sysfs(tmp_path):

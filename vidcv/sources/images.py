@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 
 from vidcv.errors import SourceError
+from vidcv.events import SourceState
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr_uint8
-from vidcv.events import SourceState
 from vidcv.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class ImageFolderSource(Source):
         self.fps = fps
         self._paths: list[str] = []
         self._index = 0
+        self._first: tuple[int, np.ndarray] | None = None  #: the first readable image, decoded by ``_open``
 
     def _open(self) -> None:
         self._paths = list_images(self.spec)
@@ -57,19 +58,35 @@ class ImageFolderSource(Source):
                               f"(looked for {', '.join(IMAGE_EXTENSIONS[:6])} ...)")
         self.frame_count = len(self._paths)
         self._index = 0
+        # A source none of whose images can be read is an error, not a run of 0 frames.
+        self._first = next(((i, img) for i in range(len(self._paths))
+                            if (img := self._decode(self._paths[i])) is not None), None)
+        if self._first is None:
+            if len(self._paths) == 1:
+                raise SourceError(f"{self._paths[0]} is not a readable image: the file is damaged, empty or not "
+                                  "the image its name says (check that it opens in an image viewer)")
+            raise SourceError(f"none of the {len(self._paths)} images in {self.spec} is readable (the first is "
+                              f"{self._paths[0]}): they are damaged, empty or not the images their names say")
+        self.size_wh = (self._first[1].shape[1], self._first[1].shape[0])
+
+    @staticmethod
+    def _decode(path: str) -> np.ndarray | None:
+        img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        return None if img is None else to_bgr_uint8(img)
 
     def read(self) -> Frame | None:
         while self._index < len(self._paths):
             path = self._paths[self._index]
             index = self._index
             self._index += 1
-            img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+            if self._first is not None and self._first[0] == index:
+                img: np.ndarray | None = self._first[1]
+                self._first = None  # decoded once, for open; later passes (after a seek) read the file again
+            else:
+                img = self._decode(path)
             if img is None:
                 log.warning("skipping %s: not a readable image", path)
                 continue
-            img = to_bgr_uint8(img)
-            if self.size_wh is None:
-                self.size_wh = (img.shape[1], img.shape[0])
             return Frame(np.ascontiguousarray(img), index, index * 1000.0 / (self.fps or 30.0), path=path)
         self._set_state(SourceState.ENDED)
         return None
