@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from media import run_cli, vidcv_cmd
+from vidcv.dataset.extract import source_stem
 from vidcv.dataset.sampling import Sampler, dhash, sharpness
 from vidcv.dataset.writer import choose_split
 
@@ -73,7 +74,8 @@ def test_labels_match_the_known_boxes(clip, tmp_path):
     assert data["names"] == {0: "blob"} and data["path"] == str(out) and data["train"] == "images/train"
     assert (out / "classes.txt").read_text() == "blob\n"
     labels = read_dataset(out)
-    assert sorted(labels) == [f"known_{i:06d}" for i in range(0, 90, 3)]
+    stem = source_stem(video)
+    assert sorted(labels) == [f"{stem}_{i:06d}" for i in range(0, 90, 3)]
     for name, (split, rows) in labels.items():
         t = int(name.split("_")[-1])
         assert os.path.exists(out / "images" / split / f"{name}.jpg")
@@ -85,7 +87,7 @@ def test_labels_match_the_known_boxes(clip, tmp_path):
     manifest = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
     assert len(manifest) == 30 and {m["source"] for m in manifest} == {video}
     assert all({"frame", "pts_ms", "split", "preset_sha256", "detectors"} <= set(m) for m in manifest)
-    image = cv2.imread(str(out / "images" / labels["known_000000"][0] / "known_000000.jpg"))
+    image = cv2.imread(str(out / "images" / labels[f"{stem}_000000"][0] / f"{stem}_000000.jpg"))
     assert image.shape == (240, 320, 3) and image[50, 30, 2] > 150  # the original frame, not the mask
 
 
@@ -101,7 +103,10 @@ def test_running_again_adds_nothing_twice(clip, tmp_path):
     assert len(read_dataset(out)) == 18  # the new frames only
 
 
-def test_a_killed_run_loads_and_a_rerun_completes_it(clip, tmp_path):
+def test_a_second_writer_is_refused_and_a_killed_writers_lock_is_taken_over(clip, tmp_path):
+    """Two real processes on one dataset: the second is refused while the first holds the lock; the first is
+    then SIGKILLed; its manifest kept every finished frame, its lock is stale, and a rerun takes it over,
+    removes what the killed one left half written (and nothing else) and completes the dataset."""
     video, preset = clip
     out = tmp_path / "ds"
     slow = tmp_path / "slow.yaml"
@@ -111,20 +116,36 @@ def test_a_killed_run_loads_and_a_rerun_completes_it(clip, tmp_path):
     while time.monotonic() < deadline and not (out / "manifest.jsonl").exists():
         time.sleep(0.05)
     time.sleep(0.4)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    proc.send_signal(signal.SIGSTOP)  # the writer is alive and holds the lock, whatever the machine's speed
+    try:
+        assert json.loads((out / ".vidcv.lock").read_text())["pid"] == proc.pid
+        second = run_cli("extract", video, "-p", preset, "--out", str(out), "--every", "2")
+        assert second.returncode == 1, second.stderr
+        assert f"is being written by another vidcv (pid {proc.pid}" in second.stderr
+        assert "wait for it to finish, or use another --out" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
     partial = read_dataset(out)
     assert 0 < len(partial) < 90
     for name, (split, _) in partial.items():  # every label has its image
         assert (out / "images" / split / f"{name}.jpg").exists()
+    logged = [json.loads(x)["name"] for x in (out / "manifest.jsonl").read_text().splitlines()]
+    assert set(logged) <= set(partial) and len(partial) - len(logged) <= 1  # flushed line by line
     from ultralytics.data.utils import check_det_dataset
     assert check_det_dataset(str(out / "data.yaml"))["nc"] == 1
+    assert json.loads((out / ".vidcv.lock").read_text())["pid"] == proc.pid  # left behind by the kill
+    background = out / "images" / "train" / "my_background.jpg"  # the user's own image without a label
+    cv2.imwrite(str(background), np.zeros((24, 32, 3), np.uint8))
     res = run_cli("extract", video, "-p", preset, "--out", str(out))
     assert res.returncode == 0, res.stderr
+    assert f"took over the lock of a writer that has ended (pid {proc.pid}" in res.stdout
+    assert background.exists() and not (out / ".vidcv.lock").exists() and not (out / ".vidcv.journal").exists()
     final = read_dataset(out)
-    assert sorted(final) == [f"known_{i:06d}" for i in range(90)]
+    assert sorted(final) == [f"{source_stem(video)}_{i:06d}" for i in range(90)]
     images = [n for s in ("train", "val", "test") for n in os.listdir(out / "images" / s)]
-    assert len(images) == 90 and not [n for n in images if "partial" in n]
+    assert len(images) == 91 and not [n for n in images if "partial" in n]
     names = [json.loads(x)["name"] for x in (out / "manifest.jsonl").read_text().splitlines()]
     assert len(names) == len(set(names)) == 90
 
@@ -201,7 +222,7 @@ def test_polygons_for_yolo_seg(clip, tmp_path):
     out = tmp_path / "seg"
     assert run_cli("extract", video, "-p", preset, "--out", str(out), "--format", "yolo-seg", "--every", "45")\
         .returncode == 0
-    split, rows = read_dataset(out)["known_000000"]
+    split, rows = read_dataset(out)[f"{source_stem(video)}_000000"]
     assert len(rows) == 2 and all(len(r) >= 1 + 2 * 4 and (len(r) - 1) % 2 == 0 for r in rows)
     xs = np.array(rows[0][1::2]) * 320
     assert xs.min() >= 0 and xs.max() <= 320

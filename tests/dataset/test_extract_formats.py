@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from media import run_cli
+from vidcv.dataset.extract import source_stem
 from vidcv.dataset.writer import choose_split, chunk_frames
 from vidcv.frame import xywhr_corners
 from vidcv.inference.yolo import YoloModel
@@ -90,7 +91,7 @@ def test_yolo_pose_labels_are_the_models_keypoints_and_train(onnx, tmp_path):
     labels = labels_of(out)
     assert len(labels) == 12
     for i, img in enumerate(images):
-        rows, dets = labels[f"poses_{i:06d}"], model(img, 0.25)
+        rows, dets = labels[f"{source_stem(source)}_{i:06d}"], model(img, 0.25)
         assert len(rows) == len(dets) and all(len(r) == 5 + 15 for r in rows)
         for row, kpts in zip(rows, dets.data["keypoints"]):
             got = np.array(row[5:]).reshape(5, 3)
@@ -121,7 +122,7 @@ def test_yolo_obb_labels_are_the_models_rotated_boxes_and_train(onnx, tmp_path):
     model = YoloModel(onnx("obb"))
     labels = labels_of(out)
     for i, img in enumerate(images):
-        rows, dets = labels[f"rotated_{i:06d}"], model(img, 0.25)
+        rows, dets = labels[f"{source_stem(source)}_{i:06d}"], model(img, 0.25)
         assert len(rows) == len(dets) and all(len(r) == 9 for r in rows)
         for row, cid, box in zip(rows, dets.class_id, dets.data["obb"]):
             corners = np.clip(xywhr_corners(box)[0], 0, 160)
@@ -152,7 +153,7 @@ def test_classify_files_whole_frames_by_the_top_class_and_trains(onnx, tmp_path)
                 filed[name[:-4]] = cls
     assert len(filed) == 24
     for i, img in enumerate(images):
-        assert filed[f"pictures_{i:06d}"] == names[int(model(img).class_id[0])]
+        assert filed[f"{source_stem(source)}_{i:06d}"] == names[int(model(img).class_id[0])]
     info = check_cls_dataset(str(out))
     assert info["nc"] == 6 and sorted(info["names"].values()) == sorted(names.values())
     train_one_epoch(os.path.join(MODELS, "tiny_classify.pt"), str(out), tmp_path, "classify", imgsz=32)
@@ -169,7 +170,7 @@ def test_classify_crops_cut_each_detection_into_its_class_folder(onnx, tmp_path)
     for i, img in enumerate(images):
         dets = model(img, 0.5)
         for k, (box, cid) in enumerate(zip(dets.xyxy, dets.class_id)):
-            crop = cv2.imread(str(out / "train" / model.info.names[int(cid)] / f"shapes_{i:06d}_k{k:02d}.jpg"))
+            crop = cv2.imread(str(out / "train" / model.info.names[int(cid)] / f"{source_stem(source)}_{i:06d}_k{k:02d}.jpg"))
             w, h = box[2] - box[0], box[3] - box[1]
             assert crop is not None and abs(crop.shape[1] - 1.2 * w) <= 3 + 1.2 * w - min(1.2 * w, 160)
             assert abs(crop.shape[0] - 1.2 * h) <= 3 + 1.2 * h - min(1.2 * h, 160)
@@ -195,13 +196,15 @@ def test_class_ids_follow_the_model_and_new_names_are_appended(onnx, tmp_path):
     model = YoloModel(onnx("detect"))
     labels = labels_of(out)
     for i, img in enumerate(images):
-        assert [int(r[0]) for r in labels[f"later_classes_{i:06d}"]] == model(img, 0.5).class_id.tolist()
+        assert [int(r[0]) for r in labels[f"{source_stem(source)}_{i:06d}"]] == model(img, 0.5).class_id.tolist()
     # a second detector's classes map by name, new names go at the end; --classes still filters
     blobs = tmp_path / "blobs.yaml"
     blobs.write_text("pipeline:\n  - plugin: in_range\n    params: {space: hsv, lower: [0, 60, 60], upper: [179, 255, 255]}"
                      "\n  - plugin: contours\n    params: {min_area: 60, draw: none}\n")
     other, _ = folder_of(tmp_path, "other", triangle_first)
-    assert run_cli("extract", other, "-p", str(blobs), "--out", str(out), *SPLIT_ALL_TRAIN).returncode == 0
+    refused = run_cli("extract", other, "-p", str(blobs), "--out", str(out), *SPLIT_ALL_TRAIN)
+    assert refused.returncode == 1 and "detector adds blob: pass --merge to append them (ids 3..3)" in refused.stderr
+    assert run_cli("extract", other, "-p", str(blobs), "--out", str(out), "--merge", *SPLIT_ALL_TRAIN).returncode == 0
     assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {0: "circle", 1: "square", 2: "triangle",
                                                                        3: "blob"}
     assert all(int(r[0]) == 3 for name, rows in labels_of(out).items() if name.startswith("other") for r in rows)

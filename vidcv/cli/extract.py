@@ -17,8 +17,10 @@ EPILOG = """examples:
 
 Images are the original frames; labels come from the pipeline's detections (or, for classify, a classifier's
 top class). Class ids follow the detector: a dataset made with one model keeps its ids and names in order,
-and a later model's new classes are appended. Running again into the same --out adds frames (names carry the
-source and frame index) and resumes an interrupted run."""
+and a later model's new classes are appended (with --merge). Running again into the same --out adds frames (names carry the
+source, a short digest of its path and the frame index) and resumes an interrupted run. A folder vidcv did
+not make, or a run that would add new classes, is refused unless --merge; a second writer while one runs is
+refused."""
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -28,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", metavar="SOURCE", help="video file, camera, stream URL, image folder/glob, pattern:")
     p.add_argument("--pipeline", "-p", metavar="FILE", required=True, help="preset with the detector stages")
-    p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (created, or added to)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="dataset folder: created, or a vidcv dataset continued (one writer at a time)")
+    p.add_argument("--merge", action="store_true",
+                   help="add to a folder vidcv did not make (its files are kept), or add new classes to a dataset")
     p.add_argument("--format", default=None, choices=tuple(FORMATS), metavar="FORMAT",
                    help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values())
                    + " (default: the dataset's own format, else yolo)")
@@ -67,9 +72,13 @@ def extract_command(args: argparse.Namespace) -> int:
     pipeline = resolve_pipeline(args.pipeline)
     options = ExtractOptions(args.out, args.format, args.every, args.fps, args.dedupe, args.min_sharpness,
                              args.negatives, args.classes or "", args.min_conf, args.split, args.split_by, args.seed,
-                             args.max_frames, args.crops, args.negatives_only)
+                             args.max_frames, args.crops, args.negatives_only, args.merge)
     job = prepare(args.source, pipeline, options)
     runner, writer = job.runner, job.writer
+    if writer.lock.stale and not args.quiet:
+        from vidcv.dataset.lock import describe
+
+        print(f"note: took over the lock of a writer that has ended ({describe(writer.lock.stale)})")
     interrupted = run_to_end(runner, None, args.quiet)
     pipeline.close()
     if not args.quiet:

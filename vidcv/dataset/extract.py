@@ -10,15 +10,20 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from vidcv.dataset.classify import ClassifyWriter
+from vidcv.dataset.existing import DatasetError, clean_name, read_data_yaml
+from vidcv.dataset.formats import FORMATS
 from vidcv.dataset.sampling import Sampler
-from vidcv.dataset.writer import Dataset, DatasetError, DatasetWriter, read_data_yaml
+from vidcv.dataset.writer import Dataset, DatasetWriter
 from vidcv.detections import Classification, Detections
 from vidcv.events import SourceState
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline
 from vidcv.plugin import Produces
 from vidcv.presets import dump_preset
+from vidcv.redact import redact
 from vidcv.sinks.base import Sink
 from vidcv.sources.base import Source, StateReport
 
@@ -28,10 +33,30 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+DIGEST_CHARS = 8  #: hex digits of the source's digest in its frames' names
+
+
+def source_identity(spec: str) -> str:
+    """What names a source from run to run: the absolute path of a file, folder or pattern of images; a URL
+    without its credentials; a camera or test pattern as given."""
+    if spec.startswith(("pattern:", "camera:")) or spec.isdigit():
+        return spec
+    scheme = _SCHEME.match(spec)
+    if scheme and scheme[1].lower() != "file":
+        return redact(spec)
+    path = spec[len("file://"):] if scheme else spec
+    return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
+
+
 def source_stem(spec: str) -> str:
-    """A file-name-safe name for a source: the file stem, camera0, a host, pattern."""
-    base = os.path.splitext(os.path.basename(spec.rstrip("/")))[0] or spec
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_") or "source"
+    """The file-name-safe prefix of a source's frames: a readable stem (the file's, camera0, a host, pattern;
+    never its credentials) and a short digest of the source's identity, so that ``a/clip.mp4`` and
+    ``b/clip.mp4`` never share a name and the same source always gets the same one: ``clip_1f3a9c0b``."""
+    identity = source_identity(spec)
+    base = os.path.splitext(os.path.basename(identity.rstrip("/")))[0] or identity
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_")[:48] or "source"
+    return f"{stem}_{hashlib.sha256(identity.encode('utf-8', 'surrogateescape')).hexdigest()[:DIGEST_CHARS]}"
 
 
 class SampledSource(Source):
@@ -82,14 +107,18 @@ class LabelFilter:
     def select(self, dets: Detections) -> Detections:
         keep = dets.confidence >= self.min_conf
         if self.classes is not None:
-            keep &= [dets.class_name(c) in self.classes for c in dets.class_id]
+            keep &= np.array([self.wanted(dets.class_name(c)) for c in dets.class_id], dtype=bool)
         return dets[keep]
+
+    def wanted(self, name: str) -> bool:
+        """Whether ``--classes`` lets class ``name`` through (as the detector or the dataset spells it)."""
+        return self.classes is None or name in self.classes or clean_name(name) in self.classes
 
     def select_class(self, found: Classification | None) -> Classification | None:
         """A classifier's result when its top class passes the filters, else None."""
         if found is None or not len(found) or found.confidence[0] < self.min_conf:
             return None
-        if self.classes is not None and found.class_name(found.class_id[0]) not in self.classes:
+        if not self.wanted(found.class_name(found.class_id[0])):
             return None
         return found
 
@@ -104,8 +133,10 @@ class DatasetSink(Sink):
         dets = self.labels.select(frame.detections)
         found = self.labels.select_class(frame.classification)
         if not self.writer.has_labels(dets, found):
-            allowed = self.labels.negatives * max(1, self.writer.positives) if self.writer.takes_negatives else 0
-            if self.writer.negatives + 1 > allowed:
+            # the quota counts the whole dataset, so a resumed or repeated run keeps the same ratio
+            w = self.writer
+            allowed = self.labels.negatives * max(1, w.total_positives) if w.takes_negatives else 0
+            if w.total_negatives + 1 > allowed:
                 why = "negative over ratio" if self.writer.takes_negatives else "nothing to file"
                 self.labels.skipped[why] = self.labels.skipped.get(why, 0) + 1
                 return
@@ -114,19 +145,22 @@ class DatasetSink(Sink):
             self.labels.skipped["already in dataset"] += 1
 
     def close(self) -> None:
-        self.writer.finish()
+        self.writer.close()
 
 
 def open_dataset(root: str, fmt: str | None = None, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
-                 split_by: str = "chunk", seed: int = 0, crops: bool = False) -> Dataset:
+                 split_by: str = "chunk", seed: int = 0, crops: bool = False, merge: bool = False) -> Dataset:
     """The writer of the dataset at ``root`` in ``fmt`` (None: the format it already has, else yolo).
-    Nothing is written until it is created or a frame is added."""
-    fmt = fmt or read_data_yaml(os.path.abspath(root)).get("vidcv_format") or "yolo"
+    A folder that is not a vidcv dataset is refused unless ``merge``. Nothing is written until it is opened
+    or a frame is added."""
+    if fmt is None:
+        existing = read_data_yaml(os.path.abspath(root)) if os.path.isdir(root) else {}
+        fmt = existing.get("vidcv_format") if existing.get("vidcv_format") in FORMATS else "yolo"
     if fmt == "classify":
-        return ClassifyWriter(root, ratios, split_by, seed, crops)
+        return ClassifyWriter(root, ratios, split_by, seed, crops, merge)
     if crops:
         raise DatasetError("--crops cuts detections out for --format classify; add --format classify")
-    return DatasetWriter(root, fmt, ratios, split_by, seed)
+    return DatasetWriter(root, fmt, ratios, split_by, seed, merge)
 
 
 def check_labels(pipeline: Pipeline, writer: Dataset, options: ExtractOptions) -> None:
@@ -183,6 +217,7 @@ class ExtractOptions:
     max_frames: int | None = None
     crops: bool = False  #: classify: cut every detection out into its class folder
     negatives_only: bool = False  #: a pipeline without detectors on purpose: every kept frame is a negative
+    merge: bool = False  #: add to a folder vidcv did not make, or new classes to a dataset
 
 
 @dataclass
@@ -219,7 +254,7 @@ def prepare(source_spec: str, pipeline: Pipeline, options: ExtractOptions) -> Ex
     if options.every < 1:
         raise VidcvError(f"--every must be at least 1, got {options.every}")
     writer = open_dataset(options.out, options.fmt, parse_split(options.split), options.split_by, options.seed,
-                          options.crops)
+                          options.crops, options.merge)
     check_labels(pipeline, writer, options)
     sampler = Sampler(options.every, options.fps, options.dedupe, options.min_sharpness)
     inner = parse_source(source_spec)
@@ -231,7 +266,7 @@ def prepare(source_spec: str, pipeline: Pipeline, options: ExtractOptions) -> Ex
     runner.open()  # a source that does not open raises here, before anything is written
     writer.set_length(None if inner.live else inner.frame_count)
     try:
-        writer.create()
+        writer.open()  # the lock: held until the sink closes at the end of the run
     except BaseException:
         source.close()
         raise

@@ -54,7 +54,7 @@ class Sampler:
             return False
         if self.dedupe > 0:
             h = dhash(image)
-            if self._last_hash is not None and bin(h ^ self._last_hash).count("1") <= self.dedupe:
+            if self._last_hash is not None and (h ^ self._last_hash).bit_count() <= self.dedupe:
                 self.skipped["duplicate"] += 1
                 return False
             self._last_hash = h

@@ -1,12 +1,14 @@
-"""The dataset on disk: ultralytics' layouts, appended to and resumed safely.
+"""The dataset on disk: ultralytics' layouts, appended to and resumed safely, by one writer at a time.
 
 ``DIR/images/{train,val,test}/NAME.jpg`` and ``DIR/labels/{...}/NAME.txt`` (see ``formats``: boxes,
 polygons, keypoints or oriented boxes; an empty file for a negative), ``DIR/data.yaml``,
 ``DIR/classes.txt`` and ``DIR/manifest.jsonl`` (provenance of every kept frame). ``coco`` keeps the same
 files and adds ``DIR/annotations/instances_{split}.json``, rebuilt from the labels at the end of each run.
-Each image and label is written under a temporary name and renamed, the label last, so a pair is complete
-exactly when its label exists: a run killed at any moment leaves a dataset that loads, and the next run
-continues it. ``classify`` (vidcv.dataset.classify) shares the split, names, manifest and resume.
+A writing session (``open`` .. ``close``) holds the dataset's lock (``lock``). Each image and label is
+written under a temporary name and renamed, the label last, after the journal (``journal``) has named them:
+a run killed at any moment leaves a dataset that loads, and the next run removes exactly what the killed one
+left unfinished and continues. ``classify`` (vidcv.dataset.classify) shares the split, names, manifest,
+lock and resume. Files that vidcv did not write are never removed (see ``existing``).
 """
 
 from __future__ import annotations
@@ -14,27 +16,35 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 import yaml
 
+from vidcv.dataset.existing import (
+    DatasetError,
+    check_merge,
+    clean_name,
+    merged_names,
+    names_of,
+    survey,
+)
 from vidcv.dataset.formats import FORMATS, flip_idx, label_lines
+from vidcv.dataset.journal import MANIFEST_NAME, Journal
+from vidcv.dataset.lock import DatasetLock
 from vidcv.detections import KEYPOINTS, Classification, Detections
-from vidcv.errors import VidcvError
+from vidcv.errors import OutputError
 from vidcv.fileio import atomic_path, is_partial, write_text_atomic
+
+__all__ = ["SPLITS", "Dataset", "DatasetError", "DatasetWriter", "choose_split", "chunk_frames", "parse_split"]
 
 SPLITS = ("train", "val", "test")
 CHUNK_FRAMES = 150  #: --split-by chunk keeps runs of at most this many consecutive frames in one split
 MIN_CHUNK_FRAMES = 10  #: ... and of at least this many
 CHUNKS_PER_SOURCE = 20  #: a source of known length is cut into at least this many runs, so the ratios can hold
 GOLDEN = (5 ** 0.5 - 1) / 2  #: step of the low-discrepancy sequence that deals runs out to the splits
-
-
-class DatasetError(VidcvError):
-    """The output folder cannot take these frames (a clash with what is there, a bad option)."""
 
 
 def parse_split(text: str) -> tuple[float, float, float]:
@@ -77,46 +87,64 @@ def chunk_frames(frame_count: int | None) -> int:
     return max(MIN_CHUNK_FRAMES, min(CHUNK_FRAMES, frame_count // CHUNKS_PER_SOURCE))
 
 
-def read_data_yaml(root: str) -> dict[str, Any]:
-    """``root``/data.yaml as a dict ({} when there is none)."""
-    path = os.path.join(root, "data.yaml")
-    if not os.path.exists(path):
-        return {}
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-    except yaml.YAMLError as exc:
-        raise DatasetError(f"{path} is not valid YAML ({exc}); move it away or choose another --out") from None
-    if not isinstance(data, dict):
-        raise DatasetError(f"{path} is not a dataset description; move it away or choose another --out")
-    return data
+#: a file of a frame: its path relative to the dataset, and what writes it (given the temporary path)
+FileWrite = tuple[str, Callable[[str], None]]
+
+
+def jpeg_writer(image: np.ndarray) -> Callable[[str], None]:
+    def write(tmp: str) -> None:
+        if not cv2.imwrite(tmp, image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+            raise OSError(28, "disk full or not writable")
+    return write
+
+
+def text_writer(text: str) -> Callable[[str], None]:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return write
 
 
 class Dataset:
-    """What every layout shares: validation, the split, class names in the detectors' order, resume and the
-    manifest. Nothing is written until ``create`` (or the first ``add``)."""
+    """What every layout shares: validation, the split, class names in the detectors' order, the lock, resume
+    and the manifest. Nothing is written until ``open`` (or an ``add`` outside a session, which is a session of
+    its own). ``merge`` allows adding to a folder vidcv did not make, and new classes to an existing dataset."""
 
     def __init__(self, root: str, fmt: str | None = None, ratios: Sequence[float] = (0.8, 0.1, 0.1),
-                 split_by: str = "chunk", seed: int = 0) -> None:
+                 split_by: str = "chunk", seed: int = 0, merge: bool = False) -> None:
         self.root = os.path.abspath(root)
-        self.meta = read_data_yaml(self.root)
-        fmt = fmt or self.meta.get("vidcv_format") or "yolo"
-        if fmt not in FORMATS:
+        self.merge = merge
+        if fmt is not None and fmt not in FORMATS:
             raise DatasetError(f"--format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
         if split_by not in ("chunk", "frame"):
             raise DatasetError(f"--split-by {split_by!r}: use chunk or frame")
-        self.fmt, self.ratios, self.split_by, self.seed = fmt, tuple(ratios), split_by, seed
-        self._check_format()
-        names = self.meta.get("names", {})
-        self.names: list[str] = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else \
-            [str(n) for n in names]
+        self.asked_fmt, self.ratios, self.split_by, self.seed = fmt, tuple(ratios), split_by, seed
+        self.lock = DatasetLock(self.root)
+        self.journal = Journal(self.root)
+        self._read_existing()  # checked now, before a source is opened, and again under the lock
         self.chunk = CHUNK_FRAMES
-        self.created = False
+        self.opened = False
         self.done: set[str] = set()
         self.orphans_removed = 0
         self.kept = {split: 0 for split in SPLITS}
-        self.positives = self.negatives = 0
+        self.positives = self.negatives = 0  #: frames this run kept with labels and without
+        self.total_positives = self.total_negatives = 0  #: ... in the whole dataset (earlier runs included)
         self.unlabelled = 0  #: detections this format cannot hold (no keypoints in a pose dataset, ...)
+
+    def _read_existing(self) -> None:
+        """What the folder holds: its format, classes and whether it is a foreign one being merged."""
+        self.meta, self.foreign = survey(self.root, self.merge)
+        fmt = self.asked_fmt or self.meta.get("vidcv_format") or "yolo"
+        if fmt not in FORMATS:
+            raise DatasetError(f"--format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
+        self.fmt = fmt
+        self._check_format()
+        if self.foreign:
+            check_merge(self.root, self.meta, fmt)
+            self.names: list[str] = merged_names(self.root, self.meta)
+        else:
+            self.names = names_of(self.meta)
+        self.names_at_start = list(self.names)
 
     def _check_format(self) -> None:
         """Formats of different families do not mix in one dataset: a run with another one is refused."""
@@ -130,23 +158,70 @@ class Dataset:
         """The source's length in frames (None or 0 when unknown, live): sets the run length of the split."""
         self.chunk = chunk_frames(frame_count)
 
-    def create(self) -> None:
-        """Make the folders, find what a previous run finished (and remove what it left half done)."""
-        if self.created:
+    # --- a writing session ----------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Take the dataset's lock (DatasetBusy while another writer has it), read what is there now, finish or
+        undo what a killed run left in flight, and make the folders."""
+        if self.opened:
             return
         try:
-            self._make_folders()
+            os.makedirs(self.root, exist_ok=True)
         except OSError as exc:
             raise DatasetError(f"cannot create the dataset in {self.root}: {exc.strerror}") from None
-        self._scan()
-        self.created = True
+        self.lock.acquire()
+        try:
+            self._read_existing()
+            self._make_folders()
+            self.orphans_removed = self.journal.recover() + self._remove_partials()
+            self._scan()
+            self.opened = True
+            self.save_meta()
+        except OSError as exc:
+            self.journal.clear()
+            self.lock.release()
+            self.opened = False
+            raise DatasetError(f"cannot write the dataset in {self.root}: {exc.strerror or exc}") from None
+        except BaseException:
+            self.journal.clear()
+            self.lock.release()
+            self.opened = False
+            raise
+
+    def close(self) -> None:
+        """Write what is built from the whole dataset (data.yaml, COCO json) and let go of the lock."""
+        if not self.opened:
+            return
+        try:
+            self.finish()
+        finally:
+            self.journal.clear()
+            self.lock.release()
+            self.opened = False
+
+    def finish(self) -> None:
+        """What is rebuilt at the end of a session."""
         self.save_meta()
 
     def _make_folders(self) -> None:
         raise NotImplementedError
 
-    def _scan(self) -> None:
+    def _content_folders(self) -> list[str]:
+        """The folders that hold images and labels (searched for leftover temporary files)."""
         raise NotImplementedError
+
+    def _scan(self) -> None:
+        """Find the frames already in the dataset (``done``) and count its positives and negatives."""
+        raise NotImplementedError
+
+    def _remove_partials(self) -> int:
+        """vidcv's own temporary files (``.NAME.partial.EXT``) left by a killed write."""
+        removed = 0
+        for folder in self._content_folders():
+            for name in os.listdir(folder):
+                if is_partial(name) and os.path.isfile(os.path.join(folder, name)):
+                    os.remove(os.path.join(folder, name))
+                    removed += 1
+        return removed
 
     # --- adding ---------------------------------------------------------------------------------------------
     def split_for(self, stem: str, index: int) -> str:
@@ -154,31 +229,26 @@ class Dataset:
         return choose_split(f"{self.seed}:{stem}:{self.split_by}", unit, self.ratios)
 
     def class_id(self, name: str, known: Mapping[int, str]) -> int:
-        """The dataset id of class ``name``. Classes come in the detector's order: the first time a detector's
-        names are seen, every one of them not yet in the dataset is appended in its id order, so a dataset
-        made with one model keeps that model's ids, and another model's new classes go at the end."""
+        """The dataset id of class ``name`` (cleaned, see ``clean_name``). Classes come in the detector's order:
+        the first time a detector's names are seen, every one of them not yet in the dataset is appended in its
+        id order, so a dataset made with one model keeps that model's ids, and another model's new classes go
+        at the end. A dataset that had classes before this run takes new ones only with ``merge``."""
+        name = clean_name(name)
         if name not in self.names:
-            self.names.extend(n for _, n in sorted(known.items()) if n not in self.names)
-            if name not in self.names:
-                self.names.append(name)
+            new = [n for n in dict.fromkeys(clean_name(v) for _, v in sorted(known.items())) if n not in self.names]
+            if name not in new:
+                new.append(name)
+            if self.names_at_start and not self.merge:
+                raise DatasetError(f"{self.root} has the classes {', '.join(self.names)}, and this pipeline's "
+                                   f"detector adds {', '.join(new)}: pass --merge to append them (ids "
+                                   f"{len(self.names)}..{len(self.names) + len(new) - 1}), or use a new --out")
+            self.names.extend(new)
             self.save_meta()
         return self.names.index(name)
 
     def class_ids(self, dets: Detections) -> list[int]:
         """Dataset class ids of the detections (see ``class_id``)."""
         return [self.class_id(dets.class_name(cid), dets.names) for cid in dets.class_id]
-
-    def record(self, name: str, split: str, labels: int, size_wh: tuple[int, int], provenance: dict[str, Any]) -> None:
-        """Count a kept frame and add its manifest line."""
-        self.done.add(name)
-        self.kept[split] += 1
-        if labels:
-            self.positives += 1
-        else:
-            self.negatives += 1
-        with open(os.path.join(self.root, "manifest.jsonl"), "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"name": name, "split": split, "labels": labels, "width": size_wh[0],
-                                 "height": size_wh[1], **provenance}) + "\n")
 
     #: whether frames without labels can be kept (as negatives, up to --negatives)
     takes_negatives = True
@@ -189,8 +259,72 @@ class Dataset:
 
     def add(self, stem: str, index: int, image: np.ndarray, dets: Detections, provenance: dict[str, Any],
             classification: Classification | None = None) -> str | None:
-        """Add one frame; the split it went to, or None when it is already in the dataset."""
+        """Add one frame; the split it went to, or None when it is already in the dataset (or, classify, has
+        nothing to file). Outside a session (``open``) the frame is a session of its own."""
+        if not self.opened:
+            self.open()
+            try:
+                return self.add(stem, index, image, dets, provenance, classification)
+            finally:
+                self.close()
+        name = f"{stem}_{index:06d}"
+        if name in self.done:
+            return None
+        split = self.split_for(stem, index)
+        h, w = image.shape[:2]
+        planned = self._files(name, split, image, dets, classification)
+        if planned is None:
+            return None
+        files, labels, extra = planned
+        entry = {"name": name, "split": split, "labels": labels, "width": w, "height": h, **provenance, **extra}
+        self._write(files, entry)
+        self.done.add(name)
+        self.kept[split] += 1
+        if labels:
+            self.positives += 1
+            self.total_positives += 1
+        else:
+            self.negatives += 1
+            self.total_negatives += 1
+        return split
+
+    def _files(self, name: str, split: str, image: np.ndarray, dets: Detections,
+               classification: Classification | None) -> tuple[list[FileWrite], int, dict[str, Any]] | None:
+        """The files of a frame in the order they are written (the last completes it), its label count and what
+        its manifest line adds; None when it has nothing to write."""
         raise NotImplementedError
+
+    def _write(self, files: list[FileWrite], entry: dict[str, Any]) -> None:
+        """Journal the frame, write its files (each under its temporary name, then renamed) and its manifest line.
+        A write that fails removes the frame's files written so far and raises DatasetError naming the file."""
+        current = os.path.join(self.root, MANIFEST_NAME)
+        written: list[str] = []
+        try:
+            self.journal.begin([rel for rel, _ in files], entry)
+            for rel, write in files:
+                current = os.path.join(self.root, rel)
+                with atomic_path(current) as tmp:
+                    write(tmp)
+                written.append(current)
+            current = os.path.join(self.root, MANIFEST_NAME)
+            self.journal.append_manifest(entry)
+            self.journal.done()
+        except (OSError, OutputError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._undo(written)
+            raise DatasetError(f"could not write {current}: {reason}") from None
+        except BaseException:
+            self._undo(written)
+            raise
+
+    def _undo(self, written: list[str]) -> None:
+        """Remove the files of a frame that failed half way (left to the journal when even that fails)."""
+        try:
+            for path in written:
+                os.remove(path)
+        except OSError:
+            return
+        self.journal.done()
 
     def split_note(self) -> str | None:
         """A line saying how far the kept frames are from the asked ratios, when more than 0.05 off."""
@@ -206,37 +340,47 @@ class Dataset:
                 + ("--split-by frame splits finer (neighbouring frames may then land in different splits)"
                    if self.split_by == "chunk" else "more frames bring it closer"))
 
-    def save_meta(self) -> None:
+    def _meta(self) -> dict[str, Any]:
+        """The keys of data.yaml this layout sets."""
         raise NotImplementedError
 
-    def finish(self) -> None:
-        """Write what is built from the whole dataset at the end of a run."""
-        self.save_meta()
+    def save_meta(self) -> None:
+        """data.yaml and classes.txt, in agreement (the same cleaned names in the same order). Keys of data.yaml
+        that vidcv does not set (a merged dataset's own, a user's edit) are kept. Only within a session."""
+        if not self.opened:
+            return
+        data = dict(self.meta)
+        data.update(self._meta())
+        if "nc" in data:
+            data["nc"] = len(self.names)
+        data["vidcv_format"] = self.fmt
+        self.meta = data
+        write_text_atomic(os.path.join(self.root, "data.yaml"), yaml.safe_dump(data, sort_keys=False,
+                                                                               allow_unicode=True))
+        write_text_atomic(os.path.join(self.root, "classes.txt"), "".join(f"{n}\n" for n in self.names))
 
 
 class DatasetWriter(Dataset):
     """ultralytics' YOLO layouts: ``images/`` and ``labels/`` per split, ``data.yaml``; ``coco`` adds COCO json."""
 
     def _make_folders(self) -> None:
-        for split in SPLITS:
-            os.makedirs(os.path.join(self.root, "images", split), exist_ok=True)
-            os.makedirs(os.path.join(self.root, "labels", split), exist_ok=True)
+        for folder in self._content_folders():
+            os.makedirs(folder, exist_ok=True)
+
+    def _content_folders(self) -> list[str]:
+        return [os.path.join(self.root, kind, split) for kind in ("images", "labels") for split in SPLITS]
 
     def _scan(self) -> None:
-        """Complete pairs are done; images without a label, and temporary files, are leftovers of a killed run."""
+        """A frame is done when its label exists; an empty label is a negative."""
         for split in SPLITS:
-            labels = os.path.join(self.root, "labels", split)
-            images = os.path.join(self.root, "images", split)
-            for name in os.listdir(labels):
-                if is_partial(name):
-                    os.remove(os.path.join(labels, name))
-                elif name.endswith(".txt"):
-                    self.done.add(name[:-4])
-            for name in os.listdir(images):
-                stem = os.path.splitext(name)[0]
-                if is_partial(name) or stem not in self.done:
-                    os.remove(os.path.join(images, name))
-                    self.orphans_removed += 1
+            with os.scandir(os.path.join(self.root, "labels", split)) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".txt") and not is_partial(entry.name):
+                        self.done.add(entry.name[:-4])
+                        if entry.stat().st_size:
+                            self.total_positives += 1
+                        else:
+                            self.total_negatives += 1
 
     @property
     def kpt_shape(self) -> list[int] | None:
@@ -262,23 +406,14 @@ class DatasetWriter(Dataset):
         self.unlabelled += unlabelled
         return lines
 
-    def add(self, stem: str, index: int, image: np.ndarray, dets: Detections, provenance: dict[str, Any],
-            classification: Classification | None = None) -> str | None:
-        """Write one image and its label (label last); None when this frame is already in the dataset."""
-        self.create()
-        name = f"{stem}_{index:06d}"
-        if name in self.done:
-            return None
-        split = self.split_for(stem, index)
+    def _files(self, name: str, split: str, image: np.ndarray, dets: Detections,
+               classification: Classification | None) -> tuple[list[FileWrite], int, dict[str, Any]]:
+        """The image, then its label (an empty one for a negative)."""
         h, w = image.shape[:2]
         lines = self.label_lines(dets, (w, h))
-        image_path = os.path.join(self.root, "images", split, f"{name}.jpg")
-        with atomic_path(image_path) as tmp:
-            if not cv2.imwrite(tmp, image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
-                raise DatasetError(f"could not write {image_path} (disk full or not writable?)")
-        write_text_atomic(os.path.join(self.root, "labels", split, f"{name}.txt"), "".join(f"{ln}\n" for ln in lines))
-        self.record(name, split, len(lines), (w, h), provenance)
-        return split
+        files = [(os.path.join("images", split, f"{name}.jpg"), jpeg_writer(image)),
+                 (os.path.join("labels", split, f"{name}.txt"), text_writer("".join(f"{ln}\n" for ln in lines)))]
+        return files, len(lines), {}
 
     def finish(self) -> None:
         self.save_meta()
@@ -288,7 +423,7 @@ class DatasetWriter(Dataset):
     def write_coco(self) -> None:
         """annotations/instances_{split}.json from the label files: boxes in pixels, category ids from 1."""
         sizes = {}
-        manifest = os.path.join(self.root, "manifest.jsonl")
+        manifest = os.path.join(self.root, MANIFEST_NAME)
         if os.path.exists(manifest):
             with open(manifest, encoding="utf-8") as fh:
                 for line in fh:
@@ -324,16 +459,15 @@ class DatasetWriter(Dataset):
                    "categories": categories}
             write_text_atomic(os.path.join(self.root, "annotations", f"instances_{split}.json"), json.dumps(doc))
 
-    def save_meta(self) -> None:
-        """data.yaml (absolute path, splits, names in their locked order, a pose dataset's keypoints) and
-        classes.txt."""
-        if not self.created:
-            return
-        data: dict[str, Any] = {"path": self.root, "train": "images/train", "val": "images/val",
-                                "test": "images/test", "names": dict(enumerate(self.names))}
+    def _meta(self) -> dict[str, Any]:
+        """The dataset's folder (a relative path of a merged data.yaml is kept), the splits where they are
+        already named, names, and a pose dataset's keypoints (``flip_idx``: the user's edit is kept)."""
+        path = self.meta.get("path")
+        data: dict[str, Any] = {"path": path if isinstance(path, str) and path and not os.path.isabs(path)
+                                else self.root}
+        data.update({split: self.meta.get(split) or f"images/{split}" for split in SPLITS})
+        data["names"] = dict(enumerate(self.names))
         if self.kpt_shape:
             data["kpt_shape"] = self.kpt_shape
-            data["flip_idx"] = self.meta.get("flip_idx") or flip_idx(self.kpt_shape[0])  # keep the user's edit
-        data["vidcv_format"] = self.fmt
-        write_text_atomic(os.path.join(self.root, "data.yaml"), yaml.safe_dump(data, sort_keys=False))
-        write_text_atomic(os.path.join(self.root, "classes.txt"), "".join(f"{n}\n" for n in self.names))
+            data["flip_idx"] = self.meta.get("flip_idx") or flip_idx(self.kpt_shape[0])
+        return data

@@ -1,0 +1,132 @@
+"""What a writer is in the middle of, so that a killed run's leftovers are known to be its own.
+
+Before the files of a frame are written, ``DIR/.vidcv.journal`` is set to one line naming them (relative
+paths, in the order they are written: the last one completes the frame) and the frame's manifest line.
+The next run (``recover``) reads it back: when the last file exists, the frame is complete and its manifest
+line is added if the kill came before it; otherwise the files of that frame that exist are removed. Nothing
+that the journal does not name is ever removed (besides vidcv's own ``.NAME.partial.EXT`` files).
+
+``DIR/manifest.jsonl`` gets one line per kept frame, written in one call and flushed at once: a crash keeps
+every line of the frames written before it (a line cut by a full disk is removed by the next run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import IO, Any
+
+JOURNAL_NAME = ".vidcv.journal"
+MANIFEST_NAME = "manifest.jsonl"
+TAIL_BYTES = 1 << 16  #: how much of the manifest's end is read to find its last line
+
+
+def last_line(path: str) -> tuple[str | None, int]:
+    """The last complete line of ``path`` (None when there is none) and the size up to its end (a line cut by a
+    crash, without its newline, lies beyond that size)."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            start = max(0, size - TAIL_BYTES)
+            fh.seek(start)
+            tail = fh.read()
+    except FileNotFoundError:
+        return None, 0
+    end = tail.rfind(b"\n")
+    if end < 0:
+        return None, start
+    begin = tail.rfind(b"\n", 0, end) + 1
+    return tail[begin:end].decode("utf-8", "replace"), start + end + 1
+
+
+def manifest_entry_name(line: str | None) -> str | None:
+    try:
+        entry = json.loads(line) if line else None
+    except ValueError:
+        return None
+    return entry.get("name") if isinstance(entry, dict) else None
+
+
+class Journal:
+    """The in-flight frame of one writer (see the module), and its manifest."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.path = os.path.join(root, JOURNAL_NAME)
+        self.manifest_path = os.path.join(root, MANIFEST_NAME)
+        self._fh: IO[str] | None = None
+        self._manifest: IO[str] | None = None
+        self.in_flight = False  #: a frame was begun and is neither complete nor undone
+
+    def recover(self) -> int:
+        """Finish or undo the frame a killed run was writing; the number of files removed."""
+        removed = 0
+        self._trim_manifest()
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                text = fh.read()
+        except FileNotFoundError:
+            return 0
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+                files = [os.path.join(self.root, f) for f in entry["files"]]
+                manifest = entry["manifest"]
+            except (ValueError, KeyError, TypeError):
+                continue  # a journal line cut by the kill: its files were not written yet
+            if files and os.path.exists(files[-1]):
+                if manifest_entry_name(last_line(self.manifest_path)[0]) != manifest.get("name"):
+                    self.append_manifest(manifest)
+                continue
+            for path in files:
+                if os.path.isfile(path):
+                    os.remove(path)
+                    removed += 1
+        self.clear()
+        return removed
+
+    def _trim_manifest(self) -> None:
+        """Remove a last manifest line cut short (a full disk, a crash in the middle of the write)."""
+        try:
+            size = os.path.getsize(self.manifest_path)
+        except FileNotFoundError:
+            return
+        _, complete = last_line(self.manifest_path)
+        if complete < size:
+            with open(self.manifest_path, "r+b") as fh:
+                fh.truncate(complete)
+
+    def begin(self, files: list[str], manifest: dict[str, Any]) -> None:
+        """Record the frame about to be written: ``files`` relative to the dataset, the completing one last."""
+        if self._fh is None:
+            self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (open for the session)
+        self._fh.seek(0)
+        self._fh.truncate()
+        self.in_flight = True
+        self._fh.write(json.dumps({"files": files, "manifest": manifest}) + "\n")
+        self._fh.flush()
+
+    def done(self) -> None:
+        """The frame begun last is complete (or undone): nothing for the next run to finish."""
+        self.in_flight = False
+
+    def append_manifest(self, entry: dict[str, Any]) -> None:
+        """Add one manifest line, flushed at once."""
+        if self._manifest is None:
+            self._manifest = open(self.manifest_path, "a", encoding="utf-8")  # noqa: SIM115 (open for the session)
+        self._manifest.write(json.dumps(entry) + "\n")
+        self._manifest.flush()
+
+    def clear(self) -> None:
+        """The end of a session: the journal file goes, unless a frame is still in flight (then the next run
+        finishes or undoes it)."""
+        for fh in (self._fh, self._manifest):
+            if fh is not None:
+                fh.close()
+        self._fh = self._manifest = None
+        if self.in_flight:
+            return
+        try:
+            os.remove(self.path)
+        except FileNotFoundError:
+            pass
