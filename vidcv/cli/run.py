@@ -39,6 +39,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--pipeline", "-p", metavar="FILE", help="preset YAML file or bundled preset name")
     p.add_argument("--output", "-o", metavar="OUT",
                    help="video file (.mp4 .avi .mkv .mov .m4v), a folder, or an image pattern out/f_%%05d.png")
+    p.add_argument("--codec", choices=("h264", "hevc", "av1", "mpeg4", "mjpeg"),
+                   help="video codec of --output (default: h264 in .mp4 .mov .mkv .m4v, mjpeg in .avi); "
+                        "an NVIDIA GPU's encoder when one answers, the CPU's otherwise")
+    p.add_argument("--quality", choices=("low", "medium", "high"), default="medium",
+                   help="video quality of --output: constant-quality encoding, a bigger file for higher "
+                        "(default: medium)")
     p.add_argument("--max-frames", type=int, metavar="N",
                    help="stop after N frames written: a file's first N frames; a live source (camera, "
                         "stream, pattern:) runs until N are written, frames dropped while the pipeline was "
@@ -108,7 +114,8 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     total = args.max_frames if source.live else min(filter(None, (args.max_frames, source.frame_count)), default=None)
     try:
         if args.output:
-            runner.add_sink(make_output_sink(args.output, source.fps or 30.0, single_frame=total == 1))
+            runner.add_sink(make_output_sink(args.output, source.fps or 30.0, single_frame=total == 1,
+                                             codec=args.codec, quality=args.quality))
         if args.detections_jsonl:
             runner.add_sink(DetectionsLogSink(args.detections_jsonl))
     except BaseException:  # a bad output, or Ctrl-C / SIGTERM before the run began

@@ -1,74 +1,193 @@
-"""Video files and image sequences, written under a temporary name and renamed when complete."""
+"""Video files (FFmpeg through PyAV) and image sequences, written under a temporary name and renamed when
+complete.
+
+MP4 and MOV are written fragmented while recording, under the temporary name ``.NAME.partial.EXT`` beside the
+output: a process killed then (SIGKILL, power loss) leaves that file, and it plays up to its last whole
+fragment (about a second before the kill). A clean end rewrites it as a plain MP4 with its index first
+(seekable, streamable) under the final name. A write that fails (a full disk) keeps every whole fragment
+under the final name and says how much was written.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 
+import av
 import cv2
 import numpy as np
 
 from vidcv.errors import OutputError
-from vidcv.fileio import atomic_path, commit, partial_name
+from vidcv.fileio import PARTIAL_MARK, atomic_path, commit, discard, partial_name
 from vidcv.frame import Frame
+from vidcv.media.encode import (
+    CONTAINERS,
+    DEFAULT_QUALITY,
+    FRAGMENTED_FORMATS,
+    VideoEncoder,
+    choose_encoder,
+    container_for,
+    probe,
+    remux_faststart,
+)
+from vidcv.media.mp4 import cut_to_playable, ended_cleanly, sample_count
 from vidcv.sinks.base import Sink, check_writable
 
 log = logging.getLogger(__name__)
 
-#: extension -> FourCC; each is written and read back by pip's opencv-python (tested).
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "XVID"}
+#: extension -> the codec written when none is asked for (``--codec`` chooses another, see CONTAINERS).
+VIDEO_CODECS = {ext: default for ext, (_, default, _) in CONTAINERS.items()}
 SEQUENCE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+_WRITE_ERRORS = (av.FFmpegError, OSError)
 
 
 def _bgr(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
 
 
-class VideoSink(Sink):
-    """A video file; the codec follows the extension (see VIDEO_CODECS). Gray frames are written as BGR."""
+def faststart_name(path: str) -> str:
+    """The temporary name of the plain-MP4 copy made from a finished fragmented recording."""
+    head, tail = os.path.split(path)
+    stem, ext = os.path.splitext(tail)
+    return os.path.join(head, f".{stem}{PARTIAL_MARK}.faststart{ext}")
 
-    def __init__(self, path: str, fps: float) -> None:
-        ext = os.path.splitext(path)[1].lower()
-        if ext not in VIDEO_CODECS:
-            raise OutputError(f"cannot write video '{path}': unknown extension '{ext}'; "
-                              f"use one of {', '.join(VIDEO_CODECS)} (or a folder or frame_%05d.png for images)")
+
+class VideoSink(Sink):
+    """A video file: ``codec`` (h264, hevc, av1, mpeg4, mjpeg; default by extension, see VIDEO_CODECS) at
+    ``quality`` (low, medium, high), on an NVIDIA GPU's encoder when one answers (``hardware`` auto, cpu or
+    gpu). Gray frames are written as BGR; frames of another size than the first are resized to it. Timing
+    follows the frames' timestamps at ``fps``, so a live recording that dropped frames keeps its duration."""
+
+    def __init__(self, path: str, fps: float, codec: str | None = None, quality: str = DEFAULT_QUALITY,
+                 hardware: str = "auto") -> None:
+        try:
+            self.format, self.codec = container_for(path, codec)
+        except ValueError as exc:
+            raise OutputError(f"cannot write video {path}: {exc} (or give a folder or frame_%05d.png for "
+                              "images)") from None
+        if quality not in ("low", "medium", "high"):
+            raise OutputError(f"cannot write video {path}: unknown quality '{quality}'; use low, medium or high")
         check_writable(path)
         self.path = path
         self.fps = fps if fps and fps > 0 else 30.0
-        self.fourcc = VIDEO_CODECS[ext]
+        self.quality = quality
+        self.hardware = hardware
+        self.fragmented = self.format in FRAGMENTED_FORMATS
         self.frames = 0
+        self.encoder_name: str | None = None  #: the FFmpeg encoder in use, once the first frame came
         self._tmp = partial_name(path)
-        self._writer: cv2.VideoWriter | None = None
+        self._encoder: VideoEncoder | None = None
         self._size: tuple[int, int] | None = None
+        self._pts0_ms: float | None = None
+        self._last_pts = -1
         self._warned_resize = False
         self._closed = False
+        if os.path.isfile(faststart_name(path)):  # a copy cut short by a kill is of no use
+            os.remove(faststart_name(path))
+
+    def _open(self, w: int, h: int) -> VideoEncoder:
+        try:
+            choice = choose_encoder(self.codec, self.hardware)
+        except ValueError as exc:
+            raise OutputError(f"cannot write video {self.path}: {exc} (use --codec with the CPU encoder)") from None
+        try:
+            encoder = VideoEncoder(self._tmp, self.format, choice, self.fps, (w, h), self.quality)
+        except _WRITE_ERRORS as exc:
+            discard(self.path)
+            raise OutputError(f"cannot write video {self.path} as {self.codec} with {choice.encoder} at {w}x{h}: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
+        log.info("writing %s: %s with %s (%s), quality %s%s", self.path, self.codec, choice.encoder, choice.reason,
+                 self.quality, ", fragmented while recording" if self.fragmented else "")
+        if (w, h) != encoder.size_wh:
+            log.info("%s: %dx%d frames are written as %dx%d (4:2:0 video needs even sides)", self.path, w, h,
+                     *encoder.size_wh)
+        self.encoder_name = choice.encoder
+        return encoder
+
+    def _pts(self, frame: Frame) -> int:
+        """The frame's time in frame periods from the first frame, always increasing."""
+        if self._pts0_ms is None:
+            self._pts0_ms = frame.pts_ms
+        pts = round((frame.pts_ms - self._pts0_ms) * self.fps / 1000.0)
+        self._last_pts = max(pts, self._last_pts + 1)
+        return self._last_pts
 
     def write(self, frame: Frame) -> None:
+        if self._closed:
+            raise OutputError(f"{self.path} is closed")
         image = _bgr(frame.image)
         h, w = image.shape[:2]
-        if self._writer is None:
-            writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h))
-            if not writer.isOpened():
-                raise OutputError(f"cannot write video {self.path} with codec {self.fourcc} at {w}x{h}")
-            self._writer, self._size = writer, (w, h)
+        if self._encoder is None:
+            self._encoder, self._size = self._open(w, h), (w, h)
         elif (w, h) != self._size:
             if not self._warned_resize:
                 log.warning("frame size changed from %dx%d to %dx%d; resizing to fit %s",
                             *self._size, w, h, self.path)
                 self._warned_resize = True
             image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
-        self._writer.write(np.ascontiguousarray(image))
+        try:
+            self._encoder.encode(image, self._pts(frame))
+        except _WRITE_ERRORS as exc:
+            raise self._salvage(exc) from None
         self.frames += 1
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._writer is None:  # said by the run's summary, or by its error when it failed
+        if self._encoder is None:  # said by the run's summary, or by its error when it failed
             log.info("no frame was processed, so %s was not written", self.path)
             return
-        self._writer.release()
-        commit(self.path)
+        try:
+            self._encoder.finish()
+            # FFmpeg drops an error in writing a file's end (PyAV does not raise it): check what is on disk
+            whole = ended_cleanly(self._tmp) if self.fragmented else probe(self._tmp).frames == self.frames
+            if not whole:
+                raise OSError(errno.EIO, "its last part could not be written (disk full?)")
+        except _WRITE_ERRORS as exc:
+            raise self._salvage(exc) from None
+        if self.fragmented:
+            self._rewrite_plain()
+        else:
+            commit(self.path)
+
+    def _rewrite_plain(self) -> None:
+        """The finished fragmented recording becomes a plain MP4 under the final name; when that copy cannot
+        be made (no room for it), the fragmented file is kept there instead: it plays, seeks less directly."""
+        plain = faststart_name(self.path)
+        try:
+            remux_faststart(self._tmp, plain)
+            if sample_count(plain) != self.frames:  # an error in writing its end is not raised (see close)
+                raise OSError(errno.EIO, "the copy came out incomplete (disk full?)")
+        except _WRITE_ERRORS as exc:
+            if os.path.isfile(plain):
+                os.remove(plain)
+            log.warning("could not rewrite %s as a plain MP4 (%s); kept it as written, fragmented (it plays "
+                        "everywhere)", self.path, getattr(exc, "strerror", None) or exc)
+            commit(self.path)
+            return
+        os.replace(plain, self.path)
+        os.remove(self._tmp)
+
+    def _salvage(self, exc: BaseException) -> OutputError:
+        """After a failed write: keep what plays under the final name, and say what happened in one line."""
+        self._closed = True
+        if self._encoder is not None:
+            self._encoder.abort()
+        size = os.path.getsize(self._tmp) if os.path.exists(self._tmp) else 0
+        if self.fragmented and size:
+            cut_to_playable(self._tmp)  # a half-written fragment at the end would trouble players
+        kept = probe(self._tmp) if size else None
+        if kept and kept.frames:
+            commit(self.path)
+            outcome = f"kept the first {kept.frames} frames ({kept.seconds:.1f} s) in {self.path}"
+        else:
+            discard(self.path)
+            outcome = "nothing playable was kept"
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return OutputError(f"writing {self.path} failed: {reason}, after {self.frames} frames "
+                           f"({size / 1e6:.1f} MB); {outcome} (free some space or write elsewhere)")
 
 
 class ImageSequenceSink(Sink):
@@ -128,15 +247,19 @@ class ImageFileSink(Sink):
             log.warning("no frame was processed, so %s was not written", self.path)
 
 
-def make_output_sink(target: str, fps: float, single_frame: bool = False) -> Sink:
-    """A video sink for a video extension, an image-sequence sink for a pattern or a folder, one image file for
-    an image name when the run has ``single_frame`` (one image in, or --max-frames 1); OutputError at once for
-    a name it cannot write or a place where no file can be created."""
+def make_output_sink(target: str, fps: float, single_frame: bool = False, codec: str | None = None,
+                     quality: str = DEFAULT_QUALITY) -> Sink:
+    """A video sink for a video extension (``codec`` and ``quality`` go to it), an image-sequence sink for a
+    pattern or a folder, one image file for an image name when the run has ``single_frame`` (one image in, or
+    --max-frames 1); OutputError at once for a name it cannot write or a place where no file can be created."""
     ext = os.path.splitext(target)[1].lower()
+    if codec is not None and (ext not in VIDEO_CODECS or "%" in target):
+        raise OutputError(f"--codec {codec} is for video outputs ({', '.join(VIDEO_CODECS)}), and {target} is "
+                          "not one: drop --codec, or give a video file name")
     if "%" in target or target.endswith(("/", os.sep)) or os.path.isdir(target):
         return ImageSequenceSink(target)
     if ext in VIDEO_CODECS:
-        return VideoSink(target, fps)
+        return VideoSink(target, fps, codec, quality)
     if ext in SEQUENCE_EXTENSIONS and single_frame:
         return ImageFileSink(target)
     if ext in SEQUENCE_EXTENSIONS:

@@ -1,4 +1,9 @@
-"""Video files, read in order without losing a frame; truncation is detected and reported."""
+"""Video files, read in order without losing a frame; truncation is detected and reported.
+
+Two decoders, the same pixels: FFmpeg through PyAV (each frame's own timestamp, the exact frame count,
+exact seeking, threaded decoding) and OpenCV's ``cv2.VideoCapture``. ``backend="auto"`` takes the faster
+one for the file at hand, as measured by ``bench/bench_decode.py`` (see ``choose_backend``).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,14 @@ import cv2
 from vidcv.errors import SourceError, TruncatedVideoError
 from vidcv.events import SourceState
 from vidcv.frame import Frame
+from vidcv.media.decode import DECODE_ERRORS, Decoded, VideoReader
 from vidcv.sources.base import CaptureSource
 
 log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "pyav", "opencv")
+#: below this many pixels a frame, PyAV's per-frame cost in Python outweighs its threaded decoding
+PYAV_MIN_PIXELS = 1280 * 720
 
 
 def default_decode_threads() -> int:
@@ -22,47 +32,107 @@ def default_decode_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+def choose_backend(codec: str, size_wh: tuple[int, int]) -> str:
+    """The faster decoder for a file of ``codec`` at ``size_wh``: PyAV from 720p up, OpenCV below."""
+    return "pyav" if size_wh[0] * size_wh[1] >= PYAV_MIN_PIXELS else "opencv"
+
+
+class _OpenCVReader:
+    """``cv2.VideoCapture`` behind the reader interface of ``VideoReader`` (read, seek, release)."""
+
+    def __init__(self, path: str, threads: int) -> None:
+        self._cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 0 < fps < 1000 else None
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count = count if count > 0 else None
+
+    def read(self, fallback_pts_ms: float = 0.0) -> Decoded | None:
+        ok, img = self._cap.read() if self._cap.isOpened() else (False, None)
+        return Decoded(img, fallback_pts_ms) if ok and img is not None else None
+
+    def seek(self, index: int) -> int:
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, index))
+        return int(self._cap.get(cv2.CAP_PROP_POS_FRAMES))
+
+    def release(self) -> None:
+        self._cap.release()
+
+
+class _PyAVReader(VideoReader):
+    def release(self) -> None:
+        self.close()
+
+
 class FileSource(CaptureSource):
-    """A video file decoded with OpenCV's FFmpeg backend (``decode_threads`` FFmpeg threads, 0 = all cores)."""
+    """A video file, every frame in order, decoded by ``backend`` (auto, pyav or opencv) with
+    ``decode_threads`` FFmpeg threads (0 = all cores). ``pts_ms`` is each frame's own timestamp with PyAV, its
+    place at the file's fps with OpenCV."""
 
     live = False
     seekable = True
 
-    def __init__(self, path: str, decode_threads: int | None = None) -> None:
+    def __init__(self, path: str, decode_threads: int | None = None, backend: str = "auto") -> None:
+        if backend not in BACKENDS:
+            raise SourceError(f"unknown decoder '{backend}'; use one of {', '.join(BACKENDS)}")
         super().__init__(path)
         self.path = path
         self.decode_threads = default_decode_threads() if decode_threads is None else decode_threads
-        self._first = None
+        self.backend = backend
+        self.decoder: str | None = None  #: the decoder in use once open: pyav or opencv
+        self._first: Decoded | None = None
 
     def _open(self) -> None:
         if not os.path.isfile(self.path):
             raise SourceError(f"no such video file: {self.path} (check the path)")
         if os.path.getsize(self.path) == 0:
             raise SourceError(f"cannot read {self.path}: the file is empty")
-        cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, self.decode_threads])
-        ok, first = (cap.read() if cap.isOpened() else (False, None))
-        if not ok or first is None:
-            cap.release()
-            raise SourceError(f"cannot read {self.path} as a video: OpenCV could not decode it "
-                              "(is it a video file, and complete? try re-encoding it with ffmpeg)")
-        self._use(cap)
+        unreadable = SourceError(f"cannot read {self.path} as a video: FFmpeg could not decode it "
+                                 "(is it a video file, and complete? try re-encoding it with ffmpeg)")
+        try:
+            reader: _PyAVReader | _OpenCVReader = _PyAVReader(self.path, self.decode_threads)
+            first = reader.read()
+        except DECODE_ERRORS:
+            raise unreadable from None
+        if first is None:
+            reader.release()
+            raise unreadable
+        backend = self.backend if self.backend != "auto" else choose_backend(reader.codec, reader.size_wh)
+        self.fps, self.frame_count = reader.fps, reader.frame_count
+        if backend == "opencv":
+            reader.release()
+            reader = _OpenCVReader(self.path, self.decode_threads)
+            first = reader.read()
+            if first is None:
+                reader.release()
+                raise unreadable
+            self.frame_count = reader.frame_count or self.frame_count
+        self.decoder = backend
+        self._cap = reader  # released by CaptureSource on close
         self.fps = self.fps or 30.0
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.frame_count = count if count > 0 else None
-        self.size_wh = (first.shape[1], first.shape[0])
+        self._index = 0
+        self.size_wh = (first.image.shape[1], first.image.shape[0])
         self._first = first
+        log.debug("%s: decoding with %s (%s)", self.path, backend, "chosen" if self.backend == "auto" else "asked")
 
     def read(self) -> Frame | None:
-        if self._cap is None:
+        reader = self._cap
+        if reader is None:
             return None
+        fallback_ms = self._index * 1000.0 / (self.fps or 30.0)
         if self._first is not None:
-            img, self._first = self._first, None
+            decoded, self._first = self._first, None
         else:
-            ok, img = self._cap.read()
-            if not ok or img is None:
+            try:
+                decoded = reader.read(fallback_ms)
+            except DECODE_ERRORS as exc:  # damaged data: what came before is kept
+                log.debug("%s: decoding stopped at frame %d: %s", self.path, self._index, exc)
+                decoded = None
+            if decoded is None:
                 self._end()
                 return None
-        return self._frame(img)
+        pts_ms = decoded.pts_ms if self.decoder == "pyav" else fallback_ms
+        return self._frame(decoded.image, pts_ms)
 
     def _end(self) -> None:
         expected = self.frame_count
@@ -76,9 +146,12 @@ class FileSource(CaptureSource):
         self._set_state(SourceState.ENDED)
 
     def seek(self, index: int) -> None:
+        """Go to frame ``index``: the next read returns exactly that frame (PyAV: the frame at that place in
+        presentation order, decoded from the keyframe before it)."""
         if self._cap is None:
             raise SourceError("seek on a closed source")
-        self._cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, index))
-        self._index = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES))
+        self._index = self._cap.seek(max(0, index))
+        if self.decoder == "pyav":
+            self.frame_count = self._cap.frame_count  # exact now: the seek table counted the frames
         self._first = None
         self._set_state(SourceState.OPEN)

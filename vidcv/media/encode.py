@@ -1,0 +1,232 @@
+"""Encoding BGR frames into a video file with FFmpeg (PyAV): the codec and encoder choice, quality, NVENC.
+
+H.264 is the default in MP4, MOV and MKV; it plays in browsers and every player. An NVIDIA GPU's encoder
+(NVENC) is used when one answers, the CPU encoder otherwise (libx264, libx265, SVT-AV1), and the log says
+which. MP4 and MOV are written fragmented (a fragment every second) so that a write cut short keeps every
+second before the cut (see ``vidcv.media.mp4``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from fractions import Fraction
+from typing import NamedTuple
+
+import av
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+CODECS = ("h264", "hevc", "av1", "mpeg4", "mjpeg")
+QUALITIES = ("low", "medium", "high")
+DEFAULT_QUALITY = "medium"
+
+#: extension -> (FFmpeg container format, default codec, codecs it takes)
+CONTAINERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    ".mp4": ("mp4", "h264", ("h264", "hevc", "av1", "mpeg4", "mjpeg")),
+    ".m4v": ("mp4", "h264", ("h264", "hevc", "av1", "mpeg4", "mjpeg")),
+    ".mov": ("mov", "h264", ("h264", "hevc", "mpeg4", "mjpeg")),
+    ".mkv": ("matroska", "h264", CODECS),
+    ".avi": ("avi", "mjpeg", ("h264", "mpeg4", "mjpeg")),
+}
+#: containers written as fragmented MP4 (a fragment per keyframe, a keyframe every second)
+FRAGMENTED_FORMATS = ("mp4", "mov")
+FRAGMENT_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
+
+CPU_ENCODERS = {"h264": "libx264", "hevc": "libx265", "av1": "libsvtav1", "mpeg4": "mpeg4", "mjpeg": "mjpeg"}
+GPU_ENCODERS = {"h264": "h264_nvenc", "hevc": "hevc_nvenc", "av1": "av1_nvenc"}
+
+#: libx264's preset for every write. "veryfast" held 1080p30 from the live pattern source without a drop on
+#: 2 loaded cores (bench/bench_record.py); "medium" did not.
+X264_PRESET = "veryfast"
+
+#: quality -> encoder options (constant quality: the file size follows the content)
+_QUALITY_OPTIONS: dict[str, dict[str, dict[str, str]]] = {
+    "libx264": {q: {"preset": X264_PRESET, "crf": c} for q, c in zip(QUALITIES, ("28", "23", "18"))},
+    "libx265": {q: {"preset": "veryfast", "crf": c, "x265-params": "log-level=error"}
+                for q, c in zip(QUALITIES, ("32", "28", "23"))},
+    "libsvtav1": {q: {"preset": "10", "crf": c} for q, c in zip(QUALITIES, ("44", "35", "28"))},
+    **{name: {q: {"preset": "p4", "rc": "vbr", "cq": c, "b": "0"} for q, c in zip(QUALITIES, ("32", "26", "20"))}
+       for name in GPU_ENCODERS.values()},
+}
+#: quality -> fixed quantiser for the MPEG-4 Part 2 and MJPEG encoders (lower is better)
+_QSCALE = {"low": 8, "medium": 4, "high": 2}
+
+
+class EncoderChoice(NamedTuple):
+    """The FFmpeg encoder that will write a codec, and why (for the log)."""
+
+    codec: str
+    encoder: str
+    reason: str
+
+
+@functools.cache
+def encoder_opens(name: str) -> bool:
+    """True when the FFmpeg encoder ``name`` opens here (NVENC needs an NVIDIA GPU and its driver); asked
+    once per process."""
+    try:
+        ctx = av.CodecContext.create(name, "w")
+        ctx.width, ctx.height = 256, 256
+        ctx.pix_fmt = "yuv420p"
+        ctx.time_base = Fraction(1, 30)
+        ctx.open()
+    except (av.FFmpegError, ValueError, OSError):
+        return False
+    return True
+
+
+def choose_encoder(codec: str, hardware: str = "auto") -> EncoderChoice:
+    """The encoder for ``codec``: NVENC when ``hardware`` is ``auto`` or ``gpu`` and an NVIDIA GPU answers,
+    else the CPU encoder (``gpu`` without a GPU is refused with ValueError)."""
+    if codec not in CPU_ENCODERS:
+        raise ValueError(f"unknown codec '{codec}'; use one of {', '.join(CODECS)}")
+    gpu = GPU_ENCODERS.get(codec)
+    if hardware != "cpu" and gpu is not None:
+        if encoder_opens(gpu):
+            return EncoderChoice(codec, gpu, "NVIDIA GPU (NVENC)")
+        if hardware == "gpu":
+            raise ValueError(f"no NVIDIA GPU encoder answered for {codec} ({gpu} did not open)")
+        return EncoderChoice(codec, CPU_ENCODERS[codec], "CPU: no NVIDIA GPU encoder answered")
+    return EncoderChoice(codec, CPU_ENCODERS[codec], "CPU" if gpu is None else "CPU, as asked")
+
+
+def container_for(path: str, codec: str | None) -> tuple[str, str]:
+    """``(FFmpeg format, codec)`` for writing ``path``: the codec asked for, or the extension's default.
+    ValueError, saying what fits, for an extension or a pairing that cannot be written."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in CONTAINERS:
+        raise ValueError(f"unknown video extension '{ext}'; use one of {', '.join(CONTAINERS)}")
+    fmt, default, allowed = CONTAINERS[ext]
+    codec = codec or default
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec '{codec}'; use one of {', '.join(CODECS)}")
+    if codec not in allowed:
+        fits = [e for e, (_, _, takes) in CONTAINERS.items() if codec in takes]
+        raise ValueError(f"a {ext} file cannot hold {codec}; use {', '.join(allowed)} in {ext}, or write {codec} "
+                         f"to {' or '.join(fits)}")
+    return fmt, codec
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """4:2:0 video needs even sides: the last odd row or column is left out."""
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+class VideoEncoder:
+    """Writes BGR frames to ``path`` (under exactly that name) as ``codec`` in ``fmt``.
+
+    ``pts`` passed to ``encode`` count frame periods at ``fps`` and must increase (gaps are allowed: a live
+    source that dropped frames keeps its timing). Raises ``av.FFmpegError``/``OSError`` when writing fails
+    (a full disk); ``abort`` then releases the file without finishing it.
+    """
+
+    def __init__(self, path: str, fmt: str, choice: EncoderChoice, fps: float, size_wh: tuple[int, int],
+                 quality: str = DEFAULT_QUALITY) -> None:
+        if quality not in QUALITIES:
+            raise ValueError(f"unknown quality '{quality}'; use one of {', '.join(QUALITIES)}")
+        self.path, self.fmt, self.choice = path, fmt, choice
+        self.size_wh = even_size(*size_wh)
+        rate = Fraction(fps).limit_denominator(1001)
+        options = {"movflags": FRAGMENT_FLAGS} if fmt in FRAGMENTED_FORMATS else {}
+        if choice.encoder == "libsvtav1":
+            os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints a banner on stderr otherwise
+        self._container = av.open(path, "w", format=fmt, options=options)
+        try:
+            stream = self._container.add_stream(choice.encoder, rate=rate)
+            cc = stream.codec_context
+            stream.width, stream.height = self.size_wh
+            cc.time_base = 1 / rate
+            self._mjpeg = choice.encoder == "mjpeg"
+            stream.pix_fmt = "yuvj420p" if self._mjpeg else "yuv420p"
+            cc.gop_size = max(1, round(float(rate)))  # a keyframe, hence a fragment, every second
+            if choice.encoder in _QUALITY_OPTIONS:
+                cc.options = dict(_QUALITY_OPTIONS[choice.encoder][quality])
+            else:
+                cc.qscale = _QSCALE[quality]
+            if not self._mjpeg:  # what cv2's BGR -> I420 makes: BT.601, limited range; tagged so players agree
+                cc.colorspace, cc.color_range = 6, 1  # AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG
+                cc.color_primaries, cc.color_trc = 6, 6
+            cc.open()
+        except BaseException:
+            self.abort()
+            raise
+        self._stream = stream
+        self.frames = 0
+
+    def _frame(self, image: np.ndarray) -> av.VideoFrame:
+        w, h = self.size_wh
+        image = image[:h, :w]
+        if self._mjpeg:  # full-range JPEG colour: swscale converts
+            return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        # OpenCV's conversion is multi-threaded and several times faster than swscale's, at 1080p
+        return av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+
+    def encode(self, image: np.ndarray, pts: int) -> None:
+        """Encode one BGR frame at ``pts`` (frame periods) and write what the encoder hands back."""
+        frame = self._frame(image)
+        frame.pts = pts
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def finish(self) -> None:
+        """Flush the encoder and write the file's end (its index)."""
+        for packet in self._stream.encode(None):
+            self._container.mux(packet)
+        self._container.close()
+
+    def abort(self) -> None:
+        """Release the file after a failure, whatever state it is in."""
+        try:
+            self._container.close()
+        except (av.FFmpegError, OSError):
+            pass
+
+
+def remux_faststart(src: str, dst: str) -> None:
+    """Copy the video of the fragmented MP4 ``src`` into ``dst`` as a plain MP4 with its index first (seekable,
+    and playable by a browser before it has the whole file). No re-encoding."""
+    with av.open(src) as inp:
+        ist = inp.streams.video[0]
+        fmt = "mov" if src.lower().endswith(".mov") else "mp4"
+        with av.open(dst, "w", format=fmt, options={"movflags": "+faststart"}) as out:
+            ost = out.add_stream_from_template(ist, opaque=True)  # parameters only: no codec to open
+            shift = None  # the first frame is shown at 0 (a fragmented file starts at the B-frame delay)
+            for packet in inp.demux(ist):
+                if packet.dts is None or packet.pts is None:  # the flush packet at the end
+                    continue
+                shift = packet.pts if shift is None else shift
+                packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
+                packet.stream = ost
+                out.mux(packet)
+
+
+class Probe(NamedTuple):
+    """What a video file holds: its frames, their span in seconds, and the codec."""
+
+    frames: int
+    seconds: float
+    codec: str
+
+
+def probe(path: str) -> Probe:
+    """Count the frames of ``path`` by reading its packets (no decoding); zero frames for what cannot be read."""
+    try:
+        with av.open(path) as inp:
+            stream = inp.streams.video[0]
+            count, last = 0, None
+            for packet in inp.demux(stream):
+                if packet.size:
+                    count += 1
+                    if packet.pts is not None:
+                        last = packet.pts if last is None else max(last, packet.pts)
+            rate = stream.average_rate or stream.guessed_rate or 30
+            start = stream.start_time or 0
+            seconds = float((last - start) * stream.time_base) + 1 / float(rate) if last is not None else 0.0
+            return Probe(count, seconds, stream.codec_context.name)
+    except (av.FFmpegError, IndexError, OSError):
+        return Probe(0, 0.0, "")
