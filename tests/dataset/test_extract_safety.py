@@ -226,3 +226,88 @@ def test_a_frame_that_fails_half_way_leaves_nothing_of_it(tmp_path):
     writer.close()
     assert [json.loads(x)["name"] for x in (root / "manifest.jsonl").read_text().splitlines()] == ["x_0123abcd_000002"]
     assert not (root / ".vidcv.journal").exists()
+
+
+KILL_AT = """
+import os, signal, sys
+import numpy as np
+from vidcv.dataset import journal, writer
+from vidcv.detections import Detections
+
+root, moment = sys.argv[1], sys.argv[2]
+die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+if moment == "before the label":
+    writer.text_writer = lambda text: die
+else:
+    journal.Journal.append_manifest = die
+dets = Detections(np.array([[5, 5, 30, 30]], np.float32), np.ones(1, np.float32), np.array([0]), {0: "blob"})
+w = writer.DatasetWriter(root, ratios=(1, 0, 0))
+w.add("x_0123abcd", 0, np.zeros((60, 80, 3), np.uint8), dets, {"source": "s"})
+w.add("x_0123abcd", 1, np.zeros((60, 80, 3), np.uint8), dets, {"source": "s"})
+"""
+
+
+@pytest.mark.parametrize("moment", ["before the label", "before the manifest line"])
+def test_a_writer_killed_between_the_files_of_a_frame(tmp_path, moment):
+    """A real SIGKILL at a chosen point of a frame: the next session removes the half-written frame's image (and
+    nothing else) or, when only its manifest line was missing, adds that line."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "ds"
+    first = DatasetWriter(str(root), ratios=(1, 0, 0))
+    img = np.zeros((60, 80, 3), np.uint8)
+    dets = Detections(np.array([[5, 5, 30, 30]], np.float32), np.ones(1, np.float32), np.array([0]), {0: "blob"})
+    assert first.add("y_0123abcd", 0, img, dets, {"source": "s"}) == "train"
+    background = root / "images" / "train" / "bg.jpg"
+    cv2.imwrite(str(background), img)
+    proc = subprocess.run([sys.executable, "-c", KILL_AT, str(root), moment], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == -9, proc.stderr
+    assert (root / ".vidcv.lock").exists() and (root / ".vidcv.journal").exists()
+    images = sorted(os.listdir(root / "images" / "train"))
+    assert images == ["bg.jpg", "x_0123abcd_000000.jpg", "y_0123abcd_000000.jpg"]
+    again = DatasetWriter(str(root))
+    again.open()
+    again.close()
+    manifest = [json.loads(x)["name"] for x in (root / "manifest.jsonl").read_text().splitlines()]
+    if moment == "before the label":
+        assert again.orphans_removed == 1 and manifest == ["y_0123abcd_000000"]
+        assert sorted(os.listdir(root / "images" / "train")) == ["bg.jpg", "y_0123abcd_000000.jpg"]
+    else:
+        assert again.orphans_removed == 0 and manifest == ["y_0123abcd_000000", "x_0123abcd_000000"]
+        assert label_names(root) == ["x_0123abcd_000000", "y_0123abcd_000000"]
+    assert background.exists() and sorted(os.listdir(root)) == ["classes.txt", "data.yaml", "images", "labels",
+                                                               "manifest.jsonl"]
+
+
+def test_a_manifest_that_cannot_grow_stops_the_run_and_the_next_run_repairs_it(tmp_path):
+    """A file size limit (RLIMIT_FSIZE, like a full disk for the growing manifest) cuts a manifest line: the run
+    stops naming the file, the frame whose line was cut is removed again, and the next run drops the cut line
+    and completes the dataset."""
+    import resource
+    import signal
+    import subprocess
+
+    from media import vidcv_cmd
+
+    clip = write_clip(str(tmp_path / "tiny" / "clip.avi"), 30)
+    preset = tmp_path / "blobs.yaml"
+    preset.write_text(BLOBS)
+    out = tmp_path / "ds"
+    args = [*vidcv_cmd(), "extract", clip, "-p", str(preset), "--out", str(out), "--split", "1,0,0", "-q"]
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))
+
+    cut = subprocess.run(args, capture_output=True, text=True, preexec_fn=limit, timeout=120, check=False)
+    assert cut.returncode == 1 and "could not write " in cut.stderr and "manifest.jsonl: File too large" in cut.stderr
+    text = (out / "manifest.jsonl").read_bytes()
+    assert len(text) == 4000 and not text.endswith(b"\n")  # the last line was cut
+    kept = label_names(out)
+    assert len(kept) == text.count(b"\n")  # the frame whose line was cut is not in the dataset
+    res = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    names = [json.loads(x)["name"] for x in (out / "manifest.jsonl").read_text().splitlines()]
+    assert len(names) == len(set(names)) == 30 and sorted(names) == label_names(out)

@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 
-from vidcv.errors import VidcvError
+from vidcv.errors import OutputError, VidcvError
 
 LOCK_NAME = ".vidcv.lock"
 
@@ -66,7 +66,10 @@ class DatasetLock:
         if self._fd is not None:
             return
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise OutputError(f"cannot write to {self.root}: {exc.strerror} (choose another --out)") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
