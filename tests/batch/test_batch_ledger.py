@@ -1,0 +1,140 @@
+"""The batch ledger, the completeness check that resume trusts, the folder lock, and one input's job
+(vidcv/batch/ledger.py, vidcv/batch/job.py, vidcv/batch/bundle.py)."""
+
+import json
+import os
+
+import cv2
+import pytest
+
+from batch_helpers import partial_leftovers
+from media import write_video
+from vidcv.batch.bundle import PipelineBundle
+from vidcv.batch.job import InputJob, apply_thread_budget, run_job, staging_dir, thread_share
+from vidcv.batch.ledger import BatchLock, InputRecord, Ledger, incomplete_reason, read_ledger
+from vidcv.errors import VidcvError
+from vidcv.presets import load_preset, parse_preset
+
+
+def record(out: str, status: str = "ok", frames: int = 10) -> InputRecord:
+    return InputRecord(f"/videos/{out}.mp4", out, status, frames, 25.0, None if status != "failed" else "bad",
+                       "host:1")
+
+
+def test_the_ledger_keeps_one_whole_line_per_record_and_drops_a_line_cut_by_a_kill(tmp_path):
+    ledger = Ledger(str(tmp_path))
+    ledger.start([record("a"), record("b", "skipped")])
+    ledger.append(record("c", "failed", 0))
+    ledger.close()
+    lines = (tmp_path / "batch.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines][2] == {
+        "source": "/videos/c.mp4", "out": "c", "status": "failed", "frames": 0, "fps": 25.0, "error": "bad",
+        "worker": "host:1"}
+    with open(tmp_path / "batch.jsonl", "a") as fh:
+        fh.write('{"source": "/videos/d.mp4", "out": "d", "sta')  # SIGKILL in the middle of a write
+    assert [r.out for r in read_ledger(str(tmp_path))] == ["a", "b", "c"]
+    ledger = Ledger(str(tmp_path))
+    ledger.start(read_ledger(str(tmp_path))[:1])  # a new run rewrites it whole
+    ledger.close()
+    assert (tmp_path / "batch.jsonl").read_text() == record("a").to_line()
+    assert partial_leftovers(tmp_path) == []
+
+
+def complete_folder(folder, frames: int = 3) -> None:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "stats.json"), "w") as fh:
+        json.dump({"frames": frames}, fh)
+    with open(os.path.join(folder, "detections.jsonl"), "w") as fh:
+        fh.writelines(json.dumps({"frame": i, "detections": []}) + "\n" for i in range(frames))
+
+
+def test_an_output_folder_is_complete_only_when_its_files_agree(tmp_path):
+    folder = str(tmp_path / "clip")
+    assert incomplete_reason(folder, None) == "stats.json is missing"
+    complete_folder(folder)
+    assert incomplete_reason(folder, None) is None
+    with open(os.path.join(folder, "detections.jsonl"), "a") as fh:
+        fh.write('{"frame": 3')
+    assert incomplete_reason(folder, None) == "detections.jsonl ends in a line cut short"
+    complete_folder(folder, frames=2)
+    (tmp_path / "clip" / "stats.json").write_text('{"frames": 3}')
+    assert incomplete_reason(folder, None) == "detections.jsonl has 2 lines for 3 frames"
+    complete_folder(folder)
+    (tmp_path / "clip" / "stats.json").write_text('{"frames": 3')
+    assert incomplete_reason(folder, None) == "stats.json is unreadable"
+    complete_folder(folder, frames=12)
+    assert incomplete_reason(folder, "clip.mp4") == "clip.mp4 is missing"
+    write_video(os.path.join(folder, "clip.mp4"), 11)
+    assert incomplete_reason(folder, "clip.mp4") == "clip.mp4 holds 11 frames, not 12"
+    write_video(os.path.join(folder, "clip.mp4"), 12)
+    assert incomplete_reason(folder, "clip.mp4") is None
+
+
+def test_one_batch_at_a_time_writes_into_a_folder(tmp_path):
+    with BatchLock(str(tmp_path)):
+        with pytest.raises(VidcvError, match="another vidcv batch is writing into .*; wait for it to end, or "
+                                             "choose another --out"), BatchLock(str(tmp_path)):
+            pass
+    with BatchLock(str(tmp_path)):  # released
+        pass
+
+
+def test_a_job_writes_its_folder_whole_and_a_stopped_one_leaves_nothing(tmp_path, video_file):
+    pipeline = parse_preset("pipeline:\n  - plugin: blur\n")
+    out_dir = str(tmp_path / "out" / "clip")
+    job = InputJob(0, video_file, "clip", out_dir, "clip.mp4", None)
+    seen: list[int] = []
+    result = run_job(job, pipeline, on_frames=seen.append)
+    assert (result.status, result.frames, result.error) == ("ok", 60, None)
+    assert sorted(os.listdir(out_dir)) == ["clip.mp4", "detections.jsonl", "stats.json"]
+    assert incomplete_reason(out_dir, "clip.mp4") is None and partial_leftovers(tmp_path) == []
+    assert seen == sorted(seen) and all(0 <= n <= 60 for n in seen)
+
+    result = run_job(job, parse_preset("pipeline:\n  - plugin: blur\n"), should_stop=lambda: True)
+    assert result.status == "interrupted"
+    assert not os.path.exists(staging_dir(out_dir)) and partial_leftovers(tmp_path) == []
+    assert incomplete_reason(out_dir, "clip.mp4") is None  # the earlier complete folder is untouched
+
+
+def test_a_bad_input_is_a_failed_result_not_an_exception(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(os.urandom(4000))
+    out_dir = str(tmp_path / "out" / "bad")
+    result = run_job(InputJob(3, str(bad), "bad", out_dir), parse_preset("pipeline: []\n"))
+    assert result.status == "failed" and result.index == 3 and result.frames == 0
+    assert result.error.startswith(f"cannot read {bad} as a video")
+    assert not os.path.exists(tmp_path / "out" / "bad") and partial_leftovers(tmp_path) == []
+
+
+def test_workers_share_the_cores_and_their_sessions_use_their_share():
+    from vidcv.bundled import bundled_models
+    from vidcv.inference.providers import set_default_threads
+    from vidcv.inference.yolo import YoloModel
+
+    assert thread_share(2, cores=2) == 1 and thread_share(4, cores=16) == 4 and thread_share(8, cores=2) == 1
+    before = cv2.getNumThreads()
+    try:
+        apply_thread_budget(1)
+        assert cv2.getNumThreads() == 1
+        model = YoloModel(bundled_models()["shapes_yolov8n"], "cpu", warmup=False)
+        assert model.session.get_session_options().intra_op_num_threads == 1
+    finally:
+        cv2.setNumThreads(before)
+        set_default_threads(None)
+
+
+def test_a_bundle_ships_the_files_its_pipeline_names_and_rebuilds_it_elsewhere(tmp_path):
+    from vidcv.bundled import bundled_models
+
+    model = tmp_path / "my model.onnx"
+    model.write_bytes(open(bundled_models()["shapes_yolov8n"], "rb").read())
+    preset = tmp_path / "p.yaml"
+    preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}', conf: 0.4}}\n")
+    bundle = PipelineBundle.from_pipeline(load_preset(str(preset)), ship_files=True)
+    assert list(bundle.files) == [str(model)] and bundle.files[str(model)] == model.read_bytes()
+    model.unlink()  # the worker's machine does not have it
+    rebuilt = bundle.build(cache_dir=str(tmp_path / "cache"))
+    local = rebuilt.stages[0].plugin.values()["model"]
+    assert local.startswith(str(tmp_path / "cache")) and local.endswith("my model.onnx")
+    assert rebuilt.stages[0].plugin.values()["conf"] == 0.4
+    assert list(PipelineBundle.from_pipeline(rebuilt).digests.values()) == list(bundle.digests.values())

@@ -1,0 +1,164 @@
+"""One input of a batch, processed in a worker: ``vidcv run``'s work (``vidcv.batch.single``) into the input's
+own output folder, which appears whole or not at all.
+
+The outputs are written into a hidden staging folder beside the final one (``.NAME.partial``), which is
+renamed into place when the run ends, so that a worker killed at any moment leaves no half-written file under
+a final name. The thread budget keeps N workers on C cores from oversubscribing them: OpenCV, ONNX Runtime and
+FFmpeg's decoder each get ``C // N`` threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vidcv.batch.ledger import DETECTIONS_NAME, STATS_NAME
+from vidcv.batch.single import RunOutputs, describe_error, finish_run, prepare_run
+from vidcv.events import RunEvent, StatsUpdated
+from vidcv.fileio import partial_name
+from vidcv.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+#: Environment variables of the numeric libraries' thread pools (read when they load).
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class InputJob:
+    """What a worker needs to process one input (plain data: it travels to other processes and machines)."""
+
+    index: int
+    source: str
+    out: str       #: the output folder relative to the batch's folder (as the ledger records it)
+    out_dir: str   #: the output folder itself
+    video_name: str | None = None  #: the processed video's file name in the folder, when it is asked for
+    max_frames: int | None = None
+
+
+@dataclass
+class InputResult:
+    """How one input ended: ``ok``, ``failed`` (``error`` says why) or ``interrupted`` (the batch was stopped
+    while it ran: nothing of it was kept). ``files`` holds the output folder's files when the worker ran on
+    another machine (the driver writes them into place)."""
+
+    index: int
+    status: str
+    frames: int = 0
+    fps: float = 0.0
+    error: str | None = None
+    worker: str = ""
+    files: dict[str, bytes] | None = field(default=None, repr=False)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def thread_share(workers: int, cores: int | None = None) -> int:
+    """Threads each of ``workers`` processes may use on ``cores`` cores (all of this machine's by default)."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
+
+
+def apply_thread_budget(threads: int) -> None:
+    """Give this process's OpenCV and ONNX Runtime (sessions made from now on) ``threads`` threads."""
+    import cv2
+
+    from vidcv.inference.providers import set_default_threads
+
+    cv2.setNumThreads(threads)
+    set_default_threads(threads)
+
+
+def output_outputs(folder: str, video_name: str | None) -> RunOutputs:
+    """The files of one input's folder, as ``vidcv run`` options."""
+    return RunOutputs(output=os.path.join(folder, video_name) if video_name else None,
+                      detections_jsonl=os.path.join(folder, DETECTIONS_NAME),
+                      stats_json=os.path.join(folder, STATS_NAME))
+
+
+def staging_dir(out_dir: str) -> str:
+    """Where an input's outputs are written before they are renamed into ``out_dir``."""
+    return partial_name(out_dir.rstrip(os.sep))
+
+
+def _old_dir(out_dir: str) -> str:
+    """Where the outputs of an earlier run go while the new ones are renamed into place."""
+    return partial_name(out_dir.rstrip(os.sep) + ".old")
+
+
+def remove_staging(out_dir: str) -> list[str]:
+    """Remove what a killed run left beside ``out_dir`` (its staging folder, an earlier output being replaced);
+    returns the folders removed."""
+    removed = []
+    for path in (staging_dir(out_dir), _old_dir(out_dir)):
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def commit_folder(staging: str, out_dir: str) -> None:
+    """Rename the finished ``staging`` folder to ``out_dir``, replacing an earlier one (moved aside first, then
+    removed: a kill in between leaves no ``out_dir``, which the next run redoes)."""
+    old = _old_dir(out_dir)
+    if os.path.exists(out_dir):
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+    os.replace(staging, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run_job(job: InputJob, pipeline: Pipeline, *, decode_threads: int | None = None,
+            should_stop: Callable[[], bool] = lambda: False,
+            on_frames: Callable[[int], None] | None = None) -> InputResult:
+    """Process one input into its output folder; never raises for a bad input (the result says what failed).
+
+    ``should_stop`` is asked about ten times a second; when it says yes the run stops, its staging folder is
+    removed and the result is ``interrupted``. ``on_frames`` hears the frames written so far, a few times a
+    second (from the runner's threads).
+    """
+    staging = staging_dir(job.out_dir)
+    remove_staging(job.out_dir)
+    try:
+        os.makedirs(staging)
+        outputs = output_outputs(staging, job.video_name)
+        runner, _ = prepare_run(job.source, pipeline, outputs, max_frames=job.max_frames,
+                                decode_threads=decode_threads)
+    except Exception as exc:  # noqa: BLE001 - one input's failure, whatever it is, is that input's result
+        shutil.rmtree(staging, ignore_errors=True)
+        pipeline.close()
+        return InputResult(job.index, "failed", error=describe_error(exc))
+    if on_frames is not None:
+        def observer(event: RunEvent) -> None:
+            if isinstance(event, StatsUpdated):
+                on_frames(event.summary.frames)
+        runner.subscribe(observer)
+    interrupted = False
+    runner.start()
+    try:
+        while not runner.wait(0.1):
+            if should_stop():
+                interrupted = True
+                break
+    finally:
+        runner.stop()
+    try:
+        summary = finish_run(runner, outputs)
+    except Exception as exc:  # noqa: BLE001 - the statistics could not be written (a full disk)
+        shutil.rmtree(staging, ignore_errors=True)
+        return InputResult(job.index, "failed", error=describe_error(exc))
+    if interrupted:
+        shutil.rmtree(staging, ignore_errors=True)
+        return InputResult(job.index, "interrupted", summary.frames, summary.fps)
+    error = runner.error
+    if error is not None and not summary.frames:
+        shutil.rmtree(staging, ignore_errors=True)  # failed before its first frame: nothing worth keeping
+    else:
+        commit_folder(staging, job.out_dir)  # a truncated video keeps what came before the damage, as run does
+    return InputResult(job.index, "failed" if error is not None else "ok", summary.frames, round(summary.fps, 3),
+                       describe_error(error) if error is not None else None)

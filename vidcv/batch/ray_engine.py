@@ -1,0 +1,219 @@
+"""The Ray engine: each input is one Ray task, run wherever the cluster has a free CPU.
+
+A task gets the input's bytes, the pipeline bundle (its preset and the model files it names, put once in
+the object store) and returns the files of the input's output folder, which the driver writes into the
+batch's folder as each task ends; so workers need vidcv installed, not the inputs' folders nor the models.
+The frames of one input stay in order in one task, so tracking and counting are right. A task whose node
+dies is retried elsewhere by Ray (``MAX_RETRIES``); a bad input is a failed result, never a retried task.
+
+Ray is an optional extra (``pip install "vidcv[ray]"``); nothing here imports it before a batch asks for
+this engine. Clusters made with ``ray start`` use token authentication: the driver presents the token of
+``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token`` and never turns authentication off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from vidcv.batch.bundle import PipelineBundle
+from vidcv.batch.events import BatchEvent, InputStarted
+from vidcv.batch.job import (
+    InputJob,
+    InputResult,
+    apply_thread_budget,
+    commit_folder,
+    remove_staging,
+    run_job,
+    staging_dir,
+)
+from vidcv.batch.single import describe_error
+from vidcv.errors import VidcvError
+from vidcv.fileio import write_bytes_atomic
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 3  #: times Ray reruns an input's task whose worker or node died
+INSTALL_HINT = 'pip install "vidcv[ray]"'
+
+
+class RayEngineError(VidcvError):
+    """Ray is missing, or the cluster cannot be reached."""
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RayEngineError(f"--engine ray needs Ray, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+def auth_token_available() -> bool:
+    """Whether a Ray token is at hand: ``RAY_AUTH_TOKEN``, the file ``RAY_AUTH_TOKEN_PATH`` names, or
+    ``~/.ray/auth_token`` (where ``ray get-auth-token --generate`` puts it)."""
+    if os.environ.get("RAY_AUTH_TOKEN", "").strip():
+        return True
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
+    return os.path.isfile(path)
+
+
+def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes) -> InputResult:
+    """The task: one input, in a temporary folder of the worker's machine; returns its output files."""
+    import ray
+
+    from vidcv.sources.base import quiet_opencv_logs
+
+    quiet_opencv_logs()
+    threads = max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
+    apply_thread_budget(threads)
+    work = tempfile.mkdtemp(prefix="vidcv-ray-")
+    try:
+        source = os.path.join(work, "in", os.path.basename(job.source) or "input")
+        os.makedirs(os.path.dirname(source))
+        with open(source, "wb") as fh:
+            fh.write(data)
+        out_dir = os.path.join(work, "out", "input")
+        try:
+            pipeline = bundle.build()
+        except Exception as exc:  # noqa: BLE001 - this input's failure
+            result = InputResult(job.index, "failed", error=describe_error(exc))
+        else:
+            result = run_job(replace(job, source=source, out_dir=out_dir), pipeline, decode_threads=threads)
+        if result.error:
+            result.error = result.error.replace(source, job.source)
+        if os.path.isdir(out_dir):
+            result.files = {}
+            for name in sorted(os.listdir(out_dir)):
+                with open(os.path.join(out_dir, name), "rb") as fh:
+                    result.files[name] = fh.read()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result.worker = f"{ray.util.get_node_ip_address()}:{os.getpid()}"
+    return result
+
+
+def land_files(job: InputJob, files: dict[str, bytes]) -> None:
+    """Write a task's output files into the input's folder here, whole (staging folder, then rename)."""
+    staging = staging_dir(job.out_dir)
+    remove_staging(job.out_dir)
+    os.makedirs(staging)
+    for name, data in files.items():
+        write_bytes_atomic(os.path.join(staging, os.path.basename(name)), data)
+    commit_folder(staging, job.out_dir)
+
+
+class RayEngine:
+    """Tasks on the Ray cluster at ``address`` (a local one, started here, when None); at most ``workers``
+    in flight (default: the cluster's CPUs), each with one CPU."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None, verbose: bool = False) -> None:
+        self.address = address
+        self.workers = workers
+        self.verbose = verbose
+        self._started_here = False
+
+    def prestart(self, count: int, warm_preset: str | None) -> None:
+        """Nothing to start before the plan: the cluster's workers are Ray's."""
+
+    def close(self) -> None:
+        """Shut down the Ray this engine started on this machine, if it did."""
+        if self._started_here:
+            import ray
+
+            ray.shutdown()
+            self._started_here = False
+
+    def connect(self) -> Any:
+        """Ray, connected to the cluster (or a local one started)."""
+        if self.address and "RAY_AUTH_MODE" not in os.environ and auth_token_available():
+            # an explicit address: Ray presents a token only when told to (read as Ray loads: set it first)
+            os.environ["RAY_AUTH_MODE"] = "token"
+        ray = import_ray()
+        if ray.is_initialized():
+            return ray
+        options: dict[str, Any] = {"log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose
+                                   else logging.ERROR}
+        try:
+            if self.address:
+                ray.init(address=self.address, **options)
+            else:
+                ray.init(include_dashboard=False, **options)
+                self._started_here = True
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
+            hint = ("; if the cluster uses token authentication (the default of `ray start`), give its token: "
+                    "export RAY_AUTH_TOKEN=$(ray get-auth-token) on the head node, or copy ~/.ray/auth_token"
+                    if self.address else "")
+            raise RayEngineError(f"cannot connect to {where}: {str(exc).splitlines()[0] if str(exc) else exc}"
+                                 f"{hint}") from None
+        return ray
+
+    def run(self, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None],
+            stop: threading.Event) -> Iterator[InputResult]:
+        ray = self.connect()
+        try:
+            yield from self._run(ray, jobs, bundle, emit, stop)
+        finally:
+            self.close()
+
+    def _run(self, ray: Any, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None],
+             stop: threading.Event) -> Iterator[InputResult]:
+        from ray.exceptions import RayError
+
+        task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_ray_process)
+        self.workers = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        bundle_ref = ray.put(bundle)
+        pending = deque(jobs)
+        inflight: dict[Any, InputJob] = {}
+        try:
+            while pending or inflight:
+                while pending and len(inflight) < self.workers and not stop.is_set():
+                    job = pending.popleft()
+                    try:
+                        with open(job.source, "rb") as fh:
+                            data = fh.read()
+                    except OSError as exc:
+                        yield InputResult(job.index, "failed", error=f"cannot read {job.source}: "
+                                                                     f"{exc.strerror or exc}")
+                        continue
+                    inflight[task.remote(job, bundle_ref, data)] = job
+                    emit(InputStarted(job.index, job.source, "ray"))
+                if stop.is_set():
+                    pending.clear()
+                    for ref in inflight:
+                        ray.cancel(ref, force=True)
+                    for job in inflight.values():
+                        yield InputResult(job.index, "interrupted")
+                    inflight.clear()
+                    break
+                if not inflight:
+                    continue
+                try:
+                    ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.25)
+                except KeyboardInterrupt:
+                    stop.set()
+                    continue
+                for ref in ready:
+                    job = inflight.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except RayError as exc:  # its node died more than MAX_RETRIES times, or Ray failed
+                        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                        result = InputResult(job.index, "failed", error=f"the Ray task failed: {first}")
+                    if result.files is not None:
+                        land_files(job, result.files)
+                        result.files = None
+                    yield result
+        finally:
+            for ref in inflight:
+                ray.cancel(ref, force=True)

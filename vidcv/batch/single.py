@@ -1,0 +1,104 @@
+"""One source through a pipeline into its outputs: the work of ``vidcv run``, which a batch does per input.
+
+``prepare_run`` checks the outputs, opens the source and attaches the sinks; the caller starts the runner and
+waits (with its progress and its way of stopping); ``finish_run`` closes the pipeline and writes the
+statistics. ``vidcv run`` and every batch engine go through these two, so that an input processed in a batch
+gets exactly the files ``vidcv run`` writes for it alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, fields
+
+from vidcv.errors import OutputError
+from vidcv.pipeline import Pipeline
+from vidcv.runner import Runner
+from vidcv.stats import RunSummary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """Where a run writes, each optional: a video, image sequence or image (``output``), a detections log
+    (JSON lines) and the statistics (JSON). The field names are the ``vidcv run`` options."""
+
+    output: str | None = None
+    detections_jsonl: str | None = None
+    stats_json: str | None = None
+
+    def named(self) -> list[tuple[str, str]]:
+        """(option, path) of each output asked for, e.g. ('--stats-json', 'stats.json')."""
+        return [(f"--{f.name.replace('_', '-')}", getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)]
+
+
+def check_outputs(outputs: RunOutputs) -> None:
+    """OutputError, naming the file and the reason, for any output that cannot be written."""
+    from vidcv.sinks import check_output, check_writable
+
+    if outputs.output:
+        check_output(outputs.output)
+    for path in (outputs.stats_json, outputs.detections_jsonl):
+        if path:
+            check_writable(path)
+
+
+def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, max_frames: int | None = None,
+                realtime: bool = False, reconnect_attempts: int | None = None,
+                decode_threads: int | None = None) -> tuple[Runner, int | None]:
+    """A runner of ``pipeline`` over ``source_spec``, its source open and its sinks attached, and the number
+    of frames it will write when known (for a progress bar). What earlier runs killed by SIGKILL left
+    beside the outputs is removed first; every output is checked before the source opens, so that one that
+    cannot be written wastes no run. ``decode_threads`` sets a video file's FFmpeg threads (a batch worker's
+    share of the cores)."""
+    from vidcv.fileio import remove_stale_partials
+    from vidcv.sinks import DetectionsLogSink, make_output_sink
+    from vidcv.sources import FileSource, StreamSource, parse_source
+
+    source = parse_source(source_spec)
+    if isinstance(source, StreamSource) and reconnect_attempts is not None:
+        source.max_attempts = reconnect_attempts
+    if isinstance(source, FileSource) and decode_threads:
+        source.decode_threads = decode_threads
+    for option, path in outputs.named():
+        if os.path.abspath(path) == os.path.abspath(source_spec):
+            raise OutputError(f"{option} {path} is the input itself; choose another file")
+    for _, path in outputs.named():
+        for stale in remove_stale_partials(path):
+            log.warning("removed %s, left by an earlier run that was killed before it finished", stale)
+    check_outputs(outputs)
+    runner = Runner(source, pipeline, realtime=realtime, max_frames=max_frames)
+    runner.open()
+    total = max_frames if source.live else min(filter(None, (max_frames, source.frame_count)), default=None)
+    try:
+        if outputs.output:
+            runner.add_sink(make_output_sink(outputs.output, source.fps or 30.0, single_frame=total == 1))
+        if outputs.detections_jsonl:
+            runner.add_sink(DetectionsLogSink(outputs.detections_jsonl))
+    except BaseException:  # a bad output, or Ctrl-C / SIGTERM before the run began
+        source.close()
+        runner.stop()  # finalises the sinks made so far
+        raise
+    return runner, total
+
+
+def finish_run(runner: Runner, outputs: RunOutputs) -> RunSummary:
+    """After the runner ended: close the pipeline and write the statistics (OutputError when they cannot be
+    written); returns the run's summary."""
+    from vidcv.fileio import write_text_atomic
+
+    summary = runner.summary()
+    runner.pipeline.close()
+    if outputs.stats_json:
+        write_text_atomic(outputs.stats_json, json.dumps(summary.to_dict(), indent=2))
+    return summary
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception as one line for a user: a vidcv error's own message, otherwise its type and message."""
+    from vidcv.errors import VidcvError
+
+    return str(error) if isinstance(error, VidcvError) else f"{type(error).__name__}: {error}"
