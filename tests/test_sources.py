@@ -1,10 +1,12 @@
 import os
+from fractions import Fraction
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from media import decode_index, run_cli, write_video
+from media import decode_index, encode_index, run_cli, write_video
 from vidcv.errors import SourceError, TruncatedVideoError
 from vidcv.sources import (CameraSource, FileSource, ImageFolderSource, PatternSource, StreamSource, list_cameras,
                            open_source, parse_source)
@@ -67,6 +69,96 @@ def test_file_source_seeks(video_file):
         src.seek(40)
         frame = src.read()
     assert frame.index == 40 and decode_index(frame.image) == 40
+
+
+def h264_clip(path: str, frames: int, size=(320, 240), fps: float = 30.0) -> str:
+    """An H.264 clip (B-frames, a keyframe every second) with indices in its pixels, written by vidcv's sink."""
+    from vidcv.frame import Frame
+    from vidcv.sinks import VideoSink
+
+    sink = VideoSink(path, fps, hardware="cpu")
+    for i in range(frames):
+        sink.write(Frame(encode_index(i, *size), i, i * 1000.0 / fps))
+    sink.close()
+    return path
+
+
+@pytest.mark.parametrize("codec", ["h264", "mp4v"])
+def test_pyav_decodes_the_same_pixels_as_opencv(tmp_path, codec):
+    path = h264_clip(str(tmp_path / "c.mp4"), 20) if codec == "h264" else write_video(str(tmp_path / "c.mp4"), 20)
+    got = {}
+    for backend in ("pyav", "opencv"):
+        with FileSource(path, backend=backend) as src:
+            assert src.decoder == backend
+            got[backend] = [f.image for f in src]
+    assert len(got["pyav"]) == len(got["opencv"]) == 20
+    # the same swscale conversion (BT.601, bicubic chroma) on both sides: equal bit for bit, no tolerance
+    assert all(np.array_equal(a, b) for a, b in zip(got["pyav"], got["opencv"]))
+
+
+def test_the_faster_decoder_is_chosen_by_frame_size(tmp_path):
+    from vidcv.sources.file import choose_backend
+
+    assert choose_backend("h264", (1280, 720)) == "pyav" and choose_backend("mpeg4", (1920, 1080)) == "pyav"
+    assert choose_backend("h264", (640, 360)) == "opencv"
+    small = h264_clip(str(tmp_path / "small.mp4"), 3)
+    big = h264_clip(str(tmp_path / "big.mp4"), 3, size=(1280, 720))
+    with FileSource(small) as a, FileSource(big) as b:
+        assert (a.decoder, b.decoder) == ("opencv", "pyav")
+
+
+def test_pyav_gives_each_frame_its_own_timestamp(tmp_path):
+    import av
+
+    path = str(tmp_path / "vfr.mkv")
+    times_ms = [0, 40, 100, 110, 300, 1000]  # variable frame rate, as a phone or a screen recorder writes
+    with av.open(path, "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.codec_context.time_base = stream.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times_ms):
+            frame = av.VideoFrame.from_ndarray(encode_index(i), format="bgr24")
+            frame.pts = t
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    with FileSource(path, backend="pyav") as src:
+        frames = list(src)
+    assert [decode_index(f.image) for f in frames] == list(range(6))
+    assert [f.pts_ms for f in frames] == times_ms
+
+
+def test_pyav_seeks_to_the_exact_frame_between_keyframes(tmp_path):
+    path = h264_clip(str(tmp_path / "gop.mkv"), 75)  # keyframes at 0, 30, 60; B-frames between
+    with FileSource(path, backend="pyav") as src:
+        assert src.frame_count == 75  # estimated from the duration (a .mkv header has no count)
+        for index in (45, 1, 30, 29, 74, 0, 59, 60, 31, 12):
+            src.seek(index)
+            frame = src.read()
+            assert (frame.index, decode_index(frame.image)) == (index, index)
+            assert frame.pts_ms == pytest.approx(index * 1000 / 30, abs=1)
+        following = [decode_index(src.read().image) for _ in range(3)]
+        assert following == [13, 14, 15]  # reading goes on from there
+        assert src.frame_count == 75  # exact now: seeking counted the packets
+        src.seek(75)
+        assert src.read() is None and src.state.value == "ended"
+
+
+@pytest.mark.parametrize("ext", ["avi", "mkv"])
+def test_truncated_video_with_pyav_stops_at_the_last_good_frame(tmp_path, ext):
+    full = write_video(str(tmp_path / f"full.{ext}"), 60)
+    cut = tmp_path / f"cut.{ext}"
+    data = Path(full).read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    src = FileSource(str(cut), backend="pyav")
+    src.open()
+    got = []
+    with pytest.raises(TruncatedVideoError, match="looks truncated or damaged"):
+        while (frame := src.read()) is not None:
+            got.append(decode_index(frame.image))
+    src.close()
+    assert 10 < len(got) < 60 and got == list(range(len(got)))
 
 
 def test_empty_and_non_video_files_are_clear_errors(tmp_path):

@@ -43,6 +43,7 @@ class Server:
         self._clients: list[socket.socket] = []
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self.silent = threading.Event()  #: set: connections stay open and nothing is sent on them
 
     def start(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: a restart may rebind
@@ -82,6 +83,8 @@ class Server:
 
     def _pump(self, proc: subprocess.Popen) -> None:
         while chunk := proc.stdout.read1(188 * 20):
+            if self.silent.is_set():
+                continue
             with self._lock:
                 for conn in list(self._clients):
                     try:
@@ -220,6 +223,37 @@ def test_a_server_that_answers_without_video_is_told_apart_from_a_refusal():
         with pytest.raises(SourceError, match=r"answered but no video stream opened at .* within 1 s "
                                               r"\(check the path and the credentials\)"):
             src.open()
+
+
+def test_a_stream_that_goes_silent_is_reconnected_not_waited_for(server):
+    # the server keeps the connection open and sends nothing: the read times out, the retry policy applies
+    src = StreamSource(server.url, open_timeout_s=3, read_timeout_s=0.5, backoff_s=0.1, max_backoff_s=0.2)
+    seen = States()
+    seen.on(SourceState.RECONNECTING, server.silent.clear)  # it speaks again while the source retries
+    src.open(report=seen)
+    first = [src.read() for _ in range(5)]
+    server.silent.set()
+    after = []
+    deadline = time.monotonic() + 30
+    while src.reconnects == 0 and time.monotonic() < deadline:
+        after.append(src.read())
+    src.close()
+    assert src.reconnects == 1 and all(f is not None for f in first + after)
+    retrying = next(e for e in seen.events if e.new is SourceState.RECONNECTING)
+    assert retrying.detail == "stalled; attempt 1 in 0.1 s"
+
+
+def test_a_run_over_a_silent_stream_ends_with_its_reason_when_retries_run_out(server):
+    src = StreamSource(server.url, open_timeout_s=1, read_timeout_s=0.5, backoff_s=0.05, max_backoff_s=0.1,
+                       max_attempts=1)
+    got = threading.Event()
+    runner = Runner(src, Pipeline(), [CallbackSink(lambda frame: (got.set(), server.silent.set()))])
+    runner.start()
+    assert runner.wait(30)  # a run never waits forever on a server that says nothing
+    runner.stop()
+    assert got.is_set() and isinstance(runner.error, SourceError)
+    assert "answered but no video stream opened" in str(runner.error)
+    assert "gave up after 1 reconnection attempts" in str(runner.error)
 
 
 def test_runner_over_a_stream_is_live(server):

@@ -36,13 +36,15 @@ class VideoReader:
     """Frames of ``url`` (a path or a stream URL) in presentation order.
 
     ``threads`` FFmpeg decoding threads (frame and slice threading, 0 = FFmpeg's choice); ``timeout_s``:
-    ``(open, read)`` seconds, after which a blocked open or read fails with ``av.ExitError`` (None: wait).
+    ``(open, read)`` seconds, after which a blocked open or read fails with ``av.ExitError`` (None: wait);
+    ``skip_damaged`` skips a packet that does not decode (a stream that lost data) instead of raising.
     Raises one of ``DECODE_ERRORS`` when ``url`` cannot be opened or holds no video.
     """
 
     def __init__(self, url: str, threads: int = 0, timeout_s: tuple[float, float] | None = None,
-                 options: dict[str, str] | None = None) -> None:
+                 options: dict[str, str] | None = None, skip_damaged: bool = False) -> None:
         self.url = url
+        self.skip_damaged = skip_damaged
         self._container = av.open(url, "r", options=options or {}, timeout=timeout_s)
         try:
             if not self._container.streams.video:
@@ -56,8 +58,10 @@ class VideoReader:
             self.start_pts: int = stream.start_time or 0
             self.codec: str = stream.codec_context.name
             self.size_wh = (stream.codec_context.width, stream.codec_context.height)
+            duration_us = self._container.duration  # from the container; absent for live streams
+            self.duration_ms: float | None = duration_us / 1000.0 if duration_us else None
             self.frame_count: int | None = stream.frames or self._estimated_count()
-            self.count_exact = bool(stream.frames)
+            self.count_exact = bool(stream.frames)  #: False while ``frame_count`` is duration x fps
         except BaseException:
             self._container.close()
             raise
@@ -66,14 +70,20 @@ class VideoReader:
         self._held: av.VideoFrame | None = None  #: a frame read ahead by seek, served next
 
     def _estimated_count(self) -> int | None:
-        duration = self._container.duration  # microseconds, from the container; absent for live streams
-        if duration and self.fps:
-            return round(duration / 1e6 * self.fps)
+        if self.duration_ms and self.fps:
+            return round(self.duration_ms / 1000.0 * self.fps)
         return None
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         for packet in self._container.demux(self._stream):
-            yield from packet.decode()
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                if not self.skip_damaged:
+                    raise
+                log.debug("%s: a damaged packet was skipped", self.url)
+                continue
+            yield from frames
 
     def _pts_ms(self, frame: av.VideoFrame, fallback_ms: float) -> float:
         pts = frame.pts
@@ -128,3 +138,5 @@ class VideoReader:
         self._frames = iter(())
         self._held = None
         self._container.close()
+
+    release = close  #: the name sources call (as on ``cv2.VideoCapture``)

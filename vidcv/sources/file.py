@@ -59,11 +59,6 @@ class _OpenCVReader:
         self._cap.release()
 
 
-class _PyAVReader(VideoReader):
-    def release(self) -> None:
-        self.close()
-
-
 class FileSource(CaptureSource):
     """A video file, every frame in order, decoded by ``backend`` (auto, pyav or opencv) with
     ``decode_threads`` FFmpeg threads (0 = all cores). ``pts_ms`` is each frame's own timestamp with PyAV, its
@@ -81,6 +76,7 @@ class FileSource(CaptureSource):
         self.backend = backend
         self.decoder: str | None = None  #: the decoder in use once open: pyav or opencv
         self._first: Decoded | None = None
+        self._last_pts_ms = 0.0
 
     def _open(self) -> None:
         if not os.path.isfile(self.path):
@@ -90,7 +86,7 @@ class FileSource(CaptureSource):
         unreadable = SourceError(f"cannot read {self.path} as a video: FFmpeg could not decode it "
                                  "(is it a video file, and complete? try re-encoding it with ffmpeg)")
         try:
-            reader: _PyAVReader | _OpenCVReader = _PyAVReader(self.path, self.decode_threads)
+            reader: VideoReader | _OpenCVReader = VideoReader(self.path, self.decode_threads)
             first = reader.read()
         except DECODE_ERRORS:
             raise unreadable from None
@@ -132,15 +128,34 @@ class FileSource(CaptureSource):
                 self._end()
                 return None
         pts_ms = decoded.pts_ms if self.decoder == "pyav" else fallback_ms
+        self._last_pts_ms = pts_ms
         return self._frame(decoded.image, pts_ms)
 
     def _end(self) -> None:
         expected = self.frame_count
         read = self._index
+        reader = self._cap
+        if isinstance(reader, VideoReader) and not reader.count_exact:
+            # no count in the header: the time reached against the container's duration (a variable frame
+            # rate makes duration x fps no count)
+            self._end_by_time(reader)
+            return
         # Container frame counts can be estimates; only a clear shortfall means a damaged file.
         if expected and expected - read > max(2, expected // 100):
             message = (f"{self.path} ended after frame {read - 1} although its header announces {expected} frames: "
                        f"the file looks truncated or damaged; the {read} good frames were processed and kept")
+            self._set_state(SourceState.FAILED, "truncated")
+            raise TruncatedVideoError(message)
+        self._set_state(SourceState.ENDED)
+
+    def _end_by_time(self, reader: VideoReader) -> None:
+        period_ms = 1000.0 / (self.fps or 30.0)
+        reached_ms = self._last_pts_ms + period_ms if self._index else 0.0
+        total_ms = reader.duration_ms
+        if total_ms and total_ms - reached_ms > max(2 * period_ms, total_ms / 100):
+            message = (f"{self.path} ended after frame {self._index - 1} ({reached_ms / 1000:.1f} s) although its "
+                       f"header announces {total_ms / 1000:.1f} s: the file looks truncated or damaged; the "
+                       f"{self._index} good frames were processed and kept")
             self._set_state(SourceState.FAILED, "truncated")
             raise TruncatedVideoError(message)
         self._set_state(SourceState.ENDED)

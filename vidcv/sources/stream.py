@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import cv2
+import av
 
 from vidcv.errors import SourceError
 from vidcv.events import SourceState
 from vidcv.frame import Frame
+from vidcv.media.decode import DECODE_ERRORS, VideoReader
 from vidcv.redact import redact
 from vidcv.sources.base import CaptureSource
 
@@ -107,24 +109,32 @@ class StreamSource(CaptureSource):
     def label(self) -> str:
         return redact(self.url)
 
-    def _connect(self, timeout_s: float) -> cv2.VideoCapture | None:
-        """One attempt; on failure ``failure`` says why."""
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(timeout_s * 1000),
-                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)]
-        cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
-        if cap.isOpened():
-            self.failure = None
-            return cap
-        cap.release()
-        self.failure = diagnose(self.url, timeout_s)
-        return None
+    def _connect(self, timeout_s: float) -> VideoReader | None:
+        """One attempt (FFmpeg through PyAV: opening ends after ``timeout_s``, each read after
+        ``read_timeout_s``, so a server that accepts and then sends nothing cannot block); on failure
+        ``failure`` says why."""
+        try:
+            reader = VideoReader(self.url, threads=0, timeout_s=(timeout_s, self.read_timeout_s),
+                                 skip_damaged=True)
+        except DECODE_ERRORS:
+            self.failure = diagnose(self.url, timeout_s)
+            return None
+        self.failure = None
+        return reader
+
+    def _take(self, reader: VideoReader) -> None:
+        """Read from ``reader`` from now on, numbering frames from 0."""
+        self._cap = reader
+        self.fps = reader.fps
+        self._index = 0
+        self._t0 = time.monotonic()
 
     def _open(self) -> None:
         self.attempts = 0
         self._connected_once = False
         cap = self._connect(self.open_timeout_s)
         if cap is not None:
-            self._use(cap)
+            self._take(cap)
             self._connected_once = True
             return
         assert self.failure is not None
@@ -136,13 +146,21 @@ class StreamSource(CaptureSource):
     def read(self) -> Frame | None:
         while not self.stopping:
             if self._cap is not None:
-                ok, img = self._cap.read()
-                if ok and img is not None:
-                    return self._frame(img)
+                try:
+                    decoded = self._cap.read()
+                    why = Failure("dropped", "the stream dropped")
+                except av.ExitError:  # the read timeout: connected, and nothing came
+                    decoded = None
+                    why = Failure("stalled", f"the stream sent nothing for {self.read_timeout_s:g} s")
+                except DECODE_ERRORS as exc:
+                    decoded = None
+                    why = Failure("dropped", f"the stream dropped ({getattr(exc, 'strerror', None) or exc})")
+                if decoded is not None:
+                    return self._frame(decoded.image)
                 self._release()
                 self.attempts = 0
-                self.failure = Failure("dropped", "the stream dropped")
-                log.warning("stream %s dropped; reconnecting", self.label)
+                self.failure = why
+                log.warning("stream %s: %s; reconnecting", self.label, why.message)
             self._reconnect_once()
         return None
 
@@ -167,7 +185,7 @@ class StreamSource(CaptureSource):
             log.info("stream %s reconnected after %d attempt(s)", self.label, self.attempts)
             detail = f"reconnected ({self.reconnects})"
         else:
-            self._use(cap)
+            self._take(cap)
             self._connected_once = True
             log.info("stream %s connected after %d attempt(s)", self.label, self.attempts)
             detail = "connected"
