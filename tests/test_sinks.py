@@ -299,8 +299,17 @@ def test_a_recording_killed_with_sigkill_plays_up_to_its_last_fragment(tmp_path,
         proc.wait(10)
     assert not out.exists()  # never a half-written file under the final name
     got = [decode_index(img) for img in av_frames(str(partial))]
-    assert len(got) >= 60 and got == list(range(len(got)))  # at least two 1-s fragments, every frame in order
+    assert len(got) >= 30 and got == list(range(len(got)))  # whole fragments (about 1 s each), in order
     assert len(got) < 300
+    # the next run writing the same output keeps it beside, whole fragments only, instead of deleting it
+    again = subprocess.run([*vidcv_cmd(), "run", clip, "-q", "--max-frames", "5", "-o", str(out)],
+                           check=False, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    recovered = tmp_path / "rec.recovered.mp4"
+    assert f"kept {recovered}: the recording of an earlier run that was killed" in again.stderr
+    kept = [decode_index(img) for img in av_frames(str(recovered))]
+    assert kept == got[:len(kept)] and len(kept) >= 30
+    assert len(av_frames(str(out))) == 5 and not partial.exists()
 
 
 def test_a_full_disk_stops_the_run_keeps_what_plays_and_says_how_much_was_written(tmp_path, make_video):

@@ -92,6 +92,7 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     from vidcv.fileio import remove_stale_partials, write_text_atomic
     from vidcv.runner import Runner
     from vidcv.sinks import DetectionsLogSink, make_output_sink
+    from vidcv.sinks.video import keep_killed_recording
     from vidcv.sources import StreamSource, parse_source
     from vidcv.stats import format_table
 
@@ -105,6 +106,8 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
                        ("--detections-jsonl", args.detections_jsonl)):
         if path and os.path.abspath(path) == os.path.abspath(args.source):
             raise OutputError(f"{flag} {path} is the input itself; choose another file")
+    if args.output and (kept := keep_killed_recording(args.output)):
+        log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second", kept)
     for path in filter(None, (args.output, args.stats_json, args.detections_jsonl)):
         for stale in remove_stale_partials(path):
             log.warning("removed %s, left by an earlier run that was killed before it finished", stale)

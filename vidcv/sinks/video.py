@@ -3,7 +3,8 @@ complete.
 
 MP4 and MOV are written fragmented while recording, under the temporary name ``.NAME.partial.EXT`` beside the
 output: a process killed then (SIGKILL, power loss) leaves that file, and it plays up to its last whole
-fragment (about a second before the kill). A clean end rewrites it as a plain MP4 with its index first
+fragment (about a second before the kill); the next run writing the same output keeps it as
+``NAME.recovered.EXT`` (``keep_killed_recording``). A clean end rewrites it as a plain MP4 with its index first
 (seekable, streamable) under the final name. A write that fails (a full disk) keeps every whole fragment
 under the final name and says how much was written.
 """
@@ -188,6 +189,25 @@ class VideoSink(Sink):
         reason = getattr(exc, "strerror", None) or str(exc)
         return OutputError(f"writing {self.path} failed: {reason}, after {self.frames} frames "
                            f"({size / 1e6:.1f} MB); {outcome} (free some space or write elsewhere)")
+
+
+def keep_killed_recording(target: str) -> str | None:
+    """Before ``target`` is written again: the fragmented recording an earlier run left at its temporary name
+    when it was killed is moved beside it as ``NAME.recovered.EXT`` (``NAME.recovered-2.EXT``, ...) with its
+    cut-off last fragment removed, instead of being deleted with the other leftovers. Returns the new path,
+    or None when there was no such recording."""
+    tmp = partial_name(target)
+    stem, ext = os.path.splitext(target)
+    if ext.lower() not in CONTAINERS or CONTAINERS[ext.lower()][0] not in FRAGMENTED_FORMATS:
+        return None
+    if not os.path.isfile(tmp) or cut_to_playable(tmp)[1] == 0:
+        return None  # nothing that plays: the leftover is removed as any other
+    n, kept = 1, f"{stem}.recovered{ext}"
+    while os.path.exists(kept):
+        n += 1
+        kept = f"{stem}.recovered-{n}{ext}"
+    os.replace(tmp, kept)
+    return kept
 
 
 class ImageSequenceSink(Sink):
