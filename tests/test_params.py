@@ -104,3 +104,33 @@ def test_edits_from_another_thread_apply_between_frames():
     assert plugin.p.a != 7 and plugin.values()["a"] == 7  # queued until the next frame
     plugin.apply_pending()
     assert plugin.p.a == 7
+
+
+def test_shown_values_stay_short_whatever_their_size():
+    from vidcv.params import shown
+
+    assert shown(10**400) == "<an integer of 401 digits>"
+    assert shown(-(10**5000)) == "<an integer of 5001 digits>"  # str() would refuse over 4300 digits
+    assert shown(12345) == "12345"
+    nested: list = []
+    for _ in range(2000):
+        nested = [nested]
+    for value in ("a" * 200_000, list(range(100_000)), nested, {i: "x" * 1000 for i in range(1000)}):
+        assert len(shown(value)) <= 80
+
+
+@pytest.mark.parametrize("param, value, words", [
+    (Int("n", 1, 0), 10**400, ("'n' = <an integer of 401 digits> is not allowed: expected an integer >= 0 "
+                               "(integers go from -2147483648 to 2147483647)")),
+    (Int("n", 1, 0), 2**31, "(integers go from -2147483648 to 2147483647)"),
+    (Int("k", 3, 1, 9), 10**400, "expected an integer from 1 to 9"),
+    (Float("x", 1.0), 10**400, "'x' = <an integer of 401 digits> is not allowed: expected a number"),
+    (Float("x", 1.0, 0.0, 1.0), -(10**400), "expected a number from 0 to 1"),
+    (Ints("r", (0, 0)), [1, 10**30], "expected a list of 2 integers (integers go from"),
+    (Text("t"), ["x" * 100_000], "'t' = ['xxxxxxxx"),
+])
+def test_huge_values_are_refused_in_one_short_line(param, value, words):
+    with pytest.raises(ParamError) as info:  # not OverflowError, not a 400-digit echo
+        param.validate(value)
+    message = str(info.value)
+    assert words in message and len(message) < 200, message

@@ -1,11 +1,18 @@
+import functools
 import os
+import re
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 import vidcv.presets
-from vidcv.bundled import bundled_presets, assets_dir
+from vidcv.bundled import assets_dir, bundled_presets
 from vidcv.errors import PresetError
+from vidcv.params import shown
 from vidcv.presets import dump_preset, load_preset, parse_preset, save_preset
+from vidcv.registry import Registry
 
 
 def documented_example() -> str:
@@ -99,8 +106,6 @@ def test_a_saved_preset_keeps_its_description(tmp_path, registry):
 
 @pytest.mark.parametrize("name", bundled_presets())
 def test_bundled_presets_keep_their_description(name, registry):
-    import yaml
-
     path = f"{assets_dir()}/presets/{name}.yaml"
     written = yaml.safe_load(open(path))["description"]
     assert yaml.safe_load(dump_preset(load_preset(path, registry)))["description"] == written
@@ -124,3 +129,136 @@ def test_find_preset_suggests_the_closest_name(tmp_path, monkeypatch):
     with pytest.raises(PresetError) as exc:
         find_preset("zzzz")
     assert "did you mean" not in str(exc.value)
+
+
+# --- hostile presets: bounded reading, one short line per fault ---------------------------------------------
+
+def anchor_bomb(depth: int) -> str:
+    """A few hundred bytes that PyYAML's aliases would expand to 9**depth strings."""
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]" for i in range(1, depth + 1)]
+    return "\n".join(lines) + f"\npipeline: [{{plugin: blur, params: {{ksize: *l{depth}}}}}]\n"
+
+
+def test_an_anchor_bomb_is_refused_at_its_first_alias(tmp_path, registry):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(anchor_bomb(9))  # 9**9 = 387 million strings once expanded
+    assert path.stat().st_size < 600
+    with pytest.raises(PresetError) as info:
+        load_preset(str(path), registry)
+    assert str(info.value) == (f"{path}: not valid YAML at line 2, column 10: aliases (*name, which repeat an &name "
+                               "anchor) are not allowed in a preset: write each value out in full")
+
+
+def test_anchors_without_aliases_and_saved_shared_values_load(registry):
+    assert len(parse_preset("description: &d edges\npipeline: [{plugin: canny}]\n", registry)) == 1
+    p = parse_preset("pipeline: [{plugin: in_range}, {plugin: in_range}]\n", registry)
+    shared = [1, 2, 3]
+    p.stages[0].plugin.p["lower"] = p.stages[1].plugin.p["lower"] = shared  # one list object in two stages
+    text = dump_preset(p)
+    assert "&" not in text and "*" not in text  # written out twice, which the loader takes back
+    assert [s.plugin.p.lower for s in parse_preset(text, registry).stages] == [shared, shared]
+
+
+def test_a_preset_file_is_read_only_up_to_its_limit(tmp_path, registry):
+    from vidcv.presets import MAX_PRESET_BYTES
+
+    huge = tmp_path / "huge.yaml"
+    with open(huge, "wb") as fh:
+        fh.write(b"pipeline:\n" + b"- {plugin: blur}\n" * 1000)
+        fh.truncate(4 * 1024**3)  # a sparse 4 GB file: refused after reading MAX_PRESET_BYTES + 1
+    with pytest.raises(PresetError, match=rf"^{huge}: over 256 KB, too large for a preset"):
+        load_preset(str(huge), registry)
+    with pytest.raises(PresetError, match="too large for a preset"):
+        parse_preset("pipeline: []\n" + "#" * MAX_PRESET_BYTES, registry)
+    (tmp_path / "bin.yaml").write_bytes(b"pipeline: [\xff]\n")
+    with pytest.raises(PresetError, match="not a preset: byte 11 is not UTF-8 text"):
+        load_preset(str(tmp_path / "bin.yaml"), registry)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("pipeline:\n" + "- {plugin: gray}\n" * 257, "257 stages, more than the 256 a pipeline may have"),
+    ("pipeline: " + "[" * 5000 + "]" * 5000 + "\n", "not a preset: its values are nested too deeply"),
+    ("pipeline: [{plugin: blur, params: {ksize: " + "7" * 5000 + "}}]\n", "not a preset: an integer has too many digits"),
+    ("pipeline: [{plugin: blur, params: {1: 2}}]\n",
+     "stage 0 (blur): plugin 'blur' has no parameter 1; its parameters are: method, ksize"),
+    ("pipeline: [{plugin: blur, params: {ksize: " + "9" * 400 + "}}]\n",
+     ("stage 0 (blur): parameter 'ksize' = <an integer of 400 digits> is not allowed: expected an odd integer from 1 "
+      "to 99")),
+    ("pipeline: [{plugin: canny, params: {low: " + "9" * 400 + "}}]\n",
+     "stage 0 (canny): parameter 'low' = <an integer of 400 digits> is not allowed: expected a number from 0 to 1000"),
+    ("pipeline: [{plugin: blur, params: {method: [" + ", ".join(["x" * 100] * 2000) + "]}}]\n",
+     "stage 0 (blur): parameter 'method' = ['xxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxx', 'xxxxx"),
+    ("pipeline: [{plugin: " + "x" * 100_000 + "}]\n",
+     "stage 0: unknown plugin 'xxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxx'; the plugins are: "),
+    ("pipeline: [{plugin: [1, 2]}]\n", "stage 0: 'plugin' = [1, 2] is no name (the registry name, e.g. blur)"),
+    ("pipeline: [{plugin: canny, enabled: " + "y" * 10_000 + "}]\n", "'enabled' = 'yyyyyyyyyyyyyyyyy...yyy"),
+    ("version: true\npipeline: []\n", "preset format version True is not supported"),
+])
+def test_hostile_presets_get_one_short_line(text, words, registry):
+    with pytest.raises(PresetError) as info:
+        parse_preset(text, registry, origin="my.yaml")
+    message = str(info.value)
+    assert message.startswith("my.yaml: ") and words in message, message
+    assert "\n" not in message and len(message) <= 400, message
+
+
+# --- fuzzed presets: hypothesis writes them, every rejection is one short line naming the stage and parameter ---
+
+@functools.cache
+def fuzz_registry() -> Registry:
+    """The installed plugins, made once (a function-scoped fixture would be shared by every hypothesis example)."""
+    return Registry()
+
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(10**300, 10**400) | st.integers(-(10**400), -(10**300))
+    | st.floats() | st.text(max_size=12)
+    | st.builds(lambda c, n: c * n, st.characters(blacklist_categories=("Cs",)), st.integers(200, 20_000))
+    | st.sampled_from(["gray", "gaussian", "yolov8n", "/nonexistent/model.onnx", "frame", "0"]),
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=3),
+    max_leaves=12)
+
+
+@st.composite
+def _stage(draw: st.DrawFn) -> object:
+    names = fuzz_registry().names()
+    name = draw(st.sampled_from(names) | st.text(max_size=8) | _values)
+    declared = list(fuzz_registry().get(name).declared()) if name in names else []
+    keys = (st.sampled_from(declared) if declared else st.nothing()) | st.text(max_size=6) | st.integers()
+    item = {"plugin": name, "params": draw(st.dictionaries(keys, _values, max_size=4) | _values)}
+    if draw(st.integers(0, 9)) == 0:
+        item["enabled"] = draw(st.booleans() | _values)
+    if draw(st.integers(0, 19)) == 0:
+        item[draw(st.text(max_size=6) | st.integers())] = draw(_values)
+    return item if draw(st.integers(0, 19)) else draw(_values)  # now and then no stage at all
+
+
+_documents = st.fixed_dictionaries({"pipeline": st.lists(_stage(), max_size=3)},
+                                   optional={"version": st.just(1) | _values, "description": _values})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(_documents)
+def test_fuzzed_presets_are_loaded_or_refused_in_one_line_naming_stage_and_parameter(doc):
+    try:
+        parse_preset(yaml.safe_dump(doc, sort_keys=False), fuzz_registry(), origin="fuzz.yaml").close()
+        event("loaded")
+        return
+    except PresetError as exc:
+        message = str(exc)
+    event("refused: " + ("a huge integer" if "<an integer of" in message else
+                         "a parameter name that is no text" if re.search(r"no parameter -?\d", message) else
+                         "a long value, cut" if "..." in message else "other"))
+    assert message.startswith("fuzz.yaml: ") and "\n" not in message and len(message) <= 400, message
+    where = re.match(r"fuzz\.yaml: stage (\d+)", message)
+    if where is None:
+        return
+    stage = doc["pipeline"][int(where[1])]
+    if not (isinstance(stage, dict) and set(stage) <= {"plugin", "params", "enabled"}
+            and stage.get("plugin") in fuzz_registry().names() and isinstance(stage.get("enabled", True), bool)
+            and isinstance(stage.get("params"), dict) and stage["params"]):
+        return  # a fault of the stage itself, named above
+    # the fault is in its parameters: the message names one of them
+    assert any(f"parameter '{key}'" in message or f"no parameter {shown(key)}" in message
+               for key in stage["params"]), message

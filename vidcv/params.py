@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,37 @@ from typing import Any
 from vidcv.errors import ParamError
 
 KINDS = ("int", "float", "bool", "choice", "str", "path", "color", "ints")
+#: integers must fit a C int (what OpenCV takes): a parameter without a maximum is bounded by this
+INT_LIMIT = 2**31 - 1
+
+
+class _Shown(reprlib.Repr):
+    """``repr`` cut to a readable length: long texts and lists elided, nesting shown three levels deep."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, 40, 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 5
+
+    def repr_int(self, x: int, level: int) -> str:
+        if abs(x) < 10**24:
+            return repr(x)
+        digits = int(x.bit_length() * 0.30103)  # counted without str(x), which refuses over 4300 digits
+        while 10**digits <= abs(x):
+            digits += 1
+        return f"<an integer of {digits} digits>"
+
+    def repr_str(self, x: str, level: int) -> str:
+        return super().repr_str(x if len(x) <= 200 else x[:100] + x[-100:], level)
+
+
+_shown = _Shown()
+
+
+def shown(value: Any) -> str:
+    """``value`` as error messages echo it: its repr, cut to about 60 characters whatever its size."""
+    text = _shown.repr(value)
+    return text if len(text) <= 80 else text[:60] + "..." + text[-15:]
 
 
 @dataclass(frozen=True)
@@ -74,10 +106,15 @@ class Param:
         return ""
 
     def _fail(self, value: Any) -> ParamError:
-        return ParamError(f"parameter '{self.name}' = {value!r} is not allowed: expected {self.allowed()}")
+        items = value if isinstance(value, (list, tuple)) else [value]
+        beyond = any(isinstance(v, int) and not -INT_LIMIT - 1 <= v <= INT_LIMIT for v in items)
+        unbounded = self.minimum is None or self.maximum is None
+        note = (f" (integers go from {-INT_LIMIT - 1} to {INT_LIMIT})" if beyond and unbounded and self.kind != "float"
+                else "")
+        return ParamError(f"parameter '{self.name}' = {shown(value)} is not allowed: expected {self.allowed()}{note}")
 
     def _check_int(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or not -INT_LIMIT - 1 <= value <= INT_LIMIT:
             raise self._fail(value)
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise self._fail(value)
@@ -92,7 +129,13 @@ class Param:
                 raise self._fail(value)
             return value
         if kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self._fail(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond any float
+                raise self._fail(value) from None
+            if not math.isfinite(number):
                 raise self._fail(value)
             if (self.minimum is not None and value < self.minimum) or (
                     self.maximum is not None and value > self.maximum):
@@ -117,7 +160,7 @@ class Param:
         lo, hi = (0, 255) if kind == "color" else (self.minimum, self.maximum)
         items = []
         for item in value:
-            if isinstance(item, bool) or not isinstance(item, int):
+            if isinstance(item, bool) or not isinstance(item, int) or not -INT_LIMIT - 1 <= item <= INT_LIMIT:
                 raise self._fail(value)
             if (lo is not None and item < lo) or (hi is not None and item > hi):
                 raise self._fail(value)

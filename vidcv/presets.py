@@ -21,12 +21,35 @@ import yaml
 
 from vidcv.errors import ParamError, PluginError, PresetError
 from vidcv.fileio import write_text_atomic
+from vidcv.params import shown
 from vidcv.pipeline import Pipeline, Stage
 from vidcv.registry import Registry, default_registry
 
 TOP_KEYS = ("pipeline", "description", "version")
 STAGE_KEYS = ("plugin", "enabled", "params")
 FORMAT_VERSION = 1
+#: a preset is a short list of stages (the bundled ones are under 1 KB): anything larger is refused unread
+MAX_PRESET_BYTES = 256 * 1024
+MAX_STAGES = 256
+
+
+class _PresetLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases: ``*name`` could expand a few hundred bytes into gigabytes."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name, which repeat an &name anchor) are not allowed in a preset: write "
+                            "each value out in full", event.start_mark)
+        return super().compose_node(parent, index)  # type: ignore[arg-type]
+
+
+class _PresetDumper(yaml.SafeDumper):
+    """Writes every value in full, never as an alias (which the loader refuses)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def find_preset(spec: str) -> str:
@@ -56,26 +79,45 @@ def find_preset(spec: str) -> str:
 
 
 def load_preset(path: str, registry: Registry | None = None) -> Pipeline:
-    """Read and validate a preset file into a new Pipeline."""
+    """Read and validate a preset file into a new Pipeline (at most MAX_PRESET_BYTES are read)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_PRESET_BYTES + 1)
     except FileNotFoundError:
         raise PresetError(f"no such preset file: {path}") from None
     except OSError as exc:
-        raise PresetError(f"cannot read preset {path}: {exc.strerror}") from None
+        raise PresetError(f"cannot read preset {path}: {exc.strerror or exc}") from None
+    _check_size(len(data), path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PresetError(f"{path}: not a preset: byte {exc.start} is not UTF-8 text (a preset is a YAML text "
+                          "file)") from None
     return parse_preset(text, registry, origin=path)
 
 
+def _check_size(size: int, origin: str) -> None:
+    if size > MAX_PRESET_BYTES:
+        raise PresetError(f"{origin}: over {MAX_PRESET_BYTES // 1024} KB, too large for a preset (a preset is a short "
+                          "list of stages): check that it is the right file")
+
+
 def parse_preset(text: str, registry: Registry | None = None, origin: str = "<preset>") -> Pipeline:
-    """Validate YAML text into a Pipeline; every error names the stage, the parameter and what is allowed."""
+    """Validate YAML text into a Pipeline; every error is one line that names the stage, the parameter and
+    what is allowed. Aliases are refused and the size is bounded (MAX_PRESET_BYTES, MAX_STAGES)."""
+    _check_size(len(text.encode("utf-8", "surrogatepass")), origin)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_PresetLoader)  # a SafeLoader without aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PresetError(f"{origin}: not valid YAML{where}: {problem}") from None
+        problem = " ".join((getattr(exc, "problem", None) or str(exc)).split())
+        raise PresetError(f"{origin}: not valid YAML{where}: {problem[:200]}") from None
+    except RecursionError:
+        raise PresetError(f"{origin}: not a preset: its values are nested too deeply") from None
+    except ValueError as exc:  # a value PyYAML cannot build: an integer of over 4300 digits
+        what = "an integer has too many digits" if "digits" in str(exc) else shown(str(exc))
+        raise PresetError(f"{origin}: not a preset: {what}") from None
     return pipeline_from_dict(data, registry, origin)
 
 
@@ -87,18 +129,20 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
         raise PresetError(f"{origin}: expected a mapping with a 'pipeline' list at the top, got {type(data).__name__}")
     _reject_unknown_keys(data, TOP_KEYS, f"{origin}: unknown top-level key")
     version = data.get("version", FORMAT_VERSION)
-    if version != FORMAT_VERSION:
-        raise PresetError(f"{origin}: preset format version {version!r} is not supported (this vidcv reads "
+    if isinstance(version, bool) or version != FORMAT_VERSION:
+        raise PresetError(f"{origin}: preset format version {shown(version)} is not supported (this vidcv reads "
                           f"version {FORMAT_VERSION})")
     items = data.get("pipeline", [])
     if items is None:
         items = []
     if not isinstance(items, list):
         raise PresetError(f"{origin}: 'pipeline' must be a list of stages, got {type(items).__name__}")
+    if len(items) > MAX_STAGES:
+        raise PresetError(f"{origin}: {len(items)} stages, more than the {MAX_STAGES} a pipeline may have")
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise PresetError(f"{origin}: 'description' must be text (one line that says what the pipeline does), "
-                          f"got {description!r}")
+                          f"got {shown(description)}")
     stages = [_stage_from_dict(i, item, registry, origin) for i, item in enumerate(items)]
     return Pipeline(stages, description=description.strip())
 
@@ -106,31 +150,48 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
 def _reject_unknown_keys(mapping: dict, allowed: tuple[str, ...], what: str) -> None:
     unknown = [k for k in mapping if k not in allowed]
     if unknown:
-        raise PresetError(f"{what} {unknown[0]!r}; allowed: {', '.join(allowed)}")
+        raise PresetError(f"{what} {shown(unknown[0])}; allowed: {', '.join(allowed)}")
 
 
 def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> Stage:
     where = f"{origin}: stage {index}"
     if not isinstance(item, dict):
         raise PresetError(f"{where}: expected a mapping such as {{plugin: blur, params: {{ksize: 5}}}}, "
-                          f"got {item!r}")
+                          f"got {shown(item)}")
     name = item.get("plugin")
-    where = f"{where} ({name})" if isinstance(name, str) else where
     if not isinstance(name, str):
-        raise PresetError(f"{where}: missing 'plugin' (the registry name, e.g. blur)")
+        what = "missing 'plugin'" if name is None else f"'plugin' = {shown(name)} is no name"
+        raise PresetError(f"{where}: {what} (the registry name, e.g. blur)")
+    where = f"{where} ({name})" if len(name) <= 40 and name.isprintable() else where  # else the error shows it
+    try:
+        cls = registry.get(name)
+    except PluginError as exc:
+        raise PresetError(f"{where}: {exc}") from None
     _reject_unknown_keys(item, STAGE_KEYS, f"{where}: unknown key")
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise PresetError(f"{where}: 'enabled' = {enabled!r} is not allowed: expected true or false")
+        raise PresetError(f"{where}: 'enabled' = {shown(enabled)} is not allowed: expected true or false")
     params = item.get("params") or {}
     if not isinstance(params, dict):
-        raise PresetError(f"{where}: 'params' must be a mapping of parameter names to values, got {params!r}")
+        raise PresetError(f"{where}: 'params' must be a mapping of parameter names to values, got {shown(params)}")
+    declared = cls.declared()
+    unknown = next((key for key in params if not isinstance(key, str) or key not in declared), None)
+    if unknown is not None:
+        raise PresetError(f"{where}: plugin '{name}' has no parameter {shown(unknown)}; its parameters are: "
+                          f"{', '.join(declared) or 'none'}")
     try:
-        cls = registry.get(name)
         plugin = cls(**params)
-    except (PluginError, ParamError) as exc:
-        raise PresetError(f"{where}: {exc}") from None
+    except (PluginError, ParamError) as exc:  # a plugin's own message may echo a long value: one line, cut
+        raise PresetError(f"{where}: {_one_line(str(exc))}") from None
+    except Exception as exc:  # noqa: BLE001 (a plugin's setup refusing values its declarations let through)
+        raise PresetError(f"{where}: cannot be set up with {shown(params)}: {type(exc).__name__}: "
+                          f"{shown(str(exc))}") from None
     return Stage(plugin, enabled)
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else f"{message[:limit - 80]} ... {message[-75:]}"
 
 
 def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
@@ -152,7 +213,7 @@ def _plain(value: Any) -> Any:
 
 
 def dump_preset(pipeline: Pipeline) -> str:
-    return yaml.safe_dump(pipeline_to_dict(pipeline), sort_keys=False, default_flow_style=None)
+    return yaml.dump(pipeline_to_dict(pipeline), Dumper=_PresetDumper, sort_keys=False, default_flow_style=None)
 
 
 def save_preset(pipeline: Pipeline, path: str) -> None:

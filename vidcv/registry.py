@@ -75,10 +75,13 @@ class Registry:
             if entry is None:
                 import difflib
 
-                close = difflib.get_close_matches(name, self._entries, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise PluginError(f"unknown plugin '{name}'{hint} Available: {', '.join(self.names()) or 'none'} "
-                                  "(`vidcv plugins` lists them)")
+                from vidcv.params import shown
+
+                close = difflib.get_close_matches(name, self._entries, n=1) if len(name) <= 100 else []
+                if close:  # the list of every plugin would only hide the answer
+                    raise PluginError(f"unknown plugin '{name}'; did you mean '{close[0]}'? (`vidcv plugins` "
+                                      "lists them)")
+                raise PluginError(f"unknown plugin {shown(name)}; the plugins are: {', '.join(self.names()) or 'none'}")
             if entry.cls is None and entry.error is None:
                 self._load(entry)
             if entry.cls is None:
