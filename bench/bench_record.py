@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--presets", default="veryfast,superfast,ultrafast", help="libx264 presets to try")
     ap.add_argument("--codec", default="h264")
     ap.add_argument("--hardware", default="auto", choices=("auto", "cpu", "gpu"))
+    ap.add_argument("--rounds", type=int, default=2, help="runs of each case")
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     cores = os.cpu_count() or 1
@@ -60,18 +61,21 @@ def main() -> None:
               f"CPU {r['cpu_cores']:.2f} cores ({100 * r['cpu_cores'] / cores:4.0f}% of the machine)  "
               f"{r['mb']:6.1f} MB  {r['encoder']}", flush=True)
 
-    base = one_run(size, args.fps, args.seconds, None, args.codec, args.hardware)
-    show("no recording", base)
+    bases = [one_run(size, args.fps, args.seconds, None, args.codec, args.hardware) for _ in range(args.rounds)]
+    for base in bases:
+        show("no recording", base)
+    base_cpu = sum(b["cpu_cores"] for b in bases) / len(bases)
     with tempfile.TemporaryDirectory() as tmp:
         presets = args.presets.split(",") if args.codec == "h264" else [""]
         for preset in presets:
             if preset:
                 for opts in encode._QUALITY_OPTIONS["libx264"].values():
                     opts["preset"] = preset
-            r = one_run(size, args.fps, args.seconds, os.path.join(tmp, "rec.mp4"), args.codec, args.hardware)
-            show(f"recording {args.codec} {preset}".rstrip(), r)
-            print(f"  {'':28s} ratio: CPU x{r['cpu_cores'] / max(1e-9, base['cpu_cores']):.2f} of the run "
-                  f"without recording; drops {r['dropped']} vs {base['dropped']}", flush=True)
+            for _ in range(args.rounds):
+                r = one_run(size, args.fps, args.seconds, os.path.join(tmp, "rec.mp4"), args.codec, args.hardware)
+                show(f"recording {args.codec} {preset}".rstrip(), r)
+                print(f"  {'':28s} ratio: CPU x{r['cpu_cores'] / max(1e-9, base_cpu):.1f} of the run without "
+                      f"recording; drops {r['dropped']} vs {bases[0]['dropped']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import queue
+import threading
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -120,16 +122,22 @@ class VideoEncoder:
     """Writes BGR frames to ``path`` (under exactly that name) as ``codec`` in ``fmt``.
 
     ``pts`` passed to ``encode`` count frame periods at ``fps`` and must increase (gaps are allowed: a live
-    source that dropped frames keeps its timing). Raises ``av.FFmpegError``/``OSError`` when writing fails
-    (a full disk); ``abort`` then releases the file without finishing it.
+    source that dropped frames keeps its timing). The caller's thread converts each frame to the encoder's
+    pixel format; a thread of the encoder's own encodes and writes, with up to ``buffer_frames`` frames
+    waiting, so that a moment of load on the machine delays the file instead of stalling the caller (and
+    a live source behind it). Raises ``av.FFmpegError``/``OSError`` when writing fails (a full disk), at the
+    next ``encode`` or at ``finish``; ``abort`` then releases the file without finishing it.
     """
 
     def __init__(self, path: str, fmt: str, choice: EncoderChoice, fps: float, size_wh: tuple[int, int],
-                 quality: str = DEFAULT_QUALITY) -> None:
+                 quality: str = DEFAULT_QUALITY, buffer_frames: int = 0) -> None:
         if quality not in QUALITIES:
             raise ValueError(f"unknown quality '{quality}'; use one of {', '.join(QUALITIES)}")
         self.path, self.fmt, self.choice = path, fmt, choice
         self.size_wh = even_size(*size_wh)
+        self._error: BaseException | None = None  #: what a write in the encoding thread failed with
+        self._queue: queue.Queue[av.VideoFrame | None] | None = None
+        self._worker: threading.Thread | None = None
         rate = Fraction(fps).limit_denominator(1001)
         options = {"movflags": FRAGMENT_FLAGS} if fmt in FRAGMENTED_FORMATS else {}
         if choice.encoder == "libsvtav1":
@@ -156,6 +164,10 @@ class VideoEncoder:
             raise
         self._stream = stream
         self.frames = 0
+        if buffer_frames > 0:
+            self._queue = queue.Queue(buffer_frames)
+            self._worker = threading.Thread(target=self._work, name="vidcv-encoder", daemon=True)
+            self._worker.start()
 
     def _frame(self, image: np.ndarray) -> av.VideoFrame:
         w, h = self.size_wh
@@ -165,22 +177,51 @@ class VideoEncoder:
         # OpenCV's conversion is multi-threaded and several times faster than swscale's, at 1080p
         return av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
 
-    def encode(self, image: np.ndarray, pts: int) -> None:
-        """Encode one BGR frame at ``pts`` (frame periods) and write what the encoder hands back."""
-        frame = self._frame(image)
-        frame.pts = pts
+    def _write(self, frame: av.VideoFrame | None) -> None:
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
+
+    def _work(self) -> None:
+        assert self._queue is not None
+        while (frame := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, frames are taken and dropped until the end
+                try:
+                    self._write(frame)
+                except (av.FFmpegError, OSError, ValueError) as exc:  # raised in the caller's thread next
+                    self._error = exc
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def encode(self, image: np.ndarray, pts: int) -> None:
+        """Encode one BGR frame at ``pts`` (frame periods); raises the error of an earlier write, if any."""
+        self._raise_error()
+        frame = self._frame(image)
+        frame.pts = pts
+        if self._queue is None:
+            self._write(frame)
+        else:
+            self._queue.put(frame)
         self.frames += 1
 
+    def _stop_worker(self) -> None:
+        if self._worker is not None and self._queue is not None:
+            self._queue.put(None)
+            self._worker.join()
+            self._worker = None
+
     def finish(self) -> None:
-        """Flush the encoder and write the file's end (its index)."""
-        for packet in self._stream.encode(None):
-            self._container.mux(packet)
+        """Encode what waits, flush the encoder and write the file's end (its index)."""
+        self._stop_worker()
+        self._raise_error()
+        self._write(None)
         self._container.close()
 
     def abort(self) -> None:
         """Release the file after a failure, whatever state it is in."""
+        self._error = self._error or RuntimeError("aborted")
+        self._stop_worker()
         try:
             self._container.close()
         except (av.FFmpegError, OSError):
