@@ -1,22 +1,17 @@
 """`vidcv run` (vidcv/cli/run.py), run as users run it (the installed console script) and in-process."""
 
-import fcntl
 import json
 import os
-import pty
-import re
-import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 
 import numpy as np
 import pytest
 
 from media import decode_index, read_all, run_cli, vidcv_cmd, write_video
+from terminal import frames_shown, read_until, spawn_on_terminal
 from vidcv.bundled import sample_video
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from vidcv.cli.main import main
@@ -116,45 +111,18 @@ def test_truncated_video_keeps_the_output_and_says_so(tmp_path):
     assert 10 < len(kept) < 60 and [decode_index(f) for f in kept] == list(range(len(kept)))
 
 
-def _read_until(fd: int, buf: bytearray, done, deadline: float) -> bool:
-    """Append what ``fd`` gives to ``buf`` until ``done(buf)`` or end of file; False at the deadline."""
-    while not done(buf):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        if select.select([fd], [], [], left)[0]:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # EIO: every holder of the terminal's other end closed it (the process ended)
-                chunk = b""
-            if not chunk:
-                return True
-            buf += chunk
-    return True
-
-
-def _frames_shown(buf: bytes) -> int:
-    """The highest frame count the progress bar has drawn (``37frame [00:01, 30.1frame/s, ...]``)."""
-    return max((int(n) for n in re.findall(rb"(?<![\d.])(\d+)frame \[", bytes(buf))), default=0)
-
-
 def test_ctrl_c_stops_cleanly_and_keeps_what_was_written(tmp_path):
     out = tmp_path / "live.mp4"
     stats = tmp_path / "stats.json"
-    # stderr on a terminal, so that the progress bar draws: it counts the frames written (an mp4 being
-    # written does not grow on disk until it is finalised, so its size cannot tell)
-    master, terminal = pty.openpty()
-    # a terminal of 0 columns (a new pty's size) would make tqdm's dynamic bar print nothing
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
-    proc = subprocess.Popen([*vidcv_cmd(), "run", "pattern:320x240@30", "-p", "edges", "-o", str(out),
-                             "--stats-json", str(stats)], stdout=subprocess.PIPE, stderr=terminal, text=True)
-    os.close(terminal)
+    # stderr on a terminal, so that the progress bar draws: it counts the frames written
+    proc, master = spawn_on_terminal([*vidcv_cmd(), "run", "pattern:320x240@30", "-p", "edges", "-o", str(out),
+                                      "--stats-json", str(stats)], stdout=subprocess.PIPE, text=True)
     err = bytearray()
     try:
-        drawn = _read_until(master, err, lambda buf: _frames_shown(buf) >= 10, time.monotonic() + 30)
-        assert drawn and _frames_shown(err) >= 10, f"the bar did not reach 10 frames: {err.decode()!r}"
+        drawn = read_until(master, err, lambda buf: frames_shown(buf) >= 10, time.monotonic() + 30)
+        assert drawn and frames_shown(err) >= 10, f"the bar did not reach 10 frames: {err.decode()!r}"
         proc.send_signal(signal.SIGINT)
-        assert _read_until(master, err, lambda buf: False, time.monotonic() + 10), "stderr did not end"
+        assert read_until(master, err, lambda buf: False, time.monotonic() + 10), "stderr did not end"
         proc.communicate(timeout=10)
     finally:
         os.close(master)
@@ -166,7 +134,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_was_written(tmp_path):
     assert "interrupted after" in stderr and "Traceback" not in stderr
     frames = read_all(str(out))
     assert len(frames) > 5 and len(frames) == json.loads(stats.read_text())["frames"]
-    assert len(frames) >= _frames_shown(err)  # every frame counted before Ctrl-C was kept
+    assert len(frames) >= frames_shown(err)  # every frame counted before Ctrl-C was kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.mp4", "stats.json"]
 
 

@@ -117,9 +117,18 @@ def _finish(runner: Runner, signals: StopSignals) -> None:
             force_exit(runner, signals.received[-1][0])
         if not told and time.monotonic() - began > FORCE_AFTER_S:
             told = True
-            print(f"vidcv: still stopping, waiting for the {' and '.join(runner.busy_threads)} thread to finish its "
-                  "frame; Ctrl-C again exits at once, leaving unfinished outputs under their temporary names",
-                  file=sys.stderr, flush=True)
+            print(f"vidcv: still stopping: {_waiting_for(runner)}; Ctrl-C again exits at once, keeping the frames "
+                  "written so far", file=sys.stderr, flush=True)
+
+
+def _waiting_for(runner: Runner) -> str:
+    """What a stop waits for, in words."""
+    busy = runner.busy_threads
+    if "vidcv-process" in busy:
+        return "a stage is still busy with its frame"
+    if "vidcv-source" in busy:
+        return "the source is still closing"
+    return "the outputs are still being finalised"
 
 
 def force_exit(runner: Runner, signum: int) -> NoReturn:
@@ -127,13 +136,12 @@ def force_exit(runner: Runner, signum: int) -> NoReturn:
     under a thread inside native code). The outputs are finalised with the frames already written when the
     sink thread can do it within ``FINALISE_WAIT_S``; otherwise they stay under their temporary names
     (``.NAME.partial.EXT``), never half-written under their final names. No statistics are written."""
-    busy = " and ".join(runner.busy_threads) or "run's"
+    busy = _waiting_for(runner)
     runner.abandon()
     if runner.wait(FINALISE_WAIT_S):
-        kept = f"outputs were finalised with the {runner.frames_written} frames written"
+        kept = f"outputs were finalised with the {runner.frames_written} frames written, no statistics"
     else:
         kept = "outputs not finalised stay under their temporary names (.NAME.partial.EXT), which the next run removes"
-    print(f"vidcv: {describe(signum)} again: exiting without waiting for the {busy} thread; {kept}",
-          file=sys.stderr, flush=True)
+    print(f"vidcv: {describe(signum)} again: exiting at once ({busy}); {kept}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(exit_status(signum))

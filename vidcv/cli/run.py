@@ -92,6 +92,7 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     from vidcv.fileio import remove_stale_partials, write_text_atomic
     from vidcv.runner import Runner
     from vidcv.sinks import DetectionsLogSink, make_output_sink
+    from vidcv.sinks.detections_log import keep_killed_log
     from vidcv.sinks.video import keep_killed_recording
     from vidcv.sources import StreamSource, parse_source
     from vidcv.stats import format_table
@@ -108,6 +109,8 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
             raise OutputError(f"{flag} {path} is the input itself; choose another file")
     if args.output and (kept := keep_killed_recording(args.output)):
         log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second", kept)
+    if args.detections_jsonl and (kept_log := keep_killed_log(args.detections_jsonl)):
+        log.warning("kept %s: the detection log of an earlier run that did not finish (%d frames)", *kept_log)
     for path in filter(None, (args.output, args.stats_json, args.detections_jsonl)):
         for stale in remove_stale_partials(path):
             log.warning("removed %s, left by an earlier run that was killed before it finished", stale)

@@ -36,7 +36,8 @@ def describe(signum: int) -> str:
 
 
 class StopSignals:
-    """Handles SIGINT and SIGTERM while it is entered (in the main thread; elsewhere it does nothing).
+    """Handles SIGINT and SIGTERM while it is entered (in the main thread; elsewhere it does nothing). A signal
+    that the process was started with ignored (``nohup``, a background job of a script) stays ignored.
 
     Until ``absorb`` is called a signal raises ``Interrupted`` at once, as Ctrl-C raises KeyboardInterrupt.
     After it, signals are only recorded (``received``, with the monotonic time each came), for the run's
@@ -52,7 +53,8 @@ class StopSignals:
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
-                self._saved[signum] = signal.signal(signum, self._handle)
+                if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by who started us (nohup, cmd &)
+                    self._saved[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import BinaryIO
 
 from vidcv.errors import OutputError
 from vidcv.fileio import commit, partial_name
@@ -95,3 +96,41 @@ class DetectionsLogSink(Sink):
         os.close(self._fd)
         self._fd = None
         commit(self.path)
+
+
+def keep_killed_log(target: str) -> tuple[str, int] | None:
+    """Before ``target`` is written again: the log an earlier run left under its temporary name (killed, or
+    stopped by a full disk) is moved beside it as ``NAME.recovered.EXT`` (``NAME.recovered-2.EXT``, ...), cut
+    back to its last whole line, instead of being deleted with the other leftovers. Returns the new path and
+    its number of lines (frames), or None when there was no such log or it held no whole line."""
+    tmp = partial_name(target)
+    if not os.path.isfile(tmp):
+        return None
+    with open(tmp, "r+b") as fh:
+        whole = _whole_lines_size(fh)
+        if whole == 0:
+            return None  # nothing to keep: removed as any other leftover
+        fh.truncate(whole)
+        fh.seek(0)
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    stem, ext = os.path.splitext(target)
+    n, kept = 1, f"{stem}.recovered{ext}"
+    while os.path.exists(kept):
+        n += 1
+        kept = f"{stem}.recovered-{n}{ext}"
+    os.replace(tmp, kept)
+    return kept, lines
+
+
+def _whole_lines_size(fh: BinaryIO, chunk: int = 1 << 16) -> int:
+    """The size of ``fh`` up to and with its last newline (0 when it has none), reading from the end."""
+    end = fh.seek(0, os.SEEK_END)
+    while end > 0:
+        start = max(0, end - chunk)
+        fh.seek(start)
+        block = fh.read(end - start)
+        cut = block.rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        end = start
+    return 0
