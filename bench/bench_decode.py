@@ -1,6 +1,6 @@
 """Benchmark: decoding with vidcv's file source (PyAV and OpenCV decoders) against a bare cv2.VideoCapture loop.
 
-Makes 720p and 1080p clips in H.264 (libx264) and MPEG-4 Part 2 (mp4v) with textured, moving content, then
+Makes 360p, 720p and 1080p clips in H.264 (libx264) and MPEG-4 Part 2 (mp4v) with textured, moving content, then
 reads every frame as BGR, alternating the sides, several rounds: ``cv2.VideoCapture.read`` in a loop, and
 ``FileSource`` with each decoder. Prints each round, the median fps per side, the ratio to the bare loop,
 and the decoder ``backend="auto"`` picks. Not a test: speed is never asserted in the suite.
@@ -74,7 +74,7 @@ def main() -> None:
              "vidcv opencv": lambda p: vidcv_source(p, args.threads, "opencv")}
     with tempfile.TemporaryDirectory() as tmp:
         for codec, label in (("h264", "H.264"), ("mpeg4", "mp4v")):
-            for size in ((1280, 720), (1920, 1080)):
+            for size in ((640, 360), (1280, 720), (1920, 1080)):
                 path = os.path.join(tmp, f"{codec}_{size[1]}.mp4")
                 make_clip(path, codec, size, args.frames)
                 fps: dict[str, list[float]] = {name: [] for name in sides}
