@@ -168,6 +168,7 @@ HANDLER_CASES = [
      EXIT_OK),
     ("extract, missing source", ["extract", "nope.mp4", "-p", "edges", "--out", "ds", "--negatives-only", "-q"],
      EXIT_ERROR),
+    ("batch, a missing input", ["batch", "nope.mp4", "-p", "edges", "--out", "b", "-q"], EXIT_ERROR),
     ("export-script", ["export-script", "edges", "-o", "edges.py"], EXIT_OK),
     ("export-script, missing preset", ["export-script", "nope.yaml"], EXIT_ERROR),
     ("model info", ["model", "info", "shapes_yolov8n", "--device", "cpu", "--json"], EXIT_OK),
