@@ -3,8 +3,14 @@ detection, tracking and counting have work), a batch's results read back, and th
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
+import struct
+import subprocess
+import termios
 import time
 
 import cv2
@@ -65,14 +71,17 @@ def wait_for(condition, what: str, limit_s: float = 120.0, every_s: float = 0.02
 
 
 def children(pid: int) -> list[int]:
-    """The child processes of ``pid`` (Linux)."""
+    """The live child processes of ``pid`` (Linux: every process whose parent it is)."""
     kids = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                kids += [int(p) for p in fh.read().split()]
-    except OSError:
-        pass
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:  # it ended meanwhile
+                continue
+            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                kids.append(int(entry))
     return kids
 
 
@@ -97,3 +106,30 @@ def open_files(pid: int) -> list[str]:
     except OSError:
         pass
     return paths
+
+
+def run_on_terminal(cmd: list[str], stdout_path: str, limit_s: float = 240.0) -> tuple[int, str, str]:
+    """Run ``cmd`` with its stderr on a pseudo-terminal of 160 columns (so that its progress bar draws) and
+    its stdout into ``stdout_path``; returns (exit status, stdout, what the terminal showed)."""
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
+    with open(stdout_path, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=terminal)
+    os.close(terminal)
+    shown = bytearray()
+    deadline = time.monotonic() + limit_s
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 1.0)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the process closed its end
+                    chunk = b""
+                if not chunk:
+                    break
+                shown += chunk
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(master)
+    with open(stdout_path) as fh:
+        return code, fh.read(), shown.decode(errors="replace")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from batch_helpers import sample_frames, write_clip
 
 

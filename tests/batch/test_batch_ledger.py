@@ -6,12 +6,24 @@ import os
 
 import cv2
 import pytest
-
 from batch_helpers import partial_leftovers
 from media import write_video
+
 from vidcv.batch.bundle import PipelineBundle
-from vidcv.batch.job import InputJob, apply_thread_budget, run_job, staging_dir, thread_share
-from vidcv.batch.ledger import BatchLock, InputRecord, Ledger, incomplete_reason, read_ledger
+from vidcv.batch.job import (
+    InputJob,
+    apply_thread_budget,
+    run_job,
+    staging_dir,
+    thread_share,
+)
+from vidcv.batch.ledger import (
+    BatchLock,
+    InputRecord,
+    Ledger,
+    incomplete_reason,
+    read_ledger,
+)
 from vidcv.errors import VidcvError
 from vidcv.presets import load_preset, parse_preset
 
@@ -71,10 +83,10 @@ def test_an_output_folder_is_complete_only_when_its_files_agree(tmp_path):
 
 
 def test_one_batch_at_a_time_writes_into_a_folder(tmp_path):
-    with BatchLock(str(tmp_path)):
-        with pytest.raises(VidcvError, match="another vidcv batch is writing into .*; wait for it to end, or "
-                                             "choose another --out"), BatchLock(str(tmp_path)):
-            pass
+    refused = pytest.raises(VidcvError, match="another vidcv batch is writing into .*; wait for it to end, or "
+                                              "choose another --out")
+    with BatchLock(str(tmp_path)), refused, BatchLock(str(tmp_path)):
+        pass
     with BatchLock(str(tmp_path)):  # released
         pass
 
@@ -127,7 +139,8 @@ def test_a_bundle_ships_the_files_its_pipeline_names_and_rebuilds_it_elsewhere(t
     from vidcv.bundled import bundled_models
 
     model = tmp_path / "my model.onnx"
-    model.write_bytes(open(bundled_models()["shapes_yolov8n"], "rb").read())
+    with open(bundled_models()["shapes_yolov8n"], "rb") as fh:
+        model.write_bytes(fh.read())
     preset = tmp_path / "p.yaml"
     preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}', conf: 0.4}}\n")
     bundle = PipelineBundle.from_pipeline(load_preset(str(preset)), ship_files=True)

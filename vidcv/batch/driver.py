@@ -189,9 +189,10 @@ def _run(items: list[BatchItem], pipeline: Pipeline, engine: Engine, options: Ba
 
 
 def _resolve(pipeline: Pipeline | str, engine: Engine, unfinished: int) -> tuple[Pipeline, bool]:
-    """The pipeline (and whether it is ours to close); a preset is checked here while the engine's workers
-    start loading it."""
+    """The pipeline (and whether it is ours to close), with the engine started (a cluster reached) before
+    anything is written; a preset is checked here while the engine's workers start loading it."""
     if isinstance(pipeline, Pipeline):
+        engine.prestart(unfinished, None)
         return pipeline, False
     from vidcv.presets import find_preset, load_preset
 

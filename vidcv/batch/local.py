@@ -29,6 +29,7 @@ from vidcv.batch.job import (
     InputJob,
     InputResult,
     apply_thread_budget,
+    remove_staging,
     run_job,
     worker_name,
 )
@@ -257,6 +258,7 @@ class LocalEngine:
         how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 and -code in
                signal.valid_signals() else f"exit status {code}")
         log.debug("worker %s died (%s) on %s", worker.process.pid, how, job.source)
+        remove_staging(job.out_dir)  # what it was writing
         return InputResult(job.index, "failed", error=f"the worker process died while reading it ({how}); "
                                                       "the other inputs went on",
                            worker=f"{worker_name().rsplit(':', 1)[0]}:{worker.process.pid}")

@@ -123,7 +123,8 @@ class RayEngine:
         self._started_here = False
 
     def prestart(self, count: int, warm_preset: str | None) -> None:
-        """Nothing to start before the plan: the cluster's workers are Ray's."""
+        """Reach the cluster (or start a local Ray) before the batch writes anything."""
+        self.connect()
 
     def close(self) -> None:
         """Shut down the Ray this engine started on this machine, if it did."""
@@ -150,13 +151,21 @@ class RayEngine:
                 ray.init(include_dashboard=False, **options)
                 self._started_here = True
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
-            hint = ("; if the cluster uses token authentication (the default of `ray start`), give its token: "
-                    "export RAY_AUTH_TOKEN=$(ray get-auth-token) on the head node, or copy ~/.ray/auth_token"
-                    if self.address else "")
-            raise RayEngineError(f"cannot connect to {where}: {str(exc).splitlines()[0] if str(exc) else exc}"
-                                 f"{hint}") from None
+            raise RayEngineError(self._refusal(exc)) from None
         return ray
+
+    def _refusal(self, exc: BaseException) -> str:
+        """What to tell a user whose connection failed: a refused token is said as such, with the fix."""
+        detail = f"{exc} {exc.__cause__ or ''}"
+        if self.address and ("InvalidAuthToken" in detail or "AuthenticationError" in detail):
+            given = ("the token given here is not the cluster's" if auth_token_available() else
+                     "no token was given here")
+            return (f"the Ray cluster at {self.address} refused the connection: it uses token authentication and "
+                    f"{given}; run `ray get-auth-token` on its head node and export RAY_AUTH_TOKEN=<that token> "
+                    "here (or save it as ~/.ray/auth_token)")
+        where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"cannot connect to {where}: {first} (is the address the head node's HOST:PORT, and is it running?)"
 
     def run(self, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None],
             stop: threading.Event) -> Iterator[InputResult]:
