@@ -41,8 +41,9 @@ FRAGMENT_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
 CPU_ENCODERS = {"h264": "libx264", "hevc": "libx265", "av1": "libsvtav1", "mpeg4": "mpeg4", "mjpeg": "mjpeg"}
 GPU_ENCODERS = {"h264": "h264_nvenc", "hevc": "hevc_nvenc", "av1": "av1_nvenc"}
 
-#: libx264's preset for every write. "veryfast" held 1080p30 from the live pattern source without a drop on
-#: 2 loaded cores (bench/bench_record.py); "medium" did not.
+#: libx264's preset for every write. "veryfast" held 1080p30 from the live pattern source on 2 loaded cores
+#: (bench/bench_record.py: 0-1 of 450 frames dropped, as many as without recording; 0.41-0.47 cores);
+#: "superfast" and "ultrafast" dropped no fewer and wrote files 2-3x larger; "medium" dropped 31.
 X264_PRESET = "veryfast"
 
 #: quality -> encoder options (constant quality: the file size follows the content)
