@@ -22,6 +22,7 @@ from vidcv.detections import KEYPOINTS, OBB, Classification, Detections
 from vidcv.frame import aabb_of
 from vidcv.inference.providers import InferenceError, create_session
 from vidcv.inference.rotated import fast_nms
+from vidcv.params import shown
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +35,83 @@ PAD_VALUE = 114
 TOP_K = 5  # classes a classifier reports
 
 
+MAX_META_DEPTH = 8  #: ultralytics' metadata nests two levels; deeper values stay unparsed text
+
+
 def parse_meta(value: str) -> Any:
-    """A metadata value written by ultralytics (a Python or JSON literal), never evaluated as code."""
+    """A metadata value written by ultralytics (a Python or JSON literal), never evaluated as code; the text
+    itself when it is no literal or nests deeper than MAX_META_DEPTH (printing that could overflow the stack)."""
     try:
-        return ast.literal_eval(value)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        parsed = ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         try:
-            return json.loads(value)
+            parsed = json.loads(value)
         except (ValueError, RecursionError):
             return value
+    return parsed if _depth_within(parsed, MAX_META_DEPTH) else value
+
+
+def _depth_within(value: Any, limit: int) -> bool:
+    """Whether lists, tuples, sets and dicts nest at most ``limit`` levels in ``value`` (iteratively)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = [*item.keys(), *item.values()]
+        if isinstance(item, (list, tuple, set, frozenset)):
+            if depth >= limit:
+                return False
+            stack.extend((child, depth + 1) for child in item)
+    return True
+
+
+def _bad_meta(path: str, key: str, value: Any, expected: str) -> InferenceError:
+    return InferenceError(f"{path}: its metadata '{key}' = {shown(value)} is not {expected}; export the model again "
+                          "with ultralytics (vidcv model export) or correct its metadata")
+
+
+def _meta_int(meta: dict[str, Any], key: str, path: str, lo: int, hi: int) -> int | None:
+    """``meta[key]`` as an integer from ``lo`` to ``hi``; None when absent; InferenceError otherwise."""
+    value = meta.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 12:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise _bad_meta(path, key, value, f"an integer from {lo} to {hi}")
+    return value
+
+
+def _meta_ints(meta: dict[str, Any], key: str, path: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """``meta[key]`` as a pair of integers from ``lo`` to ``hi``; None when absent; InferenceError otherwise."""
+    value = meta.get(key)
+    if value is None:
+        return None
+    pair = value if isinstance(value, (list, tuple)) and len(value) == 2 else None
+    if pair is None or any(isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi for v in pair):
+        raise _bad_meta(path, key, value, f"two integers from {lo} to {hi}")
+    return pair[0], pair[1]
+
+
+def _meta_names(meta: dict[str, Any], path: str) -> dict[int, str] | None:
+    """The class names (a dict of ids to names, or a list); None when absent; InferenceError otherwise."""
+    names = meta.get("names")
+    if names is None:
+        return None
+    if isinstance(names, (list, tuple)):
+        names = dict(enumerate(names))
+    expected = "a mapping of class ids (0, 1, ...) to names, as ultralytics writes it"
+    if not isinstance(names, dict) or len(names) > 100_000:
+        raise _bad_meta(path, "names", names, expected)
+    out = {}
+    for key, name in names.items():
+        if isinstance(key, str) and key.isdigit() and len(key) < 7:
+            key = int(key)
+        if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key < 100_000 or \
+                isinstance(name, (list, tuple, set, frozenset, dict)):
+            raise _bad_meta(path, "names", names, expected)
+        out[key] = str(name)
+    return out
 
 
 @dataclass
@@ -98,37 +167,27 @@ def _layouts(nc: int) -> str:
 
 def inspect(session: Any, path: str) -> ModelInfo:
     """Read metadata and check the input/output layout; errors say what was found and what vidcv reads."""
-    meta = {k: parse_meta(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}
+    meta = {k: parse_meta(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}  # checked below
     inputs, outputs = session.get_inputs(), session.get_outputs()
     found = f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[(o.name, o.shape) for o in outputs]}"
     if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, "3"):
         raise InferenceError(f"{path} does not look like a YOLO model: expected one image input of shape "
                              f"[batch, 3, height, width]; found {found}")
     out_shape = outputs[0].shape
-    task = str(meta.get("task") or ("classify" if len(out_shape) == 2 else
-                                    "segment" if len(outputs) == 2 else "detect"))
+    task = meta.get("task") or ("classify" if len(out_shape) == 2 else "segment" if len(outputs) == 2 else "detect")
     if task not in TASKS:
-        raise InferenceError(f"{path} is a '{task}' model; vidcv runs {', '.join(TASKS)} models")
-    names = meta.get("names")
-    if isinstance(names, (list, tuple)):
-        names = dict(enumerate(names))
+        raise InferenceError(f"{path} is a {shown(task)} model; vidcv runs {', '.join(TASKS)} models")
+    names = _meta_names(meta, path)
     mask_dim = int(outputs[1].shape[1]) if task == "segment" and len(outputs) == 2 else 0
-    kpt = meta.get("kpt_shape")
-    kpt_shape = (int(kpt[0]), int(kpt[1])) if isinstance(kpt, (list, tuple)) and len(kpt) == 2 else None
+    kpt_shape = _meta_ints(meta, "kpt_shape", path, 1, 1000) if task == "pose" else None
     args = meta.get("args") if isinstance(meta.get("args"), dict) else {}
     shape = inputs[0].shape
     fixed = all(isinstance(d, int) for d in shape[2:])
-    imgsz_meta = meta.get("imgsz")
     if fixed:
         imgsz = (int(shape[2]), int(shape[3]))
-    elif isinstance(imgsz_meta, (list, tuple)) and len(imgsz_meta) == 2:
-        imgsz = (int(imgsz_meta[0]), int(imgsz_meta[1]))
     else:
-        imgsz = (640, 640)
-    try:
-        stride = int(meta.get("stride", 32) or 32)
-    except (TypeError, ValueError):
-        stride = 32
+        imgsz = _meta_ints(meta, "imgsz", path, 1, 16384) or (640, 640)
+    stride = _meta_int(meta, "stride", path, 1, 4096) or 32
     info = ModelInfo(path, task, {}, imgsz, stride, inputs[0].name,
                      np.dtype(np.float16 if "float16" in inputs[0].type else np.float32), [o.name for o in outputs],
                      mask_dim, meta, "raw", kpt_shape, shape[0] if isinstance(shape[0], int) else 1, not fixed)
