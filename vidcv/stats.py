@@ -54,7 +54,8 @@ class DurationStats:
         """The histogram bucket of ``ms``: 0 up to LOWEST_MS, then one per 1 % step, the last one open-ended."""
         if not ms > cls.LOWEST_MS:  # NaN too
             return 0
-        return min(cls.BUCKETS - 1, 1 + int(math.log(ms / cls.LOWEST_MS) / _LOG_STEP))
+        index = 1 + int(math.log(ms / cls.LOWEST_MS) * _PER_LOG_STEP)
+        return index if index < cls.BUCKETS else cls.BUCKETS - 1
 
     @classmethod
     def bucket_value(cls, index: int) -> float:
@@ -62,13 +63,16 @@ class DurationStats:
         return cls.LOWEST_MS * cls.STEP ** (index - 0.5) if index > 0 else cls.LOWEST_MS / 2
 
     def add(self, ms: float) -> None:
+        bucket = self.bucket(ms)
         with self._lock:
             self._recent.append(ms)
             self._count += 1
             self._sum += ms
-            self._min = min(self._min, ms)
-            self._max = max(self._max, ms)
-            self._buckets[self.bucket(ms)] += 1
+            if ms < self._min:
+                self._min = ms
+            if ms > self._max:
+                self._max = ms
+            self._buckets[bucket] += 1
             if self._exact is not None:
                 if len(self._exact) < self._exact_limit:
                     self._exact.append(ms)
@@ -104,7 +108,7 @@ class DurationStats:
         return min(self._max, max(self._min, self.bucket_value(index)))
 
 
-_LOG_STEP = math.log(DurationStats.STEP)
+_PER_LOG_STEP = 1.0 / math.log(DurationStats.STEP)
 
 
 class RateMeter:
