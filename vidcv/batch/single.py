@@ -47,15 +47,18 @@ def check_outputs(outputs: RunOutputs) -> None:
 
 
 def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, max_frames: int | None = None,
-                realtime: bool = False, reconnect_attempts: int | None = None,
-                decode_threads: int | None = None) -> tuple[Runner, int | None]:
+                realtime: bool = False, reconnect_attempts: int | None = None, codec: str | None = None,
+                quality: str | None = None, decode_threads: int | None = None) -> tuple[Runner, int | None]:
     """A runner of ``pipeline`` over ``source_spec``, its source open and its sinks attached, and the number
-    of frames it will write when known (for a progress bar). What earlier runs killed by SIGKILL left
-    beside the outputs is removed first; every output is checked before the source opens, so that one that
-    cannot be written wastes no run. ``decode_threads`` sets a video file's FFmpeg threads (a batch worker's
-    share of the cores)."""
+    of frames it will write when known (for a progress bar). What earlier runs killed by SIGKILL left beside
+    the outputs is kept (a recording, a detection log, as NAME.recovered) or removed; every output is checked
+    before the source opens, so that one that cannot be written wastes no run. ``codec`` and ``quality`` are
+    the video output's; ``decode_threads`` sets a video file's FFmpeg threads (a batch worker's share of the
+    cores)."""
     from vidcv.fileio import remove_stale_partials
     from vidcv.sinks import DetectionsLogSink, make_output_sink
+    from vidcv.sinks.detections_log import keep_killed_log
+    from vidcv.sinks.video import keep_killed_recording
     from vidcv.sources import FileSource, StreamSource, parse_source
 
     source = parse_source(source_spec)
@@ -66,6 +69,10 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
     for option, path in outputs.named():
         if os.path.abspath(path) == os.path.abspath(source_spec):
             raise OutputError(f"{option} {path} is the input itself; choose another file")
+    if outputs.output and (kept := keep_killed_recording(outputs.output)):
+        log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second", kept)
+    if outputs.detections_jsonl and (kept_log := keep_killed_log(outputs.detections_jsonl)):
+        log.warning("kept %s: the detection log of an earlier run that did not finish (%d frames)", *kept_log)
     for _, path in outputs.named():
         for stale in remove_stale_partials(path):
             log.warning("removed %s, left by an earlier run that was killed before it finished", stale)
@@ -75,7 +82,9 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
     total = max_frames if source.live else min(filter(None, (max_frames, source.frame_count)), default=None)
     try:
         if outputs.output:
-            runner.add_sink(make_output_sink(outputs.output, source.fps or 30.0, single_frame=total == 1))
+            video_options = {"codec": codec, **({"quality": quality} if quality else {})}
+            runner.add_sink(make_output_sink(outputs.output, source.fps or 30.0, single_frame=total == 1,
+                                             **video_options))
         if outputs.detections_jsonl:
             runner.add_sink(DetectionsLogSink(outputs.detections_jsonl))
     except BaseException:  # a bad output, or Ctrl-C / SIGTERM before the run began
@@ -85,15 +94,20 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
     return runner, total
 
 
+def write_stats(path: str, summary: RunSummary) -> None:
+    """The ``--stats-json`` file (OutputError naming it when it cannot be written)."""
+    from vidcv.fileio import write_text_atomic
+
+    write_text_atomic(path, json.dumps(summary.to_dict(), indent=2))
+
+
 def finish_run(runner: Runner, outputs: RunOutputs) -> RunSummary:
     """After the runner ended: close the pipeline and write the statistics (OutputError when they cannot be
     written); returns the run's summary."""
-    from vidcv.fileio import write_text_atomic
-
     summary = runner.summary()
     runner.pipeline.close()
     if outputs.stats_json:
-        write_text_atomic(outputs.stats_json, json.dumps(summary.to_dict(), indent=2))
+        write_stats(outputs.stats_json, summary)
     return summary
 
 

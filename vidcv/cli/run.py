@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -69,17 +67,6 @@ def resolve_pipeline(spec: str | None) -> Pipeline:
     return load_preset(find_preset(spec))  # a did-you-mean when there is no such preset
 
 
-def check_outputs(args: argparse.Namespace) -> None:
-    """OutputError, naming the file and the reason, for any output of the run that cannot be written."""
-    from vidcv.sinks import check_output, check_writable
-
-    if args.output:
-        check_output(args.output)
-    for path in (args.stats_json, args.detections_jsonl):
-        if path:
-            check_writable(path)
-
-
 def run_command(args: argparse.Namespace) -> int:
     """Run, with SIGINT and SIGTERM as a clean stop (see ``vidcv.cli.signals``): until the run starts they
     end the command at once; once it runs they stop it, finalising every output (exit status 130 or 143)."""
@@ -88,54 +75,25 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, signals: StopSignals) -> int:
+    from vidcv.batch.single import RunOutputs, prepare_run, write_stats
     from vidcv.cli.progress import run_to_end
-    from vidcv.fileio import remove_stale_partials, write_text_atomic
-    from vidcv.runner import Runner
-    from vidcv.sinks import DetectionsLogSink, make_output_sink
-    from vidcv.sinks.detections_log import keep_killed_log
-    from vidcv.sinks.video import keep_killed_recording
-    from vidcv.sources import StreamSource, parse_source
     from vidcv.stats import format_table
 
     if args.max_frames is not None and args.max_frames < 1:
         raise VidcvError(f"--max-frames must be at least 1, got {args.max_frames}")
     pipeline = resolve_pipeline(args.pipeline)
-    source = parse_source(args.source)
-    if isinstance(source, StreamSource) and args.reconnect_attempts is not None:
-        source.max_attempts = args.reconnect_attempts
-    for flag, path in (("--output", args.output), ("--stats-json", args.stats_json),
-                       ("--detections-jsonl", args.detections_jsonl)):
-        if path and os.path.abspath(path) == os.path.abspath(args.source):
-            raise OutputError(f"{flag} {path} is the input itself; choose another file")
-    if args.output and (kept := keep_killed_recording(args.output)):
-        log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second", kept)
-    if args.detections_jsonl and (kept_log := keep_killed_log(args.detections_jsonl)):
-        log.warning("kept %s: the detection log of an earlier run that did not finish (%d frames)", *kept_log)
-    for path in filter(None, (args.output, args.stats_json, args.detections_jsonl)):
-        for stale in remove_stale_partials(path):
-            log.warning("removed %s, left by an earlier run that was killed before it finished", stale)
-    check_outputs(args)  # before the source opens: an output that cannot be written wastes no run
-    runner = Runner(source, pipeline, realtime=args.realtime, max_frames=args.max_frames)
-    runner.open()
-    total = args.max_frames if source.live else min(filter(None, (args.max_frames, source.frame_count)), default=None)
-    try:
-        if args.output:
-            runner.add_sink(make_output_sink(args.output, source.fps or 30.0, single_frame=total == 1,
-                                             codec=args.codec, quality=args.quality))
-        if args.detections_jsonl:
-            runner.add_sink(DetectionsLogSink(args.detections_jsonl))
-    except BaseException:  # a bad output, or Ctrl-C / SIGTERM before the run began
-        source.close()
-        runner.stop()  # finalises the sinks made so far
-        raise
-    log.info("source: %s", source.describe())
+    # the same set-up as each input of `vidcv batch`: outputs checked before the source opens, sinks attached
+    runner, total = prepare_run(args.source, pipeline, RunOutputs(args.output, args.detections_jsonl, args.stats_json),
+                                max_frames=args.max_frames, realtime=args.realtime,
+                                reconnect_attempts=args.reconnect_attempts, codec=args.codec, quality=args.quality)
+    log.info("source: %s", runner.source.describe())
     stopped_by = run_to_end(runner, total, args.quiet, signals)
     summary = runner.summary()
     pipeline.close()
     stats_error: OutputError | None = None
     if args.stats_json:
         try:
-            write_text_atomic(args.stats_json, json.dumps(summary.to_dict(), indent=2))
+            write_stats(args.stats_json, summary)
         except OutputError as exc:  # said after the run's own error, which it must not hide
             stats_error = exc
     output_failed = runner.failed_in == "output"
