@@ -37,12 +37,13 @@ class VideoReader:
 
     ``threads`` FFmpeg decoding threads (frame and slice threading, 0 = FFmpeg's choice); ``timeout_s``:
     ``(open, read)`` seconds, after which a blocked open or read fails with ``av.ExitError`` (None: wait);
-    ``skip_damaged`` skips a packet that does not decode (a stream that lost data) instead of raising.
+    ``skip_damaged`` skips a packet that does not decode (a stream that lost data) instead of raising;
+    ``live`` decodes with slice threads only, adding no frame of delay.
     Raises one of ``DECODE_ERRORS`` when ``url`` cannot be opened or holds no video.
     """
 
     def __init__(self, url: str, threads: int = 0, timeout_s: tuple[float, float] | None = None,
-                 options: dict[str, str] | None = None, skip_damaged: bool = False) -> None:
+                 options: dict[str, str] | None = None, skip_damaged: bool = False, live: bool = False) -> None:
         self.url = url
         self.skip_damaged = skip_damaged
         self._container = av.open(url, "r", options=options or {}, timeout=timeout_s)
@@ -50,7 +51,8 @@ class VideoReader:
             if not self._container.streams.video:
                 raise ValueError(f"{url} holds no video stream")
             self._stream = stream = self._container.streams.video[0]
-            stream.thread_type = "AUTO"
+            # frame threads hold back one frame per thread: slices only for a live stream, where age counts
+            stream.thread_type = "SLICE" if live else "AUTO"
             stream.codec_context.thread_count = threads
             rate = stream.average_rate or stream.guessed_rate
             self.fps: float | None = float(rate) if rate and 0 < float(rate) < 1000 else None

@@ -115,7 +115,7 @@ class StreamSource(CaptureSource):
         ``failure`` says why."""
         try:
             reader = VideoReader(self.url, threads=0, timeout_s=(timeout_s, self.read_timeout_s),
-                                 skip_damaged=True)
+                                 skip_damaged=True, live=True)
         except DECODE_ERRORS:
             self.failure = diagnose(self.url, timeout_s)
             return None
@@ -154,7 +154,7 @@ class StreamSource(CaptureSource):
                     why = Failure("stalled", f"the stream sent nothing for {self.read_timeout_s:g} s")
                 except DECODE_ERRORS as exc:
                     decoded = None
-                    why = Failure("dropped", f"the stream dropped ({getattr(exc, 'strerror', None) or exc})")
+                    why = Failure("dropped", redact(f"the stream dropped ({getattr(exc, 'strerror', None) or exc})"))
                 if decoded is not None:
                     return self._frame(decoded.image)
                 self._release()
