@@ -88,7 +88,9 @@ def test_bad_urls_are_one_line_without_the_credentials(spec, words):
 
 class MjpegServer:
     """An MJPEG stream over HTTP on loopback that answers only with Basic auth USER:PASSWORD (401 otherwise).
-    ``authorized`` counts the requests that brought the right credentials: proof that vidcv used them."""
+    ``authorized`` counts the requests that brought the right credentials: proof that vidcv used them. Each
+    connection ends after ``frames`` frames, in the middle of the next one: the stream drops, vidcv reconnects
+    and says so."""
 
     def __init__(self, frames: int = 400) -> None:
         expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -110,10 +112,10 @@ class MjpegServer:
                 self.end_headers()
                 rng = np.random.default_rng(0)
                 try:
-                    for _ in range(frames):
+                    for i in range(frames + 1):
                         jpg = cv2.imencode(".jpg", rng.integers(0, 255, (96, 128, 3), np.uint8))[1].tobytes()
-                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
-                                         % len(jpg) + jpg + b"\r\n")
+                        part = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpg)
+                        self.wfile.write(part + (jpg + b"\r\n" if i < frames else jpg[:len(jpg) // 2]))
                 except OSError:  # the client went
                     pass
 
@@ -133,7 +135,7 @@ class MjpegServer:
 
 @pytest.fixture
 def camera():
-    server = MjpegServer()
+    server = MjpegServer(frames=8)
     yield server
     server.close()
 
@@ -155,12 +157,13 @@ def everything_under(folder: Path) -> list[str]:
 def test_run_over_a_stream_with_credentials_prints_and_writes_none(camera, tmp_path):
     url = f"http://{USER}:{PASSWORD}@127.0.0.1:{camera.port}/video.mjpg"
     stats, dets = tmp_path / "stats.json", tmp_path / "dets.jsonl"
-    result = run_cli("run", "-v", url, "-p", "edges", "--max-frames", "15", "--stats-json", str(stats),
+    result = run_cli("run", "-v", url, "-p", "edges", "--max-frames", "20", "--stats-json", str(stats),
                      "--detections-jsonl", str(dets), "-o", str(tmp_path / "out.mp4"))
     assert result.returncode == 0, result.stderr
-    assert camera.authorized >= 1  # the credentials reached the server
+    assert camera.authorized >= 2  # the credentials reached the server, again after a drop
     shown = f"http://***@127.0.0.1:{camera.port}/video.mjpg"
     assert f"source: {shown}" in result.stderr  # -v names the source, masked
+    assert f"stream {shown}: the stream dropped" in result.stderr and "reconnected" in result.stderr
     json.loads(stats.read_text())
     assert not leaks(result.stdout, result.stderr, *everything_under(tmp_path))
 
@@ -192,3 +195,11 @@ def test_an_unclosed_ipv6_bracket_is_one_clear_line():
     assert result.stderr.strip().splitlines() == [(
         "vidcv: error: bad URL rtsp://***@[::1:9/x: its host cannot be read (an IPv6 address goes in closed "
         "brackets, e.g. rtsp://[::1]:554/path; characters such as @ / [ in a password are written %40 %2F %5B)")]
+
+
+def test_a_refused_password_is_not_echoed_either(camera):
+    result = run_cli("run", "-v", f"http://{USER}:wrongpw@127.0.0.1:{camera.port}/video.mjpg", "-p", "edges",
+                     "--reconnect-attempts", "0")
+    assert result.returncode == 1 and camera.authorized == 0
+    assert "check the path and the credentials" in result.stderr
+    assert not leaks(result.stdout, result.stderr) and "wrongpw" not in result.stderr
