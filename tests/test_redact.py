@@ -65,6 +65,19 @@ def test_redact_takes_any_text(text):
     assert isinstance(redact(text), str)
 
 
+def test_log_records_that_quote_a_url_are_redacted():
+    import logging
+
+    from vidcv.redact import redact_log_record
+
+    record = logging.LogRecord("libav.http", logging.WARNING, __file__, 1, "Opening '%s' for reading: %d",
+                               (f"http://{USER}:{PASSWORD}@cam/x", 3), None)
+    assert redact_log_record(record) is True
+    assert record.getMessage() == "Opening 'http://***@cam/x' for reading: 3"
+    plain = logging.LogRecord("vidcv", logging.INFO, __file__, 1, "%d frames", (5,), None)
+    assert redact_log_record(plain) and plain.args == (5,)  # left as it was
+
+
 def test_every_source_label_and_file_stem_is_redacted():
     for spec in (f"http://{USER}:{PASSWORD}@127.0.0.1:9/", f"rtsp://{USER}:{PASSWORD}@cam/live.sdp"):
         source = parse_source(spec)

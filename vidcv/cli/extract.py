@@ -7,6 +7,7 @@ import sys
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from vidcv.dataset.formats import FORMATS
+from vidcv.redact import redact
 
 EPILOG = """examples:
   vidcv extract assets/sample.mp4 --pipeline shapes --out datasets/shapes --every 5
@@ -93,6 +94,6 @@ def extract_command(args: argparse.Namespace) -> int:
         print("vidcv: interrupted; the dataset is complete up to the last frame written", file=sys.stderr)
         return EXIT_INTERRUPTED
     if runner.error is not None:
-        print(f"vidcv: error: {runner.error}", file=sys.stderr)
+        print(f"vidcv: error: {redact(str(runner.error))}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK

@@ -20,6 +20,7 @@ from vidcv.cli import batch, doctor, export_script, extract, model, plugins, run
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from vidcv.cli.signals import Interrupted, describe, exit_status
 from vidcv.errors import VidcvError
+from vidcv.redact import redact, redact_log_record
 
 log = logging.getLogger("vidcv")
 
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _configure_logging(debug: bool, verbose: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="vidcv: %(levelname)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:  # any library's record that quotes a URL: no credentials
+        handler.addFilter(redact_log_record)
     if not (debug or verbose):
         # FFmpeg's and OpenCV's own messages ("moov atom not found", "[ WARN:0] ...") would bury vidcv's
         # one-line error. -v or --debug keep them.
@@ -109,7 +112,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception as exc:  # a bug: one line unless --debug
         if args.debug or (isinstance(exc, BrokenPipeError) and _stdout_closed()):
             raise
-        print(f"vidcv: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+        print(f"vidcv: internal error: {type(exc).__name__}: {redact(str(exc))} (run with --debug for the traceback)",
               file=sys.stderr)
         return EXIT_ERROR
 

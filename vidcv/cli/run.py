@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.errors import OutputError, VidcvError
+from vidcv.redact import redact
 
 if TYPE_CHECKING:
     from vidcv.pipeline import Pipeline
@@ -114,7 +115,7 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
         if isinstance(error, VidcvError):
             print(f"vidcv: error: {error}", file=sys.stderr)
         else:
-            print(f"vidcv: error: {type(error).__name__}: {error}", file=sys.stderr)
+            print(f"vidcv: error: {type(error).__name__}: {redact(str(error))}", file=sys.stderr)
     if stats_error is not None:
         print(f"vidcv: error: {stats_error} (the run's statistics were not saved)", file=sys.stderr)
     if args.debug and (runner.error or stats_error):
