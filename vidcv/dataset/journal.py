@@ -6,15 +6,15 @@ The next run (``recover``) reads it back: when the last file exists, the frame i
 line is added if the kill came before it; otherwise the files of that frame that exist are removed. Nothing
 that the journal does not name is ever removed (besides vidcv's own ``.NAME.partial.EXT`` files).
 
-``DIR/manifest.jsonl`` gets one line per kept frame, written in one call and flushed at once: a crash keeps
-every line of the frames written before it (a line cut by a full disk is removed by the next run).
+``DIR/manifest.jsonl`` gets one line per kept frame, written unbuffered as soon as the frame is complete: a
+crash keeps every line of the frames written before it (a line cut by a full disk is removed again).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 JOURNAL_NAME = ".vidcv.journal"
 MANIFEST_NAME = "manifest.jsonl"
@@ -39,6 +39,13 @@ def last_line(path: str) -> tuple[str | None, int]:
     return tail[begin:end].decode("utf-8", "replace"), start + end + 1
 
 
+def write_all(fh: BinaryIO, data: bytes) -> None:
+    """Write ``data`` to an unbuffered file, however many calls it takes (OSError when the disk is full)."""
+    view = memoryview(data)
+    while view:
+        view = view[fh.write(view) or 0:]
+
+
 def manifest_entry_name(line: str | None) -> str | None:
     try:
         entry = json.loads(line) if line else None
@@ -54,8 +61,9 @@ class Journal:
         self.root = root
         self.path = os.path.join(root, JOURNAL_NAME)
         self.manifest_path = os.path.join(root, MANIFEST_NAME)
-        self._fh: IO[str] | None = None
-        self._manifest: IO[str] | None = None
+        self._fh: BinaryIO | None = None
+        self._manifest: BinaryIO | None = None
+        self._manifest_cut = False  #: the last manifest line failed half written
         self.in_flight = False  #: a frame was begun and is neither complete nor undone
 
     def recover(self) -> int:
@@ -99,31 +107,41 @@ class Journal:
     def begin(self, files: list[str], manifest: dict[str, Any]) -> None:
         """Record the frame about to be written: ``files`` relative to the dataset, the completing one last."""
         if self._fh is None:
-            self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (open for the session)
+            self._fh = open(self.path, "wb", buffering=0)  # noqa: SIM115 (open for the session)
         self._fh.seek(0)
         self._fh.truncate()
         self.in_flight = True
-        self._fh.write(json.dumps({"files": files, "manifest": manifest}) + "\n")
-        self._fh.flush()
+        write_all(self._fh, (json.dumps({"files": files, "manifest": manifest}) + "\n").encode())
 
     def done(self) -> None:
         """The frame begun last is complete (or undone): nothing for the next run to finish."""
         self.in_flight = False
 
     def append_manifest(self, entry: dict[str, Any]) -> None:
-        """Add one manifest line, flushed at once."""
+        """Add one manifest line, written at once (unbuffered). A line that fails half written is cut off again
+        before the next one, and by the next run when there is no next one."""
+        if self._manifest is None or self._manifest_cut:
+            self._trim_manifest()
+            self._manifest_cut = False
         if self._manifest is None:
-            self._manifest = open(self.manifest_path, "a", encoding="utf-8")  # noqa: SIM115 (open for the session)
-        self._manifest.write(json.dumps(entry) + "\n")
-        self._manifest.flush()
+            self._manifest = open(self.manifest_path, "ab", buffering=0)  # noqa: SIM115 (open for the session)
+        try:
+            write_all(self._manifest, (json.dumps(entry) + "\n").encode())
+        except OSError:
+            self._manifest_cut = True
+            raise
 
-    def clear(self) -> None:
-        """The end of a session: the journal file goes, unless a frame is still in flight (then the next run
-        finishes or undoes it)."""
+    def close(self) -> None:
+        """Close the journal and the manifest (nothing is buffered); the journal file stays as it is."""
         for fh in (self._fh, self._manifest):
             if fh is not None:
                 fh.close()
         self._fh = self._manifest = None
+
+    def clear(self) -> None:
+        """The end of a session: the journal file goes, unless a frame is still in flight (then the next run
+        finishes or undoes it)."""
+        self.close()
         if self.in_flight:
             return
         try:

@@ -87,6 +87,12 @@ def chunk_frames(frame_count: int | None) -> int:
     return max(MIN_CHUNK_FRAMES, min(CHUNK_FRAMES, frame_count // CHUNKS_PER_SOURCE))
 
 
+def few(names: Sequence[str], shown: int = 8) -> str:
+    """Up to ``shown`` names, comma-separated, and how many more there are."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 #: a file of a frame: its path relative to the dataset, and what writes it (given the temporary path)
 FileWrite = tuple[str, Callable[[str], None]]
 
@@ -173,18 +179,17 @@ class Dataset:
             self._read_existing()
             self._make_folders()
             self.orphans_removed = self.journal.recover() + self._remove_partials()
+            self.done = set()
+            self.total_positives = self.total_negatives = 0
             self._scan()
             self.opened = True
             self.save_meta()
-        except OSError as exc:
-            self.journal.clear()
+        except BaseException as exc:
+            self.journal.close()  # what it holds stays for the next run
             self.lock.release()
             self.opened = False
-            raise DatasetError(f"cannot write the dataset in {self.root}: {exc.strerror or exc}") from None
-        except BaseException:
-            self.journal.clear()
-            self.lock.release()
-            self.opened = False
+            if isinstance(exc, OSError):
+                raise DatasetError(f"cannot write the dataset in {self.root}: {exc.strerror or exc}") from None
             raise
 
     def close(self) -> None:
@@ -194,9 +199,11 @@ class Dataset:
         try:
             self.finish()
         finally:
-            self.journal.clear()
-            self.lock.release()
             self.opened = False
+            try:
+                self.journal.clear()
+            finally:
+                self.lock.release()
 
     def finish(self) -> None:
         """What is rebuilt at the end of a session."""
@@ -239,9 +246,9 @@ class Dataset:
             if name not in new:
                 new.append(name)
             if self.names_at_start and not self.merge:
-                raise DatasetError(f"{self.root} has the classes {', '.join(self.names)}, and this pipeline's "
-                                   f"detector adds {', '.join(new)}: pass --merge to append them (ids "
-                                   f"{len(self.names)}..{len(self.names) + len(new) - 1}), or use a new --out")
+                raise DatasetError(f"{self.root} has the classes {few(self.names)}, and this pipeline's detector "
+                                   f"adds {few(new)}: pass --merge to append them (ids {len(self.names)}.."
+                                   f"{len(self.names) + len(new) - 1}), or use a new --out")
             self.names.extend(new)
             self.save_meta()
         return self.names.index(name)
