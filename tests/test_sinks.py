@@ -374,3 +374,32 @@ except OutputError as exc:
                                  "after 20 frames (")
     assert run.stdout.rstrip().endswith("nothing playable was kept (free some space or write elsewhere)")
     assert os.listdir(tmp_path) == []
+
+
+def test_ctrl_c_during_a_recording_ends_in_a_plain_seekable_mp4(tmp_path):
+    from vidcv.media.mp4 import playable_prefix, sample_count
+
+    out = tmp_path / "live.mp4"
+    partial = tmp_path / ".live.partial.mp4"
+    proc = subprocess.Popen([*vidcv_cmd(), "run", "pattern:320x240@30", "-q", "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if partial.exists() and playable_prefix(str(partial))[1] >= 1:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    kinds = top_boxes(str(out))
+    assert "moof" not in kinds and kinds.index("moov") < kinds.index("mdat")  # plain, index first
+    frames = av_frames(str(out))
+    assert len(frames) == sample_count(str(out)) >= 30 and frames[0].shape == (240, 320, 3)
+    with av.open(str(out)) as inp:  # seekable: straight to the middle
+        stream = inp.streams.video[0]
+        inp.seek(int(len(frames) / 2 / 30 / stream.time_base), stream=stream)
+        assert next(inp.decode(stream)) is not None
+    assert sorted(os.listdir(tmp_path)) == ["live.mp4"]

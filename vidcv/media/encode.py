@@ -140,7 +140,11 @@ class VideoEncoder:
         self._queue: queue.Queue[av.VideoFrame | None] | None = None
         self._worker: threading.Thread | None = None
         rate = Fraction(fps).limit_denominator(1001)
-        options = {"movflags": FRAGMENT_FLAGS} if fmt in FRAGMENTED_FORMATS else {}
+        # each finished fragment (each packet of a .mkv) reaches the file at once, not when 32 kB have gathered:
+        # at a low bit rate that would hold back many seconds from a recording that is then killed
+        options = {"flush_packets": "1"}
+        if fmt in FRAGMENTED_FORMATS:
+            options["movflags"] = FRAGMENT_FLAGS
         if choice.encoder == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints a banner on stderr otherwise
         self._container = av.open(path, "w", format=fmt, options=options)
