@@ -28,6 +28,10 @@ class Actions:
     overlays: QAction
     one_to_one: QAction
     view_modes: dict[str, QAction]
+    reset_layout: QAction
+    shortcuts: QAction
+    docs: QAction
+    about: QAction
     recent_menu: QMenu
 
 
@@ -53,6 +57,8 @@ def build_actions(window: MainWindow) -> Actions:
     modes["processed"].setChecked(True)
     overlays = _action(w, "Detection overlays", lambda on: w.view.set_overlays(on), "O", checkable=True)
     overlays.setChecked(True)
+    overlays.setToolTip("boxes, labels, masks and tracks drawn over the video; on the processed image only "
+                        "when no annotate stage has drawn them into it already")
     return Actions(
         open_file=_action(w, "Open file…", w.choose_file, QKeySequence.StandardKey.Open),
         open_preset=_action(w, "Open preset…", w.choose_preset, "Ctrl+Shift+O"),
@@ -60,7 +66,7 @@ def build_actions(window: MainWindow) -> Actions:
         save_preset_as=_action(w, "Save preset as…", w.save_preset_as, "Ctrl+Shift+S"),
         extract=_action(w, "Extract dataset…", w.open_extract_dialog, "Ctrl+E"),
         export_script=_action(w, "Export as Python script…", w.choose_script_path),
-        quit=_action(w, "Quit", w.close, QKeySequence.StandardKey.Quit),
+        quit=_action(w, "Quit", w.close, "Ctrl+Q"),  # not StandardKey.Quit: some platforms map it to nothing
         play_pause=_action(w, "Play / pause", w.session.toggle_play, "Space"),
         step=_action(w, "Step one frame", w.session.step, "Right"),
         record=_action(w, "Record", w.toggle_record, "R", checkable=True),
@@ -68,6 +74,10 @@ def build_actions(window: MainWindow) -> Actions:
         overlays=overlays,
         one_to_one=_action(w, "Zoom 1:1", lambda on: w.view.set_one_to_one(on), "1", checkable=True),
         view_modes=modes,
+        reset_layout=_action(w, "Reset layout", w.reset_layout),
+        shortcuts=_action(w, "Keyboard shortcuts", w.show_shortcuts, "F1"),
+        docs=_action(w, "README and documentation", w.open_docs),
+        about=_action(w, "About vidcv", w.show_about),
         recent_menu=QMenu("Recent presets", w),
     )
 
@@ -95,3 +105,8 @@ def build_menus(window: MainWindow, actions: Actions) -> None:
     view_menu.addSeparator()
     view_menu.addAction(actions.overlays)
     view_menu.addAction(actions.one_to_one)
+    view_menu.addSeparator()
+    view_menu.addAction(actions.reset_layout)
+    help_menu = bar.addMenu("&Help")
+    for action in (actions.shortcuts, actions.docs, actions.about):
+        help_menu.addAction(action)

@@ -2,7 +2,8 @@
 
 With no SOURCE it reopens the last source and pipeline; on the very first start it opens the bundled
 sample with the ``edges`` preset, so that a new user sees something working without a camera.
-``--screenshot out.png --frames N`` shows the window, processes N frames, saves a screenshot and exits.
+``--screenshot out.png --frames N`` shows the window, processes N frames, saves a screenshot and exits;
+it reads the saved settings but writes none (the user's session, layout and recent presets stay as they were).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  vidcv-gui video.mp4 --pipeline my.yaml --max-speed\n"
                "  vidcv-gui assets/sample.mp4 --pipeline edges --frames 60 --screenshot shot.png\n\n"
                "keys: Space play/pause, Right step, R record, S snapshot, Ctrl+O open, Ctrl+S save preset,\n"
-               "O overlays, 1 zoom 1:1; drop a video, image or preset file on the window",
+               "O overlays, 1 zoom 1:1, F1 all shortcuts, Ctrl+Q quit (asks when the pipeline is unsaved);\n"
+               "drop a video, image or preset file on the window",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", nargs="?", metavar="SOURCE", help="as for `vidcv run`")
     parser.add_argument("--pipeline", "-p", metavar="FILE", help="preset file or bundled preset name")
@@ -65,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vidcv")
-    settings = Settings()
+    settings = Settings(read_only=bool(args.screenshot))
     session = Session()
     session.set_realtime(not args.max_speed)
     source, preset = initial_session(args, settings, session)

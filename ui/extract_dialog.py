@@ -31,7 +31,10 @@ class ExtractDialog(QDialog):
         self.job: Extraction | None = None
         self.setWindowTitle("Extract a dataset")
         self.out = QLineEdit(os.path.join(os.path.expanduser("~"), "vidcv", "datasets", "dataset"))
+        self.out.textChanged.connect(self._fit_folder)
+        self._fit_folder()
         browse = QPushButton("…")
+        browse.setFixedWidth(28)
         browse.clicked.connect(self._browse)
         out_row = QHBoxLayout()
         out_row.addWidget(self.out, 1)
@@ -84,6 +87,12 @@ class ExtractDialog(QDialog):
         layout.addWidget(self.buttons)
         self.events = EventBridge()
         self.events.received.connect(self._run_event)
+
+    def _fit_folder(self) -> None:
+        """Wide enough to show the whole folder path (up to about 600 pixels; longer paths scroll)."""
+        metrics = self.out.fontMetrics()
+        need = metrics.horizontalAdvance(self.out.text()) + 2 * metrics.averageCharWidth() + 12
+        self.out.setMinimumWidth(min(max(need, 280), 600))
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Dataset folder", self.out.text())

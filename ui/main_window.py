@@ -6,15 +6,17 @@ import logging
 import os
 import time
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.fileio import write_text_atomic
+from vidcv.plugins.annotate import Annotate
 from vidcv.status import providers
 from vidcv.ui.actions import build_actions, build_menus
+from vidcv.ui.help import PROJECT_DOCS, about_html, readme_path, shortcuts_html
 from vidcv.ui.pipeline_panel import PipelinePanel
 from vidcv.ui.readout import Readout
 from vidcv.ui.session import Session
@@ -42,10 +44,12 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.screenshot_path, self.frames_target = screenshot, frames
         self.displayed = 0
-        self.selected_stage = -1
         self.message = ""
         self.dataset_dir = ""  # where S writes the original frame and its labels, once a dataset is chosen
         self.extract_dialog = None
+        self.help_box: QMessageBox | None = None   # the shortcuts or About box last shown
+        self.close_box: QMessageBox | None = None  # the unsaved-changes question while it is asked
+        self._discarded = False  # the user discarded unsaved changes on closing: do not remember them
 
         self.view = VideoView()
         self.transport = Transport()
@@ -61,7 +65,8 @@ class MainWindow(QMainWindow):
         self.readout = Readout()
         self._dock("Source", self.source_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Pipeline", self.pipeline_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Readout", self.readout, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.readout_dock = self._dock("Readout", self.readout, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.default_state = self.saveState()  # View > Reset layout goes back to this
 
         self.actions_ = build_actions(self)
         build_menus(self, self.actions_)
@@ -73,9 +78,10 @@ class MainWindow(QMainWindow):
         session.preset_changed.connect(self.update_title)
         session.recording_changed.connect(self._recording_changed)
         session.run_event.connect(self._run_event)
+        session.pipeline_changed.connect(self._pipeline_changed)
+        self.readout.rows_changed.connect(self.fit_readout)
         self.source_panel.open_requested.connect(self.open_source)
         self.source_panel.retry_requested.connect(session.retry)
-        self.pipeline_panel.stage_selected.connect(self._stage_selected)
         self.view.region_selected.connect(self.apply_region)
         self.transport.play_button.clicked.connect(session.toggle_play)
         self.transport.step_button.clicked.connect(session.step)
@@ -88,6 +94,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._restore_layout()
+        self._pipeline_changed()
         self.update_title()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -326,8 +333,10 @@ class MainWindow(QMainWindow):
         self.message = ""
 
     # --- regions --------------------------------------------------------------------------------------------
-    def _stage_selected(self, row: int) -> None:
-        self.selected_stage = row
+    @property
+    def selected_stage(self) -> int:
+        """The row selected in the pipeline panel (-1: none), also the one selected before the window listened."""
+        return self.pipeline_panel.list.currentRow()
 
     def apply_region(self, x: int, y: int, w: int, h: int) -> None:
         """Hand a region drawn on the view to the selected stage, if it takes one (crop, trackers)."""
@@ -362,18 +371,109 @@ class MainWindow(QMainWindow):
         else:
             self.open_source(path)
 
-    def _restore_layout(self) -> None:
-        geometry = self.settings.q.value("window/geometry")
-        state = self.settings.q.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+    def _pipeline_changed(self) -> None:
+        """An enabled annotate stage draws the detections into the processed image: overlays skip it there."""
+        self.view.set_burnt_in(any(stage.enabled and isinstance(stage.plugin, Annotate)
+                                   for stage in self.session.pipeline.stages))
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_geometry, self.settings.window_state
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        self.fit_readout()
+
+    def fit_readout(self) -> None:
+        """Make the readout as tall as its rows (a saved layout may hold the height of a longer pipeline)."""
+        if self.readout_dock.isFloating():
+            self.readout_dock.adjustSize()
+        else:
+            self.resizeDocks([self.readout_dock], [self.readout.sizeHint().height()], Qt.Orientation.Vertical)
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: every panel back in its place at its default size, the window at 1280x800."""
+        self.restoreState(self.default_state)
+        for dock in self.findChildren(QDockWidget):
+            dock.setFloating(False)
+            dock.show()
+        self.resize(1280, 800)
+        self.resizeDocks([self.pipeline_panel.parentWidget()], [self.pipeline_panel.sizeHint().width()],
+                         Qt.Orientation.Horizontal)
+        self.fit_readout()
+        self.show_message("layout reset")
+
+    # --- help ---------------------------------------------------------------------------------------------
+    def _show_box(self, title: str, text: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, title, text, QMessageBox.StandardButton.Close, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        box.setModal(False)
+        box.show()
+        self.help_box = box
+        return box
+
+    def show_shortcuts(self) -> None:
+        menus = [a.menu() for a in self.menuBar().actions() if a.menu() is not None]
+        self._show_box("Keyboard shortcuts", shortcuts_html(menus))
+
+    def show_about(self) -> None:
+        self._show_box("About vidcv", about_html())
+
+    def docs_url(self) -> QUrl | None:
+        """The README of the source tree vidcv runs from, if there is one."""
+        path = readme_path()
+        return QUrl.fromLocalFile(path) if path else None
+
+    def open_docs(self) -> None:
+        url = self.docs_url()
+        if url is None or not QDesktopServices.openUrl(url):
+            where = url.toLocalFile() if url is not None else PROJECT_DOCS
+            self._show_box("Documentation", f"<p>The documentation: {where}</p>")
+
+    # --- close --------------------------------------------------------------------------------------------
+    def confirm_close(self) -> bool:
+        """With unsaved pipeline changes, ask: Save (then close), Discard (close) or Cancel (stay).
+
+        ``--screenshot`` runs never ask. Discarded changes are not remembered as the last session either.
+        """
+        if self.screenshot_path or not self.session.modified:
+            return True
+        name = os.path.basename(self.session.preset_path) if self.session.preset_path else "an untitled pipeline"
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved pipeline", f"The pipeline has changes not saved to "
+                          f"{name}. Save them before quitting?", QMessageBox.StandardButton.Save
+                          | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        self.close_box = box
+        answer = box.exec()
+        self.close_box = None
+        if answer == QMessageBox.StandardButton.Save:
+            self.save_preset()
+            return not self.session.modified  # the save failed or its dialog was cancelled: stay
+        if answer == QMessageBox.StandardButton.Discard:
+            self._remember_saved_pipeline()
+            return True
+        return False
+
+    def _remember_saved_pipeline(self) -> None:
+        """Remember the pipeline as its preset file has it (or none), not the discarded edits."""
+        text = ""
+        if self.session.preset_path:
+            try:
+                with open(self.session.preset_path, encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                text = ""
+        self.settings.remember_pipeline(text, self.session.preset_path if text else "")
+        self._discarded = True
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.confirm_close():
+            event.ignore()
+            return
         self.session.stop()  # joins within 2 s and finalises a recording
-        self.settings.q.setValue("window/geometry", self.saveGeometry())
-        self.settings.q.setValue("window/state", self.saveState())
-        self.settings.remember_pipeline(self.session.pipeline_yaml(), self.session.preset_path)
+        self.settings.remember_layout(self.saveGeometry(), self.saveState())
+        if not self._discarded:
+            self.settings.remember_pipeline(self.session.pipeline_yaml(), self.session.preset_path)
         self.settings.sync()
         super().closeEvent(event)

@@ -1,7 +1,9 @@
 """Parameter widgets generated from a plugin's declarations.
 
 int/float with a range -> slider and spin box; choice -> combo box; bool -> check box; path -> line edit
-with a file picker; color -> colour button; ints (HSV bounds, regions) -> a row of spin boxes.
+with a file picker; color -> colour button; ints (HSV bounds, regions) -> spin boxes, two a row when they
+come in pairs (x, y / width, height), so that no pane needs a horizontal scroll bar. A yolo stage's model
+picker has a line saying what the model is (task, classes, export form, input size).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QColorDialog, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QWidget)
+                               QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QWidget)
 
 from vidcv.params import Param
 from vidcv.plugin import Plugin
+from vidcv.ui.model_info import model_note, model_param
 
 SLIDER_STEPS = 1000
 
@@ -176,14 +179,18 @@ class ParamWidget(QWidget):
     def _build_ints(self, layout: QHBoxLayout, value: list[int]) -> None:
         p = self.param
         self.spins = []
-        for item in value:
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        columns = 2 if len(value) >= 4 and len(value) % 2 == 0 else len(value)  # x, y / w, h; points by pair
+        for i, item in enumerate(value):
             spin = QSpinBox()
             spin.setRange(int(p.minimum if p.minimum is not None else -10**6),
                           int(p.maximum if p.maximum is not None else 10**6))
             spin.setValue(item)
             spin.valueChanged.connect(lambda _v: self.changed.emit([s.value() for s in self.spins]))
             self.spins.append(spin)
-            layout.addWidget(spin)
+            grid.addWidget(spin, i // max(1, columns), i % max(1, columns))
+        layout.addLayout(grid)
 
 
 class ParamEditor(QWidget):
@@ -202,6 +209,8 @@ class ParamEditor(QWidget):
         summary.setStyleSheet("color: palette(mid);")
         form.addRow(summary)
         values = plugin.values()
+        self.model_note: QLabel | None = None  # what the picked model is, under a model picker
+        picker = model_param(plugin)
         for param in plugin.params:
             widget = ParamWidget(param, values[param.name], self)
             widget.changed.connect(lambda value, name=param.name: self.param_changed.emit(name, value))
@@ -209,5 +218,20 @@ class ParamEditor(QWidget):
             label = QLabel(param.name)
             label.setToolTip(param.help)
             form.addRow(label, widget)
+            if param.name == picker:
+                self.model_note = QLabel()
+                self.model_note.setWordWrap(True)
+                self.model_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                form.addRow("", self.model_note)
+                self.show_model_note(values[param.name])
+                widget.changed.connect(self.show_model_note)
         if not plugin.params:
             form.addRow(QLabel("No parameters."))
+
+    def show_model_note(self, value: object) -> None:
+        """Say what the model ``value`` names is, or why it cannot be read (in red)."""
+        note = model_note(self.plugin, value)
+        if self.model_note is None or note is None:
+            return
+        self.model_note.setText(note.text)
+        self.model_note.setStyleSheet("color: #d33;" if note.error else "")

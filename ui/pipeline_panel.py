@@ -3,7 +3,7 @@ remove; the selected stage's parameters below; a badge and the message on a stag
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMenu, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget, QWidgetAction)
@@ -12,6 +12,9 @@ from vidcv.errors import VidcvError
 from vidcv.events import RunEvent, StageError
 from vidcv.ui.param_editor import ParamEditor
 from vidcv.ui.session import Session
+
+
+PANE_WIDTH = 300  # the pipeline pane's preferred width; wider when a stage's parameters need it
 
 
 class PluginMenu(QMenu):
@@ -108,6 +111,8 @@ class PipelinePanel(QWidget):
         self.error_label.hide()
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        # the parameters wrap to the pane's width: the pane is made wide enough for them instead of scrolling
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
@@ -122,6 +127,11 @@ class PipelinePanel(QWidget):
         session.pipeline_changed.connect(self.refresh)
         session.run_event.connect(self._run_event)
         self.refresh()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        """As wide as the parameters need, not as wide as a long summary would like (the video gets the rest)."""
+        hint = super().sizeHint()
+        return QSize(max(PANE_WIDTH, self.scroll.minimumWidth()), hint.height())
 
     # --- list <-> pipeline ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -163,7 +173,11 @@ class PipelinePanel(QWidget):
             self.scroll.setWidget(self.editor)
         else:
             self.editor = None
-            self.scroll.setWidget(QLabel("Add a stage with “Add stage”, then select it to edit its parameters."))
+            hint = QLabel("Add a stage with “Add stage”, then select it to edit its parameters.")
+            hint.setWordWrap(True)
+            self.scroll.setWidget(hint)
+        self.scroll.setMinimumWidth(self.scroll.widget().minimumSizeHint().width() + 2 * self.scroll.frameWidth()
+                                    + self.scroll.verticalScrollBar().sizeHint().width())
         self.duplicate_button.setEnabled(0 <= row < len(stages))
         self.remove_button.setEnabled(0 <= row < len(stages))
         self.update_badges()

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from vidcv.stats import RateMeter, RunSummary
 
 
 class Readout(QWidget):
-    """Updated a few times a second by the window from ``Runner.summary(recent=True)``."""
+    """Updated a few times a second by the window from ``Runner.summary(recent=True)``.
+
+    Each stage row names the stage and what it reports as its state (a yolo stage's task, a region
+    tracker's ``tracking``/``lost``). The readout is as tall as its rows: ``rows_changed`` tells the window
+    when that height changed.
+    """
+
+    rows_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.shown_rows = 0
         self.display_rate = RateMeter()
         self.labels = {key: QLabel("–") for key in ("source", "processed", "displayed", "dropped", "age", "provider")}
         top = QHBoxLayout()
@@ -27,6 +37,7 @@ class Readout(QWidget):
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addLayout(top)
         layout.addLayout(self.stage_grid)
+        self.setMaximumHeight(self.sizeHint().height())
 
     def frame_displayed(self) -> None:
         self.display_rate.tick()
@@ -45,6 +56,11 @@ class Readout(QWidget):
         for i, widgets in enumerate(self.stage_rows):
             for w in widgets:
                 w.setVisible(i < n)
+        if n != self.shown_rows:
+            self.shown_rows = n
+            self.layout().activate()
+            self.setMaximumHeight(self.sizeHint().height())  # no empty space under the rows
+            self.rows_changed.emit()
 
     def update_from(self, summary: RunSummary | None, live: bool, provider: str = "") -> None:
         if summary is None:
@@ -63,7 +79,8 @@ class Readout(QWidget):
         self._ensure_rows(len(stages))
         slowest = max((s.ms_mean for s in stages if s.enabled), default=0.0) or 1.0
         for (name, bar, ms), s in zip(self.stage_rows, stages):
-            name.setText(s.name if s.enabled else f"{s.name} (off)")
+            state = f" · {s.status.state}" if s.status and s.status.state else ""
+            name.setText(f"{s.name}{state}" if s.enabled else f"{s.name} (off)")
             bar.setValue(int(1000 * s.ms_mean / slowest) if s.enabled else 0)
             errors = f"  ⚠ {s.errors}" if s.errors else ""
             ms.setText(f"{s.ms_mean:6.2f} ms  p95 {s.ms_p95:6.2f}{errors}" if s.enabled else "bypassed")

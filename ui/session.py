@@ -144,6 +144,12 @@ class Session(QObject):
         self.modified = True
         self.pipeline_changed.emit()
         self.preset_changed.emit()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """While paused on a file, process the current frame again (the pipeline or a parameter changed)."""
+        if self.runner is not None:
+            self.runner.refresh()
 
     def add_stage(self, name: str, index: int | None = None) -> int:
         plugin = self.registry.create(name)
@@ -179,8 +185,7 @@ class Session(QObject):
         self.pipeline.set_param(index, name, value)
         self.modified = True
         self.preset_changed.emit()
-        if self.runner is not None:
-            self.runner.refresh()  # while paused on a file, show the current frame with the new value
+        self.refresh()
 
     # --- presets ------------------------------------------------------------------------------------------
     def pipeline_yaml(self) -> str:
@@ -208,6 +213,7 @@ class Session(QObject):
         self.pipeline.request_reset()
         for stage in old:
             stage.plugin.close()
+        self.refresh()
 
     def save_preset(self, path: str) -> None:
         save_preset(self.pipeline, path)

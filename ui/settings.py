@@ -1,13 +1,14 @@
 """Persistent settings (last source, pipeline, recent presets, window layout) in QSettings.
 
-``VIDCV_CONFIG_DIR`` points them at a folder of its own (tests, portable installs).
+``VIDCV_CONFIG_DIR`` points them at a folder of its own (tests, portable installs). Read-only settings
+(``--screenshot`` runs) read what was saved and write nothing, so that they leave the user's session alone.
 """
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 MAX_RECENT = 8
 
@@ -22,12 +23,21 @@ def open_settings() -> QSettings:
 class Settings:
     """Typed access to what vidcv remembers between runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_only: bool = False) -> None:
         self.q = open_settings()
+        self.read_only = read_only
 
     def _str(self, key: str) -> str:
         value = self.q.value(key, "")
         return value if isinstance(value, str) else ""
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self.q.value(key)
+        return value if isinstance(value, QByteArray) else None
+
+    def _set(self, key: str, value: object) -> None:
+        if not self.read_only:
+            self.q.setValue(key, value)
 
     @property
     def last_source(self) -> str:
@@ -35,7 +45,7 @@ class Settings:
 
     @last_source.setter
     def last_source(self, spec: str) -> None:
-        self.q.setValue("session/source", spec)
+        self._set("session/source", spec)
 
     @property
     def last_pipeline_yaml(self) -> str:
@@ -46,8 +56,21 @@ class Settings:
         return self._str("session/preset_path")
 
     def remember_pipeline(self, yaml_text: str, preset_path: str) -> None:
-        self.q.setValue("session/pipeline_yaml", yaml_text)
-        self.q.setValue("session/preset_path", preset_path)
+        self._set("session/pipeline_yaml", yaml_text)
+        self._set("session/preset_path", preset_path)
+
+    @property
+    def window_geometry(self) -> QByteArray | None:
+        return self._bytes("window/geometry")
+
+    @property
+    def window_state(self) -> QByteArray | None:
+        """The docks' places and sizes (QMainWindow.saveState)."""
+        return self._bytes("window/state")
+
+    def remember_layout(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._set("window/geometry", geometry)
+        self._set("window/state", state)
 
     def recent_presets(self) -> list[str]:
         value = self.q.value("presets/recent", [])
@@ -57,7 +80,8 @@ class Settings:
     def add_recent_preset(self, path: str) -> None:
         path = os.path.abspath(path)
         items = [path, *(p for p in self.recent_presets() if p != path)][:MAX_RECENT]
-        self.q.setValue("presets/recent", items)
+        self._set("presets/recent", items)
 
     def sync(self) -> None:
-        self.q.sync()
+        if not self.read_only:
+            self.q.sync()

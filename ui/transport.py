@@ -23,6 +23,7 @@ class Transport(QWidget):
         self.step_button = QPushButton("Step ▸")
         self.seek = QSlider(Qt.Orientation.Horizontal)
         self.seek.setEnabled(False)
+        self.seek.setMinimumWidth(120)  # a wide side pane must not squeeze the seek bar away
         self.seek.sliderReleased.connect(lambda: self.seek_requested.emit(self.seek.value()))
         self.seek.actionTriggered.connect(self._clicked)
         self.time = QLabel("--:--")

@@ -41,6 +41,7 @@ class VideoView(QWidget):
         super().__init__(parent)
         self.mode = "processed"
         self.overlays = True
+        self.burnt_in = False  # an annotate stage has drawn the detections into the processed image
         self.one_to_one = False
         self.frame: Frame | None = None
         self._arrays: list[np.ndarray] = []  # keep the buffers of the wrapped QImages alive
@@ -67,6 +68,12 @@ class VideoView(QWidget):
 
     def set_overlays(self, on: bool) -> None:
         self.overlays = on
+        self.update()
+
+    def set_burnt_in(self, on: bool) -> None:
+        """Whether the processed image has the detections drawn into it (an annotate stage): the overlays then
+        skip it, so that no label is drawn twice; the original image still gets them."""
+        self.burnt_in = on
         self.update()
 
     def set_one_to_one(self, on: bool) -> None:
@@ -118,7 +125,9 @@ class VideoView(QWidget):
         for rect, img, array in zip(self.image_rects(), self._images, self._arrays):
             painter.drawImage(rect, img)
             frame = self.frame
-            if self.overlays and frame is not None and (len(frame.detections) or frame.classification is not None):
+            if frame is None or (self.burnt_in and array is not frame.source_image):
+                continue
+            if self.overlays and (len(frame.detections) or frame.classification is not None):
                 painter.save()
                 painter.translate(rect.topLeft())
                 scale = rect.width() / img.width()

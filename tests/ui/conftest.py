@@ -18,17 +18,33 @@ def isolated_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def window(qtbot):
-    """A main window on nothing yet; closed (and checked clean) at the end."""
+def make_window(qtbot):
+    """``make_window(session=None)``: a shown main window; each is closed (and checked clean) at the end.
+
+    Closing answers the unsaved-changes question for the test: its pipeline edits are not kept, as if
+    the user discarded them (tests of that question answer it themselves)."""
     from vidcv.ui.main_window import MainWindow
     from vidcv.ui.session import Session
     from vidcv.ui.settings import Settings
 
-    win = MainWindow(Session(), Settings())
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    t0 = time.monotonic()
-    win.close()
-    assert time.monotonic() - t0 < 2.5
+    made = []
+
+    def make(session=None):
+        win = MainWindow(session or Session(), Settings())  # not qtbot.addWidget: closed below, answering
+        win.show()
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.session.modified = False
+        t0 = time.monotonic()
+        win.close()
+        assert time.monotonic() - t0 < 2.5
     assert vidcv_threads() == []
+
+
+@pytest.fixture
+def window(make_window):
+    """A main window on nothing yet; closed (and checked clean) at the end."""
+    return make_window()

@@ -248,12 +248,14 @@ def test_the_last_session_is_restored(qtbot, tmp_path, video_file):
     qtbot.addWidget(first)
     first.session.set_realtime(False)
     first.session.add_stage("flip")
+    first.save_preset_to(str(tmp_path / "flipped.yaml"))
     assert first.open_source(video_file)
     first.close()
     session = Session()
     source, preset = initial_session(build_parser().parse_args([]), Settings(), session)
     assert source == video_file and preset is None
     assert [s.plugin_name for s in session.pipeline.stages] == ["flip"]
+    assert session.preset_path == str(tmp_path / "flipped.yaml")
 
 
 def test_first_start_opens_the_sample_with_edges():
@@ -285,14 +287,24 @@ def test_close_while_recording_finalises_the_file(qtbot, tmp_path):
     assert not [p for p in os.listdir(os.path.dirname(sink.path)) if "partial" in p]
 
 
-def test_screenshot_mode(tmp_path):
+def test_screenshot_mode_leaves_the_saved_session_alone(tmp_path):
     from PySide6.QtGui import QImage
 
     from vidcv.ui.app import main
+    from vidcv.ui.settings import Settings
 
+    settings = Settings()
+    settings.last_source = "pattern:320x240@30"
+    settings.remember_pipeline("pipeline:\n  - plugin: flip\n", "")
+    settings.add_recent_preset(bundled_preset("gray"))
+    settings.sync()
+    ini = os.path.join(os.environ["VIDCV_CONFIG_DIR"], "vidcv.ini")
+    before = open(ini, "rb").read()
     shot = tmp_path / "shot.png"
     assert main([sample_video(), "--pipeline", "edges", "--frames", "10", "--screenshot", str(shot)]) == 0
     assert QImage(str(shot)).width() >= 1000
+    assert open(ini, "rb").read() == before
+    assert Settings().last_source == "pattern:320x240@30"
 
 
 def test_the_readout_shows_what_inference_runs_on(qtbot, window):
@@ -302,6 +314,8 @@ def test_the_readout_shows_what_inference_runs_on(qtbot, window):
     qtbot.waitUntil(lambda: window.session.pipeline.stages[0].plugin.p.device == "cpu", timeout=10000)
     # the yolo stage reports its provider; the readout shows it from the next statistics event on
     qtbot.waitUntil(lambda: window.readout.labels["provider"].text() == "CPU", timeout=10000)
+    # and its row names the task of the model, from the stage's status
+    qtbot.waitUntil(lambda: window.readout.stage_rows[0][0].text() == "yolo · detect", timeout=10000)
 
 
 def test_extract_dialog_builds_a_dataset_and_snapshots_add_to_it(qtbot, window, tmp_path):
@@ -356,3 +370,222 @@ def test_file_menu_exports_the_pipeline_as_a_script(qtbot, window, tmp_path):
     got = namespace["process"](namespace["Frame"](frame.source_image.copy())).image
     want = window.session.pipeline.process(Frame(frame.source_image.copy(), 0, 0.0)).image
     assert np.array_equal(got, want) and "# blur: bypassed in the pipeline" in path.read_text()
+
+
+# --- issue 15: the first hour of a new user --------------------------------------------------------------
+def pause_on_a_frame(qtbot, win):
+    """Pause and return the index of the frame shown once the run has stopped reading."""
+    win.session.toggle_play()
+    assert win.session.paused
+    win.session.seek(100)
+    wait_for(qtbot, win, lambda f: f.index == 100)
+    return 100
+
+
+def test_a_region_goes_to_the_stage_selected_at_start_up(qtbot, make_window, tmp_path):
+    from vidcv.ui.session import Session
+
+    preset = tmp_path / "roi.yaml"
+    preset.write_text("pipeline:\n  - plugin: roi_track\n  - plugin: annotate\n")
+    session = Session()
+    session.load_preset(str(preset))  # as vidcv-gui -p does, before the window exists
+    win = make_window(session)
+    assert win.pipeline_panel.list.currentRow() == 0 and win.selected_stage == 0
+    start_on_sample(qtbot, win)
+    pause_on_a_frame(qtbot, win)
+    rect = win.view.image_rects()[0]
+    scale = 640 / rect.width()
+    win.view.select_region(QPoint(rect.x() + int(20 / scale), rect.y() + int(30 / scale)),
+                           QPoint(rect.x() + int(100 / scale), rect.y() + int(90 / scale)))
+    roi = session.pipeline.stages[0].plugin.values()["roi"]
+    assert all(abs(a - b) <= 2 for a, b in zip(roi, [20, 30, 80, 60]))
+    assert "given to roi_track" in win.statusBar().currentMessage()
+
+
+def test_labels_are_not_drawn_twice_with_an_annotate_stage(qtbot, window):
+    start_on_sample(qtbot, window, "shapes")
+    assert window.view.burnt_in  # annotate draws them into the processed image
+    wait_for(qtbot, window, lambda f: len(f.detections) > 0)
+    seen = window.view.frame
+    window.session.toggle_play()
+    window.session.seek(seen.index)  # paused on that frame: no other frame comes after it
+    wait_for(qtbot, window, lambda f: f is not seen and f.index == seen.index)
+    frame = window.view.frame
+    assert len(frame.detections) > 0
+    on = window.view.grab().toImage()
+    window.view.set_overlays(False)
+    off = window.view.grab().toImage()
+    assert on == off  # nothing drawn over the processed image: its labels are annotate's, once
+    window.actions_.view_modes["original"].trigger()
+    plain_original = window.view.grab().toImage()
+    window.view.set_overlays(True)
+    assert window.view.grab().toImage() != plain_original  # the original still gets the overlays
+    assert window.view.frame is frame
+    window.session.set_enabled(1, False)  # annotate bypassed: the overlays draw on the processed image again
+    assert not window.view.burnt_in
+
+
+def test_a_paused_frame_is_processed_again_on_every_pipeline_edit(qtbot, window):
+    start_on_sample(qtbot, window)
+    index = pause_on_a_frame(qtbot, window)
+    session = window.session
+    at = lambda want: (lambda f: f.index == index and want(f))  # noqa: E731
+    session.add_stage("flip")  # add
+    wait_for(qtbot, window, at(lambda f: np.array_equal(f.image, cv2.flip(f.source_image, 1))))
+    session.add_stage("color")  # add a second: to gray
+    wait_for(qtbot, window, at(lambda f: f.image.ndim == 2))
+    session.set_enabled(1, False)  # bypass
+    wait_for(qtbot, window, at(lambda f: f.image.ndim == 3 and np.array_equal(f.image, cv2.flip(f.source_image, 1))))
+    session.set_enabled(1, True)
+    wait_for(qtbot, window, at(lambda f: f.image.ndim == 2))
+    session.add_stage("crop", 0)
+    session.set_param(0, "width", 100)
+    session.set_param(0, "height", 50)
+    wait_for(qtbot, window, at(lambda f: f.image.shape == (50, 100)))
+    session.move_stage(0, 2)  # reorder: crop last, on the flipped gray image
+    gray = lambda f: cv2.cvtColor(cv2.flip(f.source_image, 1), cv2.COLOR_BGR2GRAY)  # noqa: E731
+    wait_for(qtbot, window, at(lambda f: f.image.shape == (50, 100) and np.array_equal(f.image, gray(f)[:50, :100])))
+    session.remove_stage(2)  # remove
+    wait_for(qtbot, window, at(lambda f: f.image.shape == (360, 640)))
+    assert session.paused
+
+
+def sample_preset(path, stages):
+    path.write_text("pipeline:\n" + "".join(f"  - plugin: {name}\n" for name in stages))
+    return str(path)
+
+
+def test_the_readout_is_as_tall_as_its_rows(qtbot, make_window, tmp_path):
+    from vidcv.ui.session import Session
+
+    long = Session()
+    long.load_preset(sample_preset(tmp_path / "long.yaml", ["blur", "flip", "sharpen", "equalize", "color", "canny",
+                                                             "morphology", "blur", "flip", "sharpen", "flip"]))
+    first = make_window(long)
+    start_on_sample(qtbot, first)
+    qtbot.waitUntil(lambda: first.readout.shown_rows == 11, timeout=8000)
+    tall = first.readout_dock.height()
+    first.close()  # saves the layout with the tall readout
+    short = Session()
+    short.load_preset(sample_preset(tmp_path / "short.yaml", ["blur", "canny"]))
+    second = make_window(short)
+    start_on_sample(qtbot, second)
+    qtbot.waitUntil(lambda: second.readout.shown_rows == 2, timeout=8000)
+    qtbot.waitUntil(lambda: second.readout_dock.height() < tall)
+    title = second.readout_dock.height() - second.readout.height()
+    assert second.readout.height() <= second.readout.sizeHint().height() and title < 40
+    assert second.readout_dock.height() < tall - 8 * second.readout.stage_rows[0][0].height()
+
+
+def test_view_reset_layout_puts_every_panel_back(qtbot, window):
+    from PySide6.QtWidgets import QDockWidget
+
+    docks = {d.objectName(): d for d in window.findChildren(QDockWidget)}
+    docks["dock_pipeline"].setFloating(True)
+    docks["dock_source"].hide()
+    window.removeDockWidget(docks["dock_readout"])
+    window.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, docks["dock_readout"])
+    docks["dock_readout"].show()
+    assert "Reset layout" in [a.text() for a in window.menuBar().actions()[2].menu().actions()]
+    window.actions_.reset_layout.trigger()
+    assert not any(d.isFloating() or d.isHidden() for d in docks.values())
+    assert window.dockWidgetArea(docks["dock_pipeline"]) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert window.dockWidgetArea(docks["dock_source"]) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert window.dockWidgetArea(docks["dock_readout"]) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert (window.width(), window.height()) == (1280, 800)
+
+
+@pytest.mark.parametrize("plugin", ["roi_track", "count", "in_range", "yolo", "track"])
+def test_no_parameter_pane_needs_a_horizontal_scroll_bar(qtbot, window, plugin):
+    panel = window.pipeline_panel
+    panel.add_plugin(plugin)
+    panel.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: panel.scroll.viewport().width() >= panel.editor.minimumSizeHint().width())
+    assert panel.scroll.horizontalScrollBar().isHidden() or panel.scroll.horizontalScrollBar().maximum() == 0
+    assert panel.editor.width() <= panel.scroll.viewport().width()
+    assert window.transport.seek.width() >= 120  # a wide pane does not squeeze the seek bar away
+
+
+def test_the_extract_dialogs_folder_field_shows_the_whole_path(qtbot, window, tmp_path):
+    start_on_sample(qtbot, window)
+    window.open_extract_dialog()
+    dialog = window.extract_dialog
+    qtbot.addWidget(dialog)
+    qtbot.waitExposed(dialog)
+    field = dialog.out
+    assert field.width() > field.fontMetrics().horizontalAdvance(field.text())
+    field.setText(str(tmp_path / "a" / "longer" / "folder" / "for" / "the" / "dataset"))
+    qtbot.waitUntil(lambda: field.width() > field.fontMetrics().horizontalAdvance(field.text()))
+
+
+def test_help_menu_shortcuts_docs_and_about(qtbot, window):
+    import cv2 as opencv
+    import onnxruntime
+
+    from vidcv import __version__
+
+    help_menu = window.menuBar().actions()[-1]
+    assert help_menu.text() == "&Help"
+    assert [a.text() for a in help_menu.menu().actions()] == ["Keyboard shortcuts", "README and documentation",
+                                                              "About vidcv"]
+    window.actions_.shortcuts.trigger()
+    text = window.help_box.text()
+    for keys in ("Space", "Ctrl+S", "Ctrl+Q", "Ctrl+E", "Right", "F1"):
+        assert f"<b>{keys}</b>" in text
+    assert "Drag on the video" in text
+    window.help_box.close()
+    window.actions_.about.trigger()
+    text = window.help_box.text()
+    assert f"vidcv {__version__}" in text and opencv.__version__ in text and onnxruntime.__version__ in text
+    assert "CPU" in text  # the providers this onnxruntime offers
+    window.help_box.close()
+    url = window.docs_url()
+    assert url is not None and url.toLocalFile().endswith("README.md") and os.path.isfile(url.toLocalFile())
+
+
+def answer_close(qtbot, win, button):
+    """Close ``win`` (Ctrl+Q's action) and answer the unsaved-changes question with ``button``."""
+    from PySide6.QtCore import QTimer
+
+    asked = []
+
+    def answer():
+        asked.append(win.close_box.text())
+        win.close_box.button(button).click()
+
+    QTimer.singleShot(0, answer)
+    win.actions_.quit.trigger()
+    return asked
+
+
+def test_quitting_with_unsaved_changes_asks(qtbot, make_window, tmp_path):
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QMessageBox
+
+    from vidcv.ui.app import build_parser, initial_session
+    from vidcv.ui.session import Session
+    from vidcv.ui.settings import Settings
+
+    win = make_window()
+    assert win.actions_.quit.shortcut() == QKeySequence("Ctrl+Q")
+    path = tmp_path / "mine.yaml"
+    win.session.add_stage("blur")
+    win.save_preset_to(str(path))
+    win.actions_.quit.trigger()  # saved: no question
+    assert not win.isVisible()
+    win = make_window()
+    assert win.open_preset(str(path)) and win.open_source("pattern:320x240@30")
+    win.session.add_stage("flip")
+    assert win.windowTitle().startswith("mine.yaml*")
+    asked = answer_close(qtbot, win, QMessageBox.StandardButton.Cancel)
+    assert asked and "mine.yaml" in asked[0] and win.isVisible()  # Cancel: stays open, edits kept
+    asked = answer_close(qtbot, win, QMessageBox.StandardButton.Discard)
+    assert asked and not win.isVisible()
+    session = Session()
+    initial_session(build_parser().parse_args([]), Settings(), session)  # discarded: the saved preset comes back
+    assert [s.plugin_name for s in session.pipeline.stages] == ["blur"]
+    win = make_window(session)
+    win.session.add_stage("sharpen")
+    asked = answer_close(qtbot, win, QMessageBox.StandardButton.Save)
+    assert asked and not win.isVisible()
+    assert [s.plugin_name for s in load_preset(str(path)).stages] == ["blur", "sharpen"]
