@@ -11,7 +11,7 @@ from vidcv.detections import Detections, xywh_to_xyxy
 from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.imageops import to_gray
-from vidcv.params import Bool, FilePath, Float, Int
+from vidcv.params import Bool, FilePath, Float, Int, shown
 from vidcv.plugin import Plugin, Produces
 
 
@@ -39,7 +39,7 @@ def resolve_cascade(value: str) -> str:
         return shipped[value]
     if os.path.isfile(value):
         return value
-    raise ParamError(f"parameter 'cascade' = {value!r} is not allowed: expected a cascade shipped with OpenCV "
+    raise ParamError(f"parameter 'cascade' = {shown(value)} is not allowed: expected a cascade shipped with OpenCV "
                      f"({', '.join(shipped)}) or the path of a cascade .xml file")
 
 

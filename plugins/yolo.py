@@ -9,7 +9,7 @@ from vidcv.bundled import DEMO_MODEL, bundled_models
 from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
-from vidcv.params import Choice, FilePath, Float, Int, Text
+from vidcv.params import Choice, FilePath, Float, Int, Text, shown
 from vidcv.plugin import Plugin, Produces
 from vidcv.status import StageStatus
 
@@ -25,7 +25,7 @@ def resolve_model(value: str) -> str:
         return models[value]
     if os.path.isfile(value):
         return value
-    raise ParamError(f"parameter 'model' = {value!r}: no such file; give the path of a YOLO model exported to ONNX "
+    raise ParamError(f"parameter 'model' = {shown(value)}: no such file; give the path of a YOLO model exported to ONNX "
                      f"(`vidcv model export WEIGHTS.pt`), or a bundled model: {', '.join(models) or 'none'}")
 
 
@@ -41,7 +41,7 @@ def parse_classes(text: str, names: dict[int, str]) -> list[int] | None:
         elif item.lower() in by_name:
             ids.append(by_name[item.lower()])
         else:
-            raise ParamError(f"parameter 'classes': {item!r} is not a class of this model; its classes are "
+            raise ParamError(f"parameter 'classes': {shown(item)} is not a class of this model; its classes are "
                              + ", ".join(f"{k}={v}" for k, v in names.items()))
     return ids
 
