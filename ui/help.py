@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMenu
 
 from vidcv._version import __version__
 from vidcv.errors import VidcvError
-from vidcv.inference.providers import available, onnxruntime
+from vidcv.inference.providers import SHORT, available, missing_libraries, onnxruntime
 
 #: where the documentation lives when the checkout (or an sdist) is not at hand
 PROJECT_DOCS = "README.md and docs/ of the vidcv source tree; `vidcv --help` and `vidcv plugins` list the rest"
@@ -57,13 +57,21 @@ def shortcuts_html(menus: Iterable[QMenu]) -> str:
     return f"<table>{''.join(cells)}</table>"
 
 
+def provider_state(name: str) -> str:
+    """``CPU``, ``CUDA`` or ``TENSORRT``; a GPU one whose libraries do not load here says so (offered is not
+    usable)."""
+    short = SHORT.get(name, name)
+    missing = missing_libraries(short) if short in ("cuda", "tensorrt") else []
+    return short.upper() + (" (libraries missing: see vidcv doctor)" if missing else "")
+
+
 def runtime_versions() -> list[tuple[str, str]]:
     """(component, version) for About: vidcv, Python, Qt, OpenCV, ONNX Runtime and its providers."""
     rows = [("vidcv", __version__), ("Python", platform.python_version()),
             ("Qt", f"{qVersion()} (PySide6 {pyside_version})"), ("OpenCV", cv2.__version__)]
     try:
         rows.append(("ONNX Runtime", onnxruntime().__version__))
-        rows.append(("providers", ", ".join(p.removesuffix("ExecutionProvider") for p in available())))
+        rows.append(("providers", ", ".join(provider_state(p) for p in available())))
     except VidcvError as exc:
         rows.append(("ONNX Runtime", str(exc)))
     return rows

@@ -204,10 +204,6 @@ class ParamEditor(QWidget):
         self.widgets: dict[str, ParamWidget] = {}
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        summary = QLabel(plugin.to_dict()["summary"])
-        summary.setWordWrap(True)
-        summary.setStyleSheet("color: palette(mid);")
-        form.addRow(summary)
         values = plugin.values()
         self.model_note: QLabel | None = None  # what the picked model is, under a model picker
         picker = model_param(plugin)
@@ -227,6 +223,10 @@ class ParamEditor(QWidget):
                 widget.changed.connect(self.show_model_note)
         if not plugin.params:
             form.addRow(QLabel("No parameters."))
+        summary = QLabel(plugin.to_dict()["summary"])  # below the parameters: a long one hides no control
+        summary.setWordWrap(True)
+        summary.setStyleSheet("color: palette(mid);")
+        form.addRow(summary)
 
     def show_model_note(self, value: object) -> None:
         """Say what the model ``value`` names is, or why it cannot be read (in red)."""
