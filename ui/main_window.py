@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
+from vidcv.bundled import assets_dir
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.fileio import write_text_atomic
@@ -28,6 +29,12 @@ from vidcv.ui.video_view import VideoView
 log = logging.getLogger(__name__)
 
 PRESET_EXTENSIONS = (".yaml", ".yml")
+
+
+def is_bundled(path: str) -> bool:
+    """Whether ``path`` is one of vidcv's bundled presets (saving over it would change vidcv itself)."""
+    folder = os.path.realpath(os.path.join(assets_dir(), "presets"))
+    return os.path.dirname(os.path.realpath(path)) == folder
 
 
 def output_dir(kind: str) -> str:
@@ -211,14 +218,15 @@ class MainWindow(QMainWindow):
             self.open_preset(path)
 
     def save_preset(self) -> None:
-        if self.session.preset_path:
+        """Save to the preset's own file; a bundled preset (part of vidcv) or none asks for a new file."""
+        if self.session.preset_path and not is_bundled(self.session.preset_path):
             self.save_preset_to(self.session.preset_path)
         else:
             self.save_preset_as()
 
     def save_preset_as(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the pipeline as a preset", "pipeline.yaml",
-                                              "Presets (*.yaml *.yml)")
+        name = os.path.basename(self.session.preset_path) if self.session.preset_path else "pipeline.yaml"
+        path, _ = QFileDialog.getSaveFileName(self, "Save the pipeline as a preset", name, "Presets (*.yaml *.yml)")
         if path:
             self.save_preset_to(path)
 

@@ -589,3 +589,24 @@ def test_quitting_with_unsaved_changes_asks(qtbot, make_window, tmp_path):
     asked = answer_close(qtbot, win, QMessageBox.StandardButton.Save)
     assert asked and not win.isVisible()
     assert [s.plugin_name for s in load_preset(str(path)).stages] == ["blur", "sharpen"]
+
+
+def test_saving_a_bundled_preset_asks_for_a_file_of_your_own(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    bundled = bundled_preset("edges")
+    original = open(bundled, "rb").read()
+    assert window.open_preset(bundled)
+    window.session.set_param(2, "low", 90.0)
+    offered = []
+    mine = tmp_path / "edges.yaml"
+
+    def choose(parent, caption, name, filters):  # the user picks a file of their own in the dialog
+        offered.append(name)
+        return str(mine), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", choose)
+    window.actions_.save_preset.trigger()  # Ctrl+S
+    assert offered == ["edges.yaml"] and open(bundled, "rb").read() == original
+    assert load_preset(str(mine)).stages[2].plugin.p.low == 90.0
+    assert window.session.preset_path == str(mine) and not window.session.modified
