@@ -135,7 +135,7 @@ def test_every_codec_in_every_container_that_takes_it(tmp_path, codec, ext):
 def test_a_codec_the_container_cannot_hold_is_refused_before_any_frame(tmp_path, codec, ext, words):
     with pytest.raises(OutputError, match="cannot write video .*out") as info:
         make_output_sink(str(tmp_path / f"out{ext}"), 25, codec=codec)
-    assert words in str(info.value)
+    assert words in str(info.value) and "images" not in str(info.value)  # only what fits this file
     assert os.listdir(tmp_path) == []
 
 

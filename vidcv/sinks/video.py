@@ -70,8 +70,9 @@ class VideoSink(Sink):
         try:
             self.format, self.codec = container_for(path, codec)
         except ValueError as exc:
-            raise OutputError(f"cannot write video {path}: {exc} (or give a folder or frame_%05d.png for "
-                              "images)") from None
+            images = "" if os.path.splitext(path)[1].lower() in CONTAINERS else \
+                " (or give a folder or frame_%05d.png for images)"
+            raise OutputError(f"cannot write video {path}: {exc}{images}") from None
         if quality not in ("low", "medium", "high"):
             raise OutputError(f"cannot write video {path}: unknown quality '{quality}'; use low, medium or high")
         check_writable(path)
