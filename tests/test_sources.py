@@ -96,6 +96,28 @@ def test_pyav_decodes_the_same_pixels_as_opencv(tmp_path, codec):
     assert all(np.array_equal(a, b) for a, b in zip(got["pyav"], got["opencv"]))
 
 
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_a_rotated_video_comes_upright_from_both_decoders(tmp_path, degrees):
+    import av
+
+    plain = h264_clip(str(tmp_path / "plain.mp4"), 5)
+    turned = str(tmp_path / "turned.mp4")  # as a phone records portrait: the pixels as shot, a display matrix
+    with av.open(plain) as inp, av.open(turned, "w") as out:
+        ist = inp.streams.video[0]
+        ost = out.add_stream_from_template(ist, opaque=True)
+        ost.set_display_rotation(degrees)
+        for packet in inp.demux(ist):
+            if packet.dts is not None:
+                packet.stream = ost
+                out.mux(packet)
+    got = {}
+    for backend in ("pyav", "opencv"):
+        with FileSource(turned, backend=backend) as src:
+            got[backend] = [f.image for f in src]
+            assert src.size_wh == ((240, 320) if degrees != 180 else (320, 240))
+    assert all(np.array_equal(a, b) for a, b in zip(got["pyav"], got["opencv"], strict=True))
+
+
 def test_the_faster_decoder_is_chosen_by_frame_size(tmp_path):
     from vidcv.sources.file import choose_backend
 

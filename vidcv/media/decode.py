@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 import av
+import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,17 @@ log = logging.getLogger(__name__)
 #: what opening or reading fails with: PyAV's errors for a file or a connection (timeouts are
 #: ``av.ExitError``), ValueError for a file without video
 DECODE_ERRORS = (av.FFmpegError, OSError, EOFError, ValueError)
+
+
+#: a display rotation (degrees counter-clockwise, as phones record portrait video) -> the turn that undoes it
+_TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
+def upright(frame: av.VideoFrame) -> np.ndarray:
+    """The frame as BGR, turned as its display matrix says (what ``cv2.VideoCapture`` does by default)."""
+    image = frame.to_ndarray(format="bgr24")
+    turn = _TURNS.get(round(frame.rotation or 0) % 360)
+    return image if turn is None else cv2.rotate(image, turn)
 
 
 class Decoded(NamedTuple):
@@ -59,7 +71,7 @@ class VideoReader:
             self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
             self.start_pts: int = stream.start_time or 0
             self.codec: str = stream.codec_context.name
-            self.size_wh = (stream.codec_context.width, stream.codec_context.height)
+            self.size_wh = (stream.codec_context.width, stream.codec_context.height)  #: as coded, unturned
             duration_us = self._container.duration  # from the container; absent for live streams
             self.duration_ms: float | None = duration_us / 1000.0 if duration_us else None
             self.frame_count: int | None = stream.frames or self._estimated_count()
@@ -102,7 +114,7 @@ class VideoReader:
             frame = next(self._frames, None)
             if frame is None:
                 return None
-        return Decoded(frame.to_ndarray(format="bgr24"), self._pts_ms(frame, fallback_pts_ms))
+        return Decoded(upright(frame), self._pts_ms(frame, fallback_pts_ms))
 
     def frame_pts(self) -> list[int]:
         """The presentation timestamps of every frame, in order (read once from the packets, no decoding):
