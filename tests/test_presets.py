@@ -147,7 +147,7 @@ def test_an_anchor_bomb_is_refused_at_its_first_alias(tmp_path, registry):
     with pytest.raises(PresetError) as info:
         load_preset(str(path), registry)
     assert str(info.value) == (f"{path}: not valid YAML at line 2, column 10: aliases (*name, which repeat an &name "
-                               "anchor) are not allowed in a preset: write each value out in full")
+                               "anchor) are not allowed here: write each value out in full")
 
 
 def test_anchors_without_aliases_and_saved_shared_values_load(registry):

@@ -40,7 +40,7 @@ class _PresetLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
-                None, None, "aliases (*name, which repeat an &name anchor) are not allowed in a preset: write "
+                None, None, "aliases (*name, which repeat an &name anchor) are not allowed here: write "
                             "each value out in full", event.start_mark)
         return super().compose_node(parent, index)  # type: ignore[arg-type]
 
@@ -106,19 +106,25 @@ def parse_preset(text: str, registry: Registry | None = None, origin: str = "<pr
     """Validate YAML text into a Pipeline; every error is one line that names the stage, the parameter and
     what is allowed. Aliases are refused and the size is bounded (MAX_PRESET_BYTES, MAX_STAGES)."""
     _check_size(len(text.encode("utf-8", "surrogatepass")), origin)
+    return pipeline_from_dict(safe_yaml(text, origin, "a preset"), registry, origin)
+
+
+def safe_yaml(text: str, origin: str, what: str = "a preset") -> Any:
+    """YAML text read as presets are (PyYAML's safe loader with aliases refused); a PresetError of one line
+    naming ``origin`` for text that is not YAML, too deeply nested, or holds an integer of over 4300 digits.
+    The caller bounds the text's size."""
     try:
-        data = yaml.load(text, Loader=_PresetLoader)  # a SafeLoader without aliases
+        return yaml.load(text, Loader=_PresetLoader)  # a SafeLoader without aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = " ".join((getattr(exc, "problem", None) or str(exc)).split())
         raise PresetError(f"{origin}: not valid YAML{where}: {problem[:200]}") from None
     except RecursionError:
-        raise PresetError(f"{origin}: not a preset: its values are nested too deeply") from None
+        raise PresetError(f"{origin}: not {what}: its values are nested too deeply") from None
     except ValueError as exc:  # a value PyYAML cannot build: an integer of over 4300 digits
-        what = "an integer has too many digits" if "digits" in str(exc) else shown(str(exc))
-        raise PresetError(f"{origin}: not a preset: {what}") from None
-    return pipeline_from_dict(data, registry, origin)
+        detail = "an integer has too many digits" if "digits" in str(exc) else shown(str(exc))
+        raise PresetError(f"{origin}: not {what}: {detail}") from None
 
 
 def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str = "<preset>") -> Pipeline:

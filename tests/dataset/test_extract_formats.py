@@ -263,3 +263,15 @@ def test_the_sample_with_the_default_split_fills_every_split(tmp_path):
     loud = run_cli("extract", sample, "-p", "edges", "--negatives-only", "--out", str(tmp_path / "d"),
                    "--every", "100")
     assert "note: the split is" in loud.stdout and "--split-by frame" in loud.stdout
+
+
+def test_a_data_yaml_bomb_is_refused_in_one_line(tmp_path):
+    """A data.yaml of nested aliases (a few hundred bytes that expand to gigabytes) is not expanded."""
+    out = tmp_path / "bomb"
+    out.mkdir()
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    (out / "data.yaml").write_text("\n".join(lines) + "\nnames: *a8\nvidcv_format: yolo\n")
+    sample = os.path.join(os.path.dirname(__file__), "..", "..", "assets", "sample.mp4")
+    res = run_cli("extract", sample, "-p", "edges", "--negatives-only", "--out", str(out), timeout=60)
+    assert res.returncode == 1 and "aliases" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -14,12 +14,11 @@ import os
 import re
 from typing import Any
 
-import yaml
-
 from vidcv.dataset.formats import FORMATS
 from vidcv.dataset.journal import JOURNAL_NAME, MANIFEST_NAME
 from vidcv.dataset.lock import LOCK_NAME
-from vidcv.errors import VidcvError
+from vidcv.errors import PresetError, VidcvError
+from vidcv.presets import safe_yaml
 
 OWN_FILES = frozenset((LOCK_NAME, JOURNAL_NAME))  #: vidcv's own bookkeeping: not content of the folder
 SPLITS = ("train", "val", "test")
@@ -38,17 +37,24 @@ def clean_name(name: object) -> str:
     return text or "unnamed"
 
 
+MAX_DATA_YAML_BYTES = 4 * 2**20  #: ample for thousands of class names; a larger data.yaml is not read
+
+
 def read_data_yaml(root: str) -> dict[str, Any]:
     """``root``/data.yaml as a dict ({} when there is none)."""
     path = os.path.join(root, "data.yaml")
     if not os.path.exists(path):
         return {}
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path} is not valid YAML ({str(exc)[:200]}); move it away or choose another --out") \
-            from None
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_DATA_YAML_BYTES + 1)
+        if len(raw) > MAX_DATA_YAML_BYTES:
+            raise DatasetError(f"{path} is over {MAX_DATA_YAML_BYTES // 2**20} MB, too large for a dataset "
+                               "description; move it away or choose another --out")
+        data = safe_yaml(raw.decode("utf-8"), path, "a dataset description") or {}
+    except (PresetError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path} is not a readable data.yaml ({str(exc)[:200]}); move it away or choose another "
+                           "--out") from None
     if not isinstance(data, dict):
         raise DatasetError(f"{path} is not a dataset description; move it away or choose another --out")
     return data
