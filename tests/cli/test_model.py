@@ -21,6 +21,18 @@ def test_model_info_of_the_demo_model():
     assert "runs on    CPU" in text and "0=circle" in text
 
 
+def test_model_info_of_an_empty_model_is_the_demo_model_as_in_the_yolo_stage():
+    from vidcv.plugins.yolo import resolve_model
+
+    from vidcv.bundled import DEMO_MODEL, bundled_models
+
+    res = run_cli("model", "info", "", "--device", "cpu", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert os.path.samefile(doc["path"], resolve_model("")) and os.path.samefile(doc["path"], bundled_models()[DEMO_MODEL])
+    assert doc["classes"] == {"0": "circle", "1": "square", "2": "triangle"}
+
+
 def test_export_builds_an_onnx_that_vidcv_runs(tmp_path):
     env = {**os.environ, "YOLO_OFFLINE": "1"}
     code = ("from ultralytics import YOLO; m = YOLO('yolov8n.yaml'); m.save(r'%s')" % (tmp_path / "tiny.pt"))

@@ -51,11 +51,13 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def info_command(args: argparse.Namespace) -> int:
-    from vidcv.bundled import bundled_models
+    from vidcv.bundled import DEMO_MODEL, bundled_models
     from vidcv.inference.providers import available, caller_reports_fallback
     from vidcv.inference.yolo import YoloModel
 
-    path = bundled_models().get(args.model, args.model)
+    # as the yolo stage reads its model: a bundled name, else a path; empty is the demo model
+    name = args.model or DEMO_MODEL
+    path = bundled_models().get(name, name)
     with caller_reports_fallback():  # said once, below, among the model's facts
         model = YoloModel(path, device=args.device, warmup=False)
     doc = {**model.info.to_dict(), "providers_available": available(), "provider_in_use": model.provider,
@@ -105,7 +107,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     export.add_argument("--batch", type=int, default=1, metavar="N", help="a fixed batch size (default 1)")
     export.add_argument("--out", metavar="FILE.onnx", help="where to write (default: beside the weights)")
     info = msub.add_parser("info", parents=[nested], help="task, classes, input size, providers")
-    info.add_argument("model", metavar="MODEL", help="an .onnx file or a bundled model name")
+    info.add_argument("model", metavar="MODEL", help="an .onnx file or a bundled model name (\"\": the demo model, "
+                      "as the yolo stage's empty model)")
     info.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
     info.add_argument("--json", action="store_true")
     model.set_defaults(handler=model_command)
