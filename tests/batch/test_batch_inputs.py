@@ -77,3 +77,6 @@ def test_two_files_of_one_stem_keep_their_extension_and_the_ledger_name_is_reser
     assert [i.out for i in plan] == ["clip_mp4", "clip_avi", "batch.jsonl_mp4", "other"]
     # the same sources plan the same folders again (what resume relies on)
     assert plan_outputs(files, str(tmp_path / "out")) == plan
+    # a video beside a folder of its name: its folder must not hold the other input's
+    nested = touch(tmp_path, "w/clip.mp4", "w/clip/inner.mp4")
+    assert [i.out for i in plan_outputs(nested, str(tmp_path / "out"))] == ["clip_mp4", "clip/inner"]

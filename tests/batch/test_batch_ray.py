@@ -110,7 +110,8 @@ def cluster_and_clips(tmp_path_factory):
                                   str(root / "local"), "--workers", "2", "-q"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         c.wait_started("head", head)
-        c.worker = c.start_node("worker", f"--address={c.address}", f"--node-ip-address={WORKER_IP}", "--num-cpus=1")
+        c.worker = c.start_node("worker", f"--address={c.address}", f"--node-ip-address={WORKER_IP}", "--num-cpus=1",
+                                f"--temp-dir={ray_root}/worker")
         c.wait_started("worker", c.worker)
         _, stderr = local.communicate(timeout=240)
         assert local.returncode == 0, stderr

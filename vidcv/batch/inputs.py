@@ -144,17 +144,19 @@ def plan_outputs(sources: Sequence[str], out_dir: str) -> list[BatchItem]:
     parent = common_parent(sources)
     stems = [_stem_path(os.path.relpath(os.path.abspath(s), parent)) for s in sources]
     taken = {name.lower() for name in RESERVED_NAMES}
+    # a folder that holds another input's folder (``clip.mp4`` beside a folder ``clip/``) is no output folder
+    parents = {"/".join(s.lower().split("/")[:k]) for s in stems for k in range(1, s.count("/") + 1)}
     counts: dict[str, int] = {}
     for stem in stems:
         counts[stem.lower()] = counts.get(stem.lower(), 0) + 1
     items = []
     for index, (source, stem) in enumerate(zip(sources, stems)):
         rel = stem
-        if counts[stem.lower()] > 1 or stem.lower() in taken:
+        if counts[stem.lower()] > 1 or stem.lower() in taken or stem.lower() in parents:
             ext = os.path.splitext(source)[1].lstrip(".")
             rel = f"{stem}_{ext}" if ext else f"{stem}_"
         base, n = rel, 2
-        while rel.lower() in taken:
+        while rel.lower() in taken or rel.lower() in parents:
             rel, n = f"{base}_{n}", n + 1
         taken.add(rel.lower())
         items.append(BatchItem(index, source, rel, os.path.join(os.path.abspath(out_dir), *rel.split("/"))))

@@ -34,6 +34,7 @@ from vidcv.batch.job import (
     worker_name,
 )
 from vidcv.batch.single import describe_error
+from vidcv.errors import VidcvError
 
 log = logging.getLogger(__name__)
 
@@ -185,26 +186,44 @@ class LocalEngine:
         pending = deque(jobs)
         pool = self._pool
 
-        def assign(worker: _Worker) -> None:
-            worker.job = pending.popleft() if pending and not stop.is_set() else None
-            if worker.job is not None:
-                worker.conn.send(worker.job)
+        def send(worker: _Worker, message: object) -> bool:
+            try:
+                worker.conn.send(message)
+            except OSError:  # the worker is gone (it died idle, or while it started)
+                return False
+            return True
 
         def start_worker() -> _Worker:
             worker = self._start_worker()
-            worker.conn.send(bundle)
+            if not send(worker, bundle):
+                worker.process.join(5.0)
+                raise VidcvError(f"a batch worker process ended as it started (exit status "
+                                 f"{worker.process.exitcode}); run with --debug to see why")
             return worker
+
+        def assign(worker: _Worker) -> None:
+            """Hand ``worker`` its next input; a worker found dead is replaced, and the input goes to the new one."""
+            worker.job = pending.popleft() if pending and not stop.is_set() else None
+            if worker.job is None or send(worker, worker.job):
+                return
+            pending.appendleft(worker.job)
+            worker.job = None
+            pool.remove(worker)
+            worker.conn.close()
+            assign(start_worker())
 
         try:
             for worker in list(pool[len(jobs):]):  # warmed up for inputs that turned out complete
                 pool.remove(worker)
-                worker.conn.send(None)
+                send(worker, None)
                 worker.conn.close()
-            for worker in pool:
-                worker.conn.send(bundle)
+            for worker in list(pool):
+                if not send(worker, bundle):  # it died while warming up
+                    pool.remove(worker)
+                    worker.conn.close()
             while len(pool) < min(self.workers, len(jobs)):
                 start_worker()
-            for worker in pool:
+            for worker in list(pool):
                 assign(worker)
             while any(w.job is not None for w in pool):
                 busy = [w for w in pool if w.job is not None]

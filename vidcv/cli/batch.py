@@ -148,8 +148,9 @@ class _StopOnSignals:
 
 def format_summary(report: BatchReport, out_dir: str) -> str:
     """The table printed at the end of a batch."""
-    workers = f", {report.workers} {'workers' if report.engine == 'local' else 'tasks in flight'}" \
-        if report.workers else ""
+    unit = ("worker" if report.engine == "local" else "task in flight") if report.workers == 1 else \
+        ("workers" if report.engine == "local" else "tasks in flight")
+    workers = f", {report.workers} {unit}" if report.workers else ""
     rows = [("done", str(report.count("ok"))), ("failed", str(report.count("failed"))),
             ("skipped", str(report.count("skipped"))), ("frames", str(report.frames)),
             ("fps", f"{report.fps:.1f}"), ("wall s", f"{report.wall_s:.1f}")]
