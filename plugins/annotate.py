@@ -44,6 +44,9 @@ class Annotate(Plugin):
     def _key(self, dets: Detections, i: int) -> int:
         return color_key(dets, i, self.p.color_by == "track")
 
+    def reads_source_image(self) -> bool:
+        return self.p.draw_on == "original"
+
     def process(self, frame: Frame) -> Frame:
         p = self.p
         dets = frame.detections if p.draw_on == "original" else frame.detections_to_image(frame.detections)

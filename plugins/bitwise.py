@@ -37,6 +37,9 @@ class Bitwise(Plugin):
             raise ValueError(f"'stage' = {index} is not an earlier stage: this stage is stage {len(frame.stage_images)}")
         return frame.stage_images[index]
 
+    def reads_source_image(self) -> bool:
+        return self.p.op != "not" and self.p["with"] == "original"
+
     def process(self, frame: Frame) -> Frame:
         image = frame.image
         if self.p.op == "not":

@@ -8,7 +8,7 @@ import numpy as np
 from vidcv.frame import Frame
 from vidcv.imageops import COLOR_SPACES, convert_color, to_bgr
 from vidcv.params import Choice, Ints
-from vidcv.plugin import Plugin
+from vidcv.plugin import InputColor, Plugin
 from vidcv.stagecode import CodeContext, StageCode
 
 
@@ -21,6 +21,9 @@ class ColorConvert(Plugin):
     summary = ("Convert to bgr, gray, hsv, hls, lab, ycrcb or rgb from the frame's current space; "
                "a gray frame converts back to 3 channels.")
     params = (Choice("to", "gray", COLOR_SPACES, help="target colour space"),)
+
+    def input_color(self) -> InputColor:
+        return InputColor.GRAY if self.p.to == "gray" else InputColor.ANY
 
     def process(self, frame: Frame) -> Frame:
         target = self.p.to

@@ -68,6 +68,9 @@ class Contours(Plugin):
     def produces(self) -> Produces:
         return Produces.DETECTIONS if self.p.emit else Produces.NOTHING
 
+    def reads_source_image(self) -> bool:
+        return self.p.draw == "original"
+
     def process(self, frame: Frame) -> Frame:
         gray = to_gray(frame.image, frame.color_space)
         contours = find_blobs(gray, self.p.mode, self.p.min_area, self.p.max_area)

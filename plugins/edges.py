@@ -10,7 +10,7 @@ import numpy as np
 from vidcv.frame import Frame
 from vidcv.imageops import to_gray
 from vidcv.params import Bool, Choice, Float, Int
-from vidcv.plugin import Plugin
+from vidcv.plugin import InputColor, Plugin
 from vidcv.stagecode import CodeContext, StageCode
 
 
@@ -37,6 +37,9 @@ class Canny(Plugin):
             return self.p.low, self.p.high
         median = float(np.median(gray))
         return max(0.0, (1.0 - self.p.sigma) * median), min(255.0, (1.0 + self.p.sigma) * median)
+
+    def input_color(self) -> InputColor:
+        return InputColor.GRAY  # edges of the gray image
 
     def process(self, frame: Frame) -> Frame:
         gray = to_gray(frame.image, frame.color_space)
@@ -78,6 +81,9 @@ class _Gradient(Plugin):
         When it is not 1 the magnitude is NumPy's exactly rounded sqrt(dx * dx + dy * dy): cv2.magnitude's
         last-bit differences would tip the many exact halves a division makes."""
         return 1.0
+
+    def input_color(self) -> InputColor:
+        return InputColor.GRAY  # edges of the gray image
 
     def process(self, frame: Frame) -> Frame:
         gray = to_gray(frame.image, frame.color_space)
@@ -190,6 +196,9 @@ class Laplacian(Plugin):
         Choice("ksize", 3, (1, 3, 5, 7), help="Laplacian aperture size"),
         Int("gaussian_ksize", 0, 0, 31, odd=True, help="Gaussian smoothing kernel first (odd; 0 = none)"),
     )
+
+    def input_color(self) -> InputColor:
+        return InputColor.GRAY  # edges of the gray image
 
     def process(self, frame: Frame) -> Frame:
         gray = to_gray(frame.image, frame.color_space)

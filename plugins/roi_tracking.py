@@ -112,6 +112,9 @@ class RoiTrack(Plugin):
         patch = crop(image, box, inner=True)
         return box, similarity(self.reference, appearance(patch)) if patch is not None else 0.0
 
+    def reads_source_image(self) -> bool:
+        return True  # tracks on the colour original
+
     def process(self, frame: Frame) -> Frame:
         x, y, w, h = self.p.roi
         found = Detections.empty({0: "target"})

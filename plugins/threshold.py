@@ -7,7 +7,7 @@ import cv2
 from vidcv.frame import Frame
 from vidcv.imageops import to_gray
 from vidcv.params import Choice, Float, Int
-from vidcv.plugin import Plugin
+from vidcv.plugin import InputColor, Plugin
 from vidcv.stagecode import CodeContext, StageCode
 
 _GLOBAL = {"binary": cv2.THRESH_BINARY, "binary_inv": cv2.THRESH_BINARY_INV, "trunc": cv2.THRESH_TRUNC,
@@ -32,6 +32,9 @@ class Threshold(Plugin):
         Int("block_size", 11, 3, 255, odd=True, help="adaptive: neighbourhood size in pixels (odd)"),
         Float("c", 2.0, -100.0, 100.0, step=0.5, help="adaptive: constant subtracted from the local mean"),
     )
+
+    def input_color(self) -> InputColor:
+        return InputColor.GRAY  # a threshold of the gray image
 
     def process(self, frame: Frame) -> Frame:
         p = self.p

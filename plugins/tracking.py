@@ -85,6 +85,9 @@ class Track(Plugin):
     def reset(self) -> None:
         self.setup()
 
+    def reads_source_image(self) -> bool:
+        return self.p.method == "botsort"  # its camera-motion compensation reads the original
+
     def process(self, frame: Frame) -> Frame:
         dets = frame.detections
         xyxy, conf, cls = (dets.xyxy.astype(np.float32), dets.confidence.astype(np.float32),

@@ -14,7 +14,7 @@ import numpy as np
 
 from vidcv.events import StageError
 from vidcv.frame import Frame
-from vidcv.plugin import Plugin
+from vidcv.plugin import InputColor, Plugin
 from vidcv.stats import StageStats, StageSummary
 from vidcv.status import StageStatus
 
@@ -107,6 +107,13 @@ class Pipeline:
     def set_param(self, index: int, name: str, value: Any) -> None:
         """Validate at once; the value takes effect before the next frame."""
         self._stages[index].plugin.set_param(name, value)
+
+    def accepts_gray_source(self) -> bool:
+        """Whether a gray source gives the same results as a colour one: the first enabled stage works on gray
+        (``InputColor.GRAY``) and no enabled stage reads the colour original (``source_image``)."""
+        plugins = [stage.plugin for stage in self._stages if stage.enabled]
+        return (bool(plugins) and plugins[0].input_color() is InputColor.GRAY
+                and not any(plugin.reads_source_image() for plugin in plugins))
 
     def stage_name(self, index: int) -> str:
         """Display name: the plugin name, numbered when it occurs more than once (``blur#2``)."""

@@ -33,6 +33,16 @@ class Produces(enum.Flag):
     CLASSIFICATION = enum.auto()
 
 
+class InputColor(enum.Enum):
+    """What a stage does with the colour of its input. GRAY: its output depends only on the gray version
+    of its input (it converts colour to gray first, and its output is not its input), so a source may hand
+    it gray straight from the decoder (``Pipeline.accepts_gray_source``). ANY: colour may change its
+    output (the default)."""
+
+    ANY = "any"
+    GRAY = "gray"
+
+
 class Plugin:
     """Base of every pipeline operation.
 
@@ -128,6 +138,15 @@ class Plugin:
         """What this stage reports besides the frame (provider, counts, state), read by the pipeline after
         each frame it processed; None (the default) reports nothing. Called in the processing thread."""
         return None
+
+    def input_color(self) -> InputColor:
+        """How this stage uses the colour of its input, with its current values (default: ANY)."""
+        return InputColor.ANY
+
+    def reads_source_image(self) -> bool:
+        """Whether this stage, with its current values, reads ``frame.source_image`` (the colour original):
+        then the source must deliver colour. Default: False."""
+        return False
 
     def produces(self) -> Produces:
         """What this stage adds to the frame with its current values (default: nothing but the image)."""

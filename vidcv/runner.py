@@ -54,8 +54,10 @@ class Runner:
 
     def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
                  max_frames: int | None = None, queue_size: int = 4, hold_at_end: bool = False,
-                 observers: Iterable[RunObserver] = (), stats_interval_s: float = 0.25) -> None:
+                 observers: Iterable[RunObserver] = (), stats_interval_s: float = 0.25,
+                 gray_source: bool = False) -> None:
         self.source = source
+        self.gray_source = gray_source  #: may the source deliver gray when nothing needs colour (see ``open``)
         self.pipeline = pipeline
         self.sinks = list(sinks)
         self.realtime = realtime
@@ -109,8 +111,19 @@ class Runner:
         if self.source.state not in (SourceState.CLOSED, SourceState.FAILED):
             raise RuntimeError(f"{self.source.label} is already open: give the Runner a closed source "
                                "(it opens the source with its own stop signal)")
+        self.source.deliver_gray = self.decodes_gray()
+        if self.source.deliver_gray:
+            log.info("%s: decoding straight to gray (the first stage works on gray and nothing needs the colour "
+                     "original)", self.source.label)
         self.source.open(self._stop, self._on_source_event)
         self._opened = True
+
+    def decodes_gray(self) -> bool:
+        """Pixel-format negotiation: with ``gray_source``, a source that can deliver gray does so when the
+        pipeline gives the same results on gray (``Pipeline.accepts_gray_source``) and no sink reads the
+        colour original. The pipeline must then not change while the run lasts (the command line's case)."""
+        return (self.gray_source and self.source.can_deliver_gray and self.pipeline.accepts_gray_source()
+                and not any(sink.needs_color_source for sink in self.sinks))
 
     def start(self) -> None:
         """Open the source if ``open`` was not called yet, and start the threads."""
@@ -212,6 +225,9 @@ class Runner:
 
     def add_sink(self, sink: Sink) -> None:
         """Start writing to ``sink`` from the next frame (recording, snapshots)."""
+        if sink.needs_color_source and self.source.deliver_gray:
+            raise ValueError(f"{sink.label} needs the colour original, and this run decodes to gray: make the "
+                             "Runner with this sink, or without gray_source")
         with self._sinks_lock:
             self.sinks = [*self.sinks, sink]
 

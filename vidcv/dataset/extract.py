@@ -126,6 +126,8 @@ class LabelFilter:
 class DatasetSink(Sink):
     """Writes the original frame and the filtered detections (or class) of every frame it receives."""
 
+    needs_color_source = True
+
     def __init__(self, writer: Dataset, labels: LabelFilter, stem: str, provenance: dict) -> None:
         self.writer, self.labels, self.stem, self.provenance = writer, labels, stem, provenance
 

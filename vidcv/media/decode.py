@@ -30,9 +30,37 @@ DECODE_ERRORS = (av.FFmpegError, OSError, EOFError, ValueError)
 _TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
 
 
-def upright(frame: av.VideoFrame) -> np.ndarray:
-    """The frame as BGR, turned as its display matrix says (what ``cv2.VideoCapture`` does by default)."""
-    image = frame.to_ndarray(format="bgr24")
+#: limited-range luma (16..235) to the gray of the BGR decode: ``(Y - 16) * 255 / 219`` less one level, the
+#: mean offset of FFmpeg's fixed-point YUV->BGR conversion followed by cvtColor(BGR2GRAY) (measured on H.264 and
+#: MPEG-4 Part 2 at 360p and 720p: mean difference 0.3, mean absolute 0.52, 99.7 % of pixels within +-2)
+LIMITED_LUMA_TO_GRAY = np.clip(np.round((np.arange(256) - 16) * 255 / 219 - 1), 0, 255).astype(np.uint8)
+#: pixel formats whose first plane is 8-bit luma at full size; yuvj* are full range (JPEG)
+_LUMA_FORMATS = {"yuv420p", "yuv422p", "yuv444p", "yuv411p", "yuv440p", "nv12", "nv21",
+                 "yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p"}
+_FULL_RANGE = 2  #: AVCOL_RANGE_JPEG
+
+
+def luma(frame: av.VideoFrame) -> np.ndarray | None:
+    """The frame's gray straight from its luma plane, on the scale of ``cvtColor(BGR2GRAY)`` of its BGR
+    decode (limited range expanded by ``LIMITED_LUMA_TO_GRAY``), or None for a format without an 8-bit luma
+    plane. Saturated colours, which the BGR decode clips, may differ by more (up to about 20 levels)."""
+    if frame.format.name not in _LUMA_FORMATS:
+        return None
+    plane = frame.planes[0]
+    y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :frame.width]
+    if frame.format.name.startswith("yuvj") or getattr(frame, "color_range", 0) == _FULL_RANGE:
+        return y.copy()
+    return cv2.LUT(y, LIMITED_LUMA_TO_GRAY)
+
+
+def upright(frame: av.VideoFrame, gray: bool = False) -> np.ndarray:
+    """The frame as BGR (or gray: from the luma plane where there is one), turned as its display matrix
+    says (what ``cv2.VideoCapture`` does by default)."""
+    image = luma(frame) if gray else None
+    if image is None:
+        image = frame.to_ndarray(format="bgr24")
+        if gray:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     turn = _TURNS.get(round(frame.rotation or 0) % 360)
     return image if turn is None else cv2.rotate(image, turn)
 
@@ -50,7 +78,8 @@ class VideoReader:
     ``threads`` FFmpeg decoding threads (frame and slice threading, 0 = FFmpeg's choice); ``timeout_s``:
     ``(open, read)`` seconds, after which a blocked open or read fails with ``av.ExitError`` (None: wait);
     ``skip_damaged`` skips a packet that does not decode (a stream that lost data) instead of raising;
-    ``live`` decodes with slice threads only, adding no frame of delay.
+    ``live`` decodes with slice threads only, adding no frame of delay. With ``gray`` set, frames come as
+    gray straight from the luma plane (see ``luma``), skipping the colour conversion.
     Raises one of ``DECODE_ERRORS`` when ``url`` cannot be opened or holds no video.
     """
 
@@ -58,6 +87,7 @@ class VideoReader:
                  options: dict[str, str] | None = None, skip_damaged: bool = False, live: bool = False) -> None:
         self.url = url
         self.skip_damaged = skip_damaged
+        self.gray = False
         self._container = av.open(url, "r", options=options or {}, timeout=timeout_s)
         try:
             if not self._container.streams.video:
@@ -114,7 +144,7 @@ class VideoReader:
             frame = next(self._frames, None)
             if frame is None:
                 return None
-        return Decoded(upright(frame), self._pts_ms(frame, fallback_pts_ms))
+        return Decoded(upright(frame, self.gray), self._pts_ms(frame, fallback_pts_ms))
 
     def frame_pts(self) -> list[int]:
         """The presentation timestamps of every frame, in order (read once from the packets, no decoding):

@@ -41,6 +41,9 @@ class Sink(ABC):
 
     path: str = ""  #: the file written, where there is one
     frames: int = 0  #: frames written so far
+    #: whether this sink reads ``frame.source_image`` as colour (a dataset of original frames): then the
+    #: runner never asks the source for gray
+    needs_color_source: bool = False
 
     @property
     def label(self) -> str:

@@ -48,9 +48,13 @@ class Source(ABC):
 
     live: bool = False
     seekable: bool = False
+    #: whether ``deliver_gray`` is honoured: frames then come gray (2-D, ``source_image`` too) straight from
+    #: the decoder. The runner sets it before opening when nothing needs colour (``Runner(gray_source=True)``).
+    can_deliver_gray: bool = False
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
+        self.deliver_gray = False
         self.fps: float | None = None
         self.frame_count: int | None = None
         self.size_wh: tuple[int, int] | None = None
@@ -181,6 +185,7 @@ class CaptureSource(Source):
             pts_ms = (time.monotonic() - self._t0) * 1000.0 if self.live else self._index * 1000.0 / (self.fps or 30.0)
         if self.size_wh is None:
             self.size_wh = (image.shape[1], image.shape[0])
-        frame = Frame(to_bgr_uint8(image), self._index, pts_ms)
+        gray = self.deliver_gray and image.ndim == 2 and image.dtype == np.uint8
+        frame = Frame(image if gray else to_bgr_uint8(image), self._index, pts_ms)
         self._index += 1
         return frame

@@ -54,10 +54,13 @@ class _OpenCVReader:
         self.fps = fps if 0 < fps < 1000 else None
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
+        self.gray = False
 
     def read(self, fallback_pts_ms: float = 0.0) -> Decoded | None:
         ok, img = self._cap.read() if self._cap.isOpened() else (False, None)
-        return Decoded(img, fallback_pts_ms) if ok and img is not None else None
+        if not ok or img is None:
+            return None
+        return Decoded(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if self.gray else img, fallback_pts_ms)
 
     def seek(self, index: int) -> int:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, index))
@@ -74,6 +77,7 @@ class FileSource(CaptureSource):
 
     live = False
     seekable = True
+    can_deliver_gray = True  #: with PyAV, gray straight from the luma plane
 
     def __init__(self, path: str, decode_threads: int | None = None, backend: str = "auto") -> None:
         if backend not in BACKENDS:
@@ -95,6 +99,7 @@ class FileSource(CaptureSource):
                                  "(is it a video file, and complete? try re-encoding it with ffmpeg)")
         try:
             reader: VideoReader | _OpenCVReader = VideoReader(self.path, self.decode_threads)
+            reader.gray = self.deliver_gray
             first = reader.read()
         except DECODE_ERRORS:
             raise unreadable from None
@@ -102,10 +107,13 @@ class FileSource(CaptureSource):
             reader.release()
             raise unreadable
         backend = self.backend if self.backend != "auto" else choose_backend(reader.codec, reader.size_wh)
+        if self.deliver_gray and self.backend == "auto":
+            backend = "pyav"  # the luma plane saves the colour conversion: faster than either BGR decode
         self.fps, self.frame_count = reader.fps, reader.frame_count
         if backend == "opencv":
             reader.release()
             reader = _OpenCVReader(self.path, self.decode_threads)
+            reader.gray = self.deliver_gray
             first = reader.read()
             if first is None:
                 reader.release()
