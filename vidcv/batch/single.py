@@ -77,7 +77,8 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
         for stale in remove_stale_partials(path):
             log.warning("removed %s, left by an earlier run that was killed before it finished", stale)
     check_outputs(outputs)
-    runner = Runner(source, pipeline, realtime=realtime, max_frames=max_frames)
+    # the command line's pipeline is fixed for the run: a gray first stage may take gray from the decoder
+    runner = Runner(source, pipeline, realtime=realtime, max_frames=max_frames, gray_source=True)
     runner.open()
     total = max_frames if source.live else min(filter(None, (max_frames, source.frame_count)), default=None)
     try:
