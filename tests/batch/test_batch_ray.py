@@ -182,3 +182,20 @@ def test_a_worker_node_that_dies_mid_batch_has_its_input_retried_and_the_batch_c
     assert victim > 0
     same_results(root / "killed", root / "local")
     assert partial_leftovers(root / "killed") == []
+
+
+def test_without_an_address_a_ray_is_started_here_for_the_batch_on_loopback_with_a_token(cluster_and_clips):
+    _, root = cluster_and_clips
+    home = root / "home-local"
+    home.mkdir()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")}, "HOME": str(home)}
+    clip = root / "videos" / "a" / "one.mp4"
+    res = subprocess.run([sys.executable, "-m", "vidcv.cli.main", "batch", str(clip), "-p", "track_shapes",
+                          "--out", str(root / "here"), "--engine", "ray", "-q"], env=env, capture_output=True,
+                         text=True, timeout=240, check=False)
+    assert res.returncode == 0, res.stderr
+    (line,) = ledger(root / "here")
+    assert line["status"] == "ok" and line["worker"].startswith("127.0.0.1:")  # this machine only
+    assert (home / ".ray" / "auth_token").is_file()  # Ray made a token for it: authentication on
+    assert (root / "here" / "one" / "detections.jsonl").read_bytes() == \
+        (root / "local" / "a" / "one" / "detections.jsonl").read_bytes()

@@ -139,6 +139,10 @@ class RayEngine:
         if self.address and "RAY_AUTH_MODE" not in os.environ and auth_token_available():
             # an explicit address: Ray presents a token only when told to (read as Ray loads: set it first)
             os.environ["RAY_AUTH_MODE"] = "token"
+        if not self.address:
+            # a Ray started for this batch serves this machine only: on 127.0.0.1, not the network's address
+            # (Ray's switch for single-machine use; read as Ray loads)
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         ray = import_ray()
         if ray.is_initialized():
             return ray
