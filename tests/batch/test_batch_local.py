@@ -128,6 +128,13 @@ def test_a_changed_pipeline_processes_every_input_again(make_clips, tmp_path):
     assert [line["status"] for line in ledger(out)] == ["ok", "ok"]
     res = run_cli("batch", *clips, "-p", str(preset), "--out", str(out), "-q")
     assert [line["status"] for line in ledger(out)] == ["skipped", "skipped"] and res.returncode == 0
+    res = run_cli("batch", *clips, "-p", str(preset), "--out", str(out), "--max-frames", "5", "-q")
+    assert res.returncode == 0, res.stderr
+    assert [(line["status"], line["frames"]) for line in ledger(out)] == [("ok", 5), ("ok", 5)]
+    assert len((out / "one" / "detections.jsonl").read_text().splitlines()) == 5
+    res = run_cli("batch", *clips, "-p", "shapes", "--out", str(out), "--engine", "local", "--address", "h:1")
+    assert res.returncode == 1 and res.stderr.strip() == (
+        "vidcv: error: --address is a Ray cluster's, and --engine local runs here: drop one of them")
 
 
 def test_ctrl_c_stops_the_workers_cleanly_and_keeps_what_finished(make_clips, tmp_path):

@@ -47,10 +47,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--workers", "-j", type=int, metavar="N",
                    help="local: worker processes (default: one per core); ray: tasks in flight (default: the "
                         "cluster's CPUs)")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local: a process pool here (default); ray: one Ray task per input")
+    p.add_argument("--engine", choices=("local", "ray"),
+                   help="local: a process pool here (default); ray: one Ray task per input (the default with "
+                        "--address)")
     p.add_argument("--address", metavar="ADDR",
-                   help="the Ray cluster's head, HOST:PORT (default: start a Ray on this machine)")
+                   help="the Ray cluster's head, HOST:PORT (default with --engine ray: start a Ray on this "
+                        "machine)")
     p.add_argument("--save-video", action="store_true", help="also write each processed video")
     p.add_argument("--max-frames", type=int, metavar="N", help="process at most the first N frames of each input")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary (failures still shown)")
@@ -169,11 +171,12 @@ def batch_command(args: argparse.Namespace) -> int:
     from vidcv.batch.inputs import expand_inputs
     from vidcv.errors import VidcvError
 
-    if args.address and args.engine != "ray":
-        raise VidcvError("--address is the Ray cluster's: add --engine ray")
+    engine = args.engine or ("ray" if args.address else "local")
+    if args.address and engine != "ray":
+        raise VidcvError("--address is a Ray cluster's, and --engine local runs here: drop one of them")
     sources = expand_inputs(args.inputs, exclude=[args.out])
     level = logging.getLogger().getEffectiveLevel()
-    options = BatchOptions(args.out, args.engine, args.workers, args.address, args.save_video, args.max_frames,
+    options = BatchOptions(args.out, engine, args.workers, args.address, args.save_video, args.max_frames,
                            log_level=level)
     stop = threading.Event()
     # the preset is checked (its models loaded) by the driver while the workers start loading it too
