@@ -6,6 +6,7 @@ Ray turns 127.0.0.1 given to `ray start` into the machine's network address, so 
 loopback addresses: the head on 127.0.0.2, the worker node on 127.0.0.3.
 """
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -16,6 +17,7 @@ import sys
 import tempfile
 
 import pytest
+import yaml
 from batch_helpers import (
     ledger,
     open_files,
@@ -25,6 +27,8 @@ from batch_helpers import (
     write_clip,
 )
 from media import vidcv_cmd
+
+from vidcv.bundled import bundled_models, bundled_preset
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -96,9 +100,15 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster_and_clips(tmp_path_factory):
-    """The cluster, the clips, and what the local engine makes of them (track_shapes: the frames of a clip
-    must stay in order for its tracks and counts to come out the same), made side by side."""
+    """The cluster, the clips, and what the local engine makes of them with `track_shapes` (the frames of a
+    clip must stay in order for its tracks and counts to come out the same) pointed at a model file of its own
+    (which the Ray engine ships with the tasks), made side by side."""
     root = tmp_path_factory.mktemp("ray")
+    shutil.copy(bundled_models()["shapes_yolov8n"], root / "my_model.onnx")
+    with open(bundled_preset("track_shapes")) as fh:
+        preset = yaml.safe_load(fh)
+    preset["pipeline"][0]["params"]["model"] = str(root / "my_model.onnx")
+    (root / "track.yaml").write_text(yaml.safe_dump(preset))
     ray_root = tempfile.mkdtemp(prefix="vr", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
     c = Cluster(ray_root)
     try:
@@ -106,7 +116,7 @@ def cluster_and_clips(tmp_path_factory):
                             "--include-dashboard=false", f"--temp-dir={ray_root}")
         for name, (start, count) in CLIPS.items():
             write_clip(str(root / "videos" / name), sample_frames(count, start))
-        local = subprocess.Popen([*vidcv_cmd(), "batch", str(root / "videos"), "-p", "track_shapes", "--out",
+        local = subprocess.Popen([*vidcv_cmd(), "batch", str(root / "videos"), "-p", str(root / "track.yaml"), "--out",
                                   str(root / "local"), "--workers", "2", "-q"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         c.wait_started("head", head)
@@ -132,7 +142,7 @@ def ray_batch(cluster, root, out: str, token: bool = True) -> subprocess.Popen:
     env = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}  # vidcv turns the token on itself
     if not token:  # and no ~/.ray/auth_token either
         env = {**{k: v for k, v in env.items() if k != "RAY_AUTH_TOKEN"}, "HOME": str(root / "home")}
-    cmd = [sys.executable, "-m", "vidcv.cli.main", "batch", str(root / "videos"), "-p", "track_shapes", "--out",
+    cmd = [sys.executable, "-m", "vidcv.cli.main", "batch", str(root / "videos"), "-p", str(root / "track.yaml"), "--out",
            str(root / out), "--engine", "ray", "--address", cluster.address, "--workers", "2", "-q"]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -156,6 +166,9 @@ def test_ray_results_equal_the_local_engines_with_the_token_presented(cluster_an
     assert {line["worker"].split(":")[0] for line in lines} == {HEAD_IP, WORKER_IP}  # both nodes worked
     same_results(root / "ray", root / "local")
     assert partial_leftovers(root / "ray") == []
+    # the model travelled with the tasks: the workers ran the copy in their machine's cache, keyed by content
+    digest = hashlib.sha256((root / "my_model.onnx").read_bytes()).hexdigest()
+    assert os.path.isfile(os.path.join(tempfile.gettempdir(), "vidcv-shipped", digest, "my_model.onnx"))
 
 
 def test_a_worker_node_that_dies_mid_batch_has_its_input_retried_and_the_batch_completes(cluster_and_clips):
@@ -190,7 +203,7 @@ def test_without_an_address_a_ray_is_started_here_for_the_batch_on_loopback_with
     home.mkdir()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")}, "HOME": str(home)}
     clip = root / "videos" / "a" / "one.mp4"
-    res = subprocess.run([sys.executable, "-m", "vidcv.cli.main", "batch", str(clip), "-p", "track_shapes",
+    res = subprocess.run([sys.executable, "-m", "vidcv.cli.main", "batch", str(clip), "-p", str(root / "track.yaml"),
                           "--out", str(root / "here"), "--engine", "ray", "-q"], env=env, capture_output=True,
                          text=True, timeout=240, check=False)
     assert res.returncode == 0, res.stderr
