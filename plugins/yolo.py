@@ -52,6 +52,7 @@ class Yolo(Plugin):
     name = "yolo"
     title = "YOLO (ONNX Runtime)"
     category = "detection"
+    parallel_frames = False  # ONNX Runtime already spreads one frame over the cores
     summary = ("A YOLO model exported to ONNX by ultralytics (detect, segment, pose, obb or classify; raw head, "
                "end-to-end head or NMS in the graph), on ONNX Runtime: TensorRT, CUDA or CPU (device auto tries "
                "them in that order and says what it runs on). Boxes in source pixels, class-aware NMS, masks and "

@@ -1,8 +1,12 @@
-"""Pixel-format negotiation: a file decoded straight to gray from the luma plane when the first stage works on
-gray and nothing needs the colour original; the gray equals cvtColor of the BGR decode within a stated
-tolerance; any stage or sink that reads the colour original keeps colour."""
+"""How the runner feeds a pipeline: pixel-format negotiation (a file decoded straight to gray from the luma plane
+when the first stage works on gray and nothing needs the colour original; the gray equals cvtColor of the BGR
+decode within a stated tolerance; any stage or sink that reads the colour original keeps colour), and frames
+processed several at once by a pool of workers, handed on in order."""
 
+import random
 import subprocess
+import threading
+import time
 
 import cv2
 import numpy as np
@@ -12,6 +16,7 @@ from media import run_cli
 from vidcv.dataset.extract import DatasetSink, LabelFilter
 from vidcv.dataset.writer import DatasetWriter
 from vidcv.media.decode import VideoReader
+from vidcv.plugin import Plugin
 from vidcv.presets import parse_preset
 from vidcv.registry import Registry
 from vidcv.runner import Runner
@@ -117,3 +122,55 @@ def test_vidcv_run_decodes_the_edges_preset_to_gray(clip, tmp_path):
     assert "decoding straight to gray" in res.stderr
     res = run_cli("run", clip, "-p", "shapes", "--max-frames", "2", "-q", "-v")
     assert res.returncode == 0 and "decoding straight to gray" not in res.stderr
+
+
+# --- frames processed several at once --------------------------------------------------------------------
+
+
+class Jitter(Plugin):
+    """Stateless and slow by a random few milliseconds a frame, so that frames finish out of order."""
+
+    name = "jitter"
+
+    def process(self, frame):
+        time.sleep(random.random() * 0.004)
+        return frame.with_image(cv2.GaussianBlur(frame.image, (5, 5), 0))
+
+
+def test_workers_process_frames_at_once_and_sinks_see_them_in_order(clip):
+    pipeline = parse_preset(EDGES, REG)
+    pipeline.add(Jitter())
+    collect = Collect()
+    runner = Runner(FileSource(clip), pipeline, [collect], workers=3)
+    assert runner.frame_workers() == 3
+    threads = set()
+    original = pipeline.process
+
+    def spy(frame, on_error=None):
+        threads.add(threading.current_thread().name)
+        return original(frame, on_error)
+
+    pipeline.process = spy
+    runner.run()
+    assert [f.index for f in collect.got] == list(range(40))  # every frame, in order
+    assert len(threads) == 3 and runner.frames_processed == 40
+    assert pipeline.summaries()[0].frames_in == 40  # statistics counted once per frame
+    _, one = run(FileSource(clip), EDGES, gray_source=False)
+    pipeline = parse_preset(EDGES, REG)
+    collect = Collect()
+    Runner(FileSource(clip), pipeline, [collect], workers=3).run()
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(one, collect.got))  # the same results
+
+
+@pytest.mark.parametrize("preset, why", [
+    (EDGES + "  - plugin: track\n", "a stateful stage"),
+    ("pipeline:\n  - plugin: yolo\n", "ONNX Runtime uses every core itself"),
+])
+def test_one_frame_at_a_time_when_a_stage_needs_it(clip, preset, why):
+    assert Runner(FileSource(clip), parse_preset(preset, REG), workers=4).frame_workers() == 1, why
+
+
+def test_a_live_source_keeps_one_frame_in_hand():
+    from vidcv.sources import parse_source
+
+    assert Runner(parse_source("pattern:"), parse_preset(EDGES, REG), workers=4).frame_workers() == 1

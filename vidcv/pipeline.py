@@ -55,6 +55,7 @@ class Pipeline:
     def __init__(self, stages: Iterable[Stage | Plugin] = (), description: str = "") -> None:
         self.description = description  # one line that says what the pipeline does (kept in its preset)
         self._lock = threading.Lock()
+        self._stats_lock = threading.Lock()  #: stage statistics, recorded by every processing thread
         self._stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
         self._reported: set[tuple[int, str]] = set()  #: (stage, kind of error) already logged
         self._reset_requested = False
@@ -115,6 +116,13 @@ class Pipeline:
         return (bool(plugins) and plugins[0].input_color() is InputColor.GRAY
                 and not any(plugin.reads_source_image() for plugin in plugins))
 
+    def parallel_safe(self) -> bool:
+        """Whether frames may go through this pipeline several at once (each in its own thread): every
+        enabled stage is stateless and allows it (``Plugin.stateful``, ``Plugin.parallel_frames``). The
+        pipeline must then not be edited while it runs (the command line's case)."""
+        plugins = [stage.plugin for stage in self._stages if stage.enabled]
+        return bool(plugins) and all(not p.stateful and p.parallel_frames for p in plugins)
+
     def stage_name(self, index: int) -> str:
         """Display name: the plugin name, numbered when it occurs more than once (``blur#2``)."""
         stages = self._stages
@@ -145,14 +153,16 @@ class Pipeline:
                 if not isinstance(out, Frame) or not isinstance(out.image, np.ndarray):
                     raise TypeError(f"process() returned {type(out).__name__}, expected a Frame with an image")
             except Exception as exc:  # a failing stage must never stop the pipeline
-                stage.stats.record((time.perf_counter() - start) * 1000.0, ok=False)
                 error = StageError(i, self.stage_name(i), frame.index, f"{type(exc).__name__}: {exc}")
-                self._report(error, stage)
+                with self._stats_lock:
+                    stage.stats.record((time.perf_counter() - start) * 1000.0, ok=False)
+                    self._report(error, stage)
                 if on_error is not None:
                     on_error(error)
                 frame.stage_images.append(frame.image)
                 continue
-            stage.stats.record((time.perf_counter() - start) * 1000.0, ok=True)
+            with self._stats_lock:  # frames may go through several at once (``parallel_safe``)
+                stage.stats.record((time.perf_counter() - start) * 1000.0, ok=True)
             out.stage_images = frame.stage_images
             frame = out
             frame.stage_images.append(frame.image)

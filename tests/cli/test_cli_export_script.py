@@ -71,10 +71,12 @@ def test_the_whole_video_and_an_image_folder(tmp_path):
 
 
 def test_the_script_equals_vidcv_run_on_the_sample(tmp_path):
-    """The same frames out of `vidcv run` and out of the script's process()."""
+    """The same frames out of `vidcv run` and out of the script's process() (decoded to colour, as the script
+    does: by default vidcv decodes this gray-first pipeline from the luma plane, within 2 levels)."""
     script = tmp_path / "denoise.py"
     assert run_cli("export-script", "edges", "-o", str(script)).returncode == 0
-    res = run_cli("run", sample_video(), "-p", "edges", "-o", str(tmp_path / "frames/"), "--max-frames", "5", "-q")
+    res = run_cli("run", sample_video(), "-p", "edges", "-o", str(tmp_path / "frames/"), "--max-frames", "5", "-q",
+                  "--no-gray-decode")
     assert res.returncode == 0, res.stderr
     ran = subprocess.run([sys.executable, str(script), sample_video(), "--output", str(tmp_path / "mine"),
                           "--max-frames", "5"], capture_output=True, text=True, cwd=tmp_path)
