@@ -19,6 +19,8 @@ from PySide6.QtWidgets import QApplication
 from vidcv.bundled import sample_video
 from vidcv.errors import VidcvError
 from vidcv.presets import find_preset
+from vidcv.redact import redact, redact_log_record
+from vidcv.sources.base import quiet_opencv_logs
 from vidcv.ui.main_window import MainWindow
 from vidcv.ui.session import Session
 from vidcv.ui.settings import Settings
@@ -63,6 +65,9 @@ def initial_session(args: argparse.Namespace, settings: Settings, session: Sessi
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="vidcv-gui: %(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # any record that quotes a URL: no credentials
+        handler.addFilter(redact_log_record)
+    quiet_opencv_logs()  # OpenCV's and FFmpeg's own log lines: the window says what went wrong
     # QtMultimedia reports every backend library it did not find (pipewire, ...); only cameras use it.
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -82,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.transport.realtime.setChecked(not args.max_speed)
     window.show()
     if not window.open_source(source) and args.screenshot:
-        print(f"vidcv-gui: error: {session.source_error}", file=sys.stderr)
+        print(f"vidcv-gui: error: {redact(session.source_error)}", file=sys.stderr)
         window.grab().save(args.screenshot)
         window.close()
         return 1

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from vidcv.dataset.extract import ExtractOptions, Extraction, prepare
+from vidcv.dataset.formats import FORMATS
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, StatsUpdated
 from vidcv.presets import dump_preset, parse_preset
+from vidcv.redact import redact
 from vidcv.runner import Runner
 from vidcv.ui.bridge import EventBridge
 from vidcv.ui.session import Session
@@ -20,10 +23,15 @@ from vidcv.ui.session import Session
 class ExtractDialog(QDialog):
     """Builds the options, runs the extraction on its own runner (a copy of the pipeline), reports progress.
 
-    ``dataset_chosen(DIR)`` tells the window where snapshots with labels go from now on.
+    ``dataset_chosen(DIR, crops, merge)`` tells the window where snapshots with labels go from now on, and
+    whether they are cut out (classify ``--crops``) and may add classes (``--merge``) as this extraction's.
+    An option or dataset that cannot be used is said in one line under the options.
     """
 
-    dataset_chosen = Signal(str)
+    dataset_chosen = Signal(str, bool, bool)
+
+    #: the format entry that keeps the folder's own format (``--format`` not given)
+    OWN_FORMAT = "as the dataset in the folder (yolo for a new one)"
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,7 +48,23 @@ class ExtractDialog(QDialog):
         out_row.addWidget(self.out, 1)
         out_row.addWidget(browse)
         self.fmt = QComboBox()
-        self.fmt.addItems(["yolo", "yolo-seg", "coco"])
+        self.fmt.addItem(self.OWN_FORMAT, None)
+        self.fmt.setItemData(0, "an existing dataset keeps its format; a new one is yolo",
+                             Qt.ItemDataRole.ToolTipRole)
+        for name, fmt in FORMATS.items():
+            self.fmt.addItem(name, name)
+            self.fmt.setItemData(self.fmt.count() - 1, fmt.help, Qt.ItemDataRole.ToolTipRole)
+        self.crops = QCheckBox("Cut out detections (--crops)")
+        self.crops.setToolTip("classify: every detection cut out into the folder of its class, instead of the "
+                              "whole frame filed by a classifier's top class")
+        self.negatives_only = QCheckBox("Frames without objects only (--negatives-only)")
+        self.negatives_only.setToolTip("a pipeline without detectors, on purpose: every kept frame is a negative "
+                                       "(background images)")
+        self.merge = QCheckBox("Merge into a folder vidcv did not make (--merge)")
+        self.merge.setToolTip("add to a dataset made by another tool (its own files stay as they are), or add "
+                              "new classes to an existing dataset")
+        self.fmt.currentIndexChanged.connect(self._format_changed)
+        self.negatives_only.toggled.connect(self._format_changed)
         self.every = QSpinBox()
         self.every.setRange(1, 10000)
         self.every.setValue(5)
@@ -66,9 +90,11 @@ class ExtractDialog(QDialog):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         form = QFormLayout()
-        form.addRow("Source", QLabel(session.source_spec or "(open a source first)"))
+        self.source_label = QLabel(redact(session.source_spec) or "(open a source first)")
+        form.addRow("Source", self.source_label)
         form.addRow("Dataset folder", out_row)
-        for label, widget in (("Format", self.fmt), ("Every N frames", self.every), ("or frames per second", self.fps),
+        for label, widget in (("Format", self.fmt), ("", self.crops), ("", self.negatives_only), ("", self.merge),
+                              ("Every N frames", self.every), ("or frames per second", self.fps),
                               ("Skip near-duplicates (bits)", self.dedupe), ("Minimum sharpness", self.sharpness),
                               ("Negatives per positive", self.negatives), ("Classes", self.classes),
                               ("Minimum confidence", self.min_conf), ("Split train,val,test", self.split),
@@ -87,6 +113,7 @@ class ExtractDialog(QDialog):
         layout.addWidget(self.buttons)
         self.events = EventBridge()
         self.events.received.connect(self._run_event)
+        self._format_changed()
 
     def _fit_folder(self) -> None:
         """Wide enough to show the whole folder path (up to about 600 pixels; longer paths scroll)."""
@@ -99,27 +126,46 @@ class ExtractDialog(QDialog):
         if path:
             self.out.setText(path)
 
+    def _format_changed(self) -> None:
+        """The format's help as the box's tooltip; --crops only for classify; no ratio with --negatives-only."""
+        self.fmt.setToolTip(str(self.fmt.currentData(Qt.ItemDataRole.ToolTipRole) or ""))
+        self.crops.setEnabled(self.fmt.currentData() == "classify")
+        self.negatives.setEnabled(not self.negatives_only.isChecked())
+
     def options(self) -> ExtractOptions:
-        return ExtractOptions(self.out.text(), self.fmt.currentText(), self.every.value(), self.fps.value(),
-                              self.dedupe.value(), self.sharpness.value(), self.negatives.value(), self.classes.text(),
-                              self.min_conf.value(), self.split.text(), self.split_by.currentText(), self.seed.value())
+        return ExtractOptions(
+            out=self.out.text(), fmt=self.fmt.currentData(), every=self.every.value(), fps=self.fps.value(),
+            dedupe=self.dedupe.value(), min_sharpness=self.sharpness.value(), negatives=self.negatives.value(),
+            classes=self.classes.text(), min_conf=self.min_conf.value(), split=self.split.text(),
+            split_by=self.split_by.currentText(), seed=self.seed.value(),
+            crops=self.crops.isEnabled() and self.crops.isChecked(), negatives_only=self.negatives_only.isChecked(),
+            merge=self.merge.isChecked())
+
+    def show_error(self, text: str) -> None:
+        """One line under the options, in red (a dataset or option that cannot be used)."""
+        self.progress.setText(f"error: {redact(text)}")
+        self.progress.setStyleSheet("color: #d33;")
 
     def start(self) -> bool:
         """Start extracting the current source through a copy of the current pipeline."""
         spec = self.session.source_spec
+        self.progress.setStyleSheet("")
         if not spec:
-            self.progress.setText("Open a source first.")
+            self.show_error("open a source first")
             return False
+        options = self.options()
         live = self.session.runner is not None and self.session.runner.source.live
         if live:
             self.session.stop()  # a camera or stream has one reader: the extraction takes it over
-        pipeline = parse_preset(dump_preset(self.session.pipeline), self.session.registry)
         try:
-            self.job = prepare(spec, pipeline, self.options())
-        except VidcvError as exc:
-            self.progress.setText(f"error: {exc}")
+            pipeline = parse_preset(dump_preset(self.session.pipeline), self.session.registry)
+            self.job = prepare(spec, pipeline, options)
+        except VidcvError as exc:  # DatasetError (this pipeline cannot label, a foreign folder), DatasetBusy, ...
+            self.show_error(str(exc))
+            if live:
+                self.session.open_source(spec)  # the window shows the source again
             return False
-        self.dataset_chosen.emit(self.job.writer.root)
+        self.dataset_chosen.emit(self.job.writer.root, options.crops, options.merge)
         self.events.watch(self.job.runner)
         self.job.runner.start()
         self.start_button.setEnabled(False)
@@ -140,6 +186,7 @@ class ExtractDialog(QDialog):
         state = "extracting…" if self.running else "done."
         if self.job.runner.error is not None:
             state = f"stopped: {self.job.runner.error}"
+        self.progress.setStyleSheet("color: #d33;" if self.job.runner.error is not None else "")
         self.progress.setText(f"{state} {self.job.summary()}\nin {self.job.writer.root}")
         if not self.running:
             self.start_button.setEnabled(True)

@@ -15,6 +15,7 @@ from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.fileio import write_text_atomic
 from vidcv.plugins.annotate import Annotate
+from vidcv.redact import redact
 from vidcv.status import providers
 from vidcv.ui.actions import build_actions, build_menus
 from vidcv.ui.help import PROJECT_DOCS, about_html, readme_path, shortcuts_html
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.displayed = 0
         self.message = ""
         self.dataset_dir = ""  # where S writes the original frame and its labels, once a dataset is chosen
+        self.dataset_crops = self.dataset_merge = False  # ... cut out (classify --crops), adding classes (--merge)
         self.extract_dialog = None
         self.help_box: QMessageBox | None = None   # the shortcuts or About box last shown
         self.close_box: QMessageBox | None = None  # the unsaved-changes question while it is asked
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
         session.source_failed.connect(self._source_failed)
         session.preset_changed.connect(self.update_title)
         session.recording_changed.connect(self._recording_changed)
+        session.recording_finished.connect(self._recording_finished)
         session.run_event.connect(self._run_event)
         session.pipeline_changed.connect(self._pipeline_changed)
         self.readout.rows_changed.connect(self.fit_readout)
@@ -164,11 +167,17 @@ class MainWindow(QMainWindow):
 
     # --- source ------------------------------------------------------------------------------------------
     def open_source(self, spec: str) -> bool:
+        """Open ``spec``; it is remembered for the next start unless it holds credentials (then the status
+        line says so: the settings file is plain text)."""
         self.message = ""
-        self.source_panel.show_state(f"opening {spec}…")
+        self.source_panel.show_state(f"opening {redact(spec)}…")
         ok = self.session.open_source(spec)
-        if ok:
-            self.settings.last_source = spec
+        if ok and not self.settings.remember_source(spec):
+            self.show_message(f"{redact(spec)} is not remembered for the next start: it holds credentials")
+            self.source_panel.status.setToolTip("This source holds a user name or password, so vidcv does not "
+                                                "save it in its settings: open it again by hand next time.")
+        elif ok:
+            self.source_panel.status.setToolTip("")
         return ok
 
     def _source_opened(self, description: str) -> None:
@@ -198,7 +207,8 @@ class MainWindow(QMainWindow):
     def update_title(self) -> None:
         preset = os.path.basename(self.session.preset_path) if self.session.preset_path else "untitled pipeline"
         mark = "*" if self.session.modified else ""
-        source = os.path.basename(self.session.source_spec.rstrip("/")) or self.session.source_spec or "no source"
+        spec = redact(self.session.source_spec)
+        source = os.path.basename(spec.rstrip("/")) or spec or "no source"
         self.setWindowTitle(f"{preset}{mark} — {source} — vidcv")
 
     def open_preset(self, path: str) -> bool:
@@ -273,16 +283,23 @@ class MainWindow(QMainWindow):
     def toggle_record(self) -> None:
         if self.session.recording is not None:
             path = self.session.stop_recording()
-            self.show_message(f"recorded {path}")
+            self.show_message(f"finishing {path}…")  # _recording_finished says when it is complete
             return
         path = os.path.join(output_dir("recordings"), time.strftime("vidcv_%Y%m%d_%H%M%S.mp4"))
         try:
-            self.session.start_recording(path)
+            kept = self.session.start_recording(path)
         except VidcvError as exc:
             self.show_message(str(exc), error=True)
             self._recording_changed(False)
             return
-        self.show_message(f"recording to {path}")
+        self.show_message(f"recording to {path}" + (f"; kept {kept}, a recording cut off by a crash" if kept else ""))
+
+    def _recording_finished(self, path: str, error: str) -> None:
+        """A stopped recording is complete on disk (or its error, saying what was kept)."""
+        if error:
+            self.show_message(error, error=True)
+        else:
+            self.show_message(f"recorded {path}")
 
     def _recording_changed(self, on: bool) -> None:
         self.actions_.record.setChecked(on)
@@ -296,8 +313,8 @@ class MainWindow(QMainWindow):
         self.extract_dialog.dataset_chosen.connect(self._dataset_chosen)
         self.extract_dialog.show()
 
-    def _dataset_chosen(self, path: str) -> None:
-        self.dataset_dir = path
+    def _dataset_chosen(self, path: str, crops: bool = False, merge: bool = False) -> None:
+        self.dataset_dir, self.dataset_crops, self.dataset_merge = path, crops, merge
         self.show_message(f"snapshots (S) now add the original frame and its labels to {path}")
 
     def snapshot(self) -> None:
@@ -310,24 +327,35 @@ class MainWindow(QMainWindow):
         except VidcvError as exc:
             self.show_message(str(exc), error=True)
 
-    def snapshot_to_dataset(self) -> None:
-        """The current original frame and its detections into the chosen dataset (same layout as extract)."""
-        from vidcv.dataset.extract import source_stem
-        from vidcv.dataset.writer import DatasetWriter
+    def snapshot_to_dataset(self) -> bool:
+        """The current original frame and its detections (or class) into the chosen dataset, in the dataset's
+        own format and layout, as extract writes them. A dataset that cannot take it now (an extraction is
+        writing it, a new class without merge) is said in the status line; False then."""
+        from vidcv.dataset.extract import open_dataset, source_stem
 
         frame = self.session.last_frame
         if frame is None:
             self.show_message("no frame to add yet", error=True)
-            return
-        writer = DatasetWriter(self.dataset_dir)
-        split = writer.add(source_stem(self.session.source_spec), frame.index, frame.source_image,
-                           frame.detections, {"source": self.session.source_spec, "frame": frame.index,
-                                              "pts_ms": round(frame.pts_ms, 3), "snapshot": True})
-        writer.save_meta()
-        self.show_message(f"frame {frame.index} added to {self.dataset_dir} ({split})" if split else
-                          f"frame {frame.index} is already in {self.dataset_dir}")
+            return False
+        spec, where = self.session.source_spec, self.dataset_dir
+        try:
+            writer = open_dataset(where, crops=self.dataset_crops, merge=self.dataset_merge)
+            if not writer.takes_negatives and not writer.has_labels(frame.detections, frame.classification):
+                what = "no detection to cut out" if self.dataset_crops else "no class from a classifier"
+                self.show_message(f"frame {frame.index} was not added to {where}: {what}", error=True)
+                return False
+            split = writer.add(source_stem(spec), frame.index, frame.source_image, frame.detections,
+                               {"source": redact(spec), "frame": frame.index, "pts_ms": round(frame.pts_ms, 3),
+                                "snapshot": True}, frame.classification)
+        except VidcvError as exc:  # DatasetBusy while an extraction writes it, DatasetError (new classes, ...)
+            self.show_message(str(exc), error=True)
+            return False
+        self.show_message(f"frame {frame.index} added to {where} ({split})" if split else
+                          f"frame {frame.index} is already in {where}")
+        return split is not None
 
     def show_message(self, text: str, error: bool = False) -> None:
+        text = redact(text)
         self.message = text
         self.statusBar().showMessage(text, 8000)
         if error:
@@ -479,7 +507,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_close():
             event.ignore()
             return
-        self.session.stop()  # joins within 2 s and finalises a recording
+        self.session.shutdown()  # joins within 2 s and waits until a recording is complete on disk
         self.settings.remember_layout(self.saveGeometry(), self.saveState())
         if not self._discarded:
             self.settings.remember_pipeline(self.session.pipeline_yaml(), self.session.preset_path)

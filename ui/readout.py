@@ -1,11 +1,22 @@
-"""The live readout: source, processed and displayed fps, per-stage milliseconds as bars, drops, frame age."""
+"""The live readout: source, processed and displayed fps (a live source's outages beside its fps), per-stage
+milliseconds as bars, drops, frame age."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
-from vidcv.stats import RateMeter, RunSummary
+from vidcv.stats import OutageSummary, RateMeter, RunSummary
+
+
+def outage_text(o: OutageSummary | None) -> str:
+    """A live source's outages for the source row: ``reconnecting 4 s · away 2× 9.3 s (longest 5.0 s),
+    1 reconnected``; "" while it never went away (and for files)."""
+    if o is None or not o.outages:
+        return ""
+    parts = [f"reconnecting {o.current_s:.0f} s"] if o.away else []
+    parts.append(f"away {o.outages}× {o.total_s:.1f} s (longest {o.longest_s:.1f} s), {o.reconnects} reconnected")
+    return " · ".join(parts)
 
 
 class Readout(QWidget):
@@ -66,9 +77,16 @@ class Readout(QWidget):
         if summary is None:
             for label in self.labels.values():
                 label.setText("–")
+                label.setStyleSheet("")
             self._ensure_rows(0)
             return
-        self.labels["source"].setText(f"{summary.source_fps:.1f} fps")
+        outages = outage_text(summary.source_outages)
+        self.labels["source"].setText(f"{summary.source_fps:.1f} fps" + (f" · {outages}" if outages else ""))
+        self.labels["source"].setToolTip(
+            "frames per second the source delivers; a stream that went away: how often, for how long in all "
+            "(the longest once), and how often it came back" if outages else "frames per second the source delivers")
+        away = summary.source_outages is not None and summary.source_outages.away
+        self.labels["source"].setStyleSheet("color: #d33;" if away else "")
         self.labels["processed"].setText(f"{summary.fps:.1f} fps")
         self.labels["displayed"].setText(f"{self.display_rate.rate():.1f} fps")
         self.labels["dropped"].setText(str(summary.dropped) if live else "–")

@@ -1,7 +1,8 @@
 """The session: one source, one pipeline, one runner, recording and snapshots; no widgets.
 
 The window and its panels call these methods and listen to the signals; everything that touches frames
-happens in the runner's threads, so no method here blocks the GUI thread for longer than a stop.
+happens in the runner's threads, and a recording is finalised on a thread of its own (``recording``), so no
+method here blocks the GUI thread for longer than a stop (``shutdown`` waits for recordings: quitting).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from vidcv.presets import dump_preset, load_preset, parse_preset, save_preset
 from vidcv.registry import Registry, default_registry
 from vidcv.runner import Runner
 from vidcv.sinks import CallbackSink, VideoSink
+from vidcv.sinks.video import keep_killed_recording
 from vidcv.sources import parse_source
 from vidcv.ui.bridge import EventBridge, FrameBridge
+from vidcv.ui.recording import Recording, RecordingCloser
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,8 @@ class Session(QObject):
     source_failed = Signal(str)        # the error message
     pipeline_changed = Signal()        # stages added, removed, moved, enabled or re-parametrised
     preset_changed = Signal()          # loaded, saved, or the modified mark changed
-    recording_changed = Signal(bool)
+    recording_changed = Signal(bool)   # recording or not (stopped: the file is being finalised)
+    recording_finished = Signal(str, str)  # path, "" or the error: the stopped recording is complete
     run_event = Signal(object)         # an event of the current run (vidcv.events), in the GUI thread
 
     def __init__(self, registry: Registry | None = None) -> None:
@@ -50,7 +54,9 @@ class Session(QObject):
         self.realtime = True
         self.preset_path = ""
         self.modified = False
-        self.recording: VideoSink | None = None
+        self.recording: Recording | None = None
+        self.closer = RecordingCloser()
+        self.closer.finished.connect(self.recording_finished)
         self._last_frame: Frame | None = None
         self._last_lock = threading.Lock()
 
@@ -95,12 +101,18 @@ class Session(QObject):
             return self._last_frame
 
     def stop(self) -> None:
-        """Stop the run (joins within 2 s) and finalise a recording in progress."""
+        """Stop the run (joins within 2 s); a recording in progress is finalised in the background."""
         if self.recording is not None:
             self.stop_recording()
         if self.runner is not None:
             self.runner.stop(timeout=2.0)
             self.runner = None
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop, and wait until every stopped recording is complete on disk (quitting); False if one is still
+        being written after ``timeout`` seconds."""
+        self.stop()
+        return self.closer.wait(timeout)
 
     # --- transport ---------------------------------------------------------------------------------------
     @property
@@ -222,25 +234,37 @@ class Session(QObject):
         self.preset_changed.emit()
 
     # --- outputs ------------------------------------------------------------------------------------------
-    def start_recording(self, path: str) -> None:
+    def start_recording(self, path: str) -> str | None:
+        """Record the processed frames to ``path`` from the next frame on. A recording of an earlier vidcv that
+        was killed, left at ``path``'s temporary name, is kept beside it as NAME.recovered.mp4 (as `vidcv run`
+        does) rather than overwritten: its path is returned (else None)."""
         if self.runner is None:
             raise VidcvError("nothing to record: open a source first")
         if self.recording is not None:
             self.stop_recording()
-        sink = VideoSink(path, self.runner.source.fps or 30.0)
+        if self.closer.busy(path):
+            raise VidcvError(f"{path} is still being finished: record again in a moment")
+        try:
+            kept = keep_killed_recording(path)
+        except OSError as exc:
+            log.warning("could not keep the cut-off recording left at %s: %s", path, exc.strerror or exc)
+            kept = None
+        if kept:
+            log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second", kept)
+        sink = Recording(VideoSink(path, self.runner.source.fps or 30.0))
         self.runner.add_sink(sink)
         self.recording = sink
         self.recording_changed.emit(True)
+        return kept
 
     def stop_recording(self) -> str | None:
-        """Finalise the recording; returns its path (None if nothing was recording)."""
+        """Stop recording at once and finalise the file on a thread of its own (``recording_finished`` says when
+        it is complete, or why not); returns its path (None if nothing was recording)."""
         sink, self.recording = self.recording, None
         if sink is None:
             return None
-        if self.runner is not None:
-            self.runner.remove_sink(sink)
-        else:
-            sink.close()
+        sink.detach(self.runner)
+        self.closer.close(sink)
         self.recording_changed.emit(False)
         return sink.path
 

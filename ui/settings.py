@@ -1,5 +1,8 @@
 """Persistent settings (last source, pipeline, recent presets, window layout) in QSettings.
 
+A source with credentials in it (``rtsp://user:password@cam/x``) is never written: the settings file is
+plain text.
+
 ``VIDCV_CONFIG_DIR`` points them at a folder of its own (tests, portable installs). Read-only settings
 (``--screenshot`` runs) read what was saved and write nothing, so that they leave the user's session alone.
 """
@@ -10,6 +13,8 @@ import os
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from vidcv.redact import redact
+
 MAX_RECENT = 8
 
 
@@ -18,6 +23,11 @@ def open_settings() -> QSettings:
     if folder:
         return QSettings(os.path.join(folder, "vidcv.ini"), QSettings.Format.IniFormat)
     return QSettings("vidcv", "vidcv")
+
+
+def can_remember(spec: str) -> bool:
+    """Whether ``spec`` may be written to the settings: it holds no user name, password or secret query value."""
+    return redact(spec) == spec
 
 
 class Settings:
@@ -41,11 +51,25 @@ class Settings:
 
     @property
     def last_source(self) -> str:
-        return self._str("session/source")
+        """The source to reopen; one with credentials that an older vidcv saved is neither used nor kept."""
+        spec = self._str("session/source")
+        if spec and not can_remember(spec):
+            if not self.read_only:
+                self.q.remove("session/source")
+            return ""
+        return spec
 
     @last_source.setter
     def last_source(self, spec: str) -> None:
+        self.remember_source(spec)
+
+    def remember_source(self, spec: str) -> bool:
+        """Remember ``spec`` as the source to reopen, unless it holds credentials (then False: the one
+        remembered before stays)."""
+        if not can_remember(spec):
+            return False
         self._set("session/source", spec)
+        return True
 
     @property
     def last_pipeline_yaml(self) -> str:

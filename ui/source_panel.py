@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
+from vidcv.redact import redact
 from vidcv.sources.camera import list_cameras
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class SourcePanel(QWidget):
             self.open_requested.emit(self.url.text().strip())
 
     def show_state(self, text: str, error: bool = False) -> None:
-        self.status.setText(text)
+        """Put ``text`` (credentials of any URL in it masked) under the buttons; an error shows Retry too."""
+        self.status.setText(redact(text))
         self.status.setStyleSheet("color: #d33;" if error else "")
         self.retry_button.setVisible(error)

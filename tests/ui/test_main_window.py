@@ -127,8 +127,10 @@ def test_record_a_few_seconds_and_read_the_file_back(qtbot, window, tmp_path):
     assert window.session.recording is not None and window.transport.record_button.text() == "■ Stop"
     sink = window.session.recording
     qtbot.waitUntil(lambda: sink.frames >= 40, timeout=10000)
-    window.toggle_record()
-    assert window.session.recording is None and window.transport.record_button.text() == "● Record"
+    with qtbot.waitSignal(window.session.recording_finished, timeout=10000):
+        window.toggle_record()
+        assert window.session.recording is None and window.transport.record_button.text() == "● Record"
+    assert window.statusBar().currentMessage() == f"recorded {sink.path}"
     frames = read_all(sink.path)
     assert len(frames) == sink.frames >= 40
     assert frames[0].shape == (360, 640, 3)
@@ -611,3 +613,59 @@ def test_saving_a_bundled_preset_asks_for_a_file_of_your_own(qtbot, window, tmp_
     assert offered == ["edges.yaml"] and open(bundled, "rb").read() == original
     assert load_preset(str(mine)).stages[2].plugin.p.low == 90.0
     assert window.session.preset_path == str(mine) and not window.session.modified
+
+
+def test_stopping_a_recording_leaves_the_window_responsive_and_says_when_the_file_is_complete(qtbot, window):
+    import threading
+
+    assert window.open_source("pattern:320x240@30")
+    window.toggle_record()
+    video = window.session.recording.video
+    qtbot.waitUntil(lambda: video.frames >= 5, timeout=10000)
+    release = threading.Event()
+    real_close = video.close
+
+    def slow_close():  # a long recording's rewrite, held until the test lets it go
+        release.wait(30)
+        real_close()
+
+    video.close = slow_close
+    window.toggle_record()  # returns while the file is being finalised
+    assert window.transport.record_button.text() == "● Record"
+    assert window.statusBar().currentMessage() == f"finishing {video.path}…"
+    shown = window.displayed
+    qtbot.waitUntil(lambda: window.displayed > shown + 3, timeout=10000)  # the window goes on showing frames
+    with qtbot.waitSignal(window.session.recording_finished, timeout=10000):
+        release.set()
+    assert window.statusBar().currentMessage() == f"recorded {video.path}"
+    assert len(read_all(video.path)) == video.frames
+
+
+def test_a_recording_that_could_not_be_finished_is_reported(qtbot, window):
+    from vidcv.fileio import partial_name
+
+    assert window.open_source("pattern:320x240@30")
+    window.toggle_record()
+    path = window.session.recording.path
+    qtbot.waitUntil(lambda: os.path.exists(partial_name(path)), timeout=10000)
+    os.remove(partial_name(path))
+    with qtbot.waitSignal(window.session.recording_finished, timeout=10000):
+        window.toggle_record()
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"writing {path} failed") and "nothing playable was kept" in message
+    assert window.statusBar().styleSheet() == "color: #d33;"
+
+
+def test_opencv_and_ffmpeg_logs_do_not_leak_from_the_gui(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("OPENCV_LOG_LEVEL", None)
+    env.pop("OPENCV_FFMPEG_LOGLEVEL", None)
+    code = "import sys; from vidcv.ui.app import main; sys.exit(main(sys.argv[1:]))"
+    res = subprocess.run([sys.executable, "-c", code, "57", "--frames", "1", "--screenshot", str(tmp_path / "s.png")],
+                         capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert res.returncode == 1
+    lines = [line for line in res.stderr.splitlines() if "propagateSizeHints" not in line]
+    assert lines == [lines[0]] and lines[0].startswith("vidcv-gui: error: camera 57 could not be opened"), res.stderr

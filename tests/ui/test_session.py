@@ -37,7 +37,7 @@ def session(qtbot):
 
     s = Session()
     yield s
-    s.stop()
+    assert s.shutdown(10)  # stopped, and every recording complete on disk
     assert s.runner is None
     assert vidcv_threads() == []
 
@@ -238,8 +238,10 @@ def test_recording_writes_a_readable_video(qtbot, session, tmp_path):
     sink = session.recording
     assert sink is not None and sink.path == path
     qtbot.waitUntil(lambda: sink.frames >= 5, timeout=WAIT_MS)
-    assert session.stop_recording() == path
-    assert toggles == [True, False] and session.recording is None
+    with qtbot.waitSignal(session.recording_finished, timeout=WAIT_MS) as finished:
+        assert session.stop_recording() == path
+        assert toggles == [True, False] and session.recording is None
+    assert finished.args == [path, ""]
     assert session.stop_recording() is None  # nothing recording: nothing to do
     frames = read_all(path)
     assert len(frames) > 0 and len(frames) == sink.frames
@@ -254,7 +256,7 @@ def test_stop_finalises_a_recording_in_progress(qtbot, session, tmp_path):
     path = str(tmp_path / "rec.avi")
     session.start_recording(path)
     qtbot.waitUntil(lambda: session.recording.frames >= 2, timeout=WAIT_MS)
-    session.stop()
+    assert session.shutdown(10)
     assert toggles == [True, False]
     assert session.recording is None and session.runner is None
     assert len(read_all(path)) > 0
@@ -279,3 +281,86 @@ def test_stop_stops_the_runner(qtbot, session):
     assert runner.wait(0)
     assert vidcv_threads() == []
     session.stop()  # twice: nothing to do
+
+
+def test_stopping_a_recording_returns_at_once_and_the_file_is_finalised_in_the_background(qtbot, session, tmp_path):
+    assert session.open_source("pattern:320x240@30")
+    path = str(tmp_path / "rec.mp4")
+    session.start_recording(path)
+    video = session.recording.video
+    qtbot.waitUntil(lambda: video.frames >= 5, timeout=WAIT_MS)
+    closing, release = threading.Event(), threading.Event()
+    real_close = video.close
+
+    def slow_close():  # a long recording's rewrite, held until the test lets it go
+        closing.set()
+        release.wait(30)
+        real_close()
+
+    video.close = slow_close
+    finished = collect(session.recording_finished)
+    assert session.stop_recording() == path  # returns while the file is still being finalised
+    assert closing.wait(10) and finished == [] and not os.path.exists(path)
+    assert [t.name for t in vidcv_threads()].count("vidcv-recording-close") == 1
+    seen = session.last_frame.index
+    qtbot.waitUntil(lambda: session.last_frame.index > seen + 3, timeout=WAIT_MS)  # the video goes on meanwhile
+    with pytest.raises(VidcvError, match="still being finished"):
+        session.start_recording(path)  # its temporary file is in use
+    with qtbot.waitSignal(session.recording_finished, timeout=WAIT_MS) as done:
+        release.set()
+    assert done.args == [path, ""]
+    assert len(read_all(path)) == video.frames >= 5 and os.listdir(tmp_path) == ["rec.mp4"]
+
+
+def test_a_recording_that_cannot_be_finished_says_why(qtbot, session, tmp_path):
+    from vidcv.fileio import partial_name
+
+    assert session.open_source("pattern:320x240@30")
+    path = str(tmp_path / "rec.mp4")
+    session.start_recording(path)
+    qtbot.waitUntil(lambda: os.path.exists(partial_name(path)), timeout=WAIT_MS)  # at the encoder's first packet
+    os.remove(partial_name(path))  # the file being written is gone (a cleaner, another program)
+    with qtbot.waitSignal(session.recording_finished, timeout=WAIT_MS) as done:
+        session.stop_recording()
+    assert done.args[0] == path
+    assert done.args[1].startswith(f"writing {path} failed: No such file or directory")
+    assert "nothing playable was kept" in done.args[1] and "\n" not in done.args[1]
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_killed_recording_left_at_the_same_name_is_kept_as_recovered(qtbot, session, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from media import vidcv_cmd
+    from vidcv.fileio import partial_name
+    from vidcv.media.mp4 import playable_prefix
+
+    path = str(tmp_path / "rec.mp4")
+    partial = partial_name(path)
+    proc = subprocess.Popen([*vidcv_cmd(), "run", "pattern:320x240@30", "-q", "-o", path],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.exists(partial) and playable_prefix(partial)[1] >= 2:  # two whole fragments on disk
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    left = len(read_all(partial))
+    assert left >= 30
+    assert session.open_source("pattern:320x240@30")
+    kept = session.start_recording(path)
+    assert kept == str(tmp_path / "rec.recovered.mp4")
+    assert len(read_all(kept)) == left  # the killed recording, whole fragments only, instead of overwritten
+    qtbot.waitUntil(lambda: session.recording.frames >= 5, timeout=WAIT_MS)
+    with qtbot.waitSignal(session.recording_finished, timeout=WAIT_MS) as done:
+        session.stop_recording()
+    assert done.args == [path, ""]
+    assert sorted(os.listdir(tmp_path)) == ["rec.mp4", "rec.recovered.mp4"]
+    assert len(read_all(kept)) == left
