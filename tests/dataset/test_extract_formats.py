@@ -275,3 +275,29 @@ def test_a_data_yaml_bomb_is_refused_in_one_line(tmp_path):
     sample = os.path.join(os.path.dirname(__file__), "..", "..", "assets", "sample.mp4")
     res = run_cli("extract", sample, "-p", "edges", "--negatives-only", "--out", str(out), timeout=60)
     assert res.returncode == 1 and "aliases" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_sigterm_stops_an_extraction_cleanly(tmp_path):
+    """SIGTERM as Ctrl-C: the frame in hand is finished, the dataset is complete and loads, exit 143."""
+    import signal
+    import subprocess
+    import time
+
+    from media import vidcv_cmd
+
+    sample = os.path.join(os.path.dirname(__file__), "..", "..", "assets", "sample.mp4")
+    out = tmp_path / "term"
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("pipeline:\n  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n")
+    proc = subprocess.Popen([*vidcv_cmd(), "extract", sample, "-p", str(slow), "--negatives-only", "--out",
+                             str(out), "-q"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out / "manifest.jsonl").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated (SIGTERM)" in err, err
+    kept = sum(len(os.listdir(out / "images" / s)) for s in ("train", "val", "test"))
+    assert 0 < kept < 300 and kept == len((out / "manifest.jsonl").read_text().splitlines())
+    labels = sum(len(os.listdir(out / "labels" / s)) for s in ("train", "val", "test"))
+    assert labels == kept and not (out / ".vidcv.lock").exists()  # every image has its label, the lock is gone

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
+from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.dataset.formats import FORMATS
 from vidcv.redact import redact
 
@@ -16,12 +17,12 @@ EPILOG = """examples:
   vidcv extract clip.mp4 -p pose.yaml --out poses --format yolo-pose      # a pose model's keypoints
   vidcv extract clip.mp4 -p shapes --out crops --format classify --crops  # each detection into its class folder
 
-Images are the original frames; labels come from the pipeline's detections (or, for classify, a classifier's
-top class). Class ids follow the detector: a dataset made with one model keeps its ids and names in order,
-and a later model's new classes are appended (with --merge). Running again into the same --out adds frames (names carry the
-source, a short digest of its path and the frame index) and resumes an interrupted run. A folder vidcv did
-not make, or a run that would add new classes, is refused unless --merge; a second writer while one runs is
-refused."""
+Images are the original frames; labels come from the pipeline's detections (or, for classify, a
+classifier's top class). Class ids follow the detector: a dataset made with one model keeps its ids and
+names in order, and a later model's new classes are appended (with --merge). Running again into the same
+--out adds frames (names carry the source, a short digest of its path and the frame index) and resumes an
+interrupted run. A folder vidcv did not make, or a run that would add new classes, is refused unless
+--merge; a second writer while one runs is refused. Ctrl-C or SIGTERM stop cleanly (exit 130 or 143)."""
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -66,6 +67,13 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def extract_command(args: argparse.Namespace) -> int:
+    """Extract, with SIGINT and SIGTERM as a clean stop, as ``vidcv run`` (exit status 130 or 143, the dataset
+    complete up to the last frame written)."""
+    with StopSignals() as signals:
+        return _extract(args, signals)
+
+
+def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
     from vidcv.cli.progress import run_to_end
     from vidcv.cli.run import resolve_pipeline
     from vidcv.dataset.extract import ExtractOptions, prepare
@@ -77,10 +85,10 @@ def extract_command(args: argparse.Namespace) -> int:
     job = prepare(args.source, pipeline, options)
     runner, writer = job.runner, job.writer
     if writer.lock.stale and not args.quiet:
-        from vidcv.dataset.lock import describe
+        from vidcv.dataset.lock import describe as describe_lock
 
-        print(f"note: took over the lock of a writer that has ended ({describe(writer.lock.stale)})")
-    interrupted = run_to_end(runner, None, args.quiet)
+        print(f"note: took over the lock of a writer that has ended ({describe_lock(writer.lock.stale)})")
+    stopped_by = run_to_end(runner, None, args.quiet, signals)
     pipeline.close()
     if not args.quiet:
         print(f"{job.summary()}\nin {writer.root}")
@@ -90,9 +98,9 @@ def extract_command(args: argparse.Namespace) -> int:
         task = {"yolo-seg": "segment ", "yolo-pose": "pose ", "yolo-obb": "obb ", "classify": "classify "}.get(
             writer.fmt, "")
         print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task}train data={data}")
-    if interrupted:
-        print("vidcv: interrupted; the dataset is complete up to the last frame written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if stopped_by is not None:
+        print(f"vidcv: {describe(stopped_by)}; the dataset is complete up to the last frame written", file=sys.stderr)
+        return exit_status(stopped_by)
     if runner.error is not None:
         print(f"vidcv: error: {redact(str(runner.error))}", file=sys.stderr)
         return EXIT_ERROR
