@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 from batch_helpers import children, gone, ledger, partial_leftovers, wait_for
@@ -29,8 +30,15 @@ def final_folders(out) -> list[str]:
     return found
 
 
-def staging_exists(out) -> bool:
-    return any(p.endswith(".partial") and os.path.isdir(p) for p in partial_leftovers(out))
+def staging_since(out, since_ns: int) -> bool:
+    """Whether an input's staging folder was made after ``since_ns`` (by this run: a killed run leaves its own)."""
+    for path in partial_leftovers(out):
+        try:
+            if path.endswith(".partial") and os.path.isdir(path) and os.stat(path).st_mtime_ns >= since_ns:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def lines_now(out) -> int:
@@ -47,11 +55,12 @@ def test_killed_at_any_moment_and_run_again_every_input_is_done_once(make_clips,
     cmd = [*vidcv_cmd(), "batch", *clips, "-p", "shapes", "--out", str(out), "--workers", "2", "-q"]
     kills = 0
     for round_ in range(CLIPS + 2):
+        started_ns = time.time_ns()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        # kill when an input is being written and `round_` lines are in the ledger: mid-input, then after
-        # one, two, ... inputs (each run resumes the one killed before it)
-        ready = wait_for(lambda p=proc, n=round_: p.poll() is not None or (staging_exists(out) and lines_now(out) >= n),
-                         "an input in progress")
+        # kill when this run writes an input and `round_` lines are in the ledger: mid-input, then after one,
+        # two, ... inputs (each run resumes the one killed before it)
+        ready = wait_for(lambda p=proc, n=round_, t=started_ns: p.poll() is not None or
+                         (staging_since(out, t) and lines_now(out) >= n), "an input in progress")
         if proc.poll() is not None:
             assert proc.returncode == 0, proc.stderr.read()
             break

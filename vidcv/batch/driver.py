@@ -25,7 +25,14 @@ from vidcv.batch.events import (
     InputFinished,
 )
 from vidcv.batch.inputs import BatchItem, plan_outputs
-from vidcv.batch.job import InputJob, InputResult, remove_staging, thread_share
+from vidcv.batch.job import (
+    InputJob,
+    InputResult,
+    JobFunction,
+    remove_staging,
+    run_job,
+    thread_share,
+)
 from vidcv.batch.ledger import (
     BatchLock,
     InputRecord,
@@ -102,16 +109,17 @@ def video_name(item: BatchItem) -> str:
     return os.path.basename(item.out) + ".mp4"
 
 
-def make_engine(options: BatchOptions, inputs: int) -> Engine:
+def make_engine(options: BatchOptions, inputs: int, task: JobFunction = run_job) -> Engine:
+    """The engine ``options`` ask for, running ``task`` per input (for ``inputs`` inputs at most)."""
     if options.engine == "local":
         from vidcv.batch.local import LocalEngine
 
         workers = max(1, min(options.workers or os.cpu_count() or 1, inputs))
-        return LocalEngine(workers, thread_share(workers), options.log_level)
+        return LocalEngine(workers, thread_share(workers), options.log_level, task)
     if options.engine == "ray":
         from vidcv.batch.ray_engine import RayEngine
 
-        return RayEngine(options.address, options.workers, verbose=options.log_level <= logging.INFO)
+        return RayEngine(options.address, options.workers, verbose=options.log_level <= logging.INFO, task=task)
     raise VidcvError(f"unknown engine {options.engine!r}; use one of {', '.join(ENGINES)}")
 
 

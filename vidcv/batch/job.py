@@ -15,6 +15,7 @@ import shutil
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from vidcv.batch.ledger import DETECTIONS_NAME, STATS_NAME
 from vidcv.batch.single import RunOutputs, describe_error, finish_run, prepare_run
@@ -53,6 +54,15 @@ class InputResult:
     error: str | None = None
     worker: str = ""
     files: dict[str, bytes] | None = field(default=None, repr=False)
+
+
+class JobFunction(Protocol):
+    """What an engine runs per input: ``run_job`` (what ``vidcv batch`` does), or another module-level function
+    of this shape (an engine's workers import it by name), writing into ``job.out_dir`` what it makes."""
+
+    def __call__(self, job: InputJob, pipeline: Pipeline, *, decode_threads: int | None = None,
+                 should_stop: Callable[[], bool] = ..., on_frames: Callable[[int], None] | None = None
+                 ) -> InputResult: ...
 
 
 def worker_name() -> str:

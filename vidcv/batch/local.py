@@ -28,6 +28,7 @@ from vidcv.batch.job import (
     THREAD_ENV,
     InputJob,
     InputResult,
+    JobFunction,
     apply_thread_budget,
     remove_staging,
     run_job,
@@ -54,7 +55,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _worker_main(conn: Connection, stop: Any, threads: int, parent_pid: int, log_level: int,
-                 warm_preset: str | None) -> None:
+                 warm_preset: str | None, task: JobFunction) -> None:
     """A worker process: the pipeline bundle, then inputs from ``conn`` until None (or the pipe closes),
     results back on it. ``warm_preset`` is loaded once first, while the driver checks it: the imports and
     model loads of the first input overlap the driver's start."""
@@ -104,7 +105,7 @@ def _worker_main(conn: Connection, stop: Any, threads: int, parent_pid: int, log
         except Exception as exc:  # noqa: BLE001 - reported as this input's failure
             result = InputResult(job.index, "failed", error=describe_error(exc))
         else:
-            result = run_job(job, pipeline, decode_threads=threads, should_stop=should_stop,
+            result = task(job, pipeline, decode_threads=threads, should_stop=should_stop,
                              on_frames=lambda n, i=job.index: send(("frames", i, n)))
         result.worker = name
         send(("done", result))
@@ -135,7 +136,9 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, workers: int, threads: int, log_level: int = logging.WARNING) -> None:
+    def __init__(self, workers: int, threads: int, log_level: int = logging.WARNING,
+                 task: JobFunction = run_job) -> None:
+        self.task = task  #: what each input gets (``run_job``: what ``vidcv batch`` does)
         self.workers = max(1, workers)
         self.threads = max(1, threads)
         self.log_level = log_level
@@ -171,7 +174,8 @@ class LocalEngine:
             os.environ.setdefault(var, str(self.threads))
         ours, theirs = self._ctx.Pipe()
         process = self._ctx.Process(target=_worker_main, name="vidcv-batch-worker", daemon=True,
-                                    args=(theirs, self._stop, self.threads, os.getpid(), self.log_level, warm_preset))
+                                    args=(theirs, self._stop, self.threads, os.getpid(), self.log_level, warm_preset,
+                                          self.task))
         with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker starts up is no crash
             process.start()
         theirs.close()

@@ -28,6 +28,7 @@ from vidcv.batch.events import BatchEvent, InputStarted
 from vidcv.batch.job import (
     InputJob,
     InputResult,
+    JobFunction,
     apply_thread_budget,
     commit_folder,
     remove_staging,
@@ -65,7 +66,7 @@ def auth_token_available() -> bool:
     return os.path.isfile(path)
 
 
-def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes) -> InputResult:
+def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFunction = run_job) -> InputResult:
     """The task: one input, in a temporary folder of the worker's machine; returns its output files."""
     import ray
 
@@ -86,7 +87,7 @@ def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes) -> InputRes
         except Exception as exc:  # noqa: BLE001 - this input's failure
             result = InputResult(job.index, "failed", error=describe_error(exc))
         else:
-            result = run_job(replace(job, source=source, out_dir=out_dir), pipeline, decode_threads=threads)
+            result = task(replace(job, source=source, out_dir=out_dir), pipeline, decode_threads=threads)
         if result.error:
             result.error = result.error.replace(source, job.source)
         if os.path.isdir(out_dir):
@@ -116,7 +117,9 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, workers: int | None = None, verbose: bool = False) -> None:
+    def __init__(self, address: str | None = None, workers: int | None = None, verbose: bool = False,
+                 task: JobFunction = run_job) -> None:
+        self.task = task  #: what each input gets (``run_job``: what ``vidcv batch`` does)
         self.address = address
         self.workers = workers
         self.verbose = verbose
@@ -199,7 +202,7 @@ class RayEngine:
                         yield InputResult(job.index, "failed", error=f"cannot read {job.source}: "
                                                                      f"{exc.strerror or exc}")
                         continue
-                    inflight[task.remote(job, bundle_ref, data)] = job
+                    inflight[task.remote(job, bundle_ref, data, self.task)] = job
                     emit(InputStarted(job.index, job.source, "ray"))
                 if stop.is_set():
                     pending.clear()
