@@ -60,7 +60,7 @@ class JobFunction(Protocol):
     """What an engine runs per input: ``run_job`` (what ``vidcv batch`` does), or another module-level function
     of this shape (an engine's workers import it by name), writing into ``job.out_dir`` what it makes."""
 
-    def __call__(self, job: InputJob, pipeline: Pipeline, *, decode_threads: int | None = None,
+    def __call__(self, job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
                  should_stop: Callable[[], bool] = ..., on_frames: Callable[[int], None] | None = None
                  ) -> InputResult: ...
 
@@ -123,12 +123,13 @@ def commit_folder(staging: str, out_dir: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def run_job(job: InputJob, pipeline: Pipeline, *, decode_threads: int | None = None,
+def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
             should_stop: Callable[[], bool] = lambda: False,
             on_frames: Callable[[int], None] | None = None) -> InputResult:
     """Process one input into its output folder; never raises for a bad input (the result says what failed).
 
-    ``should_stop`` is asked about ten times a second; when it says yes the run stops, its staging folder is
+    ``threads`` is the worker's share of the cores: FFmpeg's decoding threads, and the frames a pipeline that
+    allows it processes at once (the output is the same, in order). ``should_stop`` is asked about ten times a second; when it says yes the run stops, its staging folder is
     removed and the result is ``interrupted``. ``on_frames`` hears the frames written so far, a few times a
     second (from the runner's threads).
     """
@@ -138,7 +139,7 @@ def run_job(job: InputJob, pipeline: Pipeline, *, decode_threads: int | None = N
         os.makedirs(staging)
         outputs = output_outputs(staging, job.video_name)
         runner, _ = prepare_run(job.source, pipeline, outputs, max_frames=job.max_frames,
-                                decode_threads=decode_threads)
+                                decode_threads=threads, frame_workers=threads or 1)
     except Exception as exc:  # noqa: BLE001 - one input's failure, whatever it is, is that input's result
         shutil.rmtree(staging, ignore_errors=True)
         pipeline.close()

@@ -105,7 +105,7 @@ def _worker_main(conn: Connection, stop: Any, threads: int, parent_pid: int, log
         except Exception as exc:  # noqa: BLE001 - reported as this input's failure
             result = InputResult(job.index, "failed", error=describe_error(exc))
         else:
-            result = task(job, pipeline, decode_threads=threads, should_stop=should_stop,
+            result = task(job, pipeline, threads=threads, should_stop=should_stop,
                              on_frames=lambda n, i=job.index: send(("frames", i, n)))
         result.worker = name
         send(("done", result))

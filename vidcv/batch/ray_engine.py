@@ -87,7 +87,7 @@ def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFu
         except Exception as exc:  # noqa: BLE001 - this input's failure
             result = InputResult(job.index, "failed", error=describe_error(exc))
         else:
-            result = task(replace(job, source=source, out_dir=out_dir), pipeline, decode_threads=threads)
+            result = task(replace(job, source=source, out_dir=out_dir), pipeline, threads=threads)
         if result.error:
             result.error = result.error.replace(source, job.source)
         if os.path.isdir(out_dir):
