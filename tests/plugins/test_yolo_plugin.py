@@ -9,27 +9,37 @@ from vidcv.frame import Frame
 from vidcv.presets import parse_preset
 
 
-def shapes_scene():
-    """A scene from the demo model's own generator (seed 12: two circles and a square on a photograph),
-    scaled up to 640x640 so that the model works on a letterboxed, resized frame."""
+def shapes_scene_and_names():
+    """Frame 150 of the bundled sample (640x360, which the model sees letterboxed to 256) and the sorted
+    class names of the shapes its truth file says are there: a circle, a square and a triangle."""
+    import json
     import os
-    import sys
 
     import cv2
 
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
-    from train_demo_model import backgrounds, make_image
+    from vidcv.bundled import assets_dir, sample_video
 
-    img, _ = make_image(np.random.default_rng(12), backgrounds(), 256)
-    return cv2.resize(img, (640, 640), interpolation=cv2.INTER_LINEAR)
+    cap = cv2.VideoCapture(sample_video())
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 150)
+    ok, img = cap.read()
+    cap.release()
+    assert ok
+    with open(os.path.join(assets_dir(), "sample_truth.json")) as fh:
+        objects = json.load(fh)["frames"][150]["objects"]
+    return img, sorted(o["class"] for o in objects)
+
+
+def shapes_scene():
+    return shapes_scene_and_names()[0]
 
 
 def test_default_model_finds_the_demo_shapes():
     plugin = REG.create("yolo", device="cpu")
     assert plugin.provider == "CPU"
-    dets = plugin.process(Frame(shapes_scene(), 0, 0.0)).detections
+    scene, expected = shapes_scene_and_names()
+    dets = plugin.process(Frame(scene, 0, 0.0)).detections
     names = sorted(dets.class_name(c) for c in dets.class_id)
-    assert names == ["circle", "circle", "square"]
+    assert names == expected == ["circle", "square", "triangle"]
     direct = plugin.model(shapes_scene())
     assert np.array_equal(dets.xyxy, direct.xyxy)
 
