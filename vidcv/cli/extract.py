@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.dataset.formats import FORMATS
 from vidcv.redact import redact
+
+if TYPE_CHECKING:
+    from vidcv.dataset.extract import ExtractOptions
+    from vidcv.dataset.writer import Dataset
+    from vidcv.pipeline import Pipeline
+    from vidcv.runner import Runner
 
 EPILOG = """examples:
   vidcv extract assets/sample.mp4 --pipeline shapes --out datasets/shapes --every 5
@@ -16,12 +23,15 @@ EPILOG = """examples:
   vidcv extract 0 -p faces --out faces_ds --fps 1 --max-frames 200      # from a camera, until 200 frames
   vidcv extract clip.mp4 -p pose.yaml --out poses --format yolo-pose      # a pose model's keypoints
   vidcv extract clip.mp4 -p shapes --out crops --format classify --crops  # each detection into its class folder
+  vidcv extract a/clip.mp4 b/clip.mp4 "more/*.mp4" videos/ @list.txt -p shapes --out ds --fps 2  # ONE dataset
 
 Images are the original frames; labels come from the pipeline's detections (or, for classify, a
 classifier's top class). Class ids follow the detector: a dataset made with one model keeps its ids and
 names in order, and a later model's new classes are appended (with --merge). Running again into the same
 --out adds frames (names carry the source, a short digest of its path and the frame index) and resumes an
-interrupted run. A folder vidcv did not make, or a run that would add new classes, is refused unless
+interrupted run. Several inputs (files, globs, folders of videos, @list.txt, as for vidcv batch) go into
+the one dataset one after another: names stay unique when file names collide, an input that fails is
+reported and the others go on (exit 1 at the end), and the same command again resumes. A folder vidcv did not make, or a run that would add new classes, is refused unless
 --merge; a second writer while one runs is refused. Ctrl-C or SIGTERM stop cleanly (exit 130 or 143)."""
 
 
@@ -30,7 +40,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                        description="Sample frames, label them with the pipeline's detectors, and write a dataset "
                                    "in ultralytics' YOLO layout (images/, labels/, data.yaml, manifest.jsonl).",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source", metavar="SOURCE", help="video file, camera, stream URL, image folder/glob, pattern:")
+    p.add_argument("source", metavar="SOURCE", nargs="+",
+                   help="video file, camera, stream URL, image folder/glob, pattern:; or several video inputs "
+                        "(files, globs, folders of videos, @list.txt) into one dataset")
     p.add_argument("--pipeline", "-p", metavar="FILE", required=True, help="preset with the detector stages")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="dataset folder: created, or a vidcv dataset continued (one writer at a time)")
@@ -73,35 +85,110 @@ def extract_command(args: argparse.Namespace) -> int:
         return _extract(args, signals)
 
 
-def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
-    from vidcv.cli.progress import run_to_end
-    from vidcv.cli.run import resolve_pipeline
-    from vidcv.dataset.extract import ExtractOptions, prepare
+#: Sources that are no files: each is extracted on its own, never among several inputs.
+_LIVE = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://", "pattern:", "camera:", "/dev/video")
 
+
+def source_list(specs: list[str]) -> list[str] | None:
+    """The video files of several inputs (as ``vidcv batch`` reads them), or None for one source taken as it
+    is (a camera, a stream, a folder or glob of images, one file). InputError for several that name nothing."""
+    from vidcv.batch.inputs import InputError, expand_inputs
+
+    if len(specs) == 1:
+        try:
+            found = expand_inputs(specs)
+        except InputError:
+            return None  # not video files: one source of another kind (camera, images, stream)
+        return found if len(found) > 1 or specs[0].startswith("@") else None
+    for spec in specs:
+        if spec.lower().startswith(_LIVE) or spec.strip().isdigit():
+            raise InputError(f"{spec}: several inputs are video files; extract a camera, a stream or a test "
+                             f"pattern on its own (vidcv extract {spec} -p ... --out ...)")
+    return expand_inputs(specs)
+
+
+def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
+    from vidcv.cli.run import resolve_pipeline
+    from vidcv.dataset.extract import ExtractOptions
+
+    sources = source_list(args.source)
     pipeline = resolve_pipeline(args.pipeline)
     options = ExtractOptions(args.out, args.format, args.every, args.fps, args.dedupe, args.min_sharpness,
                              args.negatives, args.classes or "", args.min_conf, args.split, args.split_by, args.seed,
                              args.max_frames, args.crops, args.negatives_only, args.merge)
-    job = prepare(args.source, pipeline, options)
-    runner, writer = job.runner, job.writer
-    if writer.lock.stale and not args.quiet:
+    if sources is None:
+        return _extract_one(args.source[0], pipeline, options, args.quiet, signals)
+    return _extract_many(sources, pipeline, options, args.quiet, signals)
+
+
+def _took_over(writer: Dataset, quiet: bool) -> None:
+    if writer.lock.stale and not quiet:
         from vidcv.dataset.lock import describe as describe_lock
 
         print(f"note: took over the lock of a writer that has ended ({describe_lock(writer.lock.stale)})")
-    stopped_by = run_to_end(runner, None, args.quiet, signals)
+
+
+def _closing_lines(writer: Dataset) -> None:
+    print(f"in {writer.root}")
+    if writer.orphans_removed:
+        print(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
+    data = writer.root if writer.fmt == "classify" else f"{writer.root}/data.yaml"
+    task = {"yolo-seg": "segment ", "yolo-pose": "pose ", "yolo-obb": "obb ", "classify": "classify "}.get(
+        writer.fmt, "")
+    print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task}train data={data}")
+
+
+def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet: bool,
+                 signals: StopSignals) -> int:
+    from vidcv.cli.progress import run_to_end
+    from vidcv.dataset.extract import prepare
+
+    job = prepare(source, pipeline, options)
+    runner, writer = job.runner, job.writer
+    _took_over(writer, quiet)
+    stopped_by = run_to_end(runner, None, quiet, signals)
     pipeline.close()
-    if not args.quiet:
-        print(f"{job.summary()}\nin {writer.root}")
-        if writer.orphans_removed:
-            print(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
-        data = writer.root if writer.fmt == "classify" else f"{writer.root}/data.yaml"
-        task = {"yolo-seg": "segment ", "yolo-pose": "pose ", "yolo-obb": "obb ", "classify": "classify "}.get(
-            writer.fmt, "")
-        print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task}train data={data}")
+    if not quiet:
+        print(job.summary())
+        _closing_lines(writer)
     if stopped_by is not None:
         print(f"vidcv: {describe(stopped_by)}; the dataset is complete up to the last frame written", file=sys.stderr)
         return exit_status(stopped_by)
     if runner.error is not None:
         print(f"vidcv: error: {redact(str(runner.error))}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _extract_many(sources: list[str], pipeline: Pipeline, options: ExtractOptions, quiet: bool,
+                  signals: StopSignals) -> int:
+    """Every input into the one dataset in turn (see ``vidcv.dataset.many``)."""
+    from vidcv.cli.progress import run_to_end
+    from vidcv.dataset.many import extract_many
+
+    def run(runner: Runner) -> int | None:
+        return run_to_end(runner, None, quiet, signals)
+
+    def on_input(position: int, count: int, source: str) -> None:
+        if not quiet:
+            print(f"[{position + 1}/{count}] {source}", flush=True)
+
+    try:
+        outcome = extract_many(sources, pipeline, options, run, on_input, lambda w: _took_over(w, quiet))
+    finally:
+        pipeline.close()
+    if not quiet:
+        print(outcome.summary())
+        _closing_lines(outcome.writer)
+    if outcome.stopped_by is not None:
+        print(f"vidcv: {describe(outcome.stopped_by)}; the dataset is complete up to the last frame written; "
+              "the same command again continues it", file=sys.stderr)
+        return exit_status(outcome.stopped_by)
+    if outcome.fatal is not None:
+        print(f"vidcv: error: {outcome.fatal}", file=sys.stderr)
+        return EXIT_ERROR
+    if outcome.failed:
+        print(f"vidcv: error: {len(outcome.failed)} of {len(outcome.inputs)} inputs failed: "
+              + "; ".join(f"{o.source}: {o.error}" for o in outcome.failed), file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK

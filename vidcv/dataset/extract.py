@@ -128,8 +128,10 @@ class DatasetSink(Sink):
 
     needs_color_source = True
 
-    def __init__(self, writer: Dataset, labels: LabelFilter, stem: str, provenance: dict) -> None:
+    def __init__(self, writer: Dataset, labels: LabelFilter, stem: str, provenance: dict,
+                 owns_writer: bool = True) -> None:
         self.writer, self.labels, self.stem, self.provenance = writer, labels, stem, provenance
+        self.owns_writer = owns_writer  #: False: the writer outlives this run (several inputs, one session)
 
     def write(self, frame: Frame) -> None:
         dets = self.labels.select(frame.detections)
@@ -147,7 +149,8 @@ class DatasetSink(Sink):
             self.labels.skipped["already in dataset"] += 1
 
     def close(self) -> None:
-        self.writer.close()
+        if self.owns_writer:
+            self.writer.close()
 
 
 def open_dataset(root: str, fmt: str | None = None, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
@@ -248,28 +251,44 @@ class Extraction:
 
 def prepare(source_spec: str, pipeline: Pipeline, options: ExtractOptions) -> Extraction:
     """Open the source and the dataset; errors (bad options, a source that does not open) raise here."""
+    writer = open_writer(pipeline, options)
+    job = prepare_input(source_spec, pipeline, writer, options, owns_writer=True)
+    try:
+        writer.open()  # the lock: held until the sink closes at the end of the run
+    except BaseException:
+        job.runner.source.close()
+        raise
+    return job
+
+
+def open_writer(pipeline: Pipeline, options: ExtractOptions) -> Dataset:
+    """The dataset of ``options.out`` checked against the options and the pipeline (nothing written yet)."""
     from vidcv.dataset.writer import parse_split
     from vidcv.errors import VidcvError
-    from vidcv.runner import Runner
-    from vidcv.sources import parse_source
 
     if options.every < 1:
         raise VidcvError(f"--every must be at least 1, got {options.every}")
     writer = open_dataset(options.out, options.fmt, parse_split(options.split), options.split_by, options.seed,
                           options.crops, options.merge)
     check_labels(pipeline, writer, options)
+    return writer
+
+
+def prepare_input(source_spec: str, pipeline: Pipeline, writer: Dataset, options: ExtractOptions,
+                  owns_writer: bool) -> Extraction:
+    """One source into ``writer``: its sampler, filter, sink and runner, the source opened (a source that does
+    not open raises here) and the split's run length set from its length. ``owns_writer``: the sink closes
+    the writer at the end of the run (one source), else the caller does (several)."""
+    from vidcv.runner import Runner
+    from vidcv.sources import parse_source
+
     sampler = Sampler(options.every, options.fps, options.dedupe, options.min_sharpness)
     inner = parse_source(source_spec)
     source = SampledSource(inner, sampler)
     classes = {c.strip() for c in options.classes.split(",") if c.strip()} or None
     labels = LabelFilter(classes, options.min_conf, float("inf") if options.negatives_only else options.negatives)
-    sink = DatasetSink(writer, labels, source_stem(source_spec), provenance(inner, pipeline))
+    sink = DatasetSink(writer, labels, source_stem(source_spec), provenance(inner, pipeline), owns_writer)
     runner = Runner(source, pipeline, [sink], max_frames=options.max_frames)
     runner.open()  # a source that does not open raises here, before anything is written
     writer.set_length(None if inner.live else inner.frame_count)
-    try:
-        writer.open()  # the lock: held until the sink closes at the end of the run
-    except BaseException:
-        source.close()
-        raise
     return Extraction(runner, writer, sampler, labels)
