@@ -176,3 +176,23 @@ def test_a_killed_multi_input_run_resumes_to_the_same_dataset(clips, tmp_path):
     assert not (out / ".vidcv.lock").exists() and not (out / ".vidcv.journal").exists()
     from ultralytics.data.utils import check_det_dataset
     assert check_det_dataset(str(out / "data.yaml"))["nc"] == 1
+
+
+def test_vidcv_run_points_several_videos_to_vidcv_batch(clips, tmp_path):
+    """`vidcv run a b` and `vidcv run "glob of videos"` are one line each naming vidcv batch (kept here beside
+    the other many-input commands); a glob of images still runs."""
+    a, b = str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi")
+    two = run_cli("run", a, b, "-q")
+    assert two.returncode == 1 and len(two.stderr.strip().splitlines()) == 1
+    assert f"vidcv run reads one source and got 2; for several videos use vidcv batch {a} {b}" in two.stderr
+    pattern = str(clips / "*" / "*.avi")
+    glob_run = run_cli("run", pattern, "-q")
+    assert glob_run.returncode == 1 and len(glob_run.stderr.strip().splitlines()) == 1
+    assert "names 4 video files, not images" in glob_run.stderr and f"vidcv batch '{pattern}'" in glob_run.stderr
+    assert "no images found" not in glob_run.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run_cli("run", str(empty), "-q")
+    assert nothing.returncode == 1 and "no images found in" in nothing.stderr
+    one = run_cli("run", a, "-q", "--max-frames", "3")
+    assert one.returncode == 0, one.stderr

@@ -35,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p = sub.add_parser("run", parents=[common], help="process a source through a pipeline",
                        description="Read SOURCE, run the pipeline on every frame, and write the results.",
                        epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source", metavar="SOURCE", help="video file, camera, stream URL, image folder/glob, pattern:")
+    p.add_argument("source", metavar="SOURCE", nargs="+",
+                   help="video file, camera, stream URL, image folder/glob, pattern: (one; several: vidcv batch)")
     p.add_argument("--pipeline", "-p", metavar="FILE", help="preset YAML file or bundled preset name")
     p.add_argument("--output", "-o", metavar="OUT",
                    help="video file (.mp4 .avi .mkv .mov .m4v), a folder, or an image pattern out/f_%%05d.png")
@@ -90,6 +91,11 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
 
     if args.max_frames is not None and args.max_frames < 1:
         raise VidcvError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if len(args.source) > 1:
+        raise VidcvError(f"vidcv run reads one source and got {len(args.source)}; for several videos use "
+                         f"vidcv batch {' '.join(args.source[:2])}{' ...' if len(args.source) > 2 else ''} "
+                         "-p PIPELINE -o OUT_DIR")
+    args.source = args.source[0]
     pipeline = resolve_pipeline(args.pipeline)
     # the same set-up as each input of `vidcv batch`: outputs checked before the source opens, sinks attached
     runner, total = prepare_run(args.source, pipeline, RunOutputs(args.output, args.detections_jsonl, args.stats_json),

@@ -26,16 +26,24 @@ def natural_key(path: str) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path)]
 
 
-def list_images(spec: str) -> list[str]:
-    """Image files of a folder, a glob, or a single image path, naturally sorted."""
+#: Video extensions that, found where images were expected, point the user to ``vidcv batch``.
+VIDEO_HINTS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
+
+
+def _candidates(spec: str) -> list[str]:
+    """The files a folder or a glob names (a plain path: itself), naturally sorted."""
     if os.path.isdir(spec):
         paths = [os.path.join(spec, name) for name in os.listdir(spec)]
     elif glob.has_magic(spec):
         paths = glob.glob(spec)
     else:
         paths = [spec]
-    return sorted((p for p in paths if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p)),
-                  key=natural_key)
+    return sorted((p for p in paths if os.path.isfile(p)), key=natural_key)
+
+
+def list_images(spec: str) -> list[str]:
+    """Image files of a folder, a glob, or a single image path, naturally sorted."""
+    return [p for p in _candidates(spec) if p.lower().endswith(IMAGE_EXTENSIONS)]
 
 
 class ImageFolderSource(Source):
@@ -54,6 +62,11 @@ class ImageFolderSource(Source):
     def _open(self) -> None:
         self._paths = list_images(self.spec)
         if not self._paths:
+            videos = [p for p in _candidates(self.spec) if p.lower().endswith(VIDEO_HINTS)]
+            if videos:
+                raise SourceError(f"{self.spec} names {len(videos)} video file{'s' if len(videos) > 1 else ''}, "
+                                  f"not images: vidcv run reads one video (vidcv run {videos[0]}); for all of them "
+                                  f"use vidcv batch '{self.spec}' -p PIPELINE -o OUT_DIR")
             raise SourceError(f"no images found in {self.spec} "
                               f"(looked for {', '.join(IMAGE_EXTENSIONS[:6])} ...)")
         self.frame_count = len(self._paths)
