@@ -19,6 +19,7 @@ class Actions:
     save_preset: QAction
     save_preset_as: QAction
     extract: QAction
+    batch: QAction
     export_script: QAction
     quit: QAction
     play_pause: QAction
@@ -65,6 +66,7 @@ def build_actions(window: MainWindow) -> Actions:
         save_preset=_action(w, "Save preset", w.save_preset, QKeySequence.StandardKey.Save),
         save_preset_as=_action(w, "Save preset as…", w.save_preset_as, "Ctrl+Shift+S"),
         extract=_action(w, "Extract dataset…", w.open_extract_dialog, "Ctrl+E"),
+        batch=_action(w, "Batch…", w.open_batch_dialog, "Ctrl+B"),
         export_script=_action(w, "Export as Python script…", w.choose_script_path),
         quit=_action(w, "Quit", w.close, "Ctrl+Q"),  # not StandardKey.Quit: some platforms map it to nothing
         play_pause=_action(w, "Play / pause", w.session.toggle_play, "Space"),
@@ -93,6 +95,7 @@ def build_menus(window: MainWindow, actions: Actions) -> None:
     file_menu.addAction(actions.save_preset_as)
     file_menu.addSeparator()
     file_menu.addAction(actions.extract)
+    file_menu.addAction(actions.batch)
     file_menu.addAction(actions.export_script)
     file_menu.addSeparator()
     file_menu.addAction(actions.quit)

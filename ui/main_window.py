@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.dataset_dir = ""  # where S writes the original frame and its labels, once a dataset is chosen
         self.dataset_crops = self.dataset_merge = False  # ... cut out (classify --crops), adding classes (--merge)
         self.extract_dialog = None
+        self.batch_dialog = None  # File > Batch..., kept while open
         self.help_box: QMessageBox | None = None   # the shortcuts or About box last shown
         self.close_box: QMessageBox | None = None  # the unsaved-changes question while it is asked
         self._discarded = False  # the user discarded unsaved changes on closing: do not remember them
@@ -312,6 +313,15 @@ class MainWindow(QMainWindow):
         self.extract_dialog = ExtractDialog(self.session, self)
         self.extract_dialog.dataset_chosen.connect(self._dataset_chosen)
         self.extract_dialog.show()
+
+    def open_batch_dialog(self) -> None:
+        """File > Batch...: the current pipeline over many videos (one dialog; shown again if open)."""
+        from vidcv.ui.batch_dialog import BatchDialog
+
+        if self.batch_dialog is None:
+            self.batch_dialog = BatchDialog(self.session, self)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
 
     def _dataset_chosen(self, path: str, crops: bool = False, merge: bool = False) -> None:
         self.dataset_dir, self.dataset_crops, self.dataset_merge = path, crops, merge
