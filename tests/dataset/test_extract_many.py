@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -196,3 +197,121 @@ def test_vidcv_run_points_several_videos_to_vidcv_batch(clips, tmp_path):
     assert nothing.returncode == 1 and "no images found in" in nothing.stderr
     one = run_cli("run", a, "-q", "--max-frames", "3")
     assert one.returncode == 0, one.stderr
+
+
+def dataset_contents(root):
+    """Every image and label file's path with its label text (images: their size)."""
+    out = {}
+    for kind in ("images", "labels"):
+        for split in SPLITS:
+            for name in os.listdir(os.path.join(root, kind, split)):
+                path = os.path.join(root, kind, split, name)
+                if kind == "labels":
+                    with open(path) as fh:
+                        out[f"{kind}/{split}/{name}"] = fh.read()
+                else:
+                    out[f"{kind}/{split}/{name}"] = os.path.getsize(path) > 0
+    return out
+
+
+def test_workers_make_the_same_dataset_as_one_after_another(clips, tmp_path):
+    """--workers 3: detection in three processes, one writer; the same files, labels and manifest names as the
+    sequential run, a failing input reported among them, and the result loads in ultralytics."""
+    specs = [str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"), str(clips / "more")]
+    one = run_cli("extract", *specs, "-p", str(clips / "blobs.yaml"), "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    missing = str(tmp_path / "missing.avi")
+    three = run_cli("extract", *specs, missing, "-p", str(clips / "blobs.yaml"), "--out", str(tmp_path / "three"),
+                    "--workers", "3")
+    assert three.returncode == 1 and len(three.stderr.strip().splitlines()) == 1
+    assert f"1 of 5 inputs failed: {missing}: no such file" in three.stderr
+    assert dataset_contents(tmp_path / "three") == dataset_contents(tmp_path / "one")
+    assert len(dataset_contents(tmp_path / "one")) == 2 * 90
+    names = [json.loads(x)["name"] for x in (tmp_path / "three" / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(names) == sorted(expected_names(clips))
+    for rel, n in LENGTHS.items():
+        assert f"{clips / rel}: kept {n} frames ({n} with labels, 0 negatives)" in three.stdout
+    assert "kept 90 frames from 4 of 5 inputs" in three.stdout
+    assert not (tmp_path / "three" / ".vidcv.lock").exists()
+    from ultralytics.data.utils import check_det_dataset
+    assert check_det_dataset(str(tmp_path / "three" / "data.yaml"))["nc"] == 1
+
+
+def children(pid):
+    """The process ids of ``pid``'s children (Linux /proc)."""
+    found = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as fh:
+            found += [int(c) for c in fh.read().split()]
+    return found
+
+
+def running(pid):
+    """Whether ``pid`` is a live process (a zombie waiting for its reaper is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_writer_with_workers_resumes_and_its_workers_end(clips, tmp_path):
+    """SIGKILL of the writer while two workers detect: the workers see it gone and end, the lock is stale, and
+    the same command again completes the dataset with every frame once."""
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(BLOBS + "  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n")
+    out = tmp_path / "ds"
+    args = [str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"), str(clips / "more"),
+            "-p", str(slow), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen([*vidcv_cmd(), "extract", *args, "-q"])
+    manifest = out / "manifest.jsonl"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if manifest.exists() and len(manifest.read_text().splitlines()) >= 10:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        workers = children(proc.pid)
+        assert len(workers) >= 2
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    deadline = time.monotonic() + 180  # a bound on a hang, not a timing: they end at their next frame
+    while time.monotonic() < deadline and [p for p in workers if running(p)]:
+        time.sleep(0.1)
+    left = [p for p in workers if running(p)]
+    assert not left, f"outlived their killed writer: {[Path(f'/proc/{p}/cmdline').read_text() for p in left]}"
+    partial, _ = dataset_files(out)
+    assert 0 < len(partial) < 90
+    res = run_cli("extract", *args, timeout=240)
+    assert res.returncode == 0, res.stderr
+    assert f"took over the lock of a writer that has ended (pid {proc.pid}" in res.stdout
+    labels, images = dataset_files(out)
+    assert sorted(labels) == sorted(expected_names(clips))
+    assert len(images) == 90 and not [n for n in images if "partial" in n]
+    names = [json.loads(line)["name"] for line in manifest.read_text().splitlines()]
+    assert len(names) == len(set(names)) == 90
+
+
+def test_ctrl_c_stops_the_workers_and_keeps_a_complete_dataset(clips, tmp_path):
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(BLOBS + "  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n")
+    out = tmp_path / "ds"
+    proc = subprocess.Popen([*vidcv_cmd(), "extract", str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"),
+                             "-p", str(slow), "--out", str(out), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    manifest = out / "manifest.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.exists() and len(manifest.read_text().splitlines()) >= 4:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "the same command again continues it" in stderr and "Traceback" not in stderr
+    labels, images = dataset_files(out)
+    assert 0 < len(labels) < 54 and len(images) == len(labels)
+    assert not (out / ".vidcv.lock").exists() and not (out / ".vidcv.journal").exists()

@@ -13,6 +13,7 @@ from vidcv.redact import redact
 
 if TYPE_CHECKING:
     from vidcv.dataset.extract import ExtractOptions
+    from vidcv.dataset.many import ManyOutcome
     from vidcv.dataset.writer import Dataset
     from vidcv.pipeline import Pipeline
     from vidcv.runner import Runner
@@ -74,6 +75,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                         "20 runs of at least 10); frame: each frame on its own")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="with several inputs: N processes run the pipeline on N inputs at once while this one "
+                        "writes the dataset (default 1: one input after another)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
     p.set_defaults(handler=extract_command)
 
@@ -110,7 +114,10 @@ def source_list(specs: list[str]) -> list[str] | None:
 def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
     from vidcv.cli.run import resolve_pipeline
     from vidcv.dataset.extract import ExtractOptions
+    from vidcv.errors import VidcvError
 
+    if args.workers < 1:
+        raise VidcvError(f"--workers must be at least 1, got {args.workers}")
     sources = source_list(args.source)
     pipeline = resolve_pipeline(args.pipeline)
     options = ExtractOptions(args.out, args.format, args.every, args.fps, args.dedupe, args.min_sharpness,
@@ -118,6 +125,9 @@ def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
                              args.max_frames, args.crops, args.negatives_only, args.merge)
     if sources is None:
         return _extract_one(args.source[0], pipeline, options, args.quiet, signals)
+    if args.workers > 1:
+        pipeline.close()
+        return _extract_parallel(sources, args.pipeline, options, args.workers, args.quiet, signals)
     return _extract_many(sources, pipeline, options, args.quiet, signals)
 
 
@@ -177,6 +187,27 @@ def _extract_many(sources: list[str], pipeline: Pipeline, options: ExtractOption
         outcome = extract_many(sources, pipeline, options, run, on_input, lambda w: _took_over(w, quiet))
     finally:
         pipeline.close()
+    return _report(outcome, quiet)
+
+
+def _extract_parallel(sources: list[str], preset: str, options: ExtractOptions, workers: int, quiet: bool,
+                      signals: StopSignals) -> int:
+    """Every input into the one dataset, ``workers`` at once (see ``vidcv.dataset.parallel``)."""
+    from vidcv.dataset.parallel import extract_parallel
+
+    def on_input(position: int, count: int, source: str) -> None:
+        if not quiet:
+            print(f"[{position + 1}/{count}] {source}", flush=True)
+
+    signals.absorb()
+    outcome = extract_parallel(sources, preset, options, workers, lambda: bool(signals.received), on_input,
+                               lambda w: _took_over(w, quiet))
+    outcome.stopped_by = signals.first
+    return _report(outcome, quiet)
+
+
+def _report(outcome: ManyOutcome, quiet: bool) -> int:
+    """The summary of several inputs and the exit status."""
     if not quiet:
         print(outcome.summary())
         _closing_lines(outcome.writer)

@@ -134,8 +134,13 @@ class DatasetSink(Sink):
         self.owns_writer = owns_writer  #: False: the writer outlives this run (several inputs, one session)
 
     def write(self, frame: Frame) -> None:
-        dets = self.labels.select(frame.detections)
-        found = self.labels.select_class(frame.classification)
+        self.keep(frame.index, frame.pts_ms, frame.source_image, frame.detections, frame.classification)
+
+    def keep(self, index: int, pts_ms: float, image: np.ndarray, detections: Detections,
+             classification: Classification | None) -> None:
+        """File one frame (its original image) with the detections and class that pass the filters."""
+        dets = self.labels.select(detections)
+        found = self.labels.select_class(classification)
         if not self.writer.has_labels(dets, found):
             # the quota counts the whole dataset, so a resumed or repeated run keeps the same ratio
             w = self.writer
@@ -144,8 +149,8 @@ class DatasetSink(Sink):
                 why = "negative over ratio" if self.writer.takes_negatives else "nothing to file"
                 self.labels.skipped[why] = self.labels.skipped.get(why, 0) + 1
                 return
-        info = {**self.provenance, "frame": frame.index, "pts_ms": round(frame.pts_ms, 3)}
-        if self.writer.add(self.stem, frame.index, frame.source_image, dets, info, found) is None:
+        info = {**self.provenance, "frame": index, "pts_ms": round(pts_ms, 3)}
+        if self.writer.add(self.stem, index, image, dets, info, found) is None:
             self.labels.skipped["already in dataset"] += 1
 
     def close(self) -> None:

@@ -129,6 +129,7 @@ class Dataset:
         self.journal = Journal(self.root)
         self._read_existing()  # checked now, before a source is opened, and again under the lock
         self.chunk = CHUNK_FRAMES
+        self.chunks: dict[str, int] = {}  #: run length per source stem, where several sources are written at once
         self.opened = False
         self.done: set[str] = set()
         self.orphans_removed = 0
@@ -160,9 +161,13 @@ class Dataset:
                                f"{FORMATS[existing].family} and {FORMATS[self.fmt].family} do not mix in one "
                                "dataset; use another --out or the same --format")
 
-    def set_length(self, frame_count: int | None) -> None:
-        """The source's length in frames (None or 0 when unknown, live): sets the run length of the split."""
-        self.chunk = chunk_frames(frame_count)
+    def set_length(self, frame_count: int | None, stem: str | None = None) -> None:
+        """The source's length in frames (None or 0 when unknown, live): sets the run length of the split, of
+        the source named ``stem`` only when given (sources written at once, each with its own length)."""
+        if stem is None:
+            self.chunk = chunk_frames(frame_count)
+        else:
+            self.chunks[stem] = chunk_frames(frame_count)
 
     # --- a writing session ----------------------------------------------------------------------------------
     def open(self) -> None:
@@ -232,7 +237,7 @@ class Dataset:
 
     # --- adding ---------------------------------------------------------------------------------------------
     def split_for(self, stem: str, index: int) -> str:
-        unit = index // self.chunk if self.split_by == "chunk" else index
+        unit = index // self.chunks.get(stem, self.chunk) if self.split_by == "chunk" else index
         return choose_split(f"{self.seed}:{stem}:{self.split_by}", unit, self.ratios)
 
     def class_id(self, name: str, known: Mapping[int, str]) -> int:
@@ -341,7 +346,8 @@ class Dataset:
         got = [self.kept[s] / total for s in SPLITS]
         if max(abs(g - r) for g, r in zip(got, self.ratios)) <= 0.05:
             return None
-        unit = f"runs of {self.chunk} consecutive frames" if self.split_by == "chunk" else "single frames"
+        chunk = min(self.chunks.values()) if self.chunks else self.chunk
+        unit = f"runs of {chunk} consecutive frames" if self.split_by == "chunk" else "single frames"
         return (f"note: the split is {'/'.join(f'{g:.2f}' for g in got)} of {total} frames (asked "
                 f"{'/'.join(f'{r:.2f}' for r in self.ratios)}): it deals out {unit}, too few here to match; "
                 + ("--split-by frame splits finer (neighbouring frames may then land in different splits)"
