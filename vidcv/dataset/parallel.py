@@ -83,8 +83,11 @@ class _QueueSink(Sink):
         """Nothing to finalise: the writer process files the frames."""
 
 
-def _work(preset: str, options: ExtractOptions, tasks: Any, results: Any, stop: Any, parent_pid: int) -> None:
-    """A worker process: inputs from ``tasks`` until None, each through the sampler and the pipeline."""
+def _work(preset: str, options: ExtractOptions, tasks: Any, results: Any, stop: Any, parent_pid: int,
+          threads: int) -> None:
+    """A worker process: inputs from ``tasks`` until None, each through the sampler and the pipeline, with
+    ``threads`` threads for OpenCV and ONNX Runtime (its share of the cores, as a batch worker has)."""
+    from vidcv.batch.job import apply_thread_budget
     from vidcv.presets import find_preset, load_preset
     from vidcv.runner import Runner
     from vidcv.sources import parse_source
@@ -92,6 +95,7 @@ def _work(preset: str, options: ExtractOptions, tasks: Any, results: Any, stop: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer stops the run; Ctrl-C reaches the whole group
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = _Parent(parent_pid)
+    apply_thread_budget(threads)
     pipeline = load_preset(find_preset(preset))
     while parent.alive() and not stop.is_set():
         try:
@@ -155,7 +159,10 @@ def extract_parallel(sources: Sequence[str], preset: str, options: ExtractOption
     writer.open()
     if on_open is not None:
         on_open(writer)
-    procs = [ctx.Process(target=_work, args=(preset, options, tasks, results, stop, os.getpid()),
+    from vidcv.batch.job import thread_share
+
+    threads = thread_share(count)
+    procs = [ctx.Process(target=_work, args=(preset, options, tasks, results, stop, os.getpid(), threads),
                          name=f"vidcv-extract-{i}", daemon=True) for i in range(count)]
     try:
         for proc in procs:
