@@ -64,6 +64,16 @@ def read_all(path: str) -> list[np.ndarray]:
 
 
 
+#: coloured blobs as detections (class "blob"), the detector of the dataset tests
+BLOBS = """pipeline:
+  - plugin: in_range
+    params: {space: hsv, lower: [0, 120, 90], upper: [179, 255, 255]}
+  - plugin: contours
+    params: {min_area: 100, draw: none}
+"""
+SLOW_BLOBS = BLOBS + "  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n"  #: the same, slowed down (kill tests)
+
+
 def vidcv_cmd() -> list[str]:
     """The installed console script (the tests run against an installed vidcv)."""
     exe = shutil.which("vidcv", path=os.path.dirname(sys.executable))

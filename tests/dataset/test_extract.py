@@ -11,19 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
-from media import run_cli, vidcv_cmd
+from media import BLOBS, SLOW_BLOBS, run_cli, vidcv_cmd
 from vidcv.dataset.extract import source_stem
 from vidcv.dataset.sampling import Sampler, dhash, sharpness
 from vidcv.dataset.writer import choose_split
 
 pytestmark = pytest.mark.timeout(300)
-
-BLOBS = """pipeline:
-  - plugin: in_range
-    params: {space: hsv, lower: [0, 120, 90], upper: [179, 255, 255]}
-  - plugin: contours
-    params: {min_area: 100, draw: none}
-"""
 
 
 def boxes_at(t):
@@ -110,7 +103,7 @@ def test_a_second_writer_is_refused_and_a_killed_writers_lock_is_taken_over(clip
     video, preset = clip
     out = tmp_path / "ds"
     slow = tmp_path / "slow.yaml"
-    slow.write_text(BLOBS + "  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n")  # slows each frame down
+    slow.write_text(SLOW_BLOBS)  # slows each frame down
     proc = subprocess.Popen([*vidcv_cmd(), "extract", video, "-p", str(slow), "--out", str(out), "-q"])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (out / "manifest.jsonl").exists():

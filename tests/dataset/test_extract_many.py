@@ -11,19 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from media import run_cli, vidcv_cmd
+from media import BLOBS, SLOW_BLOBS, run_cli, vidcv_cmd
 
 from vidcv.dataset.extract import source_stem
 from vidcv.dataset.writer import SPLITS, choose_split, chunk_frames
 
 pytestmark = pytest.mark.timeout(300)
 
-BLOBS = """pipeline:
-  - plugin: in_range
-    params: {space: hsv, lower: [0, 120, 90], upper: [179, 255, 255]}
-  - plugin: contours
-    params: {min_area: 100, draw: none}
-"""
 
 LENGTHS = {"a/clip.avi": 24, "b/clip.avi": 30, "more/one.avi": 20, "more/two.avi": 16}
 
@@ -145,7 +139,7 @@ def test_a_killed_multi_input_run_resumes_to_the_same_dataset(clips, tmp_path):
     """A real SIGKILL part way through the inputs; the same command again takes over the lock, removes what the
     killed run left half written and ends with every frame of every input exactly once."""
     slow = tmp_path / "slow.yaml"
-    slow.write_text(BLOBS + "  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n")  # slows each frame down
+    slow.write_text(SLOW_BLOBS)  # slows each frame down
     out = tmp_path / "ds"
     args = [str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"), str(clips / "more"),
             "-p", str(slow), "--out", str(out)]
@@ -259,7 +253,7 @@ def test_a_killed_writer_with_workers_resumes_and_its_workers_end(clips, tmp_pat
     """SIGKILL of the writer while two workers detect: the workers see it gone and end, the lock is stale, and
     the same command again completes the dataset with every frame once."""
     slow = tmp_path / "slow.yaml"
-    slow.write_text(BLOBS + "  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n")
+    slow.write_text(SLOW_BLOBS)
     out = tmp_path / "ds"
     args = [str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"), str(clips / "more"),
             "-p", str(slow), "--out", str(out), "--workers", "2"]
@@ -296,7 +290,7 @@ def test_a_killed_writer_with_workers_resumes_and_its_workers_end(clips, tmp_pat
 
 def test_ctrl_c_stops_the_workers_and_keeps_a_complete_dataset(clips, tmp_path):
     slow = tmp_path / "slow.yaml"
-    slow.write_text(BLOBS + "  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n")
+    slow.write_text(SLOW_BLOBS)
     out = tmp_path / "ds"
     proc = subprocess.Popen([*vidcv_cmd(), "extract", str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"),
                              "-p", str(slow), "--out", str(out), "--workers", "2"],

@@ -10,20 +10,13 @@ import numpy as np
 import pytest
 import yaml
 
-from media import run_cli
+from media import BLOBS, run_cli
 from vidcv.dataset.extract import source_stem
 from vidcv.dataset.lock import DatasetBusy
 from vidcv.dataset.writer import DatasetError, DatasetWriter
 from vidcv.detections import Detections
 
 pytestmark = pytest.mark.timeout(300)
-
-BLOBS = """pipeline:
-  - plugin: in_range
-    params: {space: hsv, lower: [0, 120, 90], upper: [179, 255, 255]}
-  - plugin: contours
-    params: {min_area: 100, draw: none}
-"""
 
 
 def write_clip(path, frames, empty_every=0, seed=0):
