@@ -10,12 +10,13 @@ import os
 import platform
 import site
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 
 
 def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version  # here: every command imports this module
+
     try:
         return version(dist)
     except PackageNotFoundError:
