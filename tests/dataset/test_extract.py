@@ -15,6 +15,7 @@ from media import BLOBS, SLOW_BLOBS, run_cli, vidcv_cmd
 from vidcv.dataset.extract import source_stem
 from vidcv.dataset.sampling import Sampler, dhash, sharpness
 from vidcv.dataset.writer import choose_split
+from vidcv.fileio import is_partial
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -45,9 +46,13 @@ def clip(tmp_path_factory):
 
 
 def read_dataset(root):
+    """name -> (split, label rows) of every finished label; a killed writer's temporary files (vidcv's own
+    ``.NAME.partial.txt``, which the next run removes) are not labels."""
     labels = {}
     for split in ("train", "val", "test"):
         for name in sorted(os.listdir(os.path.join(root, "labels", split))):
+            if is_partial(name):
+                continue
             rows = [list(map(float, line.split())) for line in open(os.path.join(root, "labels", split, name))]
             labels[name[:-4]] = (split, rows)
     return labels

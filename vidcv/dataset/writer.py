@@ -344,7 +344,7 @@ class Dataset:
         if not total:
             return None
         got = [self.kept[s] / total for s in SPLITS]
-        if max(abs(g - r) for g, r in zip(got, self.ratios)) <= 0.05:
+        if max(round(abs(g - r), 6) for g, r in zip(got, self.ratios)) <= 0.05:  # 0.05 itself is within
             return None
         chunk = min(self.chunks.values()) if self.chunks else self.chunk
         unit = f"runs of {chunk} consecutive frames" if self.split_by == "chunk" else "single frames"
