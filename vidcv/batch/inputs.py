@@ -28,6 +28,11 @@ _NOT_FILES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://", "
               "/dev/video")
 
 
+def is_live_spec(spec: str) -> bool:
+    """Whether ``spec`` names a camera, a stream or the test pattern rather than a file."""
+    return spec.strip().lower().startswith(_NOT_FILES) or spec.strip().isdigit()
+
+
 class InputError(VidcvError):
     """An input spec names nothing a batch can read."""
 
@@ -66,7 +71,7 @@ def _expand(spec: str, excluded: list[str], from_list: str | None) -> list[str]:
     spec = spec.strip()
     if spec.startswith("@") and from_list is None:
         return _read_list(spec[1:], excluded)
-    if spec.lower().startswith(_NOT_FILES) or spec.isdigit():
+    if is_live_spec(spec):
         raise InputError(f"{spec}{where}: vidcv batch reads video files; for a camera, a stream or a test "
                          f"pattern use vidcv run")
     path = os.path.expanduser(spec)

@@ -89,14 +89,10 @@ def extract_command(args: argparse.Namespace) -> int:
         return _extract(args, signals)
 
 
-#: Sources that are no files: each is extracted on its own, never among several inputs.
-_LIVE = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://", "pattern:", "camera:", "/dev/video")
-
-
 def source_list(specs: list[str]) -> list[str] | None:
     """The video files of several inputs (as ``vidcv batch`` reads them), or None for one source taken as it
     is (a camera, a stream, a folder or glob of images, one file). InputError for several that name nothing."""
-    from vidcv.batch.inputs import InputError, expand_inputs
+    from vidcv.batch.inputs import InputError, expand_inputs, is_live_spec
 
     if len(specs) == 1:
         try:
@@ -105,7 +101,7 @@ def source_list(specs: list[str]) -> list[str] | None:
             return None  # not video files: one source of another kind (camera, images, stream)
         return found if len(found) > 1 or specs[0].startswith("@") else None
     for spec in specs:
-        if spec.lower().startswith(_LIVE) or spec.strip().isdigit():
+        if is_live_spec(spec):  # sources that are no files: each is extracted on its own
             raise InputError(f"{spec}: several inputs are video files; extract a camera, a stream or a test "
                              f"pattern on its own (vidcv extract {spec} -p ... --out ...)")
     return expand_inputs(specs)
