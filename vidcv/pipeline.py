@@ -14,7 +14,7 @@ import numpy as np
 
 from vidcv.events import StageError
 from vidcv.frame import Frame
-from vidcv.plugin import InputColor, Plugin
+from vidcv.plugin import InputColor, Plugin, Produces
 from vidcv.stats import StageStats, StageSummary
 from vidcv.status import StageStatus
 
@@ -115,6 +115,14 @@ class Pipeline:
         plugins = [stage.plugin for stage in self._stages if stage.enabled]
         return (bool(plugins) and plugins[0].input_color() is InputColor.GRAY
                 and not any(plugin.reads_source_image() for plugin in plugins))
+
+    def produces(self) -> Produces:
+        """What the enabled stages add to the frame besides its image, together (``Plugin.produces``)."""
+        found = Produces.NOTHING
+        for stage in self._stages:
+            if stage.enabled:
+                found |= stage.plugin.produces()
+        return found
 
     def parallel_safe(self) -> bool:
         """Whether frames may go through this pipeline several at once (each in its own thread): every

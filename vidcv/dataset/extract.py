@@ -175,10 +175,7 @@ def open_dataset(root: str, fmt: str | None = None, ratios: tuple[float, float, 
 
 def check_labels(pipeline: Pipeline, writer: Dataset, options: ExtractOptions) -> None:
     """Refuse a pipeline that cannot label what this format needs (nothing kept but empty frames)."""
-    produces = Produces.NOTHING
-    for stage in pipeline.stages:
-        if stage.enabled:
-            produces |= stage.plugin.produces()
+    produces = pipeline.produces()
     if isinstance(writer, ClassifyWriter) and not writer.crops:
         if Produces.CLASSIFICATION not in produces:
             raise DatasetError("--format classify files whole frames by a classifier's top class, and this pipeline "
