@@ -7,6 +7,7 @@ loopback addresses: the head on 127.0.0.2, the worker node on 127.0.0.3.
 """
 
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -171,6 +172,94 @@ def test_ray_results_equal_the_local_engines_with_the_token_presented(cluster_an
     assert os.path.isfile(os.path.join(tempfile.gettempdir(), "vidcv-shipped", digest, "my_model.onnx"))
 
 
+def detect_preset(root) -> str:
+    """The model file alone (which the tasks must get shipped), as a dataset is extracted with it."""
+    path = root / "detect.yaml"
+    path.write_text(yaml.safe_dump({"pipeline": [{"plugin": "yolo", "params": {"model": str(root / "my_model.onnx")}}]}))
+    return str(path)
+
+
+def extract(cluster, root, out: str, ray: bool = True) -> subprocess.Popen:
+    env = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
+    more = ["--address", cluster.address, "--workers", "2"] if ray else []
+    cmd = [sys.executable, "-m", "vidcv.cli.main", "extract", str(root / "videos"), "-p", detect_preset(root), "--out",
+           str(root / out), "--every", "2", "-q", *more]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def dataset_contents(folder) -> dict[str, bytes]:
+    """Every file of a dataset by relative path; data.yaml without its own path line, the manifest's lines
+    sorted (inputs that run at once interleave theirs)."""
+    found = {}
+    for parent, _, files in os.walk(str(folder)):
+        for name in files:
+            path = os.path.join(parent, name)
+            with open(path, "rb") as fh:
+                data = fh.read()
+            if name == "data.yaml":
+                data = b"\n".join(line for line in data.splitlines() if not line.startswith(b"path:"))
+            elif name == "manifest.jsonl":
+                data = b"\n".join(sorted(data.splitlines()))
+            found[os.path.relpath(path, str(folder))] = data
+    return found
+
+
+@pytest.fixture(scope="module")
+def local_dataset(cluster_and_clips):
+    """The dataset a sequential `vidcv extract` here makes of the clips: what the Ray engine must make."""
+    cluster, root = cluster_and_clips
+    proc = extract(cluster, root, "ds-local", ray=False)
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr
+    return dataset_contents(root / "ds-local")
+
+
+def test_ray_extract_makes_the_dataset_a_local_extract_makes(cluster_and_clips, local_dataset):
+    """`vidcv extract --engine ray`: each clip a task on the cluster, frames streamed back to the one writer;
+    images, labels, splits and manifest (naming the source and the model as this machine does) are the same."""
+    cluster, root = cluster_and_clips
+    proc = extract(cluster, root, "ds-ray")
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr
+    ours = dataset_contents(root / "ds-ray")
+    assert sorted(ours) == sorted(local_dataset) and ours == local_dataset
+    assert sum(name.startswith("labels" + os.sep) for name in ours) == 80  # 4 clips x 40 frames, every 2nd
+    manifest = [json.loads(line) for line in ours["manifest.jsonl"].splitlines()]
+    assert {m["detectors"][0]["model"] for m in manifest} == {str(root / "my_model.onnx")}
+    assert {m["source"] for m in manifest} == {str(root / "videos" / name) for name in CLIPS}
+    assert partial_leftovers(root / "ds-ray") == []
+    proc = extract(cluster, root, "ds-ray")  # again: resumed, nothing to add
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr
+    assert dataset_contents(root / "ds-ray") == local_dataset
+
+
+def test_sigterm_stops_a_ray_extract_cleanly_and_the_same_command_completes_it(cluster_and_clips, local_dataset):
+    """ray.init puts in a SIGTERM handler of its own that exits at once; vidcv's stays: the tasks are cancelled,
+    what came is kept (exit 143), and the same command again completes the dataset."""
+    cluster, root = cluster_and_clips
+    slow = root / "slow.yaml"  # the same labels, slower: kmeans after the detector
+    slow.write_text(yaml.safe_dump({"pipeline": [
+        {"plugin": "yolo", "params": {"model": str(root / "my_model.onnx")}},
+        {"plugin": "kmeans", "params": {"k": 6, "attempts": 2}}]}))
+    env = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
+    cmd = [sys.executable, "-m", "vidcv.cli.main", "extract", str(root / "videos"), "-p", str(slow), "--out",
+           str(root / "ds-term"), "--every", "2", "-q", "--address", cluster.address, "--workers", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    manifest = root / "ds-term" / "manifest.jsonl"
+    wait_for(lambda: manifest.exists() and manifest.read_text().count("\n") >= 2, "the first frames filed")
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "terminated (SIGTERM); the dataset is complete up to the last frame written" in stderr
+    labels = [n for n in dataset_contents(root / "ds-term") if n.startswith("labels" + os.sep)]
+    assert 2 <= len(labels) < 80
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert again.returncode == 0, again.stderr
+    ours = {k: v for k, v in dataset_contents(root / "ds-term").items() if k != "manifest.jsonl"}
+    assert ours == {k: v for k, v in local_dataset.items() if k != "manifest.jsonl"}
+
+
 def test_a_worker_node_that_dies_mid_batch_has_its_input_retried_and_the_batch_completes(cluster_and_clips):
     cluster, root = cluster_and_clips
 
@@ -212,3 +301,29 @@ def test_without_an_address_a_ray_is_started_here_for_the_batch_on_loopback_with
     assert (home / ".ray" / "auth_token").is_file()  # Ray made a token for it: authentication on
     assert (root / "here" / "one" / "detections.jsonl").read_bytes() == \
         (root / "local" / "a" / "one" / "detections.jsonl").read_bytes()
+
+
+def test_a_worker_node_that_dies_mid_extract_has_its_input_redone_and_the_dataset_is_whole(cluster_and_clips,
+                                                                                          local_dataset):
+    """A third node joins and is SIGKILLed while one of its extract tasks streams frames: Ray reruns the task
+    elsewhere and the dataset equals the local one, no frame missing or twice."""
+    cluster, root = cluster_and_clips
+    node = cluster.start_node("worker2", f"--address={cluster.address}", "--node-ip-address=127.0.0.4",
+                              "--num-cpus=1", f"--temp-dir={cluster.root}/worker2")
+    cluster.wait_started("worker2", node)
+
+    def task_on_that_node():
+        for pid, cmdline in session_processes(node.pid):
+            if cmdline.startswith("ray::_ray_sample") and any(
+                    "vidcv-ray-" in p and os.sep + "in" + os.sep in p for p in open_files(pid)):
+                return pid
+        return None
+
+    proc = extract(cluster, root, "ds-killed")
+    wait_for(task_on_that_node, "an extract task on the third node")
+    os.killpg(node.pid, signal.SIGKILL)
+    node.wait(30)
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr
+    assert dataset_contents(root / "ds-killed") == local_dataset
+    assert partial_leftovers(root / "ds-killed") == []

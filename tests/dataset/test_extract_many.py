@@ -109,6 +109,8 @@ def test_an_input_that_fails_is_reported_and_the_others_go_on(clips, tmp_path):
     (["{clips}/a/clip.avi", "{clips}/nothing/*.avi"], "no video file matches"),
     (["{clips}/a/clip.avi", "@{clips}/absent.txt"], "cannot read the input list"),
     (["{clips}/a/clip.avi", "pattern:"], "pattern:: several inputs are video files; extract a camera"),
+    (["pattern:", "--engine", "ray"], "pattern:: --engine ray extracts video files (each is sent to a Ray task)"),
+    (["{clips}/a", "--engine", "local", "--address", "h:1"], "--address is a Ray cluster's, and --engine local"),
 ])
 def test_inputs_that_name_nothing_are_one_line_before_anything_is_written(clips, tmp_path, specs, words):
     out = tmp_path / "ds"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from collections import deque
@@ -151,6 +152,8 @@ class RayEngine:
             return ray
         options: dict[str, Any] = {"log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose
                                    else logging.ERROR}
+        main = threading.current_thread() is threading.main_thread()
+        sigterm = signal.getsignal(signal.SIGTERM) if main else None
         try:
             if self.address:
                 ray.init(address=self.address, **options)
@@ -159,6 +162,9 @@ class RayEngine:
                 self._started_here = True
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise RayEngineError(self._refusal(exc)) from None
+        finally:
+            if sigterm is not None:  # ray.init puts in its own, which exits at once: vidcv's stops cleanly
+                signal.signal(signal.SIGTERM, sigterm)
         return ray
 
     def _refusal(self, exc: BaseException) -> str:

@@ -25,6 +25,7 @@ EPILOG = """examples:
   vidcv extract clip.mp4 -p pose.yaml --out poses --format yolo-pose      # a pose model's keypoints
   vidcv extract clip.mp4 -p shapes --out crops --format classify --crops  # each detection into its class folder
   vidcv extract a/clip.mp4 b/clip.mp4 "more/*.mp4" videos/ @list.txt -p shapes --out ds --fps 2  # ONE dataset
+  vidcv extract videos/ -p shapes --out ds --fps 2 --engine ray --address HEAD:6379  # detection on a Ray cluster
 
 Images are the original frames; labels come from the pipeline's detections (or, for classify, a
 classifier's top class). Class ids follow the detector: a dataset made with one model keeps its ids and
@@ -32,7 +33,10 @@ names in order, and a later model's new classes are appended (with --merge). Run
 --out adds frames (names carry the source, a short digest of its path and the frame index) and resumes an
 interrupted run. Several inputs (files, globs, folders of videos, @list.txt, as for vidcv batch) go into
 the one dataset one after another: names stay unique when file names collide, an input that fails is
-reported and the others go on (exit 1 at the end), and the same command again resumes. A folder vidcv did not make, or a run that would add new classes, is refused unless
+reported and the others go on (exit 1 at the end), and the same command again resumes. --workers N runs
+detection in N processes here; --engine ray runs each video file as a Ray task (pip install "vidcv[ray]";
+with a `ray start` cluster export RAY_AUTH_TOKEN=$(ray get-auth-token) from the head first) that streams its
+frames back to this process, the one writer. A folder vidcv did not make, or a run that would add new classes, is refused unless
 --merge; a second writer while one runs is refused. Ctrl-C or SIGTERM stop cleanly (exit 130 or 143)."""
 
 
@@ -75,9 +79,16 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                         "20 runs of at least 10); frame: each frame on its own")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", "-j", type=int, metavar="N",
                    help="with several inputs: N processes run the pipeline on N inputs at once while this one "
-                        "writes the dataset (default 1: one input after another)")
+                        "writes the dataset (default 1: one input after another); with --engine ray: tasks in "
+                        "flight (default: the cluster's CPUs)")
+    p.add_argument("--engine", choices=("local", "ray"),
+                   help="local: detection here (default); ray: one Ray task per video file, on the cluster at "
+                        "--address, streaming its frames back to this process, which writes the one dataset "
+                        "(the default with --address)")
+    p.add_argument("--address", metavar="ADDR",
+                   help="the Ray cluster's head, HOST:PORT (default with --engine ray: start a Ray on this machine)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
     p.set_defaults(handler=extract_command)
 
@@ -112,19 +123,40 @@ def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
     from vidcv.dataset.extract import ExtractOptions
     from vidcv.errors import VidcvError
 
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise VidcvError(f"--workers must be at least 1, got {args.workers}")
+    engine = args.engine or ("ray" if args.address else "local")
+    if args.address and engine != "ray":
+        raise VidcvError("--address is a Ray cluster's, and --engine local runs here: drop one of them")
     sources = source_list(args.source)
+    if engine == "ray" and sources is None:
+        sources = ray_sources(args.source[0])
     pipeline = resolve_pipeline(args.pipeline)
     options = ExtractOptions(args.out, args.format, args.every, args.fps, args.dedupe, args.min_sharpness,
                              args.negatives, args.classes or "", args.min_conf, args.split, args.split_by, args.seed,
                              args.max_frames, args.crops, args.negatives_only, args.merge)
+    if engine == "ray":
+        pipeline.close()
+        return _extract_ray(sources, args.pipeline, options, args.address, args.workers, args.quiet, signals)
     if sources is None:
         return _extract_one(args.source[0], pipeline, options, args.quiet, signals)
-    if args.workers > 1:
+    if (args.workers or 1) > 1:
         pipeline.close()
         return _extract_parallel(sources, args.pipeline, options, args.workers, args.quiet, signals)
     return _extract_many(sources, pipeline, options, args.quiet, signals)
+
+
+def ray_sources(spec: str) -> list[str]:
+    """One SOURCE for --engine ray: a video file (a task gets its bytes); InputError for a camera, a stream, a
+    pattern or images, which are read where vidcv runs."""
+    import os
+
+    from vidcv.batch.inputs import InputError, is_live_spec
+
+    if is_live_spec(spec) or not os.path.isfile(spec):
+        raise InputError(f"{spec}: --engine ray extracts video files (each is sent to a Ray task); extract a "
+                         f"camera, a stream, a test pattern or images here, without --engine ray")
+    return [spec]
 
 
 def _took_over(writer: Dataset, quiet: bool) -> None:
@@ -198,6 +230,26 @@ def _extract_parallel(sources: list[str], preset: str, options: ExtractOptions, 
     signals.absorb()
     outcome = extract_parallel(sources, preset, options, workers, lambda: bool(signals.received), on_input,
                                lambda w: _took_over(w, quiet))
+    outcome.stopped_by = signals.first
+    return _report(outcome, quiet)
+
+
+def _extract_ray(sources: list[str], preset: str, options: ExtractOptions, address: str | None,
+                 workers: int | None, quiet: bool, signals: StopSignals) -> int:
+    """Every input as a Ray task, into the one dataset written here (see ``vidcv.dataset.ray_extract``)."""
+    from vidcv.batch.ray_engine import RayEngine
+    from vidcv.dataset.ray_extract import extract_ray
+
+    def on_input(position: int, count: int, source: str) -> None:
+        if not quiet:
+            print(f"[{position + 1}/{count}] {source}", flush=True)
+
+    signals.absorb()
+    import logging
+
+    engine = RayEngine(address, workers, verbose=logging.getLogger().getEffectiveLevel() <= logging.INFO)
+    outcome = extract_ray(sources, preset, options, engine, lambda: bool(signals.received), on_input,
+                          lambda w: _took_over(w, quiet))
     outcome.stopped_by = signals.first
     return _report(outcome, quiet)
 
