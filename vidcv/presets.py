@@ -13,7 +13,6 @@ pipeline:
 
 from __future__ import annotations
 
-import difflib
 import os
 from typing import Any
 
@@ -56,10 +55,12 @@ def find_preset(spec: str) -> str:
     """The preset file that ``spec`` names: a path, or the name of a bundled preset (``edges`` or
     ``edges.yaml``). PresetError otherwise, with a did-you-mean among the bundled presets and the YAML files
     beside ``spec``."""
-    from vidcv.bundled import bundled_preset, bundled_presets
-
     if os.path.exists(spec):
         return spec
+    import difflib
+
+    from vidcv.bundled import bundled_preset, bundled_presets
+
     bundled = bundled_preset(spec)
     if bundled:
         return bundled

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import shutil
 import sys
 
 from vidcv.cli.exit_codes import EXIT_OK
@@ -45,6 +43,8 @@ def export_command(args: argparse.Namespace) -> int:
     onnx = model.export(format="onnx", verbose=False, **options)
     out = args.out or os.path.splitext(weights)[0] + ".onnx"
     if os.path.abspath(onnx) != os.path.abspath(out):
+        import shutil  # here: every command imports this module, and shutil brings bz2 and lzma
+
         shutil.move(onnx, out)
     print(f"wrote {out}")
     return EXIT_OK
@@ -63,6 +63,8 @@ def info_command(args: argparse.Namespace) -> int:
     doc = {**model.info.to_dict(), "providers_available": available(), "provider_in_use": model.provider,
            "warnings": model.session_info.warnings, "fallback_reasons": model.session_info.reasons}
     if args.json:
+        import json
+
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     print(f"model      {doc['path']}")
