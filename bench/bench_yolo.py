@@ -5,6 +5,13 @@ demo model: ultralytics ``predict(stream=True)`` with the ``.pt`` and with the `
 (file source -> yolo stage), every frame, end to end. Prints fps and the ratios. Not a test.
 
     .venv/bin/python bench/bench_yolo.py [--rounds 3] [--frames 300]
+
+With ``--batch N`` it measures batching instead (no ultralytics): the vidcv Runner with the demo weights
+exported for one image against the same weights exported with a fixed batch of N, N frames per inference call;
+and exported with a dynamic batch (and input size), one frame per call against N; alternating; prints fps and
+the ratios.
+
+    .venv/bin/python bench/bench_yolo.py --batch 4 [--rounds 5] [--frames 300]
 """
 
 from __future__ import annotations
@@ -25,7 +32,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
+    parser.add_argument("--batch", type=int, default=0, help="measure N frames per inference call against 1")
     args = parser.parse_args()
+    if args.batch > 1:
+        batch_main(args)
+        return
 
     from ultralytics import YOLO
 
@@ -74,6 +85,57 @@ def main() -> None:
         print(f"  {name:<18} {value:7.1f} fps")
     print(f"  vidcv / ultralytics .pt:   {fps['vidcv yolo'] / fps['ultralytics .pt']:.2f}x")
     print(f"  vidcv / ultralytics .onnx: {fps['vidcv yolo'] / fps['ultralytics .onnx']:.2f}x")
+
+
+def batch_main(args: argparse.Namespace) -> None:
+    """The Runner with 1 and with ``args.batch`` frames per inference call, on a fixed-batch and a dynamic export."""
+    import shutil
+    import tempfile
+
+    from ultralytics import YOLO
+
+    from vidcv.bundled import DEMO_MODEL, bundled_models, sample_video
+    from vidcv.pipeline import Pipeline
+    from vidcv.registry import Registry
+    from vidcv.runner import Runner
+    from vidcv.sources import FileSource
+
+    pt, video, registry = bundled_models()[DEMO_MODEL][:-5] + ".pt", sample_video(), Registry()
+    device = "cuda" if args.device != "cpu" else "cpu"
+    folder = tempfile.mkdtemp(prefix="bench_batch_")
+    models = {}
+    for name, options in (("fixed1", {}), (f"fixed{args.batch}", {"batch": args.batch}), ("dynamic", {"dynamic": True})):
+        copy = os.path.join(folder, f"{name}.pt")  # the export lands beside its weights: a temporary copy
+        shutil.copyfile(pt, copy)
+        models[name] = YOLO(copy, task="detect").export(format="onnx", imgsz=256, verbose=False, **options)
+
+    def vidcv_run(model: str, batch: int) -> float:
+        plugin = registry.create("yolo", model=model, device=device)
+        start = time.perf_counter()
+        summary = Runner(FileSource(video), Pipeline([plugin]), max_frames=args.frames, batch=batch).run()
+        return summary.frames / (time.perf_counter() - start)
+
+    n = args.batch
+    runs = {"fixed1 batch 1": lambda: vidcv_run(models["fixed1"], 1),
+            f"fixed{n} batch {n}": lambda: vidcv_run(models[f"fixed{n}"], n),
+            "dynamic batch 1": lambda: vidcv_run(models["dynamic"], 1),
+            f"dynamic batch {n}": lambda: vidcv_run(models["dynamic"], n)}
+    for run in runs.values():  # warm up caches and lazy imports once
+        run()
+    results: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(args.rounds):
+        for name, run in runs.items():
+            results[name].append(run())
+        print(f"round {r + 1}: " + ", ".join(f"{n} {v[-1]:.1f} fps" for n, v in results.items()))
+    fps = {name: statistics.median(v) for name, v in results.items()}
+    print(f"\n{args.frames} frames of the sample (640x360), demo model at 256, device {args.device}, "
+          f"{os.cpu_count()} CPUs, median of {args.rounds} rounds, model load excluded")
+    for name, value in fps.items():
+        print(f"  {name:<20} {value:7.1f} fps")
+    for batched, one in ((f"fixed{n} batch {n}", "fixed1 batch 1"), (f"dynamic batch {n}", "dynamic batch 1")):
+        paired = statistics.median(b / o for b, o in zip(results[batched], results[one]))  # each round's ratio
+        print(f"  {batched} / {one}: {fps[batched] / fps[one]:.2f}x (median of the rounds' ratios {paired:.2f}x)")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import logging
 import os
 
 from vidcv.bundled import DEMO_MODEL, bundled_models
+from vidcv.detections import Classification, Detections
 from vidcv.errors import ParamError
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
@@ -94,11 +95,26 @@ class Yolo(Plugin):
     def produces(self) -> Produces:
         return Produces.CLASSIFICATION if self.model.info.task == "classify" else Produces.DETECTIONS
 
-    def process(self, frame: Frame) -> Frame:
-        from vidcv.detections import Classification, Detections
+    def batch_frames(self, asked: int | None = None) -> int:
+        """Frames per inference call on a file: a model exported with a fixed batch N takes N (or fewer when
+        asked), one of any batch size what is asked (1 unless asked), one exported for one image 1."""
+        capacity = self.model.batch_capacity
+        if capacity is None:
+            return max(1, asked or 1)
+        return capacity if asked is None else max(1, min(asked, capacity))
 
+    def process(self, frame: Frame) -> Frame:
         image = to_bgr(frame.image, frame.color_space)
-        found = self.model(image, self.p.conf, self.p.iou, self.class_ids, self.p.max_det)
+        return self._attach(frame, self.model(image, self.p.conf, self.p.iou, self.class_ids, self.p.max_det))
+
+    def process_batch(self, frames: list[Frame]) -> list[Frame]:
+        """One inference call for the lot (``YoloModel.predict_batch``): the same results as ``process``."""
+        images = [to_bgr(frame.image, frame.color_space) for frame in frames]
+        found = self.model.predict_batch(images, self.p.conf, self.p.iou, self.class_ids, self.p.max_det)
+        return [self._attach(frame, result) for frame, result in zip(frames, found)]
+
+    @staticmethod
+    def _attach(frame: Frame, found: Detections | Classification) -> Frame:
         if isinstance(found, Classification):
             frame.classification = found
             return frame

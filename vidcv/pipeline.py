@@ -153,32 +153,123 @@ class Pipeline:
             if not stage.enabled:
                 frame.stage_images.append(frame.image)
                 continue
-            plugin = stage.plugin
-            start = time.perf_counter()
-            try:
-                plugin.apply_pending()
-                out = plugin.process(frame)
-                if not isinstance(out, Frame) or not isinstance(out.image, np.ndarray):
-                    raise TypeError(f"process() returned {type(out).__name__}, expected a Frame with an image")
-            except Exception as exc:  # a failing stage must never stop the pipeline
-                error = StageError(i, self.stage_name(i), frame.index, f"{type(exc).__name__}: {exc}")
-                with self._stats_lock:
-                    stage.stats.record((time.perf_counter() - start) * 1000.0, ok=False)
-                    self._report(error, stage)
-                if on_error is not None:
-                    on_error(error)
-                frame.stage_images.append(frame.image)
-                continue
-            with self._stats_lock:  # frames may go through several at once (``parallel_safe``)
-                stage.stats.record((time.perf_counter() - start) * 1000.0, ok=True)
-            out.stage_images = frame.stage_images
-            frame = out
-            frame.stage_images.append(frame.image)
-            status = plugin.status()
-            if status:
-                stage.last_status = status
-                frame.statuses = {**frame.statuses, self.stage_name(i): status}
+            frame = self._run_stage(i, stage, frame, on_error)
         return frame
+
+    def batch_frames(self, asked: int | None = None) -> int:
+        """How many frames a run of a file gathers for ``process_batch``: the most any enabled stage takes per
+        call (``Plugin.batch_frames``, with the run's request ``asked``); 1: one frame at a time."""
+        sizes = [self._batch_size(stage.plugin, asked) for stage in self._stages if stage.enabled]
+        return max(sizes, default=1)
+
+    def process_batch(self, frames: list[Frame], on_error: Callable[[StageError], None] | None = None,
+                      asked: int | None = None) -> list[Frame]:
+        """``process`` for consecutive frames, in order, with the same results: each enabled stage runs over
+        the whole list before the next one, in order (a stateful stage sees the frames as ``process`` would
+        show them), and a stage that batches (``Plugin.batch_frames(asked)`` > 1) gets them in calls of at
+        most that many (``Plugin.process_batch``), its time shared evenly among them in its statistics. A
+        batch call that raises is run again frame by frame, so that errors are reported per frame and
+        bypassed exactly as ``process`` reports them."""
+        stages = self._stages
+        if self._reset_requested:
+            self._reset_requested = False
+            self.reset()
+        frames = list(frames)
+        for frame in frames:
+            frame.stage_images = []
+        for i, stage in enumerate(stages):
+            if not stage.enabled:
+                for frame in frames:
+                    frame.stage_images.append(frame.image)
+                continue
+            size = self._batch_size(stage.plugin, asked) if len(frames) > 1 else 1
+            if size <= 1:
+                frames = [self._run_stage(i, stage, frame, on_error) for frame in frames]
+                continue
+            out: list[Frame] = []
+            for k in range(0, len(frames), size):
+                out += self._run_batch(i, stage, frames[k:k + size], on_error)
+            frames = out
+        return frames
+
+    @staticmethod
+    def _batch_size(plugin: Plugin, asked: int | None) -> int:
+        try:
+            return max(1, int(plugin.batch_frames(asked)))
+        except Exception:  # a stage that cannot say: one frame at a time, where its errors are reported
+            log.debug("%s: batch_frames() failed; one frame at a time", plugin.name, exc_info=True)
+            return 1
+
+    def _run_stage(self, i: int, stage: Stage, frame: Frame, on_error: Callable[[StageError], None] | None) -> Frame:
+        """One enabled stage on one frame (its output, or its input when it failed)."""
+        plugin = stage.plugin
+        start = time.perf_counter()
+        try:
+            plugin.apply_pending()
+            out = plugin.process(frame)
+            if not isinstance(out, Frame) or not isinstance(out.image, np.ndarray):
+                raise TypeError(f"process() returned {type(out).__name__}, expected a Frame with an image")
+        except Exception as exc:  # a failing stage must never stop the pipeline
+            self._failed(i, stage, frame, exc, (time.perf_counter() - start) * 1000.0, on_error)
+            return frame
+        with self._stats_lock:  # frames may go through several at once (``parallel_safe``)
+            stage.stats.record((time.perf_counter() - start) * 1000.0, ok=True)
+        self._passed(i, stage, frame, out, plugin.status())
+        return out
+
+    def _run_batch(self, i: int, stage: Stage, frames: list[Frame],
+                   on_error: Callable[[StageError], None] | None) -> list[Frame]:
+        """One enabled stage on consecutive frames in one ``process_batch`` call (frame by frame when the call
+        fails); outputs in order."""
+        plugin = stage.plugin
+        start = time.perf_counter()
+        try:
+            plugin.apply_pending()
+        except Exception as exc:  # as ``process``: the first frame after the edit fails, the rest go on
+            self._failed(i, stage, frames[0], exc, (time.perf_counter() - start) * 1000.0, on_error)
+            return [frames[0], *(self._run_batch(i, stage, frames[1:], on_error) if len(frames) > 1 else [])]
+        start = time.perf_counter()
+        try:
+            outs = plugin.process_batch(list(frames))
+            if not isinstance(outs, list) or len(outs) != len(frames) or not all(
+                    isinstance(out, Frame) and isinstance(out.image, np.ndarray) for out in outs):
+                raise TypeError(f"process_batch() of {len(frames)} frames returned {type(outs).__name__}"
+                                f"{f' of {len(outs)}' if isinstance(outs, list) else ''}, expected as many Frames "
+                                "with an image")
+        except Exception as exc:  # run again frame by frame: errors reported per frame, as ``process`` does
+            key = (id(stage), "batch: " + error_kind(f"{type(exc).__name__}: {exc}"))
+            if key not in self._reported:
+                self._reported.add(key)
+                log.warning("%s: a batch of %d frames failed (%s: %s); those frames ran one at a time",
+                            self.stage_name(i), len(frames), type(exc).__name__, exc)
+            return [self._run_stage(i, stage, frame, on_error) for frame in frames]
+        share = (time.perf_counter() - start) * 1000.0 / len(frames)
+        with self._stats_lock:
+            for _ in frames:
+                stage.stats.record(share, ok=True)
+        status = plugin.status()
+        for frame, out in zip(frames, outs):
+            self._passed(i, stage, frame, out, status)
+        return outs
+
+    def _failed(self, i: int, stage: Stage, frame: Frame, exc: Exception, ms: float,
+                on_error: Callable[[StageError], None] | None) -> None:
+        """A stage failed on ``frame``: counted, logged once per kind, published; the frame goes on unchanged."""
+        error = StageError(i, self.stage_name(i), frame.index, f"{type(exc).__name__}: {exc}")
+        with self._stats_lock:
+            stage.stats.record(ms, ok=False)
+            self._report(error, stage)
+        if on_error is not None:
+            on_error(error)
+        frame.stage_images.append(frame.image)
+
+    def _passed(self, i: int, stage: Stage, frame: Frame, out: Frame, status: StageStatus | None) -> None:
+        """A stage gave ``out`` for ``frame``: the stage images carried on, its status recorded."""
+        out.stage_images = frame.stage_images
+        out.stage_images.append(out.image)
+        if status:
+            stage.last_status = status
+            out.statuses = {**out.statuses, self.stage_name(i): status}
 
     def _report(self, error: StageError, stage: Stage) -> None:
         stage.stats.errors += 1

@@ -133,6 +133,19 @@ class Plugin:
         """Transform one frame and return it. Raise on failure: the pipeline reports and bypasses."""
         raise NotImplementedError
 
+    def batch_frames(self, asked: int | None = None) -> int:
+        """How many frames this stage takes per ``process_batch`` call with its current values, when a run
+        of a file gathers frames (``Runner.batch``): ``asked`` is the run's request (None: the stage's own
+        choice). 1 (the default): one frame at a time, through ``process``."""
+        return 1
+
+    def process_batch(self, frames: list[Frame]) -> list[Frame]:
+        """Several consecutive frames, in order, at most ``batch_frames()`` of them; returns one frame for
+        each, in the same order. The default processes each with ``process``. A stage that overrides it
+        (one inference call for the lot) gives the results ``process`` gives each; when it raises, the
+        pipeline runs those frames again one by one, so it must be stateless."""
+        return [self.process(frame) for frame in frames]
+
     def region_params(self, x: int, y: int, width: int, height: int) -> dict[str, Any] | None:
         """Parameter values that make this plugin use a region drawn by the user (source pixels), or None
         for plugins that take no region. The GUI applies them with ``set_param``."""

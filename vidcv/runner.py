@@ -49,7 +49,9 @@ class Runner:
     write raises stops the run with that error (an OSError becomes an OutputError naming the sink's file and
     how many frames it took). ``observers`` (and ``subscribe``) hear the run's events, in the runner's
     threads; statistics are published every ``stats_interval_s`` while the run goes. A live source's outages
-    (reconnections, time away) are counted from its state events into the summary.
+    (reconnections, time away) are counted from its state events into the summary. ``batch`` gathers a file's
+    frames for stages that take several per call (``frame_batch``: a YOLO model's batch); ``workers``
+    processes several frames at once in threads (``frame_workers``).
     """
 
     SOURCE_CLOSE_WAIT_S = 2.0  #: how long the end of the run waits for the source to close
@@ -57,9 +59,12 @@ class Runner:
     def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
                  max_frames: int | None = None, queue_size: int = 4, hold_at_end: bool = False,
                  observers: Iterable[RunObserver] = (), stats_interval_s: float = 0.25,
-                 gray_source: bool = False, workers: int = 1) -> None:
+                 gray_source: bool = False, workers: int = 1, batch: int | None = 1) -> None:
         self.source = source
         self.workers = max(1, workers)  #: threads that may process frames at once (see ``frame_workers``)
+        #: frames of a file gathered per ``Pipeline.process_batch`` call (see ``frame_batch``): 1 (the default,
+        #: for interactive runs) one at a time; None: what the stages choose; N: asked of the stages
+        self.batch = batch if batch is None else max(1, batch)
         self.gray_source = gray_source  #: may the source deliver gray when nothing needs colour (see ``open``)
         self.pipeline = pipeline
         self.sinks = list(sinks)
@@ -315,9 +320,23 @@ class Runner:
             return 1
         return self.workers
 
+    def frame_batch(self) -> int:
+        """How many frames of a file the processing thread gathers for one ``Pipeline.process_batch`` call:
+        what the pipeline's stages take per call (``Pipeline.batch_frames``, asked ``batch``), or 1 for a live
+        source (newest-wins, one frame in hand) and with ``batch`` 1. Batches take precedence over
+        ``frame_workers``."""
+        if self.batch == 1 or self.source.live:
+            return 1
+        return self.pipeline.batch_frames(self.batch)
+
     def _process_loop(self) -> None:
-        workers = self.frame_workers()
+        batch = self.frame_batch()
+        workers = self.frame_workers() if batch <= 1 else 1
         try:
+            if batch > 1:
+                log.info("%s: %d frames per call of the stages that take several", self.source.label, batch)
+                self._process_batches(batch)
+                return
             if workers > 1:
                 self._process_parallel(workers)
                 return
@@ -330,6 +349,33 @@ class Runner:
             self._fail(exc, "processing")
         finally:
             self._out.close()
+
+    def _process_batches(self, size: int) -> None:
+        """Frames in batches of ``size`` (fewer at the end of the source, or while paused: a step or a refresh
+        never waits for more frames), each batch through ``Pipeline.process_batch`` and handed to the sink
+        thread in order. A stop drops the frames gathered, as the one-frame loop drops the frame it took."""
+        while True:
+            batch: list[Frame] = []
+            ended = False
+            while len(batch) < size:
+                item = self._in.get(0.1)
+                if item is END or self._stop.is_set():
+                    ended = True
+                    break
+                if item is TIMEOUT:
+                    if batch and self.paused:  # a step, a refresh or the end held open: no more are coming
+                        break
+                    continue
+                batch.append(item)
+            if self._stop.is_set():
+                return
+            if batch:
+                for frame in self.pipeline.process_batch(batch, self.events.emit, self.batch):
+                    self.frames_processed += 1
+                    if not self._out.put(frame, self._stop):
+                        return
+            if ended:
+                return
 
     def _process_parallel(self, workers: int) -> None:
         """``workers`` threads each take the next frame read and process it; a reorder buffer hands frames

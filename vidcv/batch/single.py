@@ -49,7 +49,8 @@ def check_outputs(outputs: RunOutputs) -> None:
 def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, max_frames: int | None = None,
                 realtime: bool = False, reconnect_attempts: int | None = None, codec: str | None = None,
                 quality: str | None = None, decode_threads: int | None = None,
-                frame_workers: int = 1, gray_decode: bool = True) -> tuple[Runner, int | None]:
+                frame_workers: int = 1, gray_decode: bool = True,
+                batch: int | None = None) -> tuple[Runner, int | None]:
     """A runner of ``pipeline`` over ``source_spec``, its source open and its sinks attached, and the number
     of frames it will write when known (for a progress bar). What earlier runs killed by SIGKILL left beside
     the outputs is kept (a recording, a detection log, as NAME.recovered) or removed; every output is checked
@@ -57,7 +58,8 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
     the video output's; ``decode_threads`` sets a video file's FFmpeg threads (a batch worker's share of the
     cores); ``frame_workers`` how many frames a pipeline that allows it processes at once (``Runner.workers``);
     ``gray_decode`` lets a pipeline whose first stage works on gray take gray from the decoder
-    (``Runner.gray_source``)."""
+    (``Runner.gray_source``); ``batch`` the frames of a file per call of a stage that batches (``Runner.batch``;
+    None: what the stages choose)."""
     from vidcv.fileio import remove_stale_partials
     from vidcv.sinks import DetectionsLogSink, make_output_sink
     from vidcv.sinks.detections_log import keep_killed_log
@@ -82,7 +84,7 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
     check_outputs(outputs)
     # the command line's pipeline is fixed for the run: a gray first stage may take gray from the decoder
     runner = Runner(source, pipeline, realtime=realtime, max_frames=max_frames, gray_source=gray_decode,
-                    workers=frame_workers)
+                    workers=frame_workers, batch=batch)
     runner.open()
     total = max_frames if source.live else min(filter(None, (max_frames, source.frame_count)), default=None)
     try:

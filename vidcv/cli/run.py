@@ -55,6 +55,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="frames of a file processed at once when every stage allows it (stateless, and not one "
                         "that uses every core itself, like yolo); default 0: one per core beyond the two that "
                         "decoding and writing take (1 on a 2-core machine)")
+    p.add_argument("--batch", type=int, metavar="N",
+                   help="files: frames per inference call of a stage that batches (yolo), the same results as "
+                        "one at a time: default the model's own batch (N for a model exported with batch=N; 1 for "
+                        "one exported with dynamic=True, which takes as many as asked); --batch 1: one frame per "
+                        "call. Live sources always take the newest frame, one at a time")
     p.add_argument("--no-gray-decode", action="store_true",
                    help="decode to colour even when the first stage works on gray: bit-equal to OpenCV's decode and "
                         "cvtColor (by default such a file is decoded straight to gray from its luma plane, faster, "
@@ -99,6 +104,8 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
 
     if args.max_frames is not None and args.max_frames < 1:
         raise VidcvError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.batch is not None and args.batch < 1:
+        raise VidcvError(f"--batch must be at least 1, got {args.batch}")
     if len(args.source) > 1:
         raise VidcvError(f"vidcv run reads one source and got {len(args.source)}; for several videos use "
                          f"vidcv batch {' '.join(args.source[:2])}{' ...' if len(args.source) > 2 else ''} "
@@ -110,7 +117,7 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
                                 max_frames=args.max_frames, realtime=args.realtime,
                                 reconnect_attempts=args.reconnect_attempts, codec=args.codec, quality=args.quality,
                                 frame_workers=args.threads or default_frame_workers(),
-                                gray_decode=not args.no_gray_decode)
+                                gray_decode=not args.no_gray_decode, batch=args.batch)
     log.info("source: %s", runner.source.describe())
     stopped_by = run_to_end(runner, total, args.quiet, signals)
     summary = runner.summary()

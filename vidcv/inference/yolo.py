@@ -124,7 +124,8 @@ class ModelInfo:
     from before ultralytics' RT-DETR top-k: a score per class after the box).
     ``extra``: values per detection after box, score and class (mask coefficients, K*3 keypoint values,
     the angle). ``batch``: the fixed batch size of the input (1 when dynamic); ``dynamic``: any input
-    size (ultralytics then pads to a multiple of the stride, as vidcv does).
+    size (ultralytics then pads to a multiple of the stride, as vidcv does); ``dynamic_batch``: any batch
+    size (ultralytics' dynamic exports).
     """
 
     path: str
@@ -141,6 +142,7 @@ class ModelInfo:
     kpt_shape: tuple[int, int] | None = None
     batch: int = 1
     dynamic: bool = False
+    dynamic_batch: bool = False
 
     @property
     def extra(self) -> int:
@@ -190,7 +192,8 @@ def inspect(session: Any, path: str) -> ModelInfo:
     stride = _meta_int(meta, "stride", path, 1, 4096) or 32
     info = ModelInfo(path, task, {}, imgsz, stride, inputs[0].name,
                      np.dtype(np.float16 if "float16" in inputs[0].type else np.float32), [o.name for o in outputs],
-                     mask_dim, meta, "raw", kpt_shape, shape[0] if isinstance(shape[0], int) else 1, not fixed)
+                     mask_dim, meta, "raw", kpt_shape, shape[0] if isinstance(shape[0], int) else 1, not fixed,
+                     not isinstance(shape[0], int))
     if task == "pose" and kpt_shape is None:
         raise InferenceError(f"{path} is a pose model without kpt_shape in its metadata; export it with "
                              "ultralytics (yolo export model=... format=onnx)")
@@ -457,17 +460,59 @@ class YoloModel:
         self.session.run_with_iobinding(self.binding)
         return self.binding.copy_outputs_to_cpu()
 
+    @property
+    def batch_capacity(self) -> int | None:
+        """Images one inference call takes: the model's fixed batch, or None when its batch is dynamic (any)."""
+        return None if self.info.dynamic_batch else max(1, self.info.batch)
+
     def __call__(self, image_bgr: np.ndarray, conf: float = 0.25, iou: float = 0.7, classes: list[int] | None = None,
                  max_det: int = 300, polygons: bool = True) -> Detections | Classification:
         """Detections in source pixels (boxes, plus masks and polygons, keypoints or oriented boxes by task),
         or a classifier's top classes; ``classes`` and ``conf`` filter either."""
+        blob, fit = self.prepare(image_bgr)
+        return self.finish(self.run(self.batch_of(blob)), fit, conf, iou, classes, max_det, polygons)
+
+    def predict_batch(self, images: list[np.ndarray], conf: float = 0.25, iou: float = 0.7,
+                      classes: list[int] | None = None, max_det: int = 300,
+                      polygons: bool = True) -> list[Detections | Classification]:
+        """What ``__call__`` gives for each image, in order, from one inference call per ``batch_capacity``
+        images (a fixed batch's last call padded with zeros, as one image is). Images whose network inputs
+        differ in size (a dynamic model given pictures of other shapes) go one at a time."""
+        prepared = [self.prepare(image) for image in images]
+        capacity = self.batch_capacity
+        if capacity == 1 or len(prepared) < 2 or len({blob.shape for blob, _ in prepared}) > 1:
+            return [self.finish(self.run(self.batch_of(blob)), fit, conf, iou, classes, max_det, polygons)
+                    for blob, fit in prepared]
+        step = capacity or len(prepared)
+        results: list[Detections | Classification] = []
+        for k in range(0, len(prepared), step):
+            chunk = prepared[k:k + step]
+            outputs = self.run(self.batch_of(np.concatenate([blob for blob, _ in chunk])))
+            results += [self.finish([out[j:j + 1] for out in outputs], fit, conf, iou, classes, max_det, polygons)
+                        for j, (_, fit) in enumerate(chunk)]
+        return results
+
+    def prepare(self, image_bgr: np.ndarray) -> tuple[np.ndarray, Letterbox | tuple[int, int] | None]:
+        """The network input of one image (1x3xHxW) and what ``finish`` needs to map results back: the
+        letterbox, the source size (RT-DETR's stretch) or nothing (a classifier)."""
         info = self.info
         if info.task == "classify":
-            return self.classify(image_bgr, classes)
-        if info.form == "rtdetr":
-            return self.rtdetr(image_bgr, conf, classes, max_det)
+            return to_blob(classify_input(image_bgr, info.imgsz), info.input_dtype), None
+        if info.form == "rtdetr":  # the image stretched to the input, as its predictor does
+            stretched = cv2.resize(image_bgr, info.imgsz[::-1], interpolation=cv2.INTER_LINEAR)
+            return to_blob(stretched, info.input_dtype), image_bgr.shape[:2]
         padded, lb = letterbox(image_bgr, info.imgsz, info.stride if info.dynamic else None)
-        outputs = self.run(self.batch_of(to_blob(padded, info.input_dtype)))
+        return to_blob(padded, info.input_dtype), lb
+
+    def finish(self, outputs: list[np.ndarray], fit: Letterbox | tuple[int, int] | None, conf: float, iou: float,
+               classes: list[int] | None, max_det: int, polygons: bool = True) -> Detections | Classification:
+        """One image's results from its outputs (the first of the batch) and ``prepare``'s ``fit``."""
+        info = self.info
+        if info.task == "classify":
+            return self._classification(outputs[0][0].astype(np.float32), classes)
+        if info.form == "rtdetr":
+            return self._rtdetr_detections(outputs[0], fit, conf, classes, max_det)
+        lb = fit
         if info.form == "raw":
             rows = decode(outputs[0], len(info.names), conf, iou, classes, max_det, rotated=info.task == "obb")
         else:
@@ -493,16 +538,19 @@ class YoloModel:
                           masks=masks, polygons=polys, data=data)
 
     def batch_of(self, blob: np.ndarray) -> np.ndarray:
-        """A fixed batch larger than one gets the image and zeros (the other results are dropped)."""
-        if self.info.batch <= 1:
+        """A fixed batch larger than the images given gets zeros after them (whose results are dropped)."""
+        if self.info.dynamic_batch or len(blob) >= self.info.batch:
             return blob
-        return np.concatenate([blob, np.zeros((self.info.batch - 1, *blob.shape[1:]), blob.dtype)])
+        return np.concatenate([blob, np.zeros((self.info.batch - len(blob), *blob.shape[1:]), blob.dtype)])
 
     def rtdetr(self, image_bgr: np.ndarray, conf: float, classes: list[int] | None, max_det: int) -> Detections:
         """RT-DETR: the image stretched to the input, no NMS, boxes scaled by the source size (its predictor)."""
-        h, w = image_bgr.shape[:2]
-        stretched = cv2.resize(image_bgr, self.info.imgsz[::-1], interpolation=cv2.INTER_LINEAR)
-        output = self.run(self.batch_of(to_blob(stretched, self.info.input_dtype)))[0]
+        blob, size = self.prepare(image_bgr)
+        return self._rtdetr_detections(self.run(self.batch_of(blob))[0], size, conf, classes, max_det)
+
+    def _rtdetr_detections(self, output: np.ndarray, source_hw: tuple[int, int], conf: float,
+                           classes: list[int] | None, max_det: int) -> Detections:
+        h, w = source_hw
         rows = select_rows(rtdetr_rows(output, len(self.info.names)), conf, classes, max_det)
         xy, wh = rows[:, :2], rows[:, 2:4]
         xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1) * np.array([w, h, w, h], np.float32)
@@ -510,8 +558,10 @@ class YoloModel:
 
     def classify(self, image_bgr: np.ndarray, classes: list[int] | None = None) -> Classification:
         """The top classes of a classifier (probabilities as the model gives them), best first."""
-        crop = classify_input(image_bgr, self.info.imgsz)
-        probs = self.run(self.batch_of(to_blob(crop, self.info.input_dtype)))[0][0].astype(np.float32)
+        blob, _ = self.prepare(image_bgr)
+        return self._classification(self.run(self.batch_of(blob))[0][0].astype(np.float32), classes)
+
+    def _classification(self, probs: np.ndarray, classes: list[int] | None) -> Classification:
         order = np.argsort(-probs, kind="stable")
         if classes is not None:
             order = order[np.isin(order, classes)]
