@@ -8,8 +8,6 @@ starts fast.
 from __future__ import annotations
 
 import argparse
-import atexit
-import gc
 import logging
 import os
 import select
@@ -21,6 +19,7 @@ from vidcv._version import __version__
 from vidcv.cli import batch, doctor, export_script, extract, model, plugins, run, sources
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from vidcv.cli.signals import Interrupted, describe, exit_status
+from vidcv.cli.tuning import tune_process
 from vidcv.errors import VidcvError
 from vidcv.redact import redact, redact_log_record
 
@@ -65,11 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (the console script exits with it).
 
     A reader that stops early (``vidcv doctor --json | head -1``) ends the command quietly with EXIT_ERROR,
-    as Python's own tools do, for every command. Run as the process's command line (no ``argv``), its exit
-    skips the interpreter's last sweeps over every object (``collect_then_freeze_at_exit``).
+    as Python's own tools do, for every command. Run as the process's own command line (no ``argv``), it
+    first tunes the process for frames (``vidcv.cli.tuning``: malloc's thresholds, a quicker exit).
     """
     if argv is None:
-        collect_then_freeze_at_exit()
+        tune_process()
     try:
         try:
             return _main(argv)
@@ -81,27 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)  # nothing left to flush into the closed pipe at exit
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
-
-
-_freeze_registered = False
-
-
-def collect_then_freeze_at_exit() -> None:
-    """At the process's exit, collect the garbage once, then freeze what is left (``gc.freeze``), so that the
-    collections of the interpreter's shutdown pass over none of the objects of NumPy, OpenCV and PyAV, which
-    the end of the process frees anyway. Unreachable objects are still collected, their finalisers run; the
-    handlers registered before this one (logging's flush) still run after it. It saves about 15 ms of every
-    command's exit (`vidcv run`, measured: 30 ms from its last statement to the end of the process, 15 ms with it).
-    """
-    global _freeze_registered
-    if not _freeze_registered:
-        _freeze_registered = True
-        atexit.register(_collect_then_freeze)
-
-
-def _collect_then_freeze() -> None:
-    gc.collect()
-    gc.freeze()
 
 
 def _stdout_closed() -> bool:
