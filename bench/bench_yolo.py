@@ -9,7 +9,9 @@ demo model: ultralytics ``predict(stream=True)`` with the ``.pt`` and with the `
 With ``--batch N`` it measures batching instead (no ultralytics): the vidcv Runner with the demo weights
 exported for one image against the same weights exported with a fixed batch of N, N frames per inference call;
 and exported with a dynamic batch (and input size), one frame per call against N; alternating; prints fps and
-the ratios.
+the ratios. Then the inference alone (letterbox, ONNX Runtime, decoding), which a busy machine disturbs less:
+``--pairs`` times N frames of the sample as N calls and as one batched call, back to back in alternating order,
+and the median of the pairs' ratios.
 
     .venv/bin/python bench/bench_yolo.py --batch 4 [--rounds 5] [--frames 300]
 """
@@ -33,6 +35,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     parser.add_argument("--batch", type=int, default=0, help="measure N frames per inference call against 1")
+    parser.add_argument("--pairs", type=int, default=150, help="with --batch: interleaved inference-only pairs")
     args = parser.parse_args()
     if args.batch > 1:
         batch_main(args)
@@ -135,7 +138,45 @@ def batch_main(args: argparse.Namespace) -> None:
     for batched, one in ((f"fixed{n} batch {n}", "fixed1 batch 1"), (f"dynamic batch {n}", "dynamic batch 1")):
         paired = statistics.median(b / o for b, o in zip(results[batched], results[one]))  # each round's ratio
         print(f"  {batched} / {one}: {fps[batched] / fps[one]:.2f}x (median of the rounds' ratios {paired:.2f}x)")
+    inference_pairs(models, n, args.pairs, video, device)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def inference_pairs(models: dict[str, str], n: int, pairs: int, video: str, device: str) -> None:
+    """N frames as N inference calls and as one batched call, back to back, alternating which goes first."""
+    import cv2
+
+    from vidcv.inference.yolo import YoloModel
+
+    capture, frames = cv2.VideoCapture(video), []
+    while len(frames) < 60 + n:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    ratios: dict[str, list[float]] = {"fixed": [], "dynamic": []}
+    rates: dict[str, list[float]] = {}
+    one, many, dynamic = (YoloModel(models[k], device) for k in ("fixed1", f"fixed{n}", "dynamic"))
+    sides = {"fixed": (lambda imgs: [one(i) for i in imgs], many.predict_batch),
+             "dynamic": (lambda imgs: [dynamic(i) for i in imgs], dynamic.predict_batch)}
+    for k in range(pairs):
+        images = frames[(k * n) % 60:(k * n) % 60 + n]
+        for name, (single, batched) in sides.items():
+            times = {}
+            for label, call in ((("batch", batched), ("single", single)) if k % 2 else
+                                (("single", single), ("batch", batched))):
+                start = time.perf_counter()
+                call(images)
+                times[label] = time.perf_counter() - start
+            ratios[name].append(times["single"] / times["batch"])
+            for label, seconds in times.items():
+                rates.setdefault(f"{name} {label}", []).append(n / seconds)
+    print(f"\ninference only, {pairs} alternating pairs of {n} frames:")
+    for name, values in rates.items():
+        print(f"  {name:<16} {statistics.median(values):7.1f} frames/s (median)")
+    for name, values in ratios.items():
+        q = statistics.quantiles(values, n=4)
+        print(f"  {name}: batch {n} / one at a time {statistics.median(values):.2f}x (quartiles {q[0]:.2f}-{q[2]:.2f})")
 
 
 if __name__ == "__main__":
