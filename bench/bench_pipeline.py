@@ -4,13 +4,18 @@ Both run as whole processes (start-up included) on a generated 1280x720 video of
 pipeline color(gray) -> blur(gaussian, 5) -> canny(50, 150), alternating, several rounds. Prints each
 round, the median fps of both and their ratio. Not a test: speed is never asserted in the suite.
 
-    .venv/bin/python bench/bench_pipeline.py [--rounds 5] [--frames 300]
+    .venv/bin/python bench/bench_pipeline.py [--rounds 5] [--frames 300] [--startup]
+
+``--startup`` also times each side's start-up alone, alternating: ``vidcv run ... --max-frames 1`` against the
+loop's imports, open and first frame (``LOOP_STARTUP``), and prints the medians with the CPU time and page faults
+of the whole runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,6 +39,14 @@ while True:
     edges = cv2.Canny(blurred, 50, 150)
     n += 1
 print(n)
+"""
+
+#: the hand-written loop up to its first frame: what its start-up is
+LOOP_STARTUP = r"""
+import sys, cv2
+cap = cv2.VideoCapture(sys.argv[1])
+ok, frame = cap.read()
+edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (5, 5), 0), 50, 150)
 """
 
 PRESET = """pipeline:
@@ -70,16 +83,25 @@ def make_video(path: str, frames: int, size: tuple[int, int] = (1280, 720), fps:
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str], usage: list[tuple[float, int]] | None = None) -> float:
+    """Wall seconds of ``cmd``; with ``usage``, its CPU seconds and minor page faults are appended to it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=ENV)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    if usage is not None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        usage.append((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                      after.ru_minflt - before.ru_minflt))
+    return wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--startup", action="store_true",
+                        help="also time the start-up of each side alone, and print CPU time and page faults")
     args = parser.parse_args()
     vidcv = shutil.which("vidcv", path=os.path.dirname(sys.executable)) or "vidcv"
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,16 +114,32 @@ def main() -> None:
         for cmd in commands.values():  # warm the file cache and the interpreters once
             timed(cmd)
         times: dict[str, list[float]] = {name: [] for name in commands}
+        usage: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
         for r in range(args.rounds):
             for name, cmd in commands.items():
-                times[name].append(timed(cmd))
+                times[name].append(timed(cmd, usage[name]))
             print(f"round {r + 1}: " + ", ".join(f"{n} {args.frames / t[-1]:.1f} fps" for n, t in times.items()))
+        if args.startup:
+            startup = {"opencv loop": [sys.executable, "-c", LOOP_STARTUP, video],
+                       "vidcv run": [*commands["vidcv run"], "--max-frames", "1"]}
+            started: dict[str, list[float]] = {name: [] for name in startup}
+            for _ in range(args.rounds):
+                for name, cmd in startup.items():
+                    started[name].append(timed(cmd))
     fps = {name: args.frames / statistics.median(t) for name, t in times.items()}
     print(f"\n{args.frames} frames 1280x720, color(gray) -> blur(gaussian 5) -> canny(50, 150), "
           f"whole processes, median of {args.rounds} alternating rounds, {os.cpu_count()} CPUs")
     for name, value in fps.items():
         print(f"  {name:<12} {value:7.1f} fps")
     print(f"  ratio vidcv / opencv loop: {fps['vidcv run'] / fps['opencv loop']:.2f}x")
+    if args.startup:
+        print("\nstart-up alone (to the first frame processed, and exit), and the whole runs' CPU and page faults:")
+        for name in commands:
+            cpu = statistics.median(c for c, _ in usage[name])
+            faults = statistics.median(f for _, f in usage[name])
+            print(f"  {name:<12} start-up {statistics.median(started[name]) * 1000:6.1f} ms   whole run: CPU "
+                  f"{cpu * 1000:7.1f} ms, {faults:8.0f} page faults")
+    print(f"  load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from vidcv.cli import tuning
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     """``code`` in a fresh interpreter (the settings are process-wide: never in the test process)."""
     clean = {k: v for k, v in os.environ.items() if k not in tuning.MALLOC_ENV}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
                           env={**clean, **env})
 
 
@@ -58,7 +58,7 @@ def test_the_command_line_runs_with_its_settings(tmp_path):
     code = ("import sys; from vidcv.cli.main import main; from vidcv.cli import tuning; rc = main(); "
             "print(sorted(tuning._applied)); sys.exit(rc)")
     res = subprocess.run([sys.executable, "-c", code, "run", "pattern:64x48", "--max-frames", "3", "-q",
-                          "--stats-json", str(stats)], capture_output=True, text=True, timeout=120)
+                          "--stats-json", str(stats)], check=False, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     expected = ["freeze", "malloc"] if tuning.glibc() and not any(n in os.environ for n in tuning.MALLOC_ENV) \
         else ["freeze"]
