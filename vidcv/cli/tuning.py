@@ -5,9 +5,9 @@ Two costs that a run pays outside its own work, measured on ``bench/bench_pipeli
 - **Page faults on every frame.** A frame is allocated in one thread (the decoder's) and freed in another
   (the sink's), and each stage's output lives until the frame is written. glibc's malloc then keeps handing
   memory back to the kernel (its heap "trim", whose threshold follows the largest block freed: about two
-  720p frames) and faulting it in again, zeroed, for the next frame: about 50-450 page faults a frame at
-  720p, 9 % of the run's CPU time (1500 frames: 4.52 s CPU, 4.13 s with the thresholds below; faults
-  182,000 -> 17,000). ``tune_malloc`` fixes the thresholds so that frame buffers are reused instead.
+  720p frames) and faulting it in again, zeroed, for the next frame: 60-160 page faults a frame at 720p
+  (1500 frames: 108,000-250,000 faults and 4.54 s of CPU; with the thresholds below 17,000 and 3.93 s).
+  ``tune_malloc`` fixes the thresholds so that frame buffers are reused instead.
 - **The interpreter's shutdown.** Its last garbage collections walk every object NumPy, OpenCV and PyAV
   created; ``collect_then_freeze_at_exit`` lets them pass over what is alive at exit (30 -> 15 ms).
 """
