@@ -69,6 +69,9 @@ def _worker_main(conn: Connection, stop: Any, threads: int, parent_pid: int, log
 
         quiet_opencv_logs()
     apply_thread_budget(threads)
+    from vidcv.cli.tuning import tune_malloc
+
+    tune_malloc()  # as `vidcv` does for its own process: frame buffers reused, not faulted in anew each frame
     if warm_preset:
         try:
             from vidcv.presets import load_preset
