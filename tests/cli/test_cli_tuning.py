@@ -60,7 +60,7 @@ def test_the_command_line_runs_with_its_settings(tmp_path):
     res = subprocess.run([sys.executable, "-c", code, "run", "pattern:64x48", "--max-frames", "3", "-q",
                           "--stats-json", str(stats)], check=False, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    expected = ["freeze", "malloc"] if tuning.glibc() and not any(n in os.environ for n in tuning.MALLOC_ENV) \
-        else ["freeze"]
+    malloc = tuning.glibc() and not any(name in os.environ for name in tuning.MALLOC_ENV)
+    expected = ["freeze", "imports", "malloc"] if malloc else ["freeze", "imports"]
     assert res.stdout.strip().splitlines()[-1] == str(expected)
     assert '"frames": 3' in stats.read_text()
