@@ -265,6 +265,17 @@ def scene_classify(rng: np.random.Generator, size: int, cls: int) -> np.ndarray:
     return img
 
 
+def scene_for(task: str, rng: np.random.Generator, size: int, i: int) -> np.ndarray:
+    """The ``i``-th picture of a sequence for a model of ``task`` (classify: the classes in turn)."""
+    if task == "classify":
+        return scene_classify(rng, size, i % len(NAMES["classify"]))
+    if task == "pose":
+        return scene_pose(rng, size)[0]
+    if task == "obb":
+        return scene_obb(rng, size)[0]
+    return scene_shapes(rng, size, task)[0]
+
+
 # --------------------------------------------------------------------------------------------------- datasets
 
 

@@ -17,7 +17,7 @@ from vidcv.frame import Frame
 from vidcv.inference.yolo import YoloModel
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
-from train_test_models import scene_classify, scene_obb, scene_pose, scene_shapes  # noqa: E402
+from train_test_models import scene_for  # noqa: E402
 
 MODELS = os.environ.get("VIDCV_TEST_MODELS") or os.path.join(os.path.dirname(__file__), "..", "assets", "models")
 pytestmark = pytest.mark.timeout(600)
@@ -49,14 +49,7 @@ def scenes(task, n, size_wh=(240, 160), seed=7):
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
-        if task == "classify":
-            img = scene_classify(rng, 160, i % 6)
-        elif task == "pose":
-            img, _ = scene_pose(rng, 160)
-        elif task == "obb":
-            img, _ = scene_obb(rng, 160)
-        else:
-            img, _ = scene_shapes(rng, 160, task)
+        img = scene_for(task, rng, 160, i)
         out.append(np.ascontiguousarray(cv2.resize(img, size_wh, interpolation=cv2.INTER_LINEAR)))
     return out
 

@@ -18,7 +18,7 @@ from vidcv.frame import xywhr_corners
 from vidcv.inference.yolo import YoloModel
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
-from train_test_models import scene_classify, scene_obb, scene_pose, scene_shapes  # noqa: E402
+from train_test_models import scene_for  # noqa: E402
 
 MODELS = os.environ.get("VIDCV_TEST_MODELS") or os.path.join(os.path.dirname(__file__), "..", "assets", "models")
 pytestmark = pytest.mark.timeout(600)
@@ -79,14 +79,7 @@ def frames(task, n=6, seed=99):
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
-        if task == "classify":
-            img = scene_classify(rng, 160, i % 6)
-        elif task == "pose":
-            img, _ = scene_pose(rng, 160)
-        elif task == "obb":
-            img, _ = scene_obb(rng, 160)
-        else:
-            img, _ = scene_shapes(rng, 160, task)
+        img = scene_for(task, rng, 160, i)
         w, h = ((160, 160), (240, 160), (200, 260), (320, 180), (160, 160), (300, 300))[i % 6]
         out.append(np.ascontiguousarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)))
     return out
