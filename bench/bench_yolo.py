@@ -22,6 +22,7 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -74,13 +75,7 @@ def main() -> None:
 
     runs = {"ultralytics .pt": lambda: ultralytics_run(pt), "ultralytics .onnx": lambda: ultralytics_run(onnx),
             "vidcv yolo": vidcv_run}
-    for run in runs.values():  # warm up caches and lazy imports once
-        run()
-    results: dict[str, list[float]] = {name: [] for name in runs}
-    for r in range(args.rounds):
-        for name, run in runs.items():
-            results[name].append(run())
-        print(f"round {r + 1}: " + ", ".join(f"{n} {v[-1]:.1f} fps" for n, v in results.items()))
+    results = alternate(runs, args.rounds)
     fps = {name: statistics.median(v) for name, v in results.items()}
     print(f"\n{args.frames} frames of the sample (640x360), demo model at 256, device {args.device}, "
           f"{os.cpu_count()} CPUs, median of {args.rounds} rounds, model load excluded")
@@ -88,6 +83,18 @@ def main() -> None:
         print(f"  {name:<18} {value:7.1f} fps")
     print(f"  vidcv / ultralytics .pt:   {fps['vidcv yolo'] / fps['ultralytics .pt']:.2f}x")
     print(f"  vidcv / ultralytics .onnx: {fps['vidcv yolo'] / fps['ultralytics .onnx']:.2f}x")
+
+
+def alternate(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Each run once to warm caches and lazy imports, then ``rounds`` rounds of every run in turn; fps per run."""
+    for run in runs.values():
+        run()
+    results: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(rounds):
+        for name, run in runs.items():
+            results[name].append(run())
+        print(f"round {r + 1}: " + ", ".join(f"{n} {v[-1]:.1f} fps" for n, v in results.items()))
+    return results
 
 
 def batch_main(args: argparse.Namespace) -> None:
@@ -123,13 +130,7 @@ def batch_main(args: argparse.Namespace) -> None:
             f"fixed{n} batch {n}": lambda: vidcv_run(models[f"fixed{n}"], n),
             "dynamic batch 1": lambda: vidcv_run(models["dynamic"], 1),
             f"dynamic batch {n}": lambda: vidcv_run(models["dynamic"], n)}
-    for run in runs.values():  # warm up caches and lazy imports once
-        run()
-    results: dict[str, list[float]] = {name: [] for name in runs}
-    for r in range(args.rounds):
-        for name, run in runs.items():
-            results[name].append(run())
-        print(f"round {r + 1}: " + ", ".join(f"{n} {v[-1]:.1f} fps" for n, v in results.items()))
+    results = alternate(runs, args.rounds)
     fps = {name: statistics.median(v) for name, v in results.items()}
     print(f"\n{args.frames} frames of the sample (640x360), demo model at 256, device {args.device}, "
           f"{os.cpu_count()} CPUs, median of {args.rounds} rounds, model load excluded")
