@@ -8,7 +8,6 @@ gets exactly the files ``vidcv run`` writes for it alone.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, fields
@@ -37,9 +36,11 @@ class RunOutputs:
 
 def check_outputs(outputs: RunOutputs) -> None:
     """OutputError, naming the file and the reason, for any output that cannot be written."""
-    from vidcv.sinks import check_output, check_writable
+    from vidcv.sinks import check_writable
 
-    if outputs.output:
+    if outputs.output:  # the encoder's module: only for a run that writes a video
+        from vidcv.sinks import check_output
+
         check_output(outputs.output)
     for path in (outputs.stats_json, outputs.detections_jsonl):
         if path:
@@ -60,24 +61,32 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
     ``gray_decode`` lets a pipeline whose first stage works on gray take gray from the decoder
     (``Runner.gray_source``); ``batch`` the frames of a file per call of a stage that batches (``Runner.batch``;
     None: what the stages choose)."""
+    # the sinks' and the stream's modules are imported only for a run that has them (start-up time)
     from vidcv.fileio import remove_stale_partials
-    from vidcv.sinks import DetectionsLogSink, make_output_sink
-    from vidcv.sinks.detections_log import keep_killed_log
-    from vidcv.sinks.video import keep_killed_recording
-    from vidcv.sources import FileSource, StreamSource, parse_source
+    from vidcv.sources import FileSource, parse_source
 
     source = parse_source(source_spec)
-    if isinstance(source, StreamSource) and reconnect_attempts is not None:
-        source.max_attempts = reconnect_attempts
+    if reconnect_attempts is not None:
+        from vidcv.sources import StreamSource
+
+        if isinstance(source, StreamSource):
+            source.max_attempts = reconnect_attempts
     if isinstance(source, FileSource) and decode_threads:
         source.decode_threads = decode_threads
     for option, path in outputs.named():
         if os.path.abspath(path) == os.path.abspath(source_spec):
             raise OutputError(f"{option} {path} is the input itself; choose another file")
-    if outputs.output and (kept := keep_killed_recording(outputs.output)):
-        log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second", kept)
-    if outputs.detections_jsonl and (kept_log := keep_killed_log(outputs.detections_jsonl)):
-        log.warning("kept %s: the detection log of an earlier run that did not finish (%d frames)", *kept_log)
+    if outputs.output:
+        from vidcv.sinks.video import keep_killed_recording
+
+        if kept := keep_killed_recording(outputs.output):
+            log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second",
+                        kept)
+    if outputs.detections_jsonl:
+        from vidcv.sinks.detections_log import keep_killed_log
+
+        if kept_log := keep_killed_log(outputs.detections_jsonl):
+            log.warning("kept %s: the detection log of an earlier run that did not finish (%d frames)", *kept_log)
     for _, path in outputs.named():
         for stale in remove_stale_partials(path):
             log.warning("removed %s, left by an earlier run that was killed before it finished", stale)
@@ -89,10 +98,14 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
     total = max_frames if source.live else min(filter(None, (max_frames, source.frame_count)), default=None)
     try:
         if outputs.output:
+            from vidcv.sinks import make_output_sink
+
             video_options = {"codec": codec, **({"quality": quality} if quality else {})}
             runner.add_sink(make_output_sink(outputs.output, source.fps or 30.0, single_frame=total == 1,
                                              **video_options))
         if outputs.detections_jsonl:
+            from vidcv.sinks import DetectionsLogSink
+
             runner.add_sink(DetectionsLogSink(outputs.detections_jsonl))
     except BaseException:  # a bad output, or Ctrl-C / SIGTERM before the run began
         source.close()
@@ -103,6 +116,8 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
 
 def write_stats(path: str, summary: RunSummary) -> None:
     """The ``--stats-json`` file (OutputError naming it when it cannot be written)."""
+    import json
+
     from vidcv.fileio import write_text_atomic
 
     write_text_atomic(path, json.dumps(summary.to_dict(), indent=2))
