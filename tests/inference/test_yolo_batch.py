@@ -156,3 +156,29 @@ def test_vidcv_run_batches_a_file_with_the_same_detections(export, tmp_path):
     assert lines == logs["1"].read_text().splitlines()
     res = run_cli("run", str(folder), "-p", str(preset), "--batch", "0", "-q")
     assert res.returncode != 0 and "--batch must be at least 1" in res.stderr
+
+
+def test_vidcv_batch_passes_batch_on_with_the_same_detections(export, tmp_path):
+    """`vidcv batch --batch 3`: each input's detection log equals `vidcv run --batch 1`'s on that file."""
+    from media import run_cli
+
+    clip = tmp_path / "videos" / "clip.avi"
+    clip.parent.mkdir()
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (240, 160))
+    for img in scenes("detect", 7):
+        writer.write(img)
+    writer.release()
+    preset = tmp_path / "yolo.yaml"
+    preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{export('detect', dynamic=True)}', "
+                      "device: cpu}\n")
+    res = run_cli("run", str(clip), "-p", str(preset), "--batch", "1", "--detections-jsonl", str(tmp_path / "one.jsonl"),
+                  "-q")
+    assert res.returncode == 0, res.stderr
+    res = run_cli("batch", str(clip), "-p", str(preset), "--batch", "3", "--out", str(tmp_path / "out"), "-q",
+                  "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    batched = (tmp_path / "out" / "clip" / "detections.jsonl").read_text().splitlines()
+    assert len(batched) == 7 and batched == (tmp_path / "one.jsonl").read_text().splitlines()
+    res = run_cli("batch", str(clip), "-p", str(preset), "--batch", "0", "--out", str(tmp_path / "bad"))
+    assert res.returncode != 0 and res.stderr.strip() == "vidcv: error: --batch must be at least 1, got 0"
+    assert not (tmp_path / "bad").exists()

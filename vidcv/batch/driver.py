@@ -54,7 +54,8 @@ ENGINES = ("local", "ray")
 class BatchOptions:
     """How to run a batch: the output folder, the engine (``local`` or ``ray``), workers (local: processes,
     default one per core; Ray: tasks in flight, default the cluster's CPUs), the Ray address (None: start a
-    local Ray), whether to save each processed video, and a frame limit per input."""
+    local Ray), whether to save each processed video, a frame limit per input, and the frames per call of a
+    stage that batches (None: what the stages choose; the results are the same either way)."""
 
     out_dir: str
     engine: str = "local"
@@ -63,6 +64,7 @@ class BatchOptions:
     save_video: bool = False
     max_frames: int | None = None
     log_level: int = logging.WARNING
+    batch: int | None = None
 
 
 @dataclass
@@ -132,6 +134,8 @@ def run_batch(sources: Sequence[str], pipeline: Pipeline | str, options: BatchOp
     name, the local engine's workers start loading it while it is checked here."""
     if options.max_frames is not None and options.max_frames < 1:
         raise VidcvError(f"--max-frames must be at least 1, got {options.max_frames}")
+    if options.batch is not None and options.batch < 1:
+        raise VidcvError(f"--batch must be at least 1, got {options.batch}")
     if options.workers is not None and options.workers < 1:
         raise VidcvError(f"--workers must be at least 1, got {options.workers}")
     if options.address and options.engine != "ray":
@@ -175,7 +179,8 @@ def _run(items: list[BatchItem], pipeline: Pipeline, engine: Engine, options: Ba
     for index, record in skipped.items():
         emit(InputFinished(index, record))
     jobs = [InputJob(item.index, item.source, item.out, item.out_dir,
-                     video_name(item) if options.save_video else None, options.max_frames) for item in todo]
+                     video_name(item) if options.save_video else None, options.max_frames, options.batch)
+            for item in todo]
     by_index = {item.index: item for item in items}
     interrupted = False
     try:

@@ -39,6 +39,7 @@ class InputJob:
     out_dir: str   #: the output folder itself
     video_name: str | None = None  #: the processed video's file name in the folder, when it is asked for
     max_frames: int | None = None
+    batch: int | None = None  #: frames per call of a stage that batches (``Runner.batch``; None: the stages')
 
 
 @dataclass
@@ -139,7 +140,7 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
         os.makedirs(staging)
         outputs = output_outputs(staging, job.video_name)
         runner, _ = prepare_run(job.source, pipeline, outputs, max_frames=job.max_frames,
-                                decode_threads=threads, frame_workers=threads or 1)
+                                decode_threads=threads, frame_workers=threads or 1, batch=job.batch)
     except Exception as exc:  # noqa: BLE001 - one input's failure, whatever it is, is that input's result
         shutil.rmtree(staging, ignore_errors=True)
         pipeline.close()

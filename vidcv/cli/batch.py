@@ -55,6 +55,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                         "machine)")
     p.add_argument("--save-video", action="store_true", help="also write each processed video")
     p.add_argument("--max-frames", type=int, metavar="N", help="process at most the first N frames of each input")
+    p.add_argument("--batch", type=int, metavar="N",
+                   help="frames per inference call of a stage that batches (yolo), as for vidcv run (default: the "
+                        "model's own batch); the results are the same as one at a time")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary (failures still shown)")
     p.set_defaults(handler=batch_command)
 
@@ -177,7 +180,7 @@ def batch_command(args: argparse.Namespace) -> int:
     sources = expand_inputs(args.inputs, exclude=[args.out])
     level = logging.getLogger().getEffectiveLevel()
     options = BatchOptions(args.out, engine, args.workers, args.address, args.save_video, args.max_frames,
-                           log_level=level)
+                           log_level=level, batch=args.batch)
     stop = threading.Event()
     # the preset is checked (its models loaded) by the driver while the workers start loading it too
     with _StopOnSignals(stop) as signals, BatchProgress(not args.quiet and sys.stderr.isatty()) as progress:
