@@ -479,11 +479,8 @@ class YoloModel:
         images (a fixed batch's last call padded with zeros, as one image is). Images whose network inputs
         differ in size (a dynamic model given pictures of other shapes) go one at a time."""
         prepared = [self.prepare(image) for image in images]
-        capacity = self.batch_capacity
-        if capacity == 1 or len(prepared) < 2 or len({blob.shape for blob, _ in prepared}) > 1:
-            return [self.finish(self.run(self.batch_of(blob)), fit, conf, iou, classes, max_det, polygons)
-                    for blob, fit in prepared]
-        step = capacity or len(prepared)
+        same_size = len({blob.shape for blob, _ in prepared}) <= 1
+        step = max(1, (self.batch_capacity or len(prepared)) if same_size else 1)
         results: list[Detections | Classification] = []
         for k in range(0, len(prepared), step):
             chunk = prepared[k:k + step]
@@ -543,25 +540,17 @@ class YoloModel:
             return blob
         return np.concatenate([blob, np.zeros((self.info.batch - len(blob), *blob.shape[1:]), blob.dtype)])
 
-    def rtdetr(self, image_bgr: np.ndarray, conf: float, classes: list[int] | None, max_det: int) -> Detections:
-        """RT-DETR: the image stretched to the input, no NMS, boxes scaled by the source size (its predictor)."""
-        blob, size = self.prepare(image_bgr)
-        return self._rtdetr_detections(self.run(self.batch_of(blob))[0], size, conf, classes, max_det)
-
     def _rtdetr_detections(self, output: np.ndarray, source_hw: tuple[int, int], conf: float,
                            classes: list[int] | None, max_det: int) -> Detections:
+        """RT-DETR's rows: no NMS, boxes scaled by the source size (its predictor stretches the image)."""
         h, w = source_hw
         rows = select_rows(rtdetr_rows(output, len(self.info.names)), conf, classes, max_det)
         xy, wh = rows[:, :2], rows[:, 2:4]
         xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1) * np.array([w, h, w, h], np.float32)
         return Detections(xyxy, rows[:, 4], rows[:, 5].astype(np.int32), self.info.names)
 
-    def classify(self, image_bgr: np.ndarray, classes: list[int] | None = None) -> Classification:
-        """The top classes of a classifier (probabilities as the model gives them), best first."""
-        blob, _ = self.prepare(image_bgr)
-        return self._classification(self.run(self.batch_of(blob))[0][0].astype(np.float32), classes)
-
     def _classification(self, probs: np.ndarray, classes: list[int] | None) -> Classification:
+        """The top classes of a classifier (probabilities as the model gives them), best first."""
         order = np.argsort(-probs, kind="stable")
         if classes is not None:
             order = order[np.isin(order, classes)]
