@@ -144,17 +144,7 @@ class Pipeline:
         once per kind of error (``error_kind``), passed to ``on_error`` (the runner publishes it) and
         bypassed. What each stage reports (``Plugin.status``) lands in ``frame.statuses`` under the stage's
         display name."""
-        stages = self._stages
-        if self._reset_requested:
-            self._reset_requested = False
-            self.reset()
-        frame.stage_images = []
-        for i, stage in enumerate(stages):
-            if not stage.enabled:
-                frame.stage_images.append(frame.image)
-                continue
-            frame = self._run_stage(i, stage, frame, on_error)
-        return frame
+        return self.process_batch([frame], on_error)[0]
 
     def batch_frames(self, asked: int | None = None) -> int:
         """How many frames a run of a file gathers for ``process_batch``: the most any enabled stage takes per
@@ -237,9 +227,7 @@ class Pipeline:
                                 f"{f' of {len(outs)}' if isinstance(outs, list) else ''}, expected as many Frames "
                                 "with an image")
         except Exception as exc:  # run again frame by frame: errors reported per frame, as ``process`` does
-            key = (id(stage), "batch: " + error_kind(f"{type(exc).__name__}: {exc}"))
-            if key not in self._reported:
-                self._reported.add(key)
+            if self._first_of_kind(stage, "batch: " + error_kind(f"{type(exc).__name__}: {exc}")):
                 log.warning("%s: a batch of %d frames failed (%s: %s); those frames ran one at a time",
                             self.stage_name(i), len(frames), type(exc).__name__, exc)
             return [self._run_stage(i, stage, frame, on_error) for frame in frames]
@@ -275,10 +263,16 @@ class Pipeline:
         stage.stats.errors += 1
         stage.stats.last_error = error.message
         stage.stats.last_error_frame = error.frame_index
-        key = (id(stage), error_kind(error.message))
-        if key not in self._reported:  # one line per stage and kind of error; the count is in the stats
-            self._reported.add(key)
+        if self._first_of_kind(stage, error_kind(error.message)):  # one line each; the count is in the stats
             log.warning("%s; more failures like it are counted, not shown", error)
+
+    def _first_of_kind(self, stage: Stage, kind: str) -> bool:
+        """True the first time ``stage`` reports this kind of failure (to be logged then, and only then)."""
+        key = (id(stage), kind)
+        if key in self._reported:
+            return False
+        self._reported.add(key)
+        return True
 
     def request_reset(self) -> None:
         """Reset stateful plugins before the next frame (from any thread: seek, new source)."""
