@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -149,8 +150,6 @@ def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
 def ray_sources(spec: str) -> list[str]:
     """One SOURCE for --engine ray: a video file (a task gets its bytes); InputError for a camera, a stream, a
     pattern or images, which are read where vidcv runs."""
-    import os
-
     from vidcv.batch.inputs import InputError, is_live_spec
 
     if is_live_spec(spec) or not os.path.isfile(spec):

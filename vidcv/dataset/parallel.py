@@ -58,8 +58,8 @@ class _Parent:
 
 
 def _put(results: Any, message: tuple, stop: Any, parent: _Parent) -> bool:
-    """Send ``message`` (pickled now: the frame's buffers may be reused after this returns); False when the
-    run stops or the writer is gone before there is room."""
+    """Send ``message``, pickled here (the queue's own feeder thread would only print a traceback for one that
+    cannot be pickled, and drop it); False when the run stops or the writer is gone before there is room."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     while parent.alive():
         try:
