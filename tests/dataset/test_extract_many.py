@@ -137,6 +137,19 @@ def test_one_folder_of_images_is_still_one_source(clips, tmp_path):
     assert sorted(dataset_files(out)[0]) == [f"{source_stem(str(images))}_{i:06d}" for i in range(5)]
 
 
+def resume_to_every_frame_once(clips, out, args, killed_pid):
+    """The same command again, after a writer was SIGKILLed: it takes the stale lock over and ends with every
+    frame of every input in the dataset exactly once, nothing half written left."""
+    res = run_cli("extract", *args, timeout=240)
+    assert res.returncode == 0, res.stderr
+    assert f"took over the lock of a writer that has ended (pid {killed_pid}" in res.stdout
+    labels, images = dataset_files(out)
+    assert sorted(labels) == sorted(expected_names(clips))
+    assert len(images) == 90 and not [n for n in images if "partial" in n]
+    names = [json.loads(line)["name"] for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert len(names) == len(set(names)) == 90
+
+
 def test_a_killed_multi_input_run_resumes_to_the_same_dataset(clips, tmp_path):
     """A real SIGKILL part way through the inputs; the same command again takes over the lock, removes what the
     killed run left half written and ends with every frame of every input exactly once."""
@@ -162,14 +175,7 @@ def test_a_killed_multi_input_run_resumes_to_the_same_dataset(clips, tmp_path):
     partial, _ = dataset_files(out)
     assert LENGTHS["a/clip.avi"] < len(partial) < 90  # the first input whole, the second begun
     assert json.loads((out / ".vidcv.lock").read_text())["pid"] == proc.pid
-    res = run_cli("extract", *args, timeout=240)
-    assert res.returncode == 0, res.stderr
-    assert f"took over the lock of a writer that has ended (pid {proc.pid}" in res.stdout
-    labels, images = dataset_files(out)
-    assert sorted(labels) == sorted(expected_names(clips))
-    assert len(images) == 90 and not [n for n in images if "partial" in n]
-    names = [json.loads(line)["name"] for line in manifest.read_text().splitlines()]
-    assert len(names) == len(set(names)) == 90
+    resume_to_every_frame_once(clips, out, args, proc.pid)
     assert not (out / ".vidcv.lock").exists() and not (out / ".vidcv.journal").exists()
     from ultralytics.data.utils import check_det_dataset
     assert check_det_dataset(str(out / "data.yaml"))["nc"] == 1
@@ -280,14 +286,7 @@ def test_a_killed_writer_with_workers_resumes_and_its_workers_end(clips, tmp_pat
     assert not left, f"outlived their killed writer: {[Path(f'/proc/{p}/cmdline').read_text() for p in left]}"
     partial, _ = dataset_files(out)
     assert 0 < len(partial) < 90
-    res = run_cli("extract", *args, timeout=240)
-    assert res.returncode == 0, res.stderr
-    assert f"took over the lock of a writer that has ended (pid {proc.pid}" in res.stdout
-    labels, images = dataset_files(out)
-    assert sorted(labels) == sorted(expected_names(clips))
-    assert len(images) == 90 and not [n for n in images if "partial" in n]
-    names = [json.loads(line)["name"] for line in manifest.read_text().splitlines()]
-    assert len(names) == len(set(names)) == 90
+    resume_to_every_frame_once(clips, out, args, proc.pid)
 
 
 def test_ctrl_c_stops_the_workers_and_keeps_a_complete_dataset(clips, tmp_path):
