@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -82,6 +84,26 @@ def vidcv_cmd() -> list[str]:
 
 def run_cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([*vidcv_cmd(), *args], capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def record_then_kill(args: list[str], partial: str, fragments: int = 2) -> None:
+    """`vidcv run ARGS` (a recording), SIGKILLed once its file in progress, ``partial``, holds ``fragments``
+    whole fragments (about a second each)."""
+    from vidcv.media.mp4 import playable_prefix
+
+    proc = subprocess.Popen([*vidcv_cmd(), "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.exists(partial) and playable_prefix(partial)[1] >= fragments:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(10)
 
 
 def vidcv_threads() -> list[threading.Thread]:

@@ -9,7 +9,7 @@ import time
 import av
 import numpy as np
 import pytest
-from media import decode_index, encode_index, read_all, vidcv_cmd
+from media import decode_index, encode_index, read_all, record_then_kill, vidcv_cmd
 
 from vidcv.detections import Detections
 from vidcv.errors import OutputError
@@ -279,24 +279,10 @@ sys.exit(main(sys.argv[2:]))
 
 
 def test_a_recording_killed_with_sigkill_plays_up_to_its_last_fragment(tmp_path, make_video):
-    from vidcv.media.mp4 import playable_prefix
-
     clip = make_video("long.mp4", frames=300)  # 10 s, read in real time
     out = tmp_path / "rec.mp4"
     partial = tmp_path / ".rec.partial.mp4"  # the documented name of a recording in progress
-    proc = subprocess.Popen([*vidcv_cmd(), "run", clip, "--realtime", "-q", "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if partial.exists() and playable_prefix(str(partial))[1] >= 2:  # two whole fragments on disk
-                break
-            time.sleep(0.1)
-        assert proc.poll() is None, proc.stderr.read()
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(10)
+    record_then_kill([clip, "--realtime", "-q", "-o", str(out)], str(partial))
     assert not out.exists()  # never a half-written file under the final name
     got = [decode_index(img) for img in av_frames(str(partial))]
     assert len(got) >= 30 and got == list(range(len(got)))  # whole fragments (about 1 s each), in order

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Slot
 
-from media import read_all, vidcv_threads
+from media import read_all, record_then_kill, vidcv_threads
 from vidcv.bundled import sample_video
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, SourceState, SourceStateChanged, StageError, StatsUpdated
@@ -329,29 +329,11 @@ def test_a_recording_that_cannot_be_finished_says_why(qtbot, session, tmp_path):
 
 
 def test_a_killed_recording_left_at_the_same_name_is_kept_as_recovered(qtbot, session, tmp_path):
-    import signal
-    import subprocess
-    import time
-
-    from media import vidcv_cmd
     from vidcv.fileio import partial_name
-    from vidcv.media.mp4 import playable_prefix
 
     path = str(tmp_path / "rec.mp4")
     partial = partial_name(path)
-    proc = subprocess.Popen([*vidcv_cmd(), "run", "pattern:320x240@30", "-q", "-o", path],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if os.path.exists(partial) and playable_prefix(partial)[1] >= 2:  # two whole fragments on disk
-                break
-            time.sleep(0.1)
-        assert proc.poll() is None, proc.stderr.read()
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(10)
+    record_then_kill(["pattern:320x240@30", "-q", "-o", path], partial)
     left = len(read_all(partial))
     assert left >= 30
     assert session.open_source("pattern:320x240@30")
