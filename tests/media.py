@@ -52,10 +52,13 @@ def write_video(path: str, frames: int, fps: float = 30.0, size: tuple[int, int]
     return path
 
 
-def read_all(path: str) -> list[np.ndarray]:
+def read_all(path: str, start: int = 0, count: int | None = None) -> list[np.ndarray]:
+    """The frames of ``path`` decoded by OpenCV: all of them, or ``count`` from frame ``start``."""
     cap = cv2.VideoCapture(path)
+    if start:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, start)
     frames = []
-    while True:
+    while count is None or len(frames) < count:
         ok, img = cap.read()
         if not ok:
             break

@@ -14,21 +14,13 @@ import termios
 import time
 
 import cv2
+from media import read_all
 
 from vidcv.bundled import sample_video
 
 
 def sample_frames(count: int, start: int = 0) -> list:
-    cap = cv2.VideoCapture(sample_video())
-    cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-    frames = []
-    while len(frames) < count:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
-    return frames
+    return read_all(sample_video(), start, count)
 
 
 def write_clip(path: str, frames: list) -> str:
