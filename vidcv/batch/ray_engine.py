@@ -21,8 +21,9 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from vidcv.batch.bundle import PipelineBundle
 from vidcv.batch.events import BatchEvent, InputStarted
@@ -67,8 +68,19 @@ def auth_token_available() -> bool:
     return os.path.isfile(path)
 
 
-def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFunction = run_job) -> InputResult:
-    """The task: one input, in a temporary folder of the worker's machine; returns its output files."""
+class TaskInput(NamedTuple):
+    """An input as a Ray task holds it: its file on the task's machine, the task's temporary folder (which
+    holds that file under ``in/``), and the threads the task may use (its CPUs)."""
+
+    path: str
+    folder: str
+    threads: int
+
+
+@contextmanager
+def input_in_task(name: str, data: bytes) -> Iterator[TaskInput]:
+    """In a Ray task: OpenCV's logs quiet, OpenCV's and ONNX Runtime's threads set to the task's CPUs, and the
+    input's bytes written as ``name`` into a temporary folder of this machine, removed at the end."""
     import ray
 
     from vidcv.sources.base import quiet_opencv_logs
@@ -78,17 +90,28 @@ def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFu
     apply_thread_budget(threads)
     work = tempfile.mkdtemp(prefix="vidcv-ray-")
     try:
-        source = os.path.join(work, "in", os.path.basename(job.source) or "input")
+        source = os.path.join(work, "in", name or "input")
         os.makedirs(os.path.dirname(source))
         with open(source, "wb") as fh:
             fh.write(data)
-        out_dir = os.path.join(work, "out", "input")
+        yield TaskInput(source, work, threads)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFunction = run_job) -> InputResult:
+    """The task: one input, in a temporary folder of the worker's machine; returns its output files."""
+    import ray
+
+    with input_in_task(os.path.basename(job.source), data) as given:
+        source = given.path
+        out_dir = os.path.join(given.folder, "out", "input")
         try:
             pipeline = bundle.build()
         except Exception as exc:  # noqa: BLE001 - this input's failure
             result = InputResult(job.index, "failed", error=describe_error(exc))
         else:
-            result = task(replace(job, source=source, out_dir=out_dir), pipeline, threads=threads)
+            result = task(replace(job, source=source, out_dir=out_dir), pipeline, threads=given.threads)
         if result.error:
             result.error = result.error.replace(source, job.source)
         if os.path.isdir(out_dir):
@@ -96,8 +119,6 @@ def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFu
             for name in sorted(os.listdir(out_dir)):
                 with open(os.path.join(out_dir, name), "rb") as fh:
                     result.files[name] = fh.read()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     result.worker = f"{ray.util.get_node_ip_address()}:{os.getpid()}"
     return result
 

@@ -14,15 +14,13 @@ elsewhere by Ray (``MAX_RETRIES``); frames it had sent already are not filed twi
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from vidcv.batch.bundle import PipelineBundle
-from vidcv.batch.ray_engine import MAX_RETRIES, RayEngine
+from vidcv.batch.ray_engine import MAX_RETRIES, RayEngine, input_in_task
 from vidcv.dataset.extract import ExtractOptions, open_writer, provenance
 from vidcv.dataset.many import ManyOutcome, OnInput
 from vidcv.dataset.parallel import Filing, Message, sampled_messages
@@ -36,34 +34,21 @@ def _ray_sample(position: int, label: str, name: str, data: bytes, bundle: Pipel
                 options: ExtractOptions) -> Iterator[Message]:
     """The task: one input written to a temporary folder of the worker's machine and run through the bundle's
     pipeline; yields the messages of ``sampled_messages`` (errors name the input as ``label``)."""
-    import ray
-
-    from vidcv.batch.job import apply_thread_budget
     from vidcv.batch.single import describe_error
-    from vidcv.sources.base import quiet_opencv_logs
 
-    quiet_opencv_logs()
-    apply_thread_budget(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
-    work = tempfile.mkdtemp(prefix="vidcv-ray-")
-    try:
-        source = os.path.join(work, "in", name)
-        os.makedirs(os.path.dirname(source))
-        with open(source, "wb") as fh:
-            fh.write(data)
+    with input_in_task(name, data) as given:
         try:
             pipeline = bundle.build()
         except Exception as exc:  # noqa: BLE001 - this input's failure
             yield "end", position, describe_error(exc), {}
             return
         try:
-            for message in sampled_messages(position, source, pipeline, options, threading.Event()):
+            for message in sampled_messages(position, given.path, pipeline, options, threading.Event()):
                 if message[0] == "end" and message[2]:
-                    message = (*message[:2], message[2].replace(source, label), *message[3:])
+                    message = (*message[:2], message[2].replace(given.path, label), *message[3:])
                 yield message
         finally:
             pipeline.close()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def extract_ray(sources: Sequence[str], preset: str, options: ExtractOptions, engine: RayEngine,
@@ -120,8 +105,8 @@ def _stream(ray: Any, engine: RayEngine, sources: Sequence[str], bundle: Pipelin
                 except OSError as exc:
                     filing.end(position, f"cannot read {redact(spec)}: {exc.strerror or exc}")
                     continue
-                name = os.path.basename(spec) or "input"
-                inflight[task.remote(position, redact(spec), name, data, bundle_ref, options)] = position
+                inflight[task.remote(position, redact(spec), os.path.basename(spec), data, bundle_ref,
+                                     options)] = position
             if not inflight:
                 continue
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL_S)
