@@ -59,6 +59,12 @@ def import_ray() -> Any:
     return ray
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line (Ray's span many: its first), or its type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def auth_token_available() -> bool:
     """Whether a Ray token is at hand: ``RAY_AUTH_TOKEN``, the file ``RAY_AUTH_TOKEN_PATH`` names, or
     ``~/.ray/auth_token`` (where ``ray get-auth-token --generate`` puts it)."""
@@ -198,8 +204,8 @@ class RayEngine:
                     f"{given}; run `ray get-auth-token` on its head node and export RAY_AUTH_TOKEN=<that token> "
                     "here (or save it as ~/.ray/auth_token)")
         where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"cannot connect to {where}: {first} (is the address the head node's HOST:PORT, and is it running?)"
+        return (f"cannot connect to {where}: {first_line(exc)} (is the address the head node's HOST:PORT, and is "
+                "it running?)")
 
     def run(self, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None],
             stop: threading.Event) -> Iterator[InputResult]:
@@ -251,8 +257,7 @@ class RayEngine:
                     try:
                         result = ray.get(ref)
                     except RayError as exc:  # its node died more than MAX_RETRIES times, or Ray failed
-                        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                        result = InputResult(job.index, "failed", error=f"the Ray task failed: {first}")
+                        result = InputResult(job.index, "failed", error=f"the Ray task failed: {first_line(exc)}")
                     if result.files is not None:
                         land_files(job, result.files)
                         result.files = None

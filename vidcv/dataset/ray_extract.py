@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from vidcv.batch.bundle import PipelineBundle
-from vidcv.batch.ray_engine import MAX_RETRIES, RayEngine, input_in_task
+from vidcv.batch.ray_engine import MAX_RETRIES, RayEngine, first_line, input_in_task
 from vidcv.dataset.extract import ExtractOptions, open_writer, provenance
 from vidcv.dataset.many import ManyOutcome, OnInput
 from vidcv.dataset.parallel import Filing, Message, sampled_messages
@@ -119,8 +119,7 @@ def _stream(ray: Any, engine: RayEngine, sources: Sequence[str], bundle: Pipelin
                     continue
                 except RayError as exc:  # its node died more than MAX_RETRIES times, or Ray failed
                     del inflight[gen]
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    filing.end(position, f"the Ray task failed: {first}")
+                    filing.end(position, f"the Ray task failed: {first_line(exc)}")
                     continue
                 start = message[0] == "start"
                 if not filing.file(message, marks[position] if start else None):
