@@ -13,16 +13,16 @@ import threading
 import cv2
 from PySide6.QtCore import QObject, Signal
 
-from vidcv.errors import VidcvError
+from vidcv.errors import OutputError, VidcvError
 from vidcv.events import RunEvent
-from vidcv.fileio import atomic_path
+from vidcv.fileio import ensure_parent, write_bytes_atomic
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline, Stage
 from vidcv.presets import dump_preset, load_preset, parse_preset, save_preset
 from vidcv.registry import Registry, default_registry
 from vidcv.runner import Runner
 from vidcv.sinks import CallbackSink, VideoSink
-from vidcv.sinks.video import keep_killed_recording
+from vidcv.sinks.video import encode_image, keep_killed_recording
 from vidcv.sources import parse_source
 from vidcv.ui.bridge import EventBridge, FrameBridge
 from vidcv.ui.recording import Recording, RecordingCloser
@@ -273,11 +273,10 @@ class Session(QObject):
         frame = self.last_frame
         if frame is None:
             raise VidcvError("no frame to save yet")
-        with atomic_path(path) as tmp:
-            try:
-                written = cv2.imwrite(tmp, frame.image)
-            except cv2.error:  # OpenCV 4.x raises for an extension it has no writer for
-                written = False
-            if not written:
-                raise VidcvError(f"could not write {path} (unknown image extension, or disk full?)")
+        ensure_parent(path)
+        try:
+            data = encode_image(path, frame.image)
+        except (cv2.error, OutputError):  # OpenCV 4.x raises for an extension it has no writer for
+            raise VidcvError(f"could not write {path}: unknown image extension (use .png or .jpg)") from None
+        write_bytes_atomic(path, data)  # OutputError naming the reason (disk full, a planted link)
         return path

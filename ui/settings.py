@@ -9,11 +9,15 @@ plain text.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from vidcv.fileio import LinkRefused, refuse_link
 from vidcv.redact import redact
+
+log = logging.getLogger(__name__)
 
 MAX_RECENT = 8
 
@@ -36,6 +40,13 @@ class Settings:
     def __init__(self, read_only: bool = False) -> None:
         self.q = open_settings()
         self.read_only = read_only
+        #: why the settings are not saved this session (Qt would write through a link at the settings file)
+        self.refused: str | None = None
+        try:
+            refuse_link(self.q.fileName())
+        except LinkRefused as exc:
+            self.refused, self.read_only = str(exc), True
+            log.warning("%s; the settings are read but not saved this session", exc)
 
     def _str(self, key: str) -> str:
         value = self.q.value(key, "")

@@ -1,24 +1,192 @@
-"""Writing files so that a reader never sees half of one: one temporary-name convention, then a rename.
+"""Every file and folder vidcv creates, opens for writing, truncates, renames or removes goes through here.
 
-Every file vidcv writes (presets, statistics, detection logs, videos, image sequences, snapshots, dataset
-images and labels, GUI session files) is written under ``partial_name(path)`` beside its final name and
-renamed when complete, so a crash leaves either the previous file or a ``.NAME.partial.EXT`` leftover,
-never a half-written file under the final name.
+Two guarantees:
+
+- **Atomic**: a file is written under ``partial_name(path)`` beside its final name and renamed when complete,
+  so a crash leaves either the previous file or a ``.NAME.partial.EXT`` leftover, never a half-written file
+  under the final name.
+- **No planted links followed**: a symbolic link standing where vidcv writes (an output, a temporary name,
+  a lock, a journal, a manifest, a ledger, a dataset file or folder, a staging folder) is never written,
+  truncated or removed through. New names are created with ``O_EXCL | O_NOFOLLOW``, existing files are opened
+  with ``O_NOFOLLOW``, names are checked with ``lstat`` before a rename or removal, and folders vidcv makes
+  inside an output are checked to be real folders. Such a link stops the operation with ``LinkRefused``, one
+  line naming the link and its target. A rename onto a final name replaces a link there, never its target.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import re
+import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 from vidcv.errors import OutputError
 
 PARTIAL_MARK = ".partial"
 _PRINTF_FIELD = re.compile(r"%[-+ #0]*\d*[diouxX]")  # the frame-number field of an image pattern
+
+
+class LinkRefused(OutputError):
+    """A symbolic link stood where vidcv was about to write: vidcv never follows one it did not make."""
+
+
+def refusal(path: str) -> LinkRefused:
+    """The one-line error for the link at ``path``."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return LinkRefused(f"refusing to write through {path}: it is a symbolic link (to {target}) that vidcv did not "
+                       "make, and vidcv never follows one where it writes; remove the link, or write elsewhere")
+
+
+def refuse_link(path: str) -> None:
+    """Raise LinkRefused when ``path`` itself is a symbolic link (the folders above it are the user's)."""
+    if os.path.islink(path):
+        raise refusal(path)
+
+
+_MODES = {
+    "w": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+    "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+    "x": os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+    "r+": os.O_RDWR,
+    "r": os.O_RDONLY,
+}
+
+
+def open_fd(path: str, flags: int, mode: int = 0o666) -> int:
+    """``os.open`` that never follows a link at ``path`` (``O_NOFOLLOW``, close-on-exec); LinkRefused for one."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (exc.errno == errno.EEXIST and os.path.islink(path)):
+            raise refusal(path) from None
+        raise
+
+
+def open_file(path: str, mode: str = "w", encoding: str | None = None, buffering: int = -1) -> IO[Any]:
+    """``open`` for the modes ``w``, ``a``, ``x``, ``r+`` and ``r`` (``b`` for bytes), through ``open_fd``: a link
+    at ``path`` is refused, never followed."""
+    binary = "b" in mode
+    flags = _MODES[mode.replace("b", "")]
+    fd = open_fd(path, flags)
+    try:
+        return os.fdopen(fd, mode if binary else mode.replace("b", ""), buffering=buffering,
+                         encoding=None if binary else (encoding or "utf-8"))
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def create_new(path: str, mode: int = 0o666) -> int:
+    """Create ``path``, which must not exist (``O_EXCL``: neither a file nor a link), for writing; its fd."""
+    return open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+
+
+def remove(path: str) -> bool:
+    """Remove the file ``path``; False when there was none. A link there is refused (vidcv removes only files
+    it made, and a link is not one of them)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if stat.S_ISLNK(info.st_mode):
+        raise refusal(path)
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def replace(src: str, dst: str) -> None:
+    """Rename ``src`` (a file or folder vidcv made, never a link) to ``dst``; a link at ``dst`` is replaced, not
+    followed."""
+    refuse_link(src)
+    os.replace(src, dst)
+
+
+def truncate(path: str, size: int) -> None:
+    """Cut the file ``path`` to ``size`` bytes; a link there is refused."""
+    fd = open_fd(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(path: str, below: str | None = None) -> None:
+    """Create the folder ``path`` and what is missing above it. Each folder from ``below`` (a folder the user
+    named) down to ``path`` must be a real folder: a link among them is refused, so nothing vidcv makes inside
+    an output lands elsewhere. Without ``below`` only ``path`` itself is checked."""
+    if below is None:
+        os.makedirs(path, exist_ok=True)
+        refuse_link(path)
+        return
+    os.makedirs(below, exist_ok=True)
+    rel = os.path.relpath(path, below)
+    if rel == os.curdir:
+        return
+    if rel.startswith(os.pardir):
+        raise OutputError(f"{path} is not inside {below}")
+    current = below
+    for part in rel.split(os.sep):
+        current = os.path.join(current, part)
+        try:
+            os.mkdir(current)
+        except FileExistsError:
+            info = os.lstat(current)
+            if stat.S_ISLNK(info.st_mode):
+                raise refusal(current) from None
+            if not stat.S_ISDIR(info.st_mode):
+                raise OutputError(f"cannot create the folder {current}: a file of that name is in the way "
+                                  "(move it, or write elsewhere)") from None
+
+
+def remove_tree(path: str) -> bool:
+    """Remove the folder ``path`` and everything in it; False when there was none. A link at ``path`` is refused;
+    links inside are removed as links, never followed (``shutil.rmtree`` works through folder descriptors)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if stat.S_ISLNK(info.st_mode):
+        raise refusal(path)
+    if not stat.S_ISDIR(info.st_mode):
+        return remove(path)
+    shutil.rmtree(path)
+    return True
+
+
+def free_name(stem: str, ext: str, mark: str) -> str:
+    """``STEM.MARK.EXT``, or ``STEM.MARK-2.EXT``, ... : the first such name where nothing is, not even a link."""
+    n, name = 1, f"{stem}.{mark}{ext}"
+    while os.path.lexists(name):
+        n += 1
+        name = f"{stem}.{mark}-{n}{ext}"
+    return name
+
+
+def writer_path(fd: int, path: str) -> str:
+    """A name under which a library that opens files by name (FFmpeg) writes the very file open as ``fd``: on
+    Linux ``/proc/self/fd/N``, which cannot be swapped for a link between vidcv's open and the library's;
+    elsewhere ``path`` itself."""
+    proc = f"/proc/self/fd/{fd}"
+    return proc if os.path.exists(proc) else path
+
+
+def open_partial(path: str) -> int:
+    """Start writing ``path`` afresh under its temporary name: a leftover there is removed (a link refused), and
+    the name is created new. The fd, open for writing."""
+    tmp = partial_name(path)
+    remove(tmp)
+    return create_new(tmp)
 
 
 def partial_name(path: str) -> str:
@@ -51,6 +219,8 @@ def remove_stale_partials(target: str) -> list[str]:
         candidates = [partial_name(target)]
     removed = []
     for path in sorted(candidates):
+        if os.path.islink(path):
+            raise refusal(path)
         if os.path.isfile(path):
             try:
                 os.remove(path)
@@ -73,44 +243,60 @@ def ensure_parent(path: str) -> None:
 
 def commit(path: str) -> None:
     """Rename the finished temporary file of ``path`` to ``path``."""
-    os.replace(partial_name(path), path)
+    replace(partial_name(path), path)
 
 
 def discard(path: str) -> None:
-    """Remove the temporary file of ``path`` if there is one."""
+    """Remove the temporary file of ``path`` if there is one (a link there is left alone)."""
     try:
-        os.remove(partial_name(path))
-    except FileNotFoundError:
+        remove(partial_name(path))
+    except LinkRefused:
         pass
 
 
 @contextmanager
 def atomic_path(path: str) -> Iterator[str]:
-    """Yield the temporary name to write ``path`` under; renamed on success, removed on an exception."""
+    """Yield the temporary name to write ``path`` under, created empty and new by vidcv (a leftover or a link
+    there is dealt with first); renamed on success, removed on an exception."""
     ensure_parent(path)
+    os.close(open_partial(path))
     tmp = partial_name(path)
     try:
         yield tmp
     except BaseException:
         discard(path)
         raise
-    os.replace(tmp, path)
+    replace(tmp, path)
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through its temporary name; OutputError naming the file and the
-    reason (disk full, permission) when it cannot be written."""
+def _write_atomic(path: str, data: str | bytes) -> None:
+    ensure_parent(path)
     try:
-        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        fd = open_partial(path)
+        try:
+            with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w", encoding=None if isinstance(data, bytes)
+                           else "utf-8") as fh:
+                fh.write(data)
+        except BaseException:
+            discard(path)
+            raise
+        replace(partial_name(path), path)
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through its temporary name."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(data)
+    """Write ``data`` to ``path`` through its temporary name, created new with ``O_EXCL | O_NOFOLLOW``;
+    OutputError naming the file and the reason (disk full, permission, a planted link) when it cannot be
+    written."""
+    _write_atomic(path, data)
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` as ``write_bytes_atomic`` does."""
+    _write_atomic(path, text)
 
 
 class AtomicTextFile:
@@ -119,7 +305,7 @@ class AtomicTextFile:
     def __init__(self, path: str) -> None:
         ensure_parent(path)
         self.path = path
-        self._fh: IO[str] = open(partial_name(path), "w", encoding="utf-8")
+        self._fh: IO[str] = os.fdopen(open_partial(path), "w", encoding="utf-8")
 
     def write(self, text: str) -> None:
         self._fh.write(text)

@@ -11,18 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
+from vidcv.errors import OutputError
+from vidcv.fileio import make_dirs, open_fd, replace
 from vidcv.pipeline import Pipeline
 
 
 def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+        return _digest(fh)
+
+
+def _digest(fh: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -86,14 +93,34 @@ class PipelineBundle:
         return pipeline_from_dict(preset, origin="the batch's pipeline")
 
     def _materialise(self, path: str, cache_dir: str | None) -> str:
-        """The shipped file ``path`` on this machine: ``CACHE/<sha256>/<name>``, written once."""
+        """The shipped file ``path`` on this machine: ``CACHE/<sha256>/<name>``, written once. The default cache is
+        this user's own folder (mode 0700) in the temporary folder, and a file found there is used only when its
+        content has the digest: another user of the machine can neither plant a model nor a link there."""
         digest = self.digests[path]
-        folder = os.path.join(cache_dir or os.path.join(tempfile.gettempdir(), "vidcv-shipped"), digest)
+        base = cache_dir or os.path.join(tempfile.gettempdir(), f"vidcv-shipped-{os.getuid()}")
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        info = os.lstat(base)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            raise OutputError(f"{base} is not a folder of this user's (a link, or another user's): remove it, "
+                              "or give the batch another cache folder")
+        folder = os.path.join(base, digest)
         local = os.path.join(folder, os.path.basename(path))
-        if not os.path.isfile(local):
-            os.makedirs(folder, exist_ok=True)
+        if not _holds(local, digest):
+            make_dirs(folder, below=base)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".partial")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(self.files[path])
-            os.replace(tmp, local)  # two tasks on one machine may race: both write the same bytes
+            replace(tmp, local)  # two tasks on one machine may race: both write the same bytes
         return local
+
+
+def _holds(path: str, digest: str) -> bool:
+    """Whether ``path`` is a regular file (not a link) whose SHA-256 is ``digest``."""
+    try:
+        fd = open_fd(path, os.O_RDONLY)
+    except (OSError, OutputError):
+        return False
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return False
+        return _digest(fh) == digest

@@ -20,7 +20,7 @@ from typing import Protocol
 from vidcv.batch.ledger import DETECTIONS_NAME, STATS_NAME
 from vidcv.batch.single import RunOutputs, describe_error, finish_run, prepare_run
 from vidcv.events import RunEvent, StatsUpdated
-from vidcv.fileio import partial_name
+from vidcv.fileio import make_dirs, partial_name, remove_tree, replace
 from vidcv.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -107,8 +107,7 @@ def remove_staging(out_dir: str) -> list[str]:
     returns the folders removed."""
     removed = []
     for path in (staging_dir(out_dir), _old_dir(out_dir)):
-        if os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
+        if remove_tree(path):  # a link at either name is refused, never followed
             removed.append(path)
     return removed
 
@@ -117,11 +116,11 @@ def commit_folder(staging: str, out_dir: str) -> None:
     """Rename the finished ``staging`` folder to ``out_dir``, replacing an earlier one (moved aside first, then
     removed: a kill in between leaves no ``out_dir``, which the next run redoes)."""
     old = _old_dir(out_dir)
-    if os.path.exists(out_dir):
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out_dir, old)
-    os.replace(staging, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    if os.path.lexists(out_dir):
+        remove_tree(old)
+        replace(out_dir, old)  # a link at out_dir is refused: it is not an earlier output of vidcv's
+    replace(staging, out_dir)
+    remove_tree(old)
 
 
 def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
@@ -135,9 +134,9 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
     second (from the runner's threads).
     """
     staging = staging_dir(job.out_dir)
-    remove_staging(job.out_dir)
     try:
-        os.makedirs(staging)
+        remove_staging(job.out_dir)
+        make_dirs(staging)
         outputs = output_outputs(staging, job.video_name)
         runner, _ = prepare_run(job.source, pipeline, outputs, max_frames=job.max_frames,
                                 decode_threads=threads, frame_workers=threads or 1, batch=job.batch)
@@ -162,8 +161,9 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
     try:
         summary = finish_run(runner, outputs)
     except Exception as exc:  # noqa: BLE001 - the statistics could not be written (a full disk)
-        shutil.rmtree(staging, ignore_errors=True)
-        return InputResult(job.index, "failed", error=describe_error(exc))
+        shutil.rmtree(staging, ignore_errors=True)  # never follows a link
+        summary = runner.summary()  # the frames were processed: the ledger says how many
+        return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(exc))
     if interrupted:
         shutil.rmtree(staging, ignore_errors=True)
         return InputResult(job.index, "interrupted", summary.frames, summary.fps)
@@ -171,6 +171,10 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
     if error is not None and not summary.frames:
         shutil.rmtree(staging, ignore_errors=True)  # failed before its first frame: nothing worth keeping
     else:
-        commit_folder(staging, job.out_dir)  # a truncated video keeps what came before the damage, as run does
+        try:
+            commit_folder(staging, job.out_dir)  # a truncated video keeps what came before the damage, as run does
+        except Exception as exc:  # noqa: BLE001 - a link planted at the output folder, a full disk
+            shutil.rmtree(staging, ignore_errors=True)
+            return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(exc))
     return InputResult(job.index, "failed" if error is not None else "ok", summary.frames, round(summary.fps, 3),
                        describe_error(error) if error is not None else None)

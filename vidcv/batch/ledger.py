@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from vidcv.errors import OutputError, VidcvError
-from vidcv.fileio import ensure_parent, remove_stale_partials, write_text_atomic
+from vidcv.fileio import ensure_parent, open_fd, open_file, remove_stale_partials, write_text_atomic
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -95,7 +95,9 @@ class Ledger:
         remove_stale_partials(self.path)
         write_text_atomic(self.path, "".join(r.to_line() for r in records))
         try:
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open for the batch, closed by close()
+            self._fh = open_file(self.path, "a")  # open for the batch, closed by close()
+        except OutputError:
+            raise
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
@@ -193,7 +195,7 @@ class BatchLock:
             import fcntl
         except ImportError:  # no fcntl (Windows): no lock
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_fd(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

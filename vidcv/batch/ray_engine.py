@@ -39,7 +39,7 @@ from vidcv.batch.job import (
 )
 from vidcv.batch.single import describe_error
 from vidcv.errors import VidcvError
-from vidcv.fileio import write_bytes_atomic
+from vidcv.fileio import make_dirs, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def land_files(job: InputJob, files: dict[str, bytes]) -> None:
     """Write a task's output files into the input's folder here, whole (staging folder, then rename)."""
     staging = staging_dir(job.out_dir)
     remove_staging(job.out_dir)
-    os.makedirs(staging)
+    make_dirs(staging)
     for name, data in files.items():
         write_bytes_atomic(os.path.join(staging, os.path.basename(name)), data)
     commit_folder(staging, job.out_dir)

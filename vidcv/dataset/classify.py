@@ -19,7 +19,7 @@ import numpy as np
 from vidcv.dataset.existing import clean_name
 from vidcv.dataset.writer import SPLITS, Dataset, FileWrite, jpeg_writer
 from vidcv.detections import Classification, Detections
-from vidcv.fileio import is_partial
+from vidcv.fileio import is_partial, make_dirs
 
 CROP_NAME = re.compile(r"_k\d+$")  #: the suffix of a crop's file name: its detection's index in the frame
 CROP_MARGIN = 0.1  #: a crop reaches this fraction of the box's size beyond each side (clipped to the image)
@@ -48,9 +48,9 @@ class ClassifyWriter(Dataset):
 
     def _make_folders(self) -> None:
         for split in SPLITS:
-            os.makedirs(os.path.join(self.root, split), exist_ok=True)
+            make_dirs(os.path.join(self.root, split), below=self.root)
             for name in self.names:
-                os.makedirs(os.path.join(self.root, split, class_folder(name)), exist_ok=True)
+                make_dirs(os.path.join(self.root, split, class_folder(name)), below=self.root)
 
     def _content_folders(self) -> list[str]:
         folders = []

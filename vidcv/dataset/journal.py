@@ -16,6 +16,8 @@ import json
 import os
 from typing import Any, BinaryIO
 
+from vidcv.fileio import open_file, refuse_link, remove, truncate
+
 JOURNAL_NAME = ".vidcv.journal"
 MANIFEST_NAME = "manifest.jsonl"
 TAIL_BYTES = 1 << 16  #: how much of the manifest's end is read to find its last line
@@ -69,6 +71,8 @@ class Journal:
     def recover(self) -> int:
         """Finish or undo the frame a killed run was writing; the number of files removed."""
         removed = 0
+        refuse_link(self.path)
+        refuse_link(self.manifest_path)
         self._trim_manifest()
         try:
             with open(self.path, encoding="utf-8") as fh:
@@ -78,20 +82,27 @@ class Journal:
         for line in text.splitlines():
             try:
                 entry = json.loads(line)
-                files = [os.path.join(self.root, f) for f in entry["files"]]
+                files = [self._inside(f) for f in entry["files"]]
                 manifest = entry["manifest"]
             except (ValueError, KeyError, TypeError):
-                continue  # a journal line cut by the kill: its files were not written yet
+                continue  # a journal line cut by the kill (its files were not written yet), or not vidcv's
             if files and os.path.exists(files[-1]):
                 if manifest_entry_name(last_line(self.manifest_path)[0]) != manifest.get("name"):
                     self.append_manifest(manifest)
                 continue
             for path in files:
                 if os.path.isfile(path):
-                    os.remove(path)
-                    removed += 1
+                    removed += remove(path)  # a link there is refused
         self.clear()
         return removed
+
+    def _inside(self, rel: object) -> str:
+        """The path of a file the journal names, which must be a plain relative path inside the dataset (a
+        journal written by someone else names no file outside it); ValueError otherwise."""
+        if not isinstance(rel, str) or not rel or os.path.isabs(rel) or os.pardir in rel.split("/") \
+                or os.pardir in rel.split(os.sep):
+            raise ValueError(f"not a file of the dataset: {rel!r}")
+        return os.path.join(self.root, rel)
 
     def _trim_manifest(self) -> None:
         """Remove a last manifest line cut short (a full disk, a crash in the middle of the write)."""
@@ -101,13 +112,12 @@ class Journal:
             return
         _, complete = last_line(self.manifest_path)
         if complete < size:
-            with open(self.manifest_path, "r+b") as fh:
-                fh.truncate(complete)
+            truncate(self.manifest_path, complete)
 
     def begin(self, files: list[str], manifest: dict[str, Any]) -> None:
         """Record the frame about to be written: ``files`` relative to the dataset, the completing one last."""
         if self._fh is None:
-            self._fh = open(self.path, "wb", buffering=0)  # noqa: SIM115 (open for the session)
+            self._fh = open_file(self.path, "wb", buffering=0)  # open for the session
         self._fh.seek(0)
         self._fh.truncate()
         self.in_flight = True
@@ -124,7 +134,7 @@ class Journal:
             self._trim_manifest()
             self._manifest_cut = False
         if self._manifest is None:
-            self._manifest = open(self.manifest_path, "ab", buffering=0)  # noqa: SIM115 (open for the session)
+            self._manifest = open_file(self.manifest_path, "ab", buffering=0)  # open for the session
         try:
             write_all(self._manifest, (json.dumps(entry) + "\n").encode())
         except OSError:
@@ -144,7 +154,4 @@ class Journal:
         self.close()
         if self.in_flight:
             return
-        try:
-            os.remove(self.path)
-        except FileNotFoundError:
-            pass
+        remove(self.path)

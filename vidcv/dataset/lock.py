@@ -15,6 +15,7 @@ import sys
 import time
 
 from vidcv.errors import OutputError, VidcvError
+from vidcv.fileio import open_fd, remove
 
 LOCK_NAME = ".vidcv.lock"
 
@@ -67,7 +68,9 @@ class DatasetLock:
             return
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fd = open_fd(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OutputError:
+                raise
             except OSError as exc:
                 raise OutputError(f"cannot write to {self.root}: {exc.strerror} (choose another --out)") from None
             try:
@@ -83,7 +86,7 @@ class DatasetLock:
                 raise DatasetBusy(f"cannot lock {self.path}: {exc.strerror} (a file system without locks? use a "
                                   "local folder for --out)") from None
             try:
-                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+                same = os.fstat(fd).st_ino == os.lstat(self.path).st_ino
             except FileNotFoundError:
                 same = False
             if same:
@@ -100,8 +103,8 @@ class DatasetLock:
         if self._fd is None:
             return
         try:
-            os.remove(self.path)
-        except OSError:
+            remove(self.path)
+        except (OSError, OutputError):  # gone, or swapped for a link: the lock is let go all the same
             pass
         os.close(self._fd)
         self._fd = None

@@ -36,7 +36,7 @@ from vidcv.dataset.journal import MANIFEST_NAME, Journal
 from vidcv.dataset.lock import DatasetLock
 from vidcv.detections import KEYPOINTS, Classification, Detections
 from vidcv.errors import OutputError
-from vidcv.fileio import atomic_path, is_partial, write_text_atomic
+from vidcv.fileio import is_partial, make_dirs, remove, write_bytes_atomic, write_text_atomic
 
 __all__ = ["SPLITS", "Dataset", "DatasetError", "DatasetWriter", "choose_split", "chunk_frames", "parse_split"]
 
@@ -93,22 +93,21 @@ def few(names: Sequence[str], shown: int = 8) -> str:
     return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
-#: a file of a frame: its path relative to the dataset, and what writes it (given the temporary path)
-FileWrite = tuple[str, Callable[[str], None]]
+#: a file of a frame: its path relative to the dataset, and what makes its bytes (when it is written)
+FileWrite = tuple[str, Callable[[], bytes]]
 
 
-def jpeg_writer(image: np.ndarray) -> Callable[[str], None]:
-    def write(tmp: str) -> None:
-        if not cv2.imwrite(tmp, image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
-            raise OSError(28, "disk full or not writable")
-    return write
+def jpeg_writer(image: np.ndarray) -> Callable[[], bytes]:
+    def encode() -> bytes:
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if not ok:
+            raise OSError(22, "the image could not be encoded as JPEG")
+        return data.tobytes()
+    return encode
 
 
-def text_writer(text: str) -> Callable[[str], None]:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    return write
+def text_writer(text: str) -> Callable[[], bytes]:
+    return lambda: text.encode("utf-8")
 
 
 class Dataset:
@@ -230,9 +229,8 @@ class Dataset:
         removed = 0
         for folder in self._content_folders():
             for name in os.listdir(folder):
-                if is_partial(name) and os.path.isfile(os.path.join(folder, name)):
-                    os.remove(os.path.join(folder, name))
-                    removed += 1
+                if is_partial(name) and os.path.lexists(os.path.join(folder, name)):
+                    removed += remove(os.path.join(folder, name))  # a link there is refused
         return removed
 
     # --- adding ---------------------------------------------------------------------------------------------
@@ -315,8 +313,7 @@ class Dataset:
             self.journal.begin([rel for rel, _ in files], entry)
             for rel, write in files:
                 current = os.path.join(self.root, rel)
-                with atomic_path(current) as tmp:
-                    write(tmp)
+                write_bytes_atomic(current, write())  # new under its temporary name: never through a link
                 written.append(current)
             current = os.path.join(self.root, MANIFEST_NAME)
             self.journal.append_manifest(entry)
@@ -333,7 +330,7 @@ class Dataset:
         """Remove the files of a frame that failed half way (left to the journal when even that fails)."""
         try:
             for path in written:
-                os.remove(path)
+                remove(path)
         except OSError:
             return
         self.journal.done()
@@ -378,7 +375,7 @@ class DatasetWriter(Dataset):
 
     def _make_folders(self) -> None:
         for folder in self._content_folders():
-            os.makedirs(folder, exist_ok=True)
+            make_dirs(folder, below=self.root)
 
     def _content_folders(self) -> list[str]:
         return [os.path.join(self.root, kind, split) for kind in ("images", "labels") for split in SPLITS]
@@ -446,7 +443,7 @@ class DatasetWriter(Dataset):
                         continue
                     if "width" in entry:
                         sizes[entry["name"]] = (entry["width"], entry["height"])
-        os.makedirs(os.path.join(self.root, "annotations"), exist_ok=True)
+        make_dirs(os.path.join(self.root, "annotations"), below=self.root)
         categories = [{"id": i + 1, "name": n, "supercategory": "object"} for i, n in enumerate(self.names)]
         for split in SPLITS:
             images, annotations = [], []

@@ -233,12 +233,13 @@ class VideoEncoder:
             pass
 
 
-def remux_faststart(src: str, dst: str) -> None:
-    """Copy the video of the fragmented MP4 ``src`` into ``dst`` as a plain MP4 with its index first (seekable,
-    and playable by a browser before it has the whole file). No re-encoding."""
+def remux_faststart(src: str, dst: str, fmt: str | None = None) -> None:
+    """Copy the video of the fragmented MP4 ``src`` into ``dst`` as a plain MP4 (``fmt`` mp4 or mov; by default
+    as ``src``'s extension says) with its index first (seekable, and playable by a browser before it has the
+    whole file). No re-encoding."""
     with av.open(src) as inp:
         ist = inp.streams.video[0]
-        fmt = "mov" if src.lower().endswith(".mov") else "mp4"
+        fmt = fmt or ("mov" if src.lower().endswith(".mov") else "mp4")
         with av.open(dst, "w", format=fmt, options={"movflags": "+faststart"}) as out:
             ost = out.add_stream_from_template(ist, opaque=True)  # parameters only: no codec to open
             shift = None  # the first frame is shown at 0 (a fragmented file starts at the B-frame delay)

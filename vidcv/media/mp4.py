@@ -11,6 +11,8 @@ import os
 import struct
 from typing import NamedTuple
 
+from vidcv.fileio import truncate
+
 
 class Box(NamedTuple):
     """One top-level box: its four-letter type, where it starts and how many bytes it spans."""
@@ -73,7 +75,7 @@ def cut_to_playable(path: str) -> tuple[int, int]:
     ``(bytes kept, fragments kept)``."""
     end, fragments = playable_prefix(path)
     if os.path.getsize(path) != end:
-        os.truncate(path, end)
+        truncate(path, end)
     return end, fragments
 
 

@@ -6,7 +6,7 @@ import os
 from abc import ABC, abstractmethod
 
 from vidcv.errors import OutputError
-from vidcv.fileio import ensure_parent, partial_name
+from vidcv.fileio import ensure_parent, open_fd, partial_name, remove
 from vidcv.frame import Frame
 
 
@@ -19,15 +19,16 @@ def check_writable(path: str, shown: str | None = None) -> None:
         raise OutputError(f"cannot write {path}: it is a folder (give a file name)")
     ensure_parent(path)
     probe = partial_name(path)
-    existed = os.path.exists(probe)
+    existed = os.path.lexists(probe)
     try:
-        with open(probe, "ab"):
-            pass
+        os.close(open_fd(probe, os.O_WRONLY | os.O_CREAT | os.O_APPEND))
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(f"cannot write {shown or path}: {exc.strerror or exc} (choose another output path)") \
             from None
     if not existed:
-        os.remove(probe)
+        remove(probe)
 
 
 class Sink(ABC):

@@ -8,7 +8,7 @@ import os
 from typing import BinaryIO
 
 from vidcv.errors import OutputError
-from vidcv.fileio import commit, partial_name
+from vidcv.fileio import commit, free_name, open_file, open_partial, partial_name, replace
 from vidcv.frame import Frame
 from vidcv.sinks.base import Sink, check_writable
 from vidcv.status import merged_counts
@@ -36,7 +36,9 @@ class DetectionsLogSink(Sink):
         check_writable(path)  # makes the folder
         self.partial = partial_name(path)
         try:
-            self._fd: int | None = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            self._fd: int | None = open_partial(path)
+        except OutputError:
+            raise
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc} (choose another output path)") from None
         self.frames = 0
@@ -104,21 +106,17 @@ def keep_killed_log(target: str) -> tuple[str, int] | None:
     back to its last whole line, instead of being deleted with the other leftovers. Returns the new path and
     its number of lines (frames), or None when there was no such log or it held no whole line."""
     tmp = partial_name(target)
-    if not os.path.isfile(tmp):
-        return None
-    with open(tmp, "r+b") as fh:
+    if os.path.islink(tmp) or not os.path.isfile(tmp):
+        return None  # a link is refused by the write that follows
+    with open_file(tmp, "r+b") as fh:
         whole = _whole_lines_size(fh)
         if whole == 0:
             return None  # nothing to keep: removed as any other leftover
         fh.truncate(whole)
         fh.seek(0)
         lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-    stem, ext = os.path.splitext(target)
-    n, kept = 1, f"{stem}.recovered{ext}"
-    while os.path.exists(kept):
-        n += 1
-        kept = f"{stem}.recovered-{n}{ext}"
-    os.replace(tmp, kept)
+    kept = free_name(*os.path.splitext(target), "recovered")
+    replace(tmp, kept)
     return kept, lines
 
 

@@ -20,7 +20,19 @@ import cv2
 import numpy as np
 
 from vidcv.errors import OutputError
-from vidcv.fileio import PARTIAL_MARK, atomic_path, commit, discard, partial_name
+from vidcv.fileio import (
+    PARTIAL_MARK,
+    commit,
+    create_new,
+    discard,
+    free_name,
+    open_partial,
+    partial_name,
+    remove,
+    replace,
+    write_bytes_atomic,
+    writer_path,
+)
 from vidcv.frame import Frame
 from vidcv.media.encode import (
     CONTAINERS,
@@ -50,6 +62,15 @@ BUFFER_MAX_BYTES = 256 * 1024 * 1024
 
 def _bgr(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
+
+
+def encode_image(path: str, image: np.ndarray, params: tuple[int, ...] = ()) -> bytes:
+    """``image`` encoded in the format of ``path``'s extension (as ``cv2.imwrite`` would write it), so that vidcv
+    writes the bytes itself through ``vidcv.fileio``."""
+    ok, data = cv2.imencode(os.path.splitext(path)[1] or ".png", image, list(params))
+    if not ok:
+        raise OutputError(f"could not encode {path} as {os.path.splitext(path)[1]}")
+    return data.tobytes()
 
 
 def faststart_name(path: str) -> str:
@@ -90,8 +111,8 @@ class VideoSink(Sink):
         self._last_pts = -1
         self._warned_resize = False
         self._closed = False
-        if os.path.isfile(faststart_name(path)):  # a copy cut short by a kill is of no use
-            os.remove(faststart_name(path))
+        self._fd: int | None = None  #: the temporary file, open while the encoder writes it
+        remove(faststart_name(path))  # a copy cut short by a kill is of no use
 
     def _open(self, w: int, h: int) -> VideoEncoder:
         try:
@@ -101,9 +122,13 @@ class VideoSink(Sink):
         try:
             frame_bytes = w * h * 3 // 2
             buffer_frames = max(2, min(round(self.fps * BUFFER_S), BUFFER_MAX_BYTES // frame_bytes))
-            encoder = VideoEncoder(self._tmp, self.format, choice, self.fps, (w, h), self.quality,
-                                   buffer_frames=buffer_frames)
+            self._fd = open_partial(self.path)
+            encoder = VideoEncoder(writer_path(self._fd, self._tmp), self.format, choice, self.fps, (w, h),
+                                   self.quality, buffer_frames=buffer_frames)
+        except OutputError:
+            raise
         except _WRITE_ERRORS as exc:
+            self._release()
             discard(self.path)
             raise OutputError(f"cannot write video {self.path} as {self.codec} with {choice.encoder} at {w}x{h}: "
                               f"{getattr(exc, 'strerror', None) or exc}") from None
@@ -114,6 +139,12 @@ class VideoSink(Sink):
                      *encoder.size_wh)
         self.encoder_name = choice.encoder
         return encoder
+
+    def _release(self) -> None:
+        """Close vidcv's own descriptor of the temporary file (the encoder has its own)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
     def _pts(self, frame: Frame) -> int:
         """The frame's time in frame periods from the first frame, always increasing."""
@@ -151,6 +182,7 @@ class VideoSink(Sink):
             return
         try:
             self._encoder.finish()
+            self._release()
             # FFmpeg drops an error in writing a file's end (PyAV does not raise it): check what is on disk
             whole = ended_cleanly(self._tmp) if self.fragmented else probe(self._tmp).frames == self.frames
             if not whole:
@@ -166,25 +198,31 @@ class VideoSink(Sink):
         """The finished fragmented recording becomes a plain MP4 under the final name; when that copy cannot
         be made (no room for it), the fragmented file is kept there instead: it plays, seeks less directly."""
         plain = faststart_name(self.path)
+        fd = None
         try:
-            remux_faststart(self._tmp, plain)
+            fd = create_new(plain)
+            remux_faststart(self._tmp, writer_path(fd, plain), self.format)
             if sample_count(plain) != self.frames:  # an error in writing its end is not raised (see close)
                 raise OSError(errno.EIO, "the copy came out incomplete (disk full?)")
         except _WRITE_ERRORS as exc:
-            if os.path.isfile(plain):
-                os.remove(plain)
+            if fd is not None:
+                remove(plain)
             log.warning("could not rewrite %s as a plain MP4 (%s); kept it as written, fragmented (it plays "
                         "everywhere)", self.path, getattr(exc, "strerror", None) or exc)
             commit(self.path)
             return
-        os.replace(plain, self.path)
-        os.remove(self._tmp)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        replace(plain, self.path)
+        remove(self._tmp)
 
     def _salvage(self, exc: BaseException) -> OutputError:
         """After a failed write: keep what plays under the final name, and say what happened in one line."""
         self._closed = True
         if self._encoder is not None:
             self._encoder.abort()
+        self._release()
         size = os.path.getsize(self._tmp) if os.path.exists(self._tmp) else 0
         if self.fragmented and size:
             cut_to_playable(self._tmp)  # a half-written fragment at the end would trouble players
@@ -209,13 +247,10 @@ def keep_killed_recording(target: str) -> str | None:
     stem, ext = os.path.splitext(target)
     if ext.lower() not in CONTAINERS or CONTAINERS[ext.lower()][0] not in FRAGMENTED_FORMATS:
         return None
-    if not os.path.isfile(tmp) or cut_to_playable(tmp)[1] == 0:
-        return None  # nothing that plays: the leftover is removed as any other
-    n, kept = 1, f"{stem}.recovered{ext}"
-    while os.path.exists(kept):
-        n += 1
-        kept = f"{stem}.recovered-{n}{ext}"
-    os.replace(tmp, kept)
+    if os.path.islink(tmp) or not os.path.isfile(tmp) or cut_to_playable(tmp)[1] == 0:
+        return None  # nothing that plays: the leftover is removed as any other (a link is refused there)
+    kept = free_name(stem, ext, "recovered")
+    replace(tmp, kept)
     return kept
 
 
@@ -245,9 +280,7 @@ class ImageSequenceSink(Sink):
 
     def write(self, frame: Frame) -> None:
         path = self.pattern % frame.index
-        with atomic_path(path) as tmp:
-            if not cv2.imwrite(tmp, frame.image):
-                raise OutputError(f"could not write {path} (disk full or not writable?)")
+        write_bytes_atomic(path, encode_image(path, frame.image))
         self.frames += 1
 
     def close(self) -> None:
@@ -266,9 +299,7 @@ class ImageFileSink(Sink):
         if self.frames:
             raise OutputError(f"{self.path} holds one image, and a second frame came: for several frames give "
                               f"a pattern such as {os.path.splitext(self.path)[0]}_%05d.png or a folder")
-        with atomic_path(self.path) as tmp:
-            if not cv2.imwrite(tmp, frame.image):
-                raise OutputError(f"could not write {self.path} (disk full or not writable?)")
+        write_bytes_atomic(self.path, encode_image(self.path, frame.image))
         self.frames = 1
 
     def close(self) -> None:
