@@ -77,16 +77,23 @@ class VideoReader:
 
     ``threads`` FFmpeg decoding threads (frame and slice threading, 0 = FFmpeg's choice); ``timeout_s``:
     ``(open, read)`` seconds, after which a blocked open or read fails with ``av.ExitError`` (None: wait);
-    ``skip_damaged`` skips a packet that does not decode (a stream that lost data) instead of raising;
+    ``skip_damaged`` skips a packet that does not decode (a stream that lost data, garbage in a file) instead
+    of raising, counting it in ``damaged_packets``; more than ``max_damaged_run`` failed packets in a row
+    (None: no limit) raise the last one's error, as a file that is garbage from there on;
     ``live`` decodes with slice threads only, adding no frame of delay. With ``gray`` set, frames come as
     gray straight from the luma plane (see ``luma``), skipping the colour conversion.
     Raises one of ``DECODE_ERRORS`` when ``url`` cannot be opened or holds no video.
     """
 
     def __init__(self, url: str, threads: int = 0, timeout_s: tuple[float, float] | None = None,
-                 options: dict[str, str] | None = None, skip_damaged: bool = False, live: bool = False) -> None:
+                 options: dict[str, str] | None = None, skip_damaged: bool = False, live: bool = False,
+                 max_damaged_run: int | None = None) -> None:
         self.url = url
         self.skip_damaged = skip_damaged
+        self.max_damaged_run = max_damaged_run
+        self.damaged_packets = 0  #: packets skipped as damaged since opening (or the last seek)
+        self.damaged_ms: tuple[float, float] | None = None  #: when the first and the last of them were (ms)
+        self.damaged_at_end = False  #: the data ended in damage: decoding never resumed after it
         self.gray = False
         self._container = av.open(url, "r", options=options or {}, timeout=timeout_s)
         try:
@@ -119,15 +126,30 @@ class VideoReader:
         return None
 
     def _decode(self) -> Iterator[av.VideoFrame]:
+        run = 0  # packets in a row that failed to decode
         for packet in self._container.demux(self._stream):
             try:
                 frames = packet.decode()
             except av.InvalidDataError:
-                if not self.skip_damaged:
+                run += 1
+                if not self.skip_damaged or (self.max_damaged_run is not None and run > self.max_damaged_run):
                     raise
-                log.debug("%s: a damaged packet was skipped", self.url)
+                self._skipped(packet)
                 continue
+            if run and packet.size:  # decoding resumed after damage (not the empty packet that flushes at the end)
+                run = 0
             yield from frames
+        self.damaged_at_end = run > 0
+
+    def _skipped(self, packet: av.Packet) -> None:
+        """Count a damaged packet that was skipped, and when it was."""
+        self.damaged_packets += 1
+        pts = packet.pts if packet.pts is not None else packet.dts
+        at_ms = float((pts - self.start_pts) * self.time_base) * 1000.0 if pts is not None else None
+        if at_ms is not None:
+            lo, hi = self.damaged_ms or (at_ms, at_ms)
+            self.damaged_ms = (min(lo, at_ms), max(hi, at_ms))
+        log.debug("%s: a damaged packet was skipped (at %s ms)", self.url, at_ms)
 
     def _pts_ms(self, frame: av.VideoFrame, fallback_ms: float) -> float:
         pts = frame.pts
@@ -163,6 +185,7 @@ class VideoReader:
         Returns the index the next read will have."""
         table = self.frame_pts()
         index = max(0, index)
+        self.damaged_packets, self.damaged_ms, self.damaged_at_end = 0, None, False
         if index >= len(table):
             self._frames, self._held = iter(()), None
             return len(table)

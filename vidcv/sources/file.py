@@ -1,4 +1,5 @@
-"""Video files, read in order without losing a frame; truncation is detected and reported.
+"""Video files, read in order without losing a frame; truncation is detected and reported, damage in the
+middle of a file is skipped (as FFmpeg skips it) and reported.
 
 Two decoders, the same pixels: FFmpeg through PyAV (each frame's own timestamp, the exact frame count,
 exact seeking, threaded decoding) and OpenCV's ``cv2.VideoCapture``. ``backend="auto"`` takes the faster
@@ -28,6 +29,9 @@ PYAV_MIN_PIXELS = 1280 * 720
 #: codecs measured faster through PyAV at every size (bench/bench_decode.py: H.264 360p 1.31x, 720p 1.99x,
 #: 1080p 1.75x the bare cv2.VideoCapture loop; MPEG-4 Part 2 360p 0.69x, 720p 2.03x, 1080p 2.06x)
 PYAV_ANY_SIZE = ("h264",)
+#: packets in a row that fail to decode after which a file counts as damaged from there on (truncated): fewer
+#: are skipped, and decoding goes on after them
+DAMAGED_RUN_LIMIT = 300
 
 
 def default_decode_threads() -> int:
@@ -73,7 +77,12 @@ class _OpenCVReader:
 class FileSource(CaptureSource):
     """A video file, every frame in order, decoded by ``backend`` (auto, pyav or opencv) with
     ``decode_threads`` FFmpeg threads (0 = all cores). ``pts_ms`` is each frame's own timestamp with PyAV, its
-    place at the file's fps with OpenCV."""
+    place at the file's fps with OpenCV.
+
+    With PyAV, a packet that does not decode (garbage in the middle of the file) is skipped and decoding goes
+    on after it, as FFmpeg's own tools do: at the end ``damaged_packets`` and ``frames_lost`` say what it cost,
+    in one warning and in the ENDED state's detail. Damage that lasts to the end of the file, or more than
+    ``DAMAGED_RUN_LIMIT`` packets in a row, ends the file as truncated (``TruncatedVideoError``)."""
 
     live = False
     seekable = True
@@ -89,6 +98,8 @@ class FileSource(CaptureSource):
         self.decoder: str | None = None  #: the decoder in use once open: pyav or opencv
         self._first: Decoded | None = None
         self._last_pts_ms = 0.0
+        self.damaged_packets = 0  #: packets skipped as damaged, known at the end (PyAV)
+        self.frames_lost: int | None = None  #: frames the damage cost, at the end where the count is exact
 
     def _open(self) -> None:
         if not os.path.isfile(self.path):
@@ -98,7 +109,8 @@ class FileSource(CaptureSource):
         unreadable = SourceError(f"cannot read {self.path} as a video: FFmpeg could not decode it "
                                  "(is it a video file, and complete? try re-encoding it with ffmpeg)")
         try:
-            reader: VideoReader | _OpenCVReader = VideoReader(self.path, self.decode_threads)
+            reader: VideoReader | _OpenCVReader = VideoReader(self.path, self.decode_threads, skip_damaged=True,
+                                                              max_damaged_run=DAMAGED_RUN_LIMIT)
             reader.gray = self.deliver_gray
             first = reader.read()
         except DECODE_ERRORS:
@@ -135,34 +147,54 @@ class FileSource(CaptureSource):
         if self._first is not None:
             decoded, self._first = self._first, None
         else:
+            failed = False
             try:
                 decoded = reader.read(fallback_ms)
             except DECODE_ERRORS as exc:  # damaged data: what came before is kept
                 log.debug("%s: decoding stopped at frame %d: %s", self.path, self._index, exc)
-                decoded = None
+                decoded, failed = None, True
             if decoded is None:
-                self._end()
+                self._end(failed)
                 return None
         pts_ms = decoded.pts_ms if self.decoder == "pyav" else fallback_ms
         self._last_pts_ms = pts_ms
         return self._frame(decoded.image, pts_ms)
 
-    def _end(self) -> None:
+    def _end(self, failed: bool = False) -> None:
+        """The file ended (``failed``: decoding raised): ENDED, or FAILED and ``TruncatedVideoError`` when
+        frames are missing at the end."""
         expected = self.frame_count
         read = self._index
         reader = self._cap
-        if isinstance(reader, VideoReader) and not reader.count_exact:
-            # no count in the header: the time reached against the container's duration (a variable frame
-            # rate makes duration x fps no count)
+        skipped = reader.damaged_packets if isinstance(reader, VideoReader) else 0
+        resumed = skipped and not failed and not reader.damaged_at_end  # decoding went on after the damage
+        if isinstance(reader, VideoReader) and (not reader.count_exact or resumed):
+            # no count in the header, or frames lost to damage: the time reached against the container's
+            # duration (a variable frame rate makes duration x fps no count)
             self._end_by_time(reader)
-            return
-        # Container frame counts can be estimates; only a clear shortfall means a damaged file.
-        if expected and expected - read > max(2, expected // 100):
+        elif expected and expected - read > max(2, expected // 100):
+            # Container frame counts can be estimates; only a clear shortfall means a damaged file.
             message = (f"{self.path} ended after frame {read - 1} although its header announces {expected} frames: "
                        f"the file looks truncated or damaged; the {read} good frames were processed and kept")
             self._set_state(SourceState.FAILED, "truncated")
             raise TruncatedVideoError(message)
-        self._set_state(SourceState.ENDED)
+        if self.state is not SourceState.ENDED:  # a read past the end says nothing again
+            self._set_state(SourceState.ENDED, self._report_damage(reader) if skipped else "")
+
+    def _report_damage(self, reader: VideoReader) -> str:
+        """Warn, once, of the damaged packets skipped; the same words for the ENDED state's detail."""
+        self.damaged_packets = n = reader.damaged_packets
+        if reader.count_exact and self.frame_count:
+            self.frames_lost = max(0, self.frame_count - self._index)
+        where = ""
+        if reader.damaged_ms is not None:
+            first_s, last_s = (ms / 1000.0 for ms in reader.damaged_ms)
+            where = f" around {first_s:.1f} s" if last_s - first_s < 1.0 else f" from {first_s:.1f} s to {last_s:.1f} s"
+        lost = f" ({self.frames_lost} lost)" if self.frames_lost is not None else ""
+        detail = (f"skipped {n} damaged packet{'s' if n != 1 else ''}{where}; "
+                  f"{self._index} frames decoded{lost}")
+        log.warning("%s: %s", self.path, detail)
+        return detail
 
     def _end_by_time(self, reader: VideoReader) -> None:
         period_ms = 1000.0 / (self.fps or 30.0)
@@ -174,7 +206,6 @@ class FileSource(CaptureSource):
                        f"{self._index} good frames were processed and kept")
             self._set_state(SourceState.FAILED, "truncated")
             raise TruncatedVideoError(message)
-        self._set_state(SourceState.ENDED)
 
     def seek(self, index: int) -> None:
         """Go to frame ``index``: the next read returns exactly that frame (PyAV: the frame at that place in
@@ -185,4 +216,5 @@ class FileSource(CaptureSource):
         if self.decoder == "pyav":
             self.frame_count = self._cap.frame_count  # exact now: the seek table counted the frames
         self._first = None
+        self.damaged_packets, self.frames_lost = 0, None
         self._set_state(SourceState.OPEN)
