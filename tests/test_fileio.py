@@ -180,3 +180,84 @@ def test_remove_stale_partials_of_an_image_pattern_and_of_a_folder(tmp_path):
     assert fileio.remove_stale_partials(str(frames)) == ours
     assert all(os.path.exists(p) for p in kept)
     assert fileio.remove_stale_partials(str(tmp_path / "nothing" / "x.mp4")) == []  # a folder not made yet
+
+
+# --- planted links: never followed -----------------------------------------------------------------------------
+
+@pytest.fixture
+def victim(tmp_path):
+    path = tmp_path / "victim.txt"
+    path.write_text("precious\n")
+    return path
+
+
+def test_a_write_through_a_planted_temporary_name_is_refused(tmp_path, victim):
+    target = tmp_path / "out" / "snap.png"
+    target.parent.mkdir()
+    os.symlink(victim, partial_name(str(target)))
+    for write in (lambda: fileio.write_bytes_atomic(str(target), b"x"),
+                  lambda: write_text_atomic(str(target), "x"),
+                  lambda: AtomicTextFile(str(target)),
+                  lambda: atomic_path(str(target)).__enter__()):
+        with pytest.raises(fileio.LinkRefused, match=r"refusing to write through .*\.snap\.partial\.png.*victim\.txt"):
+            write()
+    assert victim.read_text() == "precious\n"
+    assert not target.exists()
+
+
+def test_a_link_at_the_final_name_is_replaced_not_followed(tmp_path, victim):
+    target = tmp_path / "stats.json"
+    os.symlink(victim, target)
+    write_text_atomic(str(target), "{}")
+    assert not os.path.islink(target) and target.read_text() == "{}"
+    assert victim.read_text() == "precious\n"
+
+
+def test_open_remove_truncate_and_stale_partials_refuse_links(tmp_path, victim):
+    link = tmp_path / "manifest.jsonl"
+    os.symlink(victim, link)
+    for mode in ("w", "a", "ab", "r+b", "x"):
+        with pytest.raises(fileio.LinkRefused):
+            fileio.open_file(str(link), mode)
+    with pytest.raises(fileio.LinkRefused):
+        fileio.truncate(str(link), 0)
+    with pytest.raises(fileio.LinkRefused):
+        fileio.remove(str(link))
+    with pytest.raises(fileio.LinkRefused):
+        fileio.replace(str(link), str(tmp_path / "moved"))
+    os.symlink(victim, partial_name(str(tmp_path / "clip.mp4")))
+    with pytest.raises(fileio.LinkRefused):
+        fileio.remove_stale_partials(str(tmp_path / "clip.mp4"))
+    with pytest.raises(fileio.LinkRefused):
+        fileio.remove_stale_partials(str(tmp_path))
+    assert victim.read_text() == "precious\n" and os.path.islink(link)
+    assert fileio.remove(str(tmp_path / "nothing")) is False
+
+
+def test_make_dirs_and_remove_tree_refuse_a_linked_folder(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep").write_text("k")
+    root = tmp_path / "ds"
+    root.mkdir()
+    os.symlink(elsewhere, root / "labels")
+    with pytest.raises(fileio.LinkRefused, match="labels"):
+        fileio.make_dirs(str(root / "labels" / "train"), below=str(root))
+    with pytest.raises(fileio.LinkRefused):
+        fileio.remove_tree(str(root / "labels"))
+    assert os.listdir(elsewhere) == ["keep"]
+    fileio.make_dirs(str(root / "images" / "train"), below=str(root))
+    assert (root / "images" / "train").is_dir()
+    (root / "images" / "train" / "link").symlink_to(elsewhere)
+    assert fileio.remove_tree(str(root / "images"))  # a link inside is removed as a link
+    assert os.listdir(elsewhere) == ["keep"] and not (root / "images").exists()
+    (root / "file").write_text("x")
+    with pytest.raises(OutputError, match="in the way"):
+        fileio.make_dirs(str(root / "file" / "sub"), below=str(root))
+
+
+def test_free_name_passes_over_links_dangling_or_not(tmp_path, victim):
+    stem = str(tmp_path / "d")
+    os.symlink(victim, stem + ".recovered.jsonl")
+    os.symlink(tmp_path / "gone", stem + ".recovered-2.jsonl")
+    assert fileio.free_name(stem, ".jsonl", "recovered") == stem + ".recovered-3.jsonl"
