@@ -304,3 +304,23 @@ def test_a_manifest_that_cannot_grow_stops_the_run_and_the_next_run_repairs_it(t
     assert res.returncode == 0, res.stderr
     names = [json.loads(x)["name"] for x in (out / "manifest.jsonl").read_text().splitlines()]
     assert len(names) == len(set(names)) == 30 and sorted(names) == label_names(out)
+
+
+def test_a_class_name_too_long_for_a_folder_is_named_before_any_class_folder_is_made(tmp_path):
+    """A 300-character class name (a model's metadata) in a classify dataset: one line naming the class and the
+    limit, and no class folder made (it failed half way, naming no class, leaving empty class folders)."""
+    from vidcv.dataset.classify import ClassifyWriter
+    from vidcv.detections import Classification
+
+    long_name = "duck" + "k" * 296
+    names = {0: "goose", 1: long_name}
+    writer = ClassifyWriter(str(tmp_path / "ds"), ratios=(1, 0, 0))
+    writer.open()
+    try:
+        with pytest.raises(DatasetError, match=r"the class 'duckk+'\.\.\. \(300 characters\) is too long for a folder "
+                                               r"name \(300 bytes, at most \d+ here\)"):
+            writer.add("x_0123abcd", 0, np.zeros((60, 80, 3), np.uint8), Detections.empty(),
+                       {"source": "s"}, classification=Classification(np.array([1]), np.array([0.9]), names))
+    finally:
+        writer.close()
+    assert all(os.listdir(tmp_path / "ds" / split) == [] for split in ("train", "val", "test"))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from vidcv.dataset.existing import clean_name
-from vidcv.dataset.writer import SPLITS, Dataset, FileWrite, jpeg_writer
+from vidcv.dataset.writer import SPLITS, Dataset, DatasetError, FileWrite, jpeg_writer
 from vidcv.detections import Classification, Detections
 from vidcv.fileio import is_partial, make_dirs
 
@@ -47,10 +47,25 @@ class ClassifyWriter(Dataset):
         return classification is not None and len(classification) > 0
 
     def _make_folders(self) -> None:
+        self._check_folder_names()
         for split in SPLITS:
             make_dirs(os.path.join(self.root, split), below=self.root)
             for name in self.names:
                 make_dirs(os.path.join(self.root, split, class_folder(name)), below=self.root)
+
+    def _check_folder_names(self) -> None:
+        """DatasetError naming the first class whose folder name the file system cannot hold, before any folder
+        is made (it failed half way, leaving empty class folders and naming no class)."""
+        try:
+            limit = os.pathconf(self.root, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        for name in self.names:
+            size = len(class_folder(name).encode("utf-8", "surrogateescape"))
+            if size > limit:
+                raise DatasetError(f"the class {name[:40]!r}... ({len(name)} characters) is too long for a folder "
+                                   f"name ({size} bytes, at most {limit} here): shorten it in the model's names, or "
+                                   "extract with --format yolo, which keeps class names in data.yaml")
 
     def _content_folders(self) -> list[str]:
         folders = []
