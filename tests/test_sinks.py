@@ -389,3 +389,18 @@ def test_ctrl_c_during_a_recording_ends_in_a_plain_seekable_mp4(tmp_path):
         inp.seek(int(len(frames) / 2 / 30 / stream.time_base), stream=stream)
         assert next(inp.decode(stream)) is not None
     assert sorted(os.listdir(tmp_path)) == ["live.mp4"]
+
+
+@pytest.mark.parametrize("size_wh", [(1, 1), (1, 6), (5, 1)])
+def test_a_video_with_a_side_of_one_pixel_is_written(tmp_path, size_wh):
+    """4:2:0 needs even sides: a 1-pixel side is doubled (it was a raw OpenCV assertion, shown as 'error: error:')."""
+    from vidcv.media.encode import probe
+    from vidcv.sinks.video import VideoSink
+
+    w, h = size_wh
+    path = str(tmp_path / "tiny.mp4")
+    sink = VideoSink(path, 10)
+    for i in range(5):
+        sink.write(Frame(np.full((h, w, 3), 40 * i, np.uint8), index=i, pts_ms=100.0 * i))
+    sink.close()
+    assert probe(path).frames == 5

@@ -115,7 +115,7 @@ def container_for(path: str, codec: str | None) -> tuple[str, str]:
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:
-    """4:2:0 video needs even sides: the last odd row or column is left out."""
+    """4:2:0 video needs even sides: the last odd row or column is left out (a side of one pixel is doubled)."""
     return max(2, width - width % 2), max(2, height - height % 2)
 
 
@@ -177,6 +177,8 @@ class VideoEncoder:
     def _frame(self, image: np.ndarray) -> av.VideoFrame:
         w, h = self.size_wh
         image = image[:h, :w]
+        if image.shape[0] < h or image.shape[1] < w:  # a side of one pixel: repeated to the two 4:2:0 needs
+            image = cv2.copyMakeBorder(image, 0, h - image.shape[0], 0, w - image.shape[1], cv2.BORDER_REPLICATE)
         if self._mjpeg:  # full-range JPEG colour: swscale converts
             return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
         # OpenCV's conversion is multi-threaded and several times faster than swscale's, at 1080p
