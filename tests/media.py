@@ -7,8 +7,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -112,3 +115,27 @@ def record_then_kill(args: list[str], partial: str, fragments: int = 2) -> None:
 def vidcv_threads() -> list[threading.Thread]:
     """Runner threads still alive (there must be none once a run is stopped)."""
     return [t for t in threading.enumerate() if t.name.startswith("vidcv-") and t.is_alive()]
+
+
+@contextmanager
+def full_tmpfs(free_pages: int = 1, size: str = "3m") -> Iterator[str]:
+    """A tmpfs mounted for the test with ``free_pages`` pages left free (a file fills the rest); skips the test
+    where mounting needs what is missing (root, a mount command)."""
+    import pytest
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    folder = tempfile.mkdtemp(prefix="vidcv-full-")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", folder], capture_output=True,
+                         text=True)
+    if res.returncode != 0:
+        os.rmdir(folder)
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    try:
+        st = os.statvfs(folder)
+        with open(os.path.join(folder, "filler"), "wb") as fh:
+            fh.write(b"\0" * ((st.f_bavail - free_pages) * st.f_frsize))
+        yield folder
+    finally:
+        subprocess.run(["umount", folder], check=True)
+        os.rmdir(folder)

@@ -6,14 +6,12 @@ keeps the whole lines of the detection log under its temporary name, and never r
 import json
 import os
 import resource
-import shutil
 import signal
 import subprocess
-import tempfile
 
 import pytest
 
-from media import run_cli, vidcv_cmd
+from media import full_tmpfs, run_cli, vidcv_cmd
 from vidcv.bundled import sample_video
 from vidcv.fileio import partial_name
 
@@ -73,21 +71,8 @@ def test_without_a_limit_the_same_run_succeeds(tmp_path, video_file):
 @pytest.fixture
 def full_disk():
     """A 3 MB tmpfs with one page left free (root and a mount command needed, as in CI's container)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root")
-    folder = tempfile.mkdtemp(prefix="vidcv-full-")
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", folder], capture_output=True, text=True)
-    if res.returncode != 0:
-        os.rmdir(folder)
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
-    try:
-        st = os.statvfs(folder)
-        with open(os.path.join(folder, "filler"), "wb") as fh:
-            fh.write(b"\0" * ((st.f_bavail - 1) * st.f_frsize))
+    with full_tmpfs(1) as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", folder], check=True)
-        os.rmdir(folder)
 
 
 def test_a_full_disk_stops_the_run_with_each_file_named(full_disk):

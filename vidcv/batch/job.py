@@ -163,7 +163,8 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
     except Exception as exc:  # noqa: BLE001 - the statistics could not be written (a full disk)
         shutil.rmtree(staging, ignore_errors=True)  # never follows a link
         summary = runner.summary()  # the frames were processed: the ledger says how many
-        return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(exc))
+        first = runner.error or exc  # a log that filled the disk first is what stopped the run
+        return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(first))
     if interrupted:
         shutil.rmtree(staging, ignore_errors=True)
         return InputResult(job.index, "interrupted", summary.frames, summary.fps)
