@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 from vidcv.bundled import sample_video
 from vidcv.errors import VidcvError
 from vidcv.presets import find_preset
+from vidcv.proctitle import redact_command_line
 from vidcv.redact import redact, redact_log_record
 from vidcv.sources.base import quiet_opencv_logs
 from vidcv.ui.main_window import MainWindow
@@ -63,6 +64,8 @@ def initial_session(args: argparse.Namespace, settings: Settings, session: Sessi
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        redact_command_line()  # ps shows rtsp://***@host, not the password (Linux)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="vidcv-gui: %(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:  # any record that quotes a URL: no credentials

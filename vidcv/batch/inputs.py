@@ -2,9 +2,11 @@
 output folder per input mirroring its path under the inputs' common parent.
 
 Specs are video files, globs (``vids/**/*.mp4``), folders (their video files, subfolders included,
-sorted naturally) and ``@list.txt`` files (one spec per line, relative to the current folder; ``#`` starts a
-comment). The order is the order of the specs, each expanded in natural order; a file named twice counts
-once. ``vidcv batch``, ``vidcv extract`` and the GUI's batch dialog all expand their inputs here.
+sorted naturally), ``@list.txt`` files (one spec per line, relative to the current folder; ``#`` starts a
+comment) and ``env:NAME`` (the spec an environment variable holds, as ``vidcv run`` reads it; see
+``vidcv.sources.reference``). The order is the order of the specs, each expanded in natural order; a file
+named twice counts once. ``vidcv batch``, ``vidcv extract`` and the GUI's batch dialog all expand their inputs
+here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from vidcv.errors import VidcvError
 from vidcv.sources.images import natural_key
+from vidcv.sources.reference import ENV_PREFIX, env_value, shown, spec_lines
 
 #: Extensions of the files a folder or a glob contributes (an explicitly named file is taken as it is).
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
@@ -66,11 +69,21 @@ def _inside(path: str, folders: list[str]) -> bool:
     return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
 
 
-def _expand(spec: str, excluded: list[str], from_list: str | None) -> list[str]:
+def _expand(spec: str, excluded: list[str], from_list: str | None, literal: bool = False) -> list[str]:
+    """The files of one spec; ``literal``: an ``env:`` value, which names no list and no variable."""
     where = f" (in {from_list})" if from_list else ""
     spec = spec.strip()
     if spec.startswith("@") and from_list is None:
         return _read_list(spec[1:], excluded)
+    if spec.startswith(ENV_PREFIX) and not literal:  # its value as it is, named by the reference in messages
+        value = env_value(spec)
+        if is_live_spec(value):
+            raise InputError(f"{shown(spec, value)}{where}: vidcv batch reads video files; for a camera, a stream "
+                             f"or a test pattern use vidcv run")
+        if not glob.has_magic(value) and not os.path.exists(os.path.expanduser(value)):
+            # refused here rather than recorded as a failed input: the ledger would keep the value
+            raise InputError(f"{shown(spec, value)}{where}: no such file or folder")
+        return _expand(value, excluded, spec if from_list is None else f"{spec} in {from_list}", literal=True)
     if is_live_spec(spec):
         raise InputError(f"{spec}{where}: vidcv batch reads video files; for a camera, a stream or a test "
                          f"pattern use vidcv run")
@@ -105,15 +118,14 @@ def _order(path: str) -> tuple[list[object], list[object]]:
 
 def _read_list(list_path: str, excluded: list[str]) -> list[str]:
     try:
-        with open(os.path.expanduser(list_path), encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+        lines = spec_lines(list_path)  # warns when it holds a password that other users may read
     except OSError as exc:
         raise InputError(f"cannot read the input list @{list_path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"the input list @{list_path} is not a text file (one path per line)") from None
     found = []
     for line in lines:
-        line = line.strip()
-        if line and not line.startswith("#"):
-            found += _expand(line, excluded, from_list=f"@{list_path}")
+        found += _expand(line, excluded, from_list=f"@{list_path}")
     if not found:
         raise InputError(f"the input list @{list_path} names no file (one path per line)")
     return found

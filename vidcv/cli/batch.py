@@ -25,12 +25,12 @@ EPILOG = """examples:
   vidcv batch "day1/**/*.mp4" @more.txt -p my.yaml --out results --workers 4 --save-video
   vidcv batch videos/ -p my.yaml --out results --engine ray --address HEAD:6379
 
-INPUTS are video files, folders (their video files, subfolders included, in natural order), globs and
-@list.txt files (one path per line). Each input gets a folder under --out that mirrors its path below the
-inputs' common parent (a/clip.mp4 -> OUT/a/clip/) with detections.jsonl and stats.json (and, with
---save-video, the processed video): what `vidcv run` writes for that input alone. OUT/batch.jsonl gets one
-line per input as it finishes. Running the same command again skips the inputs that are complete and redoes
-the rest, also after a crash or a kill.
+INPUTS are video files, folders (their video files, subfolders included, in natural order), globs,
+@list.txt files (one path per line) and env:NAME (one of those, held by the environment variable NAME).
+Each input gets a folder under --out that mirrors its path below the inputs' common parent (a/clip.mp4 ->
+OUT/a/clip/) with detections.jsonl and stats.json (and, with --save-video, the processed video): what
+`vidcv run` writes for that input alone. OUT/batch.jsonl gets one line per input as it finishes. Running
+the same command again skips the inputs that are complete and redoes the rest, also after a crash or a kill.
 
 --engine ray runs each input as a Ray task on the cluster at --address (pip install "vidcv[ray]"; with a
 `ray start` cluster export RAY_AUTH_TOKEN=$(ray get-auth-token) from the head first), or on a Ray started on
@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p = sub.add_parser("batch", parents=[common], help="process many videos, here or on a Ray cluster",
                        description="Run one pipeline over many videos, each into its own output folder.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, folder, glob or @list.txt")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, folder, glob, @list.txt or env:NAME")
     p.add_argument("--pipeline", "-p", required=True, metavar="FILE", help="preset YAML file or bundled preset name")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created, or resumed)")
     p.add_argument("--workers", "-j", type=int, metavar="N",

@@ -23,6 +23,7 @@ EPILOG = """examples:
   vidcv extract assets/sample.mp4 --pipeline shapes --out datasets/shapes --every 5
   vidcv extract video.mp4 -p my_model.yaml --out ds --fps 2 --dedupe 5 --min-sharpness 50 --negatives 0.1
   vidcv extract 0 -p faces --out faces_ds --fps 1 --max-frames 200      # from a camera, until 200 frames
+  vidcv extract env:CAM -p shapes --out ds --fps 1 --max-frames 200     # a stream URL held by $CAM (or @FILE)
   vidcv extract clip.mp4 -p pose.yaml --out poses --format yolo-pose      # a pose model's keypoints
   vidcv extract clip.mp4 -p shapes --out crops --format classify --crops  # each detection into its class folder
   vidcv extract a/clip.mp4 b/clip.mp4 "more/*.mp4" videos/ @list.txt -p shapes --out ds --fps 2  # ONE dataset
@@ -47,8 +48,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                                    "in ultralytics' YOLO layout (images/, labels/, data.yaml, manifest.jsonl).",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", metavar="SOURCE", nargs="+",
-                   help="video file, camera, stream URL, image folder/glob, pattern:; or several video inputs "
-                        "(files, globs, folders of videos, @list.txt) into one dataset")
+                   help="video file, camera, stream URL, image folder/glob, pattern:, env:NAME, @FILE; or several "
+                        "video inputs (files, globs, folders of videos, @list.txt) into one dataset")
     p.add_argument("--pipeline", "-p", metavar="FILE", required=True, help="preset with the detector stages")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="dataset folder: created, or a vidcv dataset continued (one writer at a time)")
@@ -140,7 +141,10 @@ def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
         pipeline.close()
         return _extract_ray(sources, args.pipeline, options, args.address, args.workers, args.quiet, signals)
     if sources is None:
-        return _extract_one(args.source[0], pipeline, options, args.quiet, signals)
+        from vidcv.sources import resolve_source
+
+        # env:NAME, @FILE: the value names the frames (as the plain SOURCE would), never printed
+        return _extract_one(resolve_source(args.source[0]), pipeline, options, args.quiet, signals)
     if (args.workers or 1) > 1:
         pipeline.close()
         return _extract_parallel(sources, args.pipeline, options, args.workers, args.quiet, signals)
@@ -151,11 +155,13 @@ def ray_sources(spec: str) -> list[str]:
     """One SOURCE for --engine ray: a video file (a task gets its bytes); InputError for a camera, a stream, a
     pattern or images, which are read where vidcv runs."""
     from vidcv.batch.inputs import InputError, is_live_spec
+    from vidcv.sources import resolve_spec
 
-    if is_live_spec(spec) or not os.path.isfile(spec):
+    path = resolve_spec(spec)  # env:NAME, @FILE: messages name the reference
+    if is_live_spec(path) or not os.path.isfile(path):
         raise InputError(f"{spec}: --engine ray extracts video files (each is sent to a Ray task); extract a "
                          f"camera, a stream, a test pattern or images here, without --engine ray")
-    return [spec]
+    return [path]
 
 
 def _took_over(writer: Dataset, quiet: bool) -> None:

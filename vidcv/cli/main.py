@@ -21,6 +21,7 @@ from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from vidcv.cli.signals import Interrupted, describe, exit_status
 from vidcv.cli.tuning import tune_process
 from vidcv.errors import VidcvError
+from vidcv.proctitle import redact_command_line
 from vidcv.redact import redact, redact_log_record
 
 log = logging.getLogger("vidcv")
@@ -68,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     first tunes the process for frames (``vidcv.cli.tuning``: malloc's thresholds, a quicker exit).
     """
     if argv is None:
+        redact_command_line()  # ps shows rtsp://***@host, not the password (Linux)
         tune_process()
     try:
         try:

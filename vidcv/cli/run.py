@@ -25,9 +25,12 @@ RUN_EXAMPLES = """examples:
   vidcv run rtsp://camera.local/stream --output rec.mkv --max-frames 900
   vidcv run "photos/*.jpg" --pipeline blur.yaml --output out/img_%05d.png
   vidcv run pattern:1280x720@30 --max-frames 300 --stats-json stats.json
+  CAM='rtsp://user:password@camera.local/stream' vidcv run env:CAM -o rec.mkv  # no password in ps
 
 SOURCE is a video file, a camera (0, camera:0, /dev/video0), a stream URL (rtsp://, http(s)://,
-udp://, ...), an image folder or glob, or pattern:[WxH][@FPS] for a synthetic test pattern.
+udp://, ...), an image folder or glob, or pattern:[WxH][@FPS] for a synthetic test pattern; env:NAME
+or @FILE reads it from an environment variable or from the one line of a file (chmod 600), so that a
+password stays out of the command line, which other users see (ps).
 --pipeline takes a preset file or the name of a bundled preset (vidcv plugins lists plugins)."""
 
 
@@ -110,7 +113,9 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
         raise VidcvError(f"vidcv run reads one source and got {len(args.source)}; for several videos use "
                          f"vidcv batch {' '.join(args.source[:2])}{' ...' if len(args.source) > 2 else ''} "
                          "-p PIPELINE -o OUT_DIR")
-    args.source = args.source[0]
+    from vidcv.sources import resolve_source
+
+    args.source = resolve_source(args.source[0])  # env:NAME, @FILE: the value, never printed (labels redact it)
     pipeline = resolve_pipeline(args.pipeline)
     # the same set-up as each input of `vidcv batch`: outputs checked before the source opens, sinks attached
     runner, total = prepare_run(args.source, pipeline, RunOutputs(args.output, args.detections_jsonl, args.stats_json),

@@ -9,6 +9,8 @@ SOURCE                    opens
 ``rtsp://...``            a network stream (http(s), udp, rtmp, srt, ...), reconnecting
 ``frames/``, ``*.png``    an image folder or glob (natural order); one image file too
 ``pattern:``              a synthetic moving test pattern; ``pattern:1280x720@30``
+``env:NAME``, ``@FILE``   the SOURCE held by an environment variable or a file, kept off the
+                          command line (``vidcv.sources.reference``)
 ========================  =============================================================
 """
 
@@ -24,13 +26,14 @@ from urllib.parse import urlsplit
 from vidcv.errors import SourceError
 from vidcv.redact import redact
 from vidcv.sources.base import Source
+from vidcv.sources.reference import resolve_spec, shown
 
 # Each kind of source is imported only when used, so that `vidcv run file.mp4` starts fast.
 _LAZY = {"CameraInfo": "camera", "CameraSource": "camera", "list_cameras": "camera", "FileSource": "file",
          "ImageFolderSource": "images", "IMAGE_EXTENSIONS": "images", "PatternSource": "pattern",
          "StreamSource": "stream", "STREAM_SCHEMES": "stream"}
 
-__all__ = [*_LAZY, "Source", "check_url_syntax", "open_source", "parse_source"]
+__all__ = [*_LAZY, "Source", "check_url_syntax", "open_source", "parse_source", "resolve_source", "resolve_spec"]
 
 
 def __getattr__(name: str) -> Any:
@@ -43,7 +46,8 @@ _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 HELP = ("give a video file, an image folder or glob, a camera index such as 0 (or camera:0, /dev/video0, "
         "camera:NAME), "
-        "a stream URL such as rtsp://HOST/path, or pattern: for a test pattern")
+        "a stream URL such as rtsp://HOST/path, or pattern: for a test pattern; env:NAME or @FILE for one "
+        "held by an environment variable or a file")
 
 
 def check_url_syntax(url: str) -> None:
@@ -65,7 +69,19 @@ def check_url_syntax(url: str) -> None:
 
 def parse_source(spec: str, **options: object) -> Source:
     """Build the (unopened) source that ``spec`` names, or raise SourceError saying what is accepted.
-    ``options`` go to the constructor of the kind of source chosen (e.g. ``decode_threads`` for a file)."""
+    ``options`` go to the constructor of the kind of source chosen (e.g. ``decode_threads`` for a file).
+    ``env:NAME`` and ``@FILE`` are read here (``resolve_spec``), and an error names them, not their value."""
+    reference = spec.strip()
+    value = resolve_spec(reference)
+    if value == reference:
+        return _parse(reference, **options)
+    try:
+        return _parse(value, **options)
+    except SourceError as exc:
+        raise SourceError(str(exc).replace(value, shown(reference, value))) from None
+
+
+def _parse(spec: str, **options: object) -> Source:
     spec = spec.strip()
     if not spec:
         raise SourceError(f"empty SOURCE: {HELP}")
@@ -97,7 +113,7 @@ def parse_source(spec: str, **options: object) -> Source:
     url = _URL.match(spec)
     if url:
         if url[1].lower() == "file":
-            return parse_source(spec[len("file://"):], **options)
+            return _parse(spec[len("file://"):], **options)
         check_url_syntax(spec)
         from vidcv.sources.stream import StreamSource
 
@@ -114,6 +130,16 @@ def parse_source(spec: str, **options: object) -> Source:
     from vidcv.sources.file import FileSource
 
     return FileSource(path, **options)  # type: ignore[arg-type]
+
+
+def resolve_source(spec: str) -> str:
+    """The SOURCE that ``env:NAME`` or ``@FILE`` stands for (``spec`` itself otherwise), once it is known to
+    parse: a caller that goes on with the value (a dataset's names, an output checked against its input) gets
+    its SourceError naming the reference, never the value. Never print the result (``redact`` it)."""
+    value = resolve_spec(spec)
+    if value != spec:
+        parse_source(spec)  # builds the source without opening it: the reference's own errors
+    return value
 
 
 def open_source(spec: str, **options: object) -> Source:
