@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.errors import OutputError, VidcvError
-from vidcv.redact import redact
 
 if TYPE_CHECKING:
     from vidcv.pipeline import Pipeline
@@ -101,7 +100,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, signals: StopSignals) -> int:
-    from vidcv.batch.single import RunOutputs, prepare_run, write_stats
+    from vidcv.batch.single import RunOutputs, describe_error, prepare_run, write_stats
     from vidcv.cli.progress import run_to_end
     from vidcv.stats import format_table
 
@@ -147,11 +146,7 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
         kept = "outputs were finalised" if not output_failed else "the other outputs were finalised"
         print(f"vidcv: {describe(stopped_by)} after {summary.frames} frames; {kept}", file=sys.stderr)
     if runner.error is not None:
-        error = runner.error
-        if isinstance(error, VidcvError):
-            print(f"vidcv: error: {error}", file=sys.stderr)
-        else:
-            print(f"vidcv: error: {type(error).__name__}: {redact(str(error))}", file=sys.stderr)
+        print(f"vidcv: error: {describe_error(runner.error)}", file=sys.stderr)
     if stats_error is not None:
         print(f"vidcv: error: {stats_error} (the run's statistics were not saved)", file=sys.stderr)
     if args.debug and (runner.error or stats_error):
