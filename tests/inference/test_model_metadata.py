@@ -7,7 +7,8 @@ from media import run_cli
 
 from vidcv.bundled import DEMO_MODEL, bundled_models
 from vidcv.inference.providers import InferenceError
-from vidcv.inference.yolo import YoloModel, parse_meta
+from vidcv.inference.modelfile import parse_meta
+from vidcv.inference.yolo import YoloModel
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -8,10 +8,7 @@ masks from prototypes cropped to their boxes), so that the boxes match ultralyti
 
 from __future__ import annotations
 
-import ast
-import json
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +17,7 @@ import numpy as np
 
 from vidcv.detections import KEYPOINTS, OBB, Classification, Detections
 from vidcv.frame import aabb_of
+from vidcv.inference.modelfile import MAX_CLASSES, check_file, check_names, read_file_metadata, read_metadata
 from vidcv.inference.providers import InferenceError, create_session
 from vidcv.inference.rotated import fast_nms
 from vidcv.params import shown
@@ -33,36 +31,6 @@ MAX_WH = 7680  # class offset for class-aware NMS, as in ultralytics
 MAX_NMS = 30000
 PAD_VALUE = 114
 TOP_K = 5  # classes a classifier reports
-
-
-MAX_META_DEPTH = 8  #: ultralytics' metadata nests two levels; deeper values stay unparsed text
-
-
-def parse_meta(value: str) -> Any:
-    """A metadata value written by ultralytics (a Python or JSON literal), never evaluated as code; the text
-    itself when it is no literal or nests deeper than MAX_META_DEPTH (printing that could overflow the stack)."""
-    try:
-        parsed = ast.literal_eval(value)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        try:
-            parsed = json.loads(value)
-        except (ValueError, RecursionError):
-            return value
-    return parsed if _depth_within(parsed, MAX_META_DEPTH) else value
-
-
-def _depth_within(value: Any, limit: int) -> bool:
-    """Whether lists, tuples, sets and dicts nest at most ``limit`` levels in ``value`` (iteratively)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = [*item.keys(), *item.values()]
-        if isinstance(item, (list, tuple, set, frozenset)):
-            if depth >= limit:
-                return False
-            stack.extend((child, depth + 1) for child in item)
-    return True
 
 
 def _bad_meta(path: str, key: str, value: Any, expected: str) -> InferenceError:
@@ -101,13 +69,14 @@ def _meta_names(meta: dict[str, Any], path: str) -> dict[int, str] | None:
     if isinstance(names, (list, tuple)):
         names = dict(enumerate(names))
     expected = "a mapping of class ids (0, 1, ...) to names, as ultralytics writes it"
-    if not isinstance(names, dict) or len(names) > 100_000:
+    if not isinstance(names, dict):
         raise _bad_meta(path, "names", names, expected)
+    check_names(names, path)  # their count and lengths, before each is converted
     out = {}
     for key, name in names.items():
         if isinstance(key, str) and key.isdigit() and len(key) < 7:
             key = int(key)
-        if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key < 100_000 or \
+        if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key < MAX_CLASSES or \
                 isinstance(name, (list, tuple, set, frozenset, dict)):
             raise _bad_meta(path, "names", names, expected)
         out[key] = str(name)
@@ -167,9 +136,11 @@ def _layouts(nc: int) -> str:
             "(or [1, queries, 4 + classes] from older exports), classifier probabilities [1, classes]")
 
 
-def inspect(session: Any, path: str) -> ModelInfo:
-    """Read metadata and check the input/output layout; errors say what was found and what vidcv reads."""
-    meta = {k: parse_meta(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}  # checked below
+def inspect(session: Any, path: str, meta: dict[str, Any] | None = None) -> ModelInfo:
+    """Read metadata (``meta``, parsed from the file, or the session's) and check the input/output layout; errors
+    say what was found and what vidcv reads."""
+    if meta is None:
+        meta = read_metadata(session.get_modelmeta().custom_metadata_map, path)  # bounded; values checked below
     inputs, outputs = session.get_inputs(), session.get_outputs()
     found = f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[(o.name, o.shape) for o in outputs]}"
     if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, "3"):
@@ -433,13 +404,14 @@ class YoloModel:
     """An ultralytics YOLO ONNX model on ONNX Runtime: ``model(bgr_image, conf, iou) -> Detections``."""
 
     def __init__(self, path: str, device: str = "auto", threads: int | None = None, warmup: bool = True) -> None:
-        if not os.path.isfile(path):
-            raise InferenceError(f"model file not found: {path}")
+        size = check_file(path)  # missing, a folder, a device or a pipe: said so before anything reads it
         if path.lower().endswith((".pt", ".pth")):
             raise InferenceError(f"{path} is a PyTorch checkpoint; vidcv runs ONNX: convert it with "
                                  f"`vidcv model export {path}` (loading a .pt unpickles it, which can run code)")
+        raw = read_file_metadata(path, size)  # bounded, before ONNX Runtime reads the file
+        meta = read_metadata(raw, path) if raw is not None else None
         self.session, self.session_info = create_session(path, device, threads)
-        self.info = inspect(self.session, path)
+        self.info = inspect(self.session, path, meta)
         self.binding = None
         if self.session_info.provider in ("cuda", "tensorrt"):
             self.binding = self.session.io_binding()
