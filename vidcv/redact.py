@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import re
 
+from vidcv.printable import printable
+
 #: what stands in for the user info and for secret query values
 MASK = "***"
 
@@ -59,8 +61,10 @@ def redact(text: str) -> str:
 
 
 def redact_log_record(record: logging.LogRecord) -> bool:
-    """A logging filter (``handler.addFilter(redact_log_record)``): the record's message, redacted."""
+    """A logging filter (``handler.addFilter(redact_log_record)``): the record's message, redacted and with its
+    control characters escaped (a name from a file in it cannot drive the terminal); left as it was otherwise."""
     message = record.getMessage()
-    if "://" in message:
-        record.msg, record.args = redact(message), None
+    clean = printable(redact(message))
+    if clean != message:
+        record.msg, record.args = clean, None
     return True

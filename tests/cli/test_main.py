@@ -147,6 +147,27 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path, case, args, words
     assert "Traceback" not in res.stderr
 
 
+def test_an_error_line_shows_a_file_name_s_control_characters_escaped(tmp_path):
+    path = tmp_path / "no\x1b]0;pwned\x07such\u202e\nfile.onnx"
+    res = run_cli("model", "info", str(path))
+    assert res.returncode == EXIT_ERROR and not any(c in res.stderr for c in "\x1b\x07\u202e"), res.stderr
+    assert res.stderr.splitlines() == [f"vidcv: error: model file not found: {tmp_path}/no\\x1b]0;pwned\\x07such"
+                                       "\\u202e\\nfile.onnx"]
+
+
+@pytest.mark.parametrize("exc, line", [
+    (VidcvError("cannot read x\x1b[2J.mp4:\nsecond line"), "vidcv: error: cannot read x\\x1b[2J.mp4:\\nsecond line"),
+    (ValueError("bad name \x1b]0;t\x07\r"), "vidcv: internal error: ValueError: bad name \\x1b]0;t\\x07\\r (run with "
+                                             "--debug for the traceback)"),
+], ids=["user error", "bug"])
+def test_error_lines_are_one_line_with_control_characters_escaped(monkeypatch, capsys, exc, line):
+    from vidcv.cli import sources
+
+    monkeypatch.setattr(sources, "sources_command", raising(exc))
+    assert main(["sources"]) == EXIT_ERROR
+    assert capsys.readouterr() == ("", line + "\n")
+
+
 def test_debug_shows_the_traceback(tmp_path):
     res = run_cli("run", "nope.mp4", "--debug", cwd=tmp_path)
     assert res.returncode != 0 and "Traceback" in res.stderr

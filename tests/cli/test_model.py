@@ -129,3 +129,30 @@ def test_an_rtdetr_exports_and_info_names_its_form(tmp_path):
     text = run_cli("model", "info", str(out), "--device", "cpu").stdout
     assert "task       detect\n" in text and "form       RT-DETR decoder (no NMS)\n" in text
     assert "input      160x160 " in text and "classes    3: 0=circle, 1=square, 2=triangle" in text
+
+
+HOSTILE_NAMES = {0: "\x1b]0;pwned\x07", 1: "\x1b[2J\rsq\nare", 2: "tri\u202eangle"}
+
+
+def test_model_info_prints_names_from_the_file_with_control_characters_escaped(tmp_path):
+    """Class names that would set the terminal's title, clear the screen, split or reverse lines, in a file whose
+    name holds an escape too: shown escaped, one line each."""
+    import onnx
+
+    from vidcv.bundled import DEMO_MODEL, bundled_models
+
+    model = onnx.load(bundled_models()[DEMO_MODEL])
+    for prop in model.metadata_props:
+        if prop.key == "names":
+            prop.value = repr(HOSTILE_NAMES)
+    path = tmp_path / "m\x1b[2J.onnx"
+    onnx.save(model, str(path))
+    res = run_cli("model", "info", str(path), "--device", "cpu")
+    assert res.returncode == 0, res.stderr
+    assert not any(c in res.stdout for c in "\x1b\x07\r\u202e"), res.stdout
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"model      {tmp_path}/m\\x1b[2J.onnx"
+    assert "classes    3: 0=\\x1b]0;pwned\\x07, 1=\\x1b[2J\\rsq\\nare, 2=tri\\u202eangle" in lines
+    assert len(lines) == 7 + sum(line.startswith("warning") for line in lines)
+    doc = json.loads(run_cli("model", "info", str(path), "--device", "cpu", "--json").stdout)  # JSON escapes them
+    assert doc["classes"] == {str(k): v for k, v in HOSTILE_NAMES.items()}

@@ -21,6 +21,7 @@ from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from vidcv.cli.signals import Interrupted, describe, exit_status
 from vidcv.cli.tuning import tune_process
 from vidcv.errors import VidcvError
+from vidcv.printable import printable
 from vidcv.proctitle import redact_command_line
 from vidcv.redact import redact, redact_log_record
 
@@ -107,7 +108,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args.handler(args))
     except VidcvError as exc:
-        print(f"vidcv: error: {exc}", file=sys.stderr)
+        print(f"vidcv: error: {printable(str(exc))}", file=sys.stderr)  # file names in it: escaped, one line
         if args.debug:
             raise
         return EXIT_ERROR
@@ -118,8 +119,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception as exc:  # a bug: one line unless --debug
         if args.debug or (isinstance(exc, BrokenPipeError) and _stdout_closed()):
             raise
-        print(f"vidcv: internal error: {type(exc).__name__}: {redact(str(exc))} (run with --debug for the traceback)",
-              file=sys.stderr)
+        print(f"vidcv: internal error: {type(exc).__name__}: {printable(redact(str(exc)))} (run with --debug for the "
+              "traceback)", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -9,6 +9,7 @@ import sys
 
 from vidcv.cli.exit_codes import EXIT_OK
 from vidcv.errors import VidcvError
+from vidcv.printable import printable
 
 OFFICIAL = re.compile(r"^yolo(v?\d+)[nsmlx]?(-seg|-pose|-obb|-cls)?\.pt$")
 
@@ -50,6 +51,11 @@ def export_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def say(line: str) -> None:
+    """Print a line that holds names from a file (the model's path, class names), control characters escaped."""
+    print(printable(line))
+
+
 def info_command(args: argparse.Namespace) -> int:
     from vidcv.bundled import DEMO_MODEL, bundled_models
     from vidcv.inference.providers import available, caller_reports_fallback
@@ -62,26 +68,26 @@ def info_command(args: argparse.Namespace) -> int:
         model = YoloModel(path, device=args.device, warmup=False)
     doc = {**model.info.to_dict(), "providers_available": available(), "provider_in_use": model.provider,
            "warnings": model.session_info.warnings, "fallback_reasons": model.session_info.reasons}
-    if args.json:
+    if args.json:  # JSON escapes every control character itself
         import json
 
         print(json.dumps(doc, indent=2))
         return EXIT_OK
-    print(f"model      {doc['path']}")
+    say(f"model      {doc['path']}")
     forms = {"raw": "raw head (vidcv runs NMS)", "end2end": "end-to-end, NMS-free head", "nms": "NMS inside the graph",
              "rtdetr": "RT-DETR decoder (no NMS)"}
-    print(f"task       {doc['task']}" + (f", keypoints {doc['kpt_shape'][0]} x {doc['kpt_shape'][1]}"
-                                         if "kpt_shape" in doc else ""))
-    print(f"form       {forms.get(doc['form'], doc['form'])}")
+    say(f"task       {doc['task']}" + (f", keypoints {doc['kpt_shape'][0]} x {doc['kpt_shape'][1]}"
+                                       if "kpt_shape" in doc else ""))
+    say(f"form       {forms.get(doc['form'], doc['form'])}")
     size = f"{doc['imgsz'][1]}x{doc['imgsz'][0]}"
     size = f"any size (default {size})" if doc["dynamic"] else size
     batch = f", batch {doc['batch']}" if doc["batch"] > 1 else ""
-    print(f"input      {size} (stride {doc['stride']}, {doc['input_dtype']}{batch})")
-    print(f"classes    {len(doc['classes'])}: " + ", ".join(f"{k}={v}" for k, v in doc["classes"].items()))
-    print(f"providers  available: {', '.join(doc['providers_available'])}")
-    print(f"runs on    {doc['provider_in_use'].upper()} (device {args.device})")
+    say(f"input      {size} (stride {doc['stride']}, {doc['input_dtype']}{batch})")
+    say(f"classes    {len(doc['classes'])}: " + ", ".join(f"{k}={v}" for k, v in doc["classes"].items()))
+    say(f"providers  available: {', '.join(doc['providers_available'])}")
+    say(f"runs on    {doc['provider_in_use'].upper()} (device {args.device})")
     for warning in doc["warnings"]:
-        print(f"warning    {warning}")
+        say(f"warning    {warning}")
     return EXIT_OK
 
 

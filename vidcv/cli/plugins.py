@@ -7,6 +7,7 @@ import json
 import sys
 
 from vidcv.cli.exit_codes import EXIT_OK
+from vidcv.printable import printable
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -21,6 +22,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.set_defaults(handler=plugins_command)
 
 
+def say(line: str) -> None:
+    """Print a line with names from installed packages (plugins' names, summaries, errors) escaped."""
+    print(printable(line))
+
+
 def plugins_command(args: argparse.Namespace) -> int:
     from vidcv.registry import default_registry
 
@@ -28,27 +34,27 @@ def plugins_command(args: argparse.Namespace) -> int:
     if args.markdown:
         from vidcv.plugin_docs import render_markdown
 
-        sys.stdout.write(render_markdown(registry))
+        sys.stdout.write("\n".join(printable(line) for line in render_markdown(registry).split("\n")))
         return EXIT_OK
     loaded, broken = registry.load_all()
     described = [cls.to_dict() for cls in loaded.values()]
     broken_rows = [{"name": n, "target": registry.entry(n).target, "error": e} for n, e in broken.items()]
-    if args.json:
+    if args.json:  # JSON escapes every control character itself
         print(json.dumps({"plugins": described, "broken": broken_rows}, indent=2))
         return EXIT_OK
     for category in sorted({d["category"] for d in described}):
-        print(f"[{category}]")
+        say(f"[{category}]")
         for d in (d for d in described if d["category"] == category):
-            print(f"  {d['name']:<14} {d['summary']}")
+            say(f"  {d['name']:<14} {d['summary']}")
             for p in d["params"]:
                 allowed = (", ".join(map(str, p["choices"])) if "choices" in p else
                            f"{p.get('minimum', '')}..{p.get('maximum', '')}" if "minimum" in p or "maximum" in p
                            else "")
                 allowed = f" [{allowed}]" if allowed else ""
-                print(f"      {p['name']:<12} {p['type']:<6} = {p['default']!s:<8}{allowed}  {p['help']}")
+                say(f"      {p['name']:<12} {p['type']:<6} = {p['default']!s:<8}{allowed}  {p['help']}")
         print()
     for row in broken_rows:
-        print(f"BROKEN {row['name']} ({row['target']}): {row['error']}")
+        say(f"BROKEN {row['name']} ({row['target']}): {row['error']}")
     if not described and not broken_rows:
         print("No plugins are installed (is vidcv installed with pip install -e .?)")
     return EXIT_OK
