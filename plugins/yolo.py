@@ -24,7 +24,7 @@ def resolve_model(value: str) -> str:
         value = DEMO_MODEL
     if value in models:
         return models[value]
-    if os.path.isfile(value):
+    if os.path.exists(value):  # a folder or a device is named as such by the model's own checks
         return value
     raise ParamError(f"parameter 'model' = {shown(value)}: no such file; give the path of a YOLO model exported to ONNX "
                      f"(`vidcv model export WEIGHTS.pt`), or a bundled model: {', '.join(models) or 'none'}")

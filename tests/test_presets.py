@@ -262,3 +262,17 @@ def test_fuzzed_presets_are_loaded_or_refused_in_one_line_naming_stage_and_param
     # the fault is in its parameters: the message names one of them
     assert any(f"parameter '{key}'" in message or f"no parameter {shown(key)}" in message
                for key in stage["params"]), message
+
+
+def test_a_stage_whose_model_is_refused_says_why_whole(tmp_path):
+    """A stage's own error (a .pt given as a model, a folder) is shown whole on one line: the fix is at its end
+    (it was cut in the middle by the shortening meant for echoed values)."""
+    (tmp_path / "runs" / "shapes" / "weights").mkdir(parents=True)
+    pt = tmp_path / "runs" / "shapes" / "weights" / "best.pt"
+    pt.write_bytes(b"not really")
+    for model, end in ((str(pt), "(loading a .pt unpickles it, which can run code)"),
+                       (str(tmp_path / "runs"), "is a folder, not a model file: give the path of an .onnx file")):
+        with pytest.raises(PresetError) as caught:
+            parse_preset(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}'}}\n", origin="p.yaml")
+        message = str(caught.value)
+        assert message.endswith(end) and model in message and "\n" not in message and "..." not in message

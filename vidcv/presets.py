@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from vidcv.errors import ParamError, PluginError, PresetError
+from vidcv.errors import PluginError, PresetError, VidcvError
 from vidcv.fileio import write_text_atomic
 from vidcv.params import shown
 from vidcv.pipeline import Pipeline, Stage
@@ -188,17 +188,12 @@ def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> 
                           f"{', '.join(declared) or 'none'}")
     try:
         plugin = cls(**params)
-    except (PluginError, ParamError) as exc:  # a plugin's own message may echo a long value: one line, cut
-        raise PresetError(f"{where}: {_one_line(str(exc))}") from None
+    except VidcvError as exc:  # vidcv's own messages (a value in them shortened) name the fix: whole, one line
+        raise PresetError(f"{where}: {' '.join(str(exc).split())}") from None
     except Exception as exc:  # noqa: BLE001 (a plugin's setup refusing values its declarations let through)
         raise PresetError(f"{where}: cannot be set up with {shown(params)}: {type(exc).__name__}: "
                           f"{shown(str(exc))}") from None
     return Stage(plugin, enabled)
-
-
-def _one_line(message: str, limit: int = 300) -> str:
-    message = " ".join(message.split())
-    return message if len(message) <= limit else f"{message[:limit - 80]} ... {message[-75:]}"
 
 
 def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
