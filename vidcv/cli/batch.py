@@ -13,6 +13,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
+from vidcv.cli.output import say, say_block
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -109,7 +110,7 @@ class BatchProgress:
         if self._bar is not None:
             self._bar.write(line, file=sys.stderr)
         else:
-            print(line, file=sys.stderr, flush=True)
+            say(line, file=sys.stderr, flush=True)
 
     def _draw(self, inputs: int) -> None:
         if self._bar is None:
@@ -186,11 +187,11 @@ def batch_command(args: argparse.Namespace) -> int:
     with _StopOnSignals(stop) as signals, BatchProgress(not args.quiet and sys.stderr.isatty()) as progress:
         report = run_batch(sources, args.pipeline, options, progress, stop)
     if not args.quiet:
-        print(format_summary(report, os.path.abspath(args.out)))
+        say_block(format_summary(report, os.path.abspath(args.out)))
     if report.interrupted:
         how = "interrupted" if signals.signum in (None, signal.SIGINT) else \
             f"terminated ({signal.Signals(signals.signum).name})"
-        print(f"vidcv: {how}: {len(report.records)} of {len(report.records) + len(report.not_done)} inputs "
-              "done; run the same command again to do the rest", file=sys.stderr)
+        say(f"vidcv: {how}: {len(report.records)} of {len(report.records) + len(report.not_done)} inputs "
+            "done; run the same command again to do the rest", file=sys.stderr)
         return 128 + (signals.signum or signal.SIGINT)
     return EXIT_ERROR if report.count("failed") else EXIT_OK

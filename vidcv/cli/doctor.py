@@ -12,6 +12,7 @@ import site
 import sys
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
+from vidcv.cli.output import say
 
 
 def _version(dist: str) -> str | None:
@@ -156,9 +157,9 @@ def doctor_command(args: argparse.Namespace) -> int:
         return EXIT_OK if essential_ok else EXIT_ERROR
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        print(f"{r['status'].upper():<8}{r['name']:<{width + 2}}{r['detail']}")
+        say(f"{r['status'].upper():<8}{r['name']:<{width + 2}}{r['detail']}")
         if r["fix"] and r["status"] != "ok":
-            print(f"{'':<8}{'':<{width + 2}}fix: {r['fix']}")
+            say(f"{'':<8}{'':<{width + 2}}fix: {r['fix']}")
     return EXIT_OK if essential_ok else EXIT_ERROR
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 
 from vidcv.cli.exit_codes import EXIT_OK
+from vidcv.cli.output import say
 
 EPILOG = """examples:
   vidcv export-script edges -o edges.py && python edges.py assets/sample.mp4 --output out.mp4
@@ -39,5 +40,5 @@ def export_script_command(args: argparse.Namespace) -> int:
         sys.stdout.write(code)
         return EXIT_OK
     write_text_atomic(args.output, code)
-    print(f"wrote {args.output}: python {args.output} SOURCE [--output OUT.mp4] [--show]")
+    say(f"wrote {args.output}: python {args.output} SOURCE [--output OUT.mp4] [--show]")
     return EXIT_OK

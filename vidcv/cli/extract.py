@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
+from vidcv.cli.output import say, say_block
 from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.dataset.formats import FORMATS
 from vidcv.redact import redact
@@ -168,17 +169,19 @@ def _took_over(writer: Dataset, quiet: bool) -> None:
     if writer.lock.stale and not quiet:
         from vidcv.dataset.lock import describe as describe_lock
 
-        print(f"note: took over the lock of a writer that has ended ({describe_lock(writer.lock.stale)})")
+        say(f"note: took over the lock of a writer that has ended ({describe_lock(writer.lock.stale)})")
 
 
 def _closing_lines(writer: Dataset) -> None:
-    print(f"in {writer.root}")
+    say(f"in {writer.root}")
     if writer.orphans_removed:
-        print(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
+        say(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
     data = writer.root if writer.fmt == "classify" else f"{writer.root}/data.yaml"
-    task = {"yolo-seg": "segment ", "yolo-pose": "pose ", "yolo-obb": "obb ", "classify": "classify "}.get(
-        writer.fmt, "")
-    print(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task}train data={data}")
+    task, suffix = {"yolo-seg": ("segment", "-seg"), "yolo-pose": ("pose", "-pose"), "yolo-obb": ("obb", "-obb"),
+                    "classify": ("classify", "-cls")}.get(writer.fmt, ("detect", ""))
+    # a model yaml: without model= ultralytics downloads weights, which fails offline
+    say(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task} train model=yolo11n{suffix}.yaml "
+        f"data={data}")
 
 
 def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet: bool,
@@ -192,13 +195,13 @@ def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet
     stopped_by = run_to_end(runner, None, quiet, signals)
     pipeline.close()
     if not quiet:
-        print(job.summary())
+        say_block(job.summary())
         _closing_lines(writer)
     if stopped_by is not None:
-        print(f"vidcv: {describe(stopped_by)}; the dataset is complete up to the last frame written", file=sys.stderr)
+        say(f"vidcv: {describe(stopped_by)}; the dataset is complete up to the last frame written", file=sys.stderr)
         return exit_status(stopped_by)
     if runner.error is not None:
-        print(f"vidcv: error: {redact(str(runner.error))}", file=sys.stderr)
+        say(f"vidcv: error: {redact(str(runner.error))}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 
@@ -214,7 +217,7 @@ def _extract_many(sources: list[str], pipeline: Pipeline, options: ExtractOption
 
     def on_input(position: int, count: int, source: str) -> None:
         if not quiet:
-            print(f"[{position + 1}/{count}] {source}", flush=True)
+            say(f"[{position + 1}/{count}] {source}", flush=True)
 
     try:
         outcome = extract_many(sources, pipeline, options, run, on_input, lambda w: _took_over(w, quiet))
@@ -230,7 +233,7 @@ def _extract_parallel(sources: list[str], preset: str, options: ExtractOptions, 
 
     def on_input(position: int, count: int, source: str) -> None:
         if not quiet:
-            print(f"[{position + 1}/{count}] {source}", flush=True)
+            say(f"[{position + 1}/{count}] {source}", flush=True)
 
     signals.absorb()
     outcome = extract_parallel(sources, preset, options, workers, lambda: bool(signals.received), on_input,
@@ -247,7 +250,7 @@ def _extract_ray(sources: list[str], preset: str, options: ExtractOptions, addre
 
     def on_input(position: int, count: int, source: str) -> None:
         if not quiet:
-            print(f"[{position + 1}/{count}] {source}", flush=True)
+            say(f"[{position + 1}/{count}] {source}", flush=True)
 
     signals.absorb()
     import logging
@@ -262,17 +265,17 @@ def _extract_ray(sources: list[str], preset: str, options: ExtractOptions, addre
 def _report(outcome: ManyOutcome, quiet: bool) -> int:
     """The summary of several inputs and the exit status."""
     if not quiet:
-        print(outcome.summary())
+        say_block(outcome.summary())
         _closing_lines(outcome.writer)
     if outcome.stopped_by is not None:
-        print(f"vidcv: {describe(outcome.stopped_by)}; the dataset is complete up to the last frame written; "
-              "the same command again continues it", file=sys.stderr)
+        say(f"vidcv: {describe(outcome.stopped_by)}; the dataset is complete up to the last frame written; "
+            "the same command again continues it", file=sys.stderr)
         return exit_status(outcome.stopped_by)
     if outcome.fatal is not None:
-        print(f"vidcv: error: {outcome.fatal}", file=sys.stderr)
+        say(f"vidcv: error: {outcome.fatal}", file=sys.stderr)
         return EXIT_ERROR
     if outcome.failed:
-        print(f"vidcv: error: {len(outcome.failed)} of {len(outcome.inputs)} inputs failed: "
-              + "; ".join(f"{o.source}: {o.error}" for o in outcome.failed), file=sys.stderr)
+        say(f"vidcv: error: {len(outcome.failed)} of {len(outcome.inputs)} inputs failed: "
+            + "; ".join(f"{o.source}: {o.error}" for o in outcome.failed), file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK

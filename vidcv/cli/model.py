@@ -8,8 +8,8 @@ import re
 import sys
 
 from vidcv.cli.exit_codes import EXIT_OK
+from vidcv.cli.output import say
 from vidcv.errors import VidcvError
-from vidcv.printable import printable
 
 OFFICIAL = re.compile(r"^yolo(v?\d+)[nsmlx]?(-seg|-pose|-obb|-cls)?\.pt$")
 
@@ -22,8 +22,8 @@ def export_command(args: argparse.Namespace) -> int:
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     if not os.path.isfile(weights) and not OFFICIAL.match(os.path.basename(weights)):
         raise VidcvError(f"no such weights file: {weights}")
-    print(f"vidcv: warning: loading {weights} unpickles it, which can run code: load only weights you trust. "
-          "The exported ONNX has no such risk.", file=sys.stderr)
+    say(f"vidcv: warning: loading {weights} unpickles it, which can run code: load only weights you trust. "
+        "The exported ONNX has no such risk.", file=sys.stderr)
     from ultralytics import YOLO
 
     try:
@@ -47,13 +47,9 @@ def export_command(args: argparse.Namespace) -> int:
         import shutil  # here: every command imports this module, and shutil brings bz2 and lzma
 
         shutil.move(onnx, out)
-    print(f"wrote {out}")
+    say(f"wrote {out}")
     return EXIT_OK
 
-
-def say(line: str) -> None:
-    """Print a line that holds names from a file (the model's path, class names), control characters escaped."""
-    print(printable(line))
 
 
 def info_command(args: argparse.Namespace) -> int:
@@ -77,7 +73,7 @@ def info_command(args: argparse.Namespace) -> int:
     forms = {"raw": "raw head (vidcv runs NMS)", "end2end": "end-to-end, NMS-free head", "nms": "NMS inside the graph",
              "rtdetr": "RT-DETR decoder (no NMS)"}
     say(f"task       {doc['task']}" + (f", keypoints {doc['kpt_shape'][0]} x {doc['kpt_shape'][1]}"
-                                       if "kpt_shape" in doc else ""))
+                                     if "kpt_shape" in doc else ""))
     say(f"form       {forms.get(doc['form'], doc['form'])}")
     size = f"{doc['imgsz'][1]}x{doc['imgsz'][0]}"
     size = f"any size (default {size})" if doc["dynamic"] else size

@@ -7,6 +7,7 @@ import json
 import sys
 
 from vidcv.cli.exit_codes import EXIT_OK
+from vidcv.cli.output import say
 from vidcv.printable import printable
 
 
@@ -21,10 +22,6 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--markdown", action="store_true", help="the plugin reference as Markdown (docs/plugins.md)")
     p.set_defaults(handler=plugins_command)
 
-
-def say(line: str) -> None:
-    """Print a line with names from installed packages (plugins' names, summaries, errors) escaped."""
-    print(printable(line))
 
 
 def plugins_command(args: argparse.Namespace) -> int:

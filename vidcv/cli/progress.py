@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any, NoReturn
 
+from vidcv.cli.output import say
 from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.runner import Runner
@@ -117,8 +118,8 @@ def _finish(runner: Runner, signals: StopSignals) -> None:
             force_exit(runner, signals.received[-1][0])
         if not told and time.monotonic() - began > FORCE_AFTER_S:
             told = True
-            print(f"vidcv: still stopping: {_waiting_for(runner)}; Ctrl-C again exits at once, keeping the frames "
-                  "written so far", file=sys.stderr, flush=True)
+            say(f"vidcv: still stopping: {_waiting_for(runner)}; Ctrl-C again exits at once, keeping the frames "
+                "written so far", file=sys.stderr, flush=True)
 
 
 def _waiting_for(runner: Runner) -> str:
@@ -142,6 +143,6 @@ def force_exit(runner: Runner, signum: int) -> NoReturn:
         kept = f"outputs were finalised with the {runner.frames_written} frames written, no statistics"
     else:
         kept = "outputs not finalised stay under their temporary names (.NAME.partial.EXT), which the next run removes"
-    print(f"vidcv: {describe(signum)} again: exiting at once ({busy}); {kept}", file=sys.stderr, flush=True)
+    say(f"vidcv: {describe(signum)} again: exiting at once ({busy}); {kept}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(exit_status(signum))

@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
+from vidcv.cli.output import say, say_block
 from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.errors import OutputError, VidcvError
 
@@ -134,21 +135,21 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
             stats_error = exc
     output_failed = runner.failed_in == "output"
     if not args.quiet and (summary.frames or runner.error is None):  # a run that failed at once: its error only
-        print(format_table(summary))
+        say_block(format_table(summary))
         if args.output and not output_failed:  # a failed output: its error says what was kept
-            print(f"wrote {summary.frames} frames to {args.output}" if summary.frames else
-                  f"no frame was processed, so {args.output} was not written")
+            say(f"wrote {summary.frames} frames to {args.output}" if summary.frames else
+                f"no frame was processed, so {args.output} was not written")
     for stage in summary.stages:  # each kind of failure was logged once, as it first came: now the counts
         if stage.errors:
             log.warning("stage '%s' failed on %d of %d frames (bypassed on those); the last error: %s",
                         stage.name, stage.errors, stage.frames_in, stage.last_error)
     if stopped_by is not None:
         kept = "outputs were finalised" if not output_failed else "the other outputs were finalised"
-        print(f"vidcv: {describe(stopped_by)} after {summary.frames} frames; {kept}", file=sys.stderr)
+        say(f"vidcv: {describe(stopped_by)} after {summary.frames} frames; {kept}", file=sys.stderr)
     if runner.error is not None:
-        print(f"vidcv: error: {describe_error(runner.error)}", file=sys.stderr)
+        say(f"vidcv: error: {describe_error(runner.error)}", file=sys.stderr)
     if stats_error is not None:
-        print(f"vidcv: error: {stats_error} (the run's statistics were not saved)", file=sys.stderr)
+        say(f"vidcv: error: {stats_error} (the run's statistics were not saved)", file=sys.stderr)
     if args.debug and (runner.error or stats_error):
         raise runner.error or stats_error  # type: ignore[misc]
     if stopped_by is not None:

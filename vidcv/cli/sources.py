@@ -7,6 +7,7 @@ import json
 import sys
 
 from vidcv.cli.exit_codes import EXIT_OK
+from vidcv.cli.output import say
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -28,17 +29,17 @@ def sources_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not cameras:
         where = "/dev/video* capture devices" if sys.platform.startswith("linux") else "camera indices 0-7"
-        print(f"No cameras found (looked for {where}).")
-        print("Other sources: a video file, an image folder or glob, a stream URL (rtsp://...), "
-              "or pattern: for a synthetic test pattern.")
+        say(f"No cameras found (looked for {where}).")
+        say("Other sources: a video file, an image folder or glob, a stream URL (rtsp://...), "
+            "or pattern: for a synthetic test pattern.")
         return EXIT_OK
-    print("Cameras:")
+    say("Cameras:")
     for cam in cameras:
         modes = f"  {', '.join(cam.modes)}" if cam.modes else ""
-        print(f"  {cam.index:<3} {cam.path or '-':<14} {cam.name or '(no name)'}{modes}")
+        say(f"  {cam.index:<3} {cam.path or '-':<14} {cam.name or '(no name)'}{modes}")
     if not args.probe:
-        print("(vidcv sources --probe opens each camera to read its default mode)")
+        say("(vidcv sources --probe opens each camera to read its default mode)")
     first = cameras[0]
-    print(f"Open one with: vidcv run {first.index}" + (f"  or by name: vidcv run camera:\"{first.name}\""
-                                                          if first.name else ""))
+    say(f"Open one with: vidcv run {first.index}" + (f"  or by name: vidcv run camera:\"{first.name}\""
+                                                        if first.name else ""))
     return EXIT_OK
