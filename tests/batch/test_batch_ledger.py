@@ -151,3 +151,36 @@ def test_a_bundle_ships_the_files_its_pipeline_names_and_rebuilds_it_elsewhere(t
     assert local.startswith(str(tmp_path / "cache")) and local.endswith("my model.onnx")
     assert rebuilt.stages[0].plugin.values()["conf"] == 0.4
     assert list(PipelineBundle.from_pipeline(rebuilt).digests.values()) == list(bundle.digests.values())
+
+
+def test_a_shipped_model_planted_in_the_cache_is_never_used(tmp_path):
+    """Another user of the worker's machine plants a model (or a link to one) at the cache path a shipped file
+    will take: the bundle writes its own bytes there (the digest decides), and a cache folder that is a link or
+    another user's is refused."""
+    from vidcv.bundled import bundled_models
+    from vidcv.errors import OutputError
+
+    model = tmp_path / "m.onnx"
+    with open(bundled_models()["shapes_yolov8n"], "rb") as fh:
+        model.write_bytes(fh.read())
+    preset = tmp_path / "p.yaml"
+    preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}'}}\n")
+    bundle = PipelineBundle.from_pipeline(load_preset(str(preset)), ship_files=True)
+    digest = bundle.digests[str(model)]
+    cache = tmp_path / "cache"
+    (cache / digest).mkdir(parents=True)
+    with open(bundled_models()["shapes_yolov8n"], "rb") as fh:
+        planted = fh.read()[:-1] + b"\0"  # a model of another content under the same name
+    (cache / digest / "m.onnx").write_bytes(planted)
+    local = bundle.build(cache_dir=str(cache)).stages[0].plugin.values()["model"]
+    assert open(local, "rb").read() == model.read_bytes()
+    victim = tmp_path / "victim.onnx"
+    victim.write_bytes(planted)
+    os.remove(local)
+    os.symlink(victim, local)  # a link there: replaced, its target untouched
+    local = bundle.build(cache_dir=str(cache)).stages[0].plugin.values()["model"]
+    assert not os.path.islink(local) and open(local, "rb").read() == model.read_bytes()
+    assert victim.read_bytes() == planted
+    os.symlink(cache, tmp_path / "linked")
+    with pytest.raises(OutputError, match="not a folder of this user's"):
+        bundle.build(cache_dir=str(tmp_path / "linked"))

@@ -169,7 +169,7 @@ def test_ray_results_equal_the_local_engines_with_the_token_presented(cluster_an
     assert partial_leftovers(root / "ray") == []
     # the model travelled with the tasks: the workers ran the copy in their machine's cache, keyed by content
     digest = hashlib.sha256((root / "my_model.onnx").read_bytes()).hexdigest()
-    assert os.path.isfile(os.path.join(tempfile.gettempdir(), "vidcv-shipped", digest, "my_model.onnx"))
+    assert os.path.isfile(os.path.join(tempfile.gettempdir(), f"vidcv-shipped-{os.getuid()}", digest, "my_model.onnx"))
 
 
 def detect_preset(root) -> str:
