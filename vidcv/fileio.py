@@ -299,6 +299,25 @@ def write_text_atomic(path: str, text: str) -> None:
     _write_atomic(path, text)
 
 
+def copy_atomic(src: str, path: str) -> None:
+    """Copy the file ``src`` to ``path`` through its temporary name, as ``write_bytes_atomic`` writes (a large
+    file is not read whole into memory)."""
+    ensure_parent(path)
+    try:
+        fd = open_partial(path)
+        try:
+            with open(src, "rb") as inp, os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(inp, out, 1 << 20)
+        except BaseException:
+            discard(path)
+            raise
+        replace(partial_name(path), path)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 class AtomicTextFile:
     """A text file written line by line under its temporary name (a log), renamed by ``close``."""
 

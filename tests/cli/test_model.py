@@ -46,6 +46,13 @@ def test_export_builds_an_onnx_that_vidcv_runs(tmp_path):
     assert out.exists() and f"wrote {out}" in res.stdout
     info = json.loads(run_cli("model", "info", str(out), "--device", "cpu", "--json").stdout)
     assert info["imgsz"] == [160, 160] and len(info["classes"]) == 80
+    # --out elsewhere: the user's tiny.onnx beside the weights (ultralytics' own export name) is left alone
+    mine = out.read_bytes()
+    res = run_cli("model", "export", str(tmp_path / "tiny.pt"), "--imgsz", "160", "--out",
+                  str(tmp_path / "tiny_vidcv.onnx"), env=env)
+    assert res.returncode == 0, res.stderr
+    assert out.read_bytes() == mine and (tmp_path / "tiny_vidcv.onnx").stat().st_size > 0
+    assert sorted(os.listdir(tmp_path)) == ["tiny.onnx", "tiny.pt", "tiny_vidcv.onnx"]
 
 
 def test_export_of_an_official_name_offline_says_where_to_put_it(tmp_path):

@@ -24,29 +24,39 @@ def export_command(args: argparse.Namespace) -> int:
         raise VidcvError(f"no such weights file: {weights}")
     say(f"vidcv: warning: loading {weights} unpickles it, which can run code: load only weights you trust. "
         "The exported ONNX has no such risk.", file=sys.stderr)
-    from ultralytics import YOLO
-
-    try:
-        model = YOLO(weights)
-    except Exception as exc:  # noqa: BLE001 - ultralytics raises many kinds when a download fails
-        if not os.path.isfile(weights):
-            raise VidcvError(f"{weights} is not here and could not be downloaded ({type(exc).__name__}; offline?): "
-                             f"download it from the Ultralytics releases page and put it at ./{os.path.basename(weights)}, "
-                             "or give the path of your own weights") from None
-        raise VidcvError(f"ultralytics cannot load {weights}: {exc}") from None
     if args.nms and args.end2end:
         raise VidcvError("--nms and --end2end exclude each other: NMS in the graph, or a head that needs none")
-    # ultralytics 8.4 spells fp16 quantize=16 and the end-to-end head nms=False (half and end2end are deprecated);
-    # simplify runs onnxslim (a dependency of vidcv) on the graph: constants folded, shape arithmetic removed.
-    options = {"imgsz": args.imgsz, "dynamic": args.dynamic, "batch": args.batch, "simplify": True,
-               **({"quantize": 16} if args.half else {}), **({"nms": True} if args.nms else {}),
-               **({"nms": False} if args.end2end else {})}
-    onnx = model.export(format="onnx", verbose=False, **options)
-    out = args.out or os.path.splitext(weights)[0] + ".onnx"
-    if os.path.abspath(onnx) != os.path.abspath(out):
-        import shutil  # here: every command imports this module, and shutil brings bz2 and lzma
+    import shutil  # here: every command imports this module, and shutil brings bz2 and lzma
+    import tempfile
 
-        shutil.move(onnx, out)
+    from ultralytics import YOLO
+
+    from vidcv.fileio import copy_atomic
+
+    out = args.out or os.path.splitext(weights)[0] + ".onnx"
+    # ultralytics writes its export beside the weights it loaded: it loads a copy in a private folder, so that no
+    # file of the user's (a best.onnx beside best.pt) is overwritten, moved or removed
+    with tempfile.TemporaryDirectory(prefix="vidcv-export-") as work:
+        given = weights
+        if os.path.isfile(weights):
+            given = os.path.join(work, os.path.basename(weights))
+            shutil.copyfile(weights, given)
+        try:
+            model = YOLO(given)
+        except Exception as exc:  # noqa: BLE001 - ultralytics raises many kinds when a download fails
+            if not os.path.isfile(weights):
+                raise VidcvError(f"{weights} is not here and could not be downloaded ({type(exc).__name__}; "
+                                 f"offline?): download it from the Ultralytics releases page and put it at "
+                                 f"./{os.path.basename(weights)}, or give the path of your own weights") from None
+            raise VidcvError(f"ultralytics cannot load {weights}: {exc}") from None
+        # ultralytics 8.4 spells fp16 quantize=16 and the end-to-end head nms=False (half and end2end are
+        # deprecated); simplify runs onnxslim (a dependency of vidcv) on the graph: constants folded, shape
+        # arithmetic removed.
+        options = {"imgsz": args.imgsz, "dynamic": args.dynamic, "batch": args.batch, "simplify": True,
+                   **({"quantize": 16} if args.half else {}), **({"nms": True} if args.nms else {}),
+                   **({"nms": False} if args.end2end else {})}
+        onnx = model.export(format="onnx", verbose=False, **options)
+        copy_atomic(onnx, out)
     say(f"wrote {out}")
     return EXIT_OK
 
