@@ -164,6 +164,14 @@ def remove_tree(path: str) -> bool:
     return True
 
 
+def discard_tree(path: str) -> None:
+    """Remove the folder ``path`` that vidcv made, if it can (a link there is left alone, never followed)."""
+    try:
+        remove_tree(path)
+    except (OSError, OutputError):
+        pass
+
+
 def free_name(stem: str, ext: str, mark: str) -> str:
     """``STEM.MARK.EXT``, or ``STEM.MARK-2.EXT``, ... : the first such name where nothing is, not even a link."""
     n, name = 1, f"{stem}.{mark}{ext}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Protocol
 from vidcv.batch.ledger import DETECTIONS_NAME, STATS_NAME
 from vidcv.batch.single import RunOutputs, describe_error, finish_run, prepare_run
 from vidcv.events import RunEvent, StatsUpdated
-from vidcv.fileio import make_dirs, partial_name, remove_tree, replace
+from vidcv.fileio import discard_tree, make_dirs, partial_name, remove_tree, replace
 from vidcv.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -141,7 +140,7 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
         runner, _ = prepare_run(job.source, pipeline, outputs, max_frames=job.max_frames,
                                 decode_threads=threads, frame_workers=threads or 1, batch=job.batch)
     except Exception as exc:  # noqa: BLE001 - one input's failure, whatever it is, is that input's result
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_tree(staging)
         pipeline.close()
         return InputResult(job.index, "failed", error=describe_error(exc))
     if on_frames is not None:
@@ -161,21 +160,21 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
     try:
         summary = finish_run(runner, outputs)
     except Exception as exc:  # noqa: BLE001 - the statistics could not be written (a full disk)
-        shutil.rmtree(staging, ignore_errors=True)  # never follows a link
+        discard_tree(staging)
         summary = runner.summary()  # the frames were processed: the ledger says how many
         first = runner.error or exc  # a log that filled the disk first is what stopped the run
         return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(first))
     if interrupted:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_tree(staging)
         return InputResult(job.index, "interrupted", summary.frames, summary.fps)
     error = runner.error
     if error is not None and not summary.frames:
-        shutil.rmtree(staging, ignore_errors=True)  # failed before its first frame: nothing worth keeping
+        discard_tree(staging)  # failed before its first frame: nothing worth keeping
     else:
         try:
             commit_folder(staging, job.out_dir)  # a truncated video keeps what came before the damage, as run does
         except Exception as exc:  # noqa: BLE001 - a link planted at the output folder, a full disk
-            shutil.rmtree(staging, ignore_errors=True)
+            discard_tree(staging)
             return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(exc))
     return InputResult(job.index, "failed" if error is not None else "ok", summary.frames, round(summary.fps, 3),
                        describe_error(error) if error is not None else None)
