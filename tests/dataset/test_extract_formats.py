@@ -142,7 +142,11 @@ def test_classify_files_whole_frames_by_the_top_class_and_trains(onnx, tmp_path)
     res = run_cli("extract", source, "-p", preset(tmp_path, onnx("classify")), "--out", str(out), "--format",
                   "classify", "--split", "0.5,0.5,0")
     assert res.returncode == 0, res.stderr
-    assert "yolo classify train data=" in res.stdout
+    # the training hint names a model yaml that ultralytics builds offline (without it, it downloads weights)
+    assert f"train with: yolo classify train model=yolo11n-cls.yaml data={out}" in res.stdout
+    from ultralytics import YOLO
+
+    assert YOLO("yolo11n-cls.yaml").task == "classify"
     model = YoloModel(onnx("classify"))
     names = model.info.names
     filed = {}
