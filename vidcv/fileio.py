@@ -21,9 +21,9 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from vidcv.errors import OutputError
 
@@ -89,15 +89,22 @@ def create_new(path: str, mode: int = 0o666) -> int:
     return open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
 
 
-def remove(path: str) -> bool:
-    """Remove the file ``path``; False when there was none. A link there is refused (vidcv removes only files
-    it made, and a link is not one of them)."""
+def _lstat_no_link(path: str) -> os.stat_result | None:
+    """What is at ``path`` itself (None: nothing); LinkRefused for a link."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        return False
+        return None
     if stat.S_ISLNK(info.st_mode):
         raise refusal(path)
+    return info
+
+
+def remove(path: str) -> bool:
+    """Remove the file ``path``; False when there was none. A link there is refused (vidcv removes only files
+    it made, and a link is not one of them)."""
+    if _lstat_no_link(path) is None:
+        return False
     try:
         os.remove(path)
     except FileNotFoundError:
@@ -152,12 +159,9 @@ def make_dirs(path: str, below: str | None = None) -> None:
 def remove_tree(path: str) -> bool:
     """Remove the folder ``path`` and everything in it; False when there was none. A link at ``path`` is refused;
     links inside are removed as links, never followed (``shutil.rmtree`` works through folder descriptors)."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
+    info = _lstat_no_link(path)
+    if info is None:
         return False
-    if stat.S_ISLNK(info.st_mode):
-        raise refusal(path)
     if not stat.S_ISDIR(info.st_mode):
         return remove(path)
     shutil.rmtree(path)
@@ -277,14 +281,15 @@ def atomic_path(path: str) -> Iterator[str]:
     replace(tmp, path)
 
 
-def _write_atomic(path: str, data: str | bytes) -> None:
+def _write_atomic(path: str, write: Callable[[BinaryIO], object]) -> None:
+    """``write`` the file ``path`` through its temporary name, created new with ``O_EXCL | O_NOFOLLOW``, then
+    renamed; OutputError naming the file and the reason (disk full, permission, a planted link)."""
     ensure_parent(path)
     try:
         fd = open_partial(path)
         try:
-            with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w", encoding=None if isinstance(data, bytes)
-                           else "utf-8") as fh:
-                fh.write(data)
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
         except BaseException:
             discard(path)
             raise
@@ -296,34 +301,21 @@ def _write_atomic(path: str, data: str | bytes) -> None:
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through its temporary name, created new with ``O_EXCL | O_NOFOLLOW``;
-    OutputError naming the file and the reason (disk full, permission, a planted link) when it cannot be
-    written."""
-    _write_atomic(path, data)
+    """Write ``data`` to ``path`` through its temporary name (see ``_write_atomic``)."""
+    _write_atomic(path, lambda fh: fh.write(data))
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` as ``write_bytes_atomic`` does."""
-    _write_atomic(path, text)
+    """Write ``text`` (UTF-8) to ``path`` through its temporary name."""
+    _write_atomic(path, lambda fh: fh.write(bytes(text, "utf-8")))
 
 
 def copy_atomic(src: str, path: str) -> None:
-    """Copy the file ``src`` to ``path`` through its temporary name, as ``write_bytes_atomic`` writes (a large
-    file is not read whole into memory)."""
-    ensure_parent(path)
-    try:
-        fd = open_partial(path)
-        try:
-            with open(src, "rb") as inp, os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(inp, out, 1 << 20)
-        except BaseException:
-            discard(path)
-            raise
-        replace(partial_name(path), path)
-    except OutputError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Copy the file ``src`` to ``path`` through its temporary name (not read whole into memory)."""
+    def copy(fh: BinaryIO) -> None:
+        with open(src, "rb") as inp:
+            shutil.copyfileobj(inp, fh, 1 << 20)
+    _write_atomic(path, copy)
 
 
 class AtomicTextFile:

@@ -3,6 +3,7 @@
 
 import json
 import os
+import pathlib
 
 import cv2
 import pytest
@@ -135,15 +136,20 @@ def test_workers_share_the_cores_and_their_sessions_use_their_share():
         set_default_threads(None)
 
 
-def test_a_bundle_ships_the_files_its_pipeline_names_and_rebuilds_it_elsewhere(tmp_path):
+def shipped_yolo(tmp_path, name: str, params: str = "") -> tuple[PipelineBundle, pathlib.Path]:
+    """A bundle shipping a copy of the demo model, named ``name``, that its yolo stage names; and that copy."""
     from vidcv.bundled import bundled_models
 
-    model = tmp_path / "my model.onnx"
+    model = tmp_path / name
     with open(bundled_models()["shapes_yolov8n"], "rb") as fh:
         model.write_bytes(fh.read())
     preset = tmp_path / "p.yaml"
-    preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}', conf: 0.4}}\n")
-    bundle = PipelineBundle.from_pipeline(load_preset(str(preset)), ship_files=True)
+    preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}'{params}}}\n")
+    return PipelineBundle.from_pipeline(load_preset(str(preset)), ship_files=True), model
+
+
+def test_a_bundle_ships_the_files_its_pipeline_names_and_rebuilds_it_elsewhere(tmp_path):
+    bundle, model = shipped_yolo(tmp_path, "my model.onnx", ", conf: 0.4")
     assert list(bundle.files) == [str(model)] and bundle.files[str(model)] == model.read_bytes()
     model.unlink()  # the worker's machine does not have it
     rebuilt = bundle.build(cache_dir=str(tmp_path / "cache"))
@@ -157,20 +163,13 @@ def test_a_shipped_model_planted_in_the_cache_is_never_used(tmp_path):
     """Another user of the worker's machine plants a model (or a link to one) at the cache path a shipped file
     will take: the bundle writes its own bytes there (the digest decides), and a cache folder that is a link or
     another user's is refused."""
-    from vidcv.bundled import bundled_models
     from vidcv.errors import OutputError
 
-    model = tmp_path / "m.onnx"
-    with open(bundled_models()["shapes_yolov8n"], "rb") as fh:
-        model.write_bytes(fh.read())
-    preset = tmp_path / "p.yaml"
-    preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}'}}\n")
-    bundle = PipelineBundle.from_pipeline(load_preset(str(preset)), ship_files=True)
+    bundle, model = shipped_yolo(tmp_path, "m.onnx")
     digest = bundle.digests[str(model)]
     cache = tmp_path / "cache"
     (cache / digest).mkdir(parents=True)
-    with open(bundled_models()["shapes_yolov8n"], "rb") as fh:
-        planted = fh.read()[:-1] + b"\0"  # a model of another content under the same name
+    planted = model.read_bytes()[:-1] + b"\0"  # a model of another content under the same name
     (cache / digest / "m.onnx").write_bytes(planted)
     local = bundle.build(cache_dir=str(cache)).stages[0].plugin.values()["model"]
     assert open(local, "rb").read() == model.read_bytes()

@@ -10,14 +10,19 @@ import os
 import subprocess
 import sys
 
-import onnx
 import pytest
 from media import run_cli, vidcv_cmd
+from onnx_meta import with_metadata
 
-from vidcv.bundled import DEMO_MODEL, bundled_models
 from vidcv.inference import modelfile
-from vidcv.inference.modelfile import (MAX_CLASSES, MAX_META_ENTRIES, MAX_NAME_BYTES, check_names, read_file_metadata,
-                                       read_metadata)
+from vidcv.inference.modelfile import (
+    MAX_CLASSES,
+    MAX_META_ENTRIES,
+    MAX_NAME_BYTES,
+    check_names,
+    read_file_metadata,
+    read_metadata,
+)
 from vidcv.inference.providers import InferenceError, create_session
 from vidcv.inference.yolo import YoloModel, inspect
 
@@ -30,22 +35,6 @@ HUGE_NAMES = "[" + "0, " * 2_800_000 + "]"
 MANY_TOKENS = "[" + "0," * 500_000 + "]"
 
 
-@pytest.fixture(scope="module")
-def demo_onnx() -> onnx.ModelProto:
-    return onnx.load(bundled_models()[DEMO_MODEL])
-
-
-def with_metadata(model: onnx.ModelProto, path, **values: str) -> str:
-    """A copy of ``model`` whose metadata entries ``values`` are replaced (or added)."""
-    copy = onnx.ModelProto()
-    copy.CopyFrom(model)
-    for prop in copy.metadata_props:
-        if prop.key in values:
-            prop.value = values.pop(prop.key)
-    for key, value in values.items():
-        copy.metadata_props.add(key=key, value=value)
-    onnx.save(copy, str(path))
-    return str(path)
 
 
 MEASURE = """

@@ -1,34 +1,15 @@
 """A model whose metadata is hostile or damaged (a stride that is no number, class names nested thousands of levels
 deep, a 400-digit integer) is refused in one line that names the model file and the metadata key."""
 
-import onnx
 import pytest
 from media import run_cli
+from onnx_meta import with_metadata
 
-from vidcv.bundled import DEMO_MODEL, bundled_models
-from vidcv.inference.providers import InferenceError
 from vidcv.inference.modelfile import parse_meta
+from vidcv.inference.providers import InferenceError
 from vidcv.inference.yolo import YoloModel
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def demo_onnx() -> onnx.ModelProto:
-    return onnx.load(bundled_models()[DEMO_MODEL])
-
-
-def with_metadata(model: onnx.ModelProto, path, **values: str) -> str:
-    """A copy of ``model`` whose metadata entries ``values`` are replaced (or added)."""
-    copy = onnx.ModelProto()
-    copy.CopyFrom(model)
-    for prop in copy.metadata_props:
-        if prop.key in values:
-            prop.value = values.pop(prop.key)
-    for key, value in values.items():
-        copy.metadata_props.add(key=key, value=value)
-    onnx.save(copy, str(path))
-    return str(path)
 
 
 @pytest.mark.parametrize("values, words", [
