@@ -12,7 +12,6 @@ runs once the interpreter has started, so for that first moment the password is 
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 
@@ -70,6 +69,8 @@ def redact_command_line() -> bool:
     new = redacted_command_line(cmdline)
     if new is None:
         return False
+    import ctypes  # here: only a command line with credentials pays for it at start-up
+
     start, end = span
     if ctypes.string_at(start, end - start) != cmdline:
         return False
