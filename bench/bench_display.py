@@ -17,15 +17,15 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QImage, QPixmap  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
+import cv2
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QApplication, QLabel
 
-from vidcv.detections import Detections  # noqa: E402
-from vidcv.frame import Frame  # noqa: E402
-from vidcv.ui.video_view import VideoView  # noqa: E402
+from vidcv.detections import Detections
+from vidcv.frame import Frame
+from vidcv.ui.video_view import VideoView
 
 
 def frames(n: int, gray: bool) -> list[Frame]:

@@ -7,8 +7,7 @@ import pytest
 
 from media import write_video
 from vidcv.errors import SourceError, TruncatedVideoError
-from vidcv.events import (TRANSITIONS, EventHub, RunEnded, SourceState, SourceStateChanged, StageError,
-                          StatsUpdated)
+from vidcv.events import TRANSITIONS, EventHub, RunEnded, SourceState, SourceStateChanged, StageError, StatsUpdated
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline
 from vidcv.plugin import Plugin

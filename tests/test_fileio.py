@@ -55,30 +55,27 @@ def test_atomic_path_renames_on_success(tmp_path):
 
 def test_atomic_path_removes_the_temporary_file_and_reraises(tmp_path):
     path = str(tmp_path / "data.csv")
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        with atomic_path(path) as tmp:
-            with open(tmp, "w") as fh:
-                fh.write("half")
-            raise RuntimeError("disk on fire")
+    with pytest.raises(RuntimeError, match="disk on fire"), atomic_path(path) as tmp:
+        with open(tmp, "w") as fh:
+            fh.write("half")
+        raise RuntimeError("disk on fire")
     assert os.listdir(tmp_path) == []
 
 
 def test_atomic_path_tolerates_a_body_that_wrote_nothing_before_failing(tmp_path):
     path = str(tmp_path / "data.csv")
-    with pytest.raises(KeyError):
-        with atomic_path(path):
-            raise KeyError("nothing written")
+    with pytest.raises(KeyError), atomic_path(path):
+        raise KeyError("nothing written")
     assert os.listdir(tmp_path) == []
 
 
 def test_a_failed_write_keeps_the_previous_file(tmp_path):
     path = tmp_path / "preset.yaml"
     write_text_atomic(str(path), "stages: []\n")
-    with pytest.raises(RuntimeError):
-        with atomic_path(str(path)) as tmp:
-            with open(tmp, "w") as fh:
-                fh.write("stages: [broken")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), atomic_path(str(path)) as tmp:
+        with open(tmp, "w") as fh:
+            fh.write("stages: [broken")
+        raise RuntimeError("interrupted")
     assert path.read_text() == "stages: []\n"
     # a write that fails inside write_text_atomic itself (after the temporary file was opened)
     with pytest.raises(TypeError):

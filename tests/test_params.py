@@ -115,7 +115,7 @@ def test_shown_values_stay_short_whatever_their_size():
     nested: list = []
     for _ in range(2000):
         nested = [nested]
-    for value in ("a" * 200_000, list(range(100_000)), nested, {i: "x" * 1000 for i in range(1000)}):
+    for value in ("a" * 200_000, list(range(100_000)), nested, dict.fromkeys(range(1000), "x" * 1000)):
         assert len(shown(value)) <= 80
 
 

@@ -9,7 +9,6 @@ from vidcv.pipeline import Pipeline
 from vidcv.plugin import Plugin
 
 
-
 class AddOne(Plugin):
     name = "add_one"
     params = (Int("by", 1, 0, 100),)

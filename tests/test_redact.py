@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from media import run_cli
 
+from media import run_cli
 from vidcv.dataset.extract import source_stem
 from vidcv.errors import SourceError
 from vidcv.redact import redact
@@ -188,7 +188,7 @@ def test_extract_from_a_stream_with_credentials_names_and_records_none(camera, t
                      "--max-frames", "6", "-q")
     assert result.returncode == 0, result.stderr
     assert camera.authorized >= 1
-    images = [p for p in out.rglob("*.jpg")]
+    images = list(out.rglob("*.jpg"))
     assert images, result.stderr
     manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert manifest and all(line["source"] == f"http://***@127.0.0.1:{camera.port}/" for line in manifest)

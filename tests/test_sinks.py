@@ -9,8 +9,8 @@ import time
 import av
 import numpy as np
 import pytest
-from media import decode_index, encode_index, read_all, record_then_kill, vidcv_cmd
 
+from media import decode_index, encode_index, read_all, record_then_kill, vidcv_cmd
 from vidcv.detections import Detections
 from vidcv.errors import OutputError
 from vidcv.frame import Frame

@@ -8,8 +8,16 @@ import pytest
 
 from media import decode_index, encode_index, run_cli, write_video
 from vidcv.errors import SourceError, TruncatedVideoError
-from vidcv.sources import (CameraSource, FileSource, ImageFolderSource, PatternSource, StreamSource, list_cameras,
-                           open_source, parse_source)
+from vidcv.sources import (
+    CameraSource,
+    FileSource,
+    ImageFolderSource,
+    PatternSource,
+    StreamSource,
+    list_cameras,
+    open_source,
+    parse_source,
+)
 from vidcv.sources import camera as camera_mod
 
 

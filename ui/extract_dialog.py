@@ -5,11 +5,24 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from vidcv.dataset.extract import ExtractOptions, Extraction, prepare
+from vidcv.dataset.extract import Extraction, ExtractOptions, prepare
 from vidcv.dataset.formats import FORMATS
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, StatsUpdated
@@ -201,7 +214,7 @@ class ExtractDialog(QDialog):
             return
         self.reject()
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         if self.running:
             self.job.runner.stop()
         super().closeEvent(event)

@@ -401,11 +401,11 @@ class MainWindow(QMainWindow):
         self.show_message(f"region {x},{y} {w}x{h} given to {plugin.name}")
 
     # --- drag and drop, layout, close -------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         for url in event.mimeData().urls():
             self.open_path(url.toLocalFile() or url.toString())
         event.acceptProposedAction()
@@ -513,7 +513,7 @@ class MainWindow(QMainWindow):
         self.settings.remember_pipeline(text, self.session.preset_path if text else "")
         self._discarded = True
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_close():
             event.ignore()
             return

@@ -5,14 +5,26 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QMenu, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget, QWidgetAction)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    QWidgetAction,
+)
 
 from vidcv.errors import VidcvError
 from vidcv.events import RunEvent, StageError
 from vidcv.ui.param_editor import ParamEditor
 from vidcv.ui.session import Session
-
 
 PANE_WIDTH = 300  # the pipeline pane's preferred width; wider when a stage's parameters need it
 
@@ -128,7 +140,7 @@ class PipelinePanel(QWidget):
         session.run_event.connect(self._run_event)
         self.refresh()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+    def sizeHint(self) -> QSize:
         """As wide as the parameters need, not as wide as a long summary would like (the video gets the rest)."""
         hint = super().sizeHint()
         return QSize(max(PANE_WIDTH, self.scroll.minimumWidth()), hint.height())

@@ -6,8 +6,17 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from vidcv.redact import redact
 from vidcv.sources.camera import list_cameras
@@ -30,7 +39,7 @@ def camera_choices() -> list[tuple[str, str]]:
                             for f in device.videoFormats()}, reverse=True)[:1]
             mode = f"  {modes[0][0]}x{modes[0][1]}@{modes[0][2]:g}" if modes else ""
             choices.append((f"{device.description()}{mode}", spec))
-    except Exception as exc:  # QtMultimedia missing or without a backend: probe through the OS instead
+    except Exception as exc:  # noqa: BLE001 - QtMultimedia missing or without a backend: probe through the OS instead
         log.debug("QtMultimedia camera listing unavailable: %s", exc)
     if not choices:
         choices = [(f"{c.name or 'camera'} ({c.path or c.index})", c.path or str(c.index)) for c in list_cameras()]

@@ -118,7 +118,7 @@ class VideoView(QWidget):
         return None
 
     # --- painting --------------------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(20, 20, 20))
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not self.one_to_one)
@@ -146,16 +146,16 @@ class VideoView(QWidget):
         painter.end()
 
     # --- region selection ---------------------------------------------------------------------------
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.to_image(event.position().toPoint()):
             self._drag_from = self._drag_to = event.position().toPoint()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._drag_from is not None:
             self._drag_to = event.position().toPoint()
             self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._drag_from is None:
             return
         start, end = self._drag_from, event.position().toPoint()

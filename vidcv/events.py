@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol, Union
+from typing import Protocol
 
 from vidcv.stats import RunSummary
 
@@ -95,7 +95,7 @@ class RunEnded:
     stopped: bool
 
 
-RunEvent = Union[SourceStateChanged, StageError, StatsUpdated, RunEnded]
+RunEvent = SourceStateChanged | StageError | StatsUpdated | RunEnded
 
 
 class RunObserver(Protocol):

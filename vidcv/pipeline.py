@@ -199,7 +199,7 @@ class Pipeline:
             out = plugin.process(frame)
             if not isinstance(out, Frame) or not isinstance(out.image, np.ndarray):
                 raise TypeError(f"process() returned {type(out).__name__}, expected a Frame with an image")
-        except Exception as exc:  # a failing stage must never stop the pipeline
+        except Exception as exc:  # noqa: BLE001 - a failing stage must never stop the pipeline
             self._failed(i, stage, frame, exc, (time.perf_counter() - start) * 1000.0, on_error)
             return frame
         with self._stats_lock:  # frames may go through several at once (``parallel_safe``)
@@ -215,7 +215,7 @@ class Pipeline:
         start = time.perf_counter()
         try:
             plugin.apply_pending()
-        except Exception as exc:  # as ``process``: the first frame after the edit fails, the rest go on
+        except Exception as exc:  # noqa: BLE001 - as ``process``: the first frame after the edit fails, the rest go on
             self._failed(i, stage, frames[0], exc, (time.perf_counter() - start) * 1000.0, on_error)
             return [frames[0], *(self._run_batch(i, stage, frames[1:], on_error) if len(frames) > 1 else [])]
         start = time.perf_counter()
@@ -226,7 +226,7 @@ class Pipeline:
                 raise TypeError(f"process_batch() of {len(frames)} frames returned {type(outs).__name__}"
                                 f"{f' of {len(outs)}' if isinstance(outs, list) else ''}, expected as many Frames "
                                 "with an image")
-        except Exception as exc:  # run again frame by frame: errors reported per frame, as ``process`` does
+        except Exception as exc:  # noqa: BLE001 - run again frame by frame: errors reported per frame, as ``process`` does
             if self._first_of_kind(stage, "batch: " + error_kind(f"{type(exc).__name__}: {exc}")):
                 log.warning("%s: a batch of %d frames failed (%s: %s); those frames ran one at a time",
                             self.stage_name(i), len(frames), type(exc).__name__, exc)

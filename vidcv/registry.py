@@ -112,7 +112,7 @@ class Registry:
             for part in attr.split(".") if attr else ():
                 obj = getattr(obj, part)
             _check_class(obj, entry.name)
-        except Exception as exc:  # any import-time failure of outside code marks the plugin broken
+        except Exception as exc:  # noqa: BLE001 - any import-time failure of outside code marks the plugin broken
             entry.error = f"{type(exc).__name__}: {exc}"
             log.warning("plugin %r (%s) failed to load: %s", entry.name, entry.target, entry.error)
             return

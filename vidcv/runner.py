@@ -285,7 +285,7 @@ class Runner:
                 self._read_rate.tick()
                 if not self._in.put(frame, stop):
                     break
-        except BaseException as exc:  # reported through .error; frames already read are still processed
+        except BaseException as exc:  # noqa: BLE001 - reported through .error; frames already read are still processed
             self._fail(exc, "source", stop=False)
         finally:
             self._in.close()
@@ -345,7 +345,7 @@ class Runner:
                 self.frames_processed += 1
                 if not self._out.put(frame, self._stop):
                     break
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - a processing thread's failure is the run's, reported through .error
             self._fail(exc, "processing")
         finally:
             self._out.close()
@@ -406,7 +406,7 @@ class Runner:
                             self.frames_processed += 1
                             if not self._out.put(frame, self._stop):
                                 return
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - a worker's failure: the others stop, it is the run's
                 failed.append(exc)
 
         threads_before = cv2.getNumThreads()
@@ -434,7 +434,7 @@ class Runner:
                     if self._wrote_enough():
                         break
                 self._publish_stats()
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - the sink thread's failure is the run's, reported through .error
             self._fail(exc, "output")
         finally:
             self._close_sinks()
@@ -495,7 +495,7 @@ class Runner:
                 sink.close()
             except OSError as exc:
                 self._fail(_sink_failure(sink, exc), "output")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a sink's close failing is reported, the other sinks still close
                 self._fail(exc, "output")
 
     def _fail(self, exc: BaseException, where: Literal["source", "processing", "output"], stop: bool = True) -> None:

@@ -14,8 +14,8 @@ import termios
 import time
 
 import cv2
-from media import read_all
 
+from media import read_all
 from vidcv.bundled import sample_video
 
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 from batch_helpers import children, gone, ledger, partial_leftovers, wait_for
-from media import vidcv_cmd
 
+from media import vidcv_cmd
 from vidcv.batch.ledger import incomplete_reason
 
 pytestmark = pytest.mark.timeout(600)

@@ -8,8 +8,8 @@ import pathlib
 import cv2
 import pytest
 from batch_helpers import partial_leftovers
-from media import write_video
 
+from media import write_video
 from vidcv.batch.bundle import PipelineBundle
 from vidcv.batch.job import (
     InputJob,

@@ -21,6 +21,7 @@ from batch_helpers import (
     wait_for,
     write_clip,
 )
+
 from media import read_all, run_cli, vidcv_cmd, write_video
 
 pytestmark = pytest.mark.timeout(300)

@@ -27,8 +27,8 @@ from batch_helpers import (
     wait_for,
     write_clip,
 )
-from media import vidcv_cmd
 
+from media import vidcv_cmd
 from vidcv.bundled import bundled_models, bundled_preset
 
 pytestmark = pytest.mark.timeout(300)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from media import BLOBS, vidcv_cmd, write_video
 
 pytestmark = pytest.mark.timeout(120)

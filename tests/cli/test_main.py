@@ -5,7 +5,8 @@ import argparse
 import pytest
 
 from media import run_cli
-from vidcv.cli import exit_codes, main as cli_main
+from vidcv.cli import exit_codes
+from vidcv.cli import main as cli_main
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from vidcv.cli.main import COMMANDS, build_parser, main
 from vidcv.errors import VidcvError
@@ -211,7 +212,7 @@ def spying_build_parser(outcomes: list):
     def build():
         parser = real()
         for sub in subcommands(parser).values():
-            def spy(args, handler=sub.get_default("handler")):
+            def spy(args, handler=sub.get_default("handler")):  # noqa: B008 - bound now, per subcommand
                 try:
                     result = handler(args)
                 except BaseException as exc:

@@ -22,9 +22,8 @@ def test_model_info_of_the_demo_model():
 
 
 def test_model_info_of_an_empty_model_is_the_demo_model_as_in_the_yolo_stage():
-    from vidcv.plugins.yolo import resolve_model
-
     from vidcv.bundled import DEMO_MODEL, bundled_models
+    from vidcv.plugins.yolo import resolve_model
 
     res = run_cli("model", "info", "", "--device", "cpu", "--json")
     assert res.returncode == 0, res.stderr

@@ -4,6 +4,7 @@ import io
 import os
 import signal
 import sys
+from typing import ClassVar
 
 import pytest
 import tqdm
@@ -20,7 +21,7 @@ from vidcv.stats import RunSummary
 class FakeBar:
     """Stands in for tqdm.tqdm: records what Progress asks of its bar."""
 
-    made: list["FakeBar"] = []
+    made: ClassVar[list["FakeBar"]] = []
 
     def __init__(self, **kw):
         self.kw, self.n, self.updates, self.postfixes, self.closed = kw, 0, [], [], False

@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 import pytest
+from terminal import frames_shown, read_until, spawn_on_terminal
 
 from media import decode_index, read_all, run_cli, vidcv_cmd, write_video
-from terminal import frames_shown, read_until, spawn_on_terminal
 from vidcv.bundled import sample_video
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from vidcv.cli.main import main

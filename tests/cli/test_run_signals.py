@@ -9,9 +9,9 @@ import subprocess
 import time
 
 import pytest
+from terminal import frames_shown, read_until, spawn_on_terminal
 
 from media import decode_index, read_all, run_cli, vidcv_cmd
-from terminal import frames_shown, read_until, spawn_on_terminal
 from vidcv.fileio import partial_name
 
 

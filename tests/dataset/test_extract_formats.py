@@ -17,7 +17,7 @@ from vidcv.frame import xywhr_corners
 from vidcv.inference.yolo import YoloModel
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
-from train_test_models import scene_classify, scene_obb, scene_pose, scene_shapes  # noqa: E402
+from train_test_models import scene_classify, scene_obb, scene_pose, scene_shapes
 
 MODELS = os.environ.get("VIDCV_TEST_MODELS") or os.path.join(os.path.dirname(__file__), "..", "assets", "models")
 pytestmark = pytest.mark.timeout(600)

@@ -11,8 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from media import BLOBS, SLOW_BLOBS, run_cli, vidcv_cmd
 
+from media import BLOBS, SLOW_BLOBS, run_cli, vidcv_cmd
 from vidcv.dataset.extract import source_stem
 from vidcv.dataset.writer import SPLITS, choose_split, chunk_frames
 

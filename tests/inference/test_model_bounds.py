@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 import pytest
-from media import run_cli, vidcv_cmd
 from onnx_meta import with_metadata
 
+from media import run_cli, vidcv_cmd
 from vidcv.inference import modelfile
 from vidcv.inference.modelfile import (
     MAX_CLASSES,

@@ -2,9 +2,9 @@
 deep, a 400-digit integer) is refused in one line that names the model file and the metadata key."""
 
 import pytest
-from media import run_cli
 from onnx_meta import with_metadata
 
+from media import run_cli
 from vidcv.inference.modelfile import parse_meta
 from vidcv.inference.providers import InferenceError
 from vidcv.inference.yolo import YoloModel

@@ -12,7 +12,7 @@ from vidcv.inference.providers import InferenceError
 from vidcv.inference.yolo import YoloModel, letterbox, nms, scale_boxes
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
-from train_demo_model import CLASSES, backgrounds, make_image  # noqa: E402  (the generator of the demo data)
+from train_demo_model import CLASSES, backgrounds, make_image
 
 MODEL = bundled_models()[DEMO_MODEL]
 pytestmark = pytest.mark.timeout(300)

@@ -17,7 +17,7 @@ from vidcv.frame import Frame
 from vidcv.inference.yolo import YoloModel
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
-from train_test_models import scene_for  # noqa: E402
+from train_test_models import scene_for
 
 MODELS = os.environ.get("VIDCV_TEST_MODELS") or os.path.join(os.path.dirname(__file__), "..", "assets", "models")
 pytestmark = pytest.mark.timeout(600)

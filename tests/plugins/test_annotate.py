@@ -1,8 +1,8 @@
 """annotate draws the detections onto the frame, in the right place whatever geometry came before."""
 
 import numpy as np
-
 from plugin_helpers import REG
+
 from vidcv.detections import Detections
 from vidcv.drawing import color_rgb
 from vidcv.frame import Frame

@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import IMAGES, KINDS, REG, run, same
+
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline
 from vidcv.presets import parse_preset

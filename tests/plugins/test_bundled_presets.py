@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from vidcv.bundled import bundled_presets, sample_video
+from vidcv.bundled import bundled_preset, bundled_presets, sample_video
 from vidcv.presets import load_preset
-from vidcv.bundled import bundled_preset
 from vidcv.runner import Runner
 from vidcv.sinks import CallbackSink
 from vidcv.sources import FileSource

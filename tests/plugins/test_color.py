@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import IMAGES, KINDS, bgr_of, run, same
+
 from vidcv.imageops import COLOR_SPACES
 
 BGR_TO = {"gray": cv2.COLOR_BGR2GRAY, "hsv": cv2.COLOR_BGR2HSV, "hls": cv2.COLOR_BGR2HLS,

@@ -3,7 +3,6 @@
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import IMAGES, run, run_staged, same
 
 MODES = {"external": cv2.RETR_EXTERNAL, "list": cv2.RETR_LIST, "ccomp": cv2.RETR_CCOMP, "tree": cv2.RETR_TREE}

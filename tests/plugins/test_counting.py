@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-
 from plugin_helpers import REG
 from test_tracking import render
+
 from vidcv.detections import Detections
 from vidcv.frame import Frame
 from vidcv.presets import parse_preset

@@ -2,8 +2,7 @@
 
 import cv2
 import pytest
-
-from plugin_helpers import IMAGES, KINDS, bgr_of, gray_of, run, run_staged, same
+from plugin_helpers import IMAGES, KINDS, bgr_of, gray_of, run_staged, same
 
 BIG = {k: cv2.resize(v, (v.shape[1] * 4, v.shape[0] * 4), interpolation=cv2.INTER_LINEAR) for k, v in IMAGES.items()}
 

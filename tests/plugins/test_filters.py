@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import IMAGES, KINDS, REG, run, same
+
 from vidcv.errors import ParamError
 
 

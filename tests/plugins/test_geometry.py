@@ -5,7 +5,6 @@ import math
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import IMAGES, KINDS, run, same
 
 INTER = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA,

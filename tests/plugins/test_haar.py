@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import REG
+
 from vidcv.errors import ParamError, PresetError
 from vidcv.frame import Frame
 from vidcv.plugins.haar import class_name_of, shipped_cascades

@@ -3,7 +3,6 @@
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import IMAGES, KINDS, run, same
 
 

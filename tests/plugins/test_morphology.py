@@ -2,7 +2,6 @@
 
 import cv2
 import pytest
-
 from plugin_helpers import IMAGES, KINDS, run, same
 
 OPS = {"erode": cv2.MORPH_ERODE, "dilate": cv2.MORPH_DILATE, "open": cv2.MORPH_OPEN, "close": cv2.MORPH_CLOSE,

@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import REG, same
+
 from vidcv.frame import Frame
 
 

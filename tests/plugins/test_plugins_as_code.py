@@ -6,9 +6,9 @@ import types
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import IMAGES, REG
 from test_presets_all_plugins import other_value
+
 from vidcv.codegen import export_script
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline, Stage

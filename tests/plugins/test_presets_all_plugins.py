@@ -2,8 +2,8 @@
 
 import pytest
 import yaml
-
 from plugin_helpers import REG
+
 from vidcv.params import Param
 from vidcv.presets import dump_preset, parse_preset
 

@@ -7,8 +7,8 @@ import os
 import cv2
 import numpy as np
 import pytest
-
 from plugin_helpers import REG
+
 from vidcv.bundled import assets_dir, sample_video
 from vidcv.errors import ParamError
 from vidcv.frame import Frame

@@ -2,8 +2,8 @@
 
 import cv2
 import pytest
-
 from plugin_helpers import IMAGES, KINDS, REG, gray_of, run, same
+
 from vidcv.errors import ParamError
 
 GLOBAL = {"binary": cv2.THRESH_BINARY, "binary_inv": cv2.THRESH_BINARY_INV, "trunc": cv2.THRESH_TRUNC,

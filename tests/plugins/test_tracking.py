@@ -4,8 +4,8 @@ import cv2
 import motmetrics as mm
 import numpy as np
 import pytest
-
 from plugin_helpers import REG
+
 from vidcv.frame import Frame
 from vidcv.presets import parse_preset
 

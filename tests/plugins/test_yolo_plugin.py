@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from plugin_helpers import REG
+
 from vidcv.errors import ParamError, PresetError
 from vidcv.frame import Frame
 from vidcv.presets import parse_preset

@@ -7,8 +7,8 @@ import os
 import shutil
 
 import pytest
-from media import write_video
 
+from media import write_video
 from vidcv.batch.ledger import CONFIG_NAME
 from vidcv.bundled import bundled_preset
 

@@ -159,7 +159,7 @@ def test_preset_save_and_load_round_trip_from_the_ui(qtbot, window, tmp_path):
     assert window.open_preset(path)
     assert dump_preset(window.session.pipeline) == saved and window.pipeline_panel.list.count() == 3
     assert window.settings.recent_presets()[0] == path
-    assert [a.text() for a in window.actions_.recent_menu.actions()][0] == path
+    assert window.actions_.recent_menu.actions()[0].text() == path
 
 
 def test_a_bad_preset_is_reported_and_changes_nothing(qtbot, window, tmp_path):

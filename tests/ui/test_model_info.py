@@ -17,8 +17,8 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def info(**kw):
-    base = dict(path="m.onnx", task="detect", names={0: "cat"}, imgsz=(640, 640), stride=32, input_name="images",
-                input_dtype=np.dtype(np.float32), outputs=["output0"])
+    base = {"path": "m.onnx", "task": "detect", "names": {0: "cat"}, "imgsz": (640, 640), "stride": 32,
+            "input_name": "images", "input_dtype": np.dtype(np.float32), "outputs": ["output0"]}
     return ModelInfo(**{**base, **kw})
 
 

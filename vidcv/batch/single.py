@@ -143,7 +143,7 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, VidcvError):
         return str(error)
     text = str(error)
-    if type(error).__module__ == "cv2" or type(error).__name__ == "error" and "OpenCV" in text:
+    if type(error).__module__ == "cv2" or (type(error).__name__ == "error" and "OpenCV" in text):
         what = next((line.split(" error: ", 1)[1] for line in text.splitlines() if " error: " in line), text)
         return redact(f"OpenCV: {' '.join(what.split())}")
     return redact(f"{type(error).__name__}: {' '.join(text.split())}")

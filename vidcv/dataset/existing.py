@@ -74,10 +74,8 @@ def names_of(meta: dict[str, Any]) -> list[str]:
 
 
 def _has_files(root: str) -> bool:
-    for folder, _, files in os.walk(root):
-        if any(folder != root or f not in OWN_FILES for f in files):
-            return True
-    return False
+    """Whether ``root`` holds a file other than vidcv's own at its top."""
+    return any(folder != root or f not in OWN_FILES for folder, _, files in os.walk(root) for f in files)
 
 
 def _count_files(folder: str) -> int:

@@ -132,7 +132,7 @@ class Dataset:
         self.opened = False
         self.done: set[str] = set()
         self.orphans_removed = 0
-        self.kept = {split: 0 for split in SPLITS}
+        self.kept = dict.fromkeys(SPLITS, 0)
         self.positives = self.negatives = 0  #: frames this run kept with labels and without
         self.total_positives = self.total_negatives = 0  #: ... in the whole dataset (earlier runs included)
         self.unlabelled = 0  #: detections this format cannot hold (no keypoints in a pose dataset, ...)
