@@ -51,7 +51,7 @@ def make_clips(folder: str, count: int, frames: int) -> list[str]:
         h, w = images[0].shape[:2]
         writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
         start = (i * 37) % max(1, total - frames)
-        for img in images[start:start + frames]:
+        for img in images[start : start + frames]:
             writer.write(img)
         writer.release()
         paths.append(path)
@@ -66,8 +66,11 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
 
 def loop_command(vidcv: str, clips: list[str], out: str) -> list[str]:
     """A shell loop of `vidcv run`, one process per clip, writing what the batch writes per input."""
-    lines = [f'mkdir -p "{out}/{i}" && "{vidcv}" run "{clip}" -p {PRESET} --detections-jsonl "{out}/{i}/detections.jsonl"'
-             f' --stats-json "{out}/{i}/stats.json" -q' for i, clip in enumerate(clips)]
+    lines = [
+        f'mkdir -p "{out}/{i}" && "{vidcv}" run "{clip}" -p {PRESET} --detections-jsonl "{out}/{i}/detections.jsonl"'
+        f' --stats-json "{out}/{i}/stats.json" -q'
+        for i, clip in enumerate(clips)
+    ]
     return ["bash", "-ec", "\n".join(lines)]
 
 
@@ -82,10 +85,24 @@ def start_ray_head(tmp: str) -> tuple[subprocess.Popen, str, dict[str, str]]:
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), RAY_USAGE_STATS_ENABLED="0")
     log_path = os.path.join(tmp, "ray-head.log")
     with open(log_path, "w") as log:
-        head = subprocess.Popen([ray, "start", "--head", "--node-ip-address=127.0.0.2", f"--port={port}",
-                                 f"--num-cpus={os.cpu_count() or 1}", "--include-dashboard=false",
-                                 f"--temp-dir={tmp}/ray", "--disable-usage-stats", "--block"],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        head = subprocess.Popen(
+            [
+                ray,
+                "start",
+                "--head",
+                "--node-ip-address=127.0.0.2",
+                f"--port={port}",
+                f"--num-cpus={os.cpu_count() or 1}",
+                "--include-dashboard=false",
+                f"--temp-dir={tmp}/ray",
+                "--disable-usage-stats",
+                "--block",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with open(log_path) as fh:
@@ -115,15 +132,31 @@ def main() -> None:
 
         def batch(n: int, *extra: str, env: dict[str, str] | None = None) -> float:
             out = tempfile.mkdtemp(dir=tmp)  # a fresh folder: nothing to resume
-            return timed([vidcv, "batch", os.path.join(tmp, "clips"), "-p", PRESET, "--out", out,
-                          "--workers", str(n), "-q", *extra], env)
+            return timed(
+                [
+                    vidcv,
+                    "batch",
+                    os.path.join(tmp, "clips"),
+                    "-p",
+                    PRESET,
+                    "--out",
+                    out,
+                    "--workers",
+                    str(n),
+                    "-q",
+                    *extra,
+                ],
+                env,
+            )
 
         loops, batches = [], []
         for r in range(args.rounds):
             loops.append(timed(loop_command(vidcv, clips, tempfile.mkdtemp(dir=tmp))))
             batches.append(batch(args.workers))
-            print(f"round {r + 1}: loop of vidcv run {loops[-1]:6.1f} s   vidcv batch --workers {args.workers} "
-                  f"{batches[-1]:6.1f} s")
+            print(
+                f"round {r + 1}: loop of vidcv run {loops[-1]:6.1f} s   vidcv batch --workers {args.workers} "
+                f"{batches[-1]:6.1f} s"
+            )
         loop_s, batch_s = statistics.median(loops), statistics.median(batches)
         print(f"loop of vidcv run:          {loop_s:6.1f} s  {frames / loop_s:6.1f} fps")
         print(f"vidcv batch --workers {args.workers}:    {batch_s:6.1f} s  {frames / batch_s:6.1f} fps")
@@ -139,8 +172,10 @@ def main() -> None:
                     rays.append(batch(args.workers, "--engine", "ray", "--address", address, env=env))
                     print(f"round {r + 1}: vidcv batch --engine ray {rays[-1]:6.1f} s")
                 ray_s = statistics.median(rays)
-                print(f"vidcv batch --engine ray:   {ray_s:6.1f} s  {frames / ray_s:6.1f} fps "
-                      f"({loop_s / ray_s:.2f}x the loop, {batch_s / ray_s:.2f}x the local engine)")
+                print(
+                    f"vidcv batch --engine ray:   {ray_s:6.1f} s  {frames / ray_s:6.1f} fps "
+                    f"({loop_s / ray_s:.2f}x the loop, {batch_s / ray_s:.2f}x the local engine)"
+                )
             finally:
                 os.killpg(head.pid, signal.SIGKILL)
                 head.wait()
@@ -151,8 +186,10 @@ def main() -> None:
             for n in counts:
                 t = statistics.median(batch(n) for _ in range(args.rounds))
                 base = base or t
-                print(f"--workers {n:3d}: {t:6.1f} s  {frames / t:7.1f} fps  {base / t:5.2f}x the time of "
-                      f"--workers {counts[0]}")
+                print(
+                    f"--workers {n:3d}: {t:6.1f} s  {frames / t:7.1f} fps  {base / t:5.2f}x the time of "
+                    f"--workers {counts[0]}"
+                )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

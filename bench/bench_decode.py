@@ -35,7 +35,7 @@ def make_clip(path: str, codec: str, size: tuple[int, int], frames: int) -> None
     sink = VideoSink(path, 30, codec, hardware="cpu")
     for i in range(frames):
         x, y = (i * 3) % w, (i * 2) % h
-        img = texture[y:y + h, x:x + w].copy()
+        img = texture[y : y + h, x : x + w].copy()
         cv2.circle(img, (int(w / 2 + w / 3 * np.sin(i / 20)), h // 2), h // 8, (0, 0, 255), -1)
         sink.write(Frame(img, i, i * 1000 / 30))
     sink.close()
@@ -65,13 +65,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--frames", type=int, default=240)
-    ap.add_argument("--threads", type=int, default=default_decode_threads(),
-                    help="decoding threads for every side (default: vidcv's, half the cores)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=default_decode_threads(),
+        help="decoding threads for every side (default: vidcv's, half the cores)",
+    )
     args = ap.parse_args()
     print(f"{os.cpu_count()} cores, {args.threads} decoding thread(s), {args.frames} frames, {args.rounds} rounds")
-    sides = {"cv2.VideoCapture": lambda p: bare_loop(p, args.threads),
-             "vidcv pyav": lambda p: vidcv_source(p, args.threads, "pyav"),
-             "vidcv opencv": lambda p: vidcv_source(p, args.threads, "opencv")}
+    sides = {
+        "cv2.VideoCapture": lambda p: bare_loop(p, args.threads),
+        "vidcv pyav": lambda p: vidcv_source(p, args.threads, "pyav"),
+        "vidcv opencv": lambda p: vidcv_source(p, args.threads, "opencv"),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for codec, label in (("h264", "H.264"), ("mpeg4", "mp4v")):
             for size in ((640, 360), (1280, 720), (1920, 1080)):
@@ -89,8 +95,10 @@ def main() -> None:
                 print(f"{label} {size[0]}x{size[1]} (auto picks {choose_backend(codec, size)}):")
                 for name, v in fps.items():
                     rounds = " ".join(f"{x:5.0f}" for x in v)
-                    print(f"  {name:18s} median {med[name]:6.1f} fps  x{med[name] / base:4.2f}   rounds: {rounds}",
-                          flush=True)
+                    print(
+                        f"  {name:18s} median {med[name]:6.1f} fps  x{med[name] / base:4.2f}   rounds: {rounds}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

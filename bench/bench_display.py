@@ -57,11 +57,15 @@ def time_label(label: QLabel, batch: list[Frame]) -> list[float]:
     times = []
     for frame in batch:
         start = time.perf_counter()
-        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB) if frame.image.ndim == 3 else cv2.cvtColor(
-            frame.image, cv2.COLOR_GRAY2RGB)
+        rgb = (
+            cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+            if frame.image.ndim == 3
+            else cv2.cvtColor(frame.image, cv2.COLOR_GRAY2RGB)
+        )
         image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888).copy()
-        pixmap = QPixmap.fromImage(image).scaled(label.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                                 Qt.TransformationMode.SmoothTransformation)
+        pixmap = QPixmap.fromImage(image).scaled(
+            label.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
         label.setPixmap(pixmap)
         label.repaint()
         times.append((time.perf_counter() - start) * 1000)
@@ -88,8 +92,10 @@ def main() -> None:
     label.resize(1280, 720)
     label.show()
     app.processEvents()
-    print(f"GUI-thread time per displayed 1920x1080 frame into a 1280x720 view ({args.frames} frames, "
-          f"{os.environ['QT_QPA_PLATFORM']})")
+    print(
+        f"GUI-thread time per displayed 1920x1080 frame into a 1280x720 view ({args.frames} frames, "
+        f"{os.environ['QT_QPA_PLATFORM']})"
+    )
     color, gray = frames(args.frames, gray=False), frames(args.frames, gray=True)
     vidcv = report("vidcv view, BGR frame", time_view(view, color, overlays=False))
     report("vidcv view, BGR frame + 10 boxes overlay", time_view(view, color, overlays=True))

@@ -67,7 +67,7 @@ def make_video(path: str, frames: int, size: tuple[int, int] = (1280, 720), fps:
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     for i in range(frames):
         x, y = (i * 3) % w, (i * 2) % h
-        img = texture[y:y + h, x:x + w].copy()
+        img = texture[y : y + h, x : x + w].copy()
         for k in range(6):
             cx = int(w / 2 + w / 3 * np.sin(i / 20 + k))
             cy = int(h / 2 + h / 3 * np.cos(i / 25 + k * 1.7))
@@ -91,8 +91,9 @@ def timed(cmd: list[str], usage: list[tuple[float, int]] | None = None) -> float
     wall = time.perf_counter() - start
     if usage is not None:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        usage.append((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
-                      after.ru_minflt - before.ru_minflt))
+        usage.append(
+            (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, after.ru_minflt - before.ru_minflt)
+        )
     return wall
 
 
@@ -100,8 +101,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--startup", action="store_true",
-                        help="also time the start-up of each side alone, and print CPU time and page faults")
+    parser.add_argument(
+        "--startup",
+        action="store_true",
+        help="also time the start-up of each side alone, and print CPU time and page faults",
+    )
     args = parser.parse_args()
     vidcv = shutil.which("vidcv", path=os.path.dirname(sys.executable)) or "vidcv"
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,8 +113,10 @@ def main() -> None:
         make_video(video, args.frames)
         with open(preset, "w") as fh:
             fh.write(PRESET)
-        commands = {"opencv loop": [sys.executable, "-c", HAND_LOOP, video],
-                    "vidcv run": [vidcv, "run", video, "--pipeline", preset, "--quiet"]}
+        commands = {
+            "opencv loop": [sys.executable, "-c", HAND_LOOP, video],
+            "vidcv run": [vidcv, "run", video, "--pipeline", preset, "--quiet"],
+        }
         for cmd in commands.values():  # warm the file cache and the interpreters once
             timed(cmd)
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -120,15 +126,19 @@ def main() -> None:
                 times[name].append(timed(cmd, usage[name]))
             print(f"round {r + 1}: " + ", ".join(f"{n} {args.frames / t[-1]:.1f} fps" for n, t in times.items()))
         if args.startup:
-            startup = {"opencv loop": [sys.executable, "-c", LOOP_STARTUP, video],
-                       "vidcv run": [*commands["vidcv run"], "--max-frames", "1"]}
+            startup = {
+                "opencv loop": [sys.executable, "-c", LOOP_STARTUP, video],
+                "vidcv run": [*commands["vidcv run"], "--max-frames", "1"],
+            }
             started: dict[str, list[float]] = {name: [] for name in startup}
             for _ in range(args.rounds):
                 for name, cmd in startup.items():
                     started[name].append(timed(cmd))
     fps = {name: args.frames / statistics.median(t) for name, t in times.items()}
-    print(f"\n{args.frames} frames 1280x720, color(gray) -> blur(gaussian 5) -> canny(50, 150), "
-          f"whole processes, median of {args.rounds} alternating rounds, {os.cpu_count()} CPUs")
+    print(
+        f"\n{args.frames} frames 1280x720, color(gray) -> blur(gaussian 5) -> canny(50, 150), "
+        f"whole processes, median of {args.rounds} alternating rounds, {os.cpu_count()} CPUs"
+    )
     for name, value in fps.items():
         print(f"  {name:<12} {value:7.1f} fps")
     print(f"  ratio vidcv / opencv loop: {fps['vidcv run'] / fps['opencv loop']:.2f}x")
@@ -137,8 +147,10 @@ def main() -> None:
         for name in commands:
             cpu = statistics.median(c for c, _ in usage[name])
             faults = statistics.median(f for _, f in usage[name])
-            print(f"  {name:<12} start-up {statistics.median(started[name]) * 1000:6.1f} ms   whole run: CPU "
-                  f"{cpu * 1000:7.1f} ms, {faults:8.0f} page faults")
+            print(
+                f"  {name:<12} start-up {statistics.median(started[name]) * 1000:6.1f} ms   whole run: CPU "
+                f"{cpu * 1000:7.1f} ms, {faults:8.0f} page faults"
+            )
     print(f"  load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -27,18 +27,26 @@ from vidcv.sinks import VideoSink
 from vidcv.sources import PatternSource
 
 
-def one_run(size: tuple[int, int], fps: float, seconds: float, out: str | None, codec: str,
-            hardware: str) -> dict[str, float | str]:
+def one_run(
+    size: tuple[int, int], fps: float, seconds: float, out: str | None, codec: str, hardware: str
+) -> dict[str, float | str]:
     frames = int(seconds * fps)
     sinks = [VideoSink(out, fps, codec, hardware=hardware)] if out else []
-    runner = Runner(PatternSource(f"pattern:{size[0]}x{size[1]}@{fps:g}", *size, fps), Pipeline(), sinks,
-                    max_frames=frames)
+    runner = Runner(
+        PatternSource(f"pattern:{size[0]}x{size[1]}@{fps:g}", *size, fps), Pipeline(), sinks, max_frames=frames
+    )
     cpu0, t0 = time.process_time(), time.perf_counter()
     summary = runner.run()  # closing the sink (the rewrite as a plain MP4) is part of the run
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    return {"written": summary.frames, "read": summary.frames_read, "dropped": summary.dropped,
-            "fps": summary.frames / wall, "cpu_cores": cpu / wall, "encoder": sinks[0].encoder_name if sinks else "-",
-            "mb": os.path.getsize(out) / 1e6 if out and os.path.exists(out) else 0.0}
+    return {
+        "written": summary.frames,
+        "read": summary.frames_read,
+        "dropped": summary.dropped,
+        "fps": summary.frames / wall,
+        "cpu_cores": cpu / wall,
+        "encoder": sinks[0].encoder_name if sinks else "-",
+        "mb": os.path.getsize(out) / 1e6 if out and os.path.exists(out) else 0.0,
+    }
 
 
 def main() -> None:
@@ -53,13 +61,18 @@ def main() -> None:
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     cores = os.cpu_count() or 1
-    print(f"live pattern {args.size}@{args.fps:g} for {args.seconds:g} s, {cores} cores, "
-          f"default libx264 preset {encode.X264_PRESET}")
+    print(
+        f"live pattern {args.size}@{args.fps:g} for {args.seconds:g} s, {cores} cores, "
+        f"default libx264 preset {encode.X264_PRESET}"
+    )
 
     def show(label: str, r: dict) -> None:
-        print(f"  {label:28s} written {r['written']:5d}  dropped {r['dropped']:4d}  {r['fps']:5.1f} fps  "
-              f"CPU {r['cpu_cores']:.2f} cores ({100 * r['cpu_cores'] / cores:4.0f}% of the machine)  "
-              f"{r['mb']:6.1f} MB  {r['encoder']}", flush=True)
+        print(
+            f"  {label:28s} written {r['written']:5d}  dropped {r['dropped']:4d}  {r['fps']:5.1f} fps  "
+            f"CPU {r['cpu_cores']:.2f} cores ({100 * r['cpu_cores'] / cores:4.0f}% of the machine)  "
+            f"{r['mb']:6.1f} MB  {r['encoder']}",
+            flush=True,
+        )
 
     bases = [one_run(size, args.fps, args.seconds, None, args.codec, args.hardware) for _ in range(args.rounds)]
     for base in bases:
@@ -74,8 +87,11 @@ def main() -> None:
             for _ in range(args.rounds):
                 r = one_run(size, args.fps, args.seconds, os.path.join(tmp, "rec.mp4"), args.codec, args.hardware)
                 show(f"recording {args.codec} {preset}".rstrip(), r)
-                print(f"  {'':28s} ratio: CPU x{r['cpu_cores'] / max(1e-9, base_cpu):.1f} of the run without "
-                      f"recording; drops {r['dropped']} vs {bases[0]['dropped']}", flush=True)
+                print(
+                    f"  {'':28s} ratio: CPU x{r['cpu_cores'] / max(1e-9, base_cpu):.1f} of the run without "
+                    f"recording; drops {r['dropped']} vs {bases[0]['dropped']}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

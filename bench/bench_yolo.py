@@ -60,8 +60,7 @@ def main() -> None:
         model.predict(np.zeros((360, 640, 3), np.uint8), imgsz=256, device=args.device, verbose=False)  # load
         start = time.perf_counter()
         n = 0
-        for _ in model.predict(video, stream=True, imgsz=256, conf=0.25, iou=0.7, device=args.device,
-                               verbose=False):
+        for _ in model.predict(video, stream=True, imgsz=256, conf=0.25, iou=0.7, device=args.device, verbose=False):
             n += 1
             if n >= args.frames:
                 break
@@ -73,12 +72,17 @@ def main() -> None:
         summary = Runner(FileSource(video), Pipeline([plugin]), max_frames=args.frames).run()
         return summary.frames / (time.perf_counter() - start)
 
-    runs = {"ultralytics .pt": lambda: ultralytics_run(pt), "ultralytics .onnx": lambda: ultralytics_run(onnx),
-            "vidcv yolo": vidcv_run}
+    runs = {
+        "ultralytics .pt": lambda: ultralytics_run(pt),
+        "ultralytics .onnx": lambda: ultralytics_run(onnx),
+        "vidcv yolo": vidcv_run,
+    }
     results = alternate(runs, args.rounds)
     fps = {name: statistics.median(v) for name, v in results.items()}
-    print(f"\n{args.frames} frames of the sample (640x360), demo model at 256, device {args.device}, "
-          f"{os.cpu_count()} CPUs, median of {args.rounds} rounds, model load excluded")
+    print(
+        f"\n{args.frames} frames of the sample (640x360), demo model at 256, device {args.device}, "
+        f"{os.cpu_count()} CPUs, median of {args.rounds} rounds, model load excluded"
+    )
     for name, value in fps.items():
         print(f"  {name:<18} {value:7.1f} fps")
     print(f"  vidcv / ultralytics .pt:   {fps['vidcv yolo'] / fps['ultralytics .pt']:.2f}x")
@@ -114,7 +118,11 @@ def batch_main(args: argparse.Namespace) -> None:
     device = "cuda" if args.device != "cpu" else "cpu"
     folder = tempfile.mkdtemp(prefix="bench_batch_")
     models = {}
-    for name, options in (("fixed1", {}), (f"fixed{args.batch}", {"batch": args.batch}), ("dynamic", {"dynamic": True})):
+    for name, options in (
+        ("fixed1", {}),
+        (f"fixed{args.batch}", {"batch": args.batch}),
+        ("dynamic", {"dynamic": True}),
+    ):
         copy = os.path.join(folder, f"{name}.pt")  # the export lands beside its weights: a temporary copy
         shutil.copyfile(pt, copy)
         models[name] = YOLO(copy, task="detect").export(format="onnx", imgsz=256, verbose=False, **options)
@@ -126,14 +134,18 @@ def batch_main(args: argparse.Namespace) -> None:
         return summary.frames / (time.perf_counter() - start)
 
     n = args.batch
-    runs = {"fixed1 batch 1": lambda: vidcv_run(models["fixed1"], 1),
-            f"fixed{n} batch {n}": lambda: vidcv_run(models[f"fixed{n}"], n),
-            "dynamic batch 1": lambda: vidcv_run(models["dynamic"], 1),
-            f"dynamic batch {n}": lambda: vidcv_run(models["dynamic"], n)}
+    runs = {
+        "fixed1 batch 1": lambda: vidcv_run(models["fixed1"], 1),
+        f"fixed{n} batch {n}": lambda: vidcv_run(models[f"fixed{n}"], n),
+        "dynamic batch 1": lambda: vidcv_run(models["dynamic"], 1),
+        f"dynamic batch {n}": lambda: vidcv_run(models["dynamic"], n),
+    }
     results = alternate(runs, args.rounds)
     fps = {name: statistics.median(v) for name, v in results.items()}
-    print(f"\n{args.frames} frames of the sample (640x360), demo model at 256, device {args.device}, "
-          f"{os.cpu_count()} CPUs, median of {args.rounds} rounds, model load excluded")
+    print(
+        f"\n{args.frames} frames of the sample (640x360), demo model at 256, device {args.device}, "
+        f"{os.cpu_count()} CPUs, median of {args.rounds} rounds, model load excluded"
+    )
     for name, value in fps.items():
         print(f"  {name:<20} {value:7.1f} fps")
     for batched, one in ((f"fixed{n} batch {n}", "fixed1 batch 1"), (f"dynamic batch {n}", "dynamic batch 1")):
@@ -158,14 +170,17 @@ def inference_pairs(models: dict[str, str], n: int, pairs: int, video: str, devi
     ratios: dict[str, list[float]] = {"fixed": [], "dynamic": []}
     rates: dict[str, list[float]] = {}
     one, many, dynamic = (YoloModel(models[k], device) for k in ("fixed1", f"fixed{n}", "dynamic"))
-    sides = {"fixed": (lambda imgs: [one(i) for i in imgs], many.predict_batch),
-             "dynamic": (lambda imgs: [dynamic(i) for i in imgs], dynamic.predict_batch)}
+    sides = {
+        "fixed": (lambda imgs: [one(i) for i in imgs], many.predict_batch),
+        "dynamic": (lambda imgs: [dynamic(i) for i in imgs], dynamic.predict_batch),
+    }
     for k in range(pairs):
-        images = frames[(k * n) % 60:(k * n) % 60 + n]
+        images = frames[(k * n) % 60 : (k * n) % 60 + n]
         for name, (single, batched) in sides.items():
             times = {}
-            for label, call in ((("batch", batched), ("single", single)) if k % 2 else
-                                (("single", single), ("batch", batched))):
+            for label, call in (
+                (("batch", batched), ("single", single)) if k % 2 else (("single", single), ("batch", batched))
+            ):
                 start = time.perf_counter()
                 call(images)
                 times[label] = time.perf_counter() - start

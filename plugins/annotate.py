@@ -25,11 +25,13 @@ class Annotate(Plugin):
     name = "annotate"
     title = "Annotate detections"
     category = "detection"
-    summary = ("Draws the frame's detections onto the image: boxes, labels with confidence, masks, polygons "
-               "and track ids, coloured by class or by track, with optional trails of each track's centre (the "
-               "'trail' data a tracker attaches); keypoints (COCO's skeleton for 17), oriented boxes, and a "
-               "classifier's top classes as a banner. "
-               "Draws on the current image (gray becomes BGR) or on the original.")
+    summary = (
+        "Draws the frame's detections onto the image: boxes, labels with confidence, masks, polygons "
+        "and track ids, coloured by class or by track, with optional trails of each track's centre (the "
+        "'trail' data a tracker attaches); keypoints (COCO's skeleton for 17), oriented boxes, and a "
+        "classifier's top classes as a banner. "
+        "Draws on the current image (gray becomes BGR) or on the original."
+    )
     params = (
         Choice("draw_on", "frame", ("frame", "original"), help="draw on the current image or on the original"),
         Choice("color_by", "class", ("class", "track"), help="colour per class or per track id"),
@@ -75,8 +77,9 @@ class Annotate(Plugin):
                 (tw, th), base_line = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
                 top = max(th + base_line, y1)
                 cv2.rectangle(canvas, (x1, top - th - base_line), (x1 + tw + 2, top), color, -1)
-                cv2.putText(canvas, text, (x1 + 1, top - base_line), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
-                            cv2.LINE_AA)
+                cv2.putText(
+                    canvas, text, (x1 + 1, top - base_line), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA
+                )
         if p.trail and TRAIL.name in dets.data:
             self._draw_trails(canvas, dets)
         if p.labels and frame.classification is not None:
@@ -108,4 +111,4 @@ class Annotate(Plugin):
         for i, points in enumerate(dets.data[TRAIL.name]):
             if len(points) > 1:
                 color = color_for(color_key(dets, i, by_track=True))
-                cv2.polylines(canvas, [np.round(points[-self.p.trail:]).astype(np.int32)], False, color, width)
+                cv2.polylines(canvas, [np.round(points[-self.p.trail :]).astype(np.int32)], False, color, width)

@@ -19,10 +19,12 @@ class Bitwise(Plugin):
     name = "bitwise"
     title = "Bitwise"
     category = "combine"
-    summary = ("AND, OR or XOR of the frame with the original source image ('with: original') or the output of "
-               "an earlier stage ('with: stage', 'stage' = its index); NOT inverts the frame. When one side is a "
-               "1-channel mask and the other colour, AND keeps the colour pixels where the mask is set "
-               "(cv2.bitwise_and with mask=), OR and XOR use the mask on all three channels.")
+    summary = (
+        "AND, OR or XOR of the frame with the original source image ('with: original') or the output of "
+        "an earlier stage ('with: stage', 'stage' = its index); NOT inverts the frame. When one side is a "
+        "1-channel mask and the other colour, AND keeps the colour pixels where the mask is set "
+        "(cv2.bitwise_and with mask=), OR and XOR use the mask on all three channels."
+    )
     params = (
         Choice("op", "and", ("and", "or", "xor", "not"), help="operation"),
         Choice("with", "original", ("original", "stage"), help="second operand: the original image or a stage"),
@@ -34,7 +36,9 @@ class Bitwise(Plugin):
             return frame.source_image
         index = self.p.stage
         if index >= len(frame.stage_images):
-            raise ValueError(f"'stage' = {index} is not an earlier stage: this stage is stage {len(frame.stage_images)}")
+            raise ValueError(
+                f"'stage' = {index} is not an earlier stage: this stage is stage {len(frame.stage_images)}"
+            )
         return frame.stage_images[index]
 
     def reads_source_image(self) -> bool:
@@ -46,8 +50,10 @@ class Bitwise(Plugin):
             return frame.with_image(cv2.bitwise_not(image))
         other = self.operand(frame)
         if image.shape[:2] != other.shape[:2]:
-            raise ValueError(f"sizes differ: the frame is {image.shape[1]}x{image.shape[0]}, the operand "
-                             f"{other.shape[1]}x{other.shape[0]} (resize or crop both the same way)")
+            raise ValueError(
+                f"sizes differ: the frame is {image.shape[1]}x{image.shape[0]}, the operand "
+                f"{other.shape[1]}x{other.shape[0]} (resize or crop both the same way)"
+            )
         op = OPS[self.p.op]
         if image.ndim == other.ndim:
             return frame.with_image(op(image, other))
@@ -60,17 +66,21 @@ class Bitwise(Plugin):
     def to_code(self, ctx: CodeContext) -> StageCode:
         p = self.p
         if p.op == "not":
-            return StageCode("return frame.with_image(cv2.bitwise_not(frame.image))",
-                             "NOT: invert the frame (cv2.bitwise_not)")
+            return StageCode(
+                "return frame.with_image(cv2.bitwise_not(frame.image))", "NOT: invert the frame (cv2.bitwise_not)"
+            )
         fn, upper = f"cv2.bitwise_{p.op}", p.op.upper()
         if p["with"] == "original":  # the original is BGR: only the frame can be a 1-channel mask
-            return StageCode(f"""
+            return StageCode(
+                f"""
                 image, original = frame.image, frame.source_image
                 if image.ndim == 2:  # {_mask_comment(p.op, "the original")}
                     return frame.with_image({_with_mask(p.op, "original", "image")}, "bgr")
                 return frame.with_image({fn}(image, original))""",
-                             f"{upper} of the frame with the original source image ({fn})")
-        return StageCode(f"""
+                f"{upper} of the frame with the original source image ({fn})",
+            )
+        return StageCode(
+            f"""
             if STAGE >= len(frame.stage_images):  # not an earlier stage: passed on unchanged, as vidcv does
                 return frame
             image, other = frame.image, frame.stage_images[STAGE]
@@ -80,7 +90,9 @@ class Bitwise(Plugin):
                 return frame.with_image({_with_mask(p.op, "image", "other")}, frame.color_space)
             # the frame is {_mask_comment(p.op, "the other")}
             return frame.with_image({_with_mask(p.op, "other", "image")}, "bgr")""",
-                         f"{upper} of the frame with the output of stage {p.stage} ({fn})", {"STAGE": p.stage})
+            f"{upper} of the frame with the output of stage {p.stage} ({fn})",
+            {"STAGE": p.stage},
+        )
 
 
 def _mask_comment(op: str, color: str) -> str:

@@ -33,8 +33,13 @@ def blob_detections(contours: list[np.ndarray], class_name: str) -> Detections:
     if not contours:
         return Detections.empty({0: class_name})
     xyxy = xywh_to_xyxy([cv2.boundingRect(c) for c in contours])
-    return Detections(xyxy, np.ones(len(xyxy), np.float32), np.zeros(len(xyxy), np.int32), {0: class_name},
-                      polygons=[c.reshape(-1, 2) for c in contours])
+    return Detections(
+        xyxy,
+        np.ones(len(xyxy), np.float32),
+        np.zeros(len(xyxy), np.int32),
+        {0: class_name},
+        polygons=[c.reshape(-1, 2) for c in contours],
+    )
 
 
 def add_blob_detections(frame: Frame, contours: list[np.ndarray], class_name: str) -> None:
@@ -49,9 +54,11 @@ class Contours(Plugin):
     name = "contours"
     title = "Contours"
     category = "analysis"
-    summary = ("cv2.findContours of the non-zero pixels (colour input is converted to gray first; put a "
-               "threshold or colour range before it), kept when min_area <= area <= max_area (0: no maximum). "
-               "'draw' paints them on the original or on this frame; 'emit' adds their boxes as 'blob' detections. The stage reports the count as 'contours'.")
+    summary = (
+        "cv2.findContours of the non-zero pixels (colour input is converted to gray first; put a "
+        "threshold or colour range before it), kept when min_area <= area <= max_area (0: no maximum). "
+        "'draw' paints them on the original or on this frame; 'emit' adds their boxes as 'blob' detections. The stage reports the count as 'contours'."
+    )
     params = (
         Choice("mode", "external", tuple(MODES), help="retrieval mode: outer contours only, or all of them"),
         Float("min_area", 50.0, 0.0, 1e7, step=10.0, help="smallest area kept, in square pixels"),
@@ -110,11 +117,16 @@ class Contours(Plugin):
             lines.append("return frame")
         else:
             base = "frame.source_image" if p.draw == "original" else "to_bgr(frame.image, frame.color_space)"
-            lines += [f"canvas = {base}.copy()",
-                      "cv2.drawContours(canvas, blobs, -1, DRAW_COLOR, 2)",
-                      'return frame.with_image(canvas, "bgr")']
+            lines += [
+                f"canvas = {base}.copy()",
+                "cv2.drawContours(canvas, blobs, -1, DRAW_COLOR, 2)",
+                'return frame.with_image(canvas, "bgr")',
+            ]
         what = "outer contours" if p.mode == "external" else f"contours ({p.mode})"
         done = [f"drawn on the {p.draw}"] if p.draw != "none" else []
         done += ["boxes added as 'blob' detections"] if emit else []
-        return StageCode("\n".join(lines), f"{what} of the non-zero pixels with {area}, {' and '.join(done)} "
-                         "(cv2.findContours)", constants)
+        return StageCode(
+            "\n".join(lines),
+            f"{what} of the non-zero pixels with {area}, {' and '.join(done)} (cv2.findContours)",
+            constants,
+        )

@@ -34,13 +34,15 @@ class Count(Plugin):
     name = "count"
     title = "Count (line or zone)"
     category = "tracking"
-    summary = ("Counts the tracks of a track stage before it (untracked detections are ignored). Line: each "
-               "crossing of the segment by a track's anchor point counts once, 'in' from the right to the left "
-               "of someone walking along the line on screen from its first point to its second (upwards across "
-               "a line drawn left to right), 'out' the other way. Zone: the "
-               "tracks inside the four-corner polygon now ('occupancy') and how many came in ('entries', once "
-               "per entry; a track first seen inside counts as an entry). The stage reports the counts: the "
-               "stats, the readout and the detection log show them; 'draw' writes them on the frame.")
+    summary = (
+        "Counts the tracks of a track stage before it (untracked detections are ignored). Line: each "
+        "crossing of the segment by a track's anchor point counts once, 'in' from the right to the left "
+        "of someone walking along the line on screen from its first point to its second (upwards across "
+        "a line drawn left to right), 'out' the other way. Zone: the "
+        "tracks inside the four-corner polygon now ('occupancy') and how many came in ('entries', once "
+        "per entry; a track first seen inside counts as an entry). The stage reports the counts: the "
+        "stats, the readout and the detection log show them; 'draw' writes them on the frame."
+    )
     stateful = True
     params = (
         Choice("mode", "line", ("line", "zone"), help="count across a line or inside a zone"),

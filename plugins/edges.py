@@ -20,8 +20,10 @@ class Canny(Plugin):
     name = "canny"
     title = "Canny edges"
     category = "edges"
-    summary = ("Canny edge detector (cv2.Canny) on the gray image (colour frames are converted to gray first); "
-               "'auto' sets the thresholds from the median: (1 -/+ sigma) * median.")
+    summary = (
+        "Canny edge detector (cv2.Canny) on the gray image (colour frames are converted to gray first); "
+        "'auto' sets the thresholds from the median: (1 -/+ sigma) * median."
+    )
     params = (
         Float("low", 50.0, 0.0, 1000.0, step=1.0, help="lower hysteresis threshold"),
         Float("high", 150.0, 0.0, 1000.0, step=1.0, help="upper hysteresis threshold"),
@@ -59,10 +61,14 @@ class Canny(Plugin):
             thresholds = """
                 low, high = LOW, HIGH"""
             doc, values = f"Canny edges, thresholds {p.low:g} and {p.high:g}", {"LOW": p.low, "HIGH": p.high, **values}
-        return StageCode(f"""
+        return StageCode(
+            f"""
                 gray = to_gray(frame.image, frame.color_space){thresholds}
                 edges = cv2.Canny(gray, low, high, apertureSize=APERTURE, L2gradient=L2GRADIENT)
-                return frame.with_image(edges)""", doc, values)
+                return frame.with_image(edges)""",
+            doc,
+            values,
+        )
 
 
 class _Gradient(Plugin):
@@ -111,13 +117,14 @@ class _Gradient(Plugin):
         elif gain == 1.0:
             body = f"return frame.with_image(cv2.convertScaleAbs(cv2.magnitude({dx}, {dy})))"
         else:
-            body = (f"dx, dy = {dx}, {dy}\n"
-                    "return frame.with_image(cv2.convertScaleAbs(np.sqrt(dx * dx + dy * dy) / DISPLAY_GAIN))")
+            body = (
+                f"dx, dy = {dx}, {dy}\n"
+                "return frame.with_image(cv2.convertScaleAbs(np.sqrt(dx * dx + dy * dy) / DISPLAY_GAIN))"
+            )
         if gain != 1.0:
             constants = {**constants, "DISPLAY_GAIN": gain}
         what = "gradient magnitude" if direction == "magnitude" else f"derivative along {direction}"
-        return StageCode(f"gray = to_gray(frame.image, frame.color_space)\n{body}", f"{self.title} {what}",
-                         constants)
+        return StageCode(f"gray = to_gray(frame.image, frame.color_space)\n{body}", f"{self.title} {what}", constants)
 
 
 # How much stronger a Sobel kernel answers a step edge than the classic 3x3 (the sum of its positive weights
@@ -130,14 +137,23 @@ class Sobel(_Gradient):
 
     name = "sobel"
     title = "Sobel"
-    summary = ("Sobel derivative of the gray image (cv2.Sobel, float32) along x, y, or the gradient magnitude, "
-               "shown as uint8 (cv2.convertScaleAbs); colour input is converted to gray first. The larger "
-               "apertures answer an edge much more strongly (5x5 12 times, 7x7 160 times the 3x3), so with "
-               "'normalize' (the default) their result is divided by that gain: every size shows an edge about as "
-               "bright as the 3x3 does instead of saturating to white.")
-    params = (*_Gradient.params, Choice("ksize", 3, (1, 3, 5, 7), help="Sobel aperture size"),
-              Bool("normalize", True, help="divide by the aperture's gain over the 3x3 (5: 12, 7: 160) so that "
-                                           "5x5 and 7x7 do not saturate; off: cv2.convertScaleAbs of the raw value"))
+    summary = (
+        "Sobel derivative of the gray image (cv2.Sobel, float32) along x, y, or the gradient magnitude, "
+        "shown as uint8 (cv2.convertScaleAbs); colour input is converted to gray first. The larger "
+        "apertures answer an edge much more strongly (5x5 12 times, 7x7 160 times the 3x3), so with "
+        "'normalize' (the default) their result is divided by that gain: every size shows an edge about as "
+        "bright as the 3x3 does instead of saturating to white."
+    )
+    params = (
+        *_Gradient.params,
+        Choice("ksize", 3, (1, 3, 5, 7), help="Sobel aperture size"),
+        Bool(
+            "normalize",
+            True,
+            help="divide by the aperture's gain over the 3x3 (5: 12, 7: 160) so that "
+            "5x5 and 7x7 do not saturate; off: cv2.convertScaleAbs of the raw value",
+        ),
+    )
 
     def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
         return cv2.Sobel(gray, cv2.CV_32F, dx, dy, ksize=self.p.ksize)
@@ -146,8 +162,11 @@ class Sobel(_Gradient):
         return SOBEL_GAIN[self.p.ksize] if self.p.normalize else 1.0
 
     def derivative_code(self) -> tuple[str, str, dict[str, Any]]:
-        return ("cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=KSIZE)", "cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=KSIZE)",
-                {"KSIZE": self.p.ksize})
+        return (
+            "cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=KSIZE)",
+            "cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=KSIZE)",
+            {"KSIZE": self.p.ksize},
+        )
 
 
 class Scharr(_Gradient):
@@ -155,8 +174,10 @@ class Scharr(_Gradient):
 
     name = "scharr"
     title = "Scharr"
-    summary = ("Scharr derivative of the gray image (cv2.Scharr, float32) along x, y, or the gradient "
-               "magnitude, shown as uint8; colour input is converted to gray first.")
+    summary = (
+        "Scharr derivative of the gray image (cv2.Scharr, float32) along x, y, or the gradient "
+        "magnitude, shown as uint8; colour input is converted to gray first."
+    )
 
     def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
         return cv2.Scharr(gray, cv2.CV_32F, dx, dy)
@@ -173,8 +194,10 @@ class Prewitt(_Gradient):
 
     name = "prewitt"
     title = "Prewitt"
-    summary = ("Prewitt derivative of the gray image (cv2.filter2D with the 3x3 Prewitt kernels, float32) along "
-               "x, y, or the gradient magnitude, shown as uint8; colour input is converted to gray first.")
+    summary = (
+        "Prewitt derivative of the gray image (cv2.filter2D with the 3x3 Prewitt kernels, float32) along "
+        "x, y, or the gradient magnitude, shown as uint8; colour input is converted to gray first."
+    )
 
     def derivative(self, gray: np.ndarray, dx: int, dy: int) -> np.ndarray:
         return cv2.filter2D(gray, cv2.CV_32F, PREWITT_X if dx else PREWITT_X.T)
@@ -189,9 +212,11 @@ class Laplacian(Plugin):
     name = "laplacian"
     title = "Laplacian"
     category = "edges"
-    summary = ("Second derivative of the gray image (cv2.Laplacian, int16, shown with cv2.convertScaleAbs); "
-               "with gaussian_ksize > 0 the image is smoothed first (Laplacian of Gaussian). Colour input is "
-               "converted to gray first.")
+    summary = (
+        "Second derivative of the gray image (cv2.Laplacian, int16, shown with cv2.convertScaleAbs); "
+        "with gaussian_ksize > 0 the image is smoothed first (Laplacian of Gaussian). Colour input is "
+        "converted to gray first."
+    )
     params = (
         Choice("ksize", 3, (1, 3, 5, 7), help="Laplacian aperture size"),
         Int("gaussian_ksize", 0, 0, 31, odd=True, help="Gaussian smoothing kernel first (odd; 0 = none)"),
@@ -210,7 +235,10 @@ class Laplacian(Plugin):
     def to_code(self, ctx: CodeContext) -> StageCode:
         g = self.p.gaussian_ksize
         smooth = "gray = cv2.GaussianBlur(gray, (GAUSSIAN_KSIZE, GAUSSIAN_KSIZE), 0)\n" if g else ""
-        return StageCode("gray = to_gray(frame.image, frame.color_space)\n" + smooth +
-                         "return frame.with_image(cv2.convertScaleAbs(cv2.Laplacian(gray, cv2.CV_16S, ksize=KSIZE)))",
-                         "Laplacian of Gaussian" if g else "Laplacian",
-                         {"KSIZE": self.p.ksize, **({"GAUSSIAN_KSIZE": g} if g else {})})
+        return StageCode(
+            "gray = to_gray(frame.image, frame.color_space)\n"
+            + smooth
+            + "return frame.with_image(cv2.convertScaleAbs(cv2.Laplacian(gray, cv2.CV_16S, ksize=KSIZE)))",
+            "Laplacian of Gaussian" if g else "Laplacian",
+            {"KSIZE": self.p.ksize, **({"GAUSSIAN_KSIZE": g} if g else {})},
+        )

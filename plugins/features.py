@@ -26,9 +26,11 @@ class Features(Plugin):
     name = "features"
     title = "Keypoints"
     category = "analysis"
-    summary = ("ORB (cv2.ORB_create), SIFT (cv2.SIFT_create) or FAST (cv2.FastFeatureDetector_create, the "
-               "strongest max_features kept) keypoints of the gray image, drawn on the frame in colour "
-               "(cv2.drawKeypoints). The stage reports the count as 'keypoints'.")
+    summary = (
+        "ORB (cv2.ORB_create), SIFT (cv2.SIFT_create) or FAST (cv2.FastFeatureDetector_create, the "
+        "strongest max_features kept) keypoints of the gray image, drawn on the frame in colour "
+        "(cv2.drawKeypoints). The stage reports the count as 'keypoints'."
+    )
     params = (
         Choice("method", "orb", ("orb", "sift", "fast"), help="detector"),
         Int("max_features", 500, 1, 20000, help="most keypoints kept"),
@@ -66,8 +68,13 @@ class Features(Plugin):
             body.append("keypoints = strongest(keypoints, MAX_FEATURES)")
         else:
             detector = f"cv2.{p.method.upper()}_create(nfeatures=MAX_FEATURES)"
-        body += ["canvas = cv2.drawKeypoints(to_bgr(frame.image, frame.color_space), keypoints, None, KEYPOINT_COLOR)",
-                 'return frame.with_image(canvas, "bgr")']
-        return StageCode("\n".join(body),
-                         f"{p.method.upper()} keypoints (the strongest {p.max_features}) drawn on the frame in colour",
-                         {"MAX_FEATURES": p.max_features}, {"DETECTOR": detector})
+        body += [
+            "canvas = cv2.drawKeypoints(to_bgr(frame.image, frame.color_space), keypoints, None, KEYPOINT_COLOR)",
+            'return frame.with_image(canvas, "bgr")',
+        ]
+        return StageCode(
+            "\n".join(body),
+            f"{p.method.upper()} keypoints (the strongest {p.max_features}) drawn on the frame in colour",
+            {"MAX_FEATURES": p.max_features},
+            {"DETECTOR": detector},
+        )

@@ -43,17 +43,28 @@ class Blur(Plugin):
     def to_code(self, ctx: CodeContext) -> StageCode:
         p = self.p
         if p.method == "box":
-            return StageCode("return frame.with_image(cv2.blur(frame.image, (KSIZE, KSIZE)))",
-                             f"box blur, {p.ksize}x{p.ksize} (cv2.blur)", {"KSIZE": p.ksize})
+            return StageCode(
+                "return frame.with_image(cv2.blur(frame.image, (KSIZE, KSIZE)))",
+                f"box blur, {p.ksize}x{p.ksize} (cv2.blur)",
+                {"KSIZE": p.ksize},
+            )
         if p.method == "gaussian":
-            return StageCode("return frame.with_image(cv2.GaussianBlur(frame.image, (KSIZE, KSIZE), SIGMA))",
-                             f"Gaussian blur, {p.ksize}x{p.ksize} (cv2.GaussianBlur)", {"KSIZE": p.ksize, "SIGMA": p.sigma})
+            return StageCode(
+                "return frame.with_image(cv2.GaussianBlur(frame.image, (KSIZE, KSIZE), SIGMA))",
+                f"Gaussian blur, {p.ksize}x{p.ksize} (cv2.GaussianBlur)",
+                {"KSIZE": p.ksize, "SIGMA": p.sigma},
+            )
         if p.method == "median":
-            return StageCode("return frame.with_image(cv2.medianBlur(frame.image, KSIZE))",
-                             f"median blur, {p.ksize}x{p.ksize} (cv2.medianBlur)", {"KSIZE": p.ksize})
-        return StageCode("return frame.with_image(cv2.bilateralFilter(frame.image, D, SIGMA_COLOR, SIGMA_SPACE))",
-                         "edge-preserving bilateral filter (cv2.bilateralFilter)",
-                         {"D": p.d, "SIGMA_COLOR": p.sigma_color, "SIGMA_SPACE": p.sigma_space})
+            return StageCode(
+                "return frame.with_image(cv2.medianBlur(frame.image, KSIZE))",
+                f"median blur, {p.ksize}x{p.ksize} (cv2.medianBlur)",
+                {"KSIZE": p.ksize},
+            )
+        return StageCode(
+            "return frame.with_image(cv2.bilateralFilter(frame.image, D, SIGMA_COLOR, SIGMA_SPACE))",
+            "edge-preserving bilateral filter (cv2.bilateralFilter)",
+            {"D": p.d, "SIGMA_COLOR": p.sigma_color, "SIGMA_SPACE": p.sigma_space},
+        )
 
 
 class Sharpen(Plugin):
@@ -62,8 +73,10 @@ class Sharpen(Plugin):
     name = "sharpen"
     title = "Sharpen"
     category = "filter"
-    summary = ("Unsharp mask: (1 + amount) * image - amount * GaussianBlur(image, sigma=radius); or the kernel "
-               "[[0,-a,0],[-a,1+4a,-a],[0,-a,0]] with a = amount (cv2.filter2D). Gray and colour frames alike.")
+    summary = (
+        "Unsharp mask: (1 + amount) * image - amount * GaussianBlur(image, sigma=radius); or the kernel "
+        "[[0,-a,0],[-a,1+4a,-a],[0,-a,0]] with a = amount (cv2.filter2D). Gray and colour frames alike."
+    )
     params = (
         Choice("method", "unsharp", ("unsharp", "kernel"), help="sharpening method"),
         Float("amount", 1.0, 0.0, 10.0, step=0.1, help="strength"),
@@ -84,12 +97,19 @@ class Sharpen(Plugin):
     def to_code(self, ctx: CodeContext) -> StageCode:
         p = self.p
         if p.method == "kernel":
-            return StageCode("return frame.with_image(cv2.filter2D(frame.image, -1, KERNEL))",
-                             "sharpening kernel (cv2.filter2D)", {"AMOUNT": p.amount},
-                             {"KERNEL": "np.array([[0, -AMOUNT, 0], [-AMOUNT, 1 + 4 * AMOUNT, -AMOUNT], "
-                                         "[0, -AMOUNT, 0]], np.float32)"})
-        return StageCode("""
+            return StageCode(
+                "return frame.with_image(cv2.filter2D(frame.image, -1, KERNEL))",
+                "sharpening kernel (cv2.filter2D)",
+                {"AMOUNT": p.amount},
+                {
+                    "KERNEL": "np.array([[0, -AMOUNT, 0], [-AMOUNT, 1 + 4 * AMOUNT, -AMOUNT], "
+                    "[0, -AMOUNT, 0]], np.float32)"
+                },
+            )
+        return StageCode(
+            """
             blurred = cv2.GaussianBlur(frame.image, (0, 0), RADIUS)
             return frame.with_image(cv2.addWeighted(frame.image, 1.0 + AMOUNT, blurred, -AMOUNT, 0))""",
-                         "unsharp mask: (1 + amount) * image - amount * Gaussian blur",
-                         {"AMOUNT": p.amount, "RADIUS": p.radius})
+            "unsharp mask: (1 + amount) * image - amount * Gaussian blur",
+            {"AMOUNT": p.amount, "RADIUS": p.radius},
+        )

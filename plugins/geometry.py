@@ -12,8 +12,13 @@ from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
 from vidcv.stagecode import CodeContext, StageCode
 
-INTERPOLATION = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA,
-                 "cubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
+INTERPOLATION = {
+    "nearest": cv2.INTER_NEAREST,
+    "linear": cv2.INTER_LINEAR,
+    "area": cv2.INTER_AREA,
+    "cubic": cv2.INTER_CUBIC,
+    "lanczos": cv2.INTER_LANCZOS4,
+}
 
 
 def resize_target(size_wh: tuple[int, int], width: int, height: int, scale: float) -> tuple[int, int]:
@@ -34,8 +39,10 @@ class Resize(Plugin):
     name = "resize"
     title = "Resize"
     category = "geometry"
-    summary = ("cv2.resize to width x height; with one of them 0 the other keeps the aspect ratio; with both 0 "
-               "by 'scale'. Detections stay in source pixels.")
+    summary = (
+        "cv2.resize to width x height; with one of them 0 the other keeps the aspect ratio; with both 0 "
+        "by 'scale'. Detections stay in source pixels."
+    )
     params = (
         Int("width", 0, 0, 8192, help="output width in pixels (0: from height or scale)"),
         Int("height", 0, 0, 8192, help="output height in pixels (0: from width or scale)"),
@@ -53,17 +60,29 @@ class Resize(Plugin):
         p = self.p
         flag = "cv2.INTER_LANCZOS4" if p.interpolation == "lanczos" else f"cv2.INTER_{p.interpolation.upper()}"
         if p.width and p.height:
-            size, what, constants = ("(WIDTH, HEIGHT)", f"to {p.width}x{p.height}",
-                                     {"WIDTH": p.width, "HEIGHT": p.height})
+            size, what, constants = (
+                "(WIDTH, HEIGHT)",
+                f"to {p.width}x{p.height}",
+                {"WIDTH": p.width, "HEIGHT": p.height},
+            )
         elif p.width:
-            size, what, constants = ("(WIDTH, max(1, round(h * WIDTH / w)))",
-                                     f"to width {p.width}, the height keeping the aspect ratio", {"WIDTH": p.width})
+            size, what, constants = (
+                "(WIDTH, max(1, round(h * WIDTH / w)))",
+                f"to width {p.width}, the height keeping the aspect ratio",
+                {"WIDTH": p.width},
+            )
         elif p.height:
-            size, what, constants = ("(max(1, round(w * HEIGHT / h)), HEIGHT)",
-                                     f"to height {p.height}, the width keeping the aspect ratio", {"HEIGHT": p.height})
+            size, what, constants = (
+                "(max(1, round(w * HEIGHT / h)), HEIGHT)",
+                f"to height {p.height}, the width keeping the aspect ratio",
+                {"HEIGHT": p.height},
+            )
         else:
-            size, what, constants = ("(max(1, round(w * SCALE)), max(1, round(h * SCALE)))", f"by {p.scale:g}",
-                                     {"SCALE": p.scale})
+            size, what, constants = (
+                "(max(1, round(w * SCALE)), max(1, round(h * SCALE)))",
+                f"by {p.scale:g}",
+                {"SCALE": p.scale},
+            )
         lines = []
         if ctx.vidcv_frame or not (p.width and p.height):  # the size, or the geometry, needs the frame's size
             lines += ["h, w = frame.image.shape[:2]", f"size = {size}"]
@@ -71,11 +90,12 @@ class Resize(Plugin):
         if ctx.vidcv_frame:
             lines.append("frame.apply_geometry(np.diag([size[0] / w, size[1] / h, 1.0]))")
         lines.append(f"return frame.with_image(cv2.resize(frame.image, {size}, interpolation={flag}))")
-        return StageCode("\n".join(lines), f"resize {what} ({p.interpolation} interpolation, cv2.resize)",
-                         constants)
+        return StageCode("\n".join(lines), f"resize {what} ({p.interpolation} interpolation, cv2.resize)", constants)
 
 
-def rotation_matrix(size_wh: tuple[int, int], angle: float, scale: float, expand: bool) -> tuple[np.ndarray, tuple[int, int]]:
+def rotation_matrix(
+    size_wh: tuple[int, int], angle: float, scale: float, expand: bool
+) -> tuple[np.ndarray, tuple[int, int]]:
     """The affine matrix of a rotation about the centre, and the output size (grown to fit with ``expand``)."""
     w, h = size_wh
     matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, scale)
@@ -95,8 +115,10 @@ class Rotate(Plugin):
     name = "rotate"
     title = "Rotate"
     category = "geometry"
-    summary = ("cv2.warpAffine with cv2.getRotationMatrix2D about the centre (positive angles turn "
-               "counter-clockwise); 'expand' grows the canvas so that no corner is cut. Borders are black.")
+    summary = (
+        "cv2.warpAffine with cv2.getRotationMatrix2D about the centre (positive angles turn "
+        "counter-clockwise); 'expand' grows the canvas so that no corner is cut. Borders are black."
+    )
     params = (
         Float("angle", 0.0, -360.0, 360.0, step=1.0, help="degrees, counter-clockwise"),
         Float("scale", 1.0, 0.05, 10.0, step=0.05, help="zoom factor"),
@@ -106,29 +128,38 @@ class Rotate(Plugin):
     def process(self, frame: Frame) -> Frame:
         matrix, size = rotation_matrix(frame.size_wh, self.p.angle, self.p.scale, self.p.expand)
         frame.apply_geometry(matrix)
-        return frame.with_image(cv2.warpAffine(frame.image, matrix, size, flags=cv2.INTER_LINEAR,
-                                               borderMode=cv2.BORDER_CONSTANT, borderValue=0))
+        return frame.with_image(
+            cv2.warpAffine(
+                frame.image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+            )
+        )
 
     def to_code(self, ctx: CodeContext) -> StageCode:
         p = self.p
-        lines = ["h, w = frame.image.shape[:2]",
-                 "matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), ANGLE, SCALE)"]
+        lines = ["h, w = frame.image.shape[:2]", "matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), ANGLE, SCALE)"]
         if p.expand:
-            lines += ["# grow the canvas to fit the corners (rounded first: at 90 degrees cos is 6e-17, not a pixel)",
-                      "cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])",
-                      "size = int(np.ceil(round(h * sin + w * cos, 6))), int(np.ceil(round(h * cos + w * sin, 6)))",
-                      "matrix[0, 2] += size[0] / 2.0 - w / 2.0",
-                      "matrix[1, 2] += size[1] / 2.0 - h / 2.0"]
+            lines += [
+                "# grow the canvas to fit the corners (rounded first: at 90 degrees cos is 6e-17, not a pixel)",
+                "cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])",
+                "size = int(np.ceil(round(h * sin + w * cos, 6))), int(np.ceil(round(h * cos + w * sin, 6)))",
+                "matrix[0, 2] += size[0] / 2.0 - w / 2.0",
+                "matrix[1, 2] += size[1] / 2.0 - h / 2.0",
+            ]
         if ctx.vidcv_frame:
             lines.append("frame.apply_geometry(matrix)")
         size = "size" if p.expand else "(w, h)"
-        lines += [f"image = cv2.warpAffine(frame.image, matrix, {size}, flags=cv2.INTER_LINEAR,",
-                  "                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)",
-                  "return frame.with_image(image)"]
+        lines += [
+            f"image = cv2.warpAffine(frame.image, matrix, {size}, flags=cv2.INTER_LINEAR,",
+            "                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)",
+            "return frame.with_image(image)",
+        ]
         zoom = f", zoom {p.scale:g}" if p.scale != 1 else ""
         canvas = ", the canvas grown to keep the corners" if p.expand else ""
-        return StageCode("\n".join(lines), f"rotate {p.angle:g} degrees counter-clockwise about the centre{zoom}"
-                         f"{canvas} (cv2.warpAffine)", {"ANGLE": p.angle, "SCALE": p.scale})
+        return StageCode(
+            "\n".join(lines),
+            f"rotate {p.angle:g} degrees counter-clockwise about the centre{zoom}{canvas} (cv2.warpAffine)",
+            {"ANGLE": p.angle, "SCALE": p.scale},
+        )
 
 
 class Flip(Plugin):
@@ -149,8 +180,11 @@ class Flip(Plugin):
 
     def to_code(self, ctx: CodeContext) -> StageCode:
         mode = self.p.mode
-        code, what = {"horizontal": (1, "left-right"), "vertical": (0, "upside down"),
-                      "both": (-1, "left-right and upside down")}[mode]
+        code, what = {
+            "horizontal": (1, "left-right"),
+            "vertical": (0, "upside down"),
+            "both": (-1, "left-right and upside down"),
+        }[mode]
         lines = []
         if ctx.vidcv_frame:
             row_x = "[-1.0, 0, w]" if code in (1, -1) else "[1.0, 0, 0]"
@@ -168,8 +202,10 @@ class Crop(Plugin):
     name = "crop"
     title = "Crop"
     category = "geometry"
-    summary = ("Keep the region x, y, width, height (0 width or height: to the right or bottom edge), clipped to "
-               "the frame. Detections stay in source pixels.")
+    summary = (
+        "Keep the region x, y, width, height (0 width or height: to the right or bottom edge), clipped to "
+        "the frame. Detections stay in source pixels."
+    )
     params = (
         Int("x", 0, 0, 16384, help="left edge in pixels"),
         Int("y", 0, 0, 16384, help="top edge in pixels"),
@@ -188,24 +224,31 @@ class Crop(Plugin):
         if p.x >= x2 or p.y >= y2:
             raise ValueError(f"crop region x={p.x}, y={p.y} lies outside the {w}x{h} frame")
         frame.apply_geometry(np.array([[1, 0, -p.x], [0, 1, -p.y]], np.float64))
-        return frame.with_image(np.ascontiguousarray(frame.image[p.y:y2, p.x:x2]))
+        return frame.with_image(np.ascontiguousarray(frame.image[p.y : y2, p.x : x2]))
 
     def to_code(self, ctx: CodeContext) -> StageCode:
         p = self.p
         rows = "Y:Y + HEIGHT" if p.height else "Y:"
         columns = "X:X + WIDTH" if p.width else "X:"
-        constants = {"X": p.x, "Y": p.y, **({"WIDTH": p.width} if p.width else {}),
-                     **({"HEIGHT": p.height} if p.height else {})}
-        lines = [f"image = frame.image[{rows}, {columns}]  # clipped to the frame",
-                 "if image.size == 0:  # the region lies outside the frame: passed on unchanged, as vidcv does",
-                 "    return frame"]
+        constants = {
+            "X": p.x,
+            "Y": p.y,
+            **({"WIDTH": p.width} if p.width else {}),
+            **({"HEIGHT": p.height} if p.height else {}),
+        }
+        lines = [
+            f"image = frame.image[{rows}, {columns}]  # clipped to the frame",
+            "if image.size == 0:  # the region lies outside the frame: passed on unchanged, as vidcv does",
+            "    return frame",
+        ]
         if ctx.vidcv_frame:
             lines.append("frame.apply_geometry(np.array([[1, 0, -X], [0, 1, -Y]], np.float64))")
         lines.append("return frame.with_image(np.ascontiguousarray(image))")
         width = f"{p.width} wide" if p.width else "to the right edge"
         height = f"{p.height} high" if p.height else "to the bottom edge"
-        return StageCode("\n".join(lines), f"keep the region at x {p.x}, y {p.y}, {width}, {height}, clipped to "
-                         "the frame", constants)
+        return StageCode(
+            "\n".join(lines), f"keep the region at x {p.x}, y {p.y}, {width}, {height}, clipped to the frame", constants
+        )
 
 
 class Translate(Plugin):
@@ -223,15 +266,21 @@ class Translate(Plugin):
     def process(self, frame: Frame) -> Frame:
         matrix = np.float32([[1, 0, self.p.dx], [0, 1, self.p.dy]])
         frame.apply_geometry(matrix.astype(np.float64))
-        return frame.with_image(cv2.warpAffine(frame.image, matrix, frame.size_wh, borderMode=cv2.BORDER_CONSTANT,
-                                               borderValue=0))
+        return frame.with_image(
+            cv2.warpAffine(frame.image, matrix, frame.size_wh, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        )
 
     def to_code(self, ctx: CodeContext) -> StageCode:
         lines = ["h, w = frame.image.shape[:2]"]
         if ctx.vidcv_frame:
             lines.append("frame.apply_geometry(MATRIX.astype(np.float64))")
-        lines += ["image = cv2.warpAffine(frame.image, MATRIX, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=0)",
-                  "return frame.with_image(image)"]
-        return StageCode("\n".join(lines), f"shift by dx {self.p.dx}, dy {self.p.dy} pixels, black borders, the size "
-                         "kept (cv2.warpAffine)", {"DX": self.p.dx, "DY": self.p.dy},
-                         {"MATRIX": "np.float32([[1, 0, DX], [0, 1, DY]])"})
+        lines += [
+            "image = cv2.warpAffine(frame.image, MATRIX, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=0)",
+            "return frame.with_image(image)",
+        ]
+        return StageCode(
+            "\n".join(lines),
+            f"shift by dx {self.p.dx}, dy {self.p.dy} pixels, black borders, the size kept (cv2.warpAffine)",
+            {"DX": self.p.dx, "DY": self.p.dy},
+            {"MATRIX": "np.float32([[1, 0, DX], [0, 1, DY]])"},
+        )

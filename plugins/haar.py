@@ -27,9 +27,16 @@ SHIPPED = tuple(shipped_cascades())
 def class_name_of(cascade: str) -> str:
     """A readable class for a cascade: haarcascade_frontalface_default -> face."""
     stem = os.path.splitext(os.path.basename(cascade))[0].removeprefix("haarcascade_")
-    rules = (("catface", "cat face"), ("face", "face"), ("eye", "eye"), ("smile", "smile"),
-             ("fullbody", "person"), ("upperbody", "upper body"), ("lowerbody", "lower body"),
-             ("plate", "license plate"))
+    rules = (
+        ("catface", "cat face"),
+        ("face", "face"),
+        ("eye", "eye"),
+        ("smile", "smile"),
+        ("fullbody", "person"),
+        ("upperbody", "upper body"),
+        ("lowerbody", "lower body"),
+        ("plate", "license plate"),
+    )
     return next((name for key, name in rules if key in stem), stem)
 
 
@@ -39,8 +46,10 @@ def resolve_cascade(value: str) -> str:
         return shipped[value]
     if os.path.isfile(value):
         return value
-    raise ParamError(f"parameter 'cascade' = {shown(value)} is not allowed: expected a cascade shipped with OpenCV "
-                     f"({', '.join(shipped)}) or the path of a cascade .xml file")
+    raise ParamError(
+        f"parameter 'cascade' = {shown(value)} is not allowed: expected a cascade shipped with OpenCV "
+        f"({', '.join(shipped)}) or the path of a cascade .xml file"
+    )
 
 
 class Haar(Plugin):
@@ -49,14 +58,20 @@ class Haar(Plugin):
     name = "haar"
     title = "Haar cascade (Viola-Jones)"
     category = "detection"
-    summary = ("cv2.CascadeClassifier.detectMultiScale on the gray image (colour frames converted, optionally "
-               "histogram-equalised first); boxes become detections named after the cascade (face, eye, "
-               "person, ...). Confidence is the support of each box: n / (n + min_neighbors + 1) for n "
-               "neighbouring raw detections. The frame image is left as it is.")
+    summary = (
+        "cv2.CascadeClassifier.detectMultiScale on the gray image (colour frames converted, optionally "
+        "histogram-equalised first); boxes become detections named after the cascade (face, eye, "
+        "person, ...). Confidence is the support of each box: n / (n + min_neighbors + 1) for n "
+        "neighbouring raw detections. The frame image is left as it is."
+    )
     params = (
-        FilePath("cascade", "haarcascade_frontalface_default",
-                 help="a cascade shipped with OpenCV (name without .xml) or a path to a cascade file",
-                 suggestions=SHIPPED, provenance=True),
+        FilePath(
+            "cascade",
+            "haarcascade_frontalface_default",
+            help="a cascade shipped with OpenCV (name without .xml) or a path to a cascade file",
+            suggestions=SHIPPED,
+            provenance=True,
+        ),
         Float("scale_factor", 1.1, 1.01, 2.0, step=0.01, help="image pyramid step"),
         Int("min_neighbors", 5, 0, 50, help="neighbouring detections needed to keep a box", provenance=True),
         Int("min_size", 30, 0, 4096, help="smallest object, in pixels (square)"),
@@ -79,9 +94,13 @@ class Haar(Plugin):
         """(x, y, w, h) rows and their neighbour counts, exactly as detectMultiScale2 returns them."""
         p = self.p
         max_size = (p.max_size, p.max_size) if p.max_size else (0, 0)
-        boxes, counts = self.classifier.detectMultiScale2(gray, scaleFactor=p.scale_factor,
-                                                          minNeighbors=p.min_neighbors,
-                                                          minSize=(p.min_size, p.min_size), maxSize=max_size)
+        boxes, counts = self.classifier.detectMultiScale2(
+            gray,
+            scaleFactor=p.scale_factor,
+            minNeighbors=p.min_neighbors,
+            minSize=(p.min_size, p.min_size),
+            maxSize=max_size,
+        )
         return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(counts, np.float32).reshape(-1)
 
     def produces(self) -> Produces:

@@ -28,10 +28,12 @@ class HogPeople(Plugin):
     name = "hog_people"
     title = "HOG people detector"
     category = "detection"
-    summary = ("cv2.HOGDescriptor with its default people detector (64x128 windows), detectMultiScale on the "
-               "BGR or gray frame (other spaces converted to BGR), then non-maximum suppression of overlapping "
-               "boxes (cv2.dnn.NMSBoxes; 0 turns it off). Confidence is the SVM margin through a sigmoid. "
-               "Slow on large frames: put a resize before it.")
+    summary = (
+        "cv2.HOGDescriptor with its default people detector (64x128 windows), detectMultiScale on the "
+        "BGR or gray frame (other spaces converted to BGR), then non-maximum suppression of overlapping "
+        "boxes (cv2.dnn.NMSBoxes; 0 turns it off). Confidence is the SVM margin through a sigmoid. "
+        "Slow on large frames: put a resize before it."
+    )
     params = (
         Int("win_stride", 8, 4, 64, step=4, help="window step in pixels (a multiple of 4)"),
         Int("padding", 8, 0, 64, step=4, help="padding around each window, in pixels"),
@@ -45,8 +47,10 @@ class HogPeople(Plugin):
         self.hog = cv2.HOGDescriptor()
         self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
         if self.p.win_stride % 4:
-            raise ParamError(f"parameter 'win_stride' = {self.p.win_stride} is not allowed: expected a multiple "
-                             "of 4 (the HOG block stride)")
+            raise ParamError(
+                f"parameter 'win_stride' = {self.p.win_stride} is not allowed: expected a multiple "
+                "of 4 (the HOG block stride)"
+            )
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(x, y, w, h) boxes and SVM weights from detectMultiScale with this plugin's parameters."""
@@ -54,10 +58,14 @@ class HogPeople(Plugin):
         win_w, win_h = self.hog.winSize
         if image.shape[0] < win_h or image.shape[1] < win_w:  # smaller than one window: nothing to find
             return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
-        boxes, weights = self.hog.detectMultiScale(image, hitThreshold=p.hit_threshold,
-                                                   winStride=(p.win_stride, p.win_stride),
-                                                   padding=(p.padding, p.padding), scale=p.scale,
-                                                   groupThreshold=p.group_threshold)
+        boxes, weights = self.hog.detectMultiScale(
+            image,
+            hitThreshold=p.hit_threshold,
+            winStride=(p.win_stride, p.win_stride),
+            padding=(p.padding, p.padding),
+            scale=p.scale,
+            groupThreshold=p.group_threshold,
+        )
         return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(weights, np.float32).reshape(-1)
 
     def produces(self) -> Produces:

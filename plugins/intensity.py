@@ -18,8 +18,10 @@ class Equalize(Plugin):
     name = "equalize"
     title = "Equalise histogram"
     category = "intensity"
-    summary = ("Global histogram equalisation (cv2.equalizeHist) or CLAHE (cv2.createCLAHE). Gray frames "
-               "directly; colour frames on the Y channel of YCrCb, so that hues are kept.")
+    summary = (
+        "Global histogram equalisation (cv2.equalizeHist) or CLAHE (cv2.createCLAHE). Gray frames "
+        "directly; colour frames on the Y channel of YCrCb, so that hues are kept."
+    )
     params = (
         Choice("method", "clahe", ("global", "clahe"), help="global equalisation or contrast-limited adaptive"),
         Float("clip_limit", 2.0, 0.1, 40.0, step=0.1, help="CLAHE: contrast limit"),
@@ -47,13 +49,17 @@ class Equalize(Plugin):
             equalize, doc = "CLAHE.apply", f"CLAHE, clip limit {p.clip_limit:g}, {p.tile}x{p.tile} tiles"
             constants = {"CLIP_LIMIT": p.clip_limit, "TILE": p.tile}
             state = {"CLAHE": "cv2.createCLAHE(clipLimit=CLIP_LIMIT, tileGridSize=(TILE, TILE))"}
-        return StageCode(f"""
+        return StageCode(
+            f"""
             if frame.image.ndim == 2:
                 return frame.with_image({equalize}(frame.image))
             ycrcb = cv2.cvtColor(to_bgr(frame.image, frame.color_space), cv2.COLOR_BGR2YCrCb)
             ycrcb[:, :, 0] = {equalize}(np.ascontiguousarray(ycrcb[:, :, 0]))
             return frame.with_image(cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR), "bgr")""",
-                         f"{doc}; colour frames on the Y channel of YCrCb", constants, state)
+            f"{doc}; colour frames on the Y channel of YCrCb",
+            constants,
+            state,
+        )
 
 
 class BrightnessContrast(Plugin):
@@ -62,8 +68,10 @@ class BrightnessContrast(Plugin):
     name = "brightness_contrast"
     title = "Brightness / contrast"
     category = "intensity"
-    summary = ("out = saturate(alpha * in + beta) (cv2.convertScaleAbs), then gamma through a lookup table: "
-               "255 * (v / 255) ** (1 / gamma), so gamma > 1 brightens the shadows. Gray and colour alike.")
+    summary = (
+        "out = saturate(alpha * in + beta) (cv2.convertScaleAbs), then gamma through a lookup table: "
+        "255 * (v / 255) ** (1 / gamma), so gamma > 1 brightens the shadows. Gray and colour alike."
+    )
     params = (
         Float("alpha", 1.0, 0.0, 5.0, step=0.05, help="contrast (gain)"),
         Float("beta", 0.0, -255.0, 255.0, step=1.0, help="brightness (offset)"),
@@ -86,8 +94,12 @@ class BrightnessContrast(Plugin):
         doc = f"out = saturate({p.alpha:g} * in + {p.beta:g})"
         if p.gamma == 1.0:
             return StageCode(f"{scale}\nreturn frame.with_image(out)", doc, {"ALPHA": p.alpha, "BETA": p.beta})
-        return StageCode(f"{scale}\nreturn frame.with_image(cv2.LUT(out, LUT))",
-                         f"{doc}, then gamma {p.gamma:g} (lookup table)",
-                         {"ALPHA": p.alpha, "BETA": p.beta, "GAMMA": p.gamma},
-                         {"CURVE": "(np.arange(256, dtype=np.float64) / 255.0) ** (1.0 / GAMMA)",
-                          "LUT": "np.clip(np.round(255.0 * CURVE), 0, 255).astype(np.uint8)"})
+        return StageCode(
+            f"{scale}\nreturn frame.with_image(cv2.LUT(out, LUT))",
+            f"{doc}, then gamma {p.gamma:g} (lookup table)",
+            {"ALPHA": p.alpha, "BETA": p.beta, "GAMMA": p.gamma},
+            {
+                "CURVE": "(np.arange(256, dtype=np.float64) / 255.0) ** (1.0 / GAMMA)",
+                "LUT": "np.clip(np.round(255.0 * CURVE), 0, 255).astype(np.uint8)",
+            },
+        )

@@ -20,16 +20,24 @@ class BackgroundSubtraction(Plugin):
     name = "background_subtraction"
     title = "Background subtraction"
     category = "motion"
-    summary = ("Foreground mask of cv2.createBackgroundSubtractorMOG2 or ...KNN (shadows 127, motion 255), and "
-               "boxes of the moving regions (area >= min_area, shadows excluded) as 'motion' detections. "
-               "For KNN, var_threshold is its dist2Threshold (400 is typical; 16 for MOG2). Changing a "
-               "parameter, seeking or a new source starts learning again.")
+    summary = (
+        "Foreground mask of cv2.createBackgroundSubtractorMOG2 or ...KNN (shadows 127, motion 255), and "
+        "boxes of the moving regions (area >= min_area, shadows excluded) as 'motion' detections. "
+        "For KNN, var_threshold is its dist2Threshold (400 is typical; 16 for MOG2). Changing a "
+        "parameter, seeking or a new source starts learning again."
+    )
     stateful = True
     params = (
         Choice("method", "mog2", ("mog2", "knn"), help="background model"),
         Int("history", 500, 1, 10000, help="frames the model remembers"),
-        Float("var_threshold", 16.0, 1.0, 5000.0, step=1.0,
-              help="MOG2: squared Mahalanobis distance threshold; KNN: squared distance threshold"),
+        Float(
+            "var_threshold",
+            16.0,
+            1.0,
+            5000.0,
+            step=1.0,
+            help="MOG2: squared Mahalanobis distance threshold; KNN: squared distance threshold",
+        ),
         Bool("detect_shadows", True, help="mark shadows (127) apart from motion"),
         Float("min_area", 100.0, 0.0, 1e7, step=10.0, help="smallest motion region reported, in square pixels"),
     )
@@ -58,18 +66,29 @@ class BackgroundSubtraction(Plugin):
         lines = []
         if ctx.vidcv_frame:
             lines += ["from vidcv.plugins import contours as vidcv_contours", ""]
-        lines += ["image = frame.image if frame.image.ndim == 2 else to_bgr(frame.image, frame.color_space)",
-                  "mask = SUBTRACTOR.apply(image)"]
+        lines += [
+            "image = frame.image if frame.image.ndim == 2 else to_bgr(frame.image, frame.color_space)",
+            "mask = SUBTRACTOR.apply(image)",
+        ]
         if ctx.vidcv_frame:
-            lines += ["# boxes of the moving regions (shadows excluded) as 'motion' detections",
-                      "_, moving = cv2.threshold(mask, FOREGROUND, 255, cv2.THRESH_BINARY)",
-                      'regions = vidcv_contours.find_blobs(moving, "external", MIN_AREA, 0)',
-                      'vidcv_contours.add_blob_detections(frame, regions, "motion")']
+            lines += [
+                "# boxes of the moving regions (shadows excluded) as 'motion' detections",
+                "_, moving = cv2.threshold(mask, FOREGROUND, 255, cv2.THRESH_BINARY)",
+                'regions = vidcv_contours.find_blobs(moving, "external", MIN_AREA, 0)',
+                'vidcv_contours.add_blob_detections(frame, regions, "motion")',
+            ]
         lines.append("return frame.with_image(mask)")
         shadows = "shadows 127, motion 255" if p.detect_shadows else "motion 255"
         name = "MOG2" if p.method == "mog2" else "KNN"
         boxes = ", and boxes of the moving regions as 'motion' detections" if ctx.vidcv_frame else ""
-        return StageCode("\n".join(lines), f"foreground mask of a {name} background model ({shadows}){boxes}",
-                         {"HISTORY": p.history, "VAR_THRESHOLD": p.var_threshold, "DETECT_SHADOWS": p.detect_shadows,
-                          **({"MIN_AREA": p.min_area} if ctx.vidcv_frame else {})},
-                         {"SUBTRACTOR": f"{create}(HISTORY, VAR_THRESHOLD, DETECT_SHADOWS)"})
+        return StageCode(
+            "\n".join(lines),
+            f"foreground mask of a {name} background model ({shadows}){boxes}",
+            {
+                "HISTORY": p.history,
+                "VAR_THRESHOLD": p.var_threshold,
+                "DETECT_SHADOWS": p.detect_shadows,
+                **({"MIN_AREA": p.min_area} if ctx.vidcv_frame else {}),
+            },
+            {"SUBTRACTOR": f"{create}(HISTORY, VAR_THRESHOLD, DETECT_SHADOWS)"},
+        )

@@ -27,8 +27,9 @@ def available_methods() -> list[str]:
 
 def appearance(patch_bgr: np.ndarray) -> np.ndarray:
     """The colour histogram (HSV, 32x8x8 bins, summing to 1) that the re-check compares."""
-    hist = cv2.calcHist([cv2.cvtColor(patch_bgr, cv2.COLOR_BGR2HSV)], [0, 1, 2], None, list(HIST_BINS),
-                        list(HIST_RANGES))
+    hist = cv2.calcHist(
+        [cv2.cvtColor(patch_bgr, cv2.COLOR_BGR2HSV)], [0, 1, 2], None, list(HIST_BINS), list(HIST_RANGES)
+    )
     return cv2.normalize(hist, None, 1.0, 0.0, cv2.NORM_L1)
 
 
@@ -54,28 +55,39 @@ class RoiTrack(Plugin):
     name = "roi_track"
     title = "Region tracker"
     category = "tracking"
-    summary = ("Follows the region 'roi' (x, y, width, height in source pixels; draw it on the video in the GUI) "
-               "with OpenCV's MIL tracker; CSRT and KCF when opencv-contrib-python is installed (this build has: "
-               + ", ".join(available_methods()) + "). Every frame the tracked box is re-checked against the region "
-               "first given: the intersection of their colour histograms (HSV, 32x8x8 bins; 1 = same colours) is "
-               "the detection's confidence, and below 'min_similarity' the target is 'lost' (the tracker drifted "
-               "or the target left): no detection, and each frame the first region's colours are searched for "
-               "over the whole frame (histogram back-projection), the tracker restarting where they match again. Emits "
-               "one 'target' detection with track id 1 (and its age, speed and trail) while the target is held; "
-               "the stage's state says 'tracking', 'lost' or 'no region' and its figure 'similarity' the last "
-               "score. Setting the region again re-initialises it.")
+    summary = (
+        "Follows the region 'roi' (x, y, width, height in source pixels; draw it on the video in the GUI) "
+        "with OpenCV's MIL tracker; CSRT and KCF when opencv-contrib-python is installed (this build has: "
+        + ", ".join(available_methods())
+        + "). Every frame the tracked box is re-checked against the region "
+        "first given: the intersection of their colour histograms (HSV, 32x8x8 bins; 1 = same colours) is "
+        "the detection's confidence, and below 'min_similarity' the target is 'lost' (the tracker drifted "
+        "or the target left): no detection, and each frame the first region's colours are searched for "
+        "over the whole frame (histogram back-projection), the tracker restarting where they match again. Emits "
+        "one 'target' detection with track id 1 (and its age, speed and trail) while the target is held; "
+        "the stage's state says 'tracking', 'lost' or 'no region' and its figure 'similarity' the last "
+        "score. Setting the region again re-initialises it."
+    )
     stateful = True
     params = (
         Ints("roi", (0, 0, 0, 0), 0, 16384, help="region to follow: x, y, width, height (all 0: none yet)"),
         Choice("method", "mil", tuple(FACTORIES), help="tracker (csrt and kcf need opencv-contrib-python)"),
-        Float("min_similarity", 0.5, 0.0, 1.0, step=0.05,
-              help="colour-histogram intersection with the first region below which the target is lost (0: never)"),
+        Float(
+            "min_similarity",
+            0.5,
+            0.0,
+            1.0,
+            step=0.05,
+            help="colour-histogram intersection with the first region below which the target is lost (0: never)",
+        ),
     )
 
     def setup(self) -> None:
         if self.p.method not in available_methods():
-            raise ParamError(f"parameter 'method' = {self.p.method!r} needs opencv-contrib-python, which is not "
-                             f"installed; this OpenCV has: {', '.join(available_methods())}")
+            raise ParamError(
+                f"parameter 'method' = {self.p.method!r} needs opencv-contrib-python, which is not "
+                f"installed; this OpenCV has: {', '.join(available_methods())}"
+            )
         self.tracker = None
         self.state = "no region"
         self.score = 0.0
@@ -103,12 +115,18 @@ class RoiTrack(Plugin):
         assert self.reference is not None and self.size is not None
         w, h = self.size
         hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
-        bins = [(hsv[:, :, c].astype(np.int32) * n) // top for c, (n, top) in enumerate(zip(HIST_BINS, (180, 256, 256)))]
+        bins = [
+            (hsv[:, :, c].astype(np.int32) * n) // top for c, (n, top) in enumerate(zip(HIST_BINS, (180, 256, 256)))
+        ]
         likely = self.reference[bins[0], bins[1], bins[2]]  # each pixel's share in the first region's colours
         density = cv2.boxFilter(likely, -1, (max(1, w // 2), max(1, h // 2)))
         _, _, _, (cx, cy) = cv2.minMaxLoc(density)
-        box = (min(max(0, cx - w // 2), max(0, image.shape[1] - w)), min(max(0, cy - h // 2), max(0, image.shape[0] - h)),
-               w, h)  # kept inside the frame: the trackers cannot start on a region partly outside it
+        box = (
+            min(max(0, cx - w // 2), max(0, image.shape[1] - w)),
+            min(max(0, cy - h // 2), max(0, image.shape[0] - h)),
+            w,
+            h,
+        )  # kept inside the frame: the trackers cannot start on a region partly outside it
         patch = crop(image, box, inner=True)
         return box, similarity(self.reference, appearance(patch)) if patch is not None else 0.0
 
@@ -124,8 +142,10 @@ class RoiTrack(Plugin):
             if self.tracker is None:
                 first = crop(image, (x, y, w, h), inner=True)
                 if first is None:
-                    raise ParamError(f"parameter 'roi' = {list(self.p.roi)} lies outside the "
-                                     f"{image.shape[1]}x{image.shape[0]} frame: draw the region on the video")
+                    raise ParamError(
+                        f"parameter 'roi' = {list(self.p.roi)} lies outside the "
+                        f"{image.shape[1]}x{image.shape[0]} frame: draw the region on the video"
+                    )
                 self.reference, self.size = appearance(first), (w, h)
                 self._start(image, (x, y, w, h))
                 box, self.score = (x, y, w, h), 1.0
@@ -143,7 +163,15 @@ class RoiTrack(Plugin):
             self.state = "tracking" if box is not None else "lost"
             if box is not None:
                 bx, by, bw, bh = (float(v) for v in box)
-                found = self.motion.annotate(Detections([[bx, by, bx + bw, by + bh]], [min(1.0, self.score)], [0],
-                                                        {0: "target"}, tracker_id=np.array([1])), frame.pts_ms)
+                found = self.motion.annotate(
+                    Detections(
+                        [[bx, by, bx + bw, by + bh]],
+                        [min(1.0, self.score)],
+                        [0],
+                        {0: "target"},
+                        tracker_id=np.array([1]),
+                    ),
+                    frame.pts_ms,
+                )
         frame.detections = Detections.merge([frame.detections, found])
         return frame

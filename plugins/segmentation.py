@@ -29,9 +29,11 @@ class KMeans(Plugin):
     name = "kmeans"
     title = "K-means colours"
     category = "segmentation"
-    summary = ("Clusters the pixel colours (or gray levels) with cv2.kmeans (k-means++, 10 iterations or "
-               "epsilon 1.0, fixed seed so that runs repeat) and paints each pixel with its cluster centre. "
-               "Costly on large frames: put a resize before it.")
+    summary = (
+        "Clusters the pixel colours (or gray levels) with cv2.kmeans (k-means++, 10 iterations or "
+        "epsilon 1.0, fixed seed so that runs repeat) and paints each pixel with its cluster centre. "
+        "Costly on large frames: put a resize before it."
+    )
     params = (
         Int("k", 4, 2, 32, help="number of clusters"),
         Int("attempts", 1, 1, 10, help="runs with different starts; the most compact is kept"),
@@ -43,6 +45,8 @@ class KMeans(Plugin):
     def to_code(self, ctx: CodeContext) -> StageCode:
         p = self.p
         attempts = "1 attempt" if p.attempts == 1 else f"{p.attempts} attempts"
-        return StageCode("return frame.with_image(quantize(frame.image, K, ATTEMPTS))",
-                         f"k-means colour quantisation, {p.k} clusters, {attempts} (cv2.kmeans, fixed seed)",
-                         {"K": p.k, "ATTEMPTS": p.attempts})
+        return StageCode(
+            "return frame.with_image(quantize(frame.image, K, ATTEMPTS))",
+            f"k-means colour quantisation, {p.k} clusters, {attempts} (cv2.kmeans, fixed seed)",
+            {"K": p.k, "ATTEMPTS": p.attempts},
+        )

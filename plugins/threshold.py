@@ -10,8 +10,13 @@ from vidcv.params import Choice, Float, Int
 from vidcv.plugin import InputColor, Plugin
 from vidcv.stagecode import CodeContext, StageCode
 
-_GLOBAL = {"binary": cv2.THRESH_BINARY, "binary_inv": cv2.THRESH_BINARY_INV, "trunc": cv2.THRESH_TRUNC,
-           "tozero": cv2.THRESH_TOZERO, "tozero_inv": cv2.THRESH_TOZERO_INV}
+_GLOBAL = {
+    "binary": cv2.THRESH_BINARY,
+    "binary_inv": cv2.THRESH_BINARY_INV,
+    "trunc": cv2.THRESH_TRUNC,
+    "tozero": cv2.THRESH_TOZERO,
+    "tozero_inv": cv2.THRESH_TOZERO_INV,
+}
 _AUTO = {"otsu": cv2.THRESH_OTSU, "triangle": cv2.THRESH_TRIANGLE}
 _ADAPTIVE = {"adaptive_mean": cv2.ADAPTIVE_THRESH_MEAN_C, "adaptive_gaussian": cv2.ADAPTIVE_THRESH_GAUSSIAN_C}
 
@@ -22,9 +27,11 @@ class Threshold(Plugin):
     name = "threshold"
     title = "Threshold"
     category = "threshold"
-    summary = ("Global (cv2.threshold), Otsu and triangle (threshold chosen from the histogram, 'thresh' ignored) "
-               "and adaptive (cv2.adaptiveThreshold) thresholds of the gray image; colour input is converted "
-               "to gray first.")
+    summary = (
+        "Global (cv2.threshold), Otsu and triangle (threshold chosen from the histogram, 'thresh' ignored) "
+        "and adaptive (cv2.adaptiveThreshold) thresholds of the gray image; colour input is converted "
+        "to gray first."
+    )
     params = (
         Choice("method", "binary", (*_GLOBAL, *_AUTO, *_ADAPTIVE), help="thresholding method"),
         Float("thresh", 127.0, 0.0, 255.0, step=1.0, help="threshold value (global methods)"),
@@ -51,22 +58,29 @@ class Threshold(Plugin):
         p = self.p  # the methods are named as their cv2 flags: THRESH_OTSU, ADAPTIVE_THRESH_MEAN_C ...
         if p.method in _ADAPTIVE:
             kind = p.method.removeprefix("adaptive_")  # mean or gaussian
-            return StageCode(f"""
+            return StageCode(
+                f"""
                 gray = to_gray(frame.image, frame.color_space)
                 out = cv2.adaptiveThreshold(gray, MAXVAL, cv2.ADAPTIVE_THRESH_{kind.upper()}_C, cv2.THRESH_BINARY,
                                             BLOCK_SIZE, C)
                 return frame.with_image(out)""",
-                             f"adaptive {kind} threshold, {p.block_size}x{p.block_size} block, C {p.c:g}, "
-                             f"max {p.maxval:g}", {"MAXVAL": p.maxval, "BLOCK_SIZE": p.block_size, "C": p.c})
+                f"adaptive {kind} threshold, {p.block_size}x{p.block_size} block, C {p.c:g}, max {p.maxval:g}",
+                {"MAXVAL": p.maxval, "BLOCK_SIZE": p.block_size, "C": p.c},
+            )
         if p.method in _AUTO:
-            return StageCode(f"""
+            return StageCode(
+                f"""
                 gray = to_gray(frame.image, frame.color_space)
                 _, out = cv2.threshold(gray, 0, MAXVAL, cv2.THRESH_BINARY | cv2.THRESH_{p.method.upper()})
                 return frame.with_image(out)""",
-                             f"{p.method.capitalize()} threshold, max {p.maxval:g}", {"MAXVAL": p.maxval})
-        return StageCode(f"""
+                f"{p.method.capitalize()} threshold, max {p.maxval:g}",
+                {"MAXVAL": p.maxval},
+            )
+        return StageCode(
+            f"""
             gray = to_gray(frame.image, frame.color_space)
             _, out = cv2.threshold(gray, THRESH, MAXVAL, cv2.THRESH_{p.method.upper()})
             return frame.with_image(out)""",
-                         f"{p.method} threshold at {p.thresh:g}, max {p.maxval:g}",
-                         {"THRESH": p.thresh, "MAXVAL": p.maxval})
+            f"{p.method} threshold at {p.thresh:g}, max {p.maxval:g}",
+            {"THRESH": p.thresh, "MAXVAL": p.maxval},
+        )

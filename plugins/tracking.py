@@ -47,13 +47,15 @@ class Track(Plugin):
     name = "track"
     title = "Track (ByteTrack / BoT-SORT)"
     category = "tracking"
-    summary = ("Fills tracker_id of the detections found so far with ultralytics' ByteTrack or BoT-SORT (with "
-               "sparse-optical-flow camera-motion compensation). Only confirmed tracks are emitted; a lost track "
-               "keeps its id for track_buffer frames. Each track's age (frames), speed (pixels per second) and "
-               "trail (recent centres) are per-detection data (track_age, speed_px_s, trail): the detection log "
-               "writes age and speed, annotate and the overlays draw trails. Oriented boxes (an obb model) are "
-               "matched by rotated IoU and keep their angle; keypoints, masks and polygons follow the detection "
-               "their track matched. Seeking or a new source resets it.")
+    summary = (
+        "Fills tracker_id of the detections found so far with ultralytics' ByteTrack or BoT-SORT (with "
+        "sparse-optical-flow camera-motion compensation). Only confirmed tracks are emitted; a lost track "
+        "keeps its id for track_buffer frames. Each track's age (frames), speed (pixels per second) and "
+        "trail (recent centres) are per-detection data (track_age, speed_px_s, trail): the detection log "
+        "writes age and speed, annotate and the overlays draw trails. Oriented boxes (an obb model) are "
+        "matched by rotated IoU and keep their angle; keypoints, masks and polygons follow the detection "
+        "their track matched. Seeking or a new source resets it."
+    )
     stateful = True
     params = (
         Choice("method", "bytetrack", ("bytetrack", "botsort"), help="association algorithm"),
@@ -64,8 +66,12 @@ class Track(Plugin):
         Float("match_thresh", 0.8, 0.0, 1.0, step=0.05, help="association cost threshold (1 - IoU)"),
         Bool("fuse_score", True, help="weigh IoU by the detection score when matching"),
         Int("frame_rate", 0, 0, 240, help="frames per second for track_buffer (0: 30)"),
-        Choice("gmc_method", "sparseOptFlow", ("sparseOptFlow", "orb", "sift", "ecc", "none"),
-               help="BoT-SORT: camera-motion compensation"),
+        Choice(
+            "gmc_method",
+            "sparseOptFlow",
+            ("sparseOptFlow", "orb", "sift", "ecc", "none"),
+            help="BoT-SORT: camera-motion compensation",
+        ),
     )
 
     def setup(self) -> None:
@@ -74,11 +80,20 @@ class Track(Plugin):
 
         p = self.p
         buffer = max(1, round(p.track_buffer * (p.frame_rate or 30) / 30))  # track_buffer is given at 30 fps
-        args = Namespace(tracker_type=p.method, track_high_thresh=p.track_high_thresh,
-                         track_low_thresh=p.track_low_thresh, new_track_thresh=p.new_track_thresh,
-                         track_buffer=buffer, match_thresh=p.match_thresh, fuse_score=p.fuse_score,
-                         gmc_method=p.gmc_method if p.gmc_method != "none" else None, proximity_thresh=0.5,
-                         appearance_thresh=0.8, with_reid=False, model="auto")
+        args = Namespace(
+            tracker_type=p.method,
+            track_high_thresh=p.track_high_thresh,
+            track_low_thresh=p.track_low_thresh,
+            new_track_thresh=p.new_track_thresh,
+            track_buffer=buffer,
+            match_thresh=p.match_thresh,
+            fuse_score=p.fuse_score,
+            gmc_method=p.gmc_method if p.gmc_method != "none" else None,
+            proximity_thresh=0.5,
+            appearance_thresh=0.8,
+            with_reid=False,
+            model="auto",
+        )
         self.tracker = (BOTSORT if p.method == "botsort" else BYTETracker)(args)
         self.motion = TrackHistory(forget_after=2 * buffer)
 
@@ -90,20 +105,24 @@ class Track(Plugin):
 
     def process(self, frame: Frame) -> Frame:
         dets = frame.detections
-        xyxy, conf, cls = (dets.xyxy.astype(np.float32), dets.confidence.astype(np.float32),
-                           dets.class_id.astype(np.float32))
+        xyxy, conf, cls = (
+            dets.xyxy.astype(np.float32),
+            dets.confidence.astype(np.float32),
+            dets.class_id.astype(np.float32),
+        )
         obb = dets.data.get(OBB.name)
         boxes = _Boxes(xyxy, conf, cls) if obb is None else _RotatedBoxes(xyxy, conf, cls, obb.astype(np.float32))
         image = frame.source_image if self.p.method == "botsort" else None
         width = 8 if obb is None else 9  # box (4 or 5 values), track id, score, class, detection index
         out = np.asarray(self.tracker.update(boxes, image), np.float64).reshape(-1, width)
-        box, (tid, score, cid, idx) = out[:, :width - 4], out[:, width - 4:].T
+        box, (tid, score, cid, idx) = out[:, : width - 4], out[:, width - 4 :].T
         # masks, polygons, keypoints and other per-detection data follow the detection each track matched
         matched = dets[idx.astype(int)]
         if obb is not None:
             matched = matched.with_data(**{OBB.name: box.astype(np.float32)})
             box = aabb_of(box, frame.source_image.shape[:2])
-        tracked = replace(matched, xyxy=box, confidence=score, class_id=cid.astype(np.int32),
-                          tracker_id=tid.astype(np.int64))
+        tracked = replace(
+            matched, xyxy=box, confidence=score, class_id=cid.astype(np.int32), tracker_id=tid.astype(np.int64)
+        )
         frame.detections = self.motion.annotate(tracked, frame.pts_ms)
         return frame

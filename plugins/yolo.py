@@ -26,8 +26,10 @@ def resolve_model(value: str) -> str:
         return models[value]
     if os.path.exists(value):  # a folder or a device is named as such by the model's own checks
         return value
-    raise ParamError(f"parameter 'model' = {shown(value)}: no such file; give the path of a YOLO model exported to ONNX "
-                     f"(`vidcv model export WEIGHTS.pt`), or a bundled model: {', '.join(models) or 'none'}")
+    raise ParamError(
+        f"parameter 'model' = {shown(value)}: no such file; give the path of a YOLO model exported to ONNX "
+        f"(`vidcv model export WEIGHTS.pt`), or a bundled model: {', '.join(models) or 'none'}"
+    )
 
 
 def parse_classes(text: str, names: dict[int, str]) -> list[int] | None:
@@ -42,8 +44,10 @@ def parse_classes(text: str, names: dict[int, str]) -> list[int] | None:
         elif item.lower() in by_name:
             ids.append(by_name[item.lower()])
         else:
-            raise ParamError(f"parameter 'classes': {shown(item)} is not a class of this model; its classes are "
-                             + ", ".join(f"{k}={v}" for k, v in names.items()))
+            raise ParamError(
+                f"parameter 'classes': {shown(item)} is not a class of this model; its classes are "
+                + ", ".join(f"{k}={v}" for k, v in names.items())
+            )
     return ids
 
 
@@ -54,22 +58,34 @@ class Yolo(Plugin):
     title = "YOLO (ONNX Runtime)"
     category = "detection"
     parallel_frames = False  # ONNX Runtime already spreads one frame over the cores
-    summary = ("A YOLO model exported to ONNX by ultralytics (detect, segment, pose, obb or classify; raw head, "
-               "end-to-end head or NMS in the graph), on ONNX Runtime: TensorRT, CUDA or CPU (device auto tries "
-               "them in that order and says what it runs on). Boxes in source pixels, class-aware NMS, masks and "
-               "polygons, keypoints or oriented boxes by task, matching ultralytics' predict; a classifier's top "
-               "5 classes go to the frame. "
-               "Empty 'model' is the bundled demo detector of coloured shapes (circle, square, triangle).")
+    summary = (
+        "A YOLO model exported to ONNX by ultralytics (detect, segment, pose, obb or classify; raw head, "
+        "end-to-end head or NMS in the graph), on ONNX Runtime: TensorRT, CUDA or CPU (device auto tries "
+        "them in that order and says what it runs on). Boxes in source pixels, class-aware NMS, masks and "
+        "polygons, keypoints or oriented boxes by task, matching ultralytics' predict; a classifier's top "
+        "5 classes go to the frame. "
+        "Empty 'model' is the bundled demo detector of coloured shapes (circle, square, triangle)."
+    )
     params = (
-        FilePath("model", "", help="path of a YOLO .onnx, or a bundled model name (empty: the demo model)",
-                 suggestions=tuple(bundled_models()), provenance=True),
+        FilePath(
+            "model",
+            "",
+            help="path of a YOLO .onnx, or a bundled model name (empty: the demo model)",
+            suggestions=tuple(bundled_models()),
+            provenance=True,
+        ),
         Float("conf", 0.25, 0.0, 1.0, step=0.01, help="minimum confidence", provenance=True),
-        Float("iou", 0.7, 0.0, 1.0, step=0.01, help="IoU above which NMS drops the weaker box of a class",
-              provenance=True),
+        Float(
+            "iou", 0.7, 0.0, 1.0, step=0.01, help="IoU above which NMS drops the weaker box of a class", provenance=True
+        ),
         Text("classes", "", help="keep only these classes: ids or names, comma-separated (empty: all)"),
         Int("max_det", 300, 1, 3000, help="most detections per frame"),
-        Choice("device", "auto", ("auto", "cpu", "cuda", "tensorrt"),
-               help="where to run; auto tries TensorRT, CUDA, then CPU"),
+        Choice(
+            "device",
+            "auto",
+            ("auto", "cpu", "cuda", "tensorrt"),
+            help="where to run; auto tries TensorRT, CUDA, then CPU",
+        ),
     )
 
     def setup(self) -> None:

@@ -86,8 +86,13 @@ def _mask(shape: Shape, dx: float, dy: float, x0: int, y0: int, w: int, h: int) 
     return mask
 
 
-def draw_shape(img: np.ndarray, shape: Shape, velocity: tuple[float, float] = (0.0, 0.0),
-               shutter: float = SHUTTER, samples: int = 7) -> None:
+def draw_shape(
+    img: np.ndarray,
+    shape: Shape,
+    velocity: tuple[float, float] = (0.0, 0.0),
+    shutter: float = SHUTTER,
+    samples: int = 7,
+) -> None:
     """Composite a filled shape onto ``img`` (in place), blurred along ``velocity`` (pixels per frame)
     over ``shutter`` of a frame interval centred on the shape's position."""
     vx, vy = velocity[0] * shutter, velocity[1] * shutter
@@ -111,8 +116,14 @@ def shapes_at(t: float) -> list[Shape]:
     s = SHAPE_SIZE
     return [
         Shape("square", 320 + 240 * math.sin(1.1 * t + 0.3), 64.0, s, 0.0, COLORS["square"]),
-        Shape("triangle", 320 + 215 * math.sin(0.7 * t + 2.0), 160 + 55 * math.sin(1.2 * t + 0.6), s, 0.0,
-              COLORS["triangle"]),
+        Shape(
+            "triangle",
+            320 + 215 * math.sin(0.7 * t + 2.0),
+            160 + 55 * math.sin(1.2 * t + 0.6),
+            s,
+            0.0,
+            COLORS["triangle"],
+        ),
         Shape("circle", 320 + 250 * math.cos(1.7 * t), 290.0, s, 0.0, COLORS["circle"]),
     ]
 
@@ -121,12 +132,20 @@ def truth(seconds: float = 10.0) -> dict:
     """The sample's geometry: per frame, each shape's id (its index in shapes_at), class and box."""
     frames = []
     for i in range(round(seconds * FPS)):
-        objects = [{"id": k, "class": sh.kind, "xyxy": [round(v, 2) for v in sh.box()]}
-                   for k, sh in enumerate(shapes_at(i / FPS))]
+        objects = [
+            {"id": k, "class": sh.kind, "xyxy": [round(v, 2) for v in sh.box()]}
+            for k, sh in enumerate(shapes_at(i / FPS))
+        ]
         frames.append({"frame": i, "objects": objects})
-    return {"video": "sample.mp4", "width": WIDTH, "height": HEIGHT, "fps": FPS, "classes": list(CLASSES),
-            "box_format": "xyxy, pixel-edge coordinates of the whole shape at the frame's time",
-            "frames": frames}
+    return {
+        "video": "sample.mp4",
+        "width": WIDTH,
+        "height": HEIGHT,
+        "fps": FPS,
+        "classes": list(CLASSES),
+        "box_format": "xyxy, pixel-edge coordinates of the whole shape at the frame's time",
+        "frames": frames,
+    }
 
 
 def _photos() -> tuple[np.ndarray, np.ndarray]:
@@ -139,14 +158,17 @@ def _photos() -> tuple[np.ndarray, np.ndarray]:
 
 def backdrop(coffee: np.ndarray, portrait: np.ndarray, t: float) -> np.ndarray:
     """The sample's frame at time t without the shapes: the panning coffee and the gliding portrait."""
-    background = cv2.resize(coffee, (BACKGROUND_WIDTH, round(coffee.shape[0] * BACKGROUND_WIDTH / coffee.shape[1])),
-                            interpolation=cv2.INTER_AREA)
+    background = cv2.resize(
+        coffee,
+        (BACKGROUND_WIDTH, round(coffee.shape[0] * BACKGROUND_WIDTH / coffee.shape[1])),
+        interpolation=cv2.INTER_AREA,
+    )
     ox = int((background.shape[1] - WIDTH) * (0.5 + 0.5 * math.sin(t * 0.4)))
     oy = int((background.shape[0] - HEIGHT) * (0.5 + 0.5 * math.cos(t * 0.3)))
-    frame = background[oy:oy + HEIGHT, ox:ox + WIDTH].copy()
+    frame = background[oy : oy + HEIGHT, ox : ox + WIDTH].copy()
     px = int((WIDTH - PORTRAIT) * (0.5 + 0.45 * math.sin(t * 0.9)))
     py = int((HEIGHT - PORTRAIT) * (0.5 + 0.45 * math.sin(t * 1.4 + 1.0)))
-    frame[py:py + PORTRAIT, px:px + PORTRAIT] = portrait
+    frame[py : py + PORTRAIT, px : px + PORTRAIT] = portrait
     return frame
 
 
@@ -158,8 +180,16 @@ def render_frames(seconds: float = 10.0) -> Iterator[np.ndarray]:
     for i in range(round(seconds * FPS)):
         t = i * dt
         frame = backdrop(coffee, portrait, t)
-        cv2.putText(frame, f"vidcv sample {i:03d}", (10, HEIGHT - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            frame,
+            f"vidcv sample {i:03d}",
+            (10, HEIGHT - 10),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
         for now, before, after in zip(shapes_at(t), shapes_at(t - dt / 2), shapes_at(t + dt / 2)):
             draw_shape(frame, now, (after.cx - before.cx, after.cy - before.cy))
         yield frame
@@ -186,8 +216,10 @@ def main() -> None:
     with open(truth_path, "w") as fh:
         json.dump(truth(args.seconds), fh, separators=(",", ":"))
         fh.write("\n")
-    print(f"wrote {args.out}: {count} frames, {WIDTH}x{HEIGHT} @ {FPS} fps, {os.path.getsize(args.out) / 1e6:.2f} MB;"
-          f" truth {truth_path}")
+    print(
+        f"wrote {args.out}: {count} frames, {WIDTH}x{HEIGHT} @ {FPS} fps, {os.path.getsize(args.out) / 1e6:.2f} MB;"
+        f" truth {truth_path}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,10 +45,18 @@ def backgrounds() -> list[np.ndarray]:
     the astronaut and the coffee."""
     from skimage import data  # dev dependency: the photographs ship in its wheel
 
-    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(), data.hubble_deep_field(),
-              data.immunohistochemistry(), cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2RGB),
-              cv2.cvtColor(data.brick(), cv2.COLOR_GRAY2RGB), cv2.cvtColor(data.grass(), cv2.COLOR_GRAY2RGB),
-              cv2.cvtColor(data.gravel(), cv2.COLOR_GRAY2RGB)]
+    photos = [
+        data.astronaut(),
+        data.coffee(),
+        data.chelsea(),
+        data.rocket(),
+        data.hubble_deep_field(),
+        data.immunohistochemistry(),
+        cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2RGB),
+        cv2.cvtColor(data.brick(), cv2.COLOR_GRAY2RGB),
+        cv2.cvtColor(data.grass(), cv2.COLOR_GRAY2RGB),
+        cv2.cvtColor(data.gravel(), cv2.COLOR_GRAY2RGB),
+    ]
     return [cv2.cvtColor(p, cv2.COLOR_RGB2BGR) for p in photos]
 
 
@@ -62,22 +70,30 @@ def _backdrop(rng: np.random.Generator, photos: list[np.ndarray], width: int, he
         bh = max(height + 1, round(coffee.shape[0] * bw / coffee.shape[1]))
         background = cv2.resize(coffee, (bw, bh), interpolation=cv2.INTER_AREA)
         ox, oy = int(rng.integers(0, bw - width + 1)), int(rng.integers(0, bh - height + 1))
-        img = background[oy:oy + height, ox:ox + width].copy()
+        img = background[oy : oy + height, ox : ox + width].copy()
         if rng.random() < 0.7:
             side = min(height, width, round(PORTRAIT * scale * rng.uniform(0.9, 1.1)))
             portrait = cv2.resize(photos[0], (side, side), interpolation=cv2.INTER_AREA)
             px, py = int(rng.integers(0, width - side + 1)), int(rng.integers(0, height - side + 1))
-            img[py:py + side, px:px + side] = portrait
+            img[py : py + side, px : px + side] = portrait
         if rng.random() < 0.5:
-            cv2.putText(img, f"vidcv sample {int(rng.integers(1000)):03d}", (round(10 * scale), height - round(10 * scale)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.putText(
+                img,
+                f"vidcv sample {int(rng.integers(1000)):03d}",
+                (round(10 * scale), height - round(10 * scale)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.5 * scale,
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
     else:
         photo = photos[int(rng.integers(2, len(photos)))]
         h, w = photo.shape[:2]
         crop_w = int(rng.integers(min(w, h) // 2, w + 1))
         crop_h = min(h, max(8, round(crop_w * height / width)))
         y0, x0 = int(rng.integers(0, h - crop_h + 1)), int(rng.integers(0, w - crop_w + 1))
-        img = cv2.resize(photo[y0:y0 + crop_h, x0:x0 + crop_w], (width, height), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(photo[y0 : y0 + crop_h, x0 : x0 + crop_w], (width, height), interpolation=cv2.INTER_AREA)
     if rng.random() < 0.5:
         img = cv2.flip(img, 1)
     return cv2.convertScaleAbs(img, alpha=float(rng.uniform(0.8, 1.2)), beta=float(rng.uniform(-20, 20)))
@@ -98,8 +114,9 @@ def _overlap(a: tuple, b: tuple) -> float:
     return ix / max(1e-9, min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])))
 
 
-def make_image(rng: np.random.Generator, photos: list[np.ndarray], width: int,
-               height: int | None = None) -> tuple[np.ndarray, list]:
+def make_image(
+    rng: np.random.Generator, photos: list[np.ndarray], width: int, height: int | None = None
+) -> tuple[np.ndarray, list]:
     """One scene (width x height, square by default) and its labels [(class, x1, y1, x2, y2)] in pixels:
     up to 8 shapes sized like the sample's relative to the frame width, each wholly inside the frame."""
     height = height or width
@@ -145,8 +162,10 @@ def write_dataset(root: str, n_train: int, n_val: int, seed: int) -> str:
             img, labels = make_image(rng, photos, w, h)
             cv2.imwrite(os.path.join(root, "images", split, f"{i:05d}.png"), img)
             with open(os.path.join(root, "labels", split, f"{i:05d}.txt"), "w") as fh:
-                fh.writelines(f"{cls} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} "
-                              f"{(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}\n" for cls, x1, y1, x2, y2 in labels)
+                fh.writelines(
+                    f"{cls} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}\n"
+                    for cls, x1, y1, x2, y2 in labels
+                )
     yaml_path = os.path.join(root, "data.yaml")
     with open(yaml_path, "w") as fh:
         fh.write(f"path: {root}\ntrain: images/train\nval: images/val\nnames:\n")
@@ -163,8 +182,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=MODELS)
     parser.add_argument("--keep", default=None, help="keep the dataset and the training run in this folder")
-    parser.add_argument("--from", dest="weights", default=None,
-                        help="fine-tune these weights (.pt) instead of training from ultralytics' yolov8n.yaml")
+    parser.add_argument(
+        "--from",
+        dest="weights",
+        default=None,
+        help="fine-tune these weights (.pt) instead of training from ultralytics' yolov8n.yaml",
+    )
     parser.add_argument("--lr0", type=float, default=FINE_TUNE_LR0, help="fine-tuning learning rate (with --from)")
     args = parser.parse_args()
     os.environ["YOLO_OFFLINE"] = "1"
@@ -179,29 +202,66 @@ def main() -> None:
     try:
         data = write_dataset(os.path.join(work, "data"), args.train, args.val, args.seed)
         if args.weights and not os.path.isfile(args.weights):
-            raise SystemExit(f"--from {args.weights}: no such file; give the .pt to fine-tune, "
-                             "e.g. assets/models/shapes_yolov8n.pt")
+            raise SystemExit(
+                f"--from {args.weights}: no such file; give the .pt to fine-tune, e.g. assets/models/shapes_yolov8n.pt"
+            )
         # the first stage lets ultralytics pick the optimiser ("auto": AdamW at 0.001429 for these sizes);
         # fine-tuning continues with AdamW at a lower rate decaying to a tenth, no warm-up, mosaic off for
         # the last half of its epochs so that most of it sees whole scenes like the val ones
-        stage = ({"optimizer": "AdamW", "lr0": args.lr0, "lrf": 0.1, "warmup_epochs": 0,
-                  "close_mosaic": max(1, args.epochs // 2)} if args.weights
-                 else {"close_mosaic": max(1, args.epochs // 4)})
+        stage = (
+            {
+                "optimizer": "AdamW",
+                "lr0": args.lr0,
+                "lrf": 0.1,
+                "warmup_epochs": 0,
+                "close_mosaic": max(1, args.epochs // 2),
+            }
+            if args.weights
+            else {"close_mosaic": max(1, args.epochs // 4)}
+        )
         model = YOLO(args.weights or "yolov8n.yaml")
-        model.train(data=data, epochs=args.epochs, imgsz=args.imgsz, batch=16, device="cpu", workers=0,
-                    seed=args.seed, deterministic=True, plots=False, project=work, name="train", exist_ok=True,
-                    verbose=False, amp=False, val=True, cache="ram",
-                    scale=0.25, **stage)  # the sample's shapes vary little in size: zoom augmentation kept small
+        model.train(
+            data=data,
+            epochs=args.epochs,
+            imgsz=args.imgsz,
+            batch=16,
+            device="cpu",
+            workers=0,
+            seed=args.seed,
+            deterministic=True,
+            plots=False,
+            project=work,
+            name="train",
+            exist_ok=True,
+            verbose=False,
+            amp=False,
+            val=True,
+            cache="ram",
+            scale=0.25,
+            **stage,
+        )  # the sample's shapes vary little in size: zoom augmentation kept small
         best = os.path.join(work, "train", "weights", "best.pt")
-        metrics = YOLO(best).val(data=data, imgsz=args.imgsz, batch=16, device="cpu", workers=0, plots=False,
-                                 verbose=False, project=work, name="val", exist_ok=True)
+        metrics = YOLO(best).val(
+            data=data,
+            imgsz=args.imgsz,
+            batch=16,
+            device="cpu",
+            workers=0,
+            plots=False,
+            verbose=False,
+            project=work,
+            name="val",
+            exist_ok=True,
+        )
         os.makedirs(args.out, exist_ok=True)
         pt_out = os.path.join(args.out, "shapes_yolov8n.pt")
         shutil.copy(best, pt_out)
         onnx = YOLO(pt_out).export(format="onnx", imgsz=args.imgsz, simplify=False, dynamic=False)
         shutil.move(onnx, os.path.join(args.out, "shapes_yolov8n.onnx"))
-        print(f"val mAP50 {metrics.box.map50:.3f}  mAP50-95 {metrics.box.map:.3f}  ({args.val} held-out scenes)  "
-              f"{(time.monotonic() - start) / 60:.1f} min  -> {args.out}/shapes_yolov8n.onnx")
+        print(
+            f"val mAP50 {metrics.box.map50:.3f}  mAP50-95 {metrics.box.map:.3f}  ({args.val} held-out scenes)  "
+            f"{(time.monotonic() - start) / 60:.1f} min  -> {args.out}/shapes_yolov8n.onnx"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -49,22 +49,66 @@ TASKS = ("detect", "segment", "pose", "obb", "classify", "detect26", "rtdetr")
 # [0.50, 0.25, 1024]), the picture size, the dataset sizes, the training length and any task-specific training
 # arguments (segment trains better without the warm-up's 0.1 bias learning rate).
 CONFIG = {
-    "detect": {"yaml": "yolo11n.yaml", "scale": [0.50, 0.125, 256], "imgsz": 160, "train": 480, "val": 96,
-               "epochs": 16},
-    "segment": {"yaml": "yolo11n-seg.yaml", "scale": [0.50, 0.125, 256], "imgsz": 128, "train": 480, "val": 96,
-                "epochs": 16, "hyp": {"warmup_bias_lr": 0.0}},
-    "pose": {"yaml": "yolo11n-pose.yaml", "scale": [0.50, 0.125, 256], "imgsz": 160, "train": 480, "val": 96,
-             "epochs": 12},
-    "obb": {"yaml": "yolo11n-obb.yaml", "scale": [0.50, 0.125, 256], "imgsz": 160, "train": 480, "val": 96,
-            "epochs": 16},
-    "classify": {"yaml": "yolo11n-cls.yaml", "scale": [0.50, 0.125, 256], "imgsz": 128, "train": 720, "val": 120,
-                 "epochs": 12},
+    "detect": {
+        "yaml": "yolo11n.yaml",
+        "scale": [0.50, 0.125, 256],
+        "imgsz": 160,
+        "train": 480,
+        "val": 96,
+        "epochs": 16,
+    },
+    "segment": {
+        "yaml": "yolo11n-seg.yaml",
+        "scale": [0.50, 0.125, 256],
+        "imgsz": 128,
+        "train": 480,
+        "val": 96,
+        "epochs": 16,
+        "hyp": {"warmup_bias_lr": 0.0},
+    },
+    "pose": {
+        "yaml": "yolo11n-pose.yaml",
+        "scale": [0.50, 0.125, 256],
+        "imgsz": 160,
+        "train": 480,
+        "val": 96,
+        "epochs": 12,
+    },
+    "obb": {
+        "yaml": "yolo11n-obb.yaml",
+        "scale": [0.50, 0.125, 256],
+        "imgsz": 160,
+        "train": 480,
+        "val": 96,
+        "epochs": 16,
+    },
+    "classify": {
+        "yaml": "yolo11n-cls.yaml",
+        "scale": [0.50, 0.125, 256],
+        "imgsz": 128,
+        "train": 720,
+        "val": 120,
+        "epochs": 12,
+    },
     # YOLO26 for its NMS-free end-to-end head (exported with nms=False), on the detect data
-    "detect26": {"yaml": "yolo26n.yaml", "scale": [0.50, 0.125, 256], "imgsz": 160, "train": 480, "val": 96,
-                 "epochs": 16, "task": "detect"},
+    "detect26": {
+        "yaml": "yolo26n.yaml",
+        "scale": [0.50, 0.125, 256],
+        "imgsz": 160,
+        "train": 480,
+        "val": 96,
+        "epochs": 16,
+        "task": "detect",
+    },
     # RT-DETR (ultralytics' RTDETR class) from the tiny yaml next to the weights, on the detect data
-    "rtdetr": {"yaml": os.path.join(OUT, "tiny_rtdetr.yaml"), "imgsz": 160, "train": 480, "val": 96,
-               "epochs": 32, "task": "detect"},
+    "rtdetr": {
+        "yaml": os.path.join(OUT, "tiny_rtdetr.yaml"),
+        "imgsz": 160,
+        "train": 480,
+        "val": 96,
+        "epochs": 32,
+        "task": "detect",
+    },
 }
 NAMES = {
     "detect": ("circle", "square", "triangle"),
@@ -104,7 +148,7 @@ def background(rng: np.random.Generator, size: int, clutter: bool = True) -> np.
 def contrasting(rng: np.random.Generator, img: np.ndarray, centre: tuple[float, float], r: float) -> tuple:
     """A random colour far enough from the background around ``centre``."""
     x, y, r = int(centre[0]), int(centre[1]), max(int(r), 2)
-    patch = img[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].reshape(-1, 3)
+    patch = img[max(y - r, 0) : y + r + 1, max(x - r, 0) : x + r + 1].reshape(-1, 3)
     ref = patch.mean(0) if len(patch) else img.reshape(-1, 3).mean(0)
     for _ in range(50):
         colour = rng.integers(0, 256, 3)
@@ -143,8 +187,20 @@ def outline(kind: str, cx: float, cy: float, r: float, angle: float, aspect: flo
         pts = np.stack([np.cos(a) * rad, np.sin(a) * rad], 1)
     elif kind == "cross":
         w = 0.3
-        unit = [(-w, -1), (w, -1), (w, -w), (1, -w), (1, w), (w, w), (w, 1), (-w, 1), (-w, w), (-1, w), (-1, -w),
-                (-w, -w)]
+        unit = [
+            (-w, -1),
+            (w, -1),
+            (w, -w),
+            (1, -w),
+            (1, w),
+            (w, w),
+            (w, 1),
+            (-w, 1),
+            (-w, w),
+            (-1, w),
+            (-1, -w),
+            (-w, -w),
+        ]
         pts = np.array(unit) * r / math.hypot(1, w)
     else:
         raise ValueError(kind)
@@ -223,8 +279,10 @@ def scene_pose(rng: np.random.Generator, size: int) -> tuple[np.ndarray, list[st
         for x, y in [*corners, (cx, cy)]:
             inside = 0 <= x < size and 0 <= y < size
             kpts += [x / size, y / size, 2.0] if inside else [0.0, 0.0, 0.0]
-        rows.append(f"0 {(x1 + x2) / 2:.6f} {(y1 + y2) / 2:.6f} {x2 - x1:.6f} {y2 - y1:.6f} "
-                    + " ".join(f"{v:.6f}" for v in kpts))
+        rows.append(
+            f"0 {(x1 + x2) / 2:.6f} {(y1 + y2) / 2:.6f} {x2 - x1:.6f} {y2 - y1:.6f} "
+            + " ".join(f"{v:.6f}" for v in kpts)
+        )
     return img, rows
 
 
@@ -243,8 +301,9 @@ def scene_obb(rng: np.random.Generator, size: int) -> tuple[np.ndarray, list[str
         if cls == 0:
             box = pts
         else:  # the ellipse's rotated box: half axes r and r / aspect
-            box = rotate(np.array([(-r, -r / aspect), (r, -r / aspect), (r, r / aspect), (-r, r / aspect)]), angle,
-                         cx, cy)
+            box = rotate(
+                np.array([(-r, -r / aspect), (r, -r / aspect), (r, r / aspect), (-r, r / aspect)]), angle, cx, cy
+            )
         rows.append(f"{cls} " + " ".join(f"{v:.6f}" for v in np.clip(box / size, 0, 1).reshape(-1)))
     return img, rows
 
@@ -295,8 +354,13 @@ def write_dataset(task: str, root: str, n_train: int, n_val: int, size: int, see
         os.makedirs(os.path.join(root, "images", split), exist_ok=True)
         os.makedirs(os.path.join(root, "labels", split), exist_ok=True)
         for i in range(count):
-            img, rows = (scene_pose(rng, size) if task == "pose" else scene_obb(rng, size) if task == "obb"
-                         else scene_shapes(rng, size, task))
+            img, rows = (
+                scene_pose(rng, size)
+                if task == "pose"
+                else scene_obb(rng, size)
+                if task == "obb"
+                else scene_shapes(rng, size, task)
+            )
             cv2.imwrite(os.path.join(root, "images", split, f"{i:05d}.png"), img)
             with open(os.path.join(root, "labels", split, f"{i:05d}.txt"), "w") as fh:
                 fh.write("".join(row + "\n" for row in rows))
@@ -361,16 +425,41 @@ def train(task: str, work: str, seed: int, out: str, epochs: int | None) -> dict
     hyp.update(optimizer="AdamW", lr0=0.004, warmup_epochs=1, patience=100)
     hyp.update(cfg.get("hyp", {}))
     t1 = time.perf_counter()
-    results = model.train(data=data, epochs=epochs or cfg["epochs"], imgsz=cfg["imgsz"], batch=16, nbs=16,
-                          device="cpu", workers=0, seed=seed, deterministic=True, amp=False, plots=False,
-                          cache=False, val=True, project=folder, name="run", exist_ok=True, verbose=False, **hyp)
+    results = model.train(
+        data=data,
+        epochs=epochs or cfg["epochs"],
+        imgsz=cfg["imgsz"],
+        batch=16,
+        nbs=16,
+        device="cpu",
+        workers=0,
+        seed=seed,
+        deterministic=True,
+        amp=False,
+        plots=False,
+        cache=False,
+        val=True,
+        project=folder,
+        name="run",
+        exist_ok=True,
+        verbose=False,
+        **hyp,
+    )
     t_train = time.perf_counter() - t1
     best = os.path.join(folder, "run", "weights", "best.pt")
     os.makedirs(out, exist_ok=True)
     dest = os.path.join(out, f"tiny_{task}.pt")
     shutil.copyfile(best, dest)
-    return {"task": task, "params": params, "bytes": os.path.getsize(dest), "data_s": round(t_data, 1),
-            "train_s": round(t_train, 1), "imgsz": cfg["imgsz"], "metrics": metrics_of(results), "path": dest}
+    return {
+        "task": task,
+        "params": params,
+        "bytes": os.path.getsize(dest),
+        "data_s": round(t_data, 1),
+        "train_s": round(t_train, 1),
+        "imgsz": cfg["imgsz"],
+        "metrics": metrics_of(results),
+        "path": dest,
+    }
 
 
 # ------------------------------------------------------------------------------------------------------ check
@@ -434,8 +523,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="override every task's epoch count")
     parser.add_argument("--out", default=OUT, help=f"where the .pt files go (default {OUT})")
-    parser.add_argument("--check", action="store_true",
-                        help="do not train: export each existing .pt to ONNX (in a temporary folder) and predict")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not train: export each existing .pt to ONNX (in a temporary folder) and predict",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (datasets, runs)")
     args = parser.parse_args()
     os.environ["YOLO_OFFLINE"] = "1"

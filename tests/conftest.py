@@ -21,6 +21,7 @@ def video_file(tmp_path):
 def make_video(tmp_path):
     def make(name: str = "clip.mp4", frames: int = 30, **kw) -> str:
         return write_video(str(tmp_path / name), frames, **kw)
+
     return make
 
 

@@ -24,10 +24,10 @@ def encode_index(index: int, width: int = 320, height: int = 240) -> np.ndarray:
     """A frame whose top row of blocks spells ``index`` in binary (robust to lossy codecs)."""
     rng = np.random.default_rng(index)
     img = np.full((height, width, 3), 90, np.uint8)
-    img[BLOCK * 2:] = rng.integers(0, 255, (height - BLOCK * 2, width, 3), dtype=np.uint8) // 4 + 64
+    img[BLOCK * 2 :] = rng.integers(0, 255, (height - BLOCK * 2, width, 3), dtype=np.uint8) // 4 + 64
     for bit in range(BITS):
         value = 255 if (index >> bit) & 1 else 0
-        img[:BLOCK, bit * BLOCK:(bit + 1) * BLOCK] = value
+        img[:BLOCK, bit * BLOCK : (bit + 1) * BLOCK] = value
     cv2.circle(img, (width // 2 + (index * 7) % (width // 3), height // 2), 20, (0, 0, 255), -1)
     return img
 
@@ -37,14 +37,15 @@ def decode_index(img: np.ndarray) -> int:
     gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     index = 0
     for bit in range(BITS):
-        block = gray[2:BLOCK - 2, bit * BLOCK + 2:(bit + 1) * BLOCK - 2]
+        block = gray[2 : BLOCK - 2, bit * BLOCK + 2 : (bit + 1) * BLOCK - 2]
         if block.mean() > 127:
             index |= 1 << bit
     return index
 
 
-def write_video(path: str, frames: int, fps: float = 30.0, size: tuple[int, int] = (320, 240),
-                fourcc: str | None = None) -> str:
+def write_video(
+    path: str, frames: int, fps: float = 30.0, size: tuple[int, int] = (320, 240), fourcc: str | None = None
+) -> str:
     ext = os.path.splitext(path)[1].lower()
     fourcc = fourcc or {".avi": "MJPG", ".mkv": "XVID"}.get(ext, "mp4v")
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps, size)
@@ -68,8 +69,6 @@ def read_all(path: str, start: int = 0, count: int | None = None) -> list[np.nda
         frames.append(img)
     cap.release()
     return frames
-
-
 
 
 #: coloured blobs as detections (class "blob"), the detector of the dataset tests
@@ -97,8 +96,7 @@ def record_then_kill(args: list[str], partial: str, fragments: int = 2) -> None:
     whole fragments (about a second each)."""
     from vidcv.media.mp4 import playable_prefix
 
-    proc = subprocess.Popen([*vidcv_cmd(), "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([*vidcv_cmd(), "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
@@ -126,8 +124,9 @@ def full_tmpfs(free_pages: int = 1, size: str = "3m") -> Iterator[str]:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a tmpfs needs root")
     folder = tempfile.mkdtemp(prefix="vidcv-full-")
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", folder], capture_output=True,
-                         text=True)
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", folder], capture_output=True, text=True
+    )
     if res.returncode != 0:
         os.rmdir(folder)
         pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")

@@ -48,12 +48,15 @@ def test_a_camera_opens_by_the_name_sources_shows(cameras, capsys):
         source.close()
 
 
-@pytest.mark.parametrize("spec, device", [
-    ('camera:"HD Pro Webcam C920"', "video2"),   # quotes kept (a GUI field, a script)
-    ("camera:'integrated camera'", "video0"),    # case does not matter
-    ("camera:  HD  Pro Webcam   C920 ", "video2"),  # nor spacing
-    ("camera:C920", "video2"),                   # a part of one camera's name
-])
+@pytest.mark.parametrize(
+    "spec, device",
+    [
+        ('camera:"HD Pro Webcam C920"', "video2"),  # quotes kept (a GUI field, a script)
+        ("camera:'integrated camera'", "video0"),  # case does not matter
+        ("camera:  HD  Pro Webcam   C920 ", "video2"),  # nor spacing
+        ("camera:C920", "video2"),  # a part of one camera's name
+    ],
+)
 def test_names_match_whatever_the_quotes_case_and_spacing(cameras, spec, device):
     source = open_source(spec)
     try:
@@ -63,8 +66,11 @@ def test_names_match_whatever_the_quotes_case_and_spacing(cameras, spec, device)
 
 
 def test_no_camera_or_several_by_that_name_are_clear_errors(cameras):
-    with pytest.raises(SourceError, match=r"no camera named 'Logitech Brio' \(cameras found: 0 \(Integrated "
-                                          r"Camera\), 2 \(HD Pro Webcam C920\); `vidcv sources` lists them\)"):
+    with pytest.raises(
+        SourceError,
+        match=r"no camera named 'Logitech Brio' \(cameras found: 0 \(Integrated "
+        r"Camera\), 2 \(HD Pro Webcam C920\); `vidcv sources` lists them\)",
+    ):
         open_source("camera:Logitech Brio")
     with pytest.raises(SourceError, match=r"2 cameras match 'cam': .*give the index instead, e.g. camera:0"):
         open_source("camera:cam")
@@ -75,8 +81,11 @@ def test_no_camera_or_several_by_that_name_are_clear_errors(cameras):
 def test_two_cameras_of_one_model_are_told_apart_by_index(cameras):
     (cameras.parent / "sys" / "video0" / "name").write_text("HD Pro Webcam C920\n")
     assert [c.name for c in list_cameras()] == ["HD Pro Webcam C920"] * 2
-    with pytest.raises(SourceError, match=r"2 cameras match 'HD Pro Webcam C920': 0 \(HD Pro Webcam C920\), "
-                                          r"2 \(HD Pro Webcam C920\); give the index instead"):
+    with pytest.raises(
+        SourceError,
+        match=r"2 cameras match 'HD Pro Webcam C920': 0 \(HD Pro Webcam C920\), "
+        r"2 \(HD Pro Webcam C920\); give the index instead",
+    ):
         open_source('camera:"HD Pro Webcam C920"')
 
 

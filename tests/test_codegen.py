@@ -59,8 +59,12 @@ def test_a_stage_named_like_a_helper_it_uses_is_renamed():
 def test_long_calls_are_split_one_argument_a_line():
     assert _assignment("A", "f(1, 2)") == "A = f(1, 2)"
     long = _assignment("NAME", "cv2.createBackgroundSubtractorMOG2(" + ", ".join(["X" * 30] * 3) + ", k=True)")
-    assert long.splitlines() == ["NAME = cv2.createBackgroundSubtractorMOG2(", *["    " + "X" * 30 + ","] * 3,
-                                 "    k=True,", ")"]
+    assert long.splitlines() == [
+        "NAME = cv2.createBackgroundSubtractorMOG2(",
+        *["    " + "X" * 30 + ","] * 3,
+        "    k=True,",
+        ")",
+    ]
 
 
 def test_the_script_runs_as_a_module(tmp_path):

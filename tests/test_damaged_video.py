@@ -29,10 +29,10 @@ def moving_texture(index: int) -> np.ndarray:
     w, h = SIZE
     rng = np.random.default_rng(7)
     texture = np.repeat(np.repeat(rng.integers(40, 215, (h // 4 + 8, w // 4 + 160, 3), dtype=np.uint8), 4, 0), 4, 1)
-    img = np.ascontiguousarray(texture[index % 16:index % 16 + h, 2 * index:2 * index + w])
+    img = np.ascontiguousarray(texture[index % 16 : index % 16 + h, 2 * index : 2 * index + w])
     img[:BLOCK] = 90
     for bit in range(BITS):
-        img[:BLOCK, bit * BLOCK:(bit + 1) * BLOCK] = 255 if (index >> bit) & 1 else 0
+        img[:BLOCK, bit * BLOCK : (bit + 1) * BLOCK] = 255 if (index >> bit) & 1 else 0
     return img
 
 
@@ -40,10 +40,10 @@ def mdat_span(data: bytes) -> tuple[int, int]:
     """Where the media data of an MP4 lies (the payload of its top-level ``mdat`` box)."""
     pos = 0
     while pos + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
         header = 8
         if size == 1:
-            size, header = struct.unpack(">Q", data[pos + 8:pos + 16])[0], 16
+            size, header = struct.unpack(">Q", data[pos + 8 : pos + 16])[0], 16
         elif size == 0:
             size = len(data) - pos
         if kind == b"mdat":
@@ -85,9 +85,27 @@ def ffmpeg_frame_count(path: Path) -> int:
     """How many frames the ``ffmpeg`` command decodes from ``path``."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("no ffmpeg command to compare with")
-    res = subprocess.run(["ffmpeg", "-nostdin", "-v", "quiet", "-progress", "pipe:1", "-i", str(path),
-                          "-fps_mode", "passthrough", "-f", "null", "-"],
-                         check=True, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "quiet",
+            "-progress",
+            "pipe:1",
+            "-i",
+            str(path),
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "null",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return int([line for line in res.stdout.splitlines() if line.startswith("frame=")][-1].split("=")[1])
 
 
@@ -121,8 +139,9 @@ def test_garbage_in_the_middle_is_skipped_and_decoding_goes_on_as_ffmpeg_does(da
     assert src.damaged_packets > 0 and src.frames_lost == FRAMES - len(frames)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, warnings
-    assert re.search(rf"skipped {src.damaged_packets} damaged packets (around \d+\.\d s|from \d+\.\d s to \d+\.\d s); ",
-                     warnings[0]), warnings[0]
+    assert re.search(
+        rf"skipped {src.damaged_packets} damaged packets (around \d+\.\d s|from \d+\.\d s to \d+\.\d s); ", warnings[0]
+    ), warnings[0]
     assert f"{len(frames)} frames decoded ({src.frames_lost} lost)" in warnings[0]
 
 
@@ -141,7 +160,9 @@ def test_run_on_a_damaged_file_exits_ok_with_one_warning(damaged, tmp_path):
     res = run_cli("run", str(damaged), "-p", "edges", "--stats-json", str(stats), "-q")
     assert res.returncode == 0, res.stderr
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and re.search(r"damaged\.mp4: skipped \d+ damaged packets (around|from) ", lines[0]), res.stderr
+    assert len(lines) == 1 and re.search(r"damaged\.mp4: skipped \d+ damaged packets (around|from) ", lines[0]), (
+        res.stderr
+    )
     frames = json.loads(stats.read_text())["frames"]
     assert f"; {frames} frames decoded ({FRAMES - frames} lost)" in lines[0]
     assert frames >= ffmpeg_frame_count(damaged) - 2

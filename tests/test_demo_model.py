@@ -36,8 +36,15 @@ def iou(a, b):
 
 
 def centres(truth, k):
-    return np.array([[(f["objects"][k]["xyxy"][0] + f["objects"][k]["xyxy"][2]) / 2,
-                      (f["objects"][k]["xyxy"][1] + f["objects"][k]["xyxy"][3]) / 2] for f in truth["frames"]])
+    return np.array(
+        [
+            [
+                (f["objects"][k]["xyxy"][0] + f["objects"][k]["xyxy"][2]) / 2,
+                (f["objects"][k]["xyxy"][1] + f["objects"][k]["xyxy"][3]) / 2,
+            ]
+            for f in truth["frames"]
+        ]
+    )
 
 
 def test_the_truth_file_is_what_the_sample_script_writes(truth):
@@ -58,8 +65,10 @@ def test_the_sample_shows_the_model_classes_moving_and_overlapping_once(truth):
     for k in range(3):
         path = centres(truth, k)
         assert np.ptp(path[:, 0]) > 300  # each shape travels across the frame
-    overlapping = [any(iou(a["xyxy"], b["xyxy"]) > 0 for i, a in enumerate(f["objects"]) for b in f["objects"][i + 1:])
-                   for f in truth["frames"]]
+    overlapping = [
+        any(iou(a["xyxy"], b["xyxy"]) > 0 for i, a in enumerate(f["objects"]) for b in f["objects"][i + 1 :])
+        for f in truth["frames"]
+    ]
     starts = [i for i in range(1, len(overlapping)) if overlapping[i] and not overlapping[i - 1]]
     assert len(starts) == 1 and 5 <= sum(overlapping) <= 40  # one partial overlap, for about a second
 
@@ -76,8 +85,9 @@ def test_the_demo_model_finds_each_shape_of_the_sample(truth):
         assert ok
         dets = plugin.model(img)
         found = [(dets.class_name(c), b) for c, b in zip(dets.class_id.tolist(), dets.xyxy.tolist())]
-        matched = [any(name == o["class"] and iou(box, o["xyxy"]) >= 0.8 for name, box in found)
-                   for o in expected["objects"]]
+        matched = [
+            any(name == o["class"] and iou(box, o["xyxy"]) >= 0.8 for name, box in found) for o in expected["objects"]
+        ]
         frames_ok += all(matched)
         misses += [(expected["frame"], o["class"]) for o, m in zip(expected["objects"], matched) if not m]
         extra += sum(not any(iou(box, o["xyxy"]) >= 0.5 for o in expected["objects"]) for _, box in found)

@@ -71,8 +71,9 @@ KEYPOINTS = data_field("test_keypoints", np.float32, (None, 3), points=True, hel
 
 def test_a_declared_field_is_one_line_validated_and_kept_through_indexing():
     kpts = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
-    dets = Detections([[0, 0, 10, 10], [5, 5, 20, 20]], [0.9, 0.4], [0, 1], {0: "a", 1: "b"},
-                      data={KEYPOINTS.name: kpts})
+    dets = Detections(
+        [[0, 0, 10, 10], [5, 5, 20, 20]], [0.9, 0.4], [0, 1], {0: "a", 1: "b"}, data={KEYPOINTS.name: kpts}
+    )
     assert np.array_equal(dets[np.array([False, True])].data[KEYPOINTS.name], kpts[1:])
     assert np.array_equal(dets[1].data[KEYPOINTS.name], kpts[1:])
     with pytest.raises(ValueError, match=r"data\['test_keypoints'\] must have shape \(2, K, 3\), got \(2, 4, 2\)"):

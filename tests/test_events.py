@@ -49,8 +49,12 @@ def test_a_source_reports_each_change_once_and_refuses_a_wrong_one():
         src._set_state(S.RECONNECTING)
     src.close()
     src.close()  # twice is safe and says nothing more
-    assert [(e.old, e.new) for e in seen] == [(S.CLOSED, S.OPENING), (S.OPENING, S.OPEN), (S.OPEN, S.ENDED),
-                                             (S.ENDED, S.CLOSED)]
+    assert [(e.old, e.new) for e in seen] == [
+        (S.CLOSED, S.OPENING),
+        (S.OPENING, S.OPEN),
+        (S.OPEN, S.ENDED),
+        (S.ENDED, S.CLOSED),
+    ]
     assert all(e.source == "scripted" for e in seen)
 
 
@@ -127,8 +131,11 @@ def test_stage_errors_reach_observers_with_stage_and_frame(video_file):
     record = Record()
     Runner(FileSource(video_file), Pipeline([Boom()]), observers=[record]).run()
     errors = record.of(StageError)
-    assert [(e.stage_index, e.stage_name, e.frame_index) for e in errors] == [(0, "boom", 5), (0, "boom", 25),
-                                                                             (0, "boom", 45)]
+    assert [(e.stage_index, e.stage_name, e.frame_index) for e in errors] == [
+        (0, "boom", 5),
+        (0, "boom", 25),
+        (0, "boom", 45),
+    ]
     assert "ValueError: bad frame" in errors[0].message and "bypassed for that frame" in str(errors[0])
 
 
@@ -148,8 +155,13 @@ def test_a_truncated_file_fails_the_source_and_ends_the_run_with_the_error(tmp_p
 def test_stats_keep_coming_while_paused_and_say_so():
     record = Record()
     got = threading.Event()
-    runner = Runner(PatternSource("pattern:", 64, 48, 200.0), Pipeline(), [CallbackSink(lambda f: got.set())],
-                    observers=[record], stats_interval_s=0.05)
+    runner = Runner(
+        PatternSource("pattern:", 64, 48, 200.0),
+        Pipeline(),
+        [CallbackSink(lambda f: got.set())],
+        observers=[record],
+        stats_interval_s=0.05,
+    )
     runner.start()
     try:
         assert got.wait(5)

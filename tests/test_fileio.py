@@ -143,8 +143,9 @@ def test_ensure_parent_reports_an_unwritable_folder_even_as_root(tmp_path, monke
     folder = tmp_path / "locked"
     folder.mkdir()
     real_access = os.access
-    monkeypatch.setattr(fileio.os, "access",
-                        lambda p, mode: False if os.path.abspath(p) == str(folder) else real_access(p, mode))
+    monkeypatch.setattr(
+        fileio.os, "access", lambda p, mode: False if os.path.abspath(p) == str(folder) else real_access(p, mode)
+    )
     with pytest.raises(OutputError) as info:
         ensure_parent(str(folder / "out.txt"))
     assert f"cannot write to {folder}" in str(info.value)
@@ -181,6 +182,7 @@ def test_remove_stale_partials_of_an_image_pattern_and_of_a_folder(tmp_path):
 
 # --- planted links: never followed -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def victim(tmp_path):
     path = tmp_path / "victim.txt"
@@ -192,10 +194,12 @@ def test_a_write_through_a_planted_temporary_name_is_refused(tmp_path, victim):
     target = tmp_path / "out" / "snap.png"
     target.parent.mkdir()
     os.symlink(victim, partial_name(str(target)))
-    for write in (lambda: fileio.write_bytes_atomic(str(target), b"x"),
-                  lambda: write_text_atomic(str(target), "x"),
-                  lambda: AtomicTextFile(str(target)),
-                  lambda: atomic_path(str(target)).__enter__()):
+    for write in (
+        lambda: fileio.write_bytes_atomic(str(target), b"x"),
+        lambda: write_text_atomic(str(target), "x"),
+        lambda: AtomicTextFile(str(target)),
+        lambda: atomic_path(str(target)).__enter__(),
+    ):
         with pytest.raises(fileio.LinkRefused, match=r"refusing to write through .*\.snap\.partial\.png.*victim\.txt"):
             write()
     assert victim.read_text() == "precious\n"

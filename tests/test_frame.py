@@ -19,6 +19,7 @@ def boxes(xyxy, **kw):
 
 # --- construction ---------------------------------------------------------------------------------------
 
+
 def test_source_image_defaults_to_the_image():
     img = bgr()
     f = Frame(img, 3, 100.0)
@@ -45,6 +46,7 @@ def test_size_wh_is_width_then_height():
 
 
 # --- with_image ------------------------------------------------------------------------------------------
+
 
 def test_with_image_returns_a_new_frame_and_leaves_the_original_untouched():
     img = bgr(value=5)
@@ -79,6 +81,7 @@ def test_with_image_colour_space_rules():
 
 
 # --- geometry -------------------------------------------------------------------------------------------
+
 
 def test_apply_geometry_composes_translation_then_scale():
     f = Frame(bgr(100, 200), 0, 0.0)
@@ -125,14 +128,20 @@ def test_without_geometry_detections_pass_through_unchanged():
 
 # --- map_detections -------------------------------------------------------------------------------------
 
+
 def test_map_detections_maps_polygons_point_fields_and_masks():
     masks = np.zeros((2, 20, 20), bool)
     masks[0, 4, 2] = True  # (x=2, y=4)
     masks[1, 0:2, 0:3] = True
-    dets = boxes([[1, 2, 3, 4], [0, 0, 2, 1]], tracker_id=[4, 5], masks=masks,
-                 polygons=[[[1, 2], [3, 2], [3, 4]], [[0, 0], [2, 1]]])
-    dets = dets.with_data(**{TRACK_AGE.name: [3, 8], TRACK_SPEED.name: [1.5, np.nan],
-                             TRAIL.name: [[[0, 0], [1, 1]], np.zeros((0, 2))]})
+    dets = boxes(
+        [[1, 2, 3, 4], [0, 0, 2, 1]],
+        tracker_id=[4, 5],
+        masks=masks,
+        polygons=[[[1, 2], [3, 2], [3, 4]], [[0, 0], [2, 1]]],
+    )
+    dets = dets.with_data(
+        **{TRACK_AGE.name: [3, 8], TRACK_SPEED.name: [1.5, np.nan], TRAIL.name: [[[0, 0], [1, 1]], np.zeros((0, 2))]}
+    )
     m = np.array([[1, 0, 5], [0, 1, 3], [0, 0, 1]], np.float64)  # shift by (+5, +3)
     out = map_detections(dets, m, (20, 20))
     np.testing.assert_allclose(out.xyxy, [[6, 5, 8, 7], [5, 3, 7, 4]])

@@ -6,14 +6,17 @@ from vidcv.frame import Frame
 from vidcv.imageops import convert_color, to_bgr_uint8, to_gray
 
 
-@pytest.mark.parametrize("image, expected", [
-    (np.full((2, 3), 9, np.uint8), 9),
-    (np.full((2, 3, 1), 9, np.uint8), 9),
-    (np.full((2, 3, 4), 9, np.uint8), 9),
-    (np.full((2, 3, 3), 9 * 256, np.uint16), 9),
-    (np.full((2, 3, 3), 0.5, np.float32), 127),
-    (np.full((2, 3, 3), 300, np.int32), 255),
-])
+@pytest.mark.parametrize(
+    "image, expected",
+    [
+        (np.full((2, 3), 9, np.uint8), 9),
+        (np.full((2, 3, 1), 9, np.uint8), 9),
+        (np.full((2, 3, 4), 9, np.uint8), 9),
+        (np.full((2, 3, 3), 9 * 256, np.uint16), 9),
+        (np.full((2, 3, 3), 0.5, np.float32), 127),
+        (np.full((2, 3, 3), 300, np.int32), 255),
+    ],
+)
 def test_everything_becomes_uint8_bgr(image, expected):
     out = to_bgr_uint8(image)
     assert out.dtype == np.uint8 and out.shape == (2, 3, 3) and int(out[0, 0, 0]) == expected

@@ -41,8 +41,9 @@ def test_import_linter_contracts_are_kept(tmp_path):
     # A subprocess, with the staged tree first on its path: in this process `vidcv` is already imported from
     # the checkout, and import-linter would find that one. lint-imports reads ./pyproject.toml.
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "COLUMNS": "200", "NO_COLOR": "1"}
-    res = subprocess.run([lint_imports, "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)
+    res = subprocess.run(
+        [lint_imports, "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     report = res.stdout + res.stderr
     assert res.returncode == 0, report
     assert f"Contracts: {len(CONTRACTS)} kept, 0 broken." in report, report

@@ -9,17 +9,25 @@ from vidcv.params import Bool, Choice, Color, FilePath, Float, Int, Ints, Text
 from vidcv.plugin import Plugin
 
 
-@pytest.mark.parametrize("param, good, bad, words", [
-    (Int("k", 3, 1, 9), [1, 9], [0, 10, 2.5, "3", True], "an integer from 1 to 9"),
-    (Int("k", 3, 1, 9, odd=True), [1, 3, 9], [2, 4], "an odd integer from 1 to 9"),
-    (Float("s", 0.5, 0.0, 1.0), [0, 0.25, 1], [-0.1, 1.5, "x", float("nan"), False], "a number from 0 to 1"),
-    (Bool("b", False), [True, False], [0, 1, "yes"], "true or false"),
-    (Choice("c", "a", ("a", "b")), ["a", "b"], ["c", 1, None], "one of a, b"),
-    (Text("t"), ["", "x"], [1, None], "a text"),
-    (FilePath("f"), ["x.xml"], [3], "a file path"),
-    (Color("rgb", (0, 0, 255)), [[1, 2, 3]], [[1, 2], [0, 0, 256], "red"], "three integers 0..255"),
-    (Ints("lo", (0, 0, 0), 0, 255), [[0, 10, 255]], [[0, 0, 0, 0], [0, -1, 0], [0, 0.5, 0]], "a list of 3 integers"),
-])
+@pytest.mark.parametrize(
+    "param, good, bad, words",
+    [
+        (Int("k", 3, 1, 9), [1, 9], [0, 10, 2.5, "3", True], "an integer from 1 to 9"),
+        (Int("k", 3, 1, 9, odd=True), [1, 3, 9], [2, 4], "an odd integer from 1 to 9"),
+        (Float("s", 0.5, 0.0, 1.0), [0, 0.25, 1], [-0.1, 1.5, "x", float("nan"), False], "a number from 0 to 1"),
+        (Bool("b", False), [True, False], [0, 1, "yes"], "true or false"),
+        (Choice("c", "a", ("a", "b")), ["a", "b"], ["c", 1, None], "one of a, b"),
+        (Text("t"), ["", "x"], [1, None], "a text"),
+        (FilePath("f"), ["x.xml"], [3], "a file path"),
+        (Color("rgb", (0, 0, 255)), [[1, 2, 3]], [[1, 2], [0, 0, 256], "red"], "three integers 0..255"),
+        (
+            Ints("lo", (0, 0, 0), 0, 255),
+            [[0, 10, 255]],
+            [[0, 0, 0, 0], [0, -1, 0], [0, 0.5, 0]],
+            "a list of 3 integers",
+        ),
+    ],
+)
 def test_validation_accepts_and_rejects_with_clear_message(param, good, bad, words):
     for value in good:
         param.validate(value)
@@ -38,13 +46,22 @@ def test_bad_defaults_and_kinds_are_programming_errors():
         Int("k", 4, 1, 9, odd=True)
     with pytest.raises(ValueError, match="unknown kind"):
         from vidcv.params import Param
+
         Param("x", "weird", 1)
 
 
 def test_declaration_to_dict():
     d = Int("ksize", 5, 1, 99, odd=True, help="kernel").to_dict()
-    assert d == {"name": "ksize", "type": "int", "default": 5, "help": "kernel", "minimum": 1, "maximum": 99,
-                 "step": 2, "odd": True}
+    assert d == {
+        "name": "ksize",
+        "type": "int",
+        "default": 5,
+        "help": "kernel",
+        "minimum": 1,
+        "maximum": 99,
+        "step": 2,
+        "odd": True,
+    }
 
 
 class Pair(Plugin):
@@ -119,16 +136,25 @@ def test_shown_values_stay_short_whatever_their_size():
         assert len(shown(value)) <= 80
 
 
-@pytest.mark.parametrize("param, value, words", [
-    (Int("n", 1, 0), 10**400, ("'n' = <an integer of 401 digits> is not allowed: expected an integer >= 0 "
-                               "(integers go from -2147483648 to 2147483647)")),
-    (Int("n", 1, 0), 2**31, "(integers go from -2147483648 to 2147483647)"),
-    (Int("k", 3, 1, 9), 10**400, "expected an integer from 1 to 9"),
-    (Float("x", 1.0), 10**400, "'x' = <an integer of 401 digits> is not allowed: expected a number"),
-    (Float("x", 1.0, 0.0, 1.0), -(10**400), "expected a number from 0 to 1"),
-    (Ints("r", (0, 0)), [1, 10**30], "expected a list of 2 integers (integers go from"),
-    (Text("t"), ["x" * 100_000], "'t' = ['xxxxxxxx"),
-])
+@pytest.mark.parametrize(
+    "param, value, words",
+    [
+        (
+            Int("n", 1, 0),
+            10**400,
+            (
+                "'n' = <an integer of 401 digits> is not allowed: expected an integer >= 0 "
+                "(integers go from -2147483648 to 2147483647)"
+            ),
+        ),
+        (Int("n", 1, 0), 2**31, "(integers go from -2147483648 to 2147483647)"),
+        (Int("k", 3, 1, 9), 10**400, "expected an integer from 1 to 9"),
+        (Float("x", 1.0), 10**400, "'x' = <an integer of 401 digits> is not allowed: expected a number"),
+        (Float("x", 1.0, 0.0, 1.0), -(10**400), "expected a number from 0 to 1"),
+        (Ints("r", (0, 0)), [1, 10**30], "expected a list of 2 integers (integers go from"),
+        (Text("t"), ["x" * 100_000], "'t' = ['xxxxxxxx"),
+    ],
+)
 def test_huge_values_are_refused_in_one_short_line(param, value, words):
     with pytest.raises(ParamError) as info:  # not OverflowError, not a 400-digit echo
         param.validate(value)

@@ -65,8 +65,12 @@ def test_a_failing_stage_is_reported_and_bypassed(caplog):
     assert "odd frame 5" in summary.last_error
     # one line for the three failures: the same error on another frame is counted, not shown again
     logged = [r.getMessage() for r in caplog.records if "fail_on_odd" in r.getMessage()]
-    assert logged == [("stage 1 'fail_on_odd' failed on frame 1: RuntimeError: odd frame 1 (bypassed for that "
-                       "frame); more failures like it are counted, not shown")]
+    assert logged == [
+        (
+            "stage 1 'fail_on_odd' failed on frame 1: RuntimeError: odd frame 1 (bypassed for that "
+            "frame); more failures like it are counted, not shown"
+        )
+    ]
 
 
 class FailTwoWays(Plugin):
@@ -84,10 +88,12 @@ def test_each_kind_of_error_of_each_stage_is_logged_once(caplog):
         for i in range(40):
             p.process(frame(i))
     logged = sorted((r.getMessage().split(":")[0], r.getMessage().split(": ")[1]) for r in caplog.records)
-    assert logged == [("stage 0 'fail_two_ways#1' failed on frame 0", "ValueError"),
-                      ("stage 0 'fail_two_ways#1' failed on frame 1", "IndexError"),
-                      ("stage 1 'fail_two_ways#2' failed on frame 0", "ValueError"),
-                      ("stage 1 'fail_two_ways#2' failed on frame 1", "IndexError")]
+    assert logged == [
+        ("stage 0 'fail_two_ways#1' failed on frame 0", "ValueError"),
+        ("stage 0 'fail_two_ways#1' failed on frame 1", "IndexError"),
+        ("stage 1 'fail_two_ways#2' failed on frame 0", "ValueError"),
+        ("stage 1 'fail_two_ways#2' failed on frame 1", "IndexError"),
+    ]
     assert [s.errors for s in p.summaries()] == [40, 40]  # every failure is counted
 
 

@@ -60,8 +60,13 @@ def plant(link, target) -> None:
 def refused(res, link) -> bool:
     """One line on stderr saying that vidcv refused to write through ``link``."""
     lines = res.stderr.strip().splitlines()
-    return res.returncode != 0 and len(lines) == 1 and "refusing to write through" in lines[0] \
-        and os.path.basename(str(link)) in lines[0] and "Traceback" not in res.stderr
+    return (
+        res.returncode != 0
+        and len(lines) == 1
+        and "refusing to write through" in lines[0]
+        and os.path.basename(str(link)) in lines[0]
+        and "Traceback" not in res.stderr
+    )
 
 
 # --- vidcv run ------------------------------------------------------------------------------------------------
@@ -77,7 +82,8 @@ RUN_REFUSED = {
 
 def run_args(clip, out, target):
     option = {".mp4": "--output", ".jsonl": "--detections-jsonl", ".json": "--stats-json"}.get(
-        os.path.splitext(target)[1], "--output")
+        os.path.splitext(target)[1], "--output"
+    )
     return ("run", clip[0], "-p", "edges", "--max-frames", "5", option, str(out / target))
 
 
@@ -126,6 +132,7 @@ def test_a_recovered_log_whose_partial_is_a_link_is_refused(clip, tmp_path, vict
 
 
 # --- vidcv batch ----------------------------------------------------------------------------------------------
+
 
 def batch(clip, out):
     return run_cli("batch", clip[0], "-p", "edges", "--out", str(out), "-q")
@@ -177,6 +184,7 @@ def test_batch_never_replaces_a_linked_output_folder(clip, tmp_path, victim_dir)
 
 
 # --- vidcv extract --------------------------------------------------------------------------------------------
+
 
 def extract(clip, out):
     return run_cli("extract", clip[0], "-p", clip[1], "--out", str(out), "--every", "4")
@@ -247,6 +255,7 @@ def test_a_journal_cannot_name_a_file_outside_its_dataset(clip, tmp_path, victim
 
 
 # --- the window's settings ------------------------------------------------------------------------------------
+
 
 def test_the_window_does_not_save_its_settings_through_a_link(tmp_path, victim, monkeypatch):
     pytest.importorskip("PySide6")

@@ -9,7 +9,8 @@ DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 def test_the_plugin_reference_matches_the_declarations():
     expected = render_markdown(Registry())
     assert DOC.read_text(encoding="utf-8") == expected, (
-        "docs/plugins.md is out of date: run `vidcv plugins --markdown > docs/plugins.md`")
+        "docs/plugins.md is out of date: run `vidcv plugins --markdown > docs/plugins.md`"
+    )
 
 
 def test_every_plugin_and_parameter_is_documented():

@@ -50,26 +50,35 @@ def test_bundled_presets_load_and_round_trip(name, registry):
     assert dump_preset(parse_preset(dump_preset(p), registry)) == dump_preset(p)
 
 
-@pytest.mark.parametrize("text, words", [
-    ("pipeline:\n  - plugin: cany\n", "stage 0 (cany): unknown plugin 'cany'; did you mean 'canny'?"),
-    ("pipeline:\n  - plugin: color\n  - plugin: blur\n    params: {size: 3}\n",
-     "stage 1 (blur): plugin 'blur' has no parameter 'size'"),
-    ("pipeline:\n  - plugin: blur\n    params: {ksize: four}\n",
-     "stage 0 (blur): parameter 'ksize' = 'four' is not allowed: expected an odd integer from 1 to 99"),
-    ("pipeline:\n  - plugin: blur\n    params: {ksize: 4}\n", "parameter 'ksize' = 4 is not allowed"),
-    ("pipeline:\n  - plugin: canny\n    params: {low: 5000}\n",
-     "stage 0 (canny): parameter 'low' = 5000 is not allowed: expected a number from 0 to 1000"),
-    ("pipeline:\n  - plugin: color\n    params: {to: purple}\n", "expected one of bgr, gray, hsv"),
-    ("pipeline:\n  - plugin: color\n    enabled: maybe\n", "'enabled' = 'maybe' is not allowed"),
-    ("pipeline:\n  - plugin: color\n    parmas: {}\n", "stage 0 (color): unknown key 'parmas'"),
-    ("pipeline:\n  - color\n", "stage 0: expected a mapping"),
-    ("pipeline:\n  - params: {}\n", "missing 'plugin'"),
-    ("pipelines: []\n", "unknown top-level key 'pipelines'"),
-    ("- plugin: color\n", "expected a mapping with a 'pipeline' list"),
-    ("pipeline: {plugin: color}\n", "'pipeline' must be a list"),
-    ("pipeline: [\n", "not valid YAML at line"),
-    ("version: 9\npipeline: []\n", "version 9 is not supported"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("pipeline:\n  - plugin: cany\n", "stage 0 (cany): unknown plugin 'cany'; did you mean 'canny'?"),
+        (
+            "pipeline:\n  - plugin: color\n  - plugin: blur\n    params: {size: 3}\n",
+            "stage 1 (blur): plugin 'blur' has no parameter 'size'",
+        ),
+        (
+            "pipeline:\n  - plugin: blur\n    params: {ksize: four}\n",
+            "stage 0 (blur): parameter 'ksize' = 'four' is not allowed: expected an odd integer from 1 to 99",
+        ),
+        ("pipeline:\n  - plugin: blur\n    params: {ksize: 4}\n", "parameter 'ksize' = 4 is not allowed"),
+        (
+            "pipeline:\n  - plugin: canny\n    params: {low: 5000}\n",
+            "stage 0 (canny): parameter 'low' = 5000 is not allowed: expected a number from 0 to 1000",
+        ),
+        ("pipeline:\n  - plugin: color\n    params: {to: purple}\n", "expected one of bgr, gray, hsv"),
+        ("pipeline:\n  - plugin: color\n    enabled: maybe\n", "'enabled' = 'maybe' is not allowed"),
+        ("pipeline:\n  - plugin: color\n    parmas: {}\n", "stage 0 (color): unknown key 'parmas'"),
+        ("pipeline:\n  - color\n", "stage 0: expected a mapping"),
+        ("pipeline:\n  - params: {}\n", "missing 'plugin'"),
+        ("pipelines: []\n", "unknown top-level key 'pipelines'"),
+        ("- plugin: color\n", "expected a mapping with a 'pipeline' list"),
+        ("pipeline: {plugin: color}\n", "'pipeline' must be a list"),
+        ("pipeline: [\n", "not valid YAML at line"),
+        ("version: 9\npipeline: []\n", "version 9 is not supported"),
+    ],
+)
 def test_bad_presets_name_stage_parameter_value_and_what_is_allowed(text, words, registry):
     with pytest.raises(PresetError) as info:
         parse_preset(text, registry, origin="my.yaml")
@@ -133,6 +142,7 @@ def test_find_preset_suggests_the_closest_name(tmp_path, monkeypatch):
 
 # --- hostile presets: bounded reading, one short line per fault ---------------------------------------------
 
+
 def anchor_bomb(depth: int) -> str:
     """A few hundred bytes that PyYAML's aliases would expand to 9**depth strings."""
     lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -146,8 +156,10 @@ def test_an_anchor_bomb_is_refused_at_its_first_alias(tmp_path, registry):
     assert path.stat().st_size < 600
     with pytest.raises(PresetError) as info:
         load_preset(str(path), registry)
-    assert str(info.value) == (f"{path}: not valid YAML at line 2, column 10: aliases (*name, which repeat an &name "
-                               "anchor) are not allowed here: write each value out in full")
+    assert str(info.value) == (
+        f"{path}: not valid YAML at line 2, column 10: aliases (*name, which repeat an &name "
+        "anchor) are not allowed here: write each value out in full"
+    )
 
 
 def test_anchors_without_aliases_and_saved_shared_values_load(registry):
@@ -176,25 +188,43 @@ def test_a_preset_file_is_read_only_up_to_its_limit(tmp_path, registry):
         load_preset(str(tmp_path / "bin.yaml"), registry)
 
 
-@pytest.mark.parametrize("text, words", [
-    ("pipeline:\n" + "- {plugin: gray}\n" * 257, "257 stages, more than the 256 a pipeline may have"),
-    ("pipeline: " + "[" * 5000 + "]" * 5000 + "\n", "not a preset: its values are nested too deeply"),
-    ("pipeline: [{plugin: blur, params: {ksize: " + "7" * 5000 + "}}]\n", "not a preset: an integer has too many digits"),
-    ("pipeline: [{plugin: blur, params: {1: 2}}]\n",
-     "stage 0 (blur): plugin 'blur' has no parameter 1; its parameters are: method, ksize"),
-    ("pipeline: [{plugin: blur, params: {ksize: " + "9" * 400 + "}}]\n",
-     ("stage 0 (blur): parameter 'ksize' = <an integer of 400 digits> is not allowed: expected an odd integer from 1 "
-      "to 99")),
-    ("pipeline: [{plugin: canny, params: {low: " + "9" * 400 + "}}]\n",
-     "stage 0 (canny): parameter 'low' = <an integer of 400 digits> is not allowed: expected a number from 0 to 1000"),
-    ("pipeline: [{plugin: blur, params: {method: [" + ", ".join(["x" * 100] * 2000) + "]}}]\n",
-     "stage 0 (blur): parameter 'method' = ['xxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxx', 'xxxxx"),
-    ("pipeline: [{plugin: " + "x" * 100_000 + "}]\n",
-     "stage 0: unknown plugin 'xxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxx'; the plugins are: "),
-    ("pipeline: [{plugin: [1, 2]}]\n", "stage 0: 'plugin' = [1, 2] is no name (the registry name, e.g. blur)"),
-    ("pipeline: [{plugin: canny, enabled: " + "y" * 10_000 + "}]\n", "'enabled' = 'yyyyyyyyyyyyyyyyy...yyy"),
-    ("version: true\npipeline: []\n", "preset format version True is not supported"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("pipeline:\n" + "- {plugin: gray}\n" * 257, "257 stages, more than the 256 a pipeline may have"),
+        ("pipeline: " + "[" * 5000 + "]" * 5000 + "\n", "not a preset: its values are nested too deeply"),
+        (
+            "pipeline: [{plugin: blur, params: {ksize: " + "7" * 5000 + "}}]\n",
+            "not a preset: an integer has too many digits",
+        ),
+        (
+            "pipeline: [{plugin: blur, params: {1: 2}}]\n",
+            "stage 0 (blur): plugin 'blur' has no parameter 1; its parameters are: method, ksize",
+        ),
+        (
+            "pipeline: [{plugin: blur, params: {ksize: " + "9" * 400 + "}}]\n",
+            (
+                "stage 0 (blur): parameter 'ksize' = <an integer of 400 digits> is not allowed: expected an odd integer from 1 "
+                "to 99"
+            ),
+        ),
+        (
+            "pipeline: [{plugin: canny, params: {low: " + "9" * 400 + "}}]\n",
+            "stage 0 (canny): parameter 'low' = <an integer of 400 digits> is not allowed: expected a number from 0 to 1000",
+        ),
+        (
+            "pipeline: [{plugin: blur, params: {method: [" + ", ".join(["x" * 100] * 2000) + "]}}]\n",
+            "stage 0 (blur): parameter 'method' = ['xxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxx', 'xxxxx",
+        ),
+        (
+            "pipeline: [{plugin: " + "x" * 100_000 + "}]\n",
+            "stage 0: unknown plugin 'xxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxx'; the plugins are: ",
+        ),
+        ("pipeline: [{plugin: [1, 2]}]\n", "stage 0: 'plugin' = [1, 2] is no name (the registry name, e.g. blur)"),
+        ("pipeline: [{plugin: canny, enabled: " + "y" * 10_000 + "}]\n", "'enabled' = 'yyyyyyyyyyyyyyyyy...yyy"),
+        ("version: true\npipeline: []\n", "preset format version True is not supported"),
+    ],
+)
 def test_hostile_presets_get_one_short_line(text, words, registry):
     with pytest.raises(PresetError) as info:
         parse_preset(text, registry, origin="my.yaml")
@@ -205,6 +235,7 @@ def test_hostile_presets_get_one_short_line(text, words, registry):
 
 # --- fuzzed presets: hypothesis writes them, every rejection is one short line naming the stage and parameter ---
 
+
 @functools.cache
 def fuzz_registry() -> Registry:
     """The installed plugins, made once (a function-scoped fixture would be shared by every hypothesis example)."""
@@ -212,12 +243,18 @@ def fuzz_registry() -> Registry:
 
 
 _values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.integers(10**300, 10**400) | st.integers(-(10**400), -(10**300))
-    | st.floats() | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(10**300, 10**400)
+    | st.integers(-(10**400), -(10**300))
+    | st.floats()
+    | st.text(max_size=12)
     | st.builds(lambda c, n: c * n, st.characters(blacklist_categories=("Cs",)), st.integers(200, 20_000))
     | st.sampled_from(["gray", "gaussian", "yolov8n", "/nonexistent/model.onnx", "frame", "0"]),
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=3),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 @st.composite
@@ -234,8 +271,9 @@ def _stage(draw: st.DrawFn) -> object:
     return item if draw(st.integers(0, 19)) else draw(_values)  # now and then no stage at all
 
 
-_documents = st.fixed_dictionaries({"pipeline": st.lists(_stage(), max_size=3)},
-                                   optional={"version": st.just(1) | _values, "description": _values})
+_documents = st.fixed_dictionaries(
+    {"pipeline": st.lists(_stage(), max_size=3)}, optional={"version": st.just(1) | _values, "description": _values}
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -247,21 +285,36 @@ def test_fuzzed_presets_are_loaded_or_refused_in_one_line_naming_stage_and_param
         return
     except PresetError as exc:
         message = str(exc)
-    event("refused: " + ("a huge integer" if "<an integer of" in message else
-                         "a parameter name that is no text" if re.search(r"no parameter -?\d", message) else
-                         "a long value, cut" if "..." in message else "other"))
+    event(
+        "refused: "
+        + (
+            "a huge integer"
+            if "<an integer of" in message
+            else "a parameter name that is no text"
+            if re.search(r"no parameter -?\d", message)
+            else "a long value, cut"
+            if "..." in message
+            else "other"
+        )
+    )
     assert message.startswith("fuzz.yaml: ") and "\n" not in message and len(message) <= 400, message
     where = re.match(r"fuzz\.yaml: stage (\d+)", message)
     if where is None:
         return
     stage = doc["pipeline"][int(where[1])]
-    if not (isinstance(stage, dict) and set(stage) <= {"plugin", "params", "enabled"}
-            and stage.get("plugin") in fuzz_registry().names() and isinstance(stage.get("enabled", True), bool)
-            and isinstance(stage.get("params"), dict) and stage["params"]):
+    if not (
+        isinstance(stage, dict)
+        and set(stage) <= {"plugin", "params", "enabled"}
+        and stage.get("plugin") in fuzz_registry().names()
+        and isinstance(stage.get("enabled", True), bool)
+        and isinstance(stage.get("params"), dict)
+        and stage["params"]
+    ):
         return  # a fault of the stage itself, named above
     # the fault is in its parameters: the message names one of them
-    assert any(f"parameter '{key}'" in message or f"no parameter {shown(key)}" in message
-               for key in stage["params"]), message
+    assert any(f"parameter '{key}'" in message or f"no parameter {shown(key)}" in message for key in stage["params"]), (
+        message
+    )
 
 
 def test_a_stage_whose_model_is_refused_says_why_whole(tmp_path):
@@ -270,8 +323,10 @@ def test_a_stage_whose_model_is_refused_says_why_whole(tmp_path):
     (tmp_path / "runs" / "shapes" / "weights").mkdir(parents=True)
     pt = tmp_path / "runs" / "shapes" / "weights" / "best.pt"
     pt.write_bytes(b"not really")
-    for model, end in ((str(pt), "(loading a .pt unpickles it, which can run code)"),
-                       (str(tmp_path / "runs"), "is a folder, not a model file: give the path of an .onnx file")):
+    for model, end in (
+        (str(pt), "(loading a .pt unpickles it, which can run code)"),
+        (str(tmp_path / "runs"), "is a folder, not a model file: give the path of an .onnx file"),
+    ):
         with pytest.raises(PresetError) as caught:
             parse_preset(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}'}}\n", origin="p.yaml")
         message = str(caught.value)

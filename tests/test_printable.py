@@ -14,23 +14,38 @@ from vidcv.printable import ESCAPED, printable
 from vidcv.redact import redact_log_record
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"),  # sets the terminal's title
-    ("\x1b[2J", "\\x1b[2J"),  # clears the screen
-    ("a\rb\nc\td", "a\\rb\\nc\\td"),
-    ("\x00\x7f\x9b", "\\x00\\x7f\\x9b"),  # NUL, DEL, C1's CSI
-    ("abc\u202edef", "abc\\u202edef"),  # right-to-left override
-    ("\u2066x\u2069\u200b\u00ad\ufeff", "\\u2066x\\u2069\\u200b\\xad\\ufeff"),  # isolates, zero width, soft hyphen
-    ("line\u2028para\u2029", "line\\u2028para\\u2029"),
-    ("\U000e0001tag", "\\U000e0001tag"),
-    ("bad\udcffbyte", "bad\\udcffbyte"),  # a file name's undecodable byte (surrogateescape)
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"),  # sets the terminal's title
+        ("\x1b[2J", "\\x1b[2J"),  # clears the screen
+        ("a\rb\nc\td", "a\\rb\\nc\\td"),
+        ("\x00\x7f\x9b", "\\x00\\x7f\\x9b"),  # NUL, DEL, C1's CSI
+        ("abc\u202edef", "abc\\u202edef"),  # right-to-left override
+        ("\u2066x\u2069\u200b\u00ad\ufeff", "\\u2066x\\u2069\\u200b\\xad\\ufeff"),  # isolates, zero width, soft hyphen
+        ("line\u2028para\u2029", "line\\u2028para\\u2029"),
+        ("\U000e0001tag", "\\U000e0001tag"),
+        ("bad\udcffbyte", "bad\\udcffbyte"),  # a file name's undecodable byte (surrogateescape)
+    ],
+)
 def test_controls_are_escaped(text, shown):
     assert printable(text) == shown
 
 
-@pytest.mark.parametrize("text", ["", "circle", "café crème", "東京タワー", "Ölçü ışık", "C:\\models\\x.onnx",
-                                  "a\u00a0b\u3000c", "emoji 🚗", "שלום"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "circle",
+        "café crème",
+        "東京タワー",
+        "Ölçü ışık",
+        "C:\\models\\x.onnx",
+        "a\u00a0b\u3000c",
+        "emoji 🚗",
+        "שלום",
+    ],
+)
 def test_ordinary_text_is_unchanged(text):
     assert printable(text) == text
 
@@ -48,8 +63,15 @@ def test_text_without_controls_comes_back_unchanged(text):
 
 
 def test_the_log_filter_escapes_and_redacts_the_message():
-    record = logging.LogRecord("vidcv", logging.WARNING, __file__, 1, "cannot read %s from %s", (
-        "na\x1b[2Jme\n", "rtsp://user:secret@cam/x"), None)
+    record = logging.LogRecord(
+        "vidcv",
+        logging.WARNING,
+        __file__,
+        1,
+        "cannot read %s from %s",
+        ("na\x1b[2Jme\n", "rtsp://user:secret@cam/x"),
+        None,
+    )
     assert redact_log_record(record) is True
     assert record.getMessage() == "cannot read na\\x1b[2Jme\\n from rtsp://***@cam/x"
     plain = logging.LogRecord("vidcv", logging.INFO, __file__, 1, "%d frames", (5,), None)

@@ -19,8 +19,10 @@ from media import vidcv_cmd
 from vidcv.proctitle import argv_span, redacted_command_line
 
 SECRET = "s3cretPw"
-linux_proc = pytest.mark.skipif(not (sys.platform.startswith("linux") and os.path.exists("/proc/self/stat")),
-                                reason="rewrites the command line through Linux's /proc")
+linux_proc = pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and os.path.exists("/proc/self/stat")),
+    reason="rewrites the command line through Linux's /proc",
+)
 
 
 @pytest.fixture
@@ -72,8 +74,13 @@ def test_redacted_command_line_keeps_the_length_and_every_other_argument():
     cmdline = f"/usr/bin/python\0vidcv\0run\0rtsp://admin:{SECRET}@cam.local:554/live\0-q\0".encode()
     new = redacted_command_line(cmdline)
     assert new is not None and len(new) == len(cmdline) and new.endswith(b"\0")
-    assert [a for a in new.split(b"\0") if a] == [b"/usr/bin/python", b"vidcv", b"run",
-                                                   b"rtsp://***@cam.local:554/live", b"-q"]
+    assert [a for a in new.split(b"\0") if a] == [
+        b"/usr/bin/python",
+        b"vidcv",
+        b"run",
+        b"rtsp://***@cam.local:554/live",
+        b"-q",
+    ]
     assert redacted_command_line(b"vidcv\0run\0rtsp://cam.local/live\0") is None  # nothing to hide
     assert redacted_command_line(b"vidcv\0run\0title set past its end") is None  # no final NUL: leave it
 
@@ -89,11 +96,14 @@ def test_a_mask_longer_than_the_secret_is_cut_never_past_the_arguments_end():
 @linux_proc
 def test_a_process_masks_its_own_command_line_and_keeps_the_real_url_in_sys_argv():
     url = f"rtsp://admin:{SECRET}@127.0.0.1:9/cam?password={SECRET}"
-    code = ("import sys; from vidcv.proctitle import redact_command_line; done = redact_command_line(); "
-            "print(done, sys.argv[1] == " + repr(url) + "); "
-            "print([a.decode() for a in open('/proc/self/cmdline', 'rb').read().split(b'\\0') if a])")
-    res = subprocess.run([sys.executable, "-c", code, url, "--other", "arg"], capture_output=True, text=True,
-                         timeout=60)
+    code = (
+        "import sys; from vidcv.proctitle import redact_command_line; done = redact_command_line(); "
+        "print(done, sys.argv[1] == " + repr(url) + "); "
+        "print([a.decode() for a in open('/proc/self/cmdline', 'rb').read().split(b'\\0') if a])"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, url, "--other", "arg"], capture_output=True, text=True, timeout=60
+    )
     assert res.returncode == 0, res.stderr
     first, cmdline = res.stdout.splitlines()
     assert first == "True True"
@@ -103,21 +113,33 @@ def test_a_process_masks_its_own_command_line_and_keeps_the_real_url_in_sys_argv
 @linux_proc
 def test_a_command_line_without_credentials_is_left_as_it_is():
     code = "from vidcv.proctitle import redact_command_line; print(redact_command_line())"
-    res = subprocess.run([sys.executable, "-c", code, "rtsp://cam.local/live"], capture_output=True, text=True,
-                         timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-c", code, "rtsp://cam.local/live"], capture_output=True, text=True, timeout=60
+    )
     assert res.stdout.strip() == "False", res.stderr
 
 
 @linux_proc
 def test_vidcv_run_hides_the_stream_password_from_ps_for_the_run(silent_port, tmp_path):
     url = f"rtsp://admin:{SECRET}@127.0.0.1:{silent_port}/cam"
-    proc = subprocess.Popen([*vidcv_cmd(), "run", url, "-p", "edges", "-q", "--stats-json", str(tmp_path / "s.json")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*vidcv_cmd(), "run", url, "-p", "edges", "-q", "--stats-json", str(tmp_path / "s.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         args = wait_for_redacted(proc)
         assert not any(SECRET in arg for arg in args)
-        assert args[-7:] == ["run", f"rtsp://***@127.0.0.1:{silent_port}/cam", "-p", "edges", "-q", "--stats-json",
-                             str(tmp_path / "s.json")]
+        assert args[-7:] == [
+            "run",
+            f"rtsp://***@127.0.0.1:{silent_port}/cam",
+            "-p",
+            "edges",
+            "-q",
+            "--stats-json",
+            str(tmp_path / "s.json"),
+        ]
         time.sleep(1.0)  # still so while it connects and retries
         assert proc.poll() is None and not any(SECRET in arg for arg in cmdline_args(proc.pid))
         ps = subprocess.run(["ps", "-o", "args=", "-p", str(proc.pid)], capture_output=True, text=True)
@@ -131,15 +153,22 @@ def test_vidcv_run_hides_the_stream_password_from_ps_for_the_run(silent_port, tm
 
 
 @linux_proc
-@pytest.mark.skipif(shutil.which("vidcv-gui", path=os.path.dirname(sys.executable)) is None,
-                    reason="the vidcv-gui script is not installed")
+@pytest.mark.skipif(
+    shutil.which("vidcv-gui", path=os.path.dirname(sys.executable)) is None,
+    reason="the vidcv-gui script is not installed",
+)
 def test_vidcv_gui_hides_the_stream_password_from_ps(silent_port, tmp_path):
     url = f"rtsp://admin:{SECRET}@127.0.0.1:{silent_port}/cam"
     gui = shutil.which("vidcv-gui", path=os.path.dirname(sys.executable))
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
     # --screenshot: the saved settings are read, none written; it waits for its frame until killed
-    proc = subprocess.Popen([gui, url, "--frames", "1", "--screenshot", str(tmp_path / "shot.png")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [gui, url, "--frames", "1", "--screenshot", str(tmp_path / "shot.png")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         args = wait_for_redacted(proc)
         assert not any(SECRET in arg for arg in args)

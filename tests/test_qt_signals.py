@@ -34,8 +34,13 @@ def test_pyside6_is_below_6_12():
 
 
 def test_many_thousand_signal_emits_keep_the_interpreter_alive():
-    res = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=120,
-                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    res = subprocess.run(
+        [sys.executable, "-c", CODE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"},
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     received, lost = map(int, res.stdout.split())
     assert received == 20000

@@ -16,9 +16,11 @@ def test_builtins_come_through_the_entry_point_group(registry):
 
 
 def test_discovery_imports_no_plugin_code():
-    code = ("import sys; from vidcv.registry import Registry; r = Registry(); "
-            "assert 'canny' in r.names(); "
-            "print(sorted(m for m in sys.modules if m.startswith('vidcv.plugins.')))")
+    code = (
+        "import sys; from vidcv.registry import Registry; r = Registry(); "
+        "assert 'canny' in r.names(); "
+        "print(sorted(m for m in sys.modules if m.startswith('vidcv.plugins.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -31,7 +33,8 @@ def test_unknown_plugin_suggests_the_close_name(registry):
 @pytest.fixture
 def outside_package(tmp_path, monkeypatch):
     """An outside distribution with one good and one broken plugin, installed only by metadata on sys.path."""
-    (tmp_path / "extplug.py").write_text(textwrap.dedent("""
+    (tmp_path / "extplug.py").write_text(
+        textwrap.dedent("""
         from vidcv.plugin import Plugin
         from vidcv.params import Int
 
@@ -42,13 +45,13 @@ def outside_package(tmp_path, monkeypatch):
 
             def process(self, frame):
                 return frame.with_image(self.p.strength - frame.image)
-    """))
+    """)
+    )
     (tmp_path / "brokenplug.py").write_text("import this_module_does_not_exist\n")
     info = tmp_path / "extplug-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extplug\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[vidcv.plugins]\ninvert = extplug:Invert\nbroken = brokenplug:Thing\n")
+    (info / "entry_points.txt").write_text("[vidcv.plugins]\ninvert = extplug:Invert\nbroken = brokenplug:Thing\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
     for mod in ("extplug", "brokenplug"):

@@ -61,8 +61,10 @@ class Collect:
 
     def wait_for(self, count: int = 0, predicate=None, timeout: float = 10.0) -> None:
         """Until ``count`` frames arrived (and ``predicate(frames)`` holds, if given)."""
+
         def ready():
             return len(self.frames) >= count and (predicate is None or predicate(self.frames))
+
         with self._arrived:
             if not self._arrived.wait_for(ready, timeout):
                 wanted = f"{count} frames" + (" and the condition on them" if predicate else "")
@@ -102,8 +104,9 @@ def test_file_source_loses_no_frame_and_keeps_order(video_file):
 
 def test_live_source_keeps_only_the_newest_frame_and_counts_drops():
     got = Collect()
-    runner = Runner(PatternSource("pattern:", 64, 48, fps=400), Pipeline([Sleep(ms=15)]), [CallbackSink(got)],
-                    max_frames=120)
+    runner = Runner(
+        PatternSource("pattern:", 64, 48, fps=400), Pipeline([Sleep(ms=15)]), [CallbackSink(got)], max_frames=120
+    )
     summary = runner.run()
     indices = [f.index for f in got.frames]
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
@@ -129,8 +132,9 @@ def test_realtime_paces_a_file_at_its_own_fps(make_video):
 def test_stop_joins_every_thread_promptly_and_finalises_the_output(tmp_path):
     out = str(tmp_path / "live.mp4")
     got = Collect()
-    runner = Runner(PatternSource("pattern:", 160, 120, fps=30), Pipeline([Sleep(ms=5)]),
-                    [VideoSink(out, 30), CallbackSink(got)])
+    runner = Runner(
+        PatternSource("pattern:", 160, 120, fps=30), Pipeline([Sleep(ms=5)]), [VideoSink(out, 30), CallbackSink(got)]
+    )
     runner.start()
     got.wait_for(10)  # running, with frames written
     t0 = time.monotonic()
@@ -158,8 +162,12 @@ def test_a_raising_plugin_is_bypassed_and_the_run_continues(video_file):
     got = Collect()
     pipeline = Pipeline([Boom()])
     errors = []
-    summary = Runner(FileSource(video_file), pipeline, [CallbackSink(got)],
-                     observers=[lambda e: errors.append(e) if isinstance(e, StageError) else None]).run()
+    summary = Runner(
+        FileSource(video_file),
+        pipeline,
+        [CallbackSink(got)],
+        observers=[lambda e: errors.append(e) if isinstance(e, StageError) else None],
+    ).run()
     assert len(got.frames) == 60 and summary.stages[0].errors == 1
     assert errors[0].frame_index == 5 and errors[0].stage_name == "boom" and "bad frame" in errors[0].message
 
@@ -174,8 +182,13 @@ def test_max_frames_stops_the_run(video_file):
 def test_max_frames_of_a_live_source_counts_frames_written_not_frames_dropped():
     # a pipeline three times slower than the source: most frames are dropped, yet 40 are written
     got, ends = Collect(), []
-    runner = Runner(PatternSource("pattern:", 64, 48, fps=100), Pipeline([Sleep(ms=30)]), [CallbackSink(got)],
-                    max_frames=40, observers=[lambda e: ends.append(e) if isinstance(e, RunEnded) else None])
+    runner = Runner(
+        PatternSource("pattern:", 64, 48, fps=100),
+        Pipeline([Sleep(ms=30)]),
+        [CallbackSink(got)],
+        max_frames=40,
+        observers=[lambda e: ends.append(e) if isinstance(e, RunEnded) else None],
+    )
     summary = runner.run()
     assert summary.frames == len(got.frames) == 40
     assert summary.dropped > 40 and summary.frames + summary.dropped == summary.frames_read
@@ -186,8 +199,14 @@ def test_max_frames_of_a_live_source_counts_frames_written_not_frames_dropped():
 def test_pause_and_step(video_file):
     got = Collect()
     heartbeat = Heartbeat()
-    runner = Runner(FileSource(video_file), Pipeline(), [CallbackSink(got)], queue_size=1, observers=[heartbeat],
-                    stats_interval_s=0.05)
+    runner = Runner(
+        FileSource(video_file),
+        Pipeline(),
+        [CallbackSink(got)],
+        queue_size=1,
+        observers=[heartbeat],
+        stats_interval_s=0.05,
+    )
     runner.pause()
     runner.start()
     # the sink thread turned three times with every thread up: a frame let through would have been written
@@ -216,6 +235,7 @@ class FailingSource(Source):
     def read(self):
         if self.i == self.fail_after:
             from vidcv.errors import SourceError
+
             raise SourceError("the disk went away")
         self.i += 1
         return Frame(np.zeros((8, 8, 3), np.uint8), self.i - 1, 0.0)
@@ -264,8 +284,9 @@ def test_a_sink_whose_write_fails_with_a_raw_os_error_stops_the_run_naming_its_f
     runner = Runner(FileSource(video_file), Pipeline(), [CallbackSink(seen.append), full])
     summary = runner.run()
     assert isinstance(runner.error, OutputError) and runner.failed_in == "output"
-    assert str(runner.error) == ("cannot write /dev/full: No space left on device; 4 frames were written before "
-                                 "it failed")
+    assert str(runner.error) == (
+        "cannot write /dev/full: No space left on device; 4 frames were written before it failed"
+    )
     assert isinstance(runner.error.__cause__, OSError) and runner.error.__cause__.errno == errno.ENOSPC
     assert summary.frames == 4 and summary.frames_read < 60  # it stopped there, not at the end of the file
     assert [f.index for f in seen] == [0, 1, 2, 3, 4]  # the sink before it had taken the fifth frame
@@ -296,8 +317,15 @@ def test_seek_continues_from_the_new_position_and_resets_stateful_plugins(video_
     got = Collect()
     counter = Counter()
     heartbeat = Heartbeat()
-    runner = Runner(FileSource(video_file), Pipeline([counter]), [CallbackSink(got)], queue_size=1,
-                    hold_at_end=True, observers=[heartbeat], stats_interval_s=0.05)
+    runner = Runner(
+        FileSource(video_file),
+        Pipeline([counter]),
+        [CallbackSink(got)],
+        queue_size=1,
+        hold_at_end=True,
+        observers=[heartbeat],
+        stats_interval_s=0.05,
+    )
     runner.pause()
     runner.start()
     runner.seek(40)
@@ -306,8 +334,10 @@ def test_seek_continues_from_the_new_position_and_resets_stateful_plugins(video_
     assert got.frames[0].index == 40 and decode_index(got.frames[0].image) == 40
     runner.resume()
     # at the end, paused, and every frame read has been written
-    wait_until(lambda: runner.at_end and runner.paused and runner.frames_written == runner.frames_read,
-               what="the run to hold at the end with every frame written")
+    wait_until(
+        lambda: runner.at_end and runner.paused and runner.frames_written == runner.frames_read,
+        what="the run to hold at the end with every frame written",
+    )
     beats = heartbeat.wait_beats(2)  # the run still goes, held: its sink thread still publishes
     assert all(s.at_end and s.paused for s in beats)
     assert runner.at_end and runner.running and runner.paused  # held open at the end

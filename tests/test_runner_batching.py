@@ -68,8 +68,14 @@ class Order(Plugin):
 
 def run(source, stages, batch=None, **kw):
     got, errors = Collect(), []
-    runner = Runner(source, Pipeline(stages), [CallbackSink(got)], batch=batch,
-                    observers=[lambda e: errors.append(e) if isinstance(e, StageError) else None], **kw)
+    runner = Runner(
+        source,
+        Pipeline(stages),
+        [CallbackSink(got)],
+        batch=batch,
+        observers=[lambda e: errors.append(e) if isinstance(e, StageError) else None],
+        **kw,
+    )
     summary = runner.run()
     return runner, summary, got.frames, errors
 
@@ -121,8 +127,7 @@ def test_no_batches_unless_a_stage_takes_them_and_none_by_default(video_file):
 
 def test_a_live_source_never_batches():
     batched = Batched()
-    runner, summary, frames, _ = run(PatternSource("pattern:", 64, 48, fps=400), [batched], batch=4,
-                                     max_frames=30)
+    runner, summary, frames, _ = run(PatternSource("pattern:", 64, 48, fps=400), [batched], batch=4, max_frames=30)
     assert runner.frame_batch() == 1
     assert not batched.calls and len(batched.single) >= 30
     indices = [f.index for f in frames]
@@ -138,16 +143,20 @@ def test_errors_in_a_batch_are_reported_per_frame_as_without_batches(video_file)
     batched = failing()
     _, summary, frames, errors = run(FileSource(video_file), [batched, Order()])
     _, alone_summary, alone, alone_errors = run(FileSource(video_file), [failing(), Order()], batch=1)
-    assert [(e.stage_index, e.stage_name, e.frame_index, e.message) for e in errors] == \
-        [(e.stage_index, e.stage_name, e.frame_index, e.message) for e in alone_errors] == \
-        [(0, "batched", 5, "ValueError: bad frame 5"), (0, "batched", 22, "ValueError: bad frame 22")]
+    assert (
+        [(e.stage_index, e.stage_name, e.frame_index, e.message) for e in errors]
+        == [(e.stage_index, e.stage_name, e.frame_index, e.message) for e in alone_errors]
+        == [(0, "batched", 5, "ValueError: bad frame 5"), (0, "batched", 22, "ValueError: bad frame 22")]
+    )
     assert batched.single == [4, 5, 6, 7, 20, 21, 22, 23]  # the failed batches again, frame by frame
     assert [f.index for f in frames] == list(range(60))
     assert all(np.array_equal(a.image, b.image) for a, b in zip(alone, frames))
     stats, alone_stats = summary.stages[0], alone_summary.stages[0]
-    assert (stats.frames_in, stats.frames_out, stats.errors, stats.last_error) == \
-        (alone_stats.frames_in, alone_stats.frames_out, alone_stats.errors, alone_stats.last_error) == \
-        (60, 58, 2, "ValueError: bad frame 22")
+    assert (
+        (stats.frames_in, stats.frames_out, stats.errors, stats.last_error)
+        == (alone_stats.frames_in, alone_stats.frames_out, alone_stats.errors, alone_stats.last_error)
+        == (60, 58, 2, "ValueError: bad frame 22")
+    )
 
 
 def test_a_batch_that_returns_the_wrong_count_runs_frame_by_frame(video_file):
@@ -164,8 +173,15 @@ def test_a_batch_that_returns_the_wrong_count_runs_frame_by_frame(video_file):
 
 def test_a_paused_run_steps_one_frame_without_waiting_for_a_batch(video_file):
     got, heartbeat, batched = Collect(), Heartbeat(), Batched()
-    runner = Runner(FileSource(video_file), Pipeline([batched]), [CallbackSink(got)], queue_size=1, batch=None,
-                    observers=[heartbeat], stats_interval_s=0.05)
+    runner = Runner(
+        FileSource(video_file),
+        Pipeline([batched]),
+        [CallbackSink(got)],
+        queue_size=1,
+        batch=None,
+        observers=[heartbeat],
+        stats_interval_s=0.05,
+    )
     runner.pause()
     runner.start()
     try:

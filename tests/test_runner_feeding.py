@@ -38,8 +38,26 @@ EDGES = """pipeline:
 def clip(request, tmp_path_factory):
     """A 1280x720 clip of natural pictures (the sample, scaled) in H.264 or MPEG-4 Part 2."""
     path = str(tmp_path_factory.mktemp("gray") / f"clip_{request.param}.mp4")
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", "assets/sample.mp4", "-frames:v", "40",
-                    "-vf", "scale=1280:720", "-c:v", request.param, "-pix_fmt", "yuv420p", path], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            "assets/sample.mp4",
+            "-frames:v",
+            "40",
+            "-vf",
+            "scale=1280:720",
+            "-c:v",
+            request.param,
+            "-pix_fmt",
+            "yuv420p",
+            path,
+        ],
+        check=True,
+    )
     return path
 
 
@@ -89,12 +107,15 @@ def test_a_gray_first_stage_gets_gray_from_the_decoder_and_the_same_edges(clip):
     assert agree > 0.99, agree
 
 
-@pytest.mark.parametrize("preset", [
-    "pipeline:\n  - plugin: blur\n  - plugin: canny\n",  # the first stage changes colour pictures: not gray
-    EDGES + "  - plugin: annotate\n    params: {draw_on: original}\n",  # reads the colour original
-    EDGES + "  - plugin: bitwise\n    params: {op: and, with: original}\n",
-    "pipeline:\n  - plugin: color\n    params: {to: hsv}\n  - plugin: canny\n",
-])
+@pytest.mark.parametrize(
+    "preset",
+    [
+        "pipeline:\n  - plugin: blur\n  - plugin: canny\n",  # the first stage changes colour pictures: not gray
+        EDGES + "  - plugin: annotate\n    params: {draw_on: original}\n",  # reads the colour original
+        EDGES + "  - plugin: bitwise\n    params: {op: and, with: original}\n",
+        "pipeline:\n  - plugin: color\n    params: {to: hsv}\n  - plugin: canny\n",
+    ],
+)
 def test_colour_stays_when_a_stage_needs_it(clip, preset):
     runner, frames = run(FileSource(clip), preset)
     assert not runner.source.deliver_gray and frames[0].source_image.ndim == 3
@@ -162,10 +183,13 @@ def test_workers_process_frames_at_once_and_sinks_see_them_in_order(clip):
     assert all(np.array_equal(a.image, b.image) for a, b in zip(one, collect.got))  # the same results
 
 
-@pytest.mark.parametrize("preset, why", [
-    (EDGES + "  - plugin: track\n", "a stateful stage"),
-    ("pipeline:\n  - plugin: yolo\n", "ONNX Runtime uses every core itself"),
-])
+@pytest.mark.parametrize(
+    "preset, why",
+    [
+        (EDGES + "  - plugin: track\n", "a stateful stage"),
+        ("pipeline:\n  - plugin: yolo\n", "ONNX Runtime uses every core itself"),
+    ],
+)
 def test_one_frame_at_a_time_when_a_stage_needs_it(clip, preset, why):
     assert Runner(FileSource(clip), parse_preset(preset, REG), workers=4).frame_workers() == 1, why
 

@@ -95,12 +95,31 @@ def test_h264_is_the_default_and_an_mp4_ends_plain_with_its_index_first(tmp_path
     for f in frames(30):
         sink.write(f)
     sink.close()
-    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                            "stream=codec_name,pix_fmt,color_space,width,height", "-of", "json", path],
-                           capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,pix_fmt,color_space,width,height",
+            "-of",
+            "json",
+            path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     stream = json.loads(probe.stdout)["streams"][0]
-    assert stream == {"codec_name": "h264", "pix_fmt": "yuv420p", "color_space": "smpte170m",
-                      "width": 160, "height": 120}
+    assert stream == {
+        "codec_name": "h264",
+        "pix_fmt": "yuv420p",
+        "color_space": "smpte170m",
+        "width": 160,
+        "height": 120,
+    }
     assert sink.encoder_name in ("libx264", "h264_nvenc")
     if ext != ".mkv":  # written fragmented, rewritten at the end as a plain MP4: index (moov) before the media
         kinds = top_boxes(path)
@@ -121,17 +140,27 @@ def test_every_codec_in_every_container_that_takes_it(tmp_path, codec, ext):
     sink.close()
     with av.open(path) as inp:
         name = inp.streams.video[0].codec_context.name
-    assert name in {"h264": ("h264",), "hevc": ("hevc",), "av1": ("libdav1d", "av1"), "mpeg4": ("mpeg4",),
-                    "mjpeg": ("mjpeg",)}[codec]
+    assert (
+        name
+        in {"h264": ("h264",), "hevc": ("hevc",), "av1": ("libdav1d", "av1"), "mpeg4": ("mpeg4",), "mjpeg": ("mjpeg",)}[
+            codec
+        ]
+    )
     assert [decode_index(img) for img in av_frames(path)] == list(range(8))
 
 
-@pytest.mark.parametrize("codec, ext, words", [
-    ("av1", ".mov", ("a .mov file cannot hold av1; use h264, hevc, mpeg4, mjpeg in .mov, or write av1 to "
-                     ".mp4 or .m4v or .mkv")),
-    ("hevc", ".avi", "a .avi file cannot hold hevc"),
-    ("vp9", ".mkv", "unknown codec 'vp9'; use one of h264, hevc, av1, mpeg4, mjpeg"),
-])
+@pytest.mark.parametrize(
+    "codec, ext, words",
+    [
+        (
+            "av1",
+            ".mov",
+            ("a .mov file cannot hold av1; use h264, hevc, mpeg4, mjpeg in .mov, or write av1 to .mp4 or .m4v or .mkv"),
+        ),
+        ("hevc", ".avi", "a .avi file cannot hold hevc"),
+        ("vp9", ".mkv", "unknown codec 'vp9'; use one of h264, hevc, av1, mpeg4, mjpeg"),
+    ],
+)
 def test_a_codec_the_container_cannot_hold_is_refused_before_any_frame(tmp_path, codec, ext, words):
     with pytest.raises(OutputError, match="cannot write video .*out") as info:
         make_output_sink(str(tmp_path / f"out{ext}"), 25, codec=codec)
@@ -186,9 +215,10 @@ def test_no_frame_means_no_file(tmp_path):
 
 
 def test_image_sequence_from_pattern_and_folder(tmp_path):
-    for target, names in ((str(tmp_path / "seq" / "f_%03d.png"), ["f_000.png", "f_001.png", "f_002.png"]),
-                          (str(tmp_path / "folder") + "/", ["frame_000000.png", "frame_000001.png",
-                                                            "frame_000002.png"])):
+    for target, names in (
+        (str(tmp_path / "seq" / "f_%03d.png"), ["f_000.png", "f_001.png", "f_002.png"]),
+        (str(tmp_path / "folder") + "/", ["frame_000000.png", "frame_000001.png", "frame_000002.png"]),
+    ):
         sink = make_output_sink(target, 25)
         assert isinstance(sink, ImageSequenceSink)
         for f in frames(3):
@@ -198,12 +228,15 @@ def test_image_sequence_from_pattern_and_folder(tmp_path):
         assert sorted(os.listdir(folder)) == names
 
 
-@pytest.mark.parametrize("target, words", [
-    ("out.xyz", "unknown extension '.xyz'"),
-    ("out.png", "single image name; for an image sequence give a pattern such as out_%05d.png"),
-    ("seq/f_%s_%d.png", "bad image pattern"),
-    ("seq/f_%05d.gif", "unknown image extension"),
-])
+@pytest.mark.parametrize(
+    "target, words",
+    [
+        ("out.xyz", "unknown extension '.xyz'"),
+        ("out.png", "single image name; for an image sequence give a pattern such as out_%05d.png"),
+        ("seq/f_%s_%d.png", "bad image pattern"),
+        ("seq/f_%05d.gif", "unknown image extension"),
+    ],
+)
 def test_bad_output_names_are_clear_errors(tmp_path, target, words):
     with pytest.raises(OutputError) as info:
         make_output_sink(str(tmp_path / target), 25)
@@ -221,14 +254,17 @@ needs_sysfs = pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs
 
 
 @needs_sysfs
-@pytest.mark.parametrize("make, shown", [
-    (lambda: VideoSink("/sys/o.mp4", 25), "/sys/o.mp4"),
-    (lambda: ImageSequenceSink("/sys/f_%05d.png"), "/sys/f_%05d.png"),
-    (lambda: DetectionsLogSink("/sys/d.jsonl"), "/sys/d.jsonl"),
-    (lambda: check_output("/sys/o.mp4"), "/sys/o.mp4"),
-    (lambda: check_output("/sys/f_%05d.png"), "/sys/f_%05d.png"),
-    (lambda: check_writable("/sys/stats.json"), "/sys/stats.json"),
-])
+@pytest.mark.parametrize(
+    "make, shown",
+    [
+        (lambda: VideoSink("/sys/o.mp4", 25), "/sys/o.mp4"),
+        (lambda: ImageSequenceSink("/sys/f_%05d.png"), "/sys/f_%05d.png"),
+        (lambda: DetectionsLogSink("/sys/d.jsonl"), "/sys/d.jsonl"),
+        (lambda: check_output("/sys/o.mp4"), "/sys/o.mp4"),
+        (lambda: check_output("/sys/f_%05d.png"), "/sys/f_%05d.png"),
+        (lambda: check_writable("/sys/stats.json"), "/sys/stats.json"),
+    ],
+)
 def test_a_folder_where_no_file_can_be_made_is_refused_before_any_frame(make, shown):
     # sysfs: the folder exists and looks writable to root, yet no file can be created in it
     with pytest.raises(OutputError) as info:
@@ -262,8 +298,13 @@ def test_detection_log_has_one_line_per_frame(tmp_path):
     sink.close()
     lines = [json.loads(line) for line in open(path)]
     assert lines[0] == {"frame": 0, "pts_ms": 0.0, "detections": []}
-    assert lines[1] == {"frame": 1, "pts_ms": 33.333, "detections": [
-        {"xyxy": [1.0, 2.0, 3.0, 4.0], "confidence": 0.5, "class_id": 1, "class_name": "dog", "track_id": 9}]}
+    assert lines[1] == {
+        "frame": 1,
+        "pts_ms": 33.333,
+        "detections": [
+            {"xyxy": [1.0, 2.0, 3.0, 4.0], "confidence": 0.5, "class_id": 1, "class_name": "dog", "track_id": 9}
+        ],
+    }
 
 
 # --- recordings cut short: SIGKILL, a full disk --------------------------------------------------------------
@@ -288,13 +329,18 @@ def test_a_recording_killed_with_sigkill_plays_up_to_its_last_fragment(tmp_path,
     assert len(got) >= 30 and got == list(range(len(got)))  # whole fragments (about 1 s each), in order
     assert len(got) < 300
     # the next run writing the same output keeps it beside, whole fragments only, instead of deleting it
-    again = subprocess.run([*vidcv_cmd(), "run", clip, "-q", "--max-frames", "5", "-o", str(out)],
-                           check=False, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [*vidcv_cmd(), "run", clip, "-q", "--max-frames", "5", "-o", str(out)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     recovered = tmp_path / "rec.recovered.mp4"
     assert f"kept {recovered}: the recording of an earlier run that was killed" in again.stderr
     kept = [decode_index(img) for img in av_frames(str(recovered))]
-    assert kept == got[:len(kept)] and len(kept) >= 30
+    assert kept == got[: len(kept)] and len(kept) >= 30
     assert len(av_frames(str(out))) == 5 and not partial.exists()
 
 
@@ -302,8 +348,13 @@ def test_a_full_disk_stops_the_run_keeps_what_plays_and_says_how_much_was_writte
     clip = make_video("noisy.mp4", frames=200, size=(320, 240))  # noise: about 30 kB a frame at high quality
     out = tmp_path / "out.mp4"
     limit = 600_000
-    run = subprocess.run([sys.executable, "-c", LIMITED, str(limit), "run", clip, "-q", "-o", str(out),
-                          "--quality", "high"], check=False, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", LIMITED, str(limit), "run", clip, "-q", "-o", str(out), "--quality", "high"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1
     errors = [line for line in run.stderr.splitlines() if line.startswith("vidcv: error:")]
     assert len(errors) == 1, run.stderr
@@ -312,7 +363,8 @@ def test_a_full_disk_stops_the_run_keeps_what_plays_and_says_how_much_was_writte
     kept = av_frames(str(out))
     assert 0 < len(kept) < 200
     assert f"(0.6 MB); kept the first {len(kept)} frames (" in message and message.endswith(
-        "(free some space or write elsewhere)")
+        "(free some space or write elsewhere)"
+    )
     assert [decode_index(img) for img in kept] == list(range(len(kept)))
     assert os.path.getsize(out) <= limit and sorted(os.listdir(tmp_path)) == ["noisy.mp4", "out.mp4"]
 
@@ -356,8 +408,9 @@ except OutputError as exc:
 """
     run = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith(f"writing {out} failed: its last part could not be written (disk full?), "
-                                 "after 20 frames (")
+    assert run.stdout.startswith(
+        f"writing {out} failed: its last part could not be written (disk full?), after 20 frames ("
+    )
     assert run.stdout.rstrip().endswith("nothing playable was kept (free some space or write elsewhere)")
     assert os.listdir(tmp_path) == []
 
@@ -367,8 +420,12 @@ def test_ctrl_c_during_a_recording_ends_in_a_plain_seekable_mp4(tmp_path):
 
     out = tmp_path / "live.mp4"
     partial = tmp_path / ".live.partial.mp4"
-    proc = subprocess.Popen([*vidcv_cmd(), "run", "pattern:320x240@30", "-q", "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*vidcv_cmd(), "run", "pattern:320x240@30", "-q", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:

@@ -25,11 +25,18 @@ def test_source_strings_choose_the_right_source(tmp_path, video_file):
     (tmp_path / "imgs").mkdir()
     cv2.imwrite(str(tmp_path / "imgs" / "a.png"), np.zeros((4, 4, 3), np.uint8))
     cases = {
-        video_file: FileSource, "0": CameraSource, "camera:2": CameraSource, "/dev/video0": CameraSource,
-        "rtsp://cam.local/stream": StreamSource, "http://127.0.0.1:8000/x.ts": StreamSource,
-        "udp://127.0.0.1:1234": StreamSource, str(tmp_path / "imgs"): ImageFolderSource,
-        str(tmp_path / "imgs" / "*.png"): ImageFolderSource, str(tmp_path / "imgs" / "a.png"): ImageFolderSource,
-        "pattern:": PatternSource, f"file://{video_file}": FileSource,
+        video_file: FileSource,
+        "0": CameraSource,
+        "camera:2": CameraSource,
+        "/dev/video0": CameraSource,
+        "rtsp://cam.local/stream": StreamSource,
+        "http://127.0.0.1:8000/x.ts": StreamSource,
+        "udp://127.0.0.1:1234": StreamSource,
+        str(tmp_path / "imgs"): ImageFolderSource,
+        str(tmp_path / "imgs" / "*.png"): ImageFolderSource,
+        str(tmp_path / "imgs" / "a.png"): ImageFolderSource,
+        "pattern:": PatternSource,
+        f"file://{video_file}": FileSource,
     }
     for spec, cls in cases.items():
         assert type(parse_source(spec)) is cls, spec
@@ -38,13 +45,16 @@ def test_source_strings_choose_the_right_source(tmp_path, video_file):
     assert pattern.size_wh == (1280, 720) and pattern.fps == 25 and pattern.live
 
 
-@pytest.mark.parametrize("spec, words", [
-    ("", "empty SOURCE"),
-    ("missing.mp4", "no such file or folder: missing.mp4"),
-    ("pattern:big", "bad test pattern"),
-    ("pattern:10x10", "size must be"),
-    ("gopher://x/y", "unsupported URL scheme 'gopher'"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("", "empty SOURCE"),
+        ("missing.mp4", "no such file or folder: missing.mp4"),
+        ("pattern:big", "bad test pattern"),
+        ("pattern:10x10", "size must be"),
+        ("gopher://x/y", "unsupported URL scheme 'gopher'"),
+    ],
+)
 def test_bad_source_strings_say_what_is_accepted(spec, words):
     with pytest.raises(SourceError, match=words):
         parse_source(spec)
@@ -180,7 +190,7 @@ def test_truncated_video_with_pyav_stops_at_the_last_good_frame(tmp_path, ext):
     full = write_video(str(tmp_path / f"full.{ext}"), 60)
     cut = tmp_path / f"cut.{ext}"
     data = Path(full).read_bytes()
-    cut.write_bytes(data[:len(data) // 2])
+    cut.write_bytes(data[: len(data) // 2])
     src = FileSource(str(cut), backend="pyav")
     src.open()
     got = []
@@ -205,7 +215,7 @@ def test_truncated_video_stops_at_the_last_good_frame_and_says_so(tmp_path, ext)
     full = write_video(str(tmp_path / f"full.{ext}"), 60)
     cut = tmp_path / f"cut.{ext}"
     data = open(full, "rb").read()
-    cut.write_bytes(data[:len(data) // 2])
+    cut.write_bytes(data[: len(data) // 2])
     src = open_source(str(cut))
     got = []
     with pytest.raises(TruncatedVideoError, match="looks truncated or damaged") as info:
@@ -219,7 +229,7 @@ def test_truncated_video_stops_at_the_last_good_frame_and_says_so(tmp_path, ext)
 def test_truncated_mp4_without_index_is_unreadable(tmp_path):
     full = write_video(str(tmp_path / "full.mp4"), 30)
     data = open(full, "rb").read()
-    (tmp_path / "cut.mp4").write_bytes(data[:len(data) // 2])
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
     with pytest.raises(SourceError, match="is it a video file, and complete"):
         open_source(str(tmp_path / "cut.mp4"))
 
@@ -256,9 +266,13 @@ def test_an_unreadable_image_as_source_is_an_error_not_zero_frames(tmp_path):
         open_source(str(tmp_path))
     result = run_cli("run", str(bad), "-p", "edges", "-o", str(tmp_path / "out.png"))
     assert result.returncode == 1 and not (tmp_path / "out.png").exists()
-    assert result.stderr.strip().splitlines() == [(f"vidcv: error: {bad} is not a readable image: the file is "
-                                                   "damaged, empty or not the image its name says (check that it "
-                                                   "opens in an image viewer)")]
+    assert result.stderr.strip().splitlines() == [
+        (
+            f"vidcv: error: {bad} is not a readable image: the file is "
+            "damaged, empty or not the image its name says (check that it "
+            "opens in an image viewer)"
+        )
+    ]
 
 
 def test_an_image_folder_knows_its_size_at_open_and_reads_the_first_image_again_after_a_seek(tmp_path):
@@ -280,7 +294,9 @@ def test_list_cameras_reads_names_from_sysfs(tmp_path):
         (sysfs / f"video{index}" / "name").write_text(name + "\n")
     cams = list_cameras(str(sysfs), str(tmp_path / "dev"))
     assert [(c.index, c.name, c.path) for c in cams] == [
-        (0, "Integrated Camera", str(tmp_path / "dev" / "video0")), (2, "USB Webcam", str(tmp_path / "dev" / "video2"))]
+        (0, "Integrated Camera", str(tmp_path / "dev" / "video0")),
+        (2, "USB Webcam", str(tmp_path / "dev" / "video2")),
+    ]
     assert list_cameras(str(tmp_path / "nothing")) == []
 
 

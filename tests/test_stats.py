@@ -30,9 +30,20 @@ def test_rate_meter_counts_events_per_second_in_its_window():
 
 
 def test_table_and_json():
-    s = RunSummary(10, 12, 0.5, 20.0, 2, 24.0, 3.0, 5.0,
-                   [StageSummary("blur", "blur", True, 10, 10, 0, 1.5, 2.0, 666.7),
-                    StageSummary("canny", "canny", False, 0, 0, 0, 0.0, 0.0, 0.0)])
+    s = RunSummary(
+        10,
+        12,
+        0.5,
+        20.0,
+        2,
+        24.0,
+        3.0,
+        5.0,
+        [
+            StageSummary("blur", "blur", True, 10, 10, 0, 1.5, 2.0, 666.7),
+            StageSummary("canny", "canny", False, 0, 0, 0, 0.0, 0.0, 0.0),
+        ],
+    )
     table = format_table(s)
     assert "blur" in table and "canny (off)" in table and "10 frames in 0.50 s = 20.0 fps, 2 dropped" in table
     assert "frame age 3.0 ms mean / 5.0 ms p95" in table
@@ -63,8 +74,11 @@ def test_a_long_run_keeps_its_timings_in_bounded_memory():
 
 def test_the_whole_run_p95_from_the_histogram_is_within_half_a_percent():
     rng = np.random.default_rng(7)
-    for values in (rng.lognormal(1.0, 0.8, 50_000), rng.exponential(3.0, 50_000) + 0.01,
-                   np.concatenate([np.full(47_000, 2.0), np.full(3_000, 40.0)])):
+    for values in (
+        rng.lognormal(1.0, 0.8, 50_000),
+        rng.exponential(3.0, 50_000) + 0.01,
+        np.concatenate([np.full(47_000, 2.0), np.full(3_000, 40.0)]),
+    ):
         d = DurationStats(exact_limit=1000)
         for ms in values:
             d.add(float(ms))

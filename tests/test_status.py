@@ -65,8 +65,12 @@ def test_merged_counts_later_stage_wins():
 
 
 def test_providers_dedupes_in_order_from_a_mapping_or_an_iterable():
-    statuses = {"yolo#1": StageStatus(provider="CUDA"), "count": StageStatus(counts={"in": 1}),
-                "haar": StageStatus(provider="CPU"), "yolo#2": StageStatus(provider="CUDA")}
+    statuses = {
+        "yolo#1": StageStatus(provider="CUDA"),
+        "count": StageStatus(counts={"in": 1}),
+        "haar": StageStatus(provider="CPU"),
+        "yolo#2": StageStatus(provider="CUDA"),
+    }
     assert providers(statuses) == "CUDA, CPU"
     assert providers(list(statuses.values())) == "CUDA, CPU"
     assert providers(s for s in reversed(list(statuses.values()))) == "CUDA, CPU"
@@ -92,8 +96,9 @@ class Tally(Plugin):
         return frame.with_image(frame.image)
 
     def status(self):
-        return StageStatus(provider="CPU", counts={"seen": self.seen}, figures={"last_index": self.last},
-                           state="counting")
+        return StageStatus(
+            provider="CPU", counts={"seen": self.seen}, figures={"last_index": self.last}, state="counting"
+        )
 
 
 class Quiet(Plugin):
@@ -171,8 +176,17 @@ def test_summaries_carry_the_last_status_and_the_run_summary_writes_it():
     assert summaries[0].provider == "CPU"
     assert summaries[1].status is None and summaries[1].provider == ""
     assert summaries[2].status.counts == {"seen": 12}
-    run = RunSummary(frames=4, frames_read=4, wall_s=1.0, fps=4.0, dropped=0, source_fps=30.0,
-                     frame_age_ms_mean=None, frame_age_ms_p95=None, stages=summaries)
+    run = RunSummary(
+        frames=4,
+        frames_read=4,
+        wall_s=1.0,
+        fps=4.0,
+        dropped=0,
+        source_fps=30.0,
+        frame_age_ms_mean=None,
+        frame_age_ms_p95=None,
+        stages=summaries,
+    )
     doc = run.to_dict()
     first, quiet, third = doc["stages"]
     assert first["name"] == "tally#1" and first["plugin"] == "tally"

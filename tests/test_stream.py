@@ -48,11 +48,34 @@ class Server:
     def start(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: a restart may rebind
         self.proc = subprocess.Popen(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi",
-             "-i", "testsrc=size=160x120:rate=25", "-c:v", "mpeg2video", "-q:v", "5", "-g", "5",
-             "-f", "mpegts", "pipe:1"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self._threads = [threading.Thread(target=self._accept, args=(self._listener,), daemon=True),
-                         threading.Thread(target=self._pump, args=(self.proc,), daemon=True)]
+            [
+                "ffmpeg",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=160x120:rate=25",
+                "-c:v",
+                "mpeg2video",
+                "-q:v",
+                "5",
+                "-g",
+                "5",
+                "-f",
+                "mpegts",
+                "pipe:1",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._threads = [
+            threading.Thread(target=self._accept, args=(self._listener,), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc,), daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -210,8 +233,11 @@ def test_stream_gives_up_after_max_attempts(server):
 def test_a_refused_connection_says_it_was_refused():
     port = free_port()  # nothing listens there
     src = StreamSource(f"rtsp://127.0.0.1:{port}/x", open_timeout_s=5, max_attempts=0)
-    with pytest.raises(SourceError, match=rf"cannot open stream rtsp://127.0.0.1:{port}/x: connection refused "
-                                          rf"by 127.0.0.1:{port} \(nothing listens there"):
+    with pytest.raises(
+        SourceError,
+        match=rf"cannot open stream rtsp://127.0.0.1:{port}/x: connection refused "
+        rf"by 127.0.0.1:{port} \(nothing listens there",
+    ):
         src.open()
     assert src.state is SourceState.FAILED
 
@@ -220,8 +246,11 @@ def test_a_server_that_answers_without_video_is_told_apart_from_a_refusal():
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never says a word
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/x.ts"
         src = StreamSource(url, open_timeout_s=1, max_attempts=0)
-        with pytest.raises(SourceError, match=r"answered but no video stream opened at .* within 1 s "
-                                              r"\(check the path and the credentials\)"):
+        with pytest.raises(
+            SourceError,
+            match=r"answered but no video stream opened at .* within 1 s "
+            r"\(check the path and the credentials\)",
+        ):
             src.open()
 
 
@@ -244,8 +273,9 @@ def test_a_stream_that_goes_silent_is_reconnected_not_waited_for(server):
 
 
 def test_a_run_over_a_silent_stream_ends_with_its_reason_when_retries_run_out(server):
-    src = StreamSource(server.url, open_timeout_s=1, read_timeout_s=0.5, backoff_s=0.05, max_backoff_s=0.1,
-                       max_attempts=1)
+    src = StreamSource(
+        server.url, open_timeout_s=1, read_timeout_s=0.5, backoff_s=0.05, max_backoff_s=0.1, max_attempts=1
+    )
     got = threading.Event()
     runner = Runner(src, Pipeline(), [CallbackSink(lambda frame: (got.set(), server.silent.set()))])
     runner.start()

@@ -14,8 +14,13 @@ FPS = 30.0
 
 def tracked(xyxy, ids, names=None):
     n = len(xyxy)
-    return Detections(np.asarray(xyxy, np.float32).reshape(-1, 4), np.full(n, 0.9, np.float32),
-                      np.zeros(n, np.int32), names or {0: "thing"}, tracker_id=ids)
+    return Detections(
+        np.asarray(xyxy, np.float32).reshape(-1, 4),
+        np.full(n, 0.9, np.float32),
+        np.zeros(n, np.int32),
+        names or {0: "thing"},
+        tracker_id=ids,
+    )
 
 
 def moving_box(i, step=3.0):
@@ -41,7 +46,7 @@ def test_a_moving_box_gets_age_speed_and_trail():
     assert speeds[0] == 0.0  # one point: no motion yet
     centres = [(20 + 3.0 * i, 30.0) for i in range(10)]
     for k in range(1, 10):
-        assert speeds[k] == pytest.approx(expected_speed(centres[:k + 1], times[:k + 1]), rel=1e-5)
+        assert speeds[k] == pytest.approx(expected_speed(centres[: k + 1], times[: k + 1]), rel=1e-5)
         assert speeds[k] == pytest.approx(90.0, rel=1e-5)  # 3 px per frame at 30 fps
     last_trail = results[-1].data[TRAIL.name][0]
     assert last_trail.dtype == np.float32 and last_trail.shape == (10, 2)
@@ -138,8 +143,9 @@ def test_the_fields_survive_indexing():
 
 def test_merge_fills_the_fields_of_detections_that_lack_them():
     out = two_tracks()
-    plain = Detections(np.array([[0, 0, 5, 5]], np.float32), np.array([0.4], np.float32), np.array([0], np.int32),
-                       {0: "other"})
+    plain = Detections(
+        np.array([[0, 0, 5, 5]], np.float32), np.array([0.4], np.float32), np.array([0], np.int32), {0: "other"}
+    )
     merged = Detections.merge([plain, out])
     assert len(merged) == 3
     np.testing.assert_array_equal(merged.tracker_id, [-1, 1, 2])
@@ -186,19 +192,33 @@ def test_an_undeclared_key_is_refused():
 def test_redeclaring_a_field_differently_is_refused_and_the_same_declaration_is_fine():
     with pytest.raises(ValueError, match="track_age"):
         data_field("track_age", np.float32)
-    assert FIELDS["track_age"] == DataField("track_age", np.int32, logged=True,
-                                            help="frames since the track was first seen")
+    assert FIELDS["track_age"] == DataField(
+        "track_age", np.int32, logged=True, help="frames since the track was first seen"
+    )
     assert data_field("track_age", np.int32, logged=True, help="frames since the track was first seen") == TRACK_AGE
 
 
 def test_to_records_include_logged_fields_rounded_nan_as_none_and_no_trail():
-    dets = Detections(np.array([[1.234, 2, 3, 4], [5, 6, 7, 8]], np.float32), [0.123456, 0.5], [0, 1],
-                      {0: "car", 1: "dog"}, tracker_id=[3, -1])
-    dets = dets.with_data(track_age=[12, 0], speed_px_s=[1.234567, np.nan],
-                          trail=[np.array([[1, 2], [3, 4]]), np.zeros((0, 2))])
+    dets = Detections(
+        np.array([[1.234, 2, 3, 4], [5, 6, 7, 8]], np.float32),
+        [0.123456, 0.5],
+        [0, 1],
+        {0: "car", 1: "dog"},
+        tracker_id=[3, -1],
+    )
+    dets = dets.with_data(
+        track_age=[12, 0], speed_px_s=[1.234567, np.nan], trail=[np.array([[1, 2], [3, 4]]), np.zeros((0, 2))]
+    )
     first, second = dets.to_records()
-    assert first == {"xyxy": [1.23, 2.0, 3.0, 4.0], "confidence": 0.1235, "class_id": 0, "class_name": "car",
-                     "track_id": 3, "track_age": 12, "speed_px_s": 1.2346}
+    assert first == {
+        "xyxy": [1.23, 2.0, 3.0, 4.0],
+        "confidence": 0.1235,
+        "class_id": 0,
+        "class_name": "car",
+        "track_id": 3,
+        "track_age": 12,
+        "speed_px_s": 1.2346,
+    }
     assert type(first["track_age"]) is int
     assert second["track_id"] is None and second["track_age"] == 0 and second["speed_px_s"] is None
     assert "trail" not in first and "trail" not in second

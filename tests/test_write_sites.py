@@ -11,15 +11,33 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 FOLDERS = ("vidcv", "ui", "plugins")
 
 #: module.function calls that create, write, truncate, rename or remove files
-RAW = {("os", f) for f in ("remove", "unlink", "rename", "renames", "replace", "truncate", "makedirs", "mkdir",
-                           "rmdir", "removedirs", "open", "symlink", "link")} \
-    | {("shutil", f) for f in ("rmtree", "move", "copy", "copyfile", "copy2", "copytree", "copyfileobj")} \
+RAW = (
+    {
+        ("os", f)
+        for f in (
+            "remove",
+            "unlink",
+            "rename",
+            "renames",
+            "replace",
+            "truncate",
+            "makedirs",
+            "mkdir",
+            "rmdir",
+            "removedirs",
+            "open",
+            "symlink",
+            "link",
+        )
+    }
+    | {("shutil", f) for f in ("rmtree", "move", "copy", "copyfile", "copy2", "copytree", "copyfileobj")}
     | {("cv2", "imwrite"), ("np", "save"), ("np", "savez"), ("pathlib", "Path")}
+)
 
 #: (file, call) -> why it is safe
 ALLOWED = {
     ("vidcv/batch/bundle.py", "os.makedirs"): "the user's own cache folder, checked with lstat (a real folder, the "
-                                              "user's) right after",
+    "user's) right after",
     ("vidcv/batch/ray_engine.py", "os.open"): "/dev/null, to quiet Ray's stderr",
     ("vidcv/batch/ray_engine.py", "os.makedirs"): "inside a private folder from tempfile.mkdtemp (mode 0700)",
     ("vidcv/batch/ray_engine.py", "open:wb"): "inside a private folder from tempfile.mkdtemp (mode 0700)",
@@ -28,7 +46,7 @@ ALLOWED = {
     ("vidcv/cli/model.py", "shutil.copyfile"): "into a private folder from tempfile.TemporaryDirectory",
     ("vidcv/dataset/writer.py", "os.makedirs"): "the dataset folder the user named (--out), as ensure_parent",
     ("vidcv/media/encode.py", "av.open:w"): "FFmpeg writes the name its caller gives: fileio.writer_path of a "
-                                           "descriptor vidcv created",
+    "descriptor vidcv created",
     ("vidcv/sources/camera.py", "os.open"): "opens a camera device read-only to ask for its name",
 }
 
@@ -54,17 +72,27 @@ def raw_writes() -> set[tuple[str, str]]:
                 if not isinstance(node, ast.Call):
                     continue
                 func = node.func
-                dotted = (func.value.id, func.attr) if isinstance(func, ast.Attribute) and \
-                    isinstance(func.value, ast.Name) else None
+                dotted = (
+                    (func.value.id, func.attr)
+                    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                    else None
+                )
                 if dotted in RAW:
                     found.add((rel, ".".join(dotted)))
                 elif isinstance(func, ast.Name) and func.id == "open" and _mode(node) not in ("r", "rb", "rt"):
                     found.add((rel, f"open:{_mode(node)}"))
                 elif dotted == ("av", "open") and _mode(node) != "r":
                     found.add((rel, f"av.open:{_mode(node)}"))
-                elif isinstance(func, ast.Attribute) and func.attr in ("write_text", "write_bytes", "unlink",
-                                                                       "rename", "mkdir", "rmdir", "touch",
-                                                                       "symlink_to"):  # pathlib (not str.replace)
+                elif isinstance(func, ast.Attribute) and func.attr in (
+                    "write_text",
+                    "write_bytes",
+                    "unlink",
+                    "rename",
+                    "mkdir",
+                    "rmdir",
+                    "touch",
+                    "symlink_to",
+                ):  # pathlib (not str.replace)
                     found.add((rel, f".{func.attr}"))
     return found
 

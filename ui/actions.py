@@ -36,8 +36,9 @@ class Actions:
     recent_menu: QMenu
 
 
-def _action(window: MainWindow, text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None,
-            checkable: bool = False) -> QAction:
+def _action(
+    window: MainWindow, text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None, checkable: bool = False
+) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
@@ -58,8 +59,10 @@ def build_actions(window: MainWindow) -> Actions:
     modes["processed"].setChecked(True)
     overlays = _action(w, "Detection overlays", lambda on: w.view.set_overlays(on), "O", checkable=True)
     overlays.setChecked(True)
-    overlays.setToolTip("boxes, labels, masks and tracks drawn over the video; on the processed image only "
-                        "when no annotate stage has drawn them into it already")
+    overlays.setToolTip(
+        "boxes, labels, masks and tracks drawn over the video; on the processed image only "
+        "when no annotate stage has drawn them into it already"
+    )
     return Actions(
         open_file=_action(w, "Open file…", w.choose_file, QKeySequence.StandardKey.Open),
         open_preset=_action(w, "Open preset…", w.choose_preset, "Ctrl+Shift+O"),

@@ -31,16 +31,18 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vidcv-gui", description="Open a camera, file, stream or folder, stack plugins, tune them live.",
+        prog="vidcv-gui",
+        description="Open a camera, file, stream or folder, stack plugins, tune them live.",
         epilog="examples:\n"
-               "  vidcv-gui                                  # the last session, or the sample the first time\n"
-               "  vidcv-gui 0 --pipeline edges               # camera 0 with a bundled preset\n"
-               "  vidcv-gui video.mp4 --pipeline my.yaml --max-speed\n"
-               "  vidcv-gui assets/sample.mp4 --pipeline edges --frames 60 --screenshot shot.png\n\n"
-               "keys: Space play/pause, Right step, R record, S snapshot, Ctrl+O open, Ctrl+S save preset,\n"
-               "O overlays, 1 zoom 1:1, F1 all shortcuts, Ctrl+Q quit (asks when the pipeline is unsaved);\n"
-               "drop a video, image or preset file on the window",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  vidcv-gui                                  # the last session, or the sample the first time\n"
+        "  vidcv-gui 0 --pipeline edges               # camera 0 with a bundled preset\n"
+        "  vidcv-gui video.mp4 --pipeline my.yaml --max-speed\n"
+        "  vidcv-gui assets/sample.mp4 --pipeline edges --frames 60 --screenshot shot.png\n\n"
+        "keys: Space play/pause, Right step, R record, S snapshot, Ctrl+O open, Ctrl+S save preset,\n"
+        "O overlays, 1 zoom 1:1, F1 all shortcuts, Ctrl+Q quit (asks when the pipeline is unsaved);\n"
+        "drop a video, image or preset file on the window",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("source", nargs="?", metavar="SOURCE", help="as for `vidcv run`")
     parser.add_argument("--pipeline", "-p", metavar="FILE", help="preset file or bundled preset name")
     parser.add_argument("--max-speed", action="store_true", help="play files as fast as possible, not at their fps")
@@ -85,8 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except VidcvError as exc:
             print(f"vidcv-gui: error: {exc}", file=sys.stderr)
             return 1
-    window = MainWindow(session, settings, screenshot=args.screenshot,
-                        frames=args.frames if args.screenshot else None)
+    window = MainWindow(session, settings, screenshot=args.screenshot, frames=args.frames if args.screenshot else None)
     window.transport.realtime.setChecked(not args.max_speed)
     window.show()
     if not window.open_source(source) and args.screenshot:

@@ -62,8 +62,14 @@ class BatchBridge(QObject):
         self.event.emit(event)
 
 
-def _run(preset: str, registry: Registry, sources: list[str], options: BatchOptions, stop: threading.Event,
-         bridge: BatchBridge) -> None:
+def _run(
+    preset: str,
+    registry: Registry,
+    sources: list[str],
+    options: BatchOptions,
+    stop: threading.Event,
+    bridge: BatchBridge,
+) -> None:
     """The batch's thread: the pipeline rebuilt from its preset text, the batch, then ``ended``."""
     report: BatchReport | None = None
     error = ""
@@ -180,8 +186,9 @@ class BatchDialog(QDialog):
     def _show_pipeline(self) -> None:
         name = os.path.basename(self.session.preset_path) if self.session.preset_path else "unsaved"
         stages = len(self.session.pipeline.stages)
-        self.pipeline_label.setText(f"{name}, {stages} stage{'s' if stages != 1 else ''}, as it is when Start "
-                                    "is pressed")
+        self.pipeline_label.setText(
+            f"{name}, {stages} stage{'s' if stages != 1 else ''}, as it is when Start is pressed"
+        )
 
     def add_inputs(self, specs: list[str]) -> None:
         """Add video files or folders (a folder: its videos, subfolders included) to the inputs."""
@@ -195,9 +202,12 @@ class BatchDialog(QDialog):
         self.inputs.clear()
 
     def _choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Videos to process", self._start_folder(),
-                                                "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.ts);;"
-                                                "All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Videos to process",
+            self._start_folder(),
+            "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.ts);;All files (*)",
+        )
         self.add_inputs(paths)
 
     def _choose_folder(self) -> None:
@@ -214,8 +224,14 @@ class BatchDialog(QDialog):
             self.out.setText(path)
 
     def options(self) -> BatchOptions:
-        return BatchOptions(self.out.text().strip(), "local", self.workers.value(), None,
-                            self.save_video.isChecked(), self.max_frames.value() or None)
+        return BatchOptions(
+            self.out.text().strip(),
+            "local",
+            self.workers.value(),
+            None,
+            self.save_video.isChecked(),
+            self.max_frames.value() or None,
+        )
 
     # --- running ----------------------------------------------------------------------------------------------
     @property
@@ -258,12 +274,17 @@ class BatchDialog(QDialog):
         self._fill_rows(sources)
         self.bar.setRange(0, len(sources))
         self.bar.setValue(0)
-        self.message.setText(f"starting {len(sources)} input{'s' if len(sources) != 1 else ''} with "
-                             f"{min(options.workers or 1, len(sources))} worker(s)…")
+        self.message.setText(
+            f"starting {len(sources)} input{'s' if len(sources) != 1 else ''} with "
+            f"{min(options.workers or 1, len(sources))} worker(s)…"
+        )
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=_run, name="vidcv-batch", daemon=True,
-                                        args=(preset, self.session.registry, sources, options, self._stop,
-                                              self.bridge))
+        self._thread = threading.Thread(
+            target=_run,
+            name="vidcv-batch",
+            daemon=True,
+            args=(preset, self.session.registry, sources, options, self._stop, self.bridge),
+        )
         self._thread.start()
         self.start_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
@@ -300,8 +321,7 @@ class BatchDialog(QDialog):
             self._set(event.index, "running", str(event.frames), "")
             self._show_running()
         elif isinstance(event, InputFinished):
-            self._finished(event.index, event.record.status, event.record.frames, event.record.fps,
-                           event.record.error)
+            self._finished(event.index, event.record.status, event.record.frames, event.record.fps, event.record.error)
         elif isinstance(event, BatchEnded):
             self.interrupted = event.interrupted
 
@@ -344,8 +364,7 @@ class BatchDialog(QDialog):
         self.cancel_button.setText("Close")
         for i, status in enumerate(self.statuses()):
             if status in ("waiting", "running"):
-                self._set(i, "cancelled (not kept)" if status == "running" else "not started",
-                          self.row(i).text(2), "")
+                self._set(i, "cancelled (not kept)" if status == "running" else "not started", self.row(i).text(2), "")
         if report is None:
             self.show_error(error)
             return
@@ -357,16 +376,20 @@ class BatchDialog(QDialog):
         report = self.report
         if report is None:
             return ""
-        text = (f"done {report.count('ok')}, failed {report.count('failed')}, skipped {report.count('skipped')}; "
-                f"{report.frames} frames at {report.fps:.1f} fps in {report.wall_s:.1f} s; results in "
-                f"{self.out_dir}")
+        text = (
+            f"done {report.count('ok')}, failed {report.count('failed')}, skipped {report.count('skipped')}; "
+            f"{report.frames} frames at {report.fps:.1f} fps in {report.wall_s:.1f} s; results in "
+            f"{self.out_dir}"
+        )
         failed = [self.row(i).text(0) for i, status in enumerate(self.statuses()) if status.startswith("failed")]
         if failed:
             text += f"; failed: {', '.join(failed)} (hover a row for its error)"
         if report.interrupted:
             total = len(report.records) + len(report.not_done)
-            text = (f"cancelled: {len(report.records)} of {total} inputs finished and kept (Start again does the "
-                    f"rest); " + text)
+            text = (
+                f"cancelled: {len(report.records)} of {total} inputs finished and kept (Start again does the "
+                f"rest); " + text
+            )
         return text
 
     def cancel(self) -> None:

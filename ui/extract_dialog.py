@@ -62,20 +62,24 @@ class ExtractDialog(QDialog):
         out_row.addWidget(browse)
         self.fmt = QComboBox()
         self.fmt.addItem(self.OWN_FORMAT, None)
-        self.fmt.setItemData(0, "an existing dataset keeps its format; a new one is yolo",
-                             Qt.ItemDataRole.ToolTipRole)
+        self.fmt.setItemData(0, "an existing dataset keeps its format; a new one is yolo", Qt.ItemDataRole.ToolTipRole)
         for name, fmt in FORMATS.items():
             self.fmt.addItem(name, name)
             self.fmt.setItemData(self.fmt.count() - 1, fmt.help, Qt.ItemDataRole.ToolTipRole)
         self.crops = QCheckBox("Cut out detections (--crops)")
-        self.crops.setToolTip("classify: every detection cut out into the folder of its class, instead of the "
-                              "whole frame filed by a classifier's top class")
+        self.crops.setToolTip(
+            "classify: every detection cut out into the folder of its class, instead of the "
+            "whole frame filed by a classifier's top class"
+        )
         self.negatives_only = QCheckBox("Frames without objects only (--negatives-only)")
-        self.negatives_only.setToolTip("a pipeline without detectors, on purpose: every kept frame is a negative "
-                                       "(background images)")
+        self.negatives_only.setToolTip(
+            "a pipeline without detectors, on purpose: every kept frame is a negative (background images)"
+        )
         self.merge = QCheckBox("Merge into a folder vidcv did not make (--merge)")
-        self.merge.setToolTip("add to a dataset made by another tool (its own files stay as they are), or add "
-                              "new classes to an existing dataset")
+        self.merge.setToolTip(
+            "add to a dataset made by another tool (its own files stay as they are), or add "
+            "new classes to an existing dataset"
+        )
         self.fmt.currentIndexChanged.connect(self._format_changed)
         self.negatives_only.toggled.connect(self._format_changed)
         self.every = QSpinBox()
@@ -106,12 +110,22 @@ class ExtractDialog(QDialog):
         self.source_label = QLabel(redact(session.source_spec) or "(open a source first)")
         form.addRow("Source", self.source_label)
         form.addRow("Dataset folder", out_row)
-        for label, widget in (("Format", self.fmt), ("", self.crops), ("", self.negatives_only), ("", self.merge),
-                              ("Every N frames", self.every), ("or frames per second", self.fps),
-                              ("Skip near-duplicates (bits)", self.dedupe), ("Minimum sharpness", self.sharpness),
-                              ("Negatives per positive", self.negatives), ("Classes", self.classes),
-                              ("Minimum confidence", self.min_conf), ("Split train,val,test", self.split),
-                              ("Split by", self.split_by), ("Seed", self.seed)):
+        for label, widget in (
+            ("Format", self.fmt),
+            ("", self.crops),
+            ("", self.negatives_only),
+            ("", self.merge),
+            ("Every N frames", self.every),
+            ("or frames per second", self.fps),
+            ("Skip near-duplicates (bits)", self.dedupe),
+            ("Minimum sharpness", self.sharpness),
+            ("Negatives per positive", self.negatives),
+            ("Classes", self.classes),
+            ("Minimum confidence", self.min_conf),
+            ("Split train,val,test", self.split),
+            ("Split by", self.split_by),
+            ("Seed", self.seed),
+        ):
             form.addRow(label, widget)
         self.progress = QLabel("")
         self.progress.setWordWrap(True)
@@ -147,12 +161,22 @@ class ExtractDialog(QDialog):
 
     def options(self) -> ExtractOptions:
         return ExtractOptions(
-            out=self.out.text(), fmt=self.fmt.currentData(), every=self.every.value(), fps=self.fps.value(),
-            dedupe=self.dedupe.value(), min_sharpness=self.sharpness.value(), negatives=self.negatives.value(),
-            classes=self.classes.text(), min_conf=self.min_conf.value(), split=self.split.text(),
-            split_by=self.split_by.currentText(), seed=self.seed.value(),
-            crops=self.crops.isEnabled() and self.crops.isChecked(), negatives_only=self.negatives_only.isChecked(),
-            merge=self.merge.isChecked())
+            out=self.out.text(),
+            fmt=self.fmt.currentData(),
+            every=self.every.value(),
+            fps=self.fps.value(),
+            dedupe=self.dedupe.value(),
+            min_sharpness=self.sharpness.value(),
+            negatives=self.negatives.value(),
+            classes=self.classes.text(),
+            min_conf=self.min_conf.value(),
+            split=self.split.text(),
+            split_by=self.split_by.currentText(),
+            seed=self.seed.value(),
+            crops=self.crops.isEnabled() and self.crops.isChecked(),
+            negatives_only=self.negatives_only.isChecked(),
+            merge=self.merge.isChecked(),
+        )
 
     def show_error(self, text: str) -> None:
         """One line under the options, in red (a dataset or option that cannot be used)."""

@@ -21,9 +21,11 @@ from vidcv.inference.providers import SHORT, available, missing_libraries, onnxr
 #: where the documentation lives when the checkout (or an sdist) is not at hand
 PROJECT_DOCS = "README.md and docs/ of the vidcv source tree; `vidcv --help` and `vidcv plugins` list the rest"
 #: what the mouse does, besides the actions' shortcuts
-MOUSE = (("Drag on the video", "hand the region to the selected stage (crop, roi_track)"),
-         ("Drop a file on the window", "a video or image opens; a .yaml preset loads"),
-         ("Drag a stage in the list", "reorder the pipeline"))
+MOUSE = (
+    ("Drag on the video", "hand the region to the selected stage (crop, roi_track)"),
+    ("Drop a file on the window", "a video or image opens; a .yaml preset loads"),
+    ("Drag a stage in the list", "reorder the pipeline"),
+)
 
 
 def readme_path() -> str | None:
@@ -67,8 +69,12 @@ def provider_state(name: str) -> str:
 
 def runtime_versions() -> list[tuple[str, str]]:
     """(component, version) for About: vidcv, Python, Qt, OpenCV, ONNX Runtime and its providers."""
-    rows = [("vidcv", __version__), ("Python", platform.python_version()),
-            ("Qt", f"{qVersion()} (PySide6 {pyside_version})"), ("OpenCV", cv2.__version__)]
+    rows = [
+        ("vidcv", __version__),
+        ("Python", platform.python_version()),
+        ("Qt", f"{qVersion()} (PySide6 {pyside_version})"),
+        ("OpenCV", cv2.__version__),
+    ]
     try:
         rows.append(("ONNX Runtime", onnxruntime().__version__))
         rows.append(("providers", ", ".join(provider_state(p) for p in available())))
@@ -78,8 +84,11 @@ def runtime_versions() -> list[tuple[str, str]]:
 
 
 def about_html() -> str:
-    rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>&nbsp;&nbsp;{html.escape(v)}</td></tr>"
-                   for k, v in runtime_versions())
-    return (f"<h3>vidcv {html.escape(__version__)}</h3><p>Open a camera, file, stream or folder, stack plugins, "
-            f"tune them live.</p><table>{rows}</table><p><code>vidcv doctor</code> checks the whole set-up "
-            "(GPU libraries, FFmpeg, ultralytics).</p>")
+    rows = "".join(
+        f"<tr><td><b>{html.escape(k)}</b></td><td>&nbsp;&nbsp;{html.escape(v)}</td></tr>" for k, v in runtime_versions()
+    )
+    return (
+        f"<h3>vidcv {html.escape(__version__)}</h3><p>Open a camera, file, stream or folder, stack plugins, "
+        f"tune them live.</p><table>{rows}</table><p><code>vidcv doctor</code> checks the whole set-up "
+        "(GPU libraries, FFmpeg, ultralytics).</p>"
+    )

@@ -45,8 +45,9 @@ def output_dir(kind: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: Session, settings: Settings, screenshot: str | None = None,
-                 frames: int | None = None) -> None:
+    def __init__(
+        self, session: Session, settings: Settings, screenshot: str | None = None, frames: int | None = None
+    ) -> None:
         super().__init__()
         self.session = session
         self.settings = settings
@@ -57,7 +58,7 @@ class MainWindow(QMainWindow):
         self.dataset_crops = self.dataset_merge = False  # ... cut out (classify --crops), adding classes (--merge)
         self.extract_dialog = None
         self.batch_dialog = None  # File > Batch..., kept while open
-        self.help_box: QMessageBox | None = None   # the shortcuts or About box last shown
+        self.help_box: QMessageBox | None = None  # the shortcuts or About box last shown
         self.close_box: QMessageBox | None = None  # the unsaved-changes question while it is asked
         self._discarded = False  # the user discarded unsaved changes on closing: do not remember them
 
@@ -162,8 +163,9 @@ class MainWindow(QMainWindow):
             self.readout.update_from(None, False)
             return
         live = runner.source.live
-        self.readout.update_from(stats.summary, live, providers(s.status for s in stats.summary.stages
-                                                                             if s.status and s.enabled))
+        self.readout.update_from(
+            stats.summary, live, providers(s.status for s in stats.summary.stages if s.status and s.enabled)
+        )
         self.transport.update_position(stats.position, stats.paused, live)
 
     # --- source ------------------------------------------------------------------------------------------
@@ -175,8 +177,10 @@ class MainWindow(QMainWindow):
         ok = self.session.open_source(spec)
         if ok and not self.settings.remember_source(spec):
             self.show_message(f"{redact(spec)} is not remembered for the next start: it holds credentials")
-            self.source_panel.status.setToolTip("This source holds a user name or password, so vidcv does not "
-                                                "save it in its settings: open it again by hand next time.")
+            self.source_panel.status.setToolTip(
+                "This source holds a user name or password, so vidcv does not "
+                "save it in its settings: open it again by hand next time."
+            )
         elif ok:
             self.source_panel.status.setToolTip("")
         return ok
@@ -255,9 +259,12 @@ class MainWindow(QMainWindow):
         self.show_message(f"saved {path}")
 
     def choose_script_path(self) -> None:
-        base = os.path.splitext(os.path.basename(self.session.preset_path))[0] if self.session.preset_path else "pipeline"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the pipeline as a Python script", f"{base}.py",
-                                              "Python scripts (*.py)")
+        base = (
+            os.path.splitext(os.path.basename(self.session.preset_path))[0] if self.session.preset_path else "pipeline"
+        )
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the pipeline as a Python script", f"{base}.py", "Python scripts (*.py)"
+        )
         if path:
             self.export_script_to(path)
 
@@ -354,14 +361,20 @@ class MainWindow(QMainWindow):
                 what = "no detection to cut out" if self.dataset_crops else "no class from a classifier"
                 self.show_message(f"frame {frame.index} was not added to {where}: {what}", error=True)
                 return False
-            split = writer.add(source_stem(spec), frame.index, frame.source_image, frame.detections,
-                               {"source": redact(spec), "frame": frame.index, "pts_ms": round(frame.pts_ms, 3),
-                                "snapshot": True}, frame.classification)
+            split = writer.add(
+                source_stem(spec),
+                frame.index,
+                frame.source_image,
+                frame.detections,
+                {"source": redact(spec), "frame": frame.index, "pts_ms": round(frame.pts_ms, 3), "snapshot": True},
+                frame.classification,
+            )
         except VidcvError as exc:  # DatasetBusy while an extraction writes it, DatasetError (new classes, ...)
             self.show_message(str(exc), error=True)
             return False
-        self.show_message(f"frame {frame.index} added to {where} ({split})" if split else
-                          f"frame {frame.index} is already in {where}")
+        self.show_message(
+            f"frame {frame.index} added to {where} ({split})" if split else f"frame {frame.index} is already in {where}"
+        )
         return split is not None
 
     def show_message(self, text: str, error: bool = False) -> None:
@@ -419,8 +432,9 @@ class MainWindow(QMainWindow):
 
     def _pipeline_changed(self) -> None:
         """An enabled annotate stage draws the detections into the processed image: overlays skip it there."""
-        self.view.set_burnt_in(any(stage.enabled and isinstance(stage.plugin, Annotate)
-                                   for stage in self.session.pipeline.stages))
+        self.view.set_burnt_in(
+            any(stage.enabled and isinstance(stage.plugin, Annotate) for stage in self.session.pipeline.stages)
+        )
 
     def _restore_layout(self) -> None:
         geometry, state = self.settings.window_geometry, self.settings.window_state
@@ -444,8 +458,9 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.resize(1280, 800)
-        self.resizeDocks([self.pipeline_panel.parentWidget()], [self.pipeline_panel.sizeHint().width()],
-                         Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.pipeline_panel.parentWidget()], [self.pipeline_panel.sizeHint().width()], Qt.Orientation.Horizontal
+        )
         self.fit_readout()
         self.show_message("layout reset")
 
@@ -486,9 +501,13 @@ class MainWindow(QMainWindow):
         if self.screenshot_path or not self.session.modified:
             return True
         name = os.path.basename(self.session.preset_path) if self.session.preset_path else "an untitled pipeline"
-        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved pipeline", f"The pipeline has changes not saved to "
-                          f"{name}. Save them before quitting?", QMessageBox.StandardButton.Save
-                          | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Unsaved pipeline",
+            f"The pipeline has changes not saved to {name}. Save them before quitting?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self,
+        )
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         self.close_box = box
         answer = box.exec()

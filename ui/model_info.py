@@ -16,8 +16,12 @@ from vidcv.plugin import Plugin
 from vidcv.plugins.yolo import Yolo, resolve_model
 
 #: the export forms of ModelInfo.form, as the picker names them
-FORMS = {"raw": "raw head (vidcv runs NMS)", "end2end": "end-to-end (NMS-free)", "nms": "NMS embedded",
-         "rtdetr": "RT-DETR"}
+FORMS = {
+    "raw": "raw head (vidcv runs NMS)",
+    "end2end": "end-to-end (NMS-free)",
+    "nms": "NMS embedded",
+    "rtdetr": "RT-DETR",
+}
 FIRST_NAMES = 4  # class names shown before "…"
 
 
@@ -37,8 +41,10 @@ def describe(info: ModelInfo) -> str:
     size = f"{info.imgsz[1]}x{info.imgsz[0]}"
     size = f"any size (default {size})" if info.dynamic else size
     batch = f", batch {info.batch}" if info.batch > 1 else ""
-    return (f"{task} · {len(names)} class{'es' if len(names) != 1 else ''}: {shown} · "
-            f"{FORMS.get(info.form, info.form)} · input {size}{batch}")
+    return (
+        f"{task} · {len(names)} class{'es' if len(names) != 1 else ''}: {shown} · "
+        f"{FORMS.get(info.form, info.form)} · input {size}{batch}"
+    )
 
 
 @lru_cache(maxsize=16)

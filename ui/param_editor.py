@@ -49,15 +49,22 @@ class ParamWidget(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.setToolTip(param.help)
-        builders = {"int": self._build_int, "float": self._build_float, "choice": self._build_choice,
-                    "bool": self._build_bool, "str": self._build_str, "path": self._build_path,
-                    "color": self._build_color, "ints": self._build_ints}
+        builders = {
+            "int": self._build_int,
+            "float": self._build_float,
+            "choice": self._build_choice,
+            "bool": self._build_bool,
+            "str": self._build_str,
+            "path": self._build_path,
+            "color": self._build_color,
+            "ints": self._build_ints,
+        }
         builders[param.kind](layout, value)
 
     # --- numbers: slider + spin box -------------------------------------------------------------------
     def _build_int(self, layout: QHBoxLayout, value: int) -> None:
         p = self.param
-        lo = int(p.minimum if p.minimum is not None else -10**6)
+        lo = int(p.minimum if p.minimum is not None else -(10**6))
         hi = int(p.maximum if p.maximum is not None else 10**6)
         self.spin = QSpinBox()
         self.spin.setRange(lo, hi)
@@ -179,8 +186,9 @@ class ParamWidget(QWidget):
     def _paint_button(self) -> None:
         b, g, r = self.color
         self.button.setText(f"B {b}  G {g}  R {r}")
-        self.button.setStyleSheet(f"background-color: rgb({r}, {g}, {b}); color: "
-                                  f"{'black' if (r + g + b) > 380 else 'white'};")
+        self.button.setStyleSheet(
+            f"background-color: rgb({r}, {g}, {b}); color: {'black' if (r + g + b) > 380 else 'white'};"
+        )
 
     def _pick_color(self) -> None:
         b, g, r = self.color
@@ -198,8 +206,10 @@ class ParamWidget(QWidget):
         columns = 2 if len(value) >= 4 and len(value) % 2 == 0 else len(value)  # x, y / w, h; points by pair
         for i, item in enumerate(value):
             spin = QSpinBox()
-            spin.setRange(int(p.minimum if p.minimum is not None else -10**6),
-                          int(p.maximum if p.maximum is not None else 10**6))
+            spin.setRange(
+                int(p.minimum if p.minimum is not None else -(10**6)),
+                int(p.maximum if p.maximum is not None else 10**6),
+            )
             spin.setValue(item)
             spin.valueChanged.connect(lambda _v: self.changed.emit([s.value() for s in self.spins]))
             self.spins.append(spin)

@@ -51,8 +51,15 @@ class PluginMenu(QMenu):
 
     def matches(self, text: str) -> list[dict]:
         text = text.strip().lower()
-        return [d for d in self.plugins if not text or text in d["name"] or text in d["title"].lower()
-                or text in d["summary"].lower() or text in d["category"]]
+        return [
+            d
+            for d in self.plugins
+            if not text
+            or text in d["name"]
+            or text in d["title"].lower()
+            or text in d["summary"].lower()
+            or text in d["category"]
+        ]
 
     def _action(self, d: dict, menu: QMenu) -> QAction:
         action = menu.addAction(f"{d['title']}  ({d['name']})")
@@ -188,8 +195,11 @@ class PipelinePanel(QWidget):
             hint = QLabel("Add a stage with “Add stage”, then select it to edit its parameters.")
             hint.setWordWrap(True)
             self.scroll.setWidget(hint)
-        self.scroll.setMinimumWidth(self.scroll.widget().minimumSizeHint().width() + 2 * self.scroll.frameWidth()
-                                    + self.scroll.verticalScrollBar().sizeHint().width())
+        self.scroll.setMinimumWidth(
+            self.scroll.widget().minimumSizeHint().width()
+            + 2 * self.scroll.frameWidth()
+            + self.scroll.verticalScrollBar().sizeHint().width()
+        )
         self.duplicate_button.setEnabled(0 <= row < len(stages))
         self.remove_button.setEnabled(0 <= row < len(stages))
         self.update_badges()

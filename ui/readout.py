@@ -36,8 +36,14 @@ class Readout(QWidget):
         self.display_rate = RateMeter()
         self.labels = {key: QLabel("–") for key in ("source", "processed", "displayed", "dropped", "age", "provider")}
         top = QHBoxLayout()
-        for key, title in (("source", "source"), ("processed", "processed"), ("displayed", "displayed"),
-                           ("dropped", "dropped"), ("age", "frame age"), ("provider", "inference")):
+        for key, title in (
+            ("source", "source"),
+            ("processed", "processed"),
+            ("displayed", "displayed"),
+            ("dropped", "dropped"),
+            ("age", "frame age"),
+            ("provider", "inference"),
+        ):
             top.addWidget(QLabel(f"<b>{title}</b>"))
             top.addWidget(self.labels[key])
             top.addSpacing(12)
@@ -84,7 +90,10 @@ class Readout(QWidget):
         self.labels["source"].setText(f"{summary.source_fps:.1f} fps" + (f" · {outages}" if outages else ""))
         self.labels["source"].setToolTip(
             "frames per second the source delivers; a stream that went away: how often, for how long in all "
-            "(the longest once), and how often it came back" if outages else "frames per second the source delivers")
+            "(the longest once), and how often it came back"
+            if outages
+            else "frames per second the source delivers"
+        )
         away = summary.source_outages is not None and summary.source_outages.away
         self.labels["source"].setStyleSheet("color: #d33;" if away else "")
         self.labels["processed"].setText(f"{summary.fps:.1f} fps")

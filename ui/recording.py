@@ -73,8 +73,7 @@ class RecordingCloser(QObject):
         return thread is not None and thread.is_alive()
 
     def close(self, recording: Recording) -> None:
-        thread = threading.Thread(target=self._close, args=(recording,), daemon=True,
-                                  name="vidcv-recording-close")
+        thread = threading.Thread(target=self._close, args=(recording,), daemon=True, name="vidcv-recording-close")
         with self._lock:
             self._threads[recording.path] = thread
         thread.start()

@@ -33,13 +33,13 @@ log = logging.getLogger(__name__)
 class Session(QObject):
     """Owns the run. Signals are emitted in the GUI thread."""
 
-    source_opened = Signal(str)        # description of the new source
-    source_failed = Signal(str)        # the error message
-    pipeline_changed = Signal()        # stages added, removed, moved, enabled or re-parametrised
-    preset_changed = Signal()          # loaded, saved, or the modified mark changed
-    recording_changed = Signal(bool)   # recording or not (stopped: the file is being finalised)
+    source_opened = Signal(str)  # description of the new source
+    source_failed = Signal(str)  # the error message
+    pipeline_changed = Signal()  # stages added, removed, moved, enabled or re-parametrised
+    preset_changed = Signal()  # loaded, saved, or the modified mark changed
+    recording_changed = Signal(bool)  # recording or not (stopped: the file is being finalised)
     recording_finished = Signal(str, str)  # path, "" or the error: the stopped recording is complete
-    run_event = Signal(object)         # an event of the current run (vidcv.events), in the GUI thread
+    run_event = Signal(object)  # an event of the current run (vidcv.events), in the GUI thread
 
     def __init__(self, registry: Registry | None = None) -> None:
         super().__init__()
@@ -67,8 +67,9 @@ class Session(QObject):
         self.source_spec = spec
         try:
             source = parse_source(spec)
-            runner = Runner(source, self.pipeline, [CallbackSink(self._on_frame)], realtime=self.realtime,
-                            hold_at_end=True)
+            runner = Runner(
+                source, self.pipeline, [CallbackSink(self._on_frame)], realtime=self.realtime, hold_at_end=True
+            )
             self.events.watch(runner)
             self.runner = runner  # before open: its opening events are this run's
             runner.open()

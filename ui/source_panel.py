@@ -35,8 +35,10 @@ def camera_choices() -> list[tuple[str, str]]:
         for index, device in enumerate(QMediaDevices.videoInputs()):
             ident = bytes(device.id().data()).decode(errors="replace")
             spec = ident if ident.startswith("/dev/video") else str(index)
-            modes = sorted({(f.resolution().width(), f.resolution().height(), f.maxFrameRate())
-                            for f in device.videoFormats()}, reverse=True)[:1]
+            modes = sorted(
+                {(f.resolution().width(), f.resolution().height(), f.maxFrameRate()) for f in device.videoFormats()},
+                reverse=True,
+            )[:1]
             mode = f"  {modes[0][0]}x{modes[0][1]}@{modes[0][2]:g}" if modes else ""
             choices.append((f"{device.description()}{mode}", spec))
     except Exception as exc:  # noqa: BLE001 - QtMultimedia missing or without a backend: probe through the OS instead

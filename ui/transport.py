@@ -43,8 +43,10 @@ class Transport(QWidget):
             layout.addWidget(w)
 
     def _clicked(self, action: int) -> None:
-        if not self.seek.isSliderDown() and action in (QSlider.SliderAction.SliderPageStepAdd,
-                                                       QSlider.SliderAction.SliderPageStepSub):
+        if not self.seek.isSliderDown() and action in (
+            QSlider.SliderAction.SliderPageStepAdd,
+            QSlider.SliderAction.SliderPageStepSub,
+        ):
             self.seek_requested.emit(self.seek.sliderPosition())
 
     def configure(self, frame_count: int | None, fps: float | None, seekable: bool) -> None:

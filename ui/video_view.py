@@ -103,8 +103,12 @@ class VideoView(QWidget):
             img = self._images[0]
             return [fit_rect((img.width(), img.height()), area, self.one_to_one)]
         half = area.width() // 2
-        return [fit_rect((img.width(), img.height()), QRect(area.x() + i * half, area.y(), half, area.height()),
-                         self.one_to_one) for i, img in enumerate(self._images)]
+        return [
+            fit_rect(
+                (img.width(), img.height()), QRect(area.x() + i * half, area.y(), half, area.height()), self.one_to_one
+            )
+            for i, img in enumerate(self._images)
+        ]
 
     def to_image(self, point: QPoint) -> tuple[float, float] | None:
         """Widget point -> source-image pixel, through the first image drawn (None when outside)."""
@@ -172,4 +176,3 @@ class VideoView(QWidget):
         y1, y2 = sorted((a[1], b[1]))
         if x2 - x1 >= 4 and y2 - y1 >= 4:
             self.region_selected.emit(int(x1), int(y1), int(round(x2 - x1)), int(round(y2 - y1)))
-

@@ -126,8 +126,9 @@ def _rename(code: str, names: Iterable[str], prefix: str) -> str:
 
 
 def _comment(text: str, indent: str = "") -> str:
-    return "\n".join(textwrap.wrap(text, WIDTH - len(indent) - 2, initial_indent=f"{indent}# ",
-                                   subsequent_indent=f"{indent}# "))
+    return "\n".join(
+        textwrap.wrap(text, WIDTH - len(indent) - 2, initial_indent=f"{indent}# ", subsequent_indent=f"{indent}# ")
+    )
 
 
 @dataclass
@@ -194,18 +195,25 @@ def _docstring(parts: list[_Part], title: str, needs_vidcv: bool) -> str:
         else:
             state = part.code.doc
         name = part.function if part.function == plugin.name else f"{part.function} ({plugin.name})"
-        lines += textwrap.wrap(f"{part.index + 1}. {name}: {state}", WIDTH, initial_indent="  ",
-                               subsequent_indent="     ")
+        lines += textwrap.wrap(
+            f"{part.index + 1}. {name}: {state}", WIDTH, initial_indent="  ", subsequent_indent="     "
+        )
     lines.append("")
     if needs_vidcv:
         through = ", ".join(p.function for p in parts if p.stage.enabled and p.code is None)
-        lines += ["It needs vidcv (pip install vidcv, or this project): " + through + " run through vidcv's own",
-                  "plugins; the other stages are plain OpenCV and NumPy."]
+        lines += [
+            "It needs vidcv (pip install vidcv, or this project): " + through + " run through vidcv's own",
+            "plugins; the other stages are plain OpenCV and NumPy.",
+        ]
     else:
         lines.append("It needs only OpenCV and NumPy: pip install opencv-python numpy")
-    lines += ["", "Run it on a video file, a camera index or an image folder (or glob):",
-              "    python SCRIPT.py SOURCE [--output OUT.mp4 | --output FOLDER/] [--show] [--max-frames N]",
-              "or import it and call process(Frame(image, index, pts_ms)) on BGR images.", '"""']
+    lines += [
+        "",
+        "Run it on a video file, a camera index or an image folder (or glob):",
+        "    python SCRIPT.py SOURCE [--output OUT.mp4 | --output FOLDER/] [--show] [--max-frames N]",
+        "or import it and call process(Frame(image, index, pts_ms)) on BGR images.",
+        '"""',
+    ]
     return "\n".join(lines)
 
 
@@ -233,9 +241,11 @@ def _stage_function(part: _Part, constants: list[str], state: list[str]) -> str:
     if part.code is None:
         values = "".join(f"    {k}={_literal(v)},\n" for k, v in plugin.values().items())
         constants.append(f"{prefix} = default_registry().create(\n    {_literal(plugin.name)},\n{values})")
-        return (f"{head}\ndef {part.function}(frame: Frame) -> Frame:\n"
-                f'    """Runs vidcv\'s {plugin.name!r} plugin (it needs vidcv)."""\n'
-                f"    return {prefix}.process(frame)")
+        return (
+            f"{head}\ndef {part.function}(frame: Frame) -> Frame:\n"
+            f'    """Runs vidcv\'s {plugin.name!r} plugin (it needs vidcv)."""\n'
+            f"    return {prefix}.process(frame)"
+        )
     code = part.code
     names = [*code.constants, *code.state]
     for name, value in code.constants.items():
@@ -247,8 +257,10 @@ def _stage_function(part: _Part, constants: list[str], state: list[str]) -> str:
 
 
 def _process(parts: list[_Part], uses_outputs: bool) -> str:
-    lines = ["def process(frame: Frame) -> Frame:",
-             '    """Every stage, in order, on one frame; returns the processed frame."""']
+    lines = [
+        "def process(frame: Frame) -> Frame:",
+        '    """Every stage, in order, on one frame; returns the processed frame."""',
+    ]
     for part in parts:
         if part.stage.enabled:
             lines.append(f"    frame = {part.function}(frame)")

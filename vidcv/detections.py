@@ -14,8 +14,11 @@ def _as_array(value: Any, dtype: type, shape_tail: tuple[int, ...], name: str, n
     if arr.size == 0 and n in (None, 0):
         arr = arr.reshape((0, *shape_tail))
     if arr.ndim != 1 + len(shape_tail) or arr.shape[1:] != shape_tail:
-        raise ValueError(f"Detections.{name} must have shape (N, {', '.join(map(str, shape_tail))}), got {arr.shape}"
-                         if shape_tail else f"Detections.{name} must have shape (N,), got {arr.shape}")
+        raise ValueError(
+            f"Detections.{name} must have shape (N, {', '.join(map(str, shape_tail))}), got {arr.shape}"
+            if shape_tail
+            else f"Detections.{name} must have shape (N,), got {arr.shape}"
+        )
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"Detections.{name} has {arr.shape[0]} rows but xyxy has {n}")
     return arr
@@ -63,8 +66,11 @@ class DataField:
         if arr.size == 0 and n == 0 and all(d is not None for d in self.shape):
             arr = arr.reshape((0, *self.shape))
         want = ", ".join("K" if d is None else str(d) for d in (n, *self.shape)) if self.shape else str(n)
-        if arr.ndim != 1 + len(self.shape) or arr.shape[0] != n or any(
-                d is not None and d != got for d, got in zip(self.shape, arr.shape[1:])):
+        if (
+            arr.ndim != 1 + len(self.shape)
+            or arr.shape[0] != n
+            or any(d is not None and d != got for d, got in zip(self.shape, arr.shape[1:]))
+        ):
             raise ValueError(f"Detections.data[{self.name!r}] must have shape ({want}), got {arr.shape}")
         return arr
 
@@ -79,8 +85,17 @@ class DataField:
 FIELDS: dict[str, DataField] = {}
 
 
-def data_field(name: str, dtype: Any, shape: tuple[int | None, ...] = (), *, fill: Any = 0, points: bool = False,
-               logged: bool = False, help: str = "", xywhr: bool = False) -> DataField:
+def data_field(
+    name: str,
+    dtype: Any,
+    shape: tuple[int | None, ...] = (),
+    *,
+    fill: Any = 0,
+    points: bool = False,
+    logged: bool = False,
+    help: str = "",
+    xywhr: bool = False,
+) -> DataField:
     """Declare a per-detection field (one line per field; plugins may declare their own at import)."""
     spec = DataField(name, dtype, shape, fill, points, logged, help, xywhr)
     if name in FIELDS and FIELDS[name] != spec:
@@ -90,14 +105,27 @@ def data_field(name: str, dtype: Any, shape: tuple[int | None, ...] = (), *, fil
 
 
 TRACK_AGE = data_field("track_age", np.int32, logged=True, help="frames since the track was first seen")
-TRACK_SPEED = data_field("speed_px_s", np.float32, fill=np.nan, logged=True,
-                         help="speed of the track's centre in source pixels per second")
+TRACK_SPEED = data_field(
+    "speed_px_s", np.float32, fill=np.nan, logged=True, help="speed of the track's centre in source pixels per second"
+)
 TRAIL = data_field("trail", object, points=True, help="the track's recent centres, oldest first, (K, 2) source pixels")
-KEYPOINTS = data_field("keypoints", np.float32, (None, 3), points=True, logged=True,
-                       help="a pose model's keypoints: x, y in source pixels and a confidence, (K, 3) each")
-OBB = data_field("obb", np.float32, (5,), xywhr=True, logged=True,
-                 help="an oriented box: centre x, y, width, height (source pixels) and angle (radians), "
-                      "ultralytics' xywhr; xyxy holds its axis-aligned bounds")
+KEYPOINTS = data_field(
+    "keypoints",
+    np.float32,
+    (None, 3),
+    points=True,
+    logged=True,
+    help="a pose model's keypoints: x, y in source pixels and a confidence, (K, 3) each",
+)
+OBB = data_field(
+    "obb",
+    np.float32,
+    (5,),
+    xywhr=True,
+    logged=True,
+    help="an oriented box: centre x, y, width, height (source pixels) and angle (radians), "
+    "ultralytics' xywhr; xyxy holds its axis-aligned bounds",
+)
 
 
 def _take(value: np.ndarray | list, picks: np.ndarray) -> np.ndarray | list:
@@ -150,8 +178,10 @@ class Detections:
         data = {}
         for key, value in dict(self.data).items():
             if key not in FIELDS:
-                raise ValueError(f"Detections.data[{key!r}] is not a declared field (declared: {', '.join(FIELDS)}); "
-                                 "declare it with vidcv.detections.data_field")
+                raise ValueError(
+                    f"Detections.data[{key!r}] is not a declared field (declared: {', '.join(FIELDS)}); "
+                    "declare it with vidcv.detections.data_field"
+                )
             data[key] = FIELDS[key].validate(value, n)
         set_(self, "data", data)
 
@@ -245,8 +275,9 @@ class Detections:
             np.concatenate([p.confidence for p in parts]),
             np.concatenate(remapped),
             names,
-            np.concatenate([p.tracker_id if p.tracker_id is not None else np.full(len(p), -1, np.int64)
-                            for p in parts]) if tracked else None,
+            np.concatenate([p.tracker_id if p.tracker_id is not None else np.full(len(p), -1, np.int64) for p in parts])
+            if tracked
+            else None,
             np.concatenate([p.masks for p in non_empty]) if has_masks else None,
             [poly for p in non_empty for poly in p.polygons] if has_polys else None,
             data,
@@ -261,14 +292,16 @@ class Detections:
         records = []
         for i in range(len(self)):
             tid = None if self.tracker_id is None or self.tracker_id[i] < 0 else int(self.tracker_id[i])
-            records.append({
-                "xyxy": [round(float(v), 2) for v in self.xyxy[i]],
-                "confidence": round(float(self.confidence[i]), 4),
-                "class_id": int(self.class_id[i]),
-                "class_name": self.class_name(self.class_id[i]),
-                "track_id": tid,
-                **{key: _json_value(self.data[key][i]) for key in self.data if FIELDS[key].logged},
-            })
+            records.append(
+                {
+                    "xyxy": [round(float(v), 2) for v in self.xyxy[i]],
+                    "confidence": round(float(self.confidence[i]), 4),
+                    "class_id": int(self.class_id[i]),
+                    "class_name": self.class_name(self.class_id[i]),
+                    "track_id": tid,
+                    **{key: _json_value(self.data[key][i]) for key in self.data if FIELDS[key].logged},
+                }
+            )
             if self.polygons is not None:
                 records[-1]["polygon"] = [[round(float(x), 2), round(float(y), 2)] for x, y in self.polygons[i]]
         return records
@@ -307,5 +340,7 @@ class Classification:
 
     def to_records(self) -> list[dict[str, Any]]:
         """JSON-ready, as the detection log's ``classification``: best first."""
-        return [{"class_id": int(c), "class_name": self.class_name(c), "confidence": round(float(p), 4)}
-                for c, p in zip(self.class_id, self.confidence)]
+        return [
+            {"class_id": int(c), "class_name": self.class_name(c), "confidence": round(float(p), 4)}
+            for c, p in zip(self.class_id, self.confidence)
+        ]

@@ -5,9 +5,26 @@ from __future__ import annotations
 from vidcv.detections import Classification, Detections
 
 #: colours in RGB, one per class id or track id (ultralytics' palette order)
-PALETTE_RGB = [(255, 56, 56), (255, 157, 151), (255, 112, 31), (255, 178, 29), (207, 210, 49), (72, 249, 10),
-               (146, 204, 23), (61, 219, 134), (26, 147, 52), (0, 212, 187), (44, 153, 168), (0, 194, 255),
-               (52, 69, 147), (100, 115, 255), (0, 24, 236), (132, 56, 255), (82, 0, 133), (203, 56, 255)]
+PALETTE_RGB = [
+    (255, 56, 56),
+    (255, 157, 151),
+    (255, 112, 31),
+    (255, 178, 29),
+    (207, 210, 49),
+    (72, 249, 10),
+    (146, 204, 23),
+    (61, 219, 134),
+    (26, 147, 52),
+    (0, 212, 187),
+    (44, 153, 168),
+    (0, 194, 255),
+    (52, 69, 147),
+    (100, 115, 255),
+    (0, 24, 236),
+    (132, 56, 255),
+    (82, 0, 133),
+    (203, 56, 255),
+]
 
 
 def color_rgb(key: int) -> tuple[int, int, int]:
@@ -31,8 +48,27 @@ def label_text(dets: Detections, i: int, confidence: bool = True) -> str:
 
 #: COCO's 17-keypoint skeleton (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles), as pairs
 #: of keypoint indices (ultralytics' plotting order).
-COCO_SKELETON = [(15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
-                 (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
+COCO_SKELETON = [
+    (15, 13),
+    (13, 11),
+    (16, 14),
+    (14, 12),
+    (11, 12),
+    (5, 11),
+    (6, 12),
+    (5, 6),
+    (5, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (1, 2),
+    (0, 1),
+    (0, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+]
 KEYPOINT_MIN_CONF = 0.5  #: keypoints less sure than this are not drawn (ultralytics draws from 0.5 too)
 
 
@@ -43,5 +79,7 @@ def skeleton(keypoint_count: int) -> list[tuple[int, int]]:
 
 def banner_lines(classification: Classification, count: int = 3) -> list[str]:
     """A classifier's top classes as lines of a banner: 'circle 0.93'."""
-    return [f"{classification.class_name(c)} {float(p):.2f}"
-            for c, p in zip(classification.class_id[:count], classification.confidence[:count])]
+    return [
+        f"{classification.class_name(c)} {float(p):.2f}"
+        for c, p in zip(classification.class_id[:count], classification.confidence[:count])
+    ]

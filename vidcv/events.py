@@ -23,12 +23,12 @@ log = logging.getLogger(__name__)
 class SourceState(str, Enum):
     """Where a source is in its life. A ``str`` so that it prints and compares as its word."""
 
-    CLOSED = "closed"              #: not opened yet, or closed
-    OPENING = "opening"            #: connecting, probing the file or the device
-    OPEN = "open"                  #: delivering frames (playing a file, live from a camera or stream)
+    CLOSED = "closed"  #: not opened yet, or closed
+    OPENING = "opening"  #: connecting, probing the file or the device
+    OPEN = "open"  #: delivering frames (playing a file, live from a camera or stream)
     RECONNECTING = "reconnecting"  #: a stream dropped; the source retries with backoff
-    ENDED = "ended"                #: a file or image folder has no more frames (a seek may reopen it)
-    FAILED = "failed"              #: gave up: cannot open, stalled, reconnection attempts exhausted, damaged
+    ENDED = "ended"  #: a file or image folder has no more frames (a seek may reopen it)
+    FAILED = "failed"  #: gave up: cannot open, stalled, reconnection attempts exhausted, damaged
 
     def __str__(self) -> str:
         return self.value
@@ -72,8 +72,10 @@ class StageError:
     message: str
 
     def __str__(self) -> str:
-        return (f"stage {self.stage_index} '{self.stage_name}' failed on frame {self.frame_index}: "
-                f"{self.message} (bypassed for that frame)")
+        return (
+            f"stage {self.stage_index} '{self.stage_name}' failed on frame {self.frame_index}: "
+            f"{self.message} (bypassed for that frame)"
+        )
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,9 @@ class StatsUpdated:
     """Recent rates and timings of a running run, published a few times a second (also while paused)."""
 
     summary: RunSummary  #: ``Runner.summary(recent=True)``
-    position: int        #: index of the last frame read
+    position: int  #: index of the last frame read
     paused: bool
-    at_end: bool         #: a seekable source is held, paused, at its end
+    at_end: bool  #: a seekable source is held, paused, at its end
 
 
 @dataclass(frozen=True)

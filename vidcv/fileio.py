@@ -41,8 +41,10 @@ def refusal(path: str) -> LinkRefused:
         target = os.readlink(path)
     except OSError:
         target = "?"
-    return LinkRefused(f"refusing to write through {path}: it is a symbolic link (to {target}) that vidcv did not "
-                       "make, and vidcv never follows one where it writes; remove the link, or write elsewhere")
+    return LinkRefused(
+        f"refusing to write through {path}: it is a symbolic link (to {target}) that vidcv did not "
+        "make, and vidcv never follows one where it writes; remove the link, or write elsewhere"
+    )
 
 
 def refuse_link(path: str) -> None:
@@ -77,8 +79,12 @@ def open_file(path: str, mode: str = "w", encoding: str | None = None, buffering
     flags = _MODES[mode.replace("b", "")]
     fd = open_fd(path, flags)
     try:
-        return os.fdopen(fd, mode if binary else mode.replace("b", ""), buffering=buffering,
-                         encoding=None if binary else (encoding or "utf-8"))
+        return os.fdopen(
+            fd,
+            mode if binary else mode.replace("b", ""),
+            buffering=buffering,
+            encoding=None if binary else (encoding or "utf-8"),
+        )
     except BaseException:
         os.close(fd)
         raise
@@ -152,8 +158,10 @@ def make_dirs(path: str, below: str | None = None) -> None:
             if stat.S_ISLNK(info.st_mode):
                 raise refusal(current) from None
             if not stat.S_ISDIR(info.st_mode):
-                raise OutputError(f"cannot create the folder {current}: a file of that name is in the way "
-                                  "(move it, or write elsewhere)") from None
+                raise OutputError(
+                    f"cannot create the folder {current}: a file of that name is in the way "
+                    "(move it, or write elsewhere)"
+                ) from None
 
 
 def remove_tree(path: str) -> bool:
@@ -312,9 +320,11 @@ def write_text_atomic(path: str, text: str) -> None:
 
 def copy_atomic(src: str, path: str) -> None:
     """Copy the file ``src`` to ``path`` through its temporary name (not read whole into memory)."""
+
     def copy(fh: BinaryIO) -> None:
         with open(src, "rb") as inp:
             shutil.copyfileobj(inp, fh, 1 << 20)
+
     _write_atomic(path, copy)
 
 

@@ -100,8 +100,9 @@ def map_detections(dets: Detections, m: np.ndarray | None, size_wh: tuple[int, i
     xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
     masks = None
     if dets.masks is not None:
-        masks = np.stack([cv2.warpAffine(mk.astype(np.uint8), m[:2], (w, h), flags=cv2.INTER_NEAREST) > 0
-                          for mk in dets.masks])
+        masks = np.stack(
+            [cv2.warpAffine(mk.astype(np.uint8), m[:2], (w, h), flags=cv2.INTER_NEAREST) > 0 for mk in dets.masks]
+        )
     polygons = None
     if dets.polygons is not None:
         polygons = [_map_points(p, m) for p in dets.polygons]

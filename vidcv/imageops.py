@@ -9,17 +9,30 @@ COLOR_SPACES = ("bgr", "gray", "hsv", "hls", "lab", "ycrcb", "rgb")
 
 # From BGR to each space, and back.
 _FROM_BGR = {
-    "gray": cv2.COLOR_BGR2GRAY, "hsv": cv2.COLOR_BGR2HSV, "hls": cv2.COLOR_BGR2HLS,
-    "lab": cv2.COLOR_BGR2LAB, "ycrcb": cv2.COLOR_BGR2YCrCb, "rgb": cv2.COLOR_BGR2RGB,
+    "gray": cv2.COLOR_BGR2GRAY,
+    "hsv": cv2.COLOR_BGR2HSV,
+    "hls": cv2.COLOR_BGR2HLS,
+    "lab": cv2.COLOR_BGR2LAB,
+    "ycrcb": cv2.COLOR_BGR2YCrCb,
+    "rgb": cv2.COLOR_BGR2RGB,
 }
 _TO_BGR = {
-    "gray": cv2.COLOR_GRAY2BGR, "hsv": cv2.COLOR_HSV2BGR, "hls": cv2.COLOR_HLS2BGR,
-    "lab": cv2.COLOR_LAB2BGR, "ycrcb": cv2.COLOR_YCrCb2BGR, "rgb": cv2.COLOR_RGB2BGR,
+    "gray": cv2.COLOR_GRAY2BGR,
+    "hsv": cv2.COLOR_HSV2BGR,
+    "hls": cv2.COLOR_HLS2BGR,
+    "lab": cv2.COLOR_LAB2BGR,
+    "ycrcb": cv2.COLOR_YCrCb2BGR,
+    "rgb": cv2.COLOR_RGB2BGR,
 }
 # Direct conversions OpenCV has besides the ones through BGR.
-_DIRECT = {("rgb", "gray"): cv2.COLOR_RGB2GRAY, ("gray", "rgb"): cv2.COLOR_GRAY2RGB,
-           ("rgb", "hsv"): cv2.COLOR_RGB2HSV, ("rgb", "hls"): cv2.COLOR_RGB2HLS,
-           ("rgb", "lab"): cv2.COLOR_RGB2LAB, ("rgb", "ycrcb"): cv2.COLOR_RGB2YCrCb}
+_DIRECT = {
+    ("rgb", "gray"): cv2.COLOR_RGB2GRAY,
+    ("gray", "rgb"): cv2.COLOR_GRAY2RGB,
+    ("rgb", "hsv"): cv2.COLOR_RGB2HSV,
+    ("rgb", "hls"): cv2.COLOR_RGB2HLS,
+    ("rgb", "lab"): cv2.COLOR_RGB2LAB,
+    ("rgb", "ycrcb"): cv2.COLOR_RGB2YCrCb,
+}
 
 
 def to_bgr_uint8(image: np.ndarray) -> np.ndarray:

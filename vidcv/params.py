@@ -90,8 +90,11 @@ class Param:
         if self.kind == "color":
             return "three integers 0..255 (B, G, R)"
         odd = "0 or an odd integer" if self.minimum == 0 else "an odd integer"
-        what = {"int": odd if self.odd else "an integer", "float": "a number",
-                "ints": f"a list of {self.length} integers"}[self.kind]
+        what = {
+            "int": odd if self.odd else "an integer",
+            "float": "a number",
+            "ints": f"a list of {self.length} integers",
+        }[self.kind]
         return f"{what}{self._range_text()}"
 
     def _range_text(self) -> str:
@@ -109,8 +112,11 @@ class Param:
         items = value if isinstance(value, (list, tuple)) else [value]
         beyond = any(isinstance(v, int) and not -INT_LIMIT - 1 <= v <= INT_LIMIT for v in items)
         unbounded = self.minimum is None or self.maximum is None
-        note = (f" (integers go from {-INT_LIMIT - 1} to {INT_LIMIT})" if beyond and unbounded and self.kind != "float"
-                else "")
+        note = (
+            f" (integers go from {-INT_LIMIT - 1} to {INT_LIMIT})"
+            if beyond and unbounded and self.kind != "float"
+            else ""
+        )
         return ParamError(f"parameter '{self.name}' = {shown(value)} is not allowed: expected {self.allowed()}{note}")
 
     def _check_int(self, value: Any) -> int:
@@ -138,7 +144,8 @@ class Param:
             if not math.isfinite(number):
                 raise self._fail(value)
             if (self.minimum is not None and value < self.minimum) or (
-                    self.maximum is not None and value > self.maximum):
+                self.maximum is not None and value > self.maximum
+            ):
                 raise self._fail(value)
             return float(value)
         if kind == "bool":
@@ -182,15 +189,33 @@ class Param:
         return out
 
 
-def Int(name: str, default: int, minimum: int | None = None, maximum: int | None = None, *,
-        step: int = 1, odd: bool = False, help: str = "", provenance: bool = False) -> Param:
+def Int(
+    name: str,
+    default: int,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    *,
+    step: int = 1,
+    odd: bool = False,
+    help: str = "",
+    provenance: bool = False,
+) -> Param:
     """An integer parameter (``odd`` for kernel sizes that OpenCV requires odd)."""
-    return Param(name, "int", default, help, minimum, maximum, step if not odd else max(step, 2), odd=odd,
-                 provenance=provenance)
+    return Param(
+        name, "int", default, help, minimum, maximum, step if not odd else max(step, 2), odd=odd, provenance=provenance
+    )
 
 
-def Float(name: str, default: float, minimum: float | None = None, maximum: float | None = None, *,
-          step: float = 0.1, help: str = "", provenance: bool = False) -> Param:
+def Float(
+    name: str,
+    default: float,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    step: float = 0.1,
+    help: str = "",
+    provenance: bool = False,
+) -> Param:
     """A real-valued parameter."""
     return Param(name, "float", float(default), help, minimum, maximum, step, provenance=provenance)
 
@@ -210,8 +235,9 @@ def Text(name: str, default: str = "", *, help: str = "") -> Param:
     return Param(name, "str", default, help)
 
 
-def FilePath(name: str, default: str = "", *, help: str = "", suggestions: Sequence[str] = (),
-             provenance: bool = False) -> Param:
+def FilePath(
+    name: str, default: str = "", *, help: str = "", suggestions: Sequence[str] = (), provenance: bool = False
+) -> Param:
     """A path to a file (the UI shows a file picker); ``suggestions`` are well-known values offered besides
     a path (shipped cascades, bundled models)."""
     return Param(name, "path", default, help, choices=tuple(suggestions) or None, provenance=provenance)
@@ -222,7 +248,8 @@ def Color(name: str, default: Sequence[int], *, help: str = "") -> Param:
     return Param(name, "color", list(default), help)
 
 
-def Ints(name: str, default: Sequence[int], minimum: int | None = None, maximum: int | None = None, *,
-         help: str = "") -> Param:
+def Ints(
+    name: str, default: Sequence[int], minimum: int | None = None, maximum: int | None = None, *, help: str = ""
+) -> Param:
     """A fixed-length list of integers (HSV bounds, a region as x, y, w, h)."""
     return Param(name, "ints", list(default), help, minimum, maximum, 1, length=len(default))

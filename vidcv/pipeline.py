@@ -113,8 +113,11 @@ class Pipeline:
         """Whether a gray source gives the same results as a colour one: the first enabled stage works on gray
         (``InputColor.GRAY``) and no enabled stage reads the colour original (``source_image``)."""
         plugins = [stage.plugin for stage in self._stages if stage.enabled]
-        return (bool(plugins) and plugins[0].input_color() is InputColor.GRAY
-                and not any(plugin.reads_source_image() for plugin in plugins))
+        return (
+            bool(plugins)
+            and plugins[0].input_color() is InputColor.GRAY
+            and not any(plugin.reads_source_image() for plugin in plugins)
+        )
 
     def produces(self) -> Produces:
         """What the enabled stages add to the frame besides its image, together (``Plugin.produces``)."""
@@ -152,8 +155,9 @@ class Pipeline:
         sizes = [self._batch_size(stage.plugin, asked) for stage in self._stages if stage.enabled]
         return max(sizes, default=1)
 
-    def process_batch(self, frames: list[Frame], on_error: Callable[[StageError], None] | None = None,
-                      asked: int | None = None) -> list[Frame]:
+    def process_batch(
+        self, frames: list[Frame], on_error: Callable[[StageError], None] | None = None, asked: int | None = None
+    ) -> list[Frame]:
         """``process`` for consecutive frames, in order, with the same results: each enabled stage runs over
         the whole list before the next one, in order (a stateful stage sees the frames as ``process`` would
         show them), and a stage that batches (``Plugin.batch_frames(asked)`` > 1) gets them in calls of at
@@ -178,7 +182,7 @@ class Pipeline:
                 continue
             out: list[Frame] = []
             for k in range(0, len(frames), size):
-                out += self._run_batch(i, stage, frames[k:k + size], on_error)
+                out += self._run_batch(i, stage, frames[k : k + size], on_error)
             frames = out
         return frames
 
@@ -207,8 +211,9 @@ class Pipeline:
         self._passed(i, stage, frame, out, plugin.status())
         return out
 
-    def _run_batch(self, i: int, stage: Stage, frames: list[Frame],
-                   on_error: Callable[[StageError], None] | None) -> list[Frame]:
+    def _run_batch(
+        self, i: int, stage: Stage, frames: list[Frame], on_error: Callable[[StageError], None] | None
+    ) -> list[Frame]:
         """One enabled stage on consecutive frames in one ``process_batch`` call (frame by frame when the call
         fails); outputs in order."""
         plugin = stage.plugin
@@ -221,15 +226,25 @@ class Pipeline:
         start = time.perf_counter()
         try:
             outs = plugin.process_batch(list(frames))
-            if not isinstance(outs, list) or len(outs) != len(frames) or not all(
-                    isinstance(out, Frame) and isinstance(out.image, np.ndarray) for out in outs):
-                raise TypeError(f"process_batch() of {len(frames)} frames returned {type(outs).__name__}"
-                                f"{f' of {len(outs)}' if isinstance(outs, list) else ''}, expected as many Frames "
-                                "with an image")
+            if (
+                not isinstance(outs, list)
+                or len(outs) != len(frames)
+                or not all(isinstance(out, Frame) and isinstance(out.image, np.ndarray) for out in outs)
+            ):
+                raise TypeError(
+                    f"process_batch() of {len(frames)} frames returned {type(outs).__name__}"
+                    f"{f' of {len(outs)}' if isinstance(outs, list) else ''}, expected as many Frames "
+                    "with an image"
+                )
         except Exception as exc:  # noqa: BLE001 - run again frame by frame: errors reported per frame, as ``process`` does
             if self._first_of_kind(stage, "batch: " + error_kind(f"{type(exc).__name__}: {exc}")):
-                log.warning("%s: a batch of %d frames failed (%s: %s); those frames ran one at a time",
-                            self.stage_name(i), len(frames), type(exc).__name__, exc)
+                log.warning(
+                    "%s: a batch of %d frames failed (%s: %s); those frames ran one at a time",
+                    self.stage_name(i),
+                    len(frames),
+                    type(exc).__name__,
+                    exc,
+                )
             return [self._run_stage(i, stage, frame, on_error) for frame in frames]
         share = (time.perf_counter() - start) * 1000.0 / len(frames)
         with self._stats_lock:
@@ -240,8 +255,15 @@ class Pipeline:
             self._passed(i, stage, frame, out, status)
         return outs
 
-    def _failed(self, i: int, stage: Stage, frame: Frame, exc: Exception, ms: float,
-                on_error: Callable[[StageError], None] | None) -> None:
+    def _failed(
+        self,
+        i: int,
+        stage: Stage,
+        frame: Frame,
+        exc: Exception,
+        ms: float,
+        on_error: Callable[[StageError], None] | None,
+    ) -> None:
         """A stage failed on ``frame``: counted, logged once per kind, published; the frame goes on unchanged."""
         error = StageError(i, self.stage_name(i), frame.index, f"{type(exc).__name__}: {exc}")
         with self._stats_lock:
@@ -293,7 +315,19 @@ class Pipeline:
         for i, stage in enumerate(self._stages):
             mean, p95 = stage.stats.durations.summary(recent)
             st = stage.stats
-            out.append(StageSummary(self.stage_name(i), stage.plugin_name, stage.enabled, st.frames_in,
-                                    st.frames_out, st.errors, mean, p95, 1000.0 / mean if mean > 0 else 0.0,
-                                    st.last_error, stage.last_status))
+            out.append(
+                StageSummary(
+                    self.stage_name(i),
+                    stage.plugin_name,
+                    stage.enabled,
+                    st.frames_in,
+                    st.frames_out,
+                    st.errors,
+                    mean,
+                    p95,
+                    1000.0 / mean if mean > 0 else 0.0,
+                    st.last_error,
+                    stage.last_status,
+                )
+            )
         return out

@@ -69,10 +69,13 @@ class Plugin:
         declared = self.declared()
         unknown = sorted(set(values) - set(declared))
         if unknown:
-            raise ParamError(f"plugin '{self.name}' has no parameter {', '.join(map(repr, unknown))}; "
-                             f"its parameters are: {', '.join(declared) or 'none'}")
-        self.p = ParamValues({name: param.validate(values.get(name, param.default))
-                              for name, param in declared.items()})
+            raise ParamError(
+                f"plugin '{self.name}' has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are: {', '.join(declared) or 'none'}"
+            )
+        self.p = ParamValues(
+            {name: param.validate(values.get(name, param.default)) for name, param in declared.items()}
+        )
         self._pending: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.setup()
@@ -91,16 +94,23 @@ class Plugin:
     def to_dict(cls) -> dict[str, Any]:
         """JSON-ready description (registry listing, docs, UI)."""
         summary = cls.summary or ((cls.__doc__ or "").strip().splitlines() or [""])[0]
-        return {"name": cls.name, "title": cls.title or cls.name, "category": cls.category,
-                "summary": summary, "params": [p.to_dict() for p in cls.params]}
+        return {
+            "name": cls.name,
+            "title": cls.title or cls.name,
+            "category": cls.category,
+            "summary": summary,
+            "params": [p.to_dict() for p in cls.params],
+        }
 
     # --- parameters -------------------------------------------------------------------------------
     def set_param(self, name: str, value: Any) -> None:
         """Validate now (so the caller hears of a bad value at once) and apply before the next frame."""
         param = self.declared().get(name)
         if param is None:
-            raise ParamError(f"plugin '{self.name}' has no parameter '{name}'; "
-                             f"its parameters are: {', '.join(self.declared()) or 'none'}")
+            raise ParamError(
+                f"plugin '{self.name}' has no parameter '{name}'; "
+                f"its parameters are: {', '.join(self.declared()) or 'none'}"
+            )
         value = param.validate(value)
         with self._lock:
             self._pending[name] = value

@@ -39,8 +39,11 @@ class _PresetLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
-                None, None, "aliases (*name, which repeat an &name anchor) are not allowed here: write "
-                            "each value out in full", event.start_mark)
+                None,
+                None,
+                "aliases (*name, which repeat an &name anchor) are not allowed here: write each value out in full",
+                event.start_mark,
+            )
         return super().compose_node(parent, index)  # type: ignore[arg-type]
 
 
@@ -67,8 +70,11 @@ def find_preset(spec: str) -> str:
     names = bundled_presets()
     folder = os.path.dirname(spec)
     try:
-        files = [os.path.join(folder, n) for n in sorted(os.listdir(folder or "."))
-                 if n.endswith((".yaml", ".yml")) and not n.startswith(".")]
+        files = [
+            os.path.join(folder, n)
+            for n in sorted(os.listdir(folder or "."))
+            if n.endswith((".yaml", ".yml")) and not n.startswith(".")
+        ]
     except OSError:
         files = []
     bare = os.path.splitext(spec)[0] if spec.endswith((".yaml", ".yml")) and not folder else spec
@@ -92,15 +98,18 @@ def load_preset(path: str, registry: Registry | None = None) -> Pipeline:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PresetError(f"{path}: not a preset: byte {exc.start} is not UTF-8 text (a preset is a YAML text "
-                          "file)") from None
+        raise PresetError(
+            f"{path}: not a preset: byte {exc.start} is not UTF-8 text (a preset is a YAML text file)"
+        ) from None
     return parse_preset(text, registry, origin=path)
 
 
 def _check_size(size: int, origin: str) -> None:
     if size > MAX_PRESET_BYTES:
-        raise PresetError(f"{origin}: over {MAX_PRESET_BYTES // 1024} KB, too large for a preset (a preset is a short "
-                          "list of stages): check that it is the right file")
+        raise PresetError(
+            f"{origin}: over {MAX_PRESET_BYTES // 1024} KB, too large for a preset (a preset is a short "
+            "list of stages): check that it is the right file"
+        )
 
 
 def parse_preset(text: str, registry: Registry | None = None, origin: str = "<preset>") -> Pipeline:
@@ -137,8 +146,10 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
     _reject_unknown_keys(data, TOP_KEYS, f"{origin}: unknown top-level key")
     version = data.get("version", FORMAT_VERSION)
     if isinstance(version, bool) or version != FORMAT_VERSION:
-        raise PresetError(f"{origin}: preset format version {shown(version)} is not supported (this vidcv reads "
-                          f"version {FORMAT_VERSION})")
+        raise PresetError(
+            f"{origin}: preset format version {shown(version)} is not supported (this vidcv reads "
+            f"version {FORMAT_VERSION})"
+        )
     items = data.get("pipeline", [])
     if items is None:
         items = []
@@ -148,8 +159,10 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
         raise PresetError(f"{origin}: {len(items)} stages, more than the {MAX_STAGES} a pipeline may have")
     description = data.get("description") or ""
     if not isinstance(description, str):
-        raise PresetError(f"{origin}: 'description' must be text (one line that says what the pipeline does), "
-                          f"got {shown(description)}")
+        raise PresetError(
+            f"{origin}: 'description' must be text (one line that says what the pipeline does), "
+            f"got {shown(description)}"
+        )
     stages = [_stage_from_dict(i, item, registry, origin) for i, item in enumerate(items)]
     return Pipeline(stages, description=description.strip())
 
@@ -163,8 +176,9 @@ def _reject_unknown_keys(mapping: dict, allowed: tuple[str, ...], what: str) -> 
 def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> Stage:
     where = f"{origin}: stage {index}"
     if not isinstance(item, dict):
-        raise PresetError(f"{where}: expected a mapping such as {{plugin: blur, params: {{ksize: 5}}}}, "
-                          f"got {shown(item)}")
+        raise PresetError(
+            f"{where}: expected a mapping such as {{plugin: blur, params: {{ksize: 5}}}}, got {shown(item)}"
+        )
     name = item.get("plugin")
     if not isinstance(name, str):
         what = "missing 'plugin'" if name is None else f"'plugin' = {shown(name)} is no name"
@@ -184,15 +198,18 @@ def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> 
     declared = cls.declared()
     unknown = next((key for key in params if not isinstance(key, str) or key not in declared), None)
     if unknown is not None:
-        raise PresetError(f"{where}: plugin '{name}' has no parameter {shown(unknown)}; its parameters are: "
-                          f"{', '.join(declared) or 'none'}")
+        raise PresetError(
+            f"{where}: plugin '{name}' has no parameter {shown(unknown)}; its parameters are: "
+            f"{', '.join(declared) or 'none'}"
+        )
     try:
         plugin = cls(**params)
     except VidcvError as exc:  # vidcv's own messages (a value in them shortened) name the fix: whole, one line
         raise PresetError(f"{where}: {' '.join(str(exc).split())}") from None
     except Exception as exc:  # noqa: BLE001 (a plugin's setup refusing values its declarations let through)
-        raise PresetError(f"{where}: cannot be set up with {shown(params)}: {type(exc).__name__}: "
-                          f"{shown(str(exc))}") from None
+        raise PresetError(
+            f"{where}: cannot be set up with {shown(params)}: {type(exc).__name__}: {shown(str(exc))}"
+        ) from None
     return Stage(plugin, enabled)
 
 

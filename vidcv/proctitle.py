@@ -27,7 +27,7 @@ def argv_span(stat: bytes) -> tuple[int, int] | None:
     close = stat.rfind(b")")
     if close < 0:
         return None
-    fields = stat[close + 1:].split()  # from field 3 on
+    fields = stat[close + 1 :].split()  # from field 3 on
     try:
         start, end = int(fields[ARG_START_FIELD - 3]), int(fields[ARG_END_FIELD - 3])
     except (IndexError, ValueError):
@@ -47,7 +47,7 @@ def redacted_command_line(cmdline: bytes) -> bytes | None:
         return None
     new = b"\0".join(os.fsencode(arg) for arg in redacted) + b"\0"
     if len(new) > len(cmdline):
-        new = new[:len(cmdline) - 1] + b"\0"
+        new = new[: len(cmdline) - 1] + b"\0"
     return new.ljust(len(cmdline), b"\0")
 
 

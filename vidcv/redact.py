@@ -23,7 +23,9 @@ _URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s/?#]*@)?
 # Query parameters that carry a secret (cameras often take ?user=admin&password=...).
 _SECRET_QUERY = re.compile(
     r"([?&;](?:user(?:name)?|login|pass(?:word|wd)?|pwd|secret|token|access_token|auth|key|api_?key|sig"
-    r"|signature|credentials?)=)[^&#;\s'\"]*", re.IGNORECASE)
+    r"|signature|credentials?)=)[^&#;\s'\"]*",
+    re.IGNORECASE,
+)
 
 
 def _strip_userinfo(url: str) -> str:
@@ -31,7 +33,7 @@ def _strip_userinfo(url: str) -> str:
     scheme = _SCHEME.match(url)
     if scheme is None:
         return url
-    rest = url[scheme.end():]
+    rest = url[scheme.end() :]
     end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
     at = rest.rfind("@", 0, end)
     if at < 0 and not rest.startswith("["):
@@ -43,7 +45,7 @@ def _strip_userinfo(url: str) -> str:
             at = rest.rfind("@", 0, query)
     if at < 0:
         return url
-    return f"{scheme[0]}{MASK}@{rest[at + 1:]}"
+    return f"{scheme[0]}{MASK}@{rest[at + 1 :]}"
 
 
 def _redact_url(match: re.Match[str]) -> str:

@@ -47,8 +47,12 @@ class Registry:
         """Read the entry points of every installed distribution (imports no plugin code)."""
         for name, value, dist in find_entry_points(ENTRY_POINT_GROUP):
             if name in self._entries and self._entries[name].target != value:
-                log.warning("plugin name %r is registered twice (%s and %s); keeping the first",
-                            name, self._entries[name].target, value)
+                log.warning(
+                    "plugin name %r is registered twice (%s and %s); keeping the first",
+                    name,
+                    self._entries[name].target,
+                    value,
+                )
                 continue
             self._entries.setdefault(name, PluginEntry(name, value, dist))
 
@@ -79,8 +83,9 @@ class Registry:
 
                 close = difflib.get_close_matches(name, self._entries, n=1) if len(name) <= 100 else []
                 if close:  # the list of every plugin would only hide the answer
-                    raise PluginError(f"unknown plugin '{name}'; did you mean '{close[0]}'? (`vidcv plugins` "
-                                      "lists them)")
+                    raise PluginError(
+                        f"unknown plugin '{name}'; did you mean '{close[0]}'? (`vidcv plugins` lists them)"
+                    )
                 raise PluginError(f"unknown plugin {shown(name)}; the plugins are: {', '.join(self.names()) or 'none'}")
             if entry.cls is None and entry.error is None:
                 self._load(entry)
@@ -141,7 +146,7 @@ def find_entry_points(group: str) -> list[tuple[str, str, str]]:
         for entry in entries:
             if not entry.endswith((".dist-info", ".egg-info")):
                 continue
-            dist = entry[:entry.rfind(".")].split("-")[0]
+            dist = entry[: entry.rfind(".")].split("-")[0]
             key = re.sub(r"[-_.]+", "-", dist).lower()
             if key in seen:
                 continue

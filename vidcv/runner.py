@@ -56,10 +56,22 @@ class Runner:
 
     SOURCE_CLOSE_WAIT_S = 2.0  #: how long the end of the run waits for the source to close
 
-    def __init__(self, source: Source, pipeline: Pipeline, sinks: Iterable[Sink] = (), *, realtime: bool = False,
-                 max_frames: int | None = None, queue_size: int = 4, hold_at_end: bool = False,
-                 observers: Iterable[RunObserver] = (), stats_interval_s: float = 0.25,
-                 gray_source: bool = False, workers: int = 1, batch: int | None = 1) -> None:
+    def __init__(
+        self,
+        source: Source,
+        pipeline: Pipeline,
+        sinks: Iterable[Sink] = (),
+        *,
+        realtime: bool = False,
+        max_frames: int | None = None,
+        queue_size: int = 4,
+        hold_at_end: bool = False,
+        observers: Iterable[RunObserver] = (),
+        stats_interval_s: float = 0.25,
+        gray_source: bool = False,
+        workers: int = 1,
+        batch: int | None = 1,
+    ) -> None:
         self.source = source
         self.workers = max(1, workers)  #: threads that may process frames at once (see ``frame_workers``)
         #: frames of a file gathered per ``Pipeline.process_batch`` call (see ``frame_batch``): 1 (the default,
@@ -117,12 +129,16 @@ class Runner:
         was not done. The runner opens its source itself, so that a stop reaches every wait inside it: a
         source opened elsewhere is refused."""
         if self.source.state not in (SourceState.CLOSED, SourceState.FAILED):
-            raise RuntimeError(f"{self.source.label} is already open: give the Runner a closed source "
-                               "(it opens the source with its own stop signal)")
+            raise RuntimeError(
+                f"{self.source.label} is already open: give the Runner a closed source "
+                "(it opens the source with its own stop signal)"
+            )
         self.source.deliver_gray = self.decodes_gray()
         if self.source.deliver_gray:
-            log.info("%s: decoding straight to gray (the first stage works on gray and nothing needs the colour "
-                     "original)", self.source.label)
+            log.info(
+                "%s: decoding straight to gray (the first stage works on gray and nothing needs the colour original)",
+                self.source.label,
+            )
         self.source.open(self._stop, self._on_source_event)
         self._opened = True
 
@@ -130,8 +146,12 @@ class Runner:
         """Pixel-format negotiation: with ``gray_source``, a source that can deliver gray does so when the
         pipeline gives the same results on gray (``Pipeline.accepts_gray_source``) and no sink reads the
         colour original. The pipeline must then not change while the run lasts (the command line's case)."""
-        return (self.gray_source and self.source.can_deliver_gray and self.pipeline.accepts_gray_source()
-                and not any(sink.needs_color_source for sink in self.sinks))
+        return (
+            self.gray_source
+            and self.source.can_deliver_gray
+            and self.pipeline.accepts_gray_source()
+            and not any(sink.needs_color_source for sink in self.sinks)
+        )
 
     def start(self) -> None:
         """Open the source if ``open`` was not called yet, and start the threads."""
@@ -140,8 +160,7 @@ class Runner:
         if not self._opened:
             self.open()
         self._t_start = time.monotonic()
-        for name, target in (("source", self._source_loop), ("process", self._process_loop),
-                             ("sink", self._sink_loop)):
+        for name, target in (("source", self._source_loop), ("process", self._process_loop), ("sink", self._sink_loop)):
             thread = threading.Thread(target=target, name=f"vidcv-{name}", daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -234,8 +253,10 @@ class Runner:
     def add_sink(self, sink: Sink) -> None:
         """Start writing to ``sink`` from the next frame (recording, snapshots)."""
         if sink.needs_color_source and self.source.deliver_gray:
-            raise ValueError(f"{sink.label} needs the colour original, and this run decodes to gray: make the "
-                             "Runner with this sink, or without gray_source")
+            raise ValueError(
+                f"{sink.label} needs the colour original, and this run decodes to gray: make the "
+                "Runner with this sink, or without gray_source"
+            )
         with self._sinks_lock:
             self.sinks = [*self.sinks, sink]
 
@@ -412,8 +433,9 @@ class Runner:
         threads_before = cv2.getNumThreads()
         cv2.setNumThreads(1)
         try:
-            pool = [threading.Thread(target=work, name=f"vidcv-process-{k + 1}", daemon=True)
-                    for k in range(workers - 1)]
+            pool = [
+                threading.Thread(target=work, name=f"vidcv-process-{k + 1}", daemon=True) for k in range(workers - 1)
+            ]
             for thread in pool:
                 thread.start()
             work()
@@ -524,12 +546,22 @@ class Runner:
             source_fps = self.frames_read / wall if wall else 0.0
         age_mean, age_p95 = self._frame_age.summary(recent)
         live = self.source.live
-        return RunSummary(self.frames_written, self.frames_read, wall, fps, self.dropped, source_fps,
-                          age_mean if live else None, age_p95 if live else None,
-                          self.pipeline.summaries(recent), self._outages.summary() if live else None)
+        return RunSummary(
+            self.frames_written,
+            self.frames_read,
+            wall,
+            fps,
+            self.dropped,
+            source_fps,
+            age_mean if live else None,
+            age_p95 if live else None,
+            self.pipeline.summaries(recent),
+            self._outages.summary() if live else None,
+        )
 
 
 def _sink_failure(sink: Sink, exc: OSError) -> OutputError:
     """One line naming the sink's file, the reason and how much it had written."""
-    return OutputError(f"cannot write {sink.label}: {exc.strerror or exc}; {sink.frames} frames were written "
-                       "before it failed")
+    return OutputError(
+        f"cannot write {sink.label}: {exc.strerror or exc}; {sink.frames} frames were written before it failed"
+    )

@@ -181,8 +181,14 @@ class OutageMeter:
         now = time.monotonic() if now is None else now
         with self._lock:
             current = max(0.0, now - self._since) if self._since is not None else 0.0
-            return OutageSummary(self._outages, self._reconnects, self._total_s + current,
-                                 max(self._longest_s, current), self._since is not None, current)
+            return OutageSummary(
+                self._outages,
+                self._reconnects,
+                self._total_s + current,
+                max(self._longest_s, current),
+                self._since is not None,
+                current,
+            )
 
 
 @dataclass(frozen=True)
@@ -255,21 +261,40 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         """The ``--stats-json`` document: per stage also what it reported (``provider``, ``counts``, ``state``)."""
         doc: dict[str, Any] = {
-            "frames": self.frames, "frames_read": self.frames_read, "wall_s": round(self.wall_s, 4),
-            "fps": round(self.fps, 3), "dropped": self.dropped, "source_fps": round(self.source_fps, 3),
-            "stages": [{"name": s.name, "plugin": s.plugin, "enabled": s.enabled, "fps": round(s.fps, 3),
-                        "ms_mean": round(s.ms_mean, 4), "ms_p95": round(s.ms_p95, 4),
-                        "frames_in": s.frames_in, "frames_out": s.frames_out, "errors": s.errors,
-                        "last_error": s.last_error, **(s.status.to_dict() if s.status else {})}
-                       for s in self.stages],
+            "frames": self.frames,
+            "frames_read": self.frames_read,
+            "wall_s": round(self.wall_s, 4),
+            "fps": round(self.fps, 3),
+            "dropped": self.dropped,
+            "source_fps": round(self.source_fps, 3),
+            "stages": [
+                {
+                    "name": s.name,
+                    "plugin": s.plugin,
+                    "enabled": s.enabled,
+                    "fps": round(s.fps, 3),
+                    "ms_mean": round(s.ms_mean, 4),
+                    "ms_p95": round(s.ms_p95, 4),
+                    "frames_in": s.frames_in,
+                    "frames_out": s.frames_out,
+                    "errors": s.errors,
+                    "last_error": s.last_error,
+                    **(s.status.to_dict() if s.status else {}),
+                }
+                for s in self.stages
+            ],
         }
         if self.frame_age_ms_mean is not None:
             doc["frame_age_ms_mean"] = round(self.frame_age_ms_mean, 3)
             doc["frame_age_ms_p95"] = round(self.frame_age_ms_p95 or 0.0, 3)
         if self.source_outages is not None:
             o = self.source_outages
-            doc.update(outages=o.outages, reconnects=o.reconnects, outage_s_total=round(o.total_s, 3),
-                       outage_s_longest=round(o.longest_s, 3))
+            doc.update(
+                outages=o.outages,
+                reconnects=o.reconnects,
+                outage_s_total=round(o.total_s, 3),
+                outage_s_longest=round(o.longest_s, 3),
+            )
         return doc
 
 
@@ -278,20 +303,23 @@ def format_table(summary: RunSummary) -> str:
     rows = [("stage", "plugin", "frames", "errors", "mean ms", "p95 ms", "fps")]
     for s in summary.stages:
         name = s.name + ("" if s.enabled else " (off)") + (f" [{s.provider}]" if s.provider else "")
-        rows.append((name, s.plugin, str(s.frames_in), str(s.errors),
-                     f"{s.ms_mean:.2f}", f"{s.ms_p95:.2f}", f"{s.fps:.1f}"))
+        rows.append(
+            (name, s.plugin, str(s.frames_in), str(s.errors), f"{s.ms_mean:.2f}", f"{s.ms_p95:.2f}", f"{s.fps:.1f}")
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-             for r in rows]
+    lines = [
+        "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths))) for r in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     if not summary.stages:
         lines = ["(no stages: frames passed through unchanged)"]
-    total = (f"{summary.frames} frames in {summary.wall_s:.2f} s = {summary.fps:.1f} fps"
-             f", {summary.dropped} dropped")
+    total = f"{summary.frames} frames in {summary.wall_s:.2f} s = {summary.fps:.1f} fps, {summary.dropped} dropped"
     if summary.frame_age_ms_mean is not None:
         total += f", frame age {summary.frame_age_ms_mean:.1f} ms mean / {summary.frame_age_ms_p95:.1f} ms p95"
     if summary.source_outages is not None and summary.source_outages.outages:
         o = summary.source_outages
-        total += (f", source away {o.outages} time{'s' if o.outages != 1 else ''} for {o.total_s:.1f} s "
-                  f"(longest {o.longest_s:.1f} s), {o.reconnects} reconnected")
+        total += (
+            f", source away {o.outages} time{'s' if o.outages != 1 else ''} for {o.total_s:.1f} s "
+            f"(longest {o.longest_s:.1f} s), {o.reconnects} reconnected"
+        )
     return "\n".join([*lines, total])

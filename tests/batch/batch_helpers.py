@@ -35,7 +35,7 @@ def write_clip(path: str, frames: list) -> str:
 
 def ledger(out_dir) -> list[dict]:
     """The lines of OUT/batch.jsonl, parsed (every line must be whole JSON)."""
-    text = (os.path.join(str(out_dir), "batch.jsonl"))
+    text = os.path.join(str(out_dir), "batch.jsonl")
     with open(text, encoding="utf-8") as fh:
         lines = fh.read().split("\n")
     assert lines[-1] == "", "the ledger ends with a whole line"

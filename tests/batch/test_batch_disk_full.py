@@ -23,8 +23,7 @@ def test_an_input_whose_statistics_did_not_fit_keeps_its_frame_count_in_the_ledg
     seen = []
     for free_pages in range(5, 12):
         with full_tmpfs(free_pages) as disk:
-            res = run_cli("batch", *clips, "-p", "edges", "--out", os.path.join(disk, "OUT"), "--workers", "1",
-                          "-q")
+            res = run_cli("batch", *clips, "-p", "edges", "--out", os.path.join(disk, "OUT"), "--workers", "1", "-q")
             assert "Traceback" not in res.stderr, res.stderr
             records = [json.loads(line) for line in open(os.path.join(disk, "OUT", "batch.jsonl"))]
         last = records[-1]

@@ -19,11 +19,25 @@ def touch(root, *names: str) -> list[str]:
 
 
 def test_a_folder_gives_its_videos_in_natural_order_subfolders_included_hidden_and_others_left_out(tmp_path):
-    touch(tmp_path, "v/clip10.mp4", "v/clip2.mp4", "v/clip.mp4", "v/notes.txt", "v/.hidden.mp4",
-          "v/b/x.MOV", "v/.cache/y.mp4", "v/a/z.avi")
+    touch(
+        tmp_path,
+        "v/clip10.mp4",
+        "v/clip2.mp4",
+        "v/clip.mp4",
+        "v/notes.txt",
+        "v/.hidden.mp4",
+        "v/b/x.MOV",
+        "v/.cache/y.mp4",
+        "v/a/z.avi",
+    )
     found = expand_inputs([str(tmp_path / "v")])
     assert [os.path.relpath(p, tmp_path / "v") for p in found] == [
-        os.path.join("a", "z.avi"), os.path.join("b", "x.MOV"), "clip.mp4", "clip2.mp4", "clip10.mp4"]
+        os.path.join("a", "z.avi"),
+        os.path.join("b", "x.MOV"),
+        "clip.mp4",
+        "clip2.mp4",
+        "clip10.mp4",
+    ]
 
 
 def test_globs_lists_and_files_in_the_order_given_each_once(tmp_path, monkeypatch):
@@ -64,8 +78,11 @@ def test_outputs_mirror_the_paths_under_the_common_parent_so_equal_names_never_c
     assert common_parent([a, b, c]) == str(tmp_path / "in")
     plan = plan_outputs([a, b, c], str(tmp_path / "out"))
     assert [i.out for i in plan] == ["a/clip", "b/clip", "b/deep/x"]
-    assert [i.out_dir for i in plan] == [str(tmp_path / "out" / "a" / "clip"), str(tmp_path / "out" / "b" / "clip"),
-                                         str(tmp_path / "out" / "b" / "deep" / "x")]
+    assert [i.out_dir for i in plan] == [
+        str(tmp_path / "out" / "a" / "clip"),
+        str(tmp_path / "out" / "b" / "clip"),
+        str(tmp_path / "out" / "b" / "deep" / "x"),
+    ]
     assert [i.index for i in plan] == [0, 1, 2] and plan[2].source == c
     # one input: its own folder is the parent
     assert [i.out for i in plan_outputs([c], str(tmp_path / "out"))] == ["x"]

@@ -59,8 +59,12 @@ def test_killed_at_any_moment_and_run_again_every_input_is_done_once(make_clips,
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # kill when this run writes an input and `round_` lines are in the ledger: mid-input, then after one,
         # two, ... inputs (each run resumes the one killed before it)
-        ready = wait_for(lambda p=proc, n=round_, t=started_ns: p.poll() is not None or
-                         (staging_since(out, t) and lines_now(out) >= n), "an input in progress")
+        ready = wait_for(
+            lambda p=proc, n=round_, t=started_ns: (
+                p.poll() is not None or (staging_since(out, t) and lines_now(out) >= n)
+            ),
+            "an input in progress",
+        )
         if proc.poll() is not None:
             assert proc.returncode == 0, proc.stderr.read()
             break

@@ -30,8 +30,7 @@ from vidcv.presets import load_preset, parse_preset
 
 
 def record(out: str, status: str = "ok", frames: int = 10) -> InputRecord:
-    return InputRecord(f"/videos/{out}.mp4", out, status, frames, 25.0, None if status != "failed" else "bad",
-                       "host:1")
+    return InputRecord(f"/videos/{out}.mp4", out, status, frames, 25.0, None if status != "failed" else "bad", "host:1")
 
 
 def test_the_ledger_keeps_one_whole_line_per_record_and_drops_a_line_cut_by_a_kill(tmp_path):
@@ -41,8 +40,14 @@ def test_the_ledger_keeps_one_whole_line_per_record_and_drops_a_line_cut_by_a_ki
     ledger.close()
     lines = (tmp_path / "batch.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines][2] == {
-        "source": "/videos/c.mp4", "out": "c", "status": "failed", "frames": 0, "fps": 25.0, "error": "bad",
-        "worker": "host:1"}
+        "source": "/videos/c.mp4",
+        "out": "c",
+        "status": "failed",
+        "frames": 0,
+        "fps": 25.0,
+        "error": "bad",
+        "worker": "host:1",
+    }
     with open(tmp_path / "batch.jsonl", "a") as fh:
         fh.write('{"source": "/videos/d.mp4", "out": "d", "sta')  # SIGKILL in the middle of a write
     assert [r.out for r in read_ledger(str(tmp_path))] == ["a", "b", "c"]
@@ -84,8 +89,9 @@ def test_an_output_folder_is_complete_only_when_its_files_agree(tmp_path):
 
 
 def test_one_batch_at_a_time_writes_into_a_folder(tmp_path):
-    refused = pytest.raises(VidcvError, match="another vidcv batch is writing into .*; wait for it to end, or "
-                                              "choose another --out")
+    refused = pytest.raises(
+        VidcvError, match="another vidcv batch is writing into .*; wait for it to end, or choose another --out"
+    )
     with BatchLock(str(tmp_path)), refused, BatchLock(str(tmp_path)):
         pass
     with BatchLock(str(tmp_path)):  # released

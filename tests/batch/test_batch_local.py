@@ -26,8 +26,15 @@ from media import read_all, run_cli, vidcv_cmd, write_video
 
 pytestmark = pytest.mark.timeout(300)
 
-KEYS = {"source": str, "out": str, "status": str, "frames": int, "fps": float, "error": (str, type(None)),
-        "worker": str}
+KEYS = {
+    "source": str,
+    "out": str,
+    "status": str,
+    "frames": int,
+    "fps": float,
+    "error": (str, type(None)),
+    "worker": str,
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +49,22 @@ def first_batch(tmp_path_factory):
     cut = write_video(str(root / "cut.avi"), 60)
     with open(cut, "rb") as fh:
         data = fh.read()
-    (videos / "a" / "cut.avi").write_bytes(data[:len(data) * 6 // 10])
+    (videos / "a" / "cut.avi").write_bytes(data[: len(data) * 6 // 10])
     (root / "more.txt").write_text(f"{videos / 'c' / 'missing.mp4'}\n")
-    cmd = [*vidcv_cmd(), "batch", str(videos / "a"), str(videos / "b"), f"@{root / 'more.txt'}", "-p", "shapes",
-           "--out", str(root / "out"), "--workers", "2", "--save-video"]
+    cmd = [
+        *vidcv_cmd(),
+        "batch",
+        str(videos / "a"),
+        str(videos / "b"),
+        f"@{root / 'more.txt'}",
+        "-p",
+        "shapes",
+        "--out",
+        str(root / "out"),
+        "--workers",
+        "2",
+        "--save-video",
+    ]
     code, stdout, shown = run_on_terminal(cmd, str(root / "stdout.txt"))
     return root, code, stdout, shown
 
@@ -74,22 +93,36 @@ def test_each_input_gets_its_folder_and_one_ledger_line_and_bad_ones_do_not_stop
     assert partial_leftovers(root / "out") == []
     # the summary, and on the terminal a bar over the inputs with the frames, and each failure named
     assert re.search(r"done\s+2\n\s+failed\s+3\n\s+skipped\s+0\n\s+frames\s+116\n", stdout), stdout
-    assert f"failed: {videos / 'b' / 'bad.mp4'}: " in terminal and f"failed: {videos / 'c' / 'missing.mp4'}: " in terminal
+    assert (
+        f"failed: {videos / 'b' / 'bad.mp4'}: " in terminal and f"failed: {videos / 'c' / 'missing.mp4'}: " in terminal
+    )
     assert re.search(r"\d/5 \[.*input.*frames=\d+", terminal), terminal
 
 
 def test_an_input_gets_exactly_what_vidcv_run_writes_for_it_alone(first_batch, tmp_path):
     root = first_batch[0]
     clip = root / "videos" / "b" / "clip.mp4"
-    res = run_cli("run", str(clip), "-p", "shapes", "-o", str(tmp_path / "clip.mp4"), "--detections-jsonl",
-                  str(tmp_path / "d.jsonl"), "--stats-json", str(tmp_path / "s.json"), "-q")
+    res = run_cli(
+        "run",
+        str(clip),
+        "-p",
+        "shapes",
+        "-o",
+        str(tmp_path / "clip.mp4"),
+        "--detections-jsonl",
+        str(tmp_path / "d.jsonl"),
+        "--stats-json",
+        str(tmp_path / "s.json"),
+        "-q",
+    )
     assert res.returncode == 0, res.stderr
     out = root / "out" / "b" / "clip"
     assert (out / "detections.jsonl").read_bytes() == (tmp_path / "d.jsonl").read_bytes()
     ours, theirs = json.loads((out / "stats.json").read_text()), json.loads((tmp_path / "s.json").read_text())
     assert ours.keys() == theirs.keys() and ours["frames"] == theirs["frames"] == 40
-    assert [(s["name"], s["frames_in"], s["errors"]) for s in ours["stages"]] == \
-        [(s["name"], s["frames_in"], s["errors"]) for s in theirs["stages"]]
+    assert [(s["name"], s["frames_in"], s["errors"]) for s in ours["stages"]] == [
+        (s["name"], s["frames_in"], s["errors"]) for s in theirs["stages"]
+    ]
     ours_frames, theirs_frames = read_all(str(out / "clip.mp4")), read_all(str(tmp_path / "clip.mp4"))
     assert len(ours_frames) == len(theirs_frames) == 40
     assert all(np.array_equal(a, b) for a, b in zip(ours_frames, theirs_frames))
@@ -103,13 +136,30 @@ def test_running_again_skips_the_complete_inputs_and_redoes_the_rest(first_batch
     write_video(str(root / "videos" / "c" / "missing.mp4"), 20)  # the missing input is there now
     os.remove(out / "b" / "clip" / "clip.mp4")  # a complete-looking output that is not: checked, redone
     before = (out / "a" / "clip" / "detections.jsonl").stat().st_mtime_ns
-    res = run_cli("batch", str(root / "videos" / "a"), str(root / "videos" / "b"), f"@{root / 'more.txt'}",
-                  "-p", "shapes", "--out", str(out), "--workers", "2", "--save-video", timeout=240)
+    res = run_cli(
+        "batch",
+        str(root / "videos" / "a"),
+        str(root / "videos" / "b"),
+        f"@{root / 'more.txt'}",
+        "-p",
+        "shapes",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--save-video",
+        timeout=240,
+    )
     assert res.returncode == 1, res.stderr  # the corrupt and the truncated ones fail again
     by_out = {line["out"]: line for line in ledger(out)}
     assert len(ledger(out)) == 5  # one line per input, no duplicate
     assert {k: v["status"] for k, v in by_out.items()} == {
-        "a/clip": "skipped", "b/clip": "ok", "c/missing": "ok", "b/bad": "failed", "a/cut": "failed"}
+        "a/clip": "skipped",
+        "b/clip": "ok",
+        "c/missing": "ok",
+        "b/bad": "failed",
+        "a/cut": "failed",
+    }
     assert by_out["a/clip"]["frames"] == 40 and by_out["c/missing"]["frames"] == 20
     assert (out / "a" / "clip" / "detections.jsonl").stat().st_mtime_ns == before  # not touched
     assert len(read_all(str(out / "b" / "clip" / "clip.mp4"))) == 40
@@ -135,7 +185,8 @@ def test_a_changed_pipeline_processes_every_input_again(make_clips, tmp_path):
     assert len((out / "one" / "detections.jsonl").read_text().splitlines()) == 5
     res = run_cli("batch", *clips, "-p", "shapes", "--out", str(out), "--engine", "local", "--address", "h:1")
     assert res.returncode == 1 and res.stderr.strip() == (
-        "vidcv: error: --address is a Ray cluster's, and --engine local runs here: drop one of them")
+        "vidcv: error: --address is a Ray cluster's, and --engine local runs here: drop one of them"
+    )
 
 
 def test_ctrl_c_stops_the_workers_cleanly_and_keeps_what_finished(make_clips, tmp_path):
@@ -180,7 +231,8 @@ def test_a_worker_that_dies_fails_its_input_alone(make_clips, tmp_path):
     by_out = {line["out"]: line for line in ledger(out)}
     assert sorted(by_out) == ["c0", "c1", "c2", "c3"]
     assert by_out[victim]["status"] == "failed"
-    assert by_out[victim]["error"] == ("the worker process died while reading it (killed by SIGKILL); the other "
-                                       "inputs went on")
+    assert by_out[victim]["error"] == (
+        "the worker process died while reading it (killed by SIGKILL); the other inputs went on"
+    )
     assert all(line["status"] == "ok" and line["frames"] == 60 for k, line in by_out.items() if k != victim)
     assert partial_leftovers(out) == []

@@ -75,8 +75,13 @@ class Cluster:
 
     def start_node(self, name: str, *args: str) -> subprocess.Popen:
         with open(os.path.join(self.root, f"{name}.log"), "w") as log:  # the node keeps its own handle
-            proc = subprocess.Popen([RAY, "start", *args, "--disable-usage-stats", "--block"], env=self.env,
-                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [RAY, "start", *args, "--disable-usage-stats", "--block"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.procs.append(proc)
         return proc
 
@@ -86,8 +91,12 @@ class Cluster:
         def log() -> str:
             with open(path) as fh:
                 return fh.read()
-        wait_for(lambda: "Ray runtime started" in log() or proc.poll() is not None, f"the Ray {name} node to start",
-                 every_s=0.2)
+
+        wait_for(
+            lambda: "Ray runtime started" in log() or proc.poll() is not None,
+            f"the Ray {name} node to start",
+            every_s=0.2,
+        )
         assert proc.poll() is None, log()
 
     def stop(self) -> None:
@@ -113,16 +122,42 @@ def cluster_and_clips(tmp_path_factory):
     ray_root = tempfile.mkdtemp(prefix="vr", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
     c = Cluster(ray_root)
     try:
-        head = c.start_node("head", "--head", f"--node-ip-address={HEAD_IP}", f"--port={c.port}", "--num-cpus=1",
-                            "--include-dashboard=false", f"--temp-dir={ray_root}")
+        head = c.start_node(
+            "head",
+            "--head",
+            f"--node-ip-address={HEAD_IP}",
+            f"--port={c.port}",
+            "--num-cpus=1",
+            "--include-dashboard=false",
+            f"--temp-dir={ray_root}",
+        )
         for name, (start, count) in CLIPS.items():
             write_clip(str(root / "videos" / name), sample_frames(count, start))
-        local = subprocess.Popen([*vidcv_cmd(), "batch", str(root / "videos"), "-p", str(root / "track.yaml"), "--out",
-                                  str(root / "local"), "--workers", "2", "-q"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        local = subprocess.Popen(
+            [
+                *vidcv_cmd(),
+                "batch",
+                str(root / "videos"),
+                "-p",
+                str(root / "track.yaml"),
+                "--out",
+                str(root / "local"),
+                "--workers",
+                "2",
+                "-q",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         c.wait_started("head", head)
-        c.worker = c.start_node("worker", f"--address={c.address}", f"--node-ip-address={WORKER_IP}", "--num-cpus=1",
-                                f"--temp-dir={ray_root}/worker")
+        c.worker = c.start_node(
+            "worker",
+            f"--address={c.address}",
+            f"--node-ip-address={WORKER_IP}",
+            "--num-cpus=1",
+            f"--temp-dir={ray_root}/worker",
+        )
         c.wait_started("worker", c.worker)
         _, stderr = local.communicate(timeout=240)
         assert local.returncode == 0, stderr
@@ -143,8 +178,24 @@ def ray_batch(cluster, root, out: str, token: bool = True) -> subprocess.Popen:
     env = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}  # vidcv turns the token on itself
     if not token:  # and no ~/.ray/auth_token either
         env = {**{k: v for k, v in env.items() if k != "RAY_AUTH_TOKEN"}, "HOME": str(root / "home")}
-    cmd = [sys.executable, "-m", "vidcv.cli.main", "batch", str(root / "videos"), "-p", str(root / "track.yaml"), "--out",
-           str(root / out), "--engine", "ray", "--address", cluster.address, "--workers", "2", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vidcv.cli.main",
+        "batch",
+        str(root / "videos"),
+        "-p",
+        str(root / "track.yaml"),
+        "--out",
+        str(root / out),
+        "--engine",
+        "ray",
+        "--address",
+        cluster.address,
+        "--workers",
+        "2",
+        "-q",
+    ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -159,7 +210,8 @@ def test_ray_results_equal_the_local_engines_with_the_token_presented(cluster_an
     assert stderr.strip().splitlines()[-1] == (
         f"vidcv: error: the Ray cluster at {cluster.address} refused the connection: it uses token authentication "
         "and no token was given here; run `ray get-auth-token` on its head node and export "
-        "RAY_AUTH_TOKEN=<that token> here (or save it as ~/.ray/auth_token)")
+        "RAY_AUTH_TOKEN=<that token> here (or save it as ~/.ray/auth_token)"
+    )
     assert not (root / "refused" / "batch.jsonl").exists()
     lines = ledger(root / "ray")
     assert sorted(line["out"] for line in lines) == ["a/one", "b/three", "b/two", "c/four"]
@@ -175,15 +227,30 @@ def test_ray_results_equal_the_local_engines_with_the_token_presented(cluster_an
 def detect_preset(root) -> str:
     """The model file alone (which the tasks must get shipped), as a dataset is extracted with it."""
     path = root / "detect.yaml"
-    path.write_text(yaml.safe_dump({"pipeline": [{"plugin": "yolo", "params": {"model": str(root / "my_model.onnx")}}]}))
+    path.write_text(
+        yaml.safe_dump({"pipeline": [{"plugin": "yolo", "params": {"model": str(root / "my_model.onnx")}}]})
+    )
     return str(path)
 
 
 def extract(cluster, root, out: str, ray: bool = True) -> subprocess.Popen:
     env = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
     more = ["--address", cluster.address, "--workers", "2"] if ray else []
-    cmd = [sys.executable, "-m", "vidcv.cli.main", "extract", str(root / "videos"), "-p", detect_preset(root), "--out",
-           str(root / out), "--every", "2", "-q", *more]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vidcv.cli.main",
+        "extract",
+        str(root / "videos"),
+        "-p",
+        detect_preset(root),
+        "--out",
+        str(root / out),
+        "--every",
+        "2",
+        "-q",
+        *more,
+    ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -239,12 +306,35 @@ def test_sigterm_stops_a_ray_extract_cleanly_and_the_same_command_completes_it(c
     what came is kept (exit 143), and the same command again completes the dataset."""
     cluster, root = cluster_and_clips
     slow = root / "slow.yaml"  # the same labels, slower: kmeans after the detector
-    slow.write_text(yaml.safe_dump({"pipeline": [
-        {"plugin": "yolo", "params": {"model": str(root / "my_model.onnx")}},
-        {"plugin": "kmeans", "params": {"k": 6, "attempts": 2}}]}))
+    slow.write_text(
+        yaml.safe_dump(
+            {
+                "pipeline": [
+                    {"plugin": "yolo", "params": {"model": str(root / "my_model.onnx")}},
+                    {"plugin": "kmeans", "params": {"k": 6, "attempts": 2}},
+                ]
+            }
+        )
+    )
     env = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
-    cmd = [sys.executable, "-m", "vidcv.cli.main", "extract", str(root / "videos"), "-p", str(slow), "--out",
-           str(root / "ds-term"), "--every", "2", "-q", "--address", cluster.address, "--workers", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vidcv.cli.main",
+        "extract",
+        str(root / "videos"),
+        "-p",
+        str(slow),
+        "--out",
+        str(root / "ds-term"),
+        "--every",
+        "2",
+        "-q",
+        "--address",
+        cluster.address,
+        "--workers",
+        "2",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     manifest = root / "ds-term" / "manifest.jsonl"
     wait_for(lambda: manifest.exists() and manifest.read_text().count("\n") >= 2, "the first frames filed")
@@ -292,30 +382,56 @@ def test_without_an_address_a_ray_is_started_here_for_the_batch_on_loopback_with
     home.mkdir()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")}, "HOME": str(home)}
     clip = root / "videos" / "a" / "one.mp4"
-    res = subprocess.run([sys.executable, "-m", "vidcv.cli.main", "batch", str(clip), "-p", str(root / "track.yaml"),
-                          "--out", str(root / "here"), "--engine", "ray", "-q"], env=env, capture_output=True,
-                         text=True, timeout=240, check=False)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vidcv.cli.main",
+            "batch",
+            str(clip),
+            "-p",
+            str(root / "track.yaml"),
+            "--out",
+            str(root / "here"),
+            "--engine",
+            "ray",
+            "-q",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     (line,) = ledger(root / "here")
     assert line["status"] == "ok" and line["worker"].startswith("127.0.0.1:")  # this machine only
     assert (home / ".ray" / "auth_token").is_file()  # Ray made a token for it: authentication on
-    assert (root / "here" / "one" / "detections.jsonl").read_bytes() == \
-        (root / "local" / "a" / "one" / "detections.jsonl").read_bytes()
+    assert (root / "here" / "one" / "detections.jsonl").read_bytes() == (
+        root / "local" / "a" / "one" / "detections.jsonl"
+    ).read_bytes()
 
 
-def test_a_worker_node_that_dies_mid_extract_has_its_input_redone_and_the_dataset_is_whole(cluster_and_clips,
-                                                                                          local_dataset):
+def test_a_worker_node_that_dies_mid_extract_has_its_input_redone_and_the_dataset_is_whole(
+    cluster_and_clips, local_dataset
+):
     """A third node joins and is SIGKILLed while one of its extract tasks streams frames: Ray reruns the task
     elsewhere and the dataset equals the local one, no frame missing or twice."""
     cluster, root = cluster_and_clips
-    node = cluster.start_node("worker2", f"--address={cluster.address}", "--node-ip-address=127.0.0.4",
-                              "--num-cpus=1", f"--temp-dir={cluster.root}/worker2")
+    node = cluster.start_node(
+        "worker2",
+        f"--address={cluster.address}",
+        "--node-ip-address=127.0.0.4",
+        "--num-cpus=1",
+        f"--temp-dir={cluster.root}/worker2",
+    )
     cluster.wait_started("worker2", node)
 
     def task_on_that_node():
         for pid, cmdline in session_processes(node.pid):
             if cmdline.startswith("ray::_ray_sample") and any(
-                    "vidcv-ray-" in p and os.sep + "in" + os.sep in p for p in open_files(pid)):
+                "vidcv-ray-" in p and os.sep + "in" + os.sep in p for p in open_files(pid)
+            ):
                 return pid
         return None
 

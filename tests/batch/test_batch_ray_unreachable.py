@@ -170,15 +170,22 @@ def wait_connecting(proc: subprocess.Popen, holder: Holder, started: float) -> N
     time.sleep(max(0.0, started + 2 - time.monotonic()))
 
 
-@pytest.mark.parametrize("signum, status, said", [(signal.SIGINT, 130, "vidcv: interrupted"),
-                                                  (signal.SIGTERM, 143, "vidcv: terminated (SIGTERM)")])
+@pytest.mark.parametrize(
+    "signum, status, said",
+    [(signal.SIGINT, 130, "vidcv: interrupted"), (signal.SIGTERM, 143, "vidcv: terminated (SIGTERM)")],
+)
 @pytest.mark.parametrize("command", ["batch", "extract"])
 def test_a_signal_while_connecting_ends_it_at_once(job, tmp_path, holder, command, signum, status, said):
     out = tmp_path / "out"
     make = batch_args if command == "batch" else extract_args
     started = time.monotonic()
-    proc = subprocess.Popen(make(job, out, f"{SILENT_IP}:{holder.port}"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env())
+    proc = subprocess.Popen(
+        make(job, out, f"{SILENT_IP}:{holder.port}"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
     try:
         wait_connecting(proc, holder, started)
         sent = time.monotonic()

@@ -36,8 +36,13 @@ def test_every_bundled_preset_exports_to_a_script_that_runs_on_the_sample(tmp_pa
     long_lines = [line for line in script.read_text().splitlines() if len(line) > 110]
     assert long_lines == []
     out = tmp_path / "out.mp4"
-    ran = subprocess.run([sys.executable, str(script), sample_video(), "--output", str(out), "--max-frames", "40"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    ran = subprocess.run(
+        [sys.executable, str(script), sample_video(), "--output", str(out), "--max-frames", "40"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip().endswith("40 frames") and frame_count(str(out)) == 40
 
@@ -47,9 +52,11 @@ def test_a_classic_script_imports_only_opencv_and_numpy(tmp_path):
     assert run_cli("export-script", "edges", "-o", str(script)).returncode == 0
     code = script.read_text()
     assert "vidcv" not in code.split('"""', 2)[2]  # past the docstring: no vidcv anywhere
-    probe = ("import sys, runpy; sys.argv = ['x', '--help']\n"
-             f"try:\n    runpy.run_path({str(script)!r}, run_name='__main__')\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('vidcv', 'torch', 'onnxruntime')))")
+    probe = (
+        "import sys, runpy; sys.argv = ['x', '--help']\n"
+        f"try:\n    runpy.run_path({str(script)!r}, run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('vidcv', 'torch', 'onnxruntime')))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.strip().endswith("[]"), out.stdout + out.stderr
 
@@ -57,15 +64,25 @@ def test_a_classic_script_imports_only_opencv_and_numpy(tmp_path):
 def test_the_whole_video_and_an_image_folder(tmp_path):
     script = tmp_path / "gray.py"
     assert run_cli("export-script", "edges", "-o", str(script)).returncode == 0
-    ran = subprocess.run([sys.executable, str(script), sample_video(), "--output", str(tmp_path / "all.mp4")],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    ran = subprocess.run(
+        [sys.executable, str(script), sample_video(), "--output", str(tmp_path / "all.mp4")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert ran.returncode == 0 and frame_count(str(tmp_path / "all.mp4")) == 300
     folder = tmp_path / "imgs"
     folder.mkdir()
     for i in range(3):
         cv2.imwrite(str(folder / f"f{i}.png"), np.full((20, 30, 3), 60 * i, np.uint8))
-    ran = subprocess.run([sys.executable, str(script), str(folder), "--output", str(tmp_path / "pngs")],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    ran = subprocess.run(
+        [sys.executable, str(script), str(folder), "--output", str(tmp_path / "pngs")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert ran.returncode == 0, ran.stderr
     assert sorted(os.listdir(tmp_path / "pngs")) == ["frame_000000.png", "frame_000001.png", "frame_000002.png"]
 
@@ -75,11 +92,25 @@ def test_the_script_equals_vidcv_run_on_the_sample(tmp_path):
     does: by default vidcv decodes this gray-first pipeline from the luma plane, within 2 levels)."""
     script = tmp_path / "denoise.py"
     assert run_cli("export-script", "edges", "-o", str(script)).returncode == 0
-    res = run_cli("run", sample_video(), "-p", "edges", "-o", str(tmp_path / "frames/"), "--max-frames", "5", "-q",
-                  "--no-gray-decode")
+    res = run_cli(
+        "run",
+        sample_video(),
+        "-p",
+        "edges",
+        "-o",
+        str(tmp_path / "frames/"),
+        "--max-frames",
+        "5",
+        "-q",
+        "--no-gray-decode",
+    )
     assert res.returncode == 0, res.stderr
-    ran = subprocess.run([sys.executable, str(script), sample_video(), "--output", str(tmp_path / "mine"),
-                          "--max-frames", "5"], capture_output=True, text=True, cwd=tmp_path)
+    ran = subprocess.run(
+        [sys.executable, str(script), sample_video(), "--output", str(tmp_path / "mine"), "--max-frames", "5"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert ran.returncode == 0, ran.stderr
     for i in range(5):
         want = cv2.imread(str(tmp_path / "frames" / f"frame_{i:06d}.png"), cv2.IMREAD_UNCHANGED)
@@ -96,11 +127,13 @@ def test_a_detector_preset_gives_the_detections_of_vidcv_run(tmp_path):
     res = run_cli("run", sample_video(), "-p", "shapes", "--max-frames", "8", "--detections-jsonl", str(log), "-q")
     assert res.returncode == 0, res.stderr
     want = [json.loads(line)["detections"] for line in log.read_text().splitlines()]
-    probe = (f"import runpy, json\nns = runpy.run_path({str(script)!r})\nimport cv2\n"
-             f"cap = cv2.VideoCapture({sample_video()!r})\nout = []\n"
-             "for i in range(8):\n    ok, img = cap.read()\n"
-             "    out.append(ns['process'](ns['Frame'](img, i, i * 1000 / 30)).detections.to_records())\n"
-             "print(json.dumps(out))")
+    probe = (
+        f"import runpy, json\nns = runpy.run_path({str(script)!r})\nimport cv2\n"
+        f"cap = cv2.VideoCapture({sample_video()!r})\nout = []\n"
+        "for i in range(8):\n    ok, img = cap.read()\n"
+        "    out.append(ns['process'](ns['Frame'](img, i, i * 1000 / 30)).detections.to_records())\n"
+        "print(json.dumps(out))"
+    )
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert ran.returncode == 0, ran.stderr
     got = json.loads(ran.stdout.strip().splitlines()[-1])

@@ -14,8 +14,9 @@ from vidcv.cli import tuning
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     """``code`` in a fresh interpreter (the settings are process-wide: never in the test process)."""
     clean = {k: v for k, v in os.environ.items() if k not in tuning.MALLOC_ENV}
-    return subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
-                          env={**clean, **env})
+    return subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60, env={**clean, **env}
+    )
 
 
 @pytest.mark.skipif(not tuning.glibc(), reason="glibc's malloc only")
@@ -55,10 +56,17 @@ print("end", flush=True)
 def test_the_command_line_runs_with_its_settings(tmp_path):
     """`vidcv run` as its own process (the console script): the settings applied, the run and its exit intact."""
     stats = tmp_path / "stats.json"
-    code = ("import sys; from vidcv.cli.main import main; from vidcv.cli import tuning; rc = main(); "
-            "print(sorted(tuning._applied)); sys.exit(rc)")
-    res = subprocess.run([sys.executable, "-c", code, "run", "pattern:64x48", "--max-frames", "3", "-q",
-                          "--stats-json", str(stats)], check=False, capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys; from vidcv.cli.main import main; from vidcv.cli import tuning; rc = main(); "
+        "print(sorted(tuning._applied)); sys.exit(rc)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, "run", "pattern:64x48", "--max-frames", "3", "-q", "--stats-json", str(stats)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     malloc = tuning.glibc() and not any(name in os.environ for name in tuning.MALLOC_ENV)
     expected = ["freeze", "imports", "malloc"] if malloc else ["freeze", "imports"]

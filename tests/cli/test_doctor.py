@@ -33,33 +33,45 @@ def fake_checks(*rows):
 def test_doctor_prints_no_fix_when_everything_is_ok(monkeypatch, capsys):
     from vidcv.cli import doctor
 
-    monkeypatch.setattr(doctor, "checks", fake_checks(
-        ("python", "ok", "3.11.9", "vidcv needs Python 3.10 or newer"),
-        ("opencv", "ok", "4.11.0", "pip install opencv-python"),
-        ("onnxruntime", "ok", "1.22.0", "")))
+    monkeypatch.setattr(
+        doctor,
+        "checks",
+        fake_checks(
+            ("python", "ok", "3.11.9", "vidcv needs Python 3.10 or newer"),
+            ("opencv", "ok", "4.11.0", "pip install opencv-python"),
+            ("onnxruntime", "ok", "1.22.0", ""),
+        ),
+    )
     assert doctor.doctor_command(argparse.Namespace(json=False)) == 0
-    assert capsys.readouterr().out == ("OK      python       3.11.9\n"
-                                       "OK      opencv       4.11.0\n"
-                                       "OK      onnxruntime  1.22.0\n")
+    assert capsys.readouterr().out == (
+        "OK      python       3.11.9\nOK      opencv       4.11.0\nOK      onnxruntime  1.22.0\n"
+    )
 
 
 def test_doctor_prints_the_fix_under_each_component_that_is_not_ok(monkeypatch, capsys):
     from vidcv.cli import doctor
 
-    monkeypatch.setattr(doctor, "checks", fake_checks(
-        ("python", "ok", "3.11.9", "vidcv needs Python 3.10 or newer"),
-        ("opencv", "missing", "no module cv2", "pip install opencv-python"),
-        ("onnxruntime", "ok", "1.22.0", ""),
-        ("torch", "info", "not installed", "pip install torch"),
-        ("cuDNN 9", "missing", "libcudnn.so.9 not found", "")))
+    monkeypatch.setattr(
+        doctor,
+        "checks",
+        fake_checks(
+            ("python", "ok", "3.11.9", "vidcv needs Python 3.10 or newer"),
+            ("opencv", "missing", "no module cv2", "pip install opencv-python"),
+            ("onnxruntime", "ok", "1.22.0", ""),
+            ("torch", "info", "not installed", "pip install torch"),
+            ("cuDNN 9", "missing", "libcudnn.so.9 not found", ""),
+        ),
+    )
     assert doctor.doctor_command(argparse.Namespace(json=False)) == 1  # an essential component is missing
-    assert capsys.readouterr().out == ("OK      python       3.11.9\n"
-                                       "MISSING opencv       no module cv2\n"
-                                       "                     fix: pip install opencv-python\n"
-                                       "OK      onnxruntime  1.22.0\n"
-                                       "INFO    torch        not installed\n"
-                                       "                     fix: pip install torch\n"
-                                       "MISSING cuDNN 9      libcudnn.so.9 not found\n")
+    assert capsys.readouterr().out == (
+        "OK      python       3.11.9\n"
+        "MISSING opencv       no module cv2\n"
+        "                     fix: pip install opencv-python\n"
+        "OK      onnxruntime  1.22.0\n"
+        "INFO    torch        not installed\n"
+        "                     fix: pip install torch\n"
+        "MISSING cuDNN 9      libcudnn.so.9 not found\n"
+    )
     # --json says the same with the same exit status
     assert doctor.doctor_command(argparse.Namespace(json=True)) == 1
     rows = json.loads(capsys.readouterr().out)
@@ -76,15 +88,26 @@ def test_doctor_says_the_fallback_once_in_its_own_row_with_the_fix():
         assert "NVIDIA GPU and its driver" in row["fix"] and "device: cpu" in row["fix"]
 
 
-@pytest.mark.parametrize("reasons, fix", [
-    ([], ""),
-    (["tensorrt needs the NVIDIA driver (libcuda.so.1), TensorRT 10 (libnvinfer.so.10)",
-      "cuda needs the NVIDIA driver (libcuda.so.1)"], "a GPU provider needs an NVIDIA GPU and its driver"),
-    (["tensorrt needs TensorRT 10 (libnvinfer.so.10)"], "pip install 'tensorrt-cu13<11'"),
-    (["cuda needs cuDNN 9 (libcudnn.so.9)", "tensorrt needs TensorRT 10 (libnvinfer.so.10)"],
-     "pip install nvidia-cudnn-cu13; pip install 'tensorrt-cu13<11'"),
-    (["cuda did not start (is a GPU present?)"], "check the GPU driver with nvidia-smi"),
-], ids=["none", "no driver", "no tensorrt", "no cudnn and no tensorrt", "did not start"])
+@pytest.mark.parametrize(
+    "reasons, fix",
+    [
+        ([], ""),
+        (
+            [
+                "tensorrt needs the NVIDIA driver (libcuda.so.1), TensorRT 10 (libnvinfer.so.10)",
+                "cuda needs the NVIDIA driver (libcuda.so.1)",
+            ],
+            "a GPU provider needs an NVIDIA GPU and its driver",
+        ),
+        (["tensorrt needs TensorRT 10 (libnvinfer.so.10)"], "pip install 'tensorrt-cu13<11'"),
+        (
+            ["cuda needs cuDNN 9 (libcudnn.so.9)", "tensorrt needs TensorRT 10 (libnvinfer.so.10)"],
+            "pip install nvidia-cudnn-cu13; pip install 'tensorrt-cu13<11'",
+        ),
+        (["cuda did not start (is a GPU present?)"], "check the GPU driver with nvidia-smi"),
+    ],
+    ids=["none", "no driver", "no tensorrt", "no cudnn and no tensorrt", "did not start"],
+)
 def test_the_gpu_fix_follows_the_reasons(reasons, fix):
     from vidcv.cli.doctor import gpu_fix
 

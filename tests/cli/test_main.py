@@ -50,8 +50,9 @@ def test_every_module_of_the_table_adds_its_command_with_a_callable_handler():
     assert all(name in help_text for name in commands)
 
 
-@pytest.mark.parametrize("words", [[command_name(m)] for m in COMMANDS] + [["model", "export"], ["model", "info"]],
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "words", [[command_name(m)] for m in COMMANDS] + [["model", "export"], ["model", "info"]], ids=" ".join
+)
 def test_help_of_every_command(words):
     res = run_cli(*words, "--help")
     assert res.returncode == EXIT_OK and res.stderr == "", res.stderr
@@ -85,15 +86,23 @@ def test_a_missing_argument_is_a_usage_error(capsys):
 def raising(exc: BaseException):
     def handler(args):
         raise exc
+
     return handler
 
 
-@pytest.mark.parametrize("exc, status, line", [
-    (VidcvError("no such thing; give another"), EXIT_ERROR, "vidcv: error: no such thing; give another"),
-    (KeyboardInterrupt(), EXIT_INTERRUPTED, "vidcv: interrupted"),
-    (ZeroDivisionError("division by zero"), EXIT_ERROR,
-     "vidcv: internal error: ZeroDivisionError: division by zero (run with --debug for the traceback)"),
-], ids=["user error", "ctrl-c", "bug"])
+@pytest.mark.parametrize(
+    "exc, status, line",
+    [
+        (VidcvError("no such thing; give another"), EXIT_ERROR, "vidcv: error: no such thing; give another"),
+        (KeyboardInterrupt(), EXIT_INTERRUPTED, "vidcv: interrupted"),
+        (
+            ZeroDivisionError("division by zero"),
+            EXIT_ERROR,
+            "vidcv: internal error: ZeroDivisionError: division by zero (run with --debug for the traceback)",
+        ),
+    ],
+    ids=["user error", "ctrl-c", "bug"],
+)
 def test_what_a_handler_raises_becomes_one_line_and_an_exit_status(monkeypatch, capsys, exc, status, line):
     from vidcv.cli import sources
 
@@ -118,29 +127,38 @@ def test_the_handler_status_is_the_exit_status(monkeypatch):
     assert main(["sources"]) == EXIT_INTERRUPTED
 
 
-@pytest.mark.parametrize("case, args, words", [
-    ("missing file", ["run", "nope.mp4"], "no such file or folder: nope.mp4"),
-    ("not a video", ["run", "{notvideo}"], "as a video"),
-    ("absent camera", ["run", "7"], "camera 7 could not be opened"),
-    ("absent camera path", ["run", "/dev/video42"], "/dev/video42 does not exist"),
-    ("bad url scheme", ["run", "foo://host/x"], "unsupported URL scheme 'foo'"),
-    ("url without host", ["run", "rtsp:///x"], "names no host"),
-    # no retry: a refused connection ends at once, saying so (OpenCV's and FFmpeg's own lines silenced)
-    ("refused url", ["run", "http://127.0.0.1:9/none.ts", "--reconnect-attempts", "0"],
-     "cannot open stream http://127.0.0.1:9/none.ts: connection refused by 127.0.0.1:9"),
-    ("refused rtsp", ["run", "rtsp://127.0.0.1:9/x", "--reconnect-attempts", "0"], "connection refused by"),
-    ("missing preset", ["run", "pattern:", "-p", "nope.yaml"], "no such preset file: nope.yaml"),
-    ("bad preset", ["run", "pattern:", "-p", "{badpreset}"], "stage 0 (blur): parameter 'ksize' = 4"),
-    ("unknown plugin", ["run", "pattern:", "-p", "{unknownplugin}"], "unknown plugin 'sharpn'"),
-    ("bad output", ["run", "pattern:", "-o", "out.xyz", "--max-frames", "2"], "unknown extension '.xyz'"),
-    ("zero frames", ["run", "pattern:", "--max-frames", "0"], "--max-frames must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "case, args, words",
+    [
+        ("missing file", ["run", "nope.mp4"], "no such file or folder: nope.mp4"),
+        ("not a video", ["run", "{notvideo}"], "as a video"),
+        ("absent camera", ["run", "7"], "camera 7 could not be opened"),
+        ("absent camera path", ["run", "/dev/video42"], "/dev/video42 does not exist"),
+        ("bad url scheme", ["run", "foo://host/x"], "unsupported URL scheme 'foo'"),
+        ("url without host", ["run", "rtsp:///x"], "names no host"),
+        # no retry: a refused connection ends at once, saying so (OpenCV's and FFmpeg's own lines silenced)
+        (
+            "refused url",
+            ["run", "http://127.0.0.1:9/none.ts", "--reconnect-attempts", "0"],
+            "cannot open stream http://127.0.0.1:9/none.ts: connection refused by 127.0.0.1:9",
+        ),
+        ("refused rtsp", ["run", "rtsp://127.0.0.1:9/x", "--reconnect-attempts", "0"], "connection refused by"),
+        ("missing preset", ["run", "pattern:", "-p", "nope.yaml"], "no such preset file: nope.yaml"),
+        ("bad preset", ["run", "pattern:", "-p", "{badpreset}"], "stage 0 (blur): parameter 'ksize' = 4"),
+        ("unknown plugin", ["run", "pattern:", "-p", "{unknownplugin}"], "unknown plugin 'sharpn'"),
+        ("bad output", ["run", "pattern:", "-o", "out.xyz", "--max-frames", "2"], "unknown extension '.xyz'"),
+        ("zero frames", ["run", "pattern:", "--max-frames", "0"], "--max-frames must be at least 1"),
+    ],
+)
 def test_errors_are_one_clear_line_without_traceback(tmp_path, case, args, words):
     (tmp_path / "notvideo.mp4").write_text("plain text")
     (tmp_path / "bad.yaml").write_text("pipeline:\n  - plugin: blur\n    params: {ksize: 4}\n")
     (tmp_path / "unknown.yaml").write_text("pipeline:\n  - plugin: sharpn\n")
-    subst = {"{notvideo}": str(tmp_path / "notvideo.mp4"), "{badpreset}": str(tmp_path / "bad.yaml"),
-             "{unknownplugin}": str(tmp_path / "unknown.yaml")}
+    subst = {
+        "{notvideo}": str(tmp_path / "notvideo.mp4"),
+        "{badpreset}": str(tmp_path / "bad.yaml"),
+        "{unknownplugin}": str(tmp_path / "unknown.yaml"),
+    }
     res = run_cli(*[subst.get(a, a) for a in args], cwd=tmp_path)
     assert res.returncode != 0, case
     lines = res.stderr.strip().splitlines()
@@ -152,15 +170,25 @@ def test_an_error_line_shows_a_file_name_s_control_characters_escaped(tmp_path):
     path = tmp_path / "no\x1b]0;pwned\x07such\u202e\nfile.onnx"
     res = run_cli("model", "info", str(path))
     assert res.returncode == EXIT_ERROR and not any(c in res.stderr for c in "\x1b\x07\u202e"), res.stderr
-    assert res.stderr.splitlines() == [f"vidcv: error: model file not found: {tmp_path}/no\\x1b]0;pwned\\x07such"
-                                       "\\u202e\\nfile.onnx"]
+    assert res.stderr.splitlines() == [
+        f"vidcv: error: model file not found: {tmp_path}/no\\x1b]0;pwned\\x07such\\u202e\\nfile.onnx"
+    ]
 
 
-@pytest.mark.parametrize("exc, line", [
-    (VidcvError("cannot read x\x1b[2J.mp4:\nsecond line"), "vidcv: error: cannot read x\\x1b[2J.mp4:\\nsecond line"),
-    (ValueError("bad name \x1b]0;t\x07\r"), "vidcv: internal error: ValueError: bad name \\x1b]0;t\\x07\\r (run with "
-                                             "--debug for the traceback)"),
-], ids=["user error", "bug"])
+@pytest.mark.parametrize(
+    "exc, line",
+    [
+        (
+            VidcvError("cannot read x\x1b[2J.mp4:\nsecond line"),
+            "vidcv: error: cannot read x\\x1b[2J.mp4:\\nsecond line",
+        ),
+        (
+            ValueError("bad name \x1b]0;t\x07\r"),
+            "vidcv: internal error: ValueError: bad name \\x1b]0;t\\x07\\r (run with --debug for the traceback)",
+        ),
+    ],
+    ids=["user error", "bug"],
+)
 def test_error_lines_are_one_line_with_control_characters_escaped(monkeypatch, capsys, exc, line):
     from vidcv.cli import sources
 
@@ -177,8 +205,11 @@ def test_debug_shows_the_traceback(tmp_path):
 # --- every handler ends with one of the exit statuses -------------------------------------------------------
 
 ALL_OK = [("python", "ok", "3.11.9", ""), ("opencv", "ok", "4.11.0", ""), ("onnxruntime", "ok", "1.22.0", "")]
-OPENCV_MISSING = [("python", "ok", "3.11.9", ""), ("opencv", "missing", "no module cv2", "pip install opencv-python"),
-                  ("onnxruntime", "ok", "1.22.0", "")]
+OPENCV_MISSING = [
+    ("python", "ok", "3.11.9", ""),
+    ("opencv", "missing", "no module cv2", "pip install opencv-python"),
+    ("onnxruntime", "ok", "1.22.0", ""),
+]
 
 HANDLER_CASES = [
     ("run", ["run", "pattern:", "--max-frames", "3", "-q"], EXIT_OK),
@@ -186,10 +217,16 @@ HANDLER_CASES = [
     ("plugins", ["plugins", "--json"], EXIT_OK),
     ("plugins, markdown", ["plugins", "--markdown"], EXIT_OK),
     ("sources", ["sources", "--json"], EXIT_OK),
-    ("extract", ["extract", "pattern:", "-p", "edges", "--out", "ds", "--max-frames", "3", "--negatives-only", "-q"],
-     EXIT_OK),
-    ("extract, missing source", ["extract", "nope.mp4", "-p", "edges", "--out", "ds", "--negatives-only", "-q"],
-     EXIT_ERROR),
+    (
+        "extract",
+        ["extract", "pattern:", "-p", "edges", "--out", "ds", "--max-frames", "3", "--negatives-only", "-q"],
+        EXIT_OK,
+    ),
+    (
+        "extract, missing source",
+        ["extract", "nope.mp4", "-p", "edges", "--out", "ds", "--negatives-only", "-q"],
+        EXIT_ERROR,
+    ),
     ("batch, a missing input", ["batch", "nope.mp4", "-p", "edges", "--out", "b", "-q"], EXIT_ERROR),
     ("export-script", ["export-script", "edges", "-o", "edges.py"], EXIT_OK),
     ("export-script, missing preset", ["export-script", "nope.yaml"], EXIT_ERROR),
@@ -212,6 +249,7 @@ def spying_build_parser(outcomes: list):
     def build():
         parser = real()
         for sub in subcommands(parser).values():
+
             def spy(args, handler=sub.get_default("handler")):  # noqa: B008 - bound now, per subcommand
                 try:
                     result = handler(args)
@@ -220,8 +258,10 @@ def spying_build_parser(outcomes: list):
                     raise
                 outcomes.append(result)
                 return result
+
             sub.set_defaults(handler=spy)
         return parser
+
     return build
 
 
@@ -245,8 +285,17 @@ def test_every_handler_ends_with_an_exit_status(tmp_path, monkeypatch, capsys, c
         assert type(outcome) is int and outcome in EXIT_CODES and outcome == status
 
 
-@pytest.mark.parametrize("args", [["doctor", "--json"], ["plugins"], ["model", "info", "shapes_yolov8n"],
-                                  ["run", "pattern:64x48", "--max-frames", "3"], ["--help"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["doctor", "--json"],
+        ["plugins"],
+        ["model", "info", "shapes_yolov8n"],
+        ["run", "pattern:64x48", "--max-frames", "3"],
+        ["--help"],
+    ],
+    ids=" ".join,
+)
 def test_a_reader_that_went_away_ends_the_command_quietly(args):
     """`vidcv doctor --json | head -1`: the reader closes the pipe before vidcv writes; no error line."""
     import subprocess

@@ -15,8 +15,11 @@ def test_model_info_of_the_demo_model():
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["task"] == "detect" and doc["classes"] == {"0": "circle", "1": "square", "2": "triangle"}
-    assert doc["imgsz"] == [256, 256] and doc["provider_in_use"] == "cpu" and "CPUExecutionProvider" in \
-        doc["providers_available"]
+    assert (
+        doc["imgsz"] == [256, 256]
+        and doc["provider_in_use"] == "cpu"
+        and "CPUExecutionProvider" in doc["providers_available"]
+    )
     text = run_cli("model", "info", "shapes_yolov8n").stdout
     assert "runs on    CPU" in text and "0=circle" in text
 
@@ -28,15 +31,18 @@ def test_model_info_of_an_empty_model_is_the_demo_model_as_in_the_yolo_stage():
     res = run_cli("model", "info", "", "--device", "cpu", "--json")
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert os.path.samefile(doc["path"], resolve_model("")) and os.path.samefile(doc["path"], bundled_models()[DEMO_MODEL])
+    assert os.path.samefile(doc["path"], resolve_model("")) and os.path.samefile(
+        doc["path"], bundled_models()[DEMO_MODEL]
+    )
     assert doc["classes"] == {"0": "circle", "1": "square", "2": "triangle"}
 
 
 def test_export_builds_an_onnx_that_vidcv_runs(tmp_path):
     env = {**os.environ, "YOLO_OFFLINE": "1"}
-    code = ("from ultralytics import YOLO; m = YOLO('yolov8n.yaml'); m.save(r'%s')" % (tmp_path / "tiny.pt"))
+    code = "from ultralytics import YOLO; m = YOLO('yolov8n.yaml'); m.save(r'%s')" % (tmp_path / "tiny.pt")
     import subprocess
     import sys
+
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=env, timeout=120)
     res = run_cli("model", "export", str(tmp_path / "tiny.pt"), "--imgsz", "160", env=env)
     assert res.returncode == 0, res.stderr
@@ -47,8 +53,16 @@ def test_export_builds_an_onnx_that_vidcv_runs(tmp_path):
     assert info["imgsz"] == [160, 160] and len(info["classes"]) == 80
     # --out elsewhere: the user's tiny.onnx beside the weights (ultralytics' own export name) is left alone
     mine = out.read_bytes()
-    res = run_cli("model", "export", str(tmp_path / "tiny.pt"), "--imgsz", "160", "--out",
-                  str(tmp_path / "tiny_vidcv.onnx"), env=env)
+    res = run_cli(
+        "model",
+        "export",
+        str(tmp_path / "tiny.pt"),
+        "--imgsz",
+        "160",
+        "--out",
+        str(tmp_path / "tiny_vidcv.onnx"),
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     assert out.read_bytes() == mine and (tmp_path / "tiny_vidcv.onnx").stat().st_size > 0
     assert sorted(os.listdir(tmp_path)) == ["tiny.onnx", "tiny.pt", "tiny_vidcv.onnx"]
@@ -66,12 +80,15 @@ def test_export_refuses_what_it_cannot_export(tmp_path):
     assert "needs no export" in run_cli("model", "export", str(tmp_path / "mine.onnx")).stderr
 
 
-@pytest.mark.parametrize("argv, debug, verbose", [
-    (["model", "--debug", "info", "x.onnx"], True, False),
-    (["model", "info", "x.onnx", "--debug"], True, False),
-    (["model", "-v", "export", "w.pt"], False, True),
-    (["model", "info", "x.onnx"], False, False),
-])
+@pytest.mark.parametrize(
+    "argv, debug, verbose",
+    [
+        (["model", "--debug", "info", "x.onnx"], True, False),
+        (["model", "info", "x.onnx", "--debug"], True, False),
+        (["model", "-v", "export", "w.pt"], False, True),
+        (["model", "info", "x.onnx"], False, False),
+    ],
+)
 def test_debug_and_verbose_count_before_or_after_the_action(argv, debug, verbose):
     from vidcv.cli.main import build_parser
 
@@ -112,8 +129,10 @@ def test_export_simplifies_the_graph_with_current_arguments_and_no_warning(tmp_p
     assert len(ops) < len(raw.graph.node)
     # ... and it computes the same
     x = np.random.default_rng(0).random((1, 3, 160, 160), dtype=np.float32)
-    outputs = [ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"images": x})[0]
-               for m in (slim, raw)]
+    outputs = [
+        ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"images": x})[0]
+        for m in (slim, raw)
+    ]
     np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-4, atol=1e-3)
     from vidcv.inference.yolo import YoloModel
 

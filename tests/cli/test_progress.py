@@ -56,6 +56,7 @@ def fake_bar(monkeypatch):
 def no_bar(monkeypatch):
     def refuse(*args, **kw):
         raise AssertionError("a disabled Progress made a bar")
+
     monkeypatch.setattr(tqdm, "tqdm", refuse)
 
 

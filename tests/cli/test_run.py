@@ -39,6 +39,7 @@ def test_every_frame_written_once_in_order_to_an_image_sequence(tmp_path, video_
     res = run_cli("run", video_file, "--output", str(tmp_path / "seq" / "f_%05d.png"), "-q")
     assert res.returncode == 0, res.stderr
     import cv2
+
     names = sorted(os.listdir(tmp_path / "seq"))
     assert names == [f"f_{i:05d}.png" for i in range(60)]
     assert [decode_index(cv2.imread(str(tmp_path / "seq" / n))) for n in names] == list(range(60))
@@ -68,8 +69,13 @@ def test_detections_jsonl_one_line_per_frame(tmp_path, video_file):
         registry.unregister("fake_detector")
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [line["frame"] for line in lines] == list(range(60))
-    assert lines[3] == {"frame": 3, "pts_ms": 100.0, "detections": [
-        {"xyxy": [3.0, 1.0, 8.0, 6.0], "confidence": 0.75, "class_id": 0, "class_name": "thing", "track_id": None}]}
+    assert lines[3] == {
+        "frame": 3,
+        "pts_ms": 100.0,
+        "detections": [
+            {"xyxy": [3.0, 1.0, 8.0, 6.0], "confidence": 0.75, "class_id": 0, "class_name": "thing", "track_id": None}
+        ],
+    }
 
 
 def test_empty_detections_are_empty_lists(tmp_path, video_file):
@@ -97,7 +103,7 @@ def make_truncated(tmp_path):
     full = write_video(str(tmp_path / "full.avi"), 60)
     data = open(full, "rb").read()
     cut = tmp_path / "cut.avi"
-    cut.write_bytes(data[:len(data) // 2])
+    cut.write_bytes(data[: len(data) // 2])
     return str(cut)
 
 
@@ -115,8 +121,11 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_was_written(tmp_path):
     out = tmp_path / "live.mp4"
     stats = tmp_path / "stats.json"
     # stderr on a terminal, so that the progress bar draws: it counts the frames written
-    proc, master = spawn_on_terminal([*vidcv_cmd(), "run", "pattern:320x240@30", "-p", "edges", "-o", str(out),
-                                      "--stats-json", str(stats)], stdout=subprocess.PIPE, text=True)
+    proc, master = spawn_on_terminal(
+        [*vidcv_cmd(), "run", "pattern:320x240@30", "-p", "edges", "-o", str(out), "--stats-json", str(stats)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     err = bytearray()
     try:
         drawn = read_until(master, err, lambda buf: frames_shown(buf) >= 10, time.monotonic() + 30)
@@ -139,10 +148,12 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_was_written(tmp_path):
 
 
 def test_a_classic_run_imports_no_heavy_framework(tmp_path):
-    code = ("import sys; from vidcv.cli.main import main; "
-            f"rc = main(['run', {sample_video()!r}, '-p', 'edges', '--max-frames', '5', '-q']); "
-            "heavy = [m for m in ('torch', 'ultralytics', 'onnxruntime', 'PySide6') if m in sys.modules]; "
-            "print(rc, heavy)")
+    code = (
+        "import sys; from vidcv.cli.main import main; "
+        f"rc = main(['run', {sample_video()!r}, '-p', 'edges', '--max-frames', '5', '-q']); "
+        "heavy = [m for m in ('torch', 'ultralytics', 'onnxruntime', 'PySide6') if m in sys.modules]; "
+        "print(rc, heavy)"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.stdout.strip() == "0 []", res.stderr
 
@@ -171,8 +182,20 @@ def test_a_yolo_run_logs_detections_with_class_names(tmp_path):
     log = tmp_path / "dets.jsonl"
     stats = tmp_path / "stats.json"
     from vidcv.bundled import sample_video
-    res = run_cli("run", sample_video(), "-p", "shapes", "--max-frames", "30", "--detections-jsonl", str(log),
-                  "--stats-json", str(stats), "-q")
+
+    res = run_cli(
+        "run",
+        sample_video(),
+        "-p",
+        "shapes",
+        "--max-frames",
+        "30",
+        "--detections-jsonl",
+        str(log),
+        "--stats-json",
+        str(stats),
+        "-q",
+    )
     assert res.returncode == 0, res.stderr
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert len(lines) == 30

@@ -16,13 +16,22 @@ needs_sysfs = pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs
 
 
 @needs_sysfs
-@pytest.mark.parametrize("flag, target", [("-o", "/sys/out.mp4"), ("-o", "/sys/frames/"),
-                                          ("--stats-json", "/sys/stats.json"),
-                                          ("--detections-jsonl", "/sys/dets.jsonl")])
+@pytest.mark.parametrize(
+    "flag, target",
+    [
+        ("-o", "/sys/out.mp4"),
+        ("-o", "/sys/frames/"),
+        ("--stats-json", "/sys/stats.json"),
+        ("--detections-jsonl", "/sys/dets.jsonl"),
+    ],
+)
 def test_an_output_that_cannot_be_written_stops_the_run_before_it_starts(tmp_path, flag, target):
     # the other outputs could be written: none of them is (not even a partial file), no frame is read
-    others = {"-o": str(tmp_path / "out.mp4"), "--stats-json": str(tmp_path / "stats.json"),
-              "--detections-jsonl": str(tmp_path / "dets.jsonl")}
+    others = {
+        "-o": str(tmp_path / "out.mp4"),
+        "--stats-json": str(tmp_path / "stats.json"),
+        "--detections-jsonl": str(tmp_path / "dets.jsonl"),
+    }
     others[flag] = target
     res = run_cli("run", sample_video(), "-p", "edges", *[x for pair in others.items() for x in pair])
     assert res.returncode == 1
@@ -41,7 +50,7 @@ def test_a_folder_given_as_stats_file_is_refused_before_the_run(tmp_path):
 
 # A `vidcv` process with two plugins of the test's own: one that fails on every tenth frame with a message
 # that changes each time (as an IndexError does), and one slower than the live source it reads.
-TEST_PLUGINS_CLI = '''
+TEST_PLUGINS_CLI = """
 import sys, time
 from vidcv.cli.main import main
 from vidcv.plugin import Plugin
@@ -65,12 +74,13 @@ class Slow(Plugin):
 default_registry().register(Flaky)
 default_registry().register(Slow)
 sys.exit(main(sys.argv[1:]))
-'''
+"""
 
 
 def run_with_test_plugins(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", TEST_PLUGINS_CLI, *args], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", TEST_PLUGINS_CLI, *args], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_a_stage_failing_on_many_frames_is_one_line_then_a_count_at_the_end(tmp_path):
@@ -79,18 +89,34 @@ def test_a_stage_failing_on_many_frames_is_one_line_then_a_count_at_the_end(tmp_
     res = run_with_test_plugins("run", sample_video(), "-p", str(preset), "-q")
     assert res.returncode == 0, res.stderr
     assert res.stderr.splitlines() == [  # 30 failures: the first as it came, then the count
-        ("vidcv: WARNING: stage 0 'flaky' failed on frame 3: IndexError: index 3 is out of bounds for axis 0 "
-         "with size 3 (bypassed for that frame); more failures like it are counted, not shown"),
-        ("vidcv: WARNING: stage 'flaky' failed on 30 of 300 frames (bypassed on those); the last error: "
-         "IndexError: index 293 is out of bounds for axis 0 with size 3")]
+        (
+            "vidcv: WARNING: stage 0 'flaky' failed on frame 3: IndexError: index 3 is out of bounds for axis 0 "
+            "with size 3 (bypassed for that frame); more failures like it are counted, not shown"
+        ),
+        (
+            "vidcv: WARNING: stage 'flaky' failed on 30 of 300 frames (bypassed on those); the last error: "
+            "IndexError: index 293 is out of bounds for axis 0 with size 3"
+        ),
+    ]
 
 
 def test_max_frames_of_a_live_source_with_a_slow_pipeline_counts_frames_written(tmp_path):
     preset, out, stats = tmp_path / "slow.yaml", tmp_path / "out.avi", tmp_path / "stats.json"
     preset.write_text("pipeline:\n  - plugin: slow\n")
     # the pattern comes at 200 fps, the pipeline takes 20 ms a frame: most frames are dropped
-    res = run_with_test_plugins("run", "pattern:64x48@200", "-p", str(preset), "--max-frames", "40",
-                                "-o", str(out), "--stats-json", str(stats), "-q")
+    res = run_with_test_plugins(
+        "run",
+        "pattern:64x48@200",
+        "-p",
+        str(preset),
+        "--max-frames",
+        "40",
+        "-o",
+        str(out),
+        "--stats-json",
+        str(stats),
+        "-q",
+    )
     assert res.returncode == 0 and res.stderr == "", res.stderr
     doc = json.loads(stats.read_text())
     assert doc["frames"] == 40 and doc["dropped"] > 0 and doc["frames_read"] == 40 + doc["dropped"]
@@ -108,10 +134,13 @@ def test_a_refused_stream_is_retried_like_a_drop_and_the_messages_say_it_was_ref
     url = f"rtsp://127.0.0.1:{port}/x"
     res = run_cli("run", url, "-o", str(tmp_path / "rec.mp4"), "--reconnect-attempts", "2")
     assert res.returncode == 1 and res.stdout == ""  # no table for a run that never got a frame
-    refused = f"connection refused by 127.0.0.1:{port} (nothing listens there: check that the stream server is " \
-              "running and the port is right)"
+    refused = (
+        f"connection refused by 127.0.0.1:{port} (nothing listens there: check that the stream server is "
+        "running and the port is right)"
+    )
     assert res.stderr.splitlines() == [
         f"vidcv: WARNING: stream {url}: {refused}; retrying up to 2 times",
         f"vidcv: error: stream {url}: {refused}; gave up after 2 reconnection attempts (start again once the "
-        "stream is up)"]
+        "stream is up)",
+    ]
     assert os.listdir(tmp_path) == []

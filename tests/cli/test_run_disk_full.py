@@ -19,9 +19,11 @@ from vidcv.fileio import partial_name
 def limited_to(max_bytes: int):
     """A preexec_fn: no file written by the child may grow beyond ``max_bytes`` (a write past it fails with
     EFBIG, 'File too large', as a full disk fails with ENOSPC; SIGXFSZ, which would kill it, is ignored)."""
+
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
     return apply
 
 
@@ -34,25 +36,47 @@ def kept_lines(log) -> list[dict]:
 
 def test_a_detection_log_that_cannot_grow_names_its_file_and_is_not_renamed_as_complete(tmp_path, video_file):
     log = tmp_path / "d.jsonl"
-    res = subprocess.run([*vidcv_cmd(), "run", video_file, "--detections-jsonl", str(log), "-q"],
-                         capture_output=True, text=True, timeout=120, preexec_fn=limited_to(1000))
+    res = subprocess.run(
+        [*vidcv_cmd(), "run", video_file, "--detections-jsonl", str(log), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limited_to(1000),
+    )
     assert res.returncode == 1
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
     kept = kept_lines(log)
     size = os.path.getsize(partial_name(str(log)))
     assert 0 < len(kept) < 60 and [line["frame"] for line in kept] == list(range(len(kept)))
-    assert lines[0] == (f"vidcv: error: cannot write {log}: File too large; {len(kept)} frames ({size:,} bytes) "
-                        f"were logged and are kept in {partial_name(str(log))}, not renamed to d.jsonl as the log "
-                        "is incomplete")
+    assert lines[0] == (
+        f"vidcv: error: cannot write {log}: File too large; {len(kept)} frames ({size:,} bytes) "
+        f"were logged and are kept in {partial_name(str(log))}, not renamed to d.jsonl as the log "
+        "is incomplete"
+    )
     assert not log.exists()
 
 
 def test_a_failing_stats_json_does_not_hide_the_runs_own_error(tmp_path, video_file):
     log, stats = tmp_path / "d.jsonl", tmp_path / "s.json"
-    res = subprocess.run([*vidcv_cmd(), "run", video_file, "-p", "edges", "--detections-jsonl", str(log),
-                          "--stats-json", str(stats), "-q"],
-                         capture_output=True, text=True, timeout=120, preexec_fn=limited_to(400))
+    res = subprocess.run(
+        [
+            *vidcv_cmd(),
+            "run",
+            video_file,
+            "-p",
+            "edges",
+            "--detections-jsonl",
+            str(log),
+            "--stats-json",
+            str(stats),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limited_to(400),
+    )
     assert res.returncode == 1
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 2, res.stderr
@@ -84,6 +108,7 @@ def test_a_full_disk_stops_the_run_with_each_file_named(full_disk):
     kept = kept_lines(log)
     assert 0 < len(kept) < 300 and [line["frame"] for line in kept] == list(range(len(kept)))
     assert lines[0].startswith(f"vidcv: error: cannot write {log}: No space left on device; {len(kept)} frames (")
-    assert lines[1] == f"vidcv: error: cannot write {stats}: No space left on device (the run's statistics were " \
-                       "not saved)"
+    assert (
+        lines[1] == f"vidcv: error: cannot write {stats}: No space left on device (the run's statistics were not saved)"
+    )
     assert sorted(os.listdir(full_disk)) == [".d.partial.jsonl", "filler"]

@@ -35,8 +35,12 @@ def test_a_stream_outage_is_counted_in_the_stats_json_and_the_table(tmp_path):
     server = Server(free_port())
     server.start()
     log, stats = tmp_path / "d.jsonl", tmp_path / "s.json"
-    proc = subprocess.Popen([*vidcv_cmd(), "run", server.url, "--detections-jsonl", str(log), "--stats-json",
-                             str(stats)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*vidcv_cmd(), "run", server.url, "--detections-jsonl", str(log), "--stats-json", str(stats)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     err = ""
     try:
         partial = partial_name(str(log))

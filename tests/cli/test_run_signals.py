@@ -50,8 +50,19 @@ def assert_finalised(tmp_path, stderr: str) -> int:
 
 
 def run_args(tmp_path, source: str = "pattern:320x240@30", preset: str = "edges") -> list[str]:
-    return ["run", source, "-p", preset, "-o", str(tmp_path / "o.mp4"), "--detections-jsonl",
-            str(tmp_path / "d.jsonl"), "--stats-json", str(tmp_path / "s.json"), "-q"]
+    return [
+        "run",
+        source,
+        "-p",
+        preset,
+        "-o",
+        str(tmp_path / "o.mp4"),
+        "--detections-jsonl",
+        str(tmp_path / "d.jsonl"),
+        "--stats-json",
+        str(tmp_path / "s.json"),
+        "-q",
+    ]
 
 
 def assert_no_abort(stderr: str) -> None:
@@ -63,8 +74,13 @@ def assert_no_abort(stderr: str) -> None:
 def test_ctrl_c_twice_as_timeout_sends_it_stops_cleanly_and_finalises_every_output(tmp_path):
     # timeout -s INT: at expiry it sends SIGINT to vidcv, then to its whole process group (vidcv again).
     # SIGALRM is how timeout's own timer tells it to expire: the same code path, at a moment the test picks.
-    proc = subprocess.Popen(["timeout", "--preserve-status", "-s", "INT", "600", *vidcv_cmd(), *run_args(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+    proc = subprocess.Popen(
+        ["timeout", "--preserve-status", "-s", "INT", "600", *vidcv_cmd(), *run_args(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+    )
     wait_for_lines(partial_name(str(tmp_path / "d.jsonl")), 10, proc)
     proc.send_signal(signal.SIGALRM)
     out, err = proc.communicate(timeout=60)
@@ -75,16 +91,22 @@ def test_ctrl_c_twice_as_timeout_sends_it_stops_cleanly_and_finalises_every_outp
 
 
 def test_sigterm_stops_like_ctrl_c_with_exit_status_143(tmp_path):
-    proc = subprocess.Popen([*vidcv_cmd(), *run_args(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=default_signals)
+    proc = subprocess.Popen(
+        [*vidcv_cmd(), *run_args(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+    )
     wait_for_lines(partial_name(str(tmp_path / "d.jsonl")), 10, proc)
     proc.terminate()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert_no_abort(err)
     frames = assert_finalised(tmp_path, err)
-    assert err.strip().splitlines()[-1] == (f"vidcv: terminated (SIGTERM) after {frames} frames; "
-                                            "outputs were finalised")
+    assert err.strip().splitlines()[-1] == (
+        f"vidcv: terminated (SIGTERM) after {frames} frames; outputs were finalised"
+    )
 
 
 STAGES = '''
@@ -125,7 +147,8 @@ def stages(tmp_path):
     (site / "test_stages-0.dist-info").mkdir(parents=True)
     (site / "test_stages.py").write_text(STAGES)
     (site / "test_stages-0.dist-info" / "entry_points.txt").write_text(
-        "[vidcv.plugins]\nhang = test_stages:Hang\nslow = test_stages:Slow\n")
+        "[vidcv.plugins]\nhang = test_stages:Hang\nslow = test_stages:Slow\n"
+    )
     presets = {}
     for name in ("hang", "slow"):
         presets[name] = str(site / f"{name}.yaml")
@@ -138,9 +161,15 @@ def test_a_second_ctrl_c_during_the_stop_is_absorbed(tmp_path, video_file, stage
     out = tmp_path / "out"
     out.mkdir()
     # a session of its own, so that the group signal reaches vidcv only (as timeout's group is timeout + vidcv)
-    proc = subprocess.Popen([*vidcv_cmd(), *run_args(out, video_file, stages["slow"])], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=stages["env"], start_new_session=True,
-                            preexec_fn=default_signals)
+    proc = subprocess.Popen(
+        [*vidcv_cmd(), *run_args(out, video_file, stages["slow"])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=stages["env"],
+        start_new_session=True,
+        preexec_fn=default_signals,
+    )
     wait_for_lines(partial_name(str(out / "d.jsonl")), 20, proc)
     proc.send_signal(signal.SIGINT)  # the stop waits for the frame in hand: half a second
     time.sleep(0.2)  # not an assertion: lands the second signal inside that stop
@@ -155,8 +184,13 @@ def test_a_second_ctrl_c_during_the_stop_is_absorbed(tmp_path, video_file, stage
 def test_a_signal_after_the_grace_period_exits_at_once_keeping_the_frames_written(tmp_path, video_file, stages):
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([*vidcv_cmd(), *run_args(out, video_file, stages["hang"])], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=stages["env"], preexec_fn=default_signals)
+    proc = subprocess.Popen(
+        [*vidcv_cmd(), *run_args(out, video_file, stages["hang"])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=stages["env"],
+        preexec_fn=default_signals,
+    )
     wait_for_lines(partial_name(str(out / "d.jsonl")), 20, proc)
     proc.send_signal(signal.SIGINT)
     err = bytearray()
@@ -167,8 +201,10 @@ def test_a_signal_after_the_grace_period_exits_at_once_keeping_the_frames_writte
     stderr = (err + rest).decode()
     assert proc.returncode == 130, stderr
     assert_no_abort(stderr)
-    assert ("vidcv: interrupted again: exiting at once (a stage is still busy with its frame); outputs were "
-            "finalised with the 20 frames written, no statistics") in stderr
+    assert (
+        "vidcv: interrupted again: exiting at once (a stage is still busy with its frame); outputs were "
+        "finalised with the 20 frames written, no statistics"
+    ) in stderr
     assert sorted(p.name for p in out.iterdir()) == ["d.jsonl", "o.mp4"]
     lines = [json.loads(x) for x in (out / "d.jsonl").read_text().splitlines()]
     assert [line["frame"] for line in lines] == list(range(20))
@@ -178,8 +214,11 @@ def test_a_signal_after_the_grace_period_exits_at_once_keeping_the_frames_writte
 def test_sigkill_keeps_every_frame_logged_so_far_under_the_logs_temporary_name(tmp_path):
     log = tmp_path / "d.jsonl"
     # stderr on a terminal, so that the progress bar says how many frames were written before the kill
-    proc, master = spawn_on_terminal([*vidcv_cmd(), "run", "pattern:320x240@30", "--detections-jsonl", str(log)],
-                                     stdout=subprocess.DEVNULL, preexec_fn=default_signals)
+    proc, master = spawn_on_terminal(
+        [*vidcv_cmd(), "run", "pattern:320x240@30", "--detections-jsonl", str(log)],
+        stdout=subprocess.DEVNULL,
+        preexec_fn=default_signals,
+    )
     err = bytearray()
     try:
         drawn = read_until(master, err, lambda buf: frames_shown(buf) >= 10, time.monotonic() + 60)
@@ -204,8 +243,10 @@ def test_sigkill_keeps_every_frame_logged_so_far_under_the_logs_temporary_name(t
     again = run_cli("run", "pattern:320x240@30", "--max-frames", "3", "--detections-jsonl", str(log), "-q")
     assert again.returncode == 0, again.stderr
     recovered = tmp_path / "d.recovered.jsonl"
-    assert again.stderr == (f"vidcv: WARNING: kept {recovered}: the detection log of an earlier run that did not "
-                            f"finish ({len(lines)} frames)\n")
+    assert again.stderr == (
+        f"vidcv: WARNING: kept {recovered}: the detection log of an earlier run that did not "
+        f"finish ({len(lines)} frames)\n"
+    )
     assert recovered.read_text() == text and len(log.read_text().splitlines()) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.jsonl", "d.recovered.jsonl"]
 

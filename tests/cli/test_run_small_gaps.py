@@ -36,9 +36,11 @@ def test_one_frame_of_a_video_to_one_image_and_more_frames_refused(tmp_path):
     assert cv2.imread(str(tmp_path / "first.png")).shape == (240, 320, 3)
     res = run_cli("run", clip, "-o", str(tmp_path / "all.png"), "-q")
     assert res.returncode == 1 and not (tmp_path / "all.png").exists()
-    assert res.stderr.strip() == (f"vidcv: error: output '{tmp_path / 'all.png'}' is a single image name; for an "
-                                  f"image sequence give a pattern such as {tmp_path / 'all'}_%05d.png or a folder "
-                                  "(one image name takes a source of one frame, or --max-frames 1)")
+    assert res.stderr.strip() == (
+        f"vidcv: error: output '{tmp_path / 'all.png'}' is a single image name; for an "
+        f"image sequence give a pattern such as {tmp_path / 'all'}_%05d.png or a folder "
+        "(one image name takes a source of one frame, or --max-frames 1)"
+    )
 
 
 def test_the_one_image_sink_refuses_a_second_frame(tmp_path):
@@ -71,8 +73,12 @@ def wait_until(condition, proc: subprocess.Popen, what: str, limit_s: float = 60
 
 def test_the_file_a_sigkill_leaves_is_removed_by_the_next_run_of_that_output(tmp_path):
     out, partial = tmp_path / "x.mp4", tmp_path / ".x.partial.mp4"
-    proc = subprocess.Popen([*vidcv_cmd(), "run", "pattern:160x120@30", "-o", str(out), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*vidcv_cmd(), "run", "pattern:160x120@30", "-o", str(out), "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_until(partial.exists, proc, "the video's temporary file")
         proc.send_signal(signal.SIGKILL)  # no handler runs: nothing renames or removes the file
@@ -88,7 +94,9 @@ def test_the_file_a_sigkill_leaves_is_removed_by_the_next_run_of_that_output(tmp
     # the next run of x.mp4 removes it, and says so; its own output is complete
     res = run_cli("run", "pattern:160x120", "--max-frames", "3", "-o", str(out), "-q")
     assert res.returncode == 0, res.stderr
-    assert res.stderr == f"vidcv: WARNING: removed {partial}, left by an earlier run that was killed before it finished\n"
+    assert (
+        res.stderr == f"vidcv: WARNING: removed {partial}, left by an earlier run that was killed before it finished\n"
+    )
     assert len(read_all(str(out))) == 3
     assert sorted(os.listdir(tmp_path)) == ["x.mp4", "y.mp4"]
 

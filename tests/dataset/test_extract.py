@@ -132,6 +132,7 @@ def test_a_second_writer_is_refused_and_a_killed_writers_lock_is_taken_over(clip
     logged = [json.loads(x)["name"] for x in (out / "manifest.jsonl").read_text().splitlines()]
     assert set(logged) <= set(partial) and len(partial) - len(logged) <= 1  # flushed line by line
     from ultralytics.data.utils import check_det_dataset
+
     assert check_det_dataset(str(out / "data.yaml"))["nc"] == 1
     assert json.loads((out / ".vidcv.lock").read_text())["pid"] == proc.pid  # left behind by the kill
     background = out / "images" / "train" / "my_background.jpg"  # the user's own image without a label
@@ -151,8 +152,12 @@ def test_a_second_writer_is_refused_and_a_killed_writers_lock_is_taken_over(clip
 def test_ultralytics_trains_one_epoch_on_it(clip, tmp_path):
     video, preset = clip
     out = tmp_path / "ds"
-    assert run_cli("extract", video, "-p", preset, "--out", str(out), "--split", "0.7,0.3,0",
-                   "--split-by", "frame").returncode == 0
+    assert (
+        run_cli(
+            "extract", video, "-p", preset, "--out", str(out), "--split", "0.7,0.3,0", "--split-by", "frame"
+        ).returncode
+        == 0
+    )
     os.environ["YOLO_OFFLINE"] = "1"
     from ultralytics import YOLO
     from ultralytics.data.utils import check_det_dataset
@@ -160,8 +165,20 @@ def test_ultralytics_trains_one_epoch_on_it(clip, tmp_path):
     info = check_det_dataset(str(out / "data.yaml"))
     assert info["names"] == {0: "blob"}
     model = YOLO("yolov8n.yaml")
-    model.train(data=str(out / "data.yaml"), epochs=1, imgsz=64, batch=8, device="cpu", workers=0, plots=False,
-                project=str(tmp_path / "runs"), name="t", exist_ok=True, verbose=False, amp=False)
+    model.train(
+        data=str(out / "data.yaml"),
+        epochs=1,
+        imgsz=64,
+        batch=8,
+        device="cpu",
+        workers=0,
+        plots=False,
+        project=str(tmp_path / "runs"),
+        name="t",
+        exist_ok=True,
+        verbose=False,
+        amp=False,
+    )
     assert (tmp_path / "runs" / "t" / "weights" / "last.pt").exists()
 
 
@@ -171,17 +188,19 @@ def test_splits_are_deterministic_and_chunks_stay_together():
     ratios = (0.6, 0.2, 0.2)
     writer = DatasetWriter("/nonexistent/never-created", "yolo", ratios, "chunk", seed=7)
     chunk = [writer.split_for("clip", i) for i in range(600)]
-    assert all(len(set(chunk[k:k + 150])) == 1 for k in range(0, 600, 150))  # unknown length: runs of 150
+    assert all(len(set(chunk[k : k + 150])) == 1 for k in range(0, 600, 150))  # unknown length: runs of 150
     writer.set_length(600)  # a 600-frame file: 20 runs of 30
     chunk = [writer.split_for("clip", i) for i in range(600)]
-    assert all(len(set(chunk[k:k + 30])) == 1 for k in range(0, 600, 30))
-    assert {s: chunk.count(s) // 30 for s in set(chunk)} in ({"train": 12, "val": 4, "test": 4},
-                                                             {"train": 12, "val": 5, "test": 3},
-                                                             {"train": 12, "val": 3, "test": 5},
-                                                             {"train": 11, "val": 5, "test": 4},
-                                                             {"train": 11, "val": 4, "test": 5},
-                                                             {"train": 13, "val": 4, "test": 3},
-                                                             {"train": 13, "val": 3, "test": 4})
+    assert all(len(set(chunk[k : k + 30])) == 1 for k in range(0, 600, 30))
+    assert {s: chunk.count(s) // 30 for s in set(chunk)} in (
+        {"train": 12, "val": 4, "test": 4},
+        {"train": 12, "val": 5, "test": 3},
+        {"train": 12, "val": 3, "test": 5},
+        {"train": 11, "val": 5, "test": 4},
+        {"train": 11, "val": 4, "test": 5},
+        {"train": 13, "val": 4, "test": 3},
+        {"train": 13, "val": 3, "test": 4},
+    )
     frames = [choose_split("7:clip:frame", i, ratios) for i in range(3000)]
     assert frames == [choose_split("7:clip:frame", i, ratios) for i in range(3000)]
     share = {s: frames.count(s) / 3000 for s in ("train", "val", "test")}
@@ -218,18 +237,23 @@ def test_negatives_classes_and_confidence(clip, tmp_path):
 def test_polygons_for_yolo_seg(clip, tmp_path):
     video, preset = clip
     out = tmp_path / "seg"
-    assert run_cli("extract", video, "-p", preset, "--out", str(out), "--format", "yolo-seg", "--every", "45")\
-        .returncode == 0
+    assert (
+        run_cli("extract", video, "-p", preset, "--out", str(out), "--format", "yolo-seg", "--every", "45").returncode
+        == 0
+    )
     split, rows = read_dataset(out)[f"{source_stem(video)}_000000"]
     assert len(rows) == 2 and all(len(r) >= 1 + 2 * 4 and (len(r) - 1) % 2 == 0 for r in rows)
     xs = np.array(rows[0][1::2]) * 320
     assert xs.min() >= 0 and xs.max() <= 320
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--split", "0.5,0.5"], "three fractions"),
-    (["--every", "0"], "--every must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--split", "0.5,0.5"], "three fractions"),
+        (["--every", "0"], "--every must be at least 1"),
+    ],
+)
 def test_bad_options_are_clear_errors(clip, tmp_path, args, words):
     video, preset = clip
     res = run_cli("extract", video, "-p", preset, "--out", str(tmp_path / "x"), *args)
@@ -241,8 +265,12 @@ def test_coco_annotations_load_in_pycocotools(clip, tmp_path):
 
     video, preset = clip
     out = tmp_path / "coco"
-    assert run_cli("extract", video, "-p", preset, "--out", str(out), "--format", "coco", "--every", "9",
-                   "--split", "1,0,0").returncode == 0
+    assert (
+        run_cli(
+            "extract", video, "-p", preset, "--out", str(out), "--format", "coco", "--every", "9", "--split", "1,0,0"
+        ).returncode
+        == 0
+    )
     coco = COCO(str(out / "annotations" / "instances_train.json"))
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["blob"]
     assert len(coco.getImgIds()) == 10
@@ -251,8 +279,13 @@ def test_coco_annotations_load_in_pycocotools(clip, tmp_path):
         anns = coco.loadAnns(coco.getAnnIds(imgIds=image["id"]))
         assert (image["width"], image["height"]) == (320, 240) and len(anns) == len(boxes_at(t))
         for want in boxes_at(t):
-            assert max(iou(want, (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
-                                  a["bbox"][1] + a["bbox"][3])) for a in anns) >= 0.9
+            assert (
+                max(
+                    iou(want, (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]))
+                    for a in anns
+                )
+                >= 0.9
+            )
         assert os.path.exists(out / "images" / image["file_name"])
 
 

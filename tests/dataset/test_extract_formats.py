@@ -39,6 +39,7 @@ def onnx(tmp_path_factory):
             cache[task] = str(folder / f"{task}.onnx")
             os.replace(path, cache[task])
         return cache[task]
+
     return get
 
 
@@ -70,9 +71,21 @@ def labels_of(root):
 def train_one_epoch(weights, data, tmp_path, task, imgsz=64):
     from ultralytics import YOLO
 
-    YOLO(weights, task=task).train(data=data, epochs=1, imgsz=imgsz, batch=8, device="cpu", workers=0, plots=False,
-                                   project=str(tmp_path / "runs"), name=task, exist_ok=True, verbose=False,
-                                   amp=False, val=False)
+    YOLO(weights, task=task).train(
+        data=data,
+        epochs=1,
+        imgsz=imgsz,
+        batch=8,
+        device="cpu",
+        workers=0,
+        plots=False,
+        project=str(tmp_path / "runs"),
+        name=task,
+        exist_ok=True,
+        verbose=False,
+        amp=False,
+        val=False,
+    )
     assert (tmp_path / "runs" / task / "weights" / "last.pt").exists()
 
 
@@ -82,8 +95,17 @@ def test_yolo_pose_labels_are_the_models_keypoints_and_train(onnx, tmp_path):
     rng = np.random.default_rng(5)
     source, images = folder_of(tmp_path, "poses", [scene_pose(rng, 160)[0] for _ in range(12)])
     out = tmp_path / "pose_ds"
-    res = run_cli("extract", source, "-p", preset(tmp_path, onnx("pose")), "--out", str(out), "--format",
-                  "yolo-pose", *SPLIT_ALL_TRAIN)
+    res = run_cli(
+        "extract",
+        source,
+        "-p",
+        preset(tmp_path, onnx("pose")),
+        "--out",
+        str(out),
+        "--format",
+        "yolo-pose",
+        *SPLIT_ALL_TRAIN,
+    )
     assert res.returncode == 0, res.stderr
     data = yaml.safe_load((out / "data.yaml").read_text())
     assert data["kpt_shape"] == [5, 3] and data["flip_idx"] == [0, 1, 2, 3, 4] and data["names"] == {0: "square"}
@@ -116,8 +138,17 @@ def test_yolo_obb_labels_are_the_models_rotated_boxes_and_train(onnx, tmp_path):
     rng = np.random.default_rng(6)
     source, images = folder_of(tmp_path, "rotated", [scene_obb(rng, 160)[0] for _ in range(12)])
     out = tmp_path / "obb_ds"
-    res = run_cli("extract", source, "-p", preset(tmp_path, onnx("obb")), "--out", str(out), "--format",
-                  "yolo-obb", *SPLIT_ALL_TRAIN)
+    res = run_cli(
+        "extract",
+        source,
+        "-p",
+        preset(tmp_path, onnx("obb")),
+        "--out",
+        str(out),
+        "--format",
+        "yolo-obb",
+        *SPLIT_ALL_TRAIN,
+    )
     assert res.returncode == 0, res.stderr
     model = YoloModel(onnx("obb"))
     labels = labels_of(out)
@@ -139,8 +170,18 @@ def test_classify_files_whole_frames_by_the_top_class_and_trains(onnx, tmp_path)
     rng = np.random.default_rng(7)
     source, images = folder_of(tmp_path, "pictures", [scene_classify(rng, 128, i % 6) for i in range(24)])
     out = tmp_path / "cls_ds"
-    res = run_cli("extract", source, "-p", preset(tmp_path, onnx("classify")), "--out", str(out), "--format",
-                  "classify", "--split", "0.5,0.5,0")
+    res = run_cli(
+        "extract",
+        source,
+        "-p",
+        preset(tmp_path, onnx("classify")),
+        "--out",
+        str(out),
+        "--format",
+        "classify",
+        "--split",
+        "0.5,0.5,0",
+    )
     assert res.returncode == 0, res.stderr
     # the training hint names a model yaml that ultralytics builds offline (without it, it downloads weights)
     assert f"train with: yolo classify train model=yolo11n-cls.yaml data={out}" in res.stdout
@@ -167,19 +208,39 @@ def test_classify_crops_cut_each_detection_into_its_class_folder(onnx, tmp_path)
     rng = np.random.default_rng(8)
     source, images = folder_of(tmp_path, "shapes", [scene_shapes(rng, 160, "detect")[0] for _ in range(6)])
     out = tmp_path / "crops"
-    res = run_cli("extract", source, "-p", preset(tmp_path, onnx("detect"), conf=0.5), "--out", str(out),
-                  "--format", "classify", "--crops", *SPLIT_ALL_TRAIN)
+    res = run_cli(
+        "extract",
+        source,
+        "-p",
+        preset(tmp_path, onnx("detect"), conf=0.5),
+        "--out",
+        str(out),
+        "--format",
+        "classify",
+        "--crops",
+        *SPLIT_ALL_TRAIN,
+    )
     assert res.returncode == 0, res.stderr
     model = YoloModel(onnx("detect"))
     for i, img in enumerate(images):
         dets = model(img, 0.5)
         for k, (box, cid) in enumerate(zip(dets.xyxy, dets.class_id)):
-            crop = cv2.imread(str(out / "train" / model.info.names[int(cid)] / f"{source_stem(source)}_{i:06d}_k{k:02d}.jpg"))
+            crop = cv2.imread(
+                str(out / "train" / model.info.names[int(cid)] / f"{source_stem(source)}_{i:06d}_k{k:02d}.jpg")
+            )
             w, h = box[2] - box[0], box[3] - box[1]
             assert crop is not None and abs(crop.shape[1] - 1.2 * w) <= 3 + 1.2 * w - min(1.2 * w, 160)
             assert abs(crop.shape[0] - 1.2 * h) <= 3 + 1.2 * h - min(1.2 * h, 160)
-    again = run_cli("extract", source, "-p", preset(tmp_path, onnx("detect"), conf=0.5), "--out", str(out),
-                    "--crops", *SPLIT_ALL_TRAIN)  # the format comes from the dataset; nothing is added twice
+    again = run_cli(
+        "extract",
+        source,
+        "-p",
+        preset(tmp_path, onnx("detect"), conf=0.5),
+        "--out",
+        str(out),
+        "--crops",
+        *SPLIT_ALL_TRAIN,
+    )  # the format comes from the dataset; nothing is added twice
     assert again.returncode == 0 and "already in dataset 6" in again.stdout
 
 
@@ -193,8 +254,9 @@ def test_class_ids_follow_the_model_and_new_names_are_appended(onnx, tmp_path):
             triangle_first.append(img)
     source, images = folder_of(tmp_path, "later_classes", triangle_first)
     out = tmp_path / "ids"
-    res = run_cli("extract", source, "-p", preset(tmp_path, onnx("detect"), conf=0.5), "--out", str(out),
-                  *SPLIT_ALL_TRAIN)
+    res = run_cli(
+        "extract", source, "-p", preset(tmp_path, onnx("detect"), conf=0.5), "--out", str(out), *SPLIT_ALL_TRAIN
+    )
     assert res.returncode == 0, res.stderr
     assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {0: "circle", 1: "square", 2: "triangle"}
     model = YoloModel(onnx("detect"))
@@ -203,18 +265,36 @@ def test_class_ids_follow_the_model_and_new_names_are_appended(onnx, tmp_path):
         assert [int(r[0]) for r in labels[f"{source_stem(source)}_{i:06d}"]] == model(img, 0.5).class_id.tolist()
     # a second detector's classes map by name, new names go at the end; --classes still filters
     blobs = tmp_path / "blobs.yaml"
-    blobs.write_text("pipeline:\n  - plugin: in_range\n    params: {space: hsv, lower: [0, 60, 60], upper: [179, 255, 255]}"
-                     "\n  - plugin: contours\n    params: {min_area: 60, draw: none}\n")
+    blobs.write_text(
+        "pipeline:\n  - plugin: in_range\n    params: {space: hsv, lower: [0, 60, 60], upper: [179, 255, 255]}"
+        "\n  - plugin: contours\n    params: {min_area: 60, draw: none}\n"
+    )
     other, _ = folder_of(tmp_path, "other", triangle_first)
     refused = run_cli("extract", other, "-p", str(blobs), "--out", str(out), *SPLIT_ALL_TRAIN)
     assert refused.returncode == 1 and "detector adds blob: pass --merge to append them (ids 3..3)" in refused.stderr
     assert run_cli("extract", other, "-p", str(blobs), "--out", str(out), "--merge", *SPLIT_ALL_TRAIN).returncode == 0
-    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {0: "circle", 1: "square", 2: "triangle",
-                                                                       3: "blob"}
+    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {
+        0: "circle",
+        1: "square",
+        2: "triangle",
+        3: "blob",
+    }
     assert all(int(r[0]) == 3 for name, rows in labels_of(out).items() if name.startswith("other") for r in rows)
     only, _ = folder_of(tmp_path, "only", triangle_first)
-    assert run_cli("extract", only, "-p", preset(tmp_path, onnx("detect"), conf=0.5), "--out", str(out),
-                   "--classes", "triangle", *SPLIT_ALL_TRAIN).returncode == 0
+    assert (
+        run_cli(
+            "extract",
+            only,
+            "-p",
+            preset(tmp_path, onnx("detect"), conf=0.5),
+            "--out",
+            str(out),
+            "--classes",
+            "triangle",
+            *SPLIT_ALL_TRAIN,
+        ).returncode
+        == 0
+    )
     kept = [int(r[0]) for name, rows in labels_of(out).items() if name.startswith("only") for r in rows]
     assert kept and set(kept) == {2}
 
@@ -224,8 +304,9 @@ def test_a_pose_dataset_refuses_a_model_with_other_keypoints_and_formats_do_not_
     source, _ = folder_of(tmp_path, "p", [scene_pose(rng, 160)[0] for _ in range(3)])
     out = tmp_path / "mix"
     (out).mkdir()
-    (out / "data.yaml").write_text(yaml.safe_dump({"names": {0: "square"}, "kpt_shape": [17, 3],
-                                                   "vidcv_format": "yolo-pose"}))
+    (out / "data.yaml").write_text(
+        yaml.safe_dump({"names": {0: "square"}, "kpt_shape": [17, 3], "vidcv_format": "yolo-pose"})
+    )
     res = run_cli("extract", source, "-p", preset(tmp_path, onnx("pose")), "--out", str(out))
     assert res.returncode == 1 and "poses of 17 keypoints and this pipeline's model gives 5" in res.stderr
     res = run_cli("extract", source, "-p", preset(tmp_path, onnx("pose")), "--out", str(out), "--format", "yolo-obb")
@@ -264,8 +345,7 @@ def test_the_sample_with_the_default_split_fills_every_split(tmp_path):
     kept = {s: len(os.listdir(out / "images" / s)) for s in ("train", "val", "test")}
     assert sum(kept.values()) == 60 and kept["val"] >= 3 and kept["test"] >= 3 and kept["train"] >= 42, kept
     assert "note: the split" not in res.stdout  # within 0.05 of the ratios
-    loud = run_cli("extract", sample, "-p", "edges", "--negatives-only", "--out", str(tmp_path / "d"),
-                   "--every", "100")
+    loud = run_cli("extract", sample, "-p", "edges", "--negatives-only", "--out", str(tmp_path / "d"), "--every", "100")
     assert "note: the split is" in loud.stdout and "--split-by frame" in loud.stdout
 
 
@@ -293,8 +373,11 @@ def test_sigterm_stops_an_extraction_cleanly(tmp_path):
     out = tmp_path / "term"
     slow = tmp_path / "slow.yaml"
     slow.write_text("pipeline:\n  - plugin: kmeans\n    params: {k: 6, attempts: 3}\n")
-    proc = subprocess.Popen([*vidcv_cmd(), "extract", sample, "-p", str(slow), "--negatives-only", "--out",
-                             str(out), "-q"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*vidcv_cmd(), "extract", sample, "-p", str(slow), "--negatives-only", "--out", str(out), "-q"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (out / "manifest.jsonl").exists():
         time.sleep(0.05)

@@ -60,8 +60,16 @@ def test_files_a_glob_a_folder_and_a_list_make_one_dataset(clips, tmp_path):
     listing = tmp_path / "list.txt"
     listing.write_text(f"# two clips named alike\n{clips / 'a' / 'clip.avi'}\n{clips / 'b' / 'clip.avi'}\n")
     out = tmp_path / "ds"
-    res = run_cli("extract", f"@{listing}", str(clips / "more" / "*.avi"), str(clips / "more"),
-                  "-p", str(clips / "blobs.yaml"), "--out", str(out))
+    res = run_cli(
+        "extract",
+        f"@{listing}",
+        str(clips / "more" / "*.avi"),
+        str(clips / "more"),
+        "-p",
+        str(clips / "blobs.yaml"),
+        "--out",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
     labels, images = dataset_files(out)
     expected = expected_names(clips)
@@ -78,15 +86,28 @@ def test_files_a_glob_a_folder_and_a_list_make_one_dataset(clips, tmp_path):
     for n in LENGTHS.values():  # one line per input, in order, then the total
         assert f"kept {n} frames ({n} with labels, 0 negatives)" in res.stdout
     assert "kept 90 frames from 4 of 4 inputs" in res.stdout
-    assert res.stdout.index("a/clip.avi: kept") < res.stdout.index("b/clip.avi: kept") < res.stdout.index(
-        "one.avi: kept") < res.stdout.index("two.avi: kept")
+    assert (
+        res.stdout.index("a/clip.avi: kept")
+        < res.stdout.index("b/clip.avi: kept")
+        < res.stdout.index("one.avi: kept")
+        < res.stdout.index("two.avi: kept")
+    )
     assert not (out / ".vidcv.lock").exists() and not (out / ".vidcv.journal").exists()
     from ultralytics.data.utils import check_det_dataset
+
     info = check_det_dataset(str(out / "data.yaml"))
     assert info["nc"] == 1 and info["names"] == {0: "blob"}
 
-    again = run_cli("extract", str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"), str(clips / "more"),
-                    "-p", str(clips / "blobs.yaml"), "--out", str(out))
+    again = run_cli(
+        "extract",
+        str(clips / "a" / "clip.avi"),
+        str(clips / "b" / "clip.avi"),
+        str(clips / "more"),
+        "-p",
+        str(clips / "blobs.yaml"),
+        "--out",
+        str(out),
+    )
     assert again.returncode == 0, again.stderr
     assert "kept 0 frames from 4 of 4 inputs" in again.stdout and "24 already in the dataset" in again.stdout
     assert dataset_files(out)[0] == labels
@@ -96,8 +117,16 @@ def test_an_input_that_fails_is_reported_and_the_others_go_on(clips, tmp_path):
     out = tmp_path / "ds"
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"not a video at all" * 100)
-    res = run_cli("extract", str(clips / "a" / "clip.avi"), str(broken), str(clips / "more" / "one.avi"),
-                  "-p", str(clips / "blobs.yaml"), "--out", str(out))
+    res = run_cli(
+        "extract",
+        str(clips / "a" / "clip.avi"),
+        str(broken),
+        str(clips / "more" / "one.avi"),
+        "-p",
+        str(clips / "blobs.yaml"),
+        "--out",
+        str(out),
+    )
     assert res.returncode == 1
     assert len(res.stderr.strip().splitlines()) == 1
     assert res.stderr.startswith("vidcv: error: 1 of 3 inputs failed: ") and "broken.avi" in res.stderr
@@ -105,17 +134,21 @@ def test_an_input_that_fails_is_reported_and_the_others_go_on(clips, tmp_path):
     assert len(dataset_files(out)[0]) == 44
 
 
-@pytest.mark.parametrize("specs, words", [
-    (["{clips}/a/clip.avi", "{clips}/nothing/*.avi"], "no video file matches"),
-    (["{clips}/a/clip.avi", "@{clips}/absent.txt"], "cannot read the input list"),
-    (["{clips}/a/clip.avi", "pattern:"], "pattern:: several inputs are video files; extract a camera"),
-    (["pattern:", "--engine", "ray"], "pattern:: --engine ray extracts video files (each is sent to a Ray task)"),
-    (["{clips}/a", "--engine", "local", "--address", "h:1"], "--address is a Ray cluster's, and --engine local"),
-])
+@pytest.mark.parametrize(
+    "specs, words",
+    [
+        (["{clips}/a/clip.avi", "{clips}/nothing/*.avi"], "no video file matches"),
+        (["{clips}/a/clip.avi", "@{clips}/absent.txt"], "cannot read the input list"),
+        (["{clips}/a/clip.avi", "pattern:"], "pattern:: several inputs are video files; extract a camera"),
+        (["pattern:", "--engine", "ray"], "pattern:: --engine ray extracts video files (each is sent to a Ray task)"),
+        (["{clips}/a", "--engine", "local", "--address", "h:1"], "--address is a Ray cluster's, and --engine local"),
+    ],
+)
 def test_inputs_that_name_nothing_are_one_line_before_anything_is_written(clips, tmp_path, specs, words):
     out = tmp_path / "ds"
-    res = run_cli("extract", *[s.format(clips=clips) for s in specs], "-p", str(clips / "blobs.yaml"),
-                  "--out", str(out))
+    res = run_cli(
+        "extract", *[s.format(clips=clips) for s in specs], "-p", str(clips / "blobs.yaml"), "--out", str(out)
+    )
     assert res.returncode != 0 and words in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
     assert not out.exists()
@@ -156,8 +189,15 @@ def test_a_killed_multi_input_run_resumes_to_the_same_dataset(clips, tmp_path):
     slow = tmp_path / "slow.yaml"
     slow.write_text(SLOW_BLOBS)  # slows each frame down
     out = tmp_path / "ds"
-    args = [str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"), str(clips / "more"),
-            "-p", str(slow), "--out", str(out)]
+    args = [
+        str(clips / "a" / "clip.avi"),
+        str(clips / "b" / "clip.avi"),
+        str(clips / "more"),
+        "-p",
+        str(slow),
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen([*vidcv_cmd(), "extract", *args, "-q"])
     manifest = out / "manifest.jsonl"
     try:
@@ -178,6 +218,7 @@ def test_a_killed_multi_input_run_resumes_to_the_same_dataset(clips, tmp_path):
     resume_to_every_frame_once(clips, out, args, proc.pid)
     assert not (out / ".vidcv.lock").exists() and not (out / ".vidcv.journal").exists()
     from ultralytics.data.utils import check_det_dataset
+
     assert check_det_dataset(str(out / "data.yaml"))["nc"] == 1
 
 
@@ -223,8 +264,9 @@ def test_workers_make_the_same_dataset_as_one_after_another(clips, tmp_path):
     one = run_cli("extract", *specs, "-p", str(clips / "blobs.yaml"), "--out", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
     missing = str(tmp_path / "missing.avi")
-    three = run_cli("extract", *specs, missing, "-p", str(clips / "blobs.yaml"), "--out", str(tmp_path / "three"),
-                    "--workers", "3")
+    three = run_cli(
+        "extract", *specs, missing, "-p", str(clips / "blobs.yaml"), "--out", str(tmp_path / "three"), "--workers", "3"
+    )
     assert three.returncode == 1 and len(three.stderr.strip().splitlines()) == 1
     assert f"1 of 5 inputs failed: {missing}: no such file" in three.stderr
     assert dataset_contents(tmp_path / "three") == dataset_contents(tmp_path / "one")
@@ -236,6 +278,7 @@ def test_workers_make_the_same_dataset_as_one_after_another(clips, tmp_path):
     assert "kept 90 frames from 4 of 5 inputs" in three.stdout
     assert not (tmp_path / "three" / ".vidcv.lock").exists()
     from ultralytics.data.utils import check_det_dataset
+
     assert check_det_dataset(str(tmp_path / "three" / "data.yaml"))["nc"] == 1
 
 
@@ -263,8 +306,17 @@ def test_a_killed_writer_with_workers_resumes_and_its_workers_end(clips, tmp_pat
     slow = tmp_path / "slow.yaml"
     slow.write_text(SLOW_BLOBS)
     out = tmp_path / "ds"
-    args = [str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"), str(clips / "more"),
-            "-p", str(slow), "--out", str(out), "--workers", "2"]
+    args = [
+        str(clips / "a" / "clip.avi"),
+        str(clips / "b" / "clip.avi"),
+        str(clips / "more"),
+        "-p",
+        str(slow),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
     proc = subprocess.Popen([*vidcv_cmd(), "extract", *args, "-q"])
     manifest = out / "manifest.jsonl"
     try:
@@ -293,9 +345,23 @@ def test_ctrl_c_stops_the_workers_and_keeps_a_complete_dataset(clips, tmp_path):
     slow = tmp_path / "slow.yaml"
     slow.write_text(SLOW_BLOBS)
     out = tmp_path / "ds"
-    proc = subprocess.Popen([*vidcv_cmd(), "extract", str(clips / "a" / "clip.avi"), str(clips / "b" / "clip.avi"),
-                             "-p", str(slow), "--out", str(out), "--workers", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            *vidcv_cmd(),
+            "extract",
+            str(clips / "a" / "clip.avi"),
+            str(clips / "b" / "clip.avi"),
+            "-p",
+            str(slow),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     manifest = out / "manifest.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:

@@ -38,10 +38,13 @@ def media(tmp_path_factory):
     folder = tmp_path_factory.mktemp("media")
     preset = folder / "blobs.yaml"
     preset.write_text(BLOBS)
-    return {"a": write_clip(str(folder / "a" / "clip.avi"), 12, seed=1),
-            "b": write_clip(str(folder / "b" / "clip.avi"), 12, seed=2),
-            "gaps": write_clip(str(folder / "gaps.avi"), 30, empty_every=3),
-            "preset": str(preset), "folder": folder}
+    return {
+        "a": write_clip(str(folder / "a" / "clip.avi"), 12, seed=1),
+        "b": write_clip(str(folder / "b" / "clip.avi"), 12, seed=2),
+        "gaps": write_clip(str(folder / "gaps.avi"), 30, empty_every=3),
+        "preset": str(preset),
+        "folder": folder,
+    }
 
 
 def snapshot(root):
@@ -144,12 +147,32 @@ def test_the_same_file_name_in_two_folders(media, tmp_path):
 @pytest.mark.parametrize("negatives, kept", [("0", 20), ("0.25", 24)])
 def test_classes_filter_on_frames_with_and_without_detections(media, tmp_path, negatives, kept):
     out = tmp_path / "ds"
-    res = run_cli("extract", media["gaps"], "-p", media["preset"], "--out", str(out), "--classes", "blob",
-                  "--negatives", negatives)
+    res = run_cli(
+        "extract",
+        media["gaps"],
+        "-p",
+        media["preset"],
+        "--out",
+        str(out),
+        "--classes",
+        "blob",
+        "--negatives",
+        negatives,
+    )
     assert res.returncode == 0, res.stderr
     assert f"kept {kept} frames" in res.stdout and "20 with labels" in res.stdout
-    res = run_cli("extract", media["gaps"], "-p", media["preset"], "--out", str(tmp_path / "dogs"), "--classes", "dog",
-                  "--negatives", "1")
+    res = run_cli(
+        "extract",
+        media["gaps"],
+        "-p",
+        media["preset"],
+        "--out",
+        str(tmp_path / "dogs"),
+        "--classes",
+        "dog",
+        "--negatives",
+        "1",
+    )
     assert res.returncode == 0 and "0 with labels, 1 negatives" in res.stdout  # nothing is a dog
 
 
@@ -173,13 +196,20 @@ def test_class_names_that_would_break_classes_txt_are_cleaned(tmp_path):
     root = tmp_path / "ds"
     img = np.zeros((60, 80, 3), np.uint8)
     names = {0: "cat\nfood", 1: " dog\t big ", 2: "\r\n"}
-    dets = Detections(np.array([[5, 5, 30, 30], [40, 10, 70, 50], [1, 1, 20, 20]], np.float32),
-                      np.ones(3, np.float32), np.array([0, 1, 2]), names)
+    dets = Detections(
+        np.array([[5, 5, 30, 30], [40, 10, 70, 50], [1, 1, 20, 20]], np.float32),
+        np.ones(3, np.float32),
+        np.array([0, 1, 2]),
+        names,
+    )
     assert DatasetWriter(str(root)).add("cam_0123abcd", 0, img, dets, {"source": "test"}) is not None
     assert (root / "classes.txt").read_text().splitlines() == ["cat food", "dog big", "unnamed"]
     assert yaml.safe_load((root / "data.yaml").read_text())["names"] == {0: "cat food", 1: "dog big", 2: "unnamed"}
-    label = next((root / "labels" / s / "cam_0123abcd_000000.txt") for s in ("train", "val", "test")
-                 if (root / "labels" / s / "cam_0123abcd_000000.txt").exists())
+    label = next(
+        (root / "labels" / s / "cam_0123abcd_000000.txt")
+        for s in ("train", "val", "test")
+        if (root / "labels" / s / "cam_0123abcd_000000.txt").exists()
+    )
     assert [int(line.split()[0]) for line in label.read_text().splitlines()] == [0, 1, 2]
 
 
@@ -254,8 +284,9 @@ def test_a_writer_killed_between_the_files_of_a_frame(tmp_path, moment):
     assert first.add("y_0123abcd", 0, img, dets, {"source": "s"}) == "train"
     background = root / "images" / "train" / "bg.jpg"
     cv2.imwrite(str(background), img)
-    proc = subprocess.run([sys.executable, "-c", KILL_AT, str(root), moment], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT, str(root), moment], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == -9, proc.stderr
     assert (root / ".vidcv.lock").exists() and (root / ".vidcv.journal").exists()
     images = sorted(os.listdir(root / "images" / "train"))
@@ -270,8 +301,13 @@ def test_a_writer_killed_between_the_files_of_a_frame(tmp_path, moment):
     else:
         assert again.orphans_removed == 0 and manifest == ["y_0123abcd_000000", "x_0123abcd_000000"]
         assert label_names(root) == ["x_0123abcd_000000", "y_0123abcd_000000"]
-    assert background.exists() and sorted(os.listdir(root)) == ["classes.txt", "data.yaml", "images", "labels",
-                                                               "manifest.jsonl"]
+    assert background.exists() and sorted(os.listdir(root)) == [
+        "classes.txt",
+        "data.yaml",
+        "images",
+        "labels",
+        "manifest.jsonl",
+    ]
 
 
 def test_a_manifest_that_cannot_grow_stops_the_run_and_the_next_run_repairs_it(tmp_path):
@@ -317,10 +353,19 @@ def test_a_class_name_too_long_for_a_folder_is_named_before_any_class_folder_is_
     writer = ClassifyWriter(str(tmp_path / "ds"), ratios=(1, 0, 0))
     writer.open()
     try:
-        with pytest.raises(DatasetError, match=r"the class 'duckk+'\.\.\. \(300 characters\) is too long for a folder "
-                                               r"name \(300 bytes, at most \d+ here\)"):
-            writer.add("x_0123abcd", 0, np.zeros((60, 80, 3), np.uint8), Detections.empty(),
-                       {"source": "s"}, classification=Classification(np.array([1]), np.array([0.9]), names))
+        with pytest.raises(
+            DatasetError,
+            match=r"the class 'duckk+'\.\.\. \(300 characters\) is too long for a folder "
+            r"name \(300 bytes, at most \d+ here\)",
+        ):
+            writer.add(
+                "x_0123abcd",
+                0,
+                np.zeros((60, 80, 3), np.uint8),
+                Detections.empty(),
+                {"source": "s"},
+                classification=Classification(np.array([1]), np.array([0.9]), names),
+            )
     finally:
         writer.close()
     assert all(os.listdir(tmp_path / "ds" / split) == [] for split in ("train", "val", "test"))

@@ -12,19 +12,30 @@ from vidcv.inference.yolo import YoloModel
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.mark.parametrize("values, words", [
-    ({"stride": "abc"}, "its metadata 'stride' = 'abc' is not an integer from 1 to 4096"),
-    ({"stride": "0"}, "its metadata 'stride' = 0 is not an integer from 1 to 4096"),
-    ({"stride": "9" * 400}, "its metadata 'stride' = <an integer of 400 digits> is not an integer"),
-    ({"names": "[" * 3000 + "]" * 3000},
-     "its metadata 'names' = '[[[[[[[[[[[[[[[[[...]]]]]]]]]]]]]]]]]]' is not a mapping of class ids (0, 1, ...) to names"),
-    ({"names": '{"0": ' + "[" * 900 + "]" * 900 + "}"}, "its metadata 'names' = '{\"0\": [[[[[[[[[[[...]]]]]"),
-    ({"names": "{'a': 'circle'}"}, "its metadata 'names' = {'a': 'circle'} is not a mapping of class ids"),
-    ({"names": "{0: ['circle']}"}, "its metadata 'names' = {0: ['circle']} is not a mapping"),
-    ({"names": "7"}, "its metadata 'names' = 7 is not a mapping"),
-    ({"task": "pose", "kpt_shape": "['a', 3]"}, "its metadata 'kpt_shape' = ['a', 3] is not two integers from 1 to 1000"),
-    ({"task": "[" * 50 + "]" * 50}, "is a '[[[[[[[[[[[[[[[[[...]]]]]]]]]]]]]]]]]]' model; vidcv runs detect, segment"),
-])
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"stride": "abc"}, "its metadata 'stride' = 'abc' is not an integer from 1 to 4096"),
+        ({"stride": "0"}, "its metadata 'stride' = 0 is not an integer from 1 to 4096"),
+        ({"stride": "9" * 400}, "its metadata 'stride' = <an integer of 400 digits> is not an integer"),
+        (
+            {"names": "[" * 3000 + "]" * 3000},
+            "its metadata 'names' = '[[[[[[[[[[[[[[[[[...]]]]]]]]]]]]]]]]]]' is not a mapping of class ids (0, 1, ...) to names",
+        ),
+        ({"names": '{"0": ' + "[" * 900 + "]" * 900 + "}"}, "its metadata 'names' = '{\"0\": [[[[[[[[[[[...]]]]]"),
+        ({"names": "{'a': 'circle'}"}, "its metadata 'names' = {'a': 'circle'} is not a mapping of class ids"),
+        ({"names": "{0: ['circle']}"}, "its metadata 'names' = {0: ['circle']} is not a mapping"),
+        ({"names": "7"}, "its metadata 'names' = 7 is not a mapping"),
+        (
+            {"task": "pose", "kpt_shape": "['a', 3]"},
+            "its metadata 'kpt_shape' = ['a', 3] is not two integers from 1 to 1000",
+        ),
+        (
+            {"task": "[" * 50 + "]" * 50},
+            "is a '[[[[[[[[[[[[[[[[[...]]]]]]]]]]]]]]]]]]' model; vidcv runs detect, segment",
+        ),
+    ],
+)
 def test_bad_metadata_is_one_line_naming_the_model_and_the_key(demo_onnx, tmp_path, values, words):
     path = with_metadata(demo_onnx, tmp_path / "bad.onnx", **values)
     with pytest.raises(InferenceError) as caught:
@@ -39,8 +50,12 @@ def test_the_command_line_says_it_in_one_line(demo_onnx, tmp_path):
     result = run_cli("model", "info", path)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("vidcv: error")]
-    assert errors == [(f"vidcv: error: {path}: its metadata 'stride' = 'abc' is not an integer from 1 to 4096; export "
-                       "the model again with ultralytics (vidcv model export) or correct its metadata")]
+    assert errors == [
+        (
+            f"vidcv: error: {path}: its metadata 'stride' = 'abc' is not an integer from 1 to 4096; export "
+            "the model again with ultralytics (vidcv model export) or correct its metadata"
+        )
+    ]
     assert "internal error" not in result.stderr
 
 

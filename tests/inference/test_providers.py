@@ -24,7 +24,8 @@ def has_gpu_driver() -> bool:
 
 needs_cpu_only_machine = pytest.mark.skipif(
     has_gpu_driver() or PROVIDERS["cuda"] not in providers.available(),
-    reason="needs GPU providers offered on a machine without an NVIDIA driver (the CPU-only set-up)")
+    reason="needs GPU providers offered on a machine without an NVIDIA driver (the CPU-only set-up)",
+)
 
 
 @pytest.fixture
@@ -66,13 +67,26 @@ def test_device_cpu_says_nothing(fresh, caplog):
     assert info.provider == "cpu" and info.warnings == [] and info.reasons == [] and notes(caplog) == []
 
 
-@pytest.mark.parametrize("blocked, failed, short", [
-    ({"TensorrtExecutionProvider": ["the NVIDIA driver (libcuda.so.1)", "TensorRT 10 (libnvinfer.so.10)"],
-      "CUDAExecutionProvider": ["the NVIDIA driver (libcuda.so.1)"]}, [], "no NVIDIA GPU driver found"),
-    ({"TensorrtExecutionProvider": ["TensorRT 10 (libnvinfer.so.10)"]}, [], "TensorRT 10 not found"),
-    ({"CUDAExecutionProvider": ["cuDNN 9 (libcudnn.so.9)", "cuBLAS 13 (libcublas.so.13)"]}, [],
-     "cuDNN 9, cuBLAS 13 not found"),
-    ({}, ["TensorrtExecutionProvider", "CUDAExecutionProvider"], "tensorrt and cuda did not start"),
-], ids=["no driver", "no tensorrt", "no cuda libraries", "did not start"])
+@pytest.mark.parametrize(
+    "blocked, failed, short",
+    [
+        (
+            {
+                "TensorrtExecutionProvider": ["the NVIDIA driver (libcuda.so.1)", "TensorRT 10 (libnvinfer.so.10)"],
+                "CUDAExecutionProvider": ["the NVIDIA driver (libcuda.so.1)"],
+            },
+            [],
+            "no NVIDIA GPU driver found",
+        ),
+        ({"TensorrtExecutionProvider": ["TensorRT 10 (libnvinfer.so.10)"]}, [], "TensorRT 10 not found"),
+        (
+            {"CUDAExecutionProvider": ["cuDNN 9 (libcudnn.so.9)", "cuBLAS 13 (libcublas.so.13)"]},
+            [],
+            "cuDNN 9, cuBLAS 13 not found",
+        ),
+        ({}, ["TensorrtExecutionProvider", "CUDAExecutionProvider"], "tensorrt and cuda did not start"),
+    ],
+    ids=["no driver", "no tensorrt", "no cuda libraries", "did not start"],
+)
 def test_the_short_line_names_the_root_cause(blocked, failed, short):
     assert providers._why_short(blocked, failed) == short

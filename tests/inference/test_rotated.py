@@ -8,8 +8,15 @@ from vidcv.inference.rotated import fast_nms, probiou
 
 
 def random_boxes(rng, n):
-    return np.column_stack([rng.uniform(0, 200, n), rng.uniform(0, 200, n), rng.uniform(5, 60, n),
-                            rng.uniform(5, 60, n), rng.uniform(-np.pi / 4, 3 * np.pi / 4, n)]).astype(np.float32)
+    return np.column_stack(
+        [
+            rng.uniform(0, 200, n),
+            rng.uniform(0, 200, n),
+            rng.uniform(5, 60, n),
+            rng.uniform(5, 60, n),
+            rng.uniform(-np.pi / 4, 3 * np.pi / 4, n),
+        ]
+    ).astype(np.float32)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -25,8 +32,7 @@ def test_probiou_and_fast_nms_equal_ultralytics(seed):
     scores = rng.uniform(0.3, 1.0, 80).astype(np.float32)
     want = batch_probiou(torch.from_numpy(boxes), torch.from_numpy(boxes)).numpy()
     assert np.allclose(probiou(boxes, boxes), want, atol=2e-4)  # float32 rounding near IoU 1 (the diagonal)
-    keep = TorchNMS.fast_nms(torch.from_numpy(boxes), torch.from_numpy(scores), 0.7,
-                             iou_func=batch_probiou).numpy()
+    keep = TorchNMS.fast_nms(torch.from_numpy(boxes), torch.from_numpy(scores), 0.7, iou_func=batch_probiou).numpy()
     assert fast_nms(boxes, scores, 0.7).tolist() == keep.tolist()
 
 
@@ -41,5 +47,8 @@ def test_rotated_boxes_follow_rotations_flips_and_scales():
         corners = xywhr_corners(box)[0]
         want = corners @ m[:2, :2].T + m[:2, 2]
         got = xywhr_corners(mapped)[0]
-        assert any(np.allclose(np.roll(got, k, axis=0), want, atol=1e-3) or
-                   np.allclose(np.roll(got[::-1], k, axis=0), want, atol=1e-3) for k in range(4))
+        assert any(
+            np.allclose(np.roll(got, k, axis=0), want, atol=1e-3)
+            or np.allclose(np.roll(got[::-1], k, axis=0), want, atol=1e-3)
+            for k in range(4)
+        )

@@ -30,12 +30,21 @@ def scenes():
     rng = np.random.default_rng(1234)
     photos = backgrounds()
     out = []
-    for scale, (w, h) in ((1.0, (256, 256)), (2.5, (640, 360)), (1.5, (384, 300)), (5.0, (1280, 720)),
-                          (1.0, (256, 256)), (2.0, (512, 400))):
+    for scale, (w, h) in (
+        (1.0, (256, 256)),
+        (2.5, (640, 360)),
+        (1.5, (384, 300)),
+        (5.0, (1280, 720)),
+        (1.0, (256, 256)),
+        (2.0, (512, 400)),
+    ):
         img, labels = make_image(rng, photos, 256)
         big = cv2.resize(img, (round(256 * scale), round(256 * scale)), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        kept = [(c, x1 * scale, y1 * scale, x2 * scale, y2 * scale) for c, x1, y1, x2, y2 in labels
-                if x2 * scale <= w and y2 * scale <= h]
+        kept = [
+            (c, x1 * scale, y1 * scale, x2 * scale, y2 * scale)
+            for c, x1, y1, x2, y2 in labels
+            if x2 * scale <= w and y2 * scale <= h
+        ]
         out.append((np.ascontiguousarray(big), kept))
     return out
 
@@ -70,6 +79,7 @@ def test_letterbox_and_scaling_match_ultralytics():
         assert np.array_equal(ours, theirs), (h, w)
         boxes = np.array([[10.5, 20.25, 200.0, 230.0], [0.0, 0.0, 256.0, 256.0]], np.float32)
         import torch
+
         expected = ops.scale_boxes((256, 256), torch.tensor(boxes.copy()), (h, w)).numpy()
         assert np.allclose(scale_boxes(boxes, lb), expected, atol=1e-4)
 
@@ -134,12 +144,17 @@ def test_bad_models_are_clear_errors(tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 8, 8])])
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 8, 8])],
+    )
     path = tmp_path / "relu.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), str(path))
-    with pytest.raises(InferenceError, match=r"expected one image input of shape \[batch, 3, height, width\]; found inputs"):
+    with pytest.raises(
+        InferenceError, match=r"expected one image input of shape \[batch, 3, height, width\]; found inputs"
+    ):
         YoloModel(str(path))
 
 

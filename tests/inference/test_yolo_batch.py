@@ -41,6 +41,7 @@ def export(tmp_path_factory):
             shutil.copyfile(os.path.join(MODELS, f"tiny_{task}.pt"), pt)
             cache[key] = YOLO(str(pt), task=task).export(format="onnx", imgsz=160, verbose=False, **options)
         return cache[key]
+
     return get
 
 
@@ -83,14 +84,17 @@ class Counting:
         return self._run(blob)
 
 
-@pytest.mark.parametrize("task, options, calls", [
-    ("detect", {"dynamic": True}, [5]),
-    ("detect", {"batch": 2}, [2, 2, 2]),  # the last call: one frame and zeros
-    ("segment", {"dynamic": True}, [5]),
-    ("pose", {"dynamic": True}, [5]),
-    ("obb", {"batch": 4}, [4, 4]),
-    ("classify", {"dynamic": True}, [5]),
-])
+@pytest.mark.parametrize(
+    "task, options, calls",
+    [
+        ("detect", {"dynamic": True}, [5]),
+        ("detect", {"batch": 2}, [2, 2, 2]),  # the last call: one frame and zeros
+        ("segment", {"dynamic": True}, [5]),
+        ("pose", {"dynamic": True}, [5]),
+        ("obb", {"batch": 4}, [4, 4]),
+        ("classify", {"dynamic": True}, [5]),
+    ],
+)
 def test_one_call_per_batch_gives_what_one_call_per_frame_gives(export, task, options, calls):
     model = YoloModel(export(task, **options), device="cpu")
     assert model.batch_capacity == (None if options.get("dynamic") else options["batch"])
@@ -142,13 +146,15 @@ def test_vidcv_run_batches_a_file_with_the_same_detections(export, tmp_path):
     for i, img in enumerate(scenes("detect", 7)):
         cv2.imwrite(str(folder / f"f_{i:03d}.png"), img)
     preset = tmp_path / "yolo.yaml"
-    preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{export('detect', dynamic=True)}', "
-                      "device: cpu}\n")
+    preset.write_text(
+        f"pipeline:\n  - plugin: yolo\n    params: {{model: '{export('detect', dynamic=True)}', device: cpu}}\n"
+    )
     logs = {}
     for batch in ("1", "3"):
         logs[batch] = tmp_path / f"b{batch}.jsonl"
-        res = run_cli("run", str(folder), "-p", str(preset), "--batch", batch, "--detections-jsonl",
-                      str(logs[batch]), "-q", "-v")
+        res = run_cli(
+            "run", str(folder), "-p", str(preset), "--batch", batch, "--detections-jsonl", str(logs[batch]), "-q", "-v"
+        )
         assert res.returncode == 0, res.stderr
         assert ("3 frames per call" in res.stderr) == (batch == "3")
     lines = logs["3"].read_text().splitlines()
@@ -169,13 +175,16 @@ def test_vidcv_batch_passes_batch_on_with_the_same_detections(export, tmp_path):
         writer.write(img)
     writer.release()
     preset = tmp_path / "yolo.yaml"
-    preset.write_text(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{export('detect', dynamic=True)}', "
-                      "device: cpu}\n")
-    res = run_cli("run", str(clip), "-p", str(preset), "--batch", "1", "--detections-jsonl", str(tmp_path / "one.jsonl"),
-                  "-q")
+    preset.write_text(
+        f"pipeline:\n  - plugin: yolo\n    params: {{model: '{export('detect', dynamic=True)}', device: cpu}}\n"
+    )
+    res = run_cli(
+        "run", str(clip), "-p", str(preset), "--batch", "1", "--detections-jsonl", str(tmp_path / "one.jsonl"), "-q"
+    )
     assert res.returncode == 0, res.stderr
-    res = run_cli("batch", str(clip), "-p", str(preset), "--batch", "3", "--out", str(tmp_path / "out"), "-q",
-                  "--workers", "1")
+    res = run_cli(
+        "batch", str(clip), "-p", str(preset), "--batch", "3", "--out", str(tmp_path / "out"), "-q", "--workers", "1"
+    )
     assert res.returncode == 0, res.stderr
     batched = (tmp_path / "out" / "clip" / "detections.jsonl").read_text().splitlines()
     assert len(batched) == 7 and batched == (tmp_path / "one.jsonl").read_text().splitlines()

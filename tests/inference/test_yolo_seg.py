@@ -30,11 +30,17 @@ def seg_model(tmp_path_factory):
 
 def scene(h, w, seed):
     import cv2
+
     rng = np.random.default_rng(seed)
     img = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), (0, 0), 3)
     for _ in range(4):
-        cv2.circle(img, tuple(int(v) for v in rng.integers(20, min(h, w) - 20, 2)), int(rng.integers(8, 30)),
-                   tuple(int(v) for v in rng.integers(0, 255, 3)), -1)
+        cv2.circle(
+            img,
+            tuple(int(v) for v in rng.integers(20, min(h, w) - 20, 2)),
+            int(rng.integers(8, 30)),
+            tuple(int(v) for v in rng.integers(0, 255, 3)),
+            -1,
+        )
     return img
 
 
@@ -59,8 +65,9 @@ def test_segment_boxes_and_masks_match_ultralytics(seg_model):
         their_masks = ops.scale_masks(theirs.masks.data[None].float(), (h, w))[0].numpy() > 0.5
         # Both keep NMS order (score first), so detections pair up by position; an untrained head gives many
         # boxes of one size, so pairing by box alone would be ambiguous.
-        for i, (box, cls, mask) in enumerate(zip(theirs.boxes.xyxy.numpy(), theirs.boxes.cls.numpy().astype(int),
-                                                 their_masks)):
+        for i, (box, cls, mask) in enumerate(
+            zip(theirs.boxes.xyxy.numpy(), theirs.boxes.cls.numpy().astype(int), their_masks)
+        ):
             assert ours.class_id[i] == cls and np.abs(ours.xyxy[i] - box).max() < 1.0
             inter = np.logical_and(ours.masks[i], mask).sum()
             union = np.logical_or(ours.masks[i], mask).sum()

@@ -24,8 +24,14 @@ MODELS = os.environ.get("VIDCV_TEST_MODELS") or os.path.join(os.path.dirname(__f
 pytestmark = pytest.mark.timeout(600)
 
 FORMS = {
-    "detect": {"raw": {}, "nms": {"nms": True}, "dynamic": {"dynamic": True}, "batch2": {"batch": 2},
-               "fp16": {"half": True}, "fp16io": {}},
+    "detect": {
+        "raw": {},
+        "nms": {"nms": True},
+        "dynamic": {"dynamic": True},
+        "batch2": {"batch": 2},
+        "fp16": {"half": True},
+        "fp16io": {},
+    },
     "segment": {"raw": {}, "nms": {"nms": True}},
     "pose": {"raw": {}, "nms": {"nms": True}, "dynamic": {"dynamic": True}, "fp16io": {}},
     "obb": {"raw": {}, "nms": {"nms": True}},
@@ -70,6 +76,7 @@ def exported(tmp_path_factory):
                 onnx.save(float16.convert_float_to_float16(onnx.load(str(target)), keep_io_types=False), str(target))
             cache[task, form] = (str(target), imgsz)
         return cache[task, form]
+
     return get
 
 
@@ -135,8 +142,15 @@ def test_parity_with_ultralytics_predict(exported, model, form):
             free = list(range(len(got)))
             for box, cls in zip(xywhr, want_cls):
                 target = xywhr_corners(box[None])[0]
-                hit = next((i for i in free if got.class_id[i] == cls and
-                            corners_close(xywhr_corners(got.data["obb"][i][None])[0], target, 2.0)), None)
+                hit = next(
+                    (
+                        i
+                        for i in free
+                        if got.class_id[i] == cls
+                        and corners_close(xywhr_corners(got.data["obb"][i][None])[0], target, 2.0)
+                    ),
+                    None,
+                )
                 assert hit is not None, box
                 free.remove(hit)
             found += len(xywhr)
@@ -198,7 +212,9 @@ def test_rtdetr_exported_before_the_top_k(exported, tmp_path, monkeypatch):
         if prop.key == "names":
             prop.value = str({i: f"c{i}" for i in range(5)})
     onnx.save(model, tmp_path / "bad.onnx")
-    with pytest.raises(InferenceError, match=r"RT-DETR output rows have 7 values; vidcv reads rows of 6 .* or of 4 \+ 5"):
+    with pytest.raises(
+        InferenceError, match=r"RT-DETR output rows have 7 values; vidcv reads rows of 6 .* or of 4 \+ 5"
+    ):
         YoloModel(str(tmp_path / "bad.onnx"), device="cpu")
 
 

@@ -18,14 +18,19 @@ def frame_with(dets, shape=(100, 160, 3)):
 def test_boxes_labels_and_masks_are_drawn():
     masks = np.zeros((1, 100, 160), bool)
     masks[0, 60:80, 100:140] = True
-    dets = Detections([[10, 20, 50, 60], [100, 60, 140, 80]], [0.9, 0.5], [0, 1], {0: "face", 1: "cat"},
-                      masks=np.concatenate([np.zeros((1, 100, 160), bool), masks]))
+    dets = Detections(
+        [[10, 20, 50, 60], [100, 60, 140, 80]],
+        [0.9, 0.5],
+        [0, 1],
+        {0: "face", 1: "cat"},
+        masks=np.concatenate([np.zeros((1, 100, 160), bool), masks]),
+    )
     out = REG.create("annotate").process(frame_with(dets))
     img = out.image
     assert out.color_space == "bgr" and img.shape == (100, 160, 3)
-    assert img[40, 10].any() and img[40, 50].any()          # left and right edges of the first box
-    assert not img[40, 30].any()                            # its inside is not filled
-    assert img[70, 120].any()                               # the mask is filled
+    assert img[40, 10].any() and img[40, 50].any()  # left and right edges of the first box
+    assert not img[40, 30].any()  # its inside is not filled
+    assert img[70, 120].any()  # the mask is filled
     plain = REG.create("annotate", labels=False, masks=False).process(frame_with(dets)).image
     assert not plain[70, 120].any() and plain.sum() < img.sum()
 
@@ -41,7 +46,8 @@ def test_track_colours_and_trails():
     b, g, r = color_rgb(7)[::-1]
     assert (out.image[20, 25:55] == (b, g, r)).all(axis=1).all()  # the centres from x=20 to x=60, at y=20
     no_trail = REG.create("annotate", color_by="track", trail=0, labels=False).process(
-        frame_with(history.annotate(dets, 200.0)))
+        frame_with(history.annotate(dets, 200.0))
+    )
     assert not no_trail.image[20, 25:45].any()
 
 

@@ -39,7 +39,9 @@ pipeline:
 """)
     out = pipeline.process(Frame(img.copy(), 0, 0.0))
     mask = cv2.inRange(img, np.array([0, 0, 100], np.uint8), np.array([255, 255, 255], np.uint8))
-    expected = cv2.bitwise_and(img, img, mask=mask) if op == "and" else OPS[op](img, cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR))
+    expected = (
+        cv2.bitwise_and(img, img, mask=mask) if op == "and" else OPS[op](img, cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR))
+    )
     assert same(out.image, expected) and out.color_space == "bgr"
 
 

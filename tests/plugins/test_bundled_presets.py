@@ -12,8 +12,9 @@ from vidcv.sources import FileSource
 
 def run_preset(name, frames=90):
     outs = []
-    summary = Runner(FileSource(sample_video()), load_preset(bundled_preset(name)), [CallbackSink(outs.append)],
-                     max_frames=frames).run()
+    summary = Runner(
+        FileSource(sample_video()), load_preset(bundled_preset(name)), [CallbackSink(outs.append)], max_frames=frames
+    ).run()
     return summary, outs
 
 

@@ -7,8 +7,14 @@ from plugin_helpers import IMAGES, KINDS, bgr_of, run, same
 
 from vidcv.imageops import COLOR_SPACES
 
-BGR_TO = {"gray": cv2.COLOR_BGR2GRAY, "hsv": cv2.COLOR_BGR2HSV, "hls": cv2.COLOR_BGR2HLS,
-          "lab": cv2.COLOR_BGR2LAB, "ycrcb": cv2.COLOR_BGR2YCrCb, "rgb": cv2.COLOR_BGR2RGB}
+BGR_TO = {
+    "gray": cv2.COLOR_BGR2GRAY,
+    "hsv": cv2.COLOR_BGR2HSV,
+    "hls": cv2.COLOR_BGR2HLS,
+    "lab": cv2.COLOR_BGR2LAB,
+    "ycrcb": cv2.COLOR_BGR2YCrCb,
+    "rgb": cv2.COLOR_BGR2RGB,
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -29,18 +35,22 @@ def test_color_chain_tracks_the_current_space():
     img = IMAGES["color-37x53"]
     hsv = run("color", img, to="hsv")
     from vidcv.registry import Registry
+
     lab = Registry().create("color", to="lab").process(hsv)
     expected = cv2.cvtColor(cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2HSV), cv2.COLOR_HSV2BGR), cv2.COLOR_BGR2LAB)
     assert same(lab.image, expected)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("space, lower, upper", [
-    ("hsv", [0, 80, 80], [179, 255, 255]),
-    ("hsv", [100, 50, 50], [130, 255, 255]),
-    ("bgr", [0, 0, 100], [120, 120, 255]),
-    ("bgr", [200, 0, 0], [255, 255, 255]),
-])
+@pytest.mark.parametrize(
+    "space, lower, upper",
+    [
+        ("hsv", [0, 80, 80], [179, 255, 255]),
+        ("hsv", [100, 50, 50], [130, 255, 255]),
+        ("bgr", [0, 0, 100], [120, 120, 255]),
+        ("bgr", [200, 0, 0], [255, 255, 255]),
+    ],
+)
 @pytest.mark.parametrize("output", ["mask", "masked"])
 def test_in_range_equals_inrange(kind, space, lower, upper, output):
     img = IMAGES[kind]

@@ -10,10 +10,10 @@ MODES = {"external": cv2.RETR_EXTERNAL, "list": cv2.RETR_LIST, "ccomp": cv2.RETR
 
 def blobs_image():
     img = np.zeros((71, 97), np.uint8)
-    cv2.rectangle(img, (5, 5), (25, 20), 255, -1)       # area ~ 300
-    cv2.circle(img, (60, 40), 15, 255, -1)              # area ~ 700
-    cv2.circle(img, (60, 40), 5, 0, -1)                 # a hole: an inner contour
-    cv2.rectangle(img, (85, 60), (88, 63), 255, -1)     # area 9: small
+    cv2.rectangle(img, (5, 5), (25, 20), 255, -1)  # area ~ 300
+    cv2.circle(img, (60, 40), 15, 255, -1)  # area ~ 700
+    cv2.circle(img, (60, 40), 5, 0, -1)  # a hole: an inner contour
+    cv2.rectangle(img, (85, 60), (88, 63), 255, -1)  # area 9: small
     return img
 
 
@@ -38,6 +38,7 @@ def test_draw_on_the_original_and_no_emit():
     mask = cv2.inRange(original, (0, 0, 0), (255, 255, 100))
     from vidcv.frame import Frame
     from vidcv.registry import Registry
+
     frame = Frame(mask, 0, 0.0, source_image=original)
     out = Registry().create("contours", draw="original", emit=False, min_area=0).process(frame)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

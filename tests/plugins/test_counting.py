@@ -72,7 +72,8 @@ def test_untracked_detections_are_not_counted_and_drawing():
 def test_drawing_a_region_sets_the_line_or_zone():
     assert REG.create("count").region_params(10, 20, 100, 40) == {"line": [10, 40, 110, 40]}
     assert REG.create("count", mode="zone").region_params(10, 20, 100, 40) == {
-        "zone": [10, 20, 110, 20, 110, 60, 10, 60]}
+        "zone": [10, 20, 110, 20, 110, 60, 10, 60]
+    }
 
 
 @pytest.mark.parametrize("anchor", ["center", "bottom"])
@@ -97,6 +98,7 @@ def test_counts_reach_the_detection_log(tmp_path, anchor):
     log = tmp_path / "log.jsonl"
     summary = Runner(Frames("frames"), pipeline, [DetectionsLogSink(str(log))]).run()
     import json
+
     last = json.loads(log.read_text().splitlines()[-1])
     assert last["counts"]["in"] + last["counts"]["out"] == 4
     assert summary.to_dict()["stages"][3]["counts"] == last["counts"]
@@ -109,14 +111,17 @@ def test_track_age_and_speed_reach_the_detection_log(tmp_path):
     from vidcv.bundled import sample_video
 
     log = tmp_path / "log.jsonl"
-    res = run_cli("run", sample_video(), "-p", "track_shapes", "--max-frames", "60", "--detections-jsonl", str(log),
-                  "-q")
+    res = run_cli(
+        "run", sample_video(), "-p", "track_shapes", "--max-frames", "60", "--detections-jsonl", str(log), "-q"
+    )
     assert res.returncode == 0, res.stderr
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     tracked = [d for line in lines for d in line["detections"] if d["track_id"] is not None]
     assert tracked and "counts" in lines[-1]
-    assert all(set(d) == {"xyxy", "confidence", "class_id", "class_name", "track_id", "track_age", "speed_px_s"}
-               for d in tracked)
+    assert all(
+        set(d) == {"xyxy", "confidence", "class_id", "class_name", "track_id", "track_age", "speed_px_s"}
+        for d in tracked
+    )
     ages = {}
     for line in lines:  # a track's age grows by one a frame while it is seen on consecutive frames
         for d in line["detections"]:

@@ -9,15 +9,23 @@ from vidcv.errors import ParamError
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("params", [
-    {"low": 50, "high": 150},
-    {"low": 10, "high": 60, "aperture": 5},
-    {"low": 100, "high": 400, "aperture": 7, "l2gradient": True},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"low": 50, "high": 150},
+        {"low": 10, "high": 60, "aperture": 5},
+        {"low": 100, "high": 400, "aperture": 7, "l2gradient": True},
+    ],
+)
 def test_canny_equals_opencv(kind, params):
     gray = gray_of(IMAGES[kind])
-    expected = cv2.Canny(gray, params["low"], params["high"], apertureSize=params.get("aperture", 3),
-                         L2gradient=params.get("l2gradient", False))
+    expected = cv2.Canny(
+        gray,
+        params["low"],
+        params["high"],
+        apertureSize=params.get("aperture", 3),
+        L2gradient=params.get("l2gradient", False),
+    )
     out = run("canny", IMAGES[kind], **params)
     assert same(out.image, expected) and out.color_space == "gray"
 

@@ -9,16 +9,21 @@ from vidcv.errors import ParamError
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("params, call", [
-    ({"method": "box", "ksize": 3}, lambda i: cv2.blur(i, (3, 3))),
-    ({"method": "box", "ksize": 9}, lambda i: cv2.blur(i, (9, 9))),
-    ({"method": "gaussian", "ksize": 5}, lambda i: cv2.GaussianBlur(i, (5, 5), 0)),
-    ({"method": "gaussian", "ksize": 7, "sigma": 2.5}, lambda i: cv2.GaussianBlur(i, (7, 7), 2.5)),
-    ({"method": "median", "ksize": 3}, lambda i: cv2.medianBlur(i, 3)),
-    ({"method": "median", "ksize": 7}, lambda i: cv2.medianBlur(i, 7)),
-    ({"method": "bilateral", "d": 5, "sigma_color": 40, "sigma_space": 10},
-     lambda i: cv2.bilateralFilter(i, 5, 40, 10)),
-])
+@pytest.mark.parametrize(
+    "params, call",
+    [
+        ({"method": "box", "ksize": 3}, lambda i: cv2.blur(i, (3, 3))),
+        ({"method": "box", "ksize": 9}, lambda i: cv2.blur(i, (9, 9))),
+        ({"method": "gaussian", "ksize": 5}, lambda i: cv2.GaussianBlur(i, (5, 5), 0)),
+        ({"method": "gaussian", "ksize": 7, "sigma": 2.5}, lambda i: cv2.GaussianBlur(i, (7, 7), 2.5)),
+        ({"method": "median", "ksize": 3}, lambda i: cv2.medianBlur(i, 3)),
+        ({"method": "median", "ksize": 7}, lambda i: cv2.medianBlur(i, 7)),
+        (
+            {"method": "bilateral", "d": 5, "sigma_color": 40, "sigma_space": 10},
+            lambda i: cv2.bilateralFilter(i, 5, 40, 10),
+        ),
+    ],
+)
 def test_blur_equals_opencv(kind, params, call):
     img = IMAGES[kind]
     assert same(run("blur", img, **params).image, call(img))

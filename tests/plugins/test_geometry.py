@@ -7,17 +7,25 @@ import numpy as np
 import pytest
 from plugin_helpers import IMAGES, KINDS, run, same
 
-INTER = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA,
-         "cubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
+INTER = {
+    "nearest": cv2.INTER_NEAREST,
+    "linear": cv2.INTER_LINEAR,
+    "area": cv2.INTER_AREA,
+    "cubic": cv2.INTER_CUBIC,
+    "lanczos": cv2.INTER_LANCZOS4,
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("width, height, scale, size", [
-    (20, 30, 0.5, lambda w, h: (20, 30)),
-    (40, 0, 0.5, lambda w, h: (40, max(1, round(h * 40 / w)))),
-    (0, 25, 0.5, lambda w, h: (max(1, round(w * 25 / h)), 25)),
-    (0, 0, 1.7, lambda w, h: (round(w * 1.7), round(h * 1.7))),
-])
+@pytest.mark.parametrize(
+    "width, height, scale, size",
+    [
+        (20, 30, 0.5, lambda w, h: (20, 30)),
+        (40, 0, 0.5, lambda w, h: (40, max(1, round(h * 40 / w)))),
+        (0, 25, 0.5, lambda w, h: (max(1, round(w * 25 / h)), 25)),
+        (0, 0, 1.7, lambda w, h: (round(w * 1.7), round(h * 1.7))),
+    ],
+)
 @pytest.mark.parametrize("interpolation", sorted(INTER))
 def test_resize(kind, width, height, scale, size, interpolation):
     img = IMAGES[kind]
@@ -81,6 +89,7 @@ def test_crop_outside_the_frame_is_a_clear_error():
 def test_translate(kind, dx, dy):
     img = IMAGES[kind]
     h, w = img.shape[:2]
-    expected = cv2.warpAffine(img, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), borderMode=cv2.BORDER_CONSTANT,
-                              borderValue=0)
+    expected = cv2.warpAffine(
+        img, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
     assert same(run("translate", img, dx=dx, dy=dy).image, expected)

@@ -12,6 +12,7 @@ from vidcv.plugins.haar import class_name_of, shipped_cascades
 
 def sample_frames(indices=(0, 75, 150, 225)):
     from vidcv.bundled import sample_video
+
     cap = cv2.VideoCapture(sample_video())
     frames = {}
     for i in range(max(indices) + 1):
@@ -29,25 +30,43 @@ def same_boxes(a, b):
     return a.shape == b.shape and np.array_equal(a[np.lexsort(a.T[::-1])], b[np.lexsort(b.T[::-1])])
 
 
-@pytest.mark.parametrize("cascade", ["haarcascade_frontalface_default", "haarcascade_frontalface_alt2",
-                                     "haarcascade_eye", "haarcascade_profileface"])
-@pytest.mark.parametrize("scale_factor, min_neighbors, min_size, max_size, equalize", [
-    (1.1, 5, 30, 0, True), (1.05, 3, 20, 200, False), (1.3, 1, 10, 0, True)])
+@pytest.mark.parametrize(
+    "cascade",
+    ["haarcascade_frontalface_default", "haarcascade_frontalface_alt2", "haarcascade_eye", "haarcascade_profileface"],
+)
+@pytest.mark.parametrize(
+    "scale_factor, min_neighbors, min_size, max_size, equalize",
+    [(1.1, 5, 30, 0, True), (1.05, 3, 20, 200, False), (1.3, 1, 10, 0, True)],
+)
 def test_haar_equals_detectmultiscale(cascade, scale_factor, min_neighbors, min_size, max_size, equalize):
     classifier = cv2.CascadeClassifier(shipped_cascades()[cascade])
-    plugin = REG.create("haar", cascade=cascade, scale_factor=scale_factor, min_neighbors=min_neighbors,
-                        min_size=min_size, max_size=max_size, equalize=equalize)
+    plugin = REG.create(
+        "haar",
+        cascade=cascade,
+        scale_factor=scale_factor,
+        min_neighbors=min_neighbors,
+        min_size=min_size,
+        max_size=max_size,
+        equalize=equalize,
+    )
     for img in FRAMES.values():
         gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
         if equalize:
             gray = cv2.equalizeHist(gray)
-        expected = classifier.detectMultiScale(gray, scaleFactor=scale_factor, minNeighbors=min_neighbors,
-                                               minSize=(min_size, min_size),
-                                               maxSize=(max_size, max_size) if max_size else (0, 0))
+        expected = classifier.detectMultiScale(
+            gray,
+            scaleFactor=scale_factor,
+            minNeighbors=min_neighbors,
+            minSize=(min_size, min_size),
+            maxSize=(max_size, max_size) if max_size else (0, 0),
+        )
         expected = np.asarray(expected, np.float32).reshape(-1, 4)
         out = plugin.process(Frame(img.copy(), 0, 0.0))
-        want = np.column_stack([expected[:, :2], expected[:, :2] + expected[:, 2:]]) if len(expected) else \
-            np.zeros((0, 4), np.float32)
+        want = (
+            np.column_stack([expected[:, :2], expected[:, :2] + expected[:, 2:]])
+            if len(expected)
+            else np.zeros((0, 4), np.float32)
+        )
         assert same_boxes(out.detections.xyxy, want)
         assert np.all((out.detections.confidence > 0) & (out.detections.confidence < 1))
         assert np.array_equal(out.image, img)  # the image is left as it is
@@ -78,6 +97,7 @@ def test_a_cascade_by_path_and_bad_cascades(tmp_path):
     with pytest.raises(ParamError, match="not a valid cascade file"):
         REG.create("haar", cascade=str(bad))
     from vidcv.presets import parse_preset
+
     with pytest.raises(PresetError, match="stage 0 \\(haar\\): parameter 'cascade'"):
         parse_preset("pipeline:\n  - plugin: haar\n    params: {cascade: nope}\n", REG)
 

@@ -28,8 +28,7 @@ def test_clahe(kind, clip_limit, tile):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("alpha, beta, gamma", [(1.0, 0.0, 1.0), (1.5, -20.0, 1.0), (0.7, 35.0, 2.2),
-                                                (2.0, 0.0, 0.5)])
+@pytest.mark.parametrize("alpha, beta, gamma", [(1.0, 0.0, 1.0), (1.5, -20.0, 1.0), (0.7, 35.0, 2.2), (2.0, 0.0, 0.5)])
 def test_brightness_contrast_gamma(kind, alpha, beta, gamma):
     img = IMAGES[kind]
     expected = cv2.convertScaleAbs(img, alpha=alpha, beta=beta)

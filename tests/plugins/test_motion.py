@@ -21,18 +21,27 @@ def sequence(n=30, size=(96, 128)):
     return frames
 
 
-@pytest.mark.parametrize("method, create, threshold", [
-    ("mog2", cv2.createBackgroundSubtractorMOG2, 16.0),
-    ("knn", cv2.createBackgroundSubtractorKNN, 400.0),
-])
+@pytest.mark.parametrize(
+    "method, create, threshold",
+    [
+        ("mog2", cv2.createBackgroundSubtractorMOG2, 16.0),
+        ("knn", cv2.createBackgroundSubtractorKNN, 400.0),
+    ],
+)
 @pytest.mark.parametrize("detect_shadows", [True, False])
 @pytest.mark.parametrize("gray", [False, True])
 def test_masks_equal_opencv(method, create, threshold, detect_shadows, gray):
     frames = sequence()
     if gray:
         frames = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
-    plugin = REG.create("background_subtraction", method=method, history=50, var_threshold=threshold,
-                        detect_shadows=detect_shadows, min_area=30)
+    plugin = REG.create(
+        "background_subtraction",
+        method=method,
+        history=50,
+        var_threshold=threshold,
+        detect_shadows=detect_shadows,
+        min_area=30,
+    )
     cv2.setRNGSeed(7)  # KNN samples its model at random: both runs start from the same seed
     outs = [plugin.process(Frame(img.copy(), i, 0.0)) for i, img in enumerate(frames)]
     cv2.setRNGSeed(7)

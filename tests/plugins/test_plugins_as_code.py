@@ -21,29 +21,58 @@ CLASSIC = sorted(n for n in REG.names() if REG.get(n).category not in ("detectio
 EXTRA = {
     "canny": [{"auto": True, "sigma": 0.5}, {"aperture": 5, "l2gradient": True}],
     "blur": [{"method": m, "ksize": 7} for m in ("box", "gaussian", "median", "bilateral")],
-    "threshold": [{"method": m} for m in ("binary", "binary_inv", "trunc", "tozero", "tozero_inv", "otsu",
-                                          "triangle", "adaptive_mean", "adaptive_gaussian")],
+    "threshold": [
+        {"method": m}
+        for m in (
+            "binary",
+            "binary_inv",
+            "trunc",
+            "tozero",
+            "tozero_inv",
+            "otsu",
+            "triangle",
+            "adaptive_mean",
+            "adaptive_gaussian",
+        )
+    ],
     "color": [{"to": s} for s in ("bgr", "gray", "hsv", "hls", "lab", "ycrcb", "rgb")],
     "bitwise": [{"op": op, "with": "stage", "stage": 0} for op in ("and", "or", "xor")]
-               + [{"op": "xor"}, {"op": "not"}, {"with": "stage", "stage": 1}],  # the last: not an earlier stage
-    "resize": [{"width": 40, "height": 30}, {"width": 40}, {"height": 50, "interpolation": "cubic"},
-               {"scale": 1.7, "interpolation": "lanczos"}, {"interpolation": "linear"}],
-    "rotate": [{"angle": 30.0, "expand": True}, {"angle": 90.0, "expand": True},
-               {"angle": -45.0, "scale": 0.7, "expand": True}],
+    + [{"op": "xor"}, {"op": "not"}, {"with": "stage", "stage": 1}],  # the last: not an earlier stage
+    "resize": [
+        {"width": 40, "height": 30},
+        {"width": 40},
+        {"height": 50, "interpolation": "cubic"},
+        {"scale": 1.7, "interpolation": "lanczos"},
+        {"interpolation": "linear"},
+    ],
+    "rotate": [
+        {"angle": 30.0, "expand": True},
+        {"angle": 90.0, "expand": True},
+        {"angle": -45.0, "scale": 0.7, "expand": True},
+    ],
     "flip": [{"mode": "both"}],
     "crop": [{"x": 10, "y": 5, "width": 20, "height": 15}, {"x": 40, "width": 30}, {"x": 100}],  # clipped; outside
     "translate": [{"dx": -7, "dy": 5}],
-    "contours": [{"mode": "ccomp"}, {"mode": "tree"}, {"min_area": 0.0}, {"min_area": 20.0, "max_area": 400.0},
-                 {"draw": "none"}],
+    "contours": [
+        {"mode": "ccomp"},
+        {"mode": "tree"},
+        {"min_area": 0.0},
+        {"min_area": 20.0, "max_area": 400.0},
+        {"draw": "none"},
+    ],
     "background_subtraction": [{"method": "knn", "var_threshold": 400.0}, {"method": "knn", "detect_shadows": False}],
 }
-EXTRA["threshold"] += [{"method": "adaptive_mean", "block_size": 25, "c": -4.5, "maxval": 200.0},
-                       {"method": "adaptive_gaussian", "block_size": 5, "c": 7.0},
-                       {"method": "otsu", "maxval": 128.0}, {"method": "triangle", "maxval": 100.0},
-                       {"method": "trunc", "thresh": 90.0}, {"method": "binary_inv", "thresh": 200.0, "maxval": 180.0}]
-EXTRA["morphology"] = ([{"op": op, "ksize": 5} for op in ("erode", "dilate", "open", "close", "gradient", "tophat",
-                                                         "blackhat")]
-                       + [{"shape": s, "ksize": 7, "iterations": 3} for s in ("rect", "ellipse", "cross")])
+EXTRA["threshold"] += [
+    {"method": "adaptive_mean", "block_size": 25, "c": -4.5, "maxval": 200.0},
+    {"method": "adaptive_gaussian", "block_size": 5, "c": 7.0},
+    {"method": "otsu", "maxval": 128.0},
+    {"method": "triangle", "maxval": 100.0},
+    {"method": "trunc", "thresh": 90.0},
+    {"method": "binary_inv", "thresh": 200.0, "maxval": 180.0},
+]
+EXTRA["morphology"] = [
+    {"op": op, "ksize": 5} for op in ("erode", "dilate", "open", "close", "gradient", "tophat", "blackhat")
+] + [{"shape": s, "ksize": 7, "iterations": 3} for s in ("rect", "ellipse", "cross")]
 EXTRA["equalize"] = [{"clip_limit": 0.5, "tile": 2}, {"method": "global"}]
 EXTRA["brightness_contrast"] = [{"alpha": 1.8, "beta": -40.0, "gamma": 0.5}, {"alpha": 0.5, "beta": 60.0, "gamma": 2.2}]
 EXTRA["kmeans"] = [{"k": 2, "attempts": 3}, {"k": 8}]
@@ -137,8 +166,9 @@ def test_repeated_plugins_get_their_own_functions_and_constants():
     assert "def blur_1(frame: Frame) -> Frame:" in code and "def blur_2(frame: Frame) -> Frame:" in code
     image = IMAGES["color-61x45"]
     script = load(code)
-    assert np.array_equal(script.process(script.Frame(image.copy())).image,
-                          pipeline.process(Frame(image.copy(), 0, 0.0)).image)
+    assert np.array_equal(
+        script.process(script.Frame(image.copy())).image, pipeline.process(Frame(image.copy(), 0, 0.0)).image
+    )
 
 
 def code_lines(pipeline):
@@ -152,4 +182,3 @@ def test_no_dead_branches_for_the_values_chosen():
     assert "medianBlur" in code and "GaussianBlur" not in code and "bilateralFilter" not in code
     code = code_lines(Pipeline([Stage(REG.create("threshold", method="otsu"))]))
     assert "THRESH_OTSU" in code and "adaptiveThreshold" not in code
-

@@ -41,15 +41,38 @@ def other_value(param: Param):
 
 
 def test_the_classic_library_is_registered():
-    expected = {"color", "in_range", "threshold", "morphology", "blur", "sharpen", "canny", "sobel", "prewitt",
-                "scharr", "laplacian", "equalize", "brightness_contrast", "resize", "rotate", "flip", "crop",
-                "translate", "bitwise", "contours", "background_subtraction", "features", "kmeans"}
+    expected = {
+        "color",
+        "in_range",
+        "threshold",
+        "morphology",
+        "blur",
+        "sharpen",
+        "canny",
+        "sobel",
+        "prewitt",
+        "scharr",
+        "laplacian",
+        "equalize",
+        "brightness_contrast",
+        "resize",
+        "rotate",
+        "flip",
+        "crop",
+        "translate",
+        "bitwise",
+        "contours",
+        "background_subtraction",
+        "features",
+        "kmeans",
+    }
     assert expected <= set(NAMES)
 
 
 def runs_here(name, param, value):
     """False for a value this machine cannot run (roi_track's contrib-only methods without opencv-contrib)."""
     from vidcv.errors import ParamError
+
     try:
         REG.create(name, **{param.name: value})
     except ParamError as exc:

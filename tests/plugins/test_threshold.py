@@ -6,8 +6,13 @@ from plugin_helpers import IMAGES, KINDS, REG, gray_of, run, same
 
 from vidcv.errors import ParamError
 
-GLOBAL = {"binary": cv2.THRESH_BINARY, "binary_inv": cv2.THRESH_BINARY_INV, "trunc": cv2.THRESH_TRUNC,
-          "tozero": cv2.THRESH_TOZERO, "tozero_inv": cv2.THRESH_TOZERO_INV}
+GLOBAL = {
+    "binary": cv2.THRESH_BINARY,
+    "binary_inv": cv2.THRESH_BINARY_INV,
+    "trunc": cv2.THRESH_TRUNC,
+    "tozero": cv2.THRESH_TOZERO,
+    "tozero_inv": cv2.THRESH_TOZERO_INV,
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -26,8 +31,10 @@ def test_automatic_thresholds_ignore_thresh(kind, method, flag):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("method, flag", [("adaptive_mean", cv2.ADAPTIVE_THRESH_MEAN_C),
-                                          ("adaptive_gaussian", cv2.ADAPTIVE_THRESH_GAUSSIAN_C)])
+@pytest.mark.parametrize(
+    "method, flag",
+    [("adaptive_mean", cv2.ADAPTIVE_THRESH_MEAN_C), ("adaptive_gaussian", cv2.ADAPTIVE_THRESH_GAUSSIAN_C)],
+)
 @pytest.mark.parametrize("block_size, c", [(3, 0), (11, 2), (25, -5.5)])
 def test_adaptive_thresholds(kind, method, flag, block_size, c):
     expected = cv2.adaptiveThreshold(gray_of(IMAGES[kind]), 255, flag, cv2.THRESH_BINARY, block_size, c)

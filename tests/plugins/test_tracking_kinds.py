@@ -113,5 +113,5 @@ def test_count_uses_the_box_centre_for_oriented_boxes():
     a, b = np.array([320.0, 240.0]) + 120 * NORMAL, np.array([320.0, 240.0]) - 120 * NORMAL
     line = [round(v) for v in (*a, *b)]
     preset = TRACK % "bytetrack" + f"  - plugin: count\n    params: {{mode: line, line: {line}, draw: false}}\n"
-    (_, out), = collections.deque(run(preset), maxlen=1)  # the last frame
+    ((_, out),) = collections.deque(run(preset), maxlen=1)  # the last frame
     assert out.statuses["count"].counts == {"in": 1, "out": 1}

@@ -54,8 +54,9 @@ def test_classes_by_name_or_id():
 
 def test_boxes_after_a_resize_are_in_source_pixels():
     direct = REG.create("yolo", device="cpu").process(Frame(shapes_scene(), 0, 0.0)).detections
-    pipeline = parse_preset("pipeline:\n  - plugin: resize\n    params: {scale: 0.5}\n"
-                            "  - plugin: yolo\n    params: {device: cpu}\n", REG)
+    pipeline = parse_preset(
+        "pipeline:\n  - plugin: resize\n    params: {scale: 0.5}\n  - plugin: yolo\n    params: {device: cpu}\n", REG
+    )
     small = pipeline.process(Frame(shapes_scene(), 0, 0.0)).detections
     assert len(small) == len(direct) == 3
 

@@ -38,8 +38,9 @@ def test_overlays_are_drawn_from_detections(qtbot):
     frame = Frame(np.zeros((100, 100, 3), np.uint8), 0, 0.0)
     masks = np.zeros((1, 100, 100), bool)
     masks[0, 60:90, 60:90] = True
-    frame.detections = Detections([[10, 10, 50, 50], [60, 60, 90, 90]], [0.9, 0.8], [0, 1], {0: "face", 1: "cat"},
-                                  tracker_id=[3, -1])
+    frame.detections = Detections(
+        [[10, 10, 50, 50], [60, 60, 90, 90]], [0.9, 0.8], [0, 1], {0: "face", 1: "cat"}, tracker_id=[3, -1]
+    )
     view.show_frame(frame)
     with_overlay = view.grab().toImage()
     view.set_overlays(False)

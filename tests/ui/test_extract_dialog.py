@@ -64,8 +64,13 @@ def test_every_format_is_offered_with_its_help_and_the_options_reach_extract(qtb
     dialog.merge.setChecked(True)
     dialog.out.setText(str(tmp_path / "ds"))
     options = dialog.options()
-    assert (options.out, options.fmt, options.crops, options.negatives_only, options.merge) == \
-        (str(tmp_path / "ds"), "classify", True, False, True)
+    assert (options.out, options.fmt, options.crops, options.negatives_only, options.merge) == (
+        str(tmp_path / "ds"),
+        "classify",
+        True,
+        False,
+        True,
+    )
     choose_format(dialog, "yolo-obb")  # --crops is for classify only: checked but not given
     assert not dialog.crops.isEnabled() and not dialog.options().crops
     dialog.negatives_only.setChecked(True)
@@ -85,8 +90,11 @@ def test_classify_crops_cut_out_every_shape_and_snapshots_add_theirs(qtbot, wind
     crops = glob.glob(str(out / "*" / "*" / "*_k00.jpg"))
     assert crops and {os.path.basename(os.path.dirname(p)) for p in crops} <= {"circle", "square", "triangle"}
     assert not (out / "labels").exists()  # the classify layout: the class is the folder
-    assert (window.dataset_dir, window.dataset_crops, window.dataset_merge) == (str(dialog.job.writer.root), True,
-                                                                              False)
+    assert (window.dataset_dir, window.dataset_crops, window.dataset_merge) == (
+        str(dialog.job.writer.root),
+        True,
+        False,
+    )
     index = 45  # a frame the extraction did not take
     assert len(show_frame(qtbot, window, index).detections) > 0
     assert window.snapshot_to_dataset()
@@ -113,8 +121,11 @@ def test_a_pipeline_without_detectors_needs_negatives_only(qtbot, window, tmp_pa
     dialog.negatives_only.setChecked(True)
     extract(qtbot, dialog)
     labels = [n for s in ("train", "val", "test") for n in os.listdir(out / "labels" / s)]
-    assert len(labels) == 5 and all((out / "labels" / s / n).stat().st_size == 0
-                                    for s in ("train", "val", "test") for n in os.listdir(out / "labels" / s))
+    assert len(labels) == 5 and all(
+        (out / "labels" / s / n).stat().st_size == 0
+        for s in ("train", "val", "test")
+        for n in os.listdir(out / "labels" / s)
+    )
 
 
 def test_a_folder_vidcv_did_not_make_needs_merge(qtbot, window, tmp_path):
@@ -144,8 +155,10 @@ def test_a_dataset_being_written_is_busy_for_snapshots_and_a_second_extraction(q
         assert window.dataset_dir == str(out)
         assert not window.snapshot_to_dataset()
         message = window.statusBar().currentMessage()
-        assert message.startswith(f"{out} is being written by another vidcv (pid {os.getpid()}") and \
-            "(this process)" in message
+        assert (
+            message.startswith(f"{out} is being written by another vidcv (pid {os.getpid()}")
+            and "(this process)" in message
+        )
         second = type(dialog)(window.session, window)
         qtbot.addWidget(second)
         second.out.setText(str(out))
@@ -163,8 +176,9 @@ def test_a_snapshot_with_new_classes_asks_for_merge(qtbot, window, tmp_path):
     from vidcv.detections import Detections
 
     out = tmp_path / "dogs"
-    dogs = Detections(np.array([[10, 10, 50, 50]], np.float32), np.ones(1, np.float32), np.zeros(1, np.int32),
-                      {0: "dog"})
+    dogs = Detections(
+        np.array([[10, 10, 50, 50]], np.float32), np.ones(1, np.float32), np.zeros(1, np.int32), {0: "dog"}
+    )
     assert DatasetWriter(str(out)).add("earlier", 0, np.zeros((64, 64, 3), np.uint8), dogs, {"source": "x"})
     dialog = open_dialog(qtbot, window)  # its shapes are new classes for this dataset
     window._dataset_chosen(str(out))

@@ -20,8 +20,12 @@ def ini_text():
 
 
 def shown_texts(window):
-    return [window.windowTitle(), window.source_panel.status.text(), window.statusBar().currentMessage(),
-            window.message]
+    return [
+        window.windowTitle(),
+        window.source_panel.status.text(),
+        window.statusBar().currentMessage(),
+        window.message,
+    ]
 
 
 @pytest.mark.parametrize("spec, title_source", [(SECRET_URL, "x"), (NO_PATH_URL, "***@127.0.0.1:9")])
@@ -35,8 +39,10 @@ def test_a_source_with_a_password_is_neither_shown_nor_remembered(qtbot, window,
     shown = spec.replace("admin:secret", "***").replace("user:secret", "***")
     assert window.statusBar().currentMessage() == f"{shown} is not remembered for the next start: it holds credentials"
     assert "does not save it" in window.source_panel.status.toolTip()
-    qtbot.waitUntil(lambda: "reconnecting" in window.source_panel.status.text()
-                    or "refused" in window.source_panel.status.text(), timeout=10000)
+    qtbot.waitUntil(
+        lambda: "reconnecting" in window.source_panel.status.text() or "refused" in window.source_panel.status.text(),
+        timeout=10000,
+    )
     window.open_extract_dialog()
     dialog = window.extract_dialog
     qtbot.addWidget(dialog)
@@ -77,5 +83,9 @@ def test_credentials_an_older_vidcv_saved_are_dropped_at_start(qtbot):
     assert (source, preset) == (sample_video(), "edges")  # the first start's sample, not the stream
     Settings().sync()
     assert "secret" not in ini_text()
-    assert QSettings(os.path.join(os.environ["VIDCV_CONFIG_DIR"], "vidcv.ini"),
-                     QSettings.Format.IniFormat).value("session/source") is None
+    assert (
+        QSettings(os.path.join(os.environ["VIDCV_CONFIG_DIR"], "vidcv.ini"), QSettings.Format.IniFormat).value(
+            "session/source"
+        )
+        is None
+    )

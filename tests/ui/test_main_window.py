@@ -58,8 +58,9 @@ def test_add_reorder_disable_remove_change_the_image_as_the_engine_says(qtbot, w
     panel.list.setCurrentRow(0)
     panel.add_plugin("flip")  # added after the selected stage
     assert [window.session.pipeline.stage_name(i) for i in range(2)] == ["color", "flip"]
-    wait_for(qtbot, window, lambda f: np.array_equal(
-        f.image, cv2.flip(cv2.cvtColor(f.source_image, cv2.COLOR_BGR2GRAY), 1)))
+    wait_for(
+        qtbot, window, lambda f: np.array_equal(f.image, cv2.flip(cv2.cvtColor(f.source_image, cv2.COLOR_BGR2GRAY), 1))
+    )
     # reorder by dragging in the list model: flip first
     model = panel.list.model()
     root = model.index(0, 0).parent()
@@ -116,6 +117,7 @@ def test_every_kind_of_parameter_gets_its_widget(qtbot):
     assert isinstance(canny.widgets["auto"].check, QCheckBox)
     from vidcv.params import Color
     from vidcv.ui.param_editor import ParamWidget
+
     color = ParamWidget(Color("c", (0, 0, 255)), [0, 0, 255])
     qtbot.addWidget(color)
     assert isinstance(color.button, QPushButton) and "R 255" in color.button.text()
@@ -397,8 +399,10 @@ def test_a_region_goes_to_the_stage_selected_at_start_up(qtbot, make_window, tmp
     pause_on_a_frame(qtbot, win)
     rect = win.view.image_rects()[0]
     scale = 640 / rect.width()
-    win.view.select_region(QPoint(rect.x() + int(20 / scale), rect.y() + int(30 / scale)),
-                           QPoint(rect.x() + int(100 / scale), rect.y() + int(90 / scale)))
+    win.view.select_region(
+        QPoint(rect.x() + int(20 / scale), rect.y() + int(30 / scale)),
+        QPoint(rect.x() + int(100 / scale), rect.y() + int(90 / scale)),
+    )
     roi = session.pipeline.stages[0].plugin.values()["roi"]
     assert all(abs(a - b) <= 2 for a, b in zip(roi, [20, 30, 80, 60]))
     assert "given to roi_track" in win.statusBar().currentMessage()
@@ -431,7 +435,7 @@ def test_a_paused_frame_is_processed_again_on_every_pipeline_edit(qtbot, window)
     start_on_sample(qtbot, window)
     index = pause_on_a_frame(qtbot, window)
     session = window.session
-    at = lambda want: (lambda f: f.index == index and want(f))  # noqa: E731
+    at = lambda want: lambda f: f.index == index and want(f)  # noqa: E731
     session.add_stage("flip")  # add
     wait_for(qtbot, window, at(lambda f: np.array_equal(f.image, cv2.flip(f.source_image, 1))))
     session.add_stage("color")  # add a second: to gray
@@ -461,8 +465,12 @@ def test_the_readout_is_as_tall_as_its_rows(qtbot, make_window, tmp_path):
     from vidcv.ui.session import Session
 
     long = Session()
-    long.load_preset(sample_preset(tmp_path / "long.yaml", ["blur", "flip", "sharpen", "equalize", "color", "canny",
-                                                             "morphology", "blur", "flip", "sharpen", "flip"]))
+    long.load_preset(
+        sample_preset(
+            tmp_path / "long.yaml",
+            ["blur", "flip", "sharpen", "equalize", "color", "canny", "morphology", "blur", "flip", "sharpen", "flip"],
+        )
+    )
     first = make_window(long)
     start_on_sample(qtbot, first)
     qtbot.waitUntil(lambda: first.readout.shown_rows == 11, timeout=8000)
@@ -529,8 +537,11 @@ def test_help_menu_shortcuts_docs_and_about(qtbot, window):
 
     help_menu = window.menuBar().actions()[-1]
     assert help_menu.text() == "&Help"
-    assert [a.text() for a in help_menu.menu().actions()] == ["Keyboard shortcuts", "README and documentation",
-                                                              "About vidcv"]
+    assert [a.text() for a in help_menu.menu().actions()] == [
+        "Keyboard shortcuts",
+        "README and documentation",
+        "About vidcv",
+    ]
     window.actions_.shortcuts.trigger()
     text = window.help_box.text()
     for keys in ("Space", "Ctrl+S", "Ctrl+Q", "Ctrl+E", "Right", "F1"):
@@ -664,8 +675,14 @@ def test_opencv_and_ffmpeg_logs_do_not_leak_from_the_gui(tmp_path):
     env.pop("OPENCV_LOG_LEVEL", None)
     env.pop("OPENCV_FFMPEG_LOGLEVEL", None)
     code = "import sys; from vidcv.ui.app import main; sys.exit(main(sys.argv[1:]))"
-    res = subprocess.run([sys.executable, "-c", code, "57", "--frames", "1", "--screenshot", str(tmp_path / "s.png")],
-                         capture_output=True, text=True, timeout=60, env=env, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", code, "57", "--frames", "1", "--screenshot", str(tmp_path / "s.png")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
     assert res.returncode == 1
     lines = [line for line in res.stderr.splitlines() if "propagateSizeHints" not in line]
     assert lines == [lines[0]] and lines[0].startswith("vidcv-gui: error: camera 57 could not be opened"), res.stderr

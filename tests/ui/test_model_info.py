@@ -17,8 +17,16 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def info(**kw):
-    base = {"path": "m.onnx", "task": "detect", "names": {0: "cat"}, "imgsz": (640, 640), "stride": 32,
-            "input_name": "images", "input_dtype": np.dtype(np.float32), "outputs": ["output0"]}
+    base = {
+        "path": "m.onnx",
+        "task": "detect",
+        "names": {0: "cat"},
+        "imgsz": (640, 640),
+        "stride": 32,
+        "input_name": "images",
+        "input_dtype": np.dtype(np.float32),
+        "outputs": ["output0"],
+    }
     return ModelInfo(**{**base, **kw})
 
 
@@ -30,8 +38,9 @@ def test_the_picker_says_what_the_demo_model_is(qtbot):
     truth = YoloModel(bundled_models()[DEMO_MODEL], device="cpu", warmup=False).info  # as `vidcv model info` reads it
     names = ", ".join(truth.names.values())
     h, w = truth.imgsz
-    assert editor.model_note.text() == (f"detect · {len(truth.names)} classes: {names} · raw head (vidcv runs NMS) · "
-                                        f"input {w}x{h}")
+    assert editor.model_note.text() == (
+        f"detect · {len(truth.names)} classes: {names} · raw head (vidcv runs NMS) · input {w}x{h}"
+    )
     assert editor.model_note.styleSheet() == ""
 
 
@@ -76,12 +85,14 @@ def test_a_pose_model_with_nms_in_the_graph_is_named_so(qtbot, tmp_path):
 
 def test_every_form_and_input_is_named():
     many = {i: f"c{i}" for i in range(80)}
-    assert describe(info(names=many)) == ("detect · 80 classes: c0, c1, c2, c3, … · raw head (vidcv runs NMS) · "
-                                          "input 640x640")
+    assert describe(info(names=many)) == (
+        "detect · 80 classes: c0, c1, c2, c3, … · raw head (vidcv runs NMS) · input 640x640"
+    )
     assert "end-to-end (NMS-free)" in describe(info(form="end2end"))
     assert "· RT-DETR ·" in describe(info(form="rtdetr"))
     assert describe(info(form="nms", dynamic=True, imgsz=(480, 640))).endswith(
-        "NMS embedded · input any size (default 640x480)")
+        "NMS embedded · input any size (default 640x480)"
+    )
     assert describe(info(batch=2)).endswith("input 640x640, batch 2")
     assert describe(info(task="classify", names={0: "a"})).startswith("classify · 1 class: a ·")
     assert describe(info(task="obb")).startswith("obb · ")

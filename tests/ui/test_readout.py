@@ -73,8 +73,10 @@ def test_the_outage_text():
     from vidcv.ui.readout import outage_text
 
     assert outage_text(None) == "" and outage_text(OutageSummary(0, 0, 0.0, 0.0)) == ""
-    assert outage_text(OutageSummary(2, 1, 9.3, 5.0, True, 4.2)) == \
-        "reconnecting 4 s · away 2× 9.3 s (longest 5.0 s), 1 reconnected"
+    assert (
+        outage_text(OutageSummary(2, 1, 9.3, 5.0, True, 4.2))
+        == "reconnecting 4 s · away 2× 9.3 s (longest 5.0 s), 1 reconnected"
+    )
     assert outage_text(OutageSummary(1, 1, 0.25, 0.25)) == "away 1× 0.2 s (longest 0.2 s), 1 reconnected"
 
 

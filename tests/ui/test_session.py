@@ -53,8 +53,10 @@ def run_to_end(qtbot, session, path):
     n = len(read_all(path))
     session.set_realtime(False)
     assert session.open_source(path)
-    qtbot.waitUntil(lambda: session.runner.at_end and session.last_frame is not None
-                    and session.last_frame.index == n - 1, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: session.runner.at_end and session.last_frame is not None and session.last_frame.index == n - 1,
+        timeout=WAIT_MS,
+    )
     return n
 
 
@@ -105,8 +107,7 @@ def test_events_of_a_replaced_run_are_not_passed_on(qtbot, session, make_video):
     seen.clear()  # nothing was delivered since: no event loop ran inside open_source
     # the new run's statistics come from its sink thread, queued after all the old run said while stopping;
     # by the time the recorder hears them, the session has handled everything queued before
-    qtbot.waitUntil(lambda: any(r is new and isinstance(e, StatsUpdated) for r, e in recorder.items),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(r is new and isinstance(e, StatsUpdated) for r, e in recorder.items), timeout=WAIT_MS)
     old_end = [e for r, e in recorder.items if r is old and isinstance(e, RunEnded)]
     assert len(old_end) == 1 and old_end[0].stopped  # the old run did speak while it stopped...
     assert not any(e is old_end[0] for e in seen)  # ...but was not passed on

@@ -86,10 +86,16 @@ class PipelineBundle:
         preset = self.preset
         if self.files:
             local = {path: self._materialise(path, cache_dir) for path in self.files}
-            preset = {**preset, "pipeline": [
-                {**stage, "params": {k: local.get(v, v) if isinstance(v, str) else v
-                                     for k, v in stage["params"].items()}}
-                for stage in preset["pipeline"]]}
+            preset = {
+                **preset,
+                "pipeline": [
+                    {
+                        **stage,
+                        "params": {k: local.get(v, v) if isinstance(v, str) else v for k, v in stage["params"].items()},
+                    }
+                    for stage in preset["pipeline"]
+                ],
+            }
         return pipeline_from_dict(preset, origin="the batch's pipeline")
 
     def _materialise(self, path: str, cache_dir: str | None) -> str:
@@ -101,8 +107,10 @@ class PipelineBundle:
         os.makedirs(base, mode=0o700, exist_ok=True)
         info = os.lstat(base)
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-            raise OutputError(f"{base} is not a folder of this user's (a link, or another user's): remove it, "
-                              "or give the batch another cache folder")
+            raise OutputError(
+                f"{base} is not a folder of this user's (a link, or another user's): remove it, "
+                "or give the batch another cache folder"
+            )
         folder = os.path.join(base, digest)
         local = os.path.join(folder, os.path.basename(path))
         if not _holds(local, digest):

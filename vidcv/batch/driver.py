@@ -100,8 +100,9 @@ class Engine(Protocol):
 
     def prestart(self, count: int, warm_preset: str | None) -> None: ...
 
-    def run(self, jobs: list[InputJob], bundle: PipelineBundle, emit: BatchObserver,
-            stop: threading.Event) -> Iterator[InputResult]: ...
+    def run(
+        self, jobs: list[InputJob], bundle: PipelineBundle, emit: BatchObserver, stop: threading.Event
+    ) -> Iterator[InputResult]: ...
 
     def close(self) -> None: ...
 
@@ -125,8 +126,13 @@ def make_engine(options: BatchOptions, inputs: int, task: JobFunction = run_job)
     raise VidcvError(f"unknown engine {options.engine!r}; use one of {', '.join(ENGINES)}")
 
 
-def run_batch(sources: Sequence[str], pipeline: Pipeline | str, options: BatchOptions,
-              observer: BatchObserver | None = None, stop: threading.Event | None = None) -> BatchReport:
+def run_batch(
+    sources: Sequence[str],
+    pipeline: Pipeline | str,
+    options: BatchOptions,
+    observer: BatchObserver | None = None,
+    stop: threading.Event | None = None,
+) -> BatchReport:
     """Process every source (video files, as ``expand_inputs`` gives them) through ``pipeline`` (a Pipeline,
     or a preset file or bundled preset name) into ``options.out_dir``; returns when all are done or ``stop``
     was set (inputs in hand are then dropped, to be redone by the next run). Raises only for what stops the
@@ -159,8 +165,16 @@ def run_batch(sources: Sequence[str], pipeline: Pipeline | str, options: BatchOp
                 pipeline.close()
 
 
-def _run(items: list[BatchItem], pipeline: Pipeline, engine: Engine, options: BatchOptions, out_dir: str,
-         emit: BatchObserver, stop: threading.Event, t0: float) -> BatchReport:
+def _run(
+    items: list[BatchItem],
+    pipeline: Pipeline,
+    engine: Engine,
+    options: BatchOptions,
+    out_dir: str,
+    emit: BatchObserver,
+    stop: threading.Event,
+    t0: float,
+) -> BatchReport:
     try:
         bundle = PipelineBundle.from_pipeline(pipeline, ship_files=engine.name == "ray")
         config = {**bundle.fingerprint(), "max_frames": options.max_frames}
@@ -178,9 +192,18 @@ def _run(items: list[BatchItem], pipeline: Pipeline, engine: Engine, options: Ba
     emit(BatchStarted(len(items), len(skipped), min(engine.workers or len(todo), len(todo)), engine.name))
     for index, record in skipped.items():
         emit(InputFinished(index, record))
-    jobs = [InputJob(item.index, item.source, item.out, item.out_dir,
-                     video_name(item) if options.save_video else None, options.max_frames, options.batch)
-            for item in todo]
+    jobs = [
+        InputJob(
+            item.index,
+            item.source,
+            item.out,
+            item.out_dir,
+            video_name(item) if options.save_video else None,
+            options.max_frames,
+            options.batch,
+        )
+        for item in todo
+    ]
     by_index = {item.index: item for item in items}
     interrupted = False
     try:
@@ -196,9 +219,14 @@ def _run(items: list[BatchItem], pipeline: Pipeline, engine: Engine, options: Ba
         ledger.close()
     interrupted = interrupted or stop.is_set()
     emit(BatchEnded(interrupted))
-    return BatchReport([records[i] for i in sorted(records)], time.monotonic() - t0, interrupted, engine.name,
-                       min(engine.workers or len(jobs), len(jobs)),
-                       [by_index[i].source for i in sorted(by_index) if i not in records])
+    return BatchReport(
+        [records[i] for i in sorted(records)],
+        time.monotonic() - t0,
+        interrupted,
+        engine.name,
+        min(engine.workers or len(jobs), len(jobs)),
+        [by_index[i].source for i in sorted(by_index) if i not in records],
+    )
 
 
 def _resolve(pipeline: Pipeline | str, engine: Engine, unfinished: int) -> tuple[Pipeline, bool]:
@@ -220,14 +248,16 @@ def _unfinished(items: list[BatchItem], out_dir: str) -> int:
     return sum(item.out not in done for item in items)
 
 
-def _resume_plan(items: list[BatchItem], out_dir: str, options: BatchOptions,
-                 same_config: bool) -> tuple[dict[int, InputRecord], list[BatchItem]]:
+def _resume_plan(
+    items: list[BatchItem], out_dir: str, options: BatchOptions, same_config: bool
+) -> tuple[dict[int, InputRecord], list[BatchItem]]:
     """The inputs complete from an earlier run (as skipped records) and those to process."""
     earlier = {r.out: r for r in read_ledger(out_dir)}
     if not same_config and earlier:
         earlier = {}
-        log.warning("the pipeline or --max-frames changed since the last batch into %s: every input is "
-                    "processed again", out_dir)
+        log.warning(
+            "the pipeline or --max-frames changed since the last batch into %s: every input is processed again", out_dir
+        )
     skipped: dict[int, InputRecord] = {}
     todo = []
     for item in items:
@@ -237,8 +267,9 @@ def _resume_plan(items: list[BatchItem], out_dir: str, options: BatchOptions,
         if prev is not None and prev.status in ("ok", "skipped") and prev.source == os.path.abspath(item.source):
             reason = incomplete_reason(item.out_dir, video_name(item) if options.save_video else None)
             if reason is None:
-                skipped[item.index] = InputRecord(prev.source, prev.out, "skipped", prev.frames, prev.fps, None,
-                                                  prev.worker)
+                skipped[item.index] = InputRecord(
+                    prev.source, prev.out, "skipped", prev.frames, prev.fps, None, prev.worker
+                )
                 continue
             log.warning("%s is processed again: %s in %s", item.source, reason, item.out_dir)
         todo.append(item)
@@ -246,5 +277,6 @@ def _resume_plan(items: list[BatchItem], out_dir: str, options: BatchOptions,
 
 
 def _record(item: BatchItem, result: InputResult) -> InputRecord:
-    return InputRecord(os.path.abspath(item.source), item.out, result.status, result.frames, result.fps,
-                       result.error, result.worker)
+    return InputRecord(
+        os.path.abspath(item.source), item.out, result.status, result.frames, result.fps, result.error, result.worker
+    )

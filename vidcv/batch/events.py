@@ -15,7 +15,7 @@ from vidcv.batch.ledger import InputRecord
 
 @dataclass(frozen=True)
 class BatchStarted:
-    inputs: int   #: inputs in the batch
+    inputs: int  #: inputs in the batch
     skipped: int  #: complete from an earlier run
     workers: int  #: processes (local) or tasks in flight (Ray)
     engine: str

@@ -21,14 +21,44 @@ from vidcv.sources.images import natural_key
 from vidcv.sources.reference import ENV_PREFIX, env_value, shown, spec_lines
 
 #: Extensions of the files a folder or a glob contributes (an explicitly named file is taken as it is).
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
-                    ".wmv", ".flv", ".3gp", ".ogv", ".mxf", ".dv", ".h264", ".h265", ".hevc")
+VIDEO_EXTENSIONS = (
+    ".mp4",
+    ".m4v",
+    ".mov",
+    ".avi",
+    ".mkv",
+    ".webm",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".wmv",
+    ".flv",
+    ".3gp",
+    ".ogv",
+    ".mxf",
+    ".dv",
+    ".h264",
+    ".h265",
+    ".hevc",
+)
 
 #: Names at the top of a batch's output folder that belong to the batch itself, never to an input.
 RESERVED_NAMES = ("batch.jsonl",)
 
-_NOT_FILES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://", "pattern:", "camera:",
-              "/dev/video")
+_NOT_FILES = (
+    "rtsp://",
+    "rtmp://",
+    "http://",
+    "https://",
+    "udp://",
+    "tcp://",
+    "srt://",
+    "pattern:",
+    "camera:",
+    "/dev/video",
+)
 
 
 def is_live_spec(spec: str) -> bool:
@@ -78,15 +108,18 @@ def _expand(spec: str, excluded: list[str], from_list: str | None, literal: bool
     if spec.startswith(ENV_PREFIX) and not literal:  # its value as it is, named by the reference in messages
         value = env_value(spec)
         if is_live_spec(value):
-            raise InputError(f"{shown(spec, value)}{where}: vidcv batch reads video files; for a camera, a stream "
-                             f"or a test pattern use vidcv run")
+            raise InputError(
+                f"{shown(spec, value)}{where}: vidcv batch reads video files; for a camera, a stream "
+                f"or a test pattern use vidcv run"
+            )
         if not glob.has_magic(value) and not os.path.exists(os.path.expanduser(value)):
             # refused here rather than recorded as a failed input: the ledger would keep the value
             raise InputError(f"{shown(spec, value)}{where}: no such file or folder")
         return _expand(value, excluded, spec if from_list is None else f"{spec} in {from_list}", literal=True)
     if is_live_spec(spec):
-        raise InputError(f"{spec}{where}: vidcv batch reads video files; for a camera, a stream or a test "
-                         f"pattern use vidcv run")
+        raise InputError(
+            f"{spec}{where}: vidcv batch reads video files; for a camera, a stream or a test pattern use vidcv run"
+        )
     path = os.path.expanduser(spec)
     if glob.has_magic(path):
         found = [p for p in glob.glob(path, recursive=True) if os.path.isfile(p) and is_video_name(p)]
@@ -96,8 +129,9 @@ def _expand(spec: str, excluded: list[str], from_list: str | None, literal: bool
     if os.path.isdir(path):
         found = _folder_videos(path, excluded)
         if not found:
-            raise InputError(f"no video file in the folder {spec}{where} (looked for {_extensions()}, "
-                             "subfolders included)")
+            raise InputError(
+                f"no video file in the folder {spec}{where} (looked for {_extensions()}, subfolders included)"
+            )
         return found
     return [path]  # a file, or a missing one: reported as that input's failure
 
@@ -105,8 +139,9 @@ def _expand(spec: str, excluded: list[str], from_list: str | None, literal: bool
 def _folder_videos(folder: str, excluded: list[str]) -> list[str]:
     found = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")
-                   and not _inside(os.path.abspath(os.path.join(root, d)), excluded)]
+        dirs[:] = [
+            d for d in dirs if not d.startswith(".") and not _inside(os.path.abspath(os.path.join(root, d)), excluded)
+        ]
         found += [os.path.join(root, f) for f in files if not f.startswith(".") and is_video_name(f)]
     return sorted(found, key=lambda p: _order(os.path.relpath(p, folder)))
 

@@ -34,8 +34,8 @@ class InputJob:
 
     index: int
     source: str
-    out: str       #: the output folder relative to the batch's folder (as the ledger records it)
-    out_dir: str   #: the output folder itself
+    out: str  #: the output folder relative to the batch's folder (as the ledger records it)
+    out_dir: str  #: the output folder itself
     video_name: str | None = None  #: the processed video's file name in the folder, when it is asked for
     max_frames: int | None = None
     batch: int | None = None  #: frames per call of a stage that batches (``Runner.batch``; None: the stages')
@@ -60,9 +60,15 @@ class JobFunction(Protocol):
     """What an engine runs per input: ``run_job`` (what ``vidcv batch`` does), or another module-level function
     of this shape (an engine's workers import it by name), writing into ``job.out_dir`` what it makes."""
 
-    def __call__(self, job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
-                 should_stop: Callable[[], bool] = ..., on_frames: Callable[[int], None] | None = None
-                 ) -> InputResult: ...
+    def __call__(
+        self,
+        job: InputJob,
+        pipeline: Pipeline,
+        *,
+        threads: int | None = None,
+        should_stop: Callable[[], bool] = ...,
+        on_frames: Callable[[int], None] | None = None,
+    ) -> InputResult: ...
 
 
 def worker_name() -> str:
@@ -86,9 +92,11 @@ def apply_thread_budget(threads: int) -> None:
 
 def output_outputs(folder: str, video_name: str | None) -> RunOutputs:
     """The files of one input's folder, as ``vidcv run`` options."""
-    return RunOutputs(output=os.path.join(folder, video_name) if video_name else None,
-                      detections_jsonl=os.path.join(folder, DETECTIONS_NAME),
-                      stats_json=os.path.join(folder, STATS_NAME))
+    return RunOutputs(
+        output=os.path.join(folder, video_name) if video_name else None,
+        detections_jsonl=os.path.join(folder, DETECTIONS_NAME),
+        stats_json=os.path.join(folder, STATS_NAME),
+    )
 
 
 def staging_dir(out_dir: str) -> str:
@@ -122,9 +130,14 @@ def commit_folder(staging: str, out_dir: str) -> None:
     remove_tree(old)
 
 
-def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
-            should_stop: Callable[[], bool] = lambda: False,
-            on_frames: Callable[[int], None] | None = None) -> InputResult:
+def run_job(
+    job: InputJob,
+    pipeline: Pipeline,
+    *,
+    threads: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_frames: Callable[[int], None] | None = None,
+) -> InputResult:
     """Process one input into its output folder; never raises for a bad input (the result says what failed).
 
     ``threads`` is the worker's share of the cores: FFmpeg's decoding threads, and the frames a pipeline that
@@ -137,16 +150,25 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
         remove_staging(job.out_dir)
         make_dirs(staging)
         outputs = output_outputs(staging, job.video_name)
-        runner, _ = prepare_run(job.source, pipeline, outputs, max_frames=job.max_frames,
-                                decode_threads=threads, frame_workers=threads or 1, batch=job.batch)
+        runner, _ = prepare_run(
+            job.source,
+            pipeline,
+            outputs,
+            max_frames=job.max_frames,
+            decode_threads=threads,
+            frame_workers=threads or 1,
+            batch=job.batch,
+        )
     except Exception as exc:  # noqa: BLE001 - one input's failure, whatever it is, is that input's result
         discard_tree(staging)
         pipeline.close()
         return InputResult(job.index, "failed", error=describe_error(exc))
     if on_frames is not None:
+
         def observer(event: RunEvent) -> None:
             if isinstance(event, StatsUpdated):
                 on_frames(event.summary.frames)
+
         runner.subscribe(observer)
     interrupted = False
     runner.start()
@@ -176,5 +198,10 @@ def run_job(job: InputJob, pipeline: Pipeline, *, threads: int | None = None,
         except Exception as exc:  # noqa: BLE001 - a link planted at the output folder, a full disk
             discard_tree(staging)
             return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(exc))
-    return InputResult(job.index, "failed" if error is not None else "ok", summary.frames, round(summary.fps, 3),
-                       describe_error(error) if error is not None else None)
+    return InputResult(
+        job.index,
+        "failed" if error is not None else "ok",
+        summary.frames,
+        round(summary.fps, 3),
+        describe_error(error) if error is not None else None,
+    )

@@ -54,9 +54,15 @@ class InputRecord:
     def from_dict(cls, data: Any) -> InputRecord | None:
         """The record a parsed line holds, or None when it is not one (a line cut short, edited by hand)."""
         try:
-            record = cls(str(data["source"]), str(data["out"]), str(data["status"]), int(data["frames"]),
-                         float(data["fps"]), None if data["error"] is None else str(data["error"]),
-                         str(data["worker"]))
+            record = cls(
+                str(data["source"]),
+                str(data["out"]),
+                str(data["status"]),
+                int(data["frames"]),
+                float(data["fps"]),
+                None if data["error"] is None else str(data["error"]),
+                str(data["worker"]),
+            )
         except (KeyError, TypeError, ValueError):
             return None
         return record if record.status in STATUSES else None
@@ -200,8 +206,10 @@ class BatchLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise VidcvError(f"another vidcv batch is writing into {os.path.dirname(self.path)}; wait for it to "
-                             "end, or choose another --out") from None
+            raise VidcvError(
+                f"another vidcv batch is writing into {os.path.dirname(self.path)}; wait for it to "
+                "end, or choose another --out"
+            ) from None
         self._fd = fd
         return self
 

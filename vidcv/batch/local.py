@@ -54,16 +54,24 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _worker_main(conn: Connection, stop: Any, threads: int, parent_pid: int, log_level: int,
-                 warm_preset: str | None, task: JobFunction) -> None:
+def _worker_main(
+    conn: Connection,
+    stop: Any,
+    threads: int,
+    parent_pid: int,
+    log_level: int,
+    warm_preset: str | None,
+    task: JobFunction,
+) -> None:
     """A worker process: the pipeline bundle, then inputs from ``conn`` until None (or the pipe closes),
     results back on it. ``warm_preset`` is loaded once first, while the driver checks it: the imports and
     model loads of the first input overlap the driver's start."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops us via ``stop``
     _die_with_parent(parent_pid)
     # the driver said the pipeline's warnings (CPU fall-back) once; a worker adds only its errors, unless -v
-    logging.basicConfig(level=log_level if log_level <= logging.INFO else logging.ERROR,
-                        format="vidcv: %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=log_level if log_level <= logging.INFO else logging.ERROR, format="vidcv: %(levelname)s: %(message)s"
+    )
     if log_level > logging.INFO:
         from vidcv.sources.base import quiet_opencv_logs
 
@@ -108,8 +116,13 @@ def _worker_main(conn: Connection, stop: Any, threads: int, parent_pid: int, log
         except Exception as exc:  # noqa: BLE001 - reported as this input's failure
             result = InputResult(job.index, "failed", error=describe_error(exc))
         else:
-            result = task(job, pipeline, threads=threads, should_stop=should_stop,
-                             on_frames=lambda n, i=job.index: send(("frames", i, n)))
+            result = task(
+                job,
+                pipeline,
+                threads=threads,
+                should_stop=should_stop,
+                on_frames=lambda n, i=job.index: send(("frames", i, n)),
+            )
         result.worker = name
         send(("done", result))
 
@@ -139,8 +152,9 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, workers: int, threads: int, log_level: int = logging.WARNING,
-                 task: JobFunction = run_job) -> None:
+    def __init__(
+        self, workers: int, threads: int, log_level: int = logging.WARNING, task: JobFunction = run_job
+    ) -> None:
         self.task = task  #: what each input gets (``run_job``: what ``vidcv batch`` does)
         self.workers = max(1, workers)
         self.threads = max(1, threads)
@@ -176,9 +190,12 @@ class LocalEngine:
         for var in THREAD_ENV:  # read by the numeric libraries as each worker imports them
             os.environ.setdefault(var, str(self.threads))
         ours, theirs = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, name="vidcv-batch-worker", daemon=True,
-                                    args=(theirs, self._stop, self.threads, os.getpid(), self.log_level, warm_preset,
-                                          self.task))
+        process = self._ctx.Process(
+            target=_worker_main,
+            name="vidcv-batch-worker",
+            daemon=True,
+            args=(theirs, self._stop, self.threads, os.getpid(), self.log_level, warm_preset, self.task),
+        )
         with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker starts up is no crash
             process.start()
         theirs.close()
@@ -186,8 +203,9 @@ class LocalEngine:
         self._pool.append(worker)
         return worker
 
-    def run(self, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None],
-            stop: threading.Event) -> Iterator[InputResult]:
+    def run(
+        self, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None], stop: threading.Event
+    ) -> Iterator[InputResult]:
         """Process ``jobs``, yielding each result as it comes. Setting ``stop`` (or Ctrl-C in the thread
         that iterates) stops the workers: inputs in hand end ``interrupted``, the rest are not started."""
         pending = deque(jobs)
@@ -204,8 +222,10 @@ class LocalEngine:
             worker = self._start_worker()
             if not send(worker, bundle):
                 worker.process.join(5.0)
-                raise VidcvError(f"a batch worker process ended as it started (exit status "
-                                 f"{worker.process.exitcode}); run with --debug to see why")
+                raise VidcvError(
+                    f"a batch worker process ended as it started (exit status "
+                    f"{worker.process.exitcode}); run with --debug to see why"
+                )
             return worker
 
         def assign(worker: _Worker) -> None:
@@ -220,7 +240,7 @@ class LocalEngine:
             assign(start_worker())
 
         try:
-            for worker in list(pool[len(jobs):]):  # warmed up for inputs that turned out complete
+            for worker in list(pool[len(jobs) :]):  # warmed up for inputs that turned out complete
                 pool.remove(worker)
                 send(worker, None)
                 worker.conn.close()
@@ -249,8 +269,7 @@ class LocalEngine:
                         yield result
                         assign(worker)
                     if worker.job is not None and not worker.process.is_alive():
-                        yield self._died(worker) if not stop.is_set() else InputResult(worker.job.index,
-                                                                                       "interrupted")
+                        yield self._died(worker) if not stop.is_set() else InputResult(worker.job.index, "interrupted")
                         pool.remove(worker)
                         worker.conn.close()
                         if pending and not stop.is_set():
@@ -281,10 +300,16 @@ class LocalEngine:
         assert job is not None
         worker.process.join(1.0)
         code = worker.process.exitcode
-        how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 and -code in
-               signal.valid_signals() else f"exit status {code}")
+        how = (
+            f"killed by {signal.Signals(-code).name}"
+            if code is not None and code < 0 and -code in signal.valid_signals()
+            else f"exit status {code}"
+        )
         log.debug("worker %s died (%s) on %s", worker.process.pid, how, job.source)
         remove_staging(job.out_dir)  # what it was writing
-        return InputResult(job.index, "failed", error=f"the worker process died while reading it ({how}); "
-                                                      "the other inputs went on",
-                           worker=f"{worker_name().rsplit(':', 1)[0]}:{worker.process.pid}")
+        return InputResult(
+            job.index,
+            "failed",
+            error=f"the worker process died while reading it ({how}); the other inputs went on",
+            worker=f"{worker_name().rsplit(':', 1)[0]}:{worker.process.pid}",
+        )

@@ -153,22 +153,27 @@ def probe_head(address: str, within_s: float = PROBE_S) -> None:
             _within(attempt, max(0.2, deadline - time.monotonic()) + 0.5, "vidcv-ray-probe")  # name look-ups too
             return
         except socket.gaierror as exc:
-            raise RayEngineError(f"cannot reach the Ray cluster at {address}: the host name {host} is unknown here "
-                                 f"({exc.strerror or exc}); give the head node's HOST:PORT") from None
+            raise RayEngineError(
+                f"cannot reach the Ray cluster at {address}: the host name {host} is unknown here "
+                f"({exc.strerror or exc}); give the head node's HOST:PORT"
+            ) from None
         except (OSError, _Late) as exc:
             refused = isinstance(exc, ConnectionRefusedError)
             if refused and time.monotonic() + 0.5 < deadline:
                 time.sleep(0.5)
                 continue
             if refused:
-                what = (f"nothing listens there ({tries} TCP connection{'s' if tries > 1 else ''} to {host}:{port} "
-                        f"in {within_s:g} s refused)")
+                what = (
+                    f"nothing listens there ({tries} TCP connection{'s' if tries > 1 else ''} to {host}:{port} "
+                    f"in {within_s:g} s refused)"
+                )
             elif isinstance(exc, (TimeoutError, _Late)):
                 what = f"a TCP connection to {host}:{port} got no answer in {within_s:g} s"
             else:
                 what = f"a TCP connection to {host}:{port} failed ({(exc.strerror or str(exc)).lower()})"
-            raise RayEngineError(f"cannot reach the Ray cluster at {address}: {what}; {start_hint(host, port)}"
-                                 ) from None
+            raise RayEngineError(
+                f"cannot reach the Ray cluster at {address}: {what}; {start_hint(host, port)}"
+            ) from None
 
 
 @contextmanager
@@ -234,9 +239,10 @@ def connect_ray(ray: Any, address: str, verbose: bool = False, **options: Any) -
                 _within(lambda: ray.init(address=address, **options), INIT_S, "vidcv-ray-init")
         except _Late:
             hint = start_hint(host, port) if port else "give the running head's HOST:PORT"
-            raise RayEngineError(f"cannot connect to the Ray cluster at {address}: its port accepts TCP connections "
-                                 f"but no Ray head answered in {INIT_S:g} s (is it the head's GCS port?); {hint}"
-                                 ) from None
+            raise RayEngineError(
+                f"cannot connect to the Ray cluster at {address}: its port accepts TCP connections "
+                f"but no Ray head answered in {INIT_S:g} s (is it the head's GCS port?); {hint}"
+            ) from None
         finally:
             if ours:
                 os.environ.pop(GCS_TRIES_VAR, None)
@@ -313,8 +319,9 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, workers: int | None = None, verbose: bool = False,
-                 task: JobFunction = run_job) -> None:
+    def __init__(
+        self, address: str | None = None, workers: int | None = None, verbose: bool = False, task: JobFunction = run_job
+    ) -> None:
         self.task = task  #: what each input gets (``run_job``: what ``vidcv batch`` does)
         self.address = address
         self.workers = workers
@@ -345,8 +352,10 @@ class RayEngine:
         ray = import_ray()
         if ray.is_initialized():
             return ray
-        options: dict[str, Any] = {"log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose
-                                   else logging.ERROR}
+        options: dict[str, Any] = {
+            "log_to_driver": self.verbose,
+            "logging_level": logging.INFO if self.verbose else logging.ERROR,
+        }
         main = threading.current_thread() is threading.main_thread()
         sigterm = signal.getsignal(signal.SIGTERM) if main else None
         try:
@@ -366,25 +375,35 @@ class RayEngine:
         """What to tell a user whose connection failed: a refused token is said as such, with the fix."""
         detail = f"{exc} {exc.__cause__ or ''}"
         if self.address and ("InvalidAuthToken" in detail or "AuthenticationError" in detail):
-            given = ("the token given here is not the cluster's" if auth_token_available() else
-                     "no token was given here")
-            return (f"the Ray cluster at {self.address} refused the connection: it uses token authentication and "
-                    f"{given}; run `ray get-auth-token` on its head node and export RAY_AUTH_TOKEN=<that token> "
-                    "here (or save it as ~/.ray/auth_token)")
+            given = "the token given here is not the cluster's" if auth_token_available() else "no token was given here"
+            return (
+                f"the Ray cluster at {self.address} refused the connection: it uses token authentication and "
+                f"{given}; run `ray get-auth-token` on its head node and export RAY_AUTH_TOKEN=<that token> "
+                "here (or save it as ~/.ray/auth_token)"
+            )
         where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
-        return (f"cannot connect to {where}: {first_line(exc)} (is the address the head node's HOST:PORT, and is "
-                "it running?)")
+        return (
+            f"cannot connect to {where}: {first_line(exc)} (is the address the head node's HOST:PORT, and is "
+            "it running?)"
+        )
 
-    def run(self, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None],
-            stop: threading.Event) -> Iterator[InputResult]:
+    def run(
+        self, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None], stop: threading.Event
+    ) -> Iterator[InputResult]:
         ray = self.connect()
         try:
             yield from self._run(ray, jobs, bundle, emit, stop)
         finally:
             self.close()
 
-    def _run(self, ray: Any, jobs: list[InputJob], bundle: PipelineBundle, emit: Callable[[BatchEvent], None],
-             stop: threading.Event) -> Iterator[InputResult]:
+    def _run(
+        self,
+        ray: Any,
+        jobs: list[InputJob],
+        bundle: PipelineBundle,
+        emit: Callable[[BatchEvent], None],
+        stop: threading.Event,
+    ) -> Iterator[InputResult]:
         from ray.exceptions import RayError
 
         task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_ray_process)
@@ -400,8 +419,7 @@ class RayEngine:
                         with open(job.source, "rb") as fh:
                             data = fh.read()
                     except OSError as exc:
-                        yield InputResult(job.index, "failed", error=f"cannot read {job.source}: "
-                                                                     f"{exc.strerror or exc}")
+                        yield InputResult(job.index, "failed", error=f"cannot read {job.source}: {exc.strerror or exc}")
                         continue
                     inflight[task.remote(job, bundle_ref, data, self.task)] = job
                     emit(InputStarted(job.index, job.source, "ray"))

@@ -47,11 +47,21 @@ def check_outputs(outputs: RunOutputs) -> None:
             check_writable(path)
 
 
-def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, max_frames: int | None = None,
-                realtime: bool = False, reconnect_attempts: int | None = None, codec: str | None = None,
-                quality: str | None = None, decode_threads: int | None = None,
-                frame_workers: int = 1, gray_decode: bool = True,
-                batch: int | None = None) -> tuple[Runner, int | None]:
+def prepare_run(
+    source_spec: str,
+    pipeline: Pipeline,
+    outputs: RunOutputs,
+    *,
+    max_frames: int | None = None,
+    realtime: bool = False,
+    reconnect_attempts: int | None = None,
+    codec: str | None = None,
+    quality: str | None = None,
+    decode_threads: int | None = None,
+    frame_workers: int = 1,
+    gray_decode: bool = True,
+    batch: int | None = None,
+) -> tuple[Runner, int | None]:
     """A runner of ``pipeline`` over ``source_spec``, its source open and its sinks attached, and the number
     of frames it will write when known (for a progress bar). What earlier runs killed by SIGKILL left beside
     the outputs is kept (a recording, a detection log, as NAME.recovered) or removed; every output is checked
@@ -80,8 +90,7 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
         from vidcv.sinks.video import keep_killed_recording
 
         if kept := keep_killed_recording(outputs.output):
-            log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second",
-                        kept)
+            log.warning("kept %s: the recording of an earlier run that was killed, up to its last whole second", kept)
     if outputs.detections_jsonl:
         from vidcv.sinks.detections_log import keep_killed_log
 
@@ -92,8 +101,15 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
             log.warning("removed %s, left by an earlier run that was killed before it finished", stale)
     check_outputs(outputs)
     # the command line's pipeline is fixed for the run: a gray first stage may take gray from the decoder
-    runner = Runner(source, pipeline, realtime=realtime, max_frames=max_frames, gray_source=gray_decode,
-                    workers=frame_workers, batch=batch)
+    runner = Runner(
+        source,
+        pipeline,
+        realtime=realtime,
+        max_frames=max_frames,
+        gray_source=gray_decode,
+        workers=frame_workers,
+        batch=batch,
+    )
     runner.open()
     total = max_frames if source.live else min(filter(None, (max_frames, source.frame_count)), default=None)
     try:
@@ -101,8 +117,9 @@ def prepare_run(source_spec: str, pipeline: Pipeline, outputs: RunOutputs, *, ma
             from vidcv.sinks import make_output_sink
 
             video_options = {"codec": codec, **({"quality": quality} if quality else {})}
-            runner.add_sink(make_output_sink(outputs.output, source.fps or 30.0, single_frame=total == 1,
-                                             **video_options))
+            runner.add_sink(
+                make_output_sink(outputs.output, source.fps or 30.0, single_frame=total == 1, **video_options)
+            )
         if outputs.detections_jsonl:
             from vidcv.sinks import DetectionsLogSink
 

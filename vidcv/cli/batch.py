@@ -39,26 +39,43 @@ this machine when no --address is given."""
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("batch", parents=[common], help="process many videos, here or on a Ray cluster",
-                       description="Run one pipeline over many videos, each into its own output folder.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "batch",
+        parents=[common],
+        help="process many videos, here or on a Ray cluster",
+        description="Run one pipeline over many videos, each into its own output folder.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, folder, glob, @list.txt or env:NAME")
     p.add_argument("--pipeline", "-p", required=True, metavar="FILE", help="preset YAML file or bundled preset name")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created, or resumed)")
-    p.add_argument("--workers", "-j", type=int, metavar="N",
-                   help="local: worker processes (default: one per core); ray: tasks in flight (default: the "
-                        "cluster's CPUs)")
-    p.add_argument("--engine", choices=("local", "ray"),
-                   help="local: a process pool here (default); ray: one Ray task per input (the default with "
-                        "--address)")
-    p.add_argument("--address", metavar="ADDR",
-                   help="the Ray cluster's head, HOST:PORT (default with --engine ray: start a Ray on this "
-                        "machine)")
+    p.add_argument(
+        "--workers",
+        "-j",
+        type=int,
+        metavar="N",
+        help="local: worker processes (default: one per core); ray: tasks in flight (default: the cluster's CPUs)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        help="local: a process pool here (default); ray: one Ray task per input (the default with --address)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="the Ray cluster's head, HOST:PORT (default with --engine ray: start a Ray on this machine)",
+    )
     p.add_argument("--save-video", action="store_true", help="also write each processed video")
     p.add_argument("--max-frames", type=int, metavar="N", help="process at most the first N frames of each input")
-    p.add_argument("--batch", type=int, metavar="N",
-                   help="frames per inference call of a stage that batches (yolo), as for vidcv run (default: the "
-                        "model's own batch); the results are the same as one at a time")
+    p.add_argument(
+        "--batch",
+        type=int,
+        metavar="N",
+        help="frames per inference call of a stage that batches (yolo), as for vidcv run (default: the "
+        "model's own batch); the results are the same as one at a time",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary (failures still shown)")
     p.set_defaults(handler=batch_command)
 
@@ -91,8 +108,7 @@ class BatchProgress:
             if self.enabled:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=event.inputs, unit="input", dynamic_ncols=True, file=sys.stderr,
-                                 leave=False)
+                self._bar = tqdm(total=event.inputs, unit="input", dynamic_ncols=True, file=sys.stderr, leave=False)
         elif isinstance(event, InputProgress):
             self._running[event.index] = event.frames
             self._draw(0)
@@ -154,12 +170,20 @@ class _StopOnSignals:
 
 def format_summary(report: BatchReport, out_dir: str) -> str:
     """The table printed at the end of a batch."""
-    unit = ("worker" if report.engine == "local" else "task in flight") if report.workers == 1 else \
-        ("workers" if report.engine == "local" else "tasks in flight")
+    unit = (
+        ("worker" if report.engine == "local" else "task in flight")
+        if report.workers == 1
+        else ("workers" if report.engine == "local" else "tasks in flight")
+    )
     workers = f", {report.workers} {unit}" if report.workers else ""
-    rows = [("done", str(report.count("ok"))), ("failed", str(report.count("failed"))),
-            ("skipped", str(report.count("skipped"))), ("frames", str(report.frames)),
-            ("fps", f"{report.fps:.1f}"), ("wall s", f"{report.wall_s:.1f}")]
+    rows = [
+        ("done", str(report.count("ok"))),
+        ("failed", str(report.count("failed"))),
+        ("skipped", str(report.count("skipped"))),
+        ("frames", str(report.frames)),
+        ("fps", f"{report.fps:.1f}"),
+        ("wall s", f"{report.wall_s:.1f}"),
+    ]
     lines = [f"batch of {len(report.records) + len(report.not_done)} inputs ({report.engine} engine{workers})"]
     lines += [f"  {name:<8}{value:>10}" for name, value in rows]
     failed = [r for r in report.records if r.status == "failed"]
@@ -180,8 +204,16 @@ def batch_command(args: argparse.Namespace) -> int:
         raise VidcvError("--address is a Ray cluster's, and --engine local runs here: drop one of them")
     sources = expand_inputs(args.inputs, exclude=[args.out])
     level = logging.getLogger().getEffectiveLevel()
-    options = BatchOptions(args.out, engine, args.workers, args.address, args.save_video, args.max_frames,
-                           log_level=level, batch=args.batch)
+    options = BatchOptions(
+        args.out,
+        engine,
+        args.workers,
+        args.address,
+        args.save_video,
+        args.max_frames,
+        log_level=level,
+        batch=args.batch,
+    )
     stop = threading.Event()
     # the preset is checked (its models loaded) by the driver while the workers start loading it too
     with _StopOnSignals(stop) as signals, BatchProgress(not args.quiet and sys.stderr.isatty()) as progress:
@@ -189,9 +221,15 @@ def batch_command(args: argparse.Namespace) -> int:
     if not args.quiet:
         say_block(format_summary(report, os.path.abspath(args.out)))
     if report.interrupted:
-        how = "interrupted" if signals.signum in (None, signal.SIGINT) else \
-            f"terminated ({signal.Signals(signals.signum).name})"
-        say(f"vidcv: {how}: {len(report.records)} of {len(report.records) + len(report.not_done)} inputs "
-            "done; run the same command again to do the rest", file=sys.stderr)
+        how = (
+            "interrupted"
+            if signals.signum in (None, signal.SIGINT)
+            else f"terminated ({signal.Signals(signals.signum).name})"
+        )
+        say(
+            f"vidcv: {how}: {len(report.records)} of {len(report.records) + len(report.not_done)} inputs "
+            "done; run the same command again to do the rest",
+            file=sys.stderr,
+        )
         return 128 + (signals.signum or signal.SIGINT)
     return EXIT_ERROR if report.count("failed") else EXIT_OK

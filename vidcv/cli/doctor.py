@@ -51,47 +51,70 @@ def checks() -> list[dict[str, str]]:
     from vidcv._version import __version__
 
     add("vidcv", "ok", __version__)
-    add("python", "ok" if sys.version_info >= (3, 10) else "missing", f"{platform.python_version()} ({sys.executable})",
-        "vidcv needs Python 3.10 or newer")
+    add(
+        "python",
+        "ok" if sys.version_info >= (3, 10) else "missing",
+        f"{platform.python_version()} ({sys.executable})",
+        "vidcv needs Python 3.10 or newer",
+    )
     import cv2
 
     haar = os.path.isdir(getattr(getattr(cv2, "data", None), "haarcascades", "") or "")
     ffmpeg = cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG)
     ok = cv2.__version__.startswith("4.") and hasattr(cv2, "CascadeClassifier") and haar and ffmpeg
-    add("opencv", "ok" if ok else "missing",
+    add(
+        "opencv",
+        "ok" if ok else "missing",
         f"{cv2.__version__}; FFmpeg video {'yes' if ffmpeg else 'NO'}; Haar cascades {'yes' if haar else 'NO'}",
-        "pip install 'opencv-python>=4.10,<5' (OpenCV 5 has no Haar cascades)")
+        "pip install 'opencv-python>=4.10,<5' (OpenCV 5 has no Haar cascades)",
+    )
     ort_dists = [d for d in ("onnxruntime", "onnxruntime-gpu") if _version(d)]
     try:
         import onnxruntime as ort
 
         providers = ort.get_available_providers()
-        add("onnxruntime", "ok" if len(ort_dists) == 1 else "warn",
+        add(
+            "onnxruntime",
+            "ok" if len(ort_dists) == 1 else "warn",
             f"{ort.__version__} ({', '.join(ort_dists)}); providers offered: {', '.join(providers)}",
-            "" if len(ort_dists) == 1 else "onnxruntime and onnxruntime-gpu are both installed and share one module: "
-            "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu")
+            ""
+            if len(ort_dists) == 1
+            else "onnxruntime and onnxruntime-gpu are both installed and share one module: "
+            "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu",
+        )
     except ImportError as exc:
         providers = []
         add("onnxruntime", "missing", str(exc), "pip install onnxruntime-gpu (it runs on the CPU too)")
     for label, names, fix in (
-            ("CUDA runtime 13", ["libcudart.so.13"], "pip install nvidia-cuda-runtime (torch's CUDA build brings it)"),
-            ("cuBLAS 13", ["libcublas.so.13"], "pip install nvidia-cublas"),
-            ("cuDNN 9", ["libcudnn.so.9"], "pip install nvidia-cudnn-cu13")):
+        ("CUDA runtime 13", ["libcudart.so.13"], "pip install nvidia-cuda-runtime (torch's CUDA build brings it)"),
+        ("cuBLAS 13", ["libcublas.so.13"], "pip install nvidia-cublas"),
+        ("cuDNN 9", ["libcudnn.so.9"], "pip install nvidia-cudnn-cu13"),
+    ):
         found = _find_library(names)
-        add(label, "ok" if found else "missing", found or f"{names[0]} not found", "" if found else
-            f"{fix}; needed only for the CUDA and TensorRT providers")
+        add(
+            label,
+            "ok" if found else "missing",
+            found or f"{names[0]} not found",
+            "" if found else f"{fix}; needed only for the CUDA and TensorRT providers",
+        )
     gpu = "no NVIDIA driver found"
     if _find_library(["libcuda.so.1"]):
         gpu = "NVIDIA driver present (libcuda.so.1)"
-    add("gpu driver", "ok" if "present" in gpu else "info", gpu, "" if "present" in gpu else
-        "a GPU and its driver are needed for CUDA; vidcv runs on the CPU without them")
+    add(
+        "gpu driver",
+        "ok" if "present" in gpu else "info",
+        gpu,
+        "" if "present" in gpu else "a GPU and its driver are needed for CUDA; vidcv runs on the CPU without them",
+    )
     torch_version = _version("torch")
     if torch_version:
         try:
             import torch
 
             cuda = torch.cuda.is_available()
-            detail = f"{torch.__version__}; CUDA build {torch.version.cuda or 'no'}; GPU usable: {'yes' if cuda else 'no'}"
+            detail = (
+                f"{torch.__version__}; CUDA build {torch.version.cuda or 'no'}; GPU usable: {'yes' if cuda else 'no'}"
+            )
             if cuda:
                 detail += f" ({torch.cuda.get_device_name(0)})"
             add("torch", "ok", detail)
@@ -99,16 +122,27 @@ def checks() -> list[dict[str, str]]:
             add("torch", "warn", f"{torch_version} does not import: {exc}", "pip install --force-reinstall torch")
     else:
         add("torch", "info", "not installed", "pip install torch (only `vidcv model export` and training need it)")
-    add("ultralytics", "ok" if _version("ultralytics") else "info", _version("ultralytics") or "not installed",
-        "" if _version("ultralytics") else "pip install ultralytics (for `vidcv model export` and training)")
-    add("auto-install", "ok" if os.environ.get("YOLO_AUTOINSTALL", "false").lower() == "false" else "warn",
+    add(
+        "ultralytics",
+        "ok" if _version("ultralytics") else "info",
+        _version("ultralytics") or "not installed",
+        "" if _version("ultralytics") else "pip install ultralytics (for `vidcv model export` and training)",
+    )
+    add(
+        "auto-install",
+        "ok" if os.environ.get("YOLO_AUTOINSTALL", "false").lower() == "false" else "warn",
         f"YOLO_AUTOINSTALL={os.environ.get('YOLO_AUTOINSTALL', 'false')}",
-        "vidcv never lets ultralytics pip-install at run time; unset YOLO_AUTOINSTALL")
+        "vidcv never lets ultralytics pip-install at run time; unset YOLO_AUTOINSTALL",
+    )
     pyside = _version("PySide6") or _version("PySide6-Essentials")
     if pyside:
         bad = tuple(int(x) for x in pyside.split(".")[:2]) >= (6, 12)
-        add("PySide6", "warn" if bad else "ok", pyside,
-            "PySide6 6.12 aborts Python 3.11 after many signals: pip install 'PySide6<6.12'" if bad else "")
+        add(
+            "PySide6",
+            "warn" if bad else "ok",
+            pyside,
+            "PySide6 6.12 aborts Python 3.11 after many signals: pip install 'PySide6<6.12'" if bad else "",
+        )
     else:
         add("PySide6", "missing", "not installed", "pip install 'PySide6<6.12' (for vidcv-gui)")
     try:
@@ -120,8 +154,12 @@ def checks() -> list[dict[str, str]]:
             model = YoloModel(bundled_models()[DEMO_MODEL], "auto", warmup=False)
         reasons = model.session_info.reasons
         detail = f"a yolo stage with device auto runs on {model.provider.upper()}"
-        add("inference", "info" if reasons else "ok", detail + (f" ({'; '.join(reasons)})" if reasons else ""),
-            gpu_fix(reasons))
+        add(
+            "inference",
+            "info" if reasons else "ok",
+            detail + (f" ({'; '.join(reasons)})" if reasons else ""),
+            gpu_fix(reasons),
+        )
     except Exception as exc:  # noqa: BLE001 - report, do not crash the doctor
         add("inference", "warn", f"the demo model does not load: {exc}", "reinstall vidcv (pip install -e .)")
     return rows
@@ -129,8 +167,13 @@ def checks() -> list[dict[str, str]]:
 
 #: What to install for each library a GPU provider could not load (providers.GPU_LIBRARIES).
 GPU_FIXES = (
-    ("libcuda.so.1", ("a GPU provider needs an NVIDIA GPU and its driver; without them vidcv runs on the CPU, "
-                      "and `device: cpu` on a yolo stage skips the GPU providers and this note")),
+    (
+        "libcuda.so.1",
+        (
+            "a GPU provider needs an NVIDIA GPU and its driver; without them vidcv runs on the CPU, "
+            "and `device: cpu` on a yolo stage skips the GPU providers and this note"
+        ),
+    ),
     ("libcudart.so.13", "pip install nvidia-cuda-runtime"),
     ("libcublas.so.13", "pip install nvidia-cublas"),
     ("libcudnn.so.9", "pip install nvidia-cudnn-cu13"),
@@ -164,10 +207,14 @@ def doctor_command(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("doctor", parents=[common], help="check the installation and what inference runs on",
-                       description="Python, OpenCV, ONNX Runtime and its providers, CUDA and cuDNN libraries, "
-                                   "torch, and what a yolo stage would run on; the fix for each missing piece.",
-                       epilog="examples:\n  vidcv doctor\n  vidcv doctor --json",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="check the installation and what inference runs on",
+        description="Python, OpenCV, ONNX Runtime and its providers, CUDA and cuDNN libraries, "
+        "torch, and what a yolo stage would run on; the fix for each missing piece.",
+        epilog="examples:\n  vidcv doctor\n  vidcv doctor --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=doctor_command)

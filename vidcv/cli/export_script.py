@@ -20,9 +20,14 @@ and counting run through vidcv's own plugins, and the script says so at the top.
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("export-script", parents=[common], help="write a preset as a standalone Python script",
-                       description="Write PRESET as a Python script that runs without vidcv where it can.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "export-script",
+        parents=[common],
+        help="write a preset as a standalone Python script",
+        description="Write PRESET as a Python script that runs without vidcv where it can.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("preset", metavar="PRESET", help="preset YAML file or bundled preset name")
     p.add_argument("-o", "--output", metavar="SCRIPT.py", help="where to write (default: standard output)")
     p.set_defaults(handler=export_script_command)

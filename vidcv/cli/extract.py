@@ -44,54 +44,109 @@ frames back to this process, the one writer. A folder vidcv did not make, or a r
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("extract", parents=[common], help="build a training dataset from a source and a pipeline",
-                       description="Sample frames, label them with the pipeline's detectors, and write a dataset "
-                                   "in ultralytics' YOLO layout (images/, labels/, data.yaml, manifest.jsonl).",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source", metavar="SOURCE", nargs="+",
-                   help="video file, camera, stream URL, image folder/glob, pattern:, env:NAME, @FILE; or several "
-                        "video inputs (files, globs, folders of videos, @list.txt) into one dataset")
+    p = sub.add_parser(
+        "extract",
+        parents=[common],
+        help="build a training dataset from a source and a pipeline",
+        description="Sample frames, label them with the pipeline's detectors, and write a dataset "
+        "in ultralytics' YOLO layout (images/, labels/, data.yaml, manifest.jsonl).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        nargs="+",
+        help="video file, camera, stream URL, image folder/glob, pattern:, env:NAME, @FILE; or several "
+        "video inputs (files, globs, folders of videos, @list.txt) into one dataset",
+    )
     p.add_argument("--pipeline", "-p", metavar="FILE", required=True, help="preset with the detector stages")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="dataset folder: created, or a vidcv dataset continued (one writer at a time)")
-    p.add_argument("--merge", action="store_true",
-                   help="add to a folder vidcv did not make (its files are kept), or add new classes to a dataset")
-    p.add_argument("--format", default=None, choices=tuple(FORMATS), metavar="FORMAT",
-                   help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values())
-                   + " (default: the dataset's own format, else yolo)")
-    p.add_argument("--crops", action="store_true",
-                   help="with --format classify: cut every detection out into its class folder")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="dataset folder: created, or a vidcv dataset continued (one writer at a time)",
+    )
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="add to a folder vidcv did not make (its files are kept), or add new classes to a dataset",
+    )
+    p.add_argument(
+        "--format",
+        default=None,
+        choices=tuple(FORMATS),
+        metavar="FORMAT",
+        help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values())
+        + " (default: the dataset's own format, else yolo)",
+    )
+    p.add_argument(
+        "--crops", action="store_true", help="with --format classify: cut every detection out into its class folder"
+    )
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, default=1, metavar="N", help="keep one frame in N (default 1)")
     rate.add_argument("--fps", type=float, default=0.0, metavar="F", help="keep at most F frames per second")
-    p.add_argument("--dedupe", type=int, default=0, metavar="BITS",
-                   help="skip a frame within BITS of 64 (difference hash) of the last kept one; 5 is a good start")
-    p.add_argument("--min-sharpness", type=float, default=0.0, metavar="S",
-                   help="skip frames whose Laplacian variance is below S (blur)")
+    p.add_argument(
+        "--dedupe",
+        type=int,
+        default=0,
+        metavar="BITS",
+        help="skip a frame within BITS of 64 (difference hash) of the last kept one; 5 is a good start",
+    )
+    p.add_argument(
+        "--min-sharpness",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="skip frames whose Laplacian variance is below S (blur)",
+    )
     negatives = p.add_mutually_exclusive_group()
-    negatives.add_argument("--negatives", type=float, default=0.0, metavar="RATIO",
-                           help="keep frames without detections, up to RATIO per frame with detections")
-    negatives.add_argument("--negatives-only", action="store_true",
-                           help="the pipeline has no detector on purpose: keep every sampled frame, unlabelled")
+    negatives.add_argument(
+        "--negatives",
+        type=float,
+        default=0.0,
+        metavar="RATIO",
+        help="keep frames without detections, up to RATIO per frame with detections",
+    )
+    negatives.add_argument(
+        "--negatives-only",
+        action="store_true",
+        help="the pipeline has no detector on purpose: keep every sampled frame, unlabelled",
+    )
     p.add_argument("--classes", metavar="NAMES", help="only these classes, comma-separated")
     p.add_argument("--min-conf", type=float, default=0.0, metavar="C", help="only detections at least this confident")
     p.add_argument("--split", default="0.8,0.1,0.1", metavar="TRAIN,VAL,TEST", help="fractions (default 0.8,0.1,0.1)")
-    p.add_argument("--split-by", default="chunk", choices=("chunk", "frame"),
-                   help="chunk (default): runs of consecutive frames stay in one split, so near-identical "
-                        "neighbours never end up in both train and val (150 frames; a short file is cut into "
-                        "20 runs of at least 10); frame: each frame on its own")
+    p.add_argument(
+        "--split-by",
+        default="chunk",
+        choices=("chunk", "frame"),
+        help="chunk (default): runs of consecutive frames stay in one split, so near-identical "
+        "neighbours never end up in both train and val (150 frames; a short file is cut into "
+        "20 runs of at least 10); frame: each frame on its own",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
-    p.add_argument("--workers", "-j", type=int, metavar="N",
-                   help="with several inputs: N processes run the pipeline on N inputs at once while this one "
-                        "writes the dataset (default 1: one input after another); with --engine ray: tasks in "
-                        "flight (default: the cluster's CPUs)")
-    p.add_argument("--engine", choices=("local", "ray"),
-                   help="local: detection here (default); ray: one Ray task per video file, on the cluster at "
-                        "--address, streaming its frames back to this process, which writes the one dataset "
-                        "(the default with --address)")
-    p.add_argument("--address", metavar="ADDR",
-                   help="the Ray cluster's head, HOST:PORT (default with --engine ray: start a Ray on this machine)")
+    p.add_argument(
+        "--workers",
+        "-j",
+        type=int,
+        metavar="N",
+        help="with several inputs: N processes run the pipeline on N inputs at once while this one "
+        "writes the dataset (default 1: one input after another); with --engine ray: tasks in "
+        "flight (default: the cluster's CPUs)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        help="local: detection here (default); ray: one Ray task per video file, on the cluster at "
+        "--address, streaming its frames back to this process, which writes the one dataset "
+        "(the default with --address)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="the Ray cluster's head, HOST:PORT (default with --engine ray: start a Ray on this machine)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
     p.set_defaults(handler=extract_command)
 
@@ -116,8 +171,10 @@ def source_list(specs: list[str]) -> list[str] | None:
         return found if len(found) > 1 or specs[0].startswith("@") else None
     for spec in specs:
         if is_live_spec(spec):  # sources that are no files: each is extracted on its own
-            raise InputError(f"{spec}: several inputs are video files; extract a camera, a stream or a test "
-                             f"pattern on its own (vidcv extract {spec} -p ... --out ...)")
+            raise InputError(
+                f"{spec}: several inputs are video files; extract a camera, a stream or a test "
+                f"pattern on its own (vidcv extract {spec} -p ... --out ...)"
+            )
     return expand_inputs(specs)
 
 
@@ -135,9 +192,24 @@ def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
     if engine == "ray" and sources is None:
         sources = ray_sources(args.source[0])
     pipeline = resolve_pipeline(args.pipeline)
-    options = ExtractOptions(args.out, args.format, args.every, args.fps, args.dedupe, args.min_sharpness,
-                             args.negatives, args.classes or "", args.min_conf, args.split, args.split_by, args.seed,
-                             args.max_frames, args.crops, args.negatives_only, args.merge)
+    options = ExtractOptions(
+        args.out,
+        args.format,
+        args.every,
+        args.fps,
+        args.dedupe,
+        args.min_sharpness,
+        args.negatives,
+        args.classes or "",
+        args.min_conf,
+        args.split,
+        args.split_by,
+        args.seed,
+        args.max_frames,
+        args.crops,
+        args.negatives_only,
+        args.merge,
+    )
     if engine == "ray":
         pipeline.close()
         return _extract_ray(sources, args.pipeline, options, args.address, args.workers, args.quiet, signals)
@@ -160,8 +232,10 @@ def ray_sources(spec: str) -> list[str]:
 
     path = resolve_spec(spec)  # env:NAME, @FILE: messages name the reference
     if is_live_spec(path) or not os.path.isfile(path):
-        raise InputError(f"{spec}: --engine ray extracts video files (each is sent to a Ray task); extract a "
-                         f"camera, a stream, a test pattern or images here, without --engine ray")
+        raise InputError(
+            f"{spec}: --engine ray extracts video files (each is sent to a Ray task); extract a "
+            f"camera, a stream, a test pattern or images here, without --engine ray"
+        )
     return [path]
 
 
@@ -177,15 +251,20 @@ def _closing_lines(writer: Dataset) -> None:
     if writer.orphans_removed:
         say(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
     data = writer.root if writer.fmt == "classify" else f"{writer.root}/data.yaml"
-    task, suffix = {"yolo-seg": ("segment", "-seg"), "yolo-pose": ("pose", "-pose"), "yolo-obb": ("obb", "-obb"),
-                    "classify": ("classify", "-cls")}.get(writer.fmt, ("detect", ""))
+    task, suffix = {
+        "yolo-seg": ("segment", "-seg"),
+        "yolo-pose": ("pose", "-pose"),
+        "yolo-obb": ("obb", "-obb"),
+        "classify": ("classify", "-cls"),
+    }.get(writer.fmt, ("detect", ""))
     # a model yaml: without model= ultralytics downloads weights, which fails offline
-    say(f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task} train model=yolo11n{suffix}.yaml "
-        f"data={data}")
+    say(
+        f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task} train model=yolo11n{suffix}.yaml "
+        f"data={data}"
+    )
 
 
-def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet: bool,
-                 signals: StopSignals) -> int:
+def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet: bool, signals: StopSignals) -> int:
     from vidcv.cli.progress import run_to_end
     from vidcv.dataset.extract import prepare
 
@@ -206,8 +285,9 @@ def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet
     return EXIT_OK
 
 
-def _extract_many(sources: list[str], pipeline: Pipeline, options: ExtractOptions, quiet: bool,
-                  signals: StopSignals) -> int:
+def _extract_many(
+    sources: list[str], pipeline: Pipeline, options: ExtractOptions, quiet: bool, signals: StopSignals
+) -> int:
     """Every input into the one dataset in turn (see ``vidcv.dataset.many``)."""
     from vidcv.cli.progress import run_to_end
     from vidcv.dataset.many import extract_many
@@ -226,8 +306,9 @@ def _extract_many(sources: list[str], pipeline: Pipeline, options: ExtractOption
     return _report(outcome, quiet)
 
 
-def _extract_parallel(sources: list[str], preset: str, options: ExtractOptions, workers: int, quiet: bool,
-                      signals: StopSignals) -> int:
+def _extract_parallel(
+    sources: list[str], preset: str, options: ExtractOptions, workers: int, quiet: bool, signals: StopSignals
+) -> int:
     """Every input into the one dataset, ``workers`` at once (see ``vidcv.dataset.parallel``)."""
     from vidcv.dataset.parallel import extract_parallel
 
@@ -236,14 +317,22 @@ def _extract_parallel(sources: list[str], preset: str, options: ExtractOptions, 
             say(f"[{position + 1}/{count}] {source}", flush=True)
 
     signals.absorb()
-    outcome = extract_parallel(sources, preset, options, workers, lambda: bool(signals.received), on_input,
-                               lambda w: _took_over(w, quiet))
+    outcome = extract_parallel(
+        sources, preset, options, workers, lambda: bool(signals.received), on_input, lambda w: _took_over(w, quiet)
+    )
     outcome.stopped_by = signals.first
     return _report(outcome, quiet)
 
 
-def _extract_ray(sources: list[str], preset: str, options: ExtractOptions, address: str | None,
-                 workers: int | None, quiet: bool, signals: StopSignals) -> int:
+def _extract_ray(
+    sources: list[str],
+    preset: str,
+    options: ExtractOptions,
+    address: str | None,
+    workers: int | None,
+    quiet: bool,
+    signals: StopSignals,
+) -> int:
     """Every input as a Ray task, into the one dataset written here (see ``vidcv.dataset.ray_extract``)."""
     from vidcv.batch.ray_engine import RayEngine
     from vidcv.dataset.ray_extract import extract_ray
@@ -256,8 +345,9 @@ def _extract_ray(sources: list[str], preset: str, options: ExtractOptions, addre
     import logging
 
     engine = RayEngine(address, workers, verbose=logging.getLogger().getEffectiveLevel() <= logging.INFO)
-    outcome = extract_ray(sources, preset, options, engine, lambda: bool(signals.received), on_input,
-                          lambda w: _took_over(w, quiet))
+    outcome = extract_ray(
+        sources, preset, options, engine, lambda: bool(signals.received), on_input, lambda w: _took_over(w, quiet)
+    )
     outcome.stopped_by = signals.first
     return _report(outcome, quiet)
 
@@ -268,14 +358,20 @@ def _report(outcome: ManyOutcome, quiet: bool) -> int:
         say_block(outcome.summary())
         _closing_lines(outcome.writer)
     if outcome.stopped_by is not None:
-        say(f"vidcv: {describe(outcome.stopped_by)}; the dataset is complete up to the last frame written; "
-            "the same command again continues it", file=sys.stderr)
+        say(
+            f"vidcv: {describe(outcome.stopped_by)}; the dataset is complete up to the last frame written; "
+            "the same command again continues it",
+            file=sys.stderr,
+        )
         return exit_status(outcome.stopped_by)
     if outcome.fatal is not None:
         say(f"vidcv: error: {outcome.fatal}", file=sys.stderr)
         return EXIT_ERROR
     if outcome.failed:
-        say(f"vidcv: error: {len(outcome.failed)} of {len(outcome.inputs)} inputs failed: "
-            + "; ".join(f"{o.source}: {o.error}" for o in outcome.failed), file=sys.stderr)
+        say(
+            f"vidcv: error: {len(outcome.failed)} of {len(outcome.inputs)} inputs failed: "
+            + "; ".join(f"{o.source}: {o.error}" for o in outcome.failed),
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     return EXIT_OK

@@ -34,11 +34,13 @@ COMMANDS = (run, batch, plugins, sources, extract, export_script, model, doctor)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vidcv", description="Real-time video processing with stackable OpenCV and ONNX plugins.",
+        prog="vidcv",
+        description="Real-time video processing with stackable OpenCV and ONNX plugins.",
         epilog="examples:\n  vidcv run assets/sample.mp4 --pipeline edges --output out/edges.mp4\n"
-               "  vidcv plugins\n  vidcv sources\n  vidcv model info shapes_yolov8n\n  vidcv doctor\n\n"
-               "Run 'vidcv COMMAND --help' for the options of a command.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  vidcv plugins\n  vidcv sources\n  vidcv model info shapes_yolov8n\n  vidcv doctor\n\n"
+        "Run 'vidcv COMMAND --help' for the options of a command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"vidcv {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
@@ -119,8 +121,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception as exc:  # a bug: one line unless --debug
         if args.debug or (isinstance(exc, BrokenPipeError) and _stdout_closed()):
             raise
-        print(f"vidcv: internal error: {type(exc).__name__}: {printable(redact(str(exc)))} (run with --debug for the "
-              "traceback)", file=sys.stderr)
+        print(
+            f"vidcv: internal error: {type(exc).__name__}: {printable(redact(str(exc)))} (run with --debug for the "
+            "traceback)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

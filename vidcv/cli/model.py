@@ -22,8 +22,11 @@ def export_command(args: argparse.Namespace) -> int:
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     if not os.path.isfile(weights) and not OFFICIAL.match(os.path.basename(weights)):
         raise VidcvError(f"no such weights file: {weights}")
-    say(f"vidcv: warning: loading {weights} unpickles it, which can run code: load only weights you trust. "
-        "The exported ONNX has no such risk.", file=sys.stderr)
+    say(
+        f"vidcv: warning: loading {weights} unpickles it, which can run code: load only weights you trust. "
+        "The exported ONNX has no such risk.",
+        file=sys.stderr,
+    )
     if args.nms and args.end2end:
         raise VidcvError("--nms and --end2end exclude each other: NMS in the graph, or a head that needs none")
     import shutil  # here: every command imports this module, and shutil brings bz2 and lzma
@@ -45,21 +48,28 @@ def export_command(args: argparse.Namespace) -> int:
             model = YOLO(given)
         except Exception as exc:  # noqa: BLE001 - ultralytics raises many kinds when a download fails
             if not os.path.isfile(weights):
-                raise VidcvError(f"{weights} is not here and could not be downloaded ({type(exc).__name__}; "
-                                 f"offline?): download it from the Ultralytics releases page and put it at "
-                                 f"./{os.path.basename(weights)}, or give the path of your own weights") from None
+                raise VidcvError(
+                    f"{weights} is not here and could not be downloaded ({type(exc).__name__}; "
+                    f"offline?): download it from the Ultralytics releases page and put it at "
+                    f"./{os.path.basename(weights)}, or give the path of your own weights"
+                ) from None
             raise VidcvError(f"ultralytics cannot load {weights}: {exc}") from None
         # ultralytics 8.4 spells fp16 quantize=16 and the end-to-end head nms=False (half and end2end are
         # deprecated); simplify runs onnxslim (a dependency of vidcv) on the graph: constants folded, shape
         # arithmetic removed.
-        options = {"imgsz": args.imgsz, "dynamic": args.dynamic, "batch": args.batch, "simplify": True,
-                   **({"quantize": 16} if args.half else {}), **({"nms": True} if args.nms else {}),
-                   **({"nms": False} if args.end2end else {})}
+        options = {
+            "imgsz": args.imgsz,
+            "dynamic": args.dynamic,
+            "batch": args.batch,
+            "simplify": True,
+            **({"quantize": 16} if args.half else {}),
+            **({"nms": True} if args.nms else {}),
+            **({"nms": False} if args.end2end else {}),
+        }
         onnx = model.export(format="onnx", verbose=False, **options)
         copy_atomic(onnx, out)
     say(f"wrote {out}")
     return EXIT_OK
-
 
 
 def info_command(args: argparse.Namespace) -> int:
@@ -72,18 +82,29 @@ def info_command(args: argparse.Namespace) -> int:
     path = bundled_models().get(name, name)
     with caller_reports_fallback():  # said once, below, among the model's facts
         model = YoloModel(path, device=args.device, warmup=False)
-    doc = {**model.info.to_dict(), "providers_available": available(), "provider_in_use": model.provider,
-           "warnings": model.session_info.warnings, "fallback_reasons": model.session_info.reasons}
+    doc = {
+        **model.info.to_dict(),
+        "providers_available": available(),
+        "provider_in_use": model.provider,
+        "warnings": model.session_info.warnings,
+        "fallback_reasons": model.session_info.reasons,
+    }
     if args.json:  # JSON escapes every control character itself
         import json
 
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     say(f"model      {doc['path']}")
-    forms = {"raw": "raw head (vidcv runs NMS)", "end2end": "end-to-end, NMS-free head", "nms": "NMS inside the graph",
-             "rtdetr": "RT-DETR decoder (no NMS)"}
-    say(f"task       {doc['task']}" + (f", keypoints {doc['kpt_shape'][0]} x {doc['kpt_shape'][1]}"
-                                     if "kpt_shape" in doc else ""))
+    forms = {
+        "raw": "raw head (vidcv runs NMS)",
+        "end2end": "end-to-end, NMS-free head",
+        "nms": "NMS inside the graph",
+        "rtdetr": "RT-DETR decoder (no NMS)",
+    }
+    say(
+        f"task       {doc['task']}"
+        + (f", keypoints {doc['kpt_shape'][0]} x {doc['kpt_shape'][1]}" if "kpt_shape" in doc else "")
+    )
     say(f"form       {forms.get(doc['form'], doc['form'])}")
     size = f"{doc['imgsz'][1]}x{doc['imgsz'][0]}"
     size = f"any size (default {size})" if doc["dynamic"] else size
@@ -98,19 +119,25 @@ def info_command(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    model = sub.add_parser("model", parents=[common], help="export and inspect YOLO models",
-                           description="Convert ultralytics weights to ONNX, or describe an ONNX model.",
-                           epilog="examples:\n  vidcv model export best.pt --imgsz 640\n"
-                                  "  vidcv model export yolo11n.pt            # fetched by ultralytics when online\n"
-                                  "  vidcv model info assets/models/shapes_yolov8n.onnx",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    model = sub.add_parser(
+        "model",
+        parents=[common],
+        help="export and inspect YOLO models",
+        description="Convert ultralytics weights to ONNX, or describe an ONNX model.",
+        epilog="examples:\n  vidcv model export best.pt --imgsz 640\n"
+        "  vidcv model export yolo11n.pt            # fetched by ultralytics when online\n"
+        "  vidcv model info assets/models/shapes_yolov8n.onnx",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     msub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     # --debug and -v again after the action, without resetting what was given before it
     nested = argparse.ArgumentParser(add_help=False)
-    nested.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks and debug logging")
-    nested.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log what happens (info level)")
+    nested.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logging"
+    )
+    nested.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log what happens (info level)"
+    )
     export = msub.add_parser("export", parents=[nested], help="PyTorch weights -> ONNX (through ultralytics)")
     export.add_argument("weights", metavar="WEIGHTS.pt")
     export.add_argument("--imgsz", type=int, default=640, help="network input size (default 640)")
@@ -121,8 +148,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     export.add_argument("--batch", type=int, default=1, metavar="N", help="a fixed batch size (default 1)")
     export.add_argument("--out", metavar="FILE.onnx", help="where to write (default: beside the weights)")
     info = msub.add_parser("info", parents=[nested], help="task, classes, input size, providers")
-    info.add_argument("model", metavar="MODEL", help="an .onnx file or a bundled model name (\"\": the demo model, "
-                      "as the yolo stage's empty model)")
+    info.add_argument(
+        "model",
+        metavar="MODEL",
+        help='an .onnx file or a bundled model name ("": the demo model, as the yolo stage\'s empty model)',
+    )
     info.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
     info.add_argument("--json", action="store_true")
     model.set_defaults(handler=model_command)

@@ -12,16 +12,19 @@ from vidcv.printable import printable
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("plugins", parents=[common], help="list the plugins and their parameters",
-                       description="List every plugin with its category, summary and parameters; "
-                                   "plugins that failed to load are listed with their error.",
-                       epilog="examples:\n  vidcv plugins\n  vidcv plugins --json > plugins.json\n"
-                              "  vidcv plugins --markdown > docs/plugins.md",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "plugins",
+        parents=[common],
+        help="list the plugins and their parameters",
+        description="List every plugin with its category, summary and parameters; "
+        "plugins that failed to load are listed with their error.",
+        epilog="examples:\n  vidcv plugins\n  vidcv plugins --json > plugins.json\n"
+        "  vidcv plugins --markdown > docs/plugins.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--markdown", action="store_true", help="the plugin reference as Markdown (docs/plugins.md)")
     p.set_defaults(handler=plugins_command)
-
 
 
 def plugins_command(args: argparse.Namespace) -> int:
@@ -44,9 +47,13 @@ def plugins_command(args: argparse.Namespace) -> int:
         for d in (d for d in described if d["category"] == category):
             say(f"  {d['name']:<14} {d['summary']}")
             for p in d["params"]:
-                allowed = (", ".join(map(str, p["choices"])) if "choices" in p else
-                           f"{p.get('minimum', '')}..{p.get('maximum', '')}" if "minimum" in p or "maximum" in p
-                           else "")
+                allowed = (
+                    ", ".join(map(str, p["choices"]))
+                    if "choices" in p
+                    else f"{p.get('minimum', '')}..{p.get('maximum', '')}"
+                    if "minimum" in p or "maximum" in p
+                    else ""
+                )
                 allowed = f" [{allowed}]" if allowed else ""
                 say(f"      {p['name']:<12} {p['type']:<6} = {p['default']!s:<8}{allowed}  {p['help']}")
         print()

@@ -118,8 +118,12 @@ def _finish(runner: Runner, signals: StopSignals) -> None:
             force_exit(runner, signals.received[-1][0])
         if not told and time.monotonic() - began > FORCE_AFTER_S:
             told = True
-            say(f"vidcv: still stopping: {_waiting_for(runner)}; Ctrl-C again exits at once, keeping the frames "
-                "written so far", file=sys.stderr, flush=True)
+            say(
+                f"vidcv: still stopping: {_waiting_for(runner)}; Ctrl-C again exits at once, keeping the frames "
+                "written so far",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _waiting_for(runner: Runner) -> str:

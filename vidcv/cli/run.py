@@ -35,43 +35,82 @@ password stays out of the command line, which other users see (ps).
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("run", parents=[common], help="process a source through a pipeline",
-                       description="Read SOURCE, run the pipeline on every frame, and write the results.",
-                       epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source", metavar="SOURCE", nargs="+",
-                   help="video file, camera, stream URL, image folder/glob, pattern: (one; several: vidcv batch)")
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="process a source through a pipeline",
+        description="Read SOURCE, run the pipeline on every frame, and write the results.",
+        epilog=RUN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        nargs="+",
+        help="video file, camera, stream URL, image folder/glob, pattern: (one; several: vidcv batch)",
+    )
     p.add_argument("--pipeline", "-p", metavar="FILE", help="preset YAML file or bundled preset name")
-    p.add_argument("--output", "-o", metavar="OUT",
-                   help="video file (.mp4 .avi .mkv .mov .m4v), a folder, or an image pattern out/f_%%05d.png")
-    p.add_argument("--codec", choices=("h264", "hevc", "av1", "mpeg4", "mjpeg"),
-                   help="video codec of --output (default: h264 in .mp4 .mov .mkv .m4v, mjpeg in .avi); "
-                        "an NVIDIA GPU's encoder when one answers, the CPU's otherwise")
-    p.add_argument("--quality", choices=("low", "medium", "high"), default="medium",
-                   help="video quality of --output: constant-quality encoding, a bigger file for higher "
-                        "(default: medium)")
-    p.add_argument("--max-frames", type=int, metavar="N",
-                   help="stop after N frames written: a file's first N frames; a live source (camera, "
-                        "stream, pattern:) runs until N are written, frames dropped while the pipeline was "
-                        "busy not counted")
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="OUT",
+        help="video file (.mp4 .avi .mkv .mov .m4v), a folder, or an image pattern out/f_%%05d.png",
+    )
+    p.add_argument(
+        "--codec",
+        choices=("h264", "hevc", "av1", "mpeg4", "mjpeg"),
+        help="video codec of --output (default: h264 in .mp4 .mov .mkv .m4v, mjpeg in .avi); "
+        "an NVIDIA GPU's encoder when one answers, the CPU's otherwise",
+    )
+    p.add_argument(
+        "--quality",
+        choices=("low", "medium", "high"),
+        default="medium",
+        help="video quality of --output: constant-quality encoding, a bigger file for higher (default: medium)",
+    )
+    p.add_argument(
+        "--max-frames",
+        type=int,
+        metavar="N",
+        help="stop after N frames written: a file's first N frames; a live source (camera, "
+        "stream, pattern:) runs until N are written, frames dropped while the pipeline was "
+        "busy not counted",
+    )
     p.add_argument("--realtime", action="store_true", help="pace a file at its own fps instead of max speed")
-    p.add_argument("--threads", type=int, metavar="N", default=0,
-                   help="frames of a file processed at once when every stage allows it (stateless, and not one "
-                        "that uses every core itself, like yolo); default 0: one per core beyond the two that "
-                        "decoding and writing take (1 on a 2-core machine)")
-    p.add_argument("--batch", type=int, metavar="N",
-                   help="files: frames per inference call of a stage that batches (yolo), the same results as "
-                        "one at a time: default the model's own batch (N for a model exported with batch=N; 1 for "
-                        "one exported with dynamic=True, which takes as many as asked); --batch 1: one frame per "
-                        "call. Live sources always take the newest frame, one at a time")
-    p.add_argument("--no-gray-decode", action="store_true",
-                   help="decode to colour even when the first stage works on gray: bit-equal to OpenCV's decode and "
-                        "cvtColor (by default such a file is decoded straight to gray from its luma plane, faster, "
-                        "within 2 levels of it for 99%% of pixels)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        default=0,
+        help="frames of a file processed at once when every stage allows it (stateless, and not one "
+        "that uses every core itself, like yolo); default 0: one per core beyond the two that "
+        "decoding and writing take (1 on a 2-core machine)",
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        metavar="N",
+        help="files: frames per inference call of a stage that batches (yolo), the same results as "
+        "one at a time: default the model's own batch (N for a model exported with batch=N; 1 for "
+        "one exported with dynamic=True, which takes as many as asked); --batch 1: one frame per "
+        "call. Live sources always take the newest frame, one at a time",
+    )
+    p.add_argument(
+        "--no-gray-decode",
+        action="store_true",
+        help="decode to colour even when the first stage works on gray: bit-equal to OpenCV's decode and "
+        "cvtColor (by default such a file is decoded straight to gray from its luma plane, faster, "
+        "within 2 levels of it for 99%% of pixels)",
+    )
     p.add_argument("--stats-json", metavar="FILE", help="write run and per-stage statistics as JSON")
     p.add_argument("--detections-jsonl", metavar="FILE", help="write one JSON line of detections per frame")
-    p.add_argument("--reconnect-attempts", type=int, metavar="N",
-                   help="streams: give up after N failed retries in a row, at the first connection as after "
-                        "a drop (0: no retry; default: keep trying, with backoff from 0.5 s to 8 s)")
+    p.add_argument(
+        "--reconnect-attempts",
+        type=int,
+        metavar="N",
+        help="streams: give up after N failed retries in a row, at the first connection as after "
+        "a drop (0: no retry; default: keep trying, with backoff from 0.5 s to 8 s)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no timing table")
     p.set_defaults(handler=run_command)
 
@@ -110,19 +149,29 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     if args.batch is not None and args.batch < 1:
         raise VidcvError(f"--batch must be at least 1, got {args.batch}")
     if len(args.source) > 1:
-        raise VidcvError(f"vidcv run reads one source and got {len(args.source)}; for several videos use "
-                         f"vidcv batch {' '.join(args.source[:2])}{' ...' if len(args.source) > 2 else ''} "
-                         "-p PIPELINE -o OUT_DIR")
+        raise VidcvError(
+            f"vidcv run reads one source and got {len(args.source)}; for several videos use "
+            f"vidcv batch {' '.join(args.source[:2])}{' ...' if len(args.source) > 2 else ''} "
+            "-p PIPELINE -o OUT_DIR"
+        )
     from vidcv.sources import resolve_source
 
     args.source = resolve_source(args.source[0])  # env:NAME, @FILE: the value, never printed (labels redact it)
     pipeline = resolve_pipeline(args.pipeline)
     # the same set-up as each input of `vidcv batch`: outputs checked before the source opens, sinks attached
-    runner, total = prepare_run(args.source, pipeline, RunOutputs(args.output, args.detections_jsonl, args.stats_json),
-                                max_frames=args.max_frames, realtime=args.realtime,
-                                reconnect_attempts=args.reconnect_attempts, codec=args.codec, quality=args.quality,
-                                frame_workers=args.threads or default_frame_workers(),
-                                gray_decode=not args.no_gray_decode, batch=args.batch)
+    runner, total = prepare_run(
+        args.source,
+        pipeline,
+        RunOutputs(args.output, args.detections_jsonl, args.stats_json),
+        max_frames=args.max_frames,
+        realtime=args.realtime,
+        reconnect_attempts=args.reconnect_attempts,
+        codec=args.codec,
+        quality=args.quality,
+        frame_workers=args.threads or default_frame_workers(),
+        gray_decode=not args.no_gray_decode,
+        batch=args.batch,
+    )
     log.info("source: %s", runner.source.describe())
     stopped_by = run_to_end(runner, total, args.quiet, signals)
     summary = runner.summary()
@@ -137,12 +186,20 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     if not args.quiet and (summary.frames or runner.error is None):  # a run that failed at once: its error only
         say_block(format_table(summary))
         if args.output and not output_failed:  # a failed output: its error says what was kept
-            say(f"wrote {summary.frames} frames to {args.output}" if summary.frames else
-                f"no frame was processed, so {args.output} was not written")
+            say(
+                f"wrote {summary.frames} frames to {args.output}"
+                if summary.frames
+                else f"no frame was processed, so {args.output} was not written"
+            )
     for stage in summary.stages:  # each kind of failure was logged once, as it first came: now the counts
         if stage.errors:
-            log.warning("stage '%s' failed on %d of %d frames (bypassed on those); the last error: %s",
-                        stage.name, stage.errors, stage.frames_in, stage.last_error)
+            log.warning(
+                "stage '%s' failed on %d of %d frames (bypassed on those); the last error: %s",
+                stage.name,
+                stage.errors,
+                stage.frames_in,
+                stage.last_error,
+            )
     if stopped_by is not None:
         kept = "outputs were finalised" if not output_failed else "the other outputs were finalised"
         say(f"vidcv: {describe(stopped_by)} after {summary.frames} frames; {kept}", file=sys.stderr)

@@ -57,8 +57,9 @@ class StopSignals:
                     self._saved[signum] = signal.signal(signum, self._handle)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         for signum, handler in self._saved.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
         self._saved.clear()

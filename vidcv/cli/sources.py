@@ -11,10 +11,14 @@ from vidcv.cli.output import say
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("sources", parents=[common], help="list the cameras of this machine",
-                       description="List the cameras found (name, index, device, modes where known).",
-                       epilog="examples:\n  vidcv sources\n  vidcv sources --probe --json",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "sources",
+        parents=[common],
+        help="list the cameras of this machine",
+        description="List the cameras found (name, index, device, modes where known).",
+        epilog="examples:\n  vidcv sources\n  vidcv sources --probe --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--probe", action="store_true", help="open each camera to read its default mode")
     p.set_defaults(handler=sources_command)
@@ -30,8 +34,10 @@ def sources_command(args: argparse.Namespace) -> int:
     if not cameras:
         where = "/dev/video* capture devices" if sys.platform.startswith("linux") else "camera indices 0-7"
         say(f"No cameras found (looked for {where}).")
-        say("Other sources: a video file, an image folder or glob, a stream URL (rtsp://...), "
-            "or pattern: for a synthetic test pattern.")
+        say(
+            "Other sources: a video file, an image folder or glob, a stream URL (rtsp://...), "
+            "or pattern: for a synthetic test pattern."
+        )
         return EXIT_OK
     say("Cameras:")
     for cam in cameras:
@@ -40,6 +46,8 @@ def sources_command(args: argparse.Namespace) -> int:
     if not args.probe:
         say("(vidcv sources --probe opens each camera to read its default mode)")
     first = cameras[0]
-    say(f"Open one with: vidcv run {first.index}" + (f"  or by name: vidcv run camera:\"{first.name}\""
-                                                        if first.name else ""))
+    say(
+        f"Open one with: vidcv run {first.index}"
+        + (f'  or by name: vidcv run camera:"{first.name}"' if first.name else "")
+    )
     return EXIT_OK

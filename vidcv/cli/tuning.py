@@ -29,8 +29,13 @@ MMAP_THRESHOLD = 32 * 1024 * 1024
 #: free memory at the top of a heap is handed back to the kernel only beyond this (a few 1080p frames)
 TRIM_THRESHOLD = 64 * 1024 * 1024
 #: set by the user, these win (glibc reads them at start-up): vidcv then leaves malloc alone
-MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_",
-              "GLIBC_TUNABLES")
+MALLOC_ENV = (
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_MMAP_MAX_",
+    "GLIBC_TUNABLES",
+)
 
 _applied: set[str] = set()
 

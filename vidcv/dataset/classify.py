@@ -34,8 +34,15 @@ def class_folder(name: str) -> str:
 class ClassifyWriter(Dataset):
     """Frames (or detection crops) filed by class, split like the YOLO layouts, resumable."""
 
-    def __init__(self, root: str, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1), split_by: str = "chunk",
-                 seed: int = 0, crops: bool = False, merge: bool = False) -> None:
+    def __init__(
+        self,
+        root: str,
+        ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        split_by: str = "chunk",
+        seed: int = 0,
+        crops: bool = False,
+        merge: bool = False,
+    ) -> None:
         super().__init__(root, "classify", ratios, split_by, seed, merge)
         self.crops = crops
 
@@ -63,9 +70,11 @@ class ClassifyWriter(Dataset):
         for name in self.names:
             size = len(class_folder(name).encode("utf-8", "surrogateescape"))
             if size > limit:
-                raise DatasetError(f"the class {name[:40]!r}... ({len(name)} characters) is too long for a folder "
-                                   f"name ({size} bytes, at most {limit} here): shorten it in the model's names, or "
-                                   "extract with --format yolo, which keeps class names in data.yaml")
+                raise DatasetError(
+                    f"the class {name[:40]!r}... ({len(name)} characters) is too long for a folder "
+                    f"name ({size} bytes, at most {limit} here): shorten it in the model's names, or "
+                    "extract with --format yolo, which keeps class names in data.yaml"
+                )
 
     def _content_folders(self) -> list[str]:
         folders = []
@@ -88,18 +97,21 @@ class ClassifyWriter(Dataset):
             self._make_folders()
         return cid
 
-    def _files(self, name: str, split: str, image: np.ndarray, dets: Detections,
-               classification: Classification | None) -> tuple[list[FileWrite], int, dict[str, Any]] | None:
+    def _files(
+        self, name: str, split: str, image: np.ndarray, dets: Detections, classification: Classification | None
+    ) -> tuple[list[FileWrite], int, dict[str, Any]] | None:
         """The frame into its class's folder, or each crop into its own; None when there is nothing to file."""
         found = self._crops(name, image, dets) if self.crops else self._whole(name, image, classification)
         if not found:
             return None
-        files = [(os.path.join(split, class_folder(c), file_name), jpeg_writer(picture))
-                 for c, file_name, picture in found]
+        files = [
+            (os.path.join(split, class_folder(c), file_name), jpeg_writer(picture)) for c, file_name, picture in found
+        ]
         return files, len(files), {"classes": [c for c, _, _ in found]}
 
-    def _whole(self, name: str, image: np.ndarray,
-               classification: Classification | None) -> list[tuple[str, str, np.ndarray]]:
+    def _whole(
+        self, name: str, image: np.ndarray, classification: Classification | None
+    ) -> list[tuple[str, str, np.ndarray]]:
         if classification is None or not len(classification):
             return []
         cid = self.class_id(classification.class_name(classification.class_id[0]), classification.names)

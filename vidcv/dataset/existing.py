@@ -49,12 +49,15 @@ def read_data_yaml(root: str) -> dict[str, Any]:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_DATA_YAML_BYTES + 1)
         if len(raw) > MAX_DATA_YAML_BYTES:
-            raise DatasetError(f"{path} is over {MAX_DATA_YAML_BYTES // 2**20} MB, too large for a dataset "
-                               "description; move it away or choose another --out")
+            raise DatasetError(
+                f"{path} is over {MAX_DATA_YAML_BYTES // 2**20} MB, too large for a dataset "
+                "description; move it away or choose another --out"
+            )
         data = safe_yaml(raw.decode("utf-8"), path, "a dataset description") or {}
     except (PresetError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path} is not a readable data.yaml ({str(exc)[:200]}); move it away or choose another "
-                           "--out") from None
+        raise DatasetError(
+            f"{path} is not a readable data.yaml ({str(exc)[:200]}); move it away or choose another --out"
+        ) from None
     if not isinstance(data, dict):
         raise DatasetError(f"{path} is not a dataset description; move it away or choose another --out")
     return data
@@ -126,8 +129,10 @@ def survey(root: str, merge: bool) -> tuple[dict[str, Any], bool]:
     if meta.get("vidcv_format") in FORMATS:
         return meta, False
     if not merge:
-        raise DatasetError(f"{root} is {_describe_foreign(root, meta)}: extract into a new folder, or pass --merge "
-                           "to add this run's frames to it (its own files are kept as they are)")
+        raise DatasetError(
+            f"{root} is {_describe_foreign(root, meta)}: extract into a new folder, or pass --merge "
+            "to add this run's frames to it (its own files are kept as they are)"
+        )
     return meta, True
 
 
@@ -136,8 +141,10 @@ def merged_names(root: str, meta: dict[str, Any]) -> list[str]:
     different is refused."""
     names, listed = names_of(meta), _classes_txt(root)
     if names and listed is not None and listed != names:
-        raise DatasetError(f"{root}: data.yaml's classes ({', '.join(names)}) and classes.txt's "
-                           f"({', '.join(listed)}) disagree: make them the same, then run again")
+        raise DatasetError(
+            f"{root}: data.yaml's classes ({', '.join(names)}) and classes.txt's "
+            f"({', '.join(listed)}) disagree: make them the same, then run again"
+        )
     return names or listed or []
 
 
@@ -152,8 +159,10 @@ def check_merge(root: str, meta: dict[str, Any], fmt: str) -> None:
     """Refuse to merge into a foreign folder whose layout, manifest or labels would not agree with this run."""
     for split in SPLITS:
         if meta.get(split) is not None and fmt != "classify" and not _same_place(meta[split], root, split):
-            raise DatasetError(f"{root}: its data.yaml puts {split} images at {meta[split]!r}, and vidcv writes "
-                               f"them to images/{split}: point {split} there in data.yaml, or use a new --out")
+            raise DatasetError(
+                f"{root}: its data.yaml puts {split} images at {meta[split]!r}, and vidcv writes "
+                f"them to images/{split}: point {split} there in data.yaml, or use a new --out"
+            )
     manifest = os.path.join(root, MANIFEST_NAME)
     if os.path.isfile(manifest):
         with open(manifest, encoding="utf-8", errors="replace") as fh:
@@ -163,8 +172,10 @@ def check_merge(root: str, meta: dict[str, Any], fmt: str) -> None:
         except ValueError:
             entry = None
         if not isinstance(entry, dict) or not {"name", "split"} <= set(entry):
-            raise DatasetError(f"{manifest} was not written by vidcv (its first line is not a vidcv manifest "
-                               "line): move it away, then --merge again")
+            raise DatasetError(
+                f"{manifest} was not written by vidcv (its first line is not a vidcv manifest "
+                "line): move it away, then --merge again"
+            )
     family = FORMATS[fmt].family
     if family == "classify":
         return
@@ -180,8 +191,10 @@ def check_merge(root: str, meta: dict[str, Any], fmt: str) -> None:
         ok = all(w == int(expected[family]) for w in widths)
     if not ok:
         found = ", ".join(str(w) for w in sorted(widths))
-        raise DatasetError(f"{root}: its labels have {found} numbers a line, and --format {fmt} writes "
-                           f"{expected[family]}: pass the --format its labels are in, or use a new --out")
+        raise DatasetError(
+            f"{root}: its labels have {found} numbers a line, and --format {fmt} writes "
+            f"{expected[family]}: pass the --format its labels are in, or use a new --out"
+        )
 
 
 def _label_widths(root: str) -> set[int]:

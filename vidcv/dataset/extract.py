@@ -45,7 +45,7 @@ def source_identity(spec: str) -> str:
     scheme = _SCHEME.match(spec)
     if scheme and scheme[1].lower() != "file":
         return redact(spec)
-    path = spec[len("file://"):] if scheme else spec
+    path = spec[len("file://") :] if scheme else spec
     return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
 
 
@@ -128,16 +128,23 @@ class DatasetSink(Sink):
 
     needs_color_source = True
 
-    def __init__(self, writer: Dataset, labels: LabelFilter, stem: str, provenance: dict,
-                 owns_writer: bool = True) -> None:
+    def __init__(
+        self, writer: Dataset, labels: LabelFilter, stem: str, provenance: dict, owns_writer: bool = True
+    ) -> None:
         self.writer, self.labels, self.stem, self.provenance = writer, labels, stem, provenance
         self.owns_writer = owns_writer  #: False: the writer outlives this run (several inputs, one session)
 
     def write(self, frame: Frame) -> None:
         self.keep(frame.index, frame.pts_ms, frame.source_image, frame.detections, frame.classification)
 
-    def keep(self, index: int, pts_ms: float, image: np.ndarray, detections: Detections,
-             classification: Classification | None) -> None:
+    def keep(
+        self,
+        index: int,
+        pts_ms: float,
+        image: np.ndarray,
+        detections: Detections,
+        classification: Classification | None,
+    ) -> None:
         """File one frame (its original image) with the detections and class that pass the filters."""
         dets = self.labels.select(detections)
         found = self.labels.select_class(classification)
@@ -158,8 +165,15 @@ class DatasetSink(Sink):
             self.writer.close()
 
 
-def open_dataset(root: str, fmt: str | None = None, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
-                 split_by: str = "chunk", seed: int = 0, crops: bool = False, merge: bool = False) -> Dataset:
+def open_dataset(
+    root: str,
+    fmt: str | None = None,
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    split_by: str = "chunk",
+    seed: int = 0,
+    crops: bool = False,
+    merge: bool = False,
+) -> Dataset:
     """The writer of the dataset at ``root`` in ``fmt`` (None: the format it already has, else yolo).
     A folder that is not a vidcv dataset is refused unless ``merge``. Nothing is written until it is opened
     or a frame is added."""
@@ -178,18 +192,24 @@ def check_labels(pipeline: Pipeline, writer: Dataset, options: ExtractOptions) -
     produces = pipeline.produces()
     if isinstance(writer, ClassifyWriter) and not writer.crops:
         if Produces.CLASSIFICATION not in produces:
-            raise DatasetError("--format classify files whole frames by a classifier's top class, and this pipeline "
-                               "has no classifier: add a yolo stage with a classify model, or pass --crops to cut "
-                               "out the detections of its detectors")
+            raise DatasetError(
+                "--format classify files whole frames by a classifier's top class, and this pipeline "
+                "has no classifier: add a yolo stage with a classify model, or pass --crops to cut "
+                "out the detections of its detectors"
+            )
     elif Produces.DETECTIONS not in produces:
         if options.negatives_only:
             return
-        raise DatasetError("this pipeline has no stage that finds objects (yolo, haar, hog, contours with emit, "
-                           "roi_track), so every label would be empty: add a detector, or pass --negatives-only "
-                           "to collect frames without objects on purpose")
+        raise DatasetError(
+            "this pipeline has no stage that finds objects (yolo, haar, hog, contours with emit, "
+            "roi_track), so every label would be empty: add a detector, or pass --negatives-only "
+            "to collect frames without objects on purpose"
+        )
     elif options.negatives_only:
-        raise DatasetError("--negatives-only collects frames of a pipeline without detectors, and this one finds "
-                           "objects: drop the detector stages or --negatives-only")
+        raise DatasetError(
+            "--negatives-only collects frames of a pipeline without detectors, and this one finds "
+            "objects: drop the detector stages or --negatives-only"
+        )
 
 
 def provenance(source: Source, pipeline: Pipeline) -> dict:
@@ -201,8 +221,11 @@ def provenance(source: Source, pipeline: Pipeline) -> dict:
         settings = {k: v for k, v in stage.plugin.values().items() if k in keys}
         if settings and stage.enabled:
             models.append({"stage": pipeline.stage_name(i), **settings})
-    return {"source": source.label, "preset_sha256": hashlib.sha256(preset.encode()).hexdigest()[:16],
-            "detectors": models}
+    return {
+        "source": source.label,
+        "preset_sha256": hashlib.sha256(preset.encode()).hexdigest()[:16],
+        "detectors": models,
+    }
 
 
 @dataclass
@@ -242,8 +265,10 @@ class Extraction:
     def summary(self) -> str:
         w = self.writer
         kept = ", ".join(f"{k} {v}" for k, v in w.kept.items())
-        lines = [f"kept {sum(w.kept.values())} frames ({kept}; {w.positives} with labels, {w.negatives} negatives); "
-                 "skipped: " + ", ".join(f"{k} {v}" for k, v in self.skipped().items())]
+        lines = [
+            f"kept {sum(w.kept.values())} frames ({kept}; {w.positives} with labels, {w.negatives} negatives); "
+            "skipped: " + ", ".join(f"{k} {v}" for k, v in self.skipped().items())
+        ]
         if w.unlabelled:
             why = "without keypoints" if w.fmt == "yolo-pose" else "too small to crop"
             lines.append(f"left out {w.unlabelled} detections {why} (the format cannot hold them)")
@@ -270,14 +295,22 @@ def open_writer(pipeline: Pipeline, options: ExtractOptions) -> Dataset:
 
     if options.every < 1:
         raise VidcvError(f"--every must be at least 1, got {options.every}")
-    writer = open_dataset(options.out, options.fmt, parse_split(options.split), options.split_by, options.seed,
-                          options.crops, options.merge)
+    writer = open_dataset(
+        options.out,
+        options.fmt,
+        parse_split(options.split),
+        options.split_by,
+        options.seed,
+        options.crops,
+        options.merge,
+    )
     check_labels(pipeline, writer, options)
     return writer
 
 
-def prepare_input(source_spec: str, pipeline: Pipeline, writer: Dataset, options: ExtractOptions,
-                  owns_writer: bool) -> Extraction:
+def prepare_input(
+    source_spec: str, pipeline: Pipeline, writer: Dataset, options: ExtractOptions, owns_writer: bool
+) -> Extraction:
     """One source into ``writer``: its sampler, filter, sink and runner, the source opened (a source that does
     not open raises here) and the split's run length set from its length. ``owns_writer``: the sink closes
     the writer at the end of the run (one source), else the caller does (several)."""

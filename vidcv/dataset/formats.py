@@ -28,15 +28,24 @@ class LabelFormat:
     help: str
 
 
-FORMATS: dict[str, LabelFormat] = {f.name: f for f in (
-    LabelFormat("yolo", "boxes", "YOLO boxes"),
-    LabelFormat("coco", "boxes", "YOLO boxes plus COCO annotations/instances_SPLIT.json"),
-    LabelFormat("yolo-seg", "segments", "YOLO polygons (a segment model's masks, else the boxes)"),
-    LabelFormat("yolo-pose", "pose", "YOLO boxes with a pose model's keypoints; kpt_shape and flip_idx in data.yaml"),
-    LabelFormat("yolo-obb", "obb", "the four corners of each oriented box (an obb model's, else the box)"),
-    LabelFormat("classify", "classify", "ultralytics' classify layout DIR/{train,val,test}/CLASS/NAME.jpg: the "
-                                        "frame's top-1 class, or with --crops every detection cut out"),
-)}
+FORMATS: dict[str, LabelFormat] = {
+    f.name: f
+    for f in (
+        LabelFormat("yolo", "boxes", "YOLO boxes"),
+        LabelFormat("coco", "boxes", "YOLO boxes plus COCO annotations/instances_SPLIT.json"),
+        LabelFormat("yolo-seg", "segments", "YOLO polygons (a segment model's masks, else the boxes)"),
+        LabelFormat(
+            "yolo-pose", "pose", "YOLO boxes with a pose model's keypoints; kpt_shape and flip_idx in data.yaml"
+        ),
+        LabelFormat("yolo-obb", "obb", "the four corners of each oriented box (an obb model's, else the box)"),
+        LabelFormat(
+            "classify",
+            "classify",
+            "ultralytics' classify layout DIR/{train,val,test}/CLASS/NAME.jpg: the "
+            "frame's top-1 class, or with --crops every detection cut out",
+        ),
+    )
+}
 
 
 def flip_idx(keypoints: int) -> list[int]:

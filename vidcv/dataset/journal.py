@@ -45,7 +45,7 @@ def write_all(fh: BinaryIO, data: bytes) -> None:
     """Write ``data`` to an unbuffered file, however many calls it takes (OSError when the disk is full)."""
     view = memoryview(data)
     while view:
-        view = view[fh.write(view) or 0:]
+        view = view[fh.write(view) or 0 :]
 
 
 def manifest_entry_name(line: str | None) -> str | None:
@@ -99,8 +99,13 @@ class Journal:
     def _inside(self, rel: object) -> str:
         """The path of a file the journal names, which must be a plain relative path inside the dataset (a
         journal written by someone else names no file outside it); ValueError otherwise."""
-        if not isinstance(rel, str) or not rel or os.path.isabs(rel) or os.pardir in rel.split("/") \
-                or os.pardir in rel.split(os.sep):
+        if (
+            not isinstance(rel, str)
+            or not rel
+            or os.path.isabs(rel)
+            or os.pardir in rel.split("/")
+            or os.pardir in rel.split(os.sep)
+        ):
             raise ValueError(f"not a file of the dataset: {rel!r}")
         return os.path.join(self.root, rel)
 

@@ -26,8 +26,14 @@ class DatasetBusy(VidcvError):
 
 def _owner_text() -> str:
     command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv[:2])) or "python"
-    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
-                       "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+    return json.dumps(
+        {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": command,
+            "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    )
 
 
 def _read_owner(fd: int) -> dict:
@@ -79,12 +85,16 @@ class DatasetLock:
                 owner = _read_owner(fd)
                 os.close(fd)
                 mine = " (this process)" if owner.get("pid") == os.getpid() else ""
-                raise DatasetBusy(f"{self.root} is being written by another vidcv ({describe(owner)}{mine}): one "
-                                  "writer at a time; wait for it to finish, or use another --out") from None
+                raise DatasetBusy(
+                    f"{self.root} is being written by another vidcv ({describe(owner)}{mine}): one "
+                    "writer at a time; wait for it to finish, or use another --out"
+                ) from None
             except OSError as exc:
                 os.close(fd)
-                raise DatasetBusy(f"cannot lock {self.path}: {exc.strerror} (a file system without locks? use a "
-                                  "local folder for --out)") from None
+                raise DatasetBusy(
+                    f"cannot lock {self.path}: {exc.strerror} (a file system without locks? use a "
+                    "local folder for --out)"
+                ) from None
             try:
                 same = os.fstat(fd).st_ino == os.lstat(self.path).st_ino
             except FileNotFoundError:

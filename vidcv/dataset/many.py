@@ -45,8 +45,9 @@ class InputOutcome:
             return f"{self.source}: failed: {self.error}"
         already = self.skipped.get("already in dataset", 0)
         more = f", {already} already in the dataset" if already else ""
-        return (f"{self.source}: kept {self.kept} frames ({self.positives} with labels, "
-                f"{self.negatives} negatives){more}")
+        return (
+            f"{self.source}: kept {self.kept} frames ({self.positives} with labels, {self.negatives} negatives){more}"
+        )
 
 
 @dataclass
@@ -67,8 +68,10 @@ class ManyOutcome:
         w = self.writer
         kept = ", ".join(f"{k} {v}" for k, v in w.kept.items())
         lines = [o.line() for o in self.inputs]
-        lines.append(f"kept {sum(w.kept.values())} frames from {len(self.inputs) - len(self.failed)} of "
-                     f"{len(self.inputs)} inputs ({kept}; {w.positives} with labels, {w.negatives} negatives)")
+        lines.append(
+            f"kept {sum(w.kept.values())} frames from {len(self.inputs) - len(self.failed)} of "
+            f"{len(self.inputs)} inputs ({kept}; {w.positives} with labels, {w.negatives} negatives)"
+        )
         if w.unlabelled:
             why = "without keypoints" if w.fmt == "yolo-pose" else "too small to crop"
             lines.append(f"left out {w.unlabelled} detections {why} (the format cannot hold them)")
@@ -76,8 +79,14 @@ class ManyOutcome:
         return "\n".join(lines + ([note] if note else []))
 
 
-def extract_many(sources: Sequence[str], pipeline: Pipeline, options: ExtractOptions, run: RunInput,
-                 on_input: OnInput | None = None, on_open: Callable[[Dataset], None] | None = None) -> ManyOutcome:
+def extract_many(
+    sources: Sequence[str],
+    pipeline: Pipeline,
+    options: ExtractOptions,
+    run: RunInput,
+    on_input: OnInput | None = None,
+    on_open: Callable[[Dataset], None] | None = None,
+) -> ManyOutcome:
     """Extract ``sources`` in order into the dataset of ``options.out``, each through ``run``; the dataset is
     opened (locked) when the first input opens (``on_open`` told then) and closed at the end, also on a stop
     or a fault. Bad options

@@ -81,8 +81,15 @@ class _InboxSink(Sink):
         self.position, self.inbox, self.halt = position, inbox, halt
 
     def write(self, frame: Frame) -> None:
-        message = ("frame", self.position, frame.index, frame.pts_ms, np.array(frame.source_image, copy=True),
-                   frame.detections, frame.classification)
+        message = (
+            "frame",
+            self.position,
+            frame.index,
+            frame.pts_ms,
+            np.array(frame.source_image, copy=True),
+            frame.detections,
+            frame.classification,
+        )
         while not self.halt.is_set():
             try:
                 self.inbox.put(message, timeout=POLL_S)
@@ -94,8 +101,9 @@ class _InboxSink(Sink):
         """Nothing to finalise: the writer files the frames."""
 
 
-def sampled_messages(position: int, spec: str, pipeline: Pipeline, options: ExtractOptions,
-                     halt: Any) -> Iterator[Message]:
+def sampled_messages(
+    position: int, spec: str, pipeline: Pipeline, options: ExtractOptions, halt: Any
+) -> Iterator[Message]:
     """The messages of one input run through its sampler and ``pipeline`` where this code runs (a worker
     process, a Ray task): ``("start", position, provenance, length)`` once the source opened, then
     ``("frame", position, index, pts_ms, image, detections, classification)`` per sampled frame in order, then
@@ -110,8 +118,9 @@ def sampled_messages(position: int, spec: str, pipeline: Pipeline, options: Extr
     try:
         pipeline.reset()  # no tracker state carries over from one video to the next
         inner = parse_source(spec)
-        runner = Runner(SampledSource(inner, sampler), pipeline, [_InboxSink(position, inbox, halt)],
-                        max_frames=options.max_frames)
+        runner = Runner(
+            SampledSource(inner, sampler), pipeline, [_InboxSink(position, inbox, halt)], max_frames=options.max_frames
+        )
         runner.open()
     except Exception as exc:  # noqa: BLE001 - the input fails, the worker takes the next one
         error = exc
@@ -137,8 +146,9 @@ def sampled_messages(position: int, spec: str, pipeline: Pipeline, options: Extr
     yield "end", position, text, dict(sampler.skipped)
 
 
-def _work(preset: str, options: ExtractOptions, tasks: Any, results: Any, stop: Any, parent_pid: int,
-          threads: int) -> None:
+def _work(
+    preset: str, options: ExtractOptions, tasks: Any, results: Any, stop: Any, parent_pid: int, threads: int
+) -> None:
     """A worker process: inputs from ``tasks`` until None, each through the sampler and the pipeline, with
     ``threads`` threads for OpenCV and ONNX Runtime (its share of the cores, as a batch worker has)."""
     from vidcv.batch.job import apply_thread_budget
@@ -177,8 +187,9 @@ class Filing:
     into ``writer`` with each input's own filter, name stem and split run length, so that the dataset is the
     one a sequential run makes. ``outcome`` holds what each input added."""
 
-    def __init__(self, writer: Dataset, sources: Sequence[str], options: ExtractOptions,
-                 on_input: OnInput | None = None) -> None:
+    def __init__(
+        self, writer: Dataset, sources: Sequence[str], options: ExtractOptions, on_input: OnInput | None = None
+    ) -> None:
         self.writer, self.sources, self.on_input = writer, list(sources), on_input
         self.outcome = ManyOutcome(writer, [InputOutcome(spec) for spec in sources])
         self.classes = {c.strip() for c in options.classes.split(",") if c.strip()} or None
@@ -204,8 +215,13 @@ class Filing:
                 self.on_input(position, len(self.sources), spec)
             stem = source_stem(spec)
             self.writer.set_length(message[3], stem)
-            self.sinks[position] = DatasetSink(self.writer, LabelFilter(self.classes, self.min_conf, self.ratio),
-                                               stem, provenance or message[2], owns_writer=False)
+            self.sinks[position] = DatasetSink(
+                self.writer,
+                LabelFilter(self.classes, self.min_conf, self.ratio),
+                stem,
+                provenance or message[2],
+                owns_writer=False,
+            )
         elif kind == "frame":
             if position not in self.sinks or position in self.ended:
                 return True
@@ -246,9 +262,15 @@ class Filing:
         return outcome
 
 
-def extract_parallel(sources: Sequence[str], preset: str, options: ExtractOptions, workers: int,
-                     should_stop: Callable[[], bool], on_input: OnInput | None = None,
-                     on_open: Callable[[Any], None] | None = None) -> ManyOutcome:
+def extract_parallel(
+    sources: Sequence[str],
+    preset: str,
+    options: ExtractOptions,
+    workers: int,
+    should_stop: Callable[[], bool],
+    on_input: OnInput | None = None,
+    on_open: Callable[[Any], None] | None = None,
+) -> ManyOutcome:
     """Extract ``sources`` into the dataset of ``options.out`` with ``workers`` processes detecting and this one
     writing. ``should_stop`` is polled (a signal): the workers then stop and what they sent is filed. The
     dataset is opened (locked) before the workers start and closed at the end, also on a stop or a fault."""
@@ -270,8 +292,15 @@ def extract_parallel(sources: Sequence[str], preset: str, options: ExtractOption
     if on_open is not None:
         on_open(writer)
     threads = thread_share(count)
-    procs = [ctx.Process(target=_work, args=(preset, options, tasks, results, stop, os.getpid(), threads),
-                         name=f"vidcv-extract-{i}", daemon=True) for i in range(count)]
+    procs = [
+        ctx.Process(
+            target=_work,
+            args=(preset, options, tasks, results, stop, os.getpid(), threads),
+            name=f"vidcv-extract-{i}",
+            daemon=True,
+        )
+        for i in range(count)
+    ]
     try:
         for proc in procs:
             proc.start()

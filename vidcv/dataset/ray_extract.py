@@ -30,8 +30,9 @@ BACKPRESSURE = 32  #: frames a task may have sent that the writer has not read y
 POLL_S = 0.25
 
 
-def _ray_sample(position: int, label: str, name: str, data: bytes, bundle: PipelineBundle,
-                options: ExtractOptions) -> Iterator[Message]:
+def _ray_sample(
+    position: int, label: str, name: str, data: bytes, bundle: PipelineBundle, options: ExtractOptions
+) -> Iterator[Message]:
     """The task: one input written to a temporary folder of the worker's machine and run through the bundle's
     pipeline; yields the messages of ``sampled_messages`` (errors name the input as ``label``)."""
     from vidcv.batch.single import describe_error
@@ -51,9 +52,15 @@ def _ray_sample(position: int, label: str, name: str, data: bytes, bundle: Pipel
             pipeline.close()
 
 
-def extract_ray(sources: Sequence[str], preset: str, options: ExtractOptions, engine: RayEngine,
-                should_stop: Callable[[], bool], on_input: OnInput | None = None,
-                on_open: Callable[[Any], None] | None = None) -> ManyOutcome:
+def extract_ray(
+    sources: Sequence[str],
+    preset: str,
+    options: ExtractOptions,
+    engine: RayEngine,
+    should_stop: Callable[[], bool],
+    on_input: OnInput | None = None,
+    on_open: Callable[[Any], None] | None = None,
+) -> ManyOutcome:
     """Extract the video files ``sources`` into the dataset of ``options.out`` with one Ray task per input
     (at most ``engine.workers`` at once; default: the cluster's CPUs) and this process writing. The cluster
     is reached before the dataset is opened (locked); ``should_stop`` is polled (a signal): the tasks are
@@ -83,13 +90,22 @@ def extract_ray(sources: Sequence[str], preset: str, options: ExtractOptions, en
         engine.close()
 
 
-def _stream(ray: Any, engine: RayEngine, sources: Sequence[str], bundle: PipelineBundle, options: ExtractOptions,
-            marks: list[dict], filing: Filing, should_stop: Callable[[], bool]) -> None:
+def _stream(
+    ray: Any,
+    engine: RayEngine,
+    sources: Sequence[str],
+    bundle: PipelineBundle,
+    options: ExtractOptions,
+    marks: list[dict],
+    filing: Filing,
+    should_stop: Callable[[], bool],
+) -> None:
     """Run the tasks and file what they stream until every input ended, a stop, or a fault of the dataset."""
     from ray.exceptions import RayError
 
     task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_ray_sample).options(
-        _generator_backpressure_num_objects=BACKPRESSURE)
+        _generator_backpressure_num_objects=BACKPRESSURE
+    )
     workers = engine.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     bundle_ref = ray.put(bundle)
     pending = deque(range(len(sources)))
@@ -105,8 +121,9 @@ def _stream(ray: Any, engine: RayEngine, sources: Sequence[str], bundle: Pipelin
                 except OSError as exc:
                     filing.end(position, f"cannot read {redact(spec)}: {exc.strerror or exc}")
                     continue
-                inflight[task.remote(position, redact(spec), os.path.basename(spec), data, bundle_ref,
-                                     options)] = position
+                inflight[task.remote(position, redact(spec), os.path.basename(spec), data, bundle_ref, options)] = (
+                    position
+                )
             if not inflight:
                 continue
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL_S)

@@ -44,7 +44,7 @@ SPLITS = ("train", "val", "test")
 CHUNK_FRAMES = 150  #: --split-by chunk keeps runs of at most this many consecutive frames in one split
 MIN_CHUNK_FRAMES = 10  #: ... and of at least this many
 CHUNKS_PER_SOURCE = 20  #: a source of known length is cut into at least this many runs, so the ratios can hold
-GOLDEN = (5 ** 0.5 - 1) / 2  #: step of the low-discrepancy sequence that deals runs out to the splits
+GOLDEN = (5**0.5 - 1) / 2  #: step of the low-discrepancy sequence that deals runs out to the splits
 
 
 def parse_split(text: str) -> tuple[float, float, float]:
@@ -53,8 +53,9 @@ def parse_split(text: str) -> tuple[float, float, float]:
     except ValueError:
         parts = []
     if len(parts) != 3 or min(parts) < 0 or abs(sum(parts) - 1.0) > 1e-6:
-        raise DatasetError(f"--split {text!r}: give three fractions for train, val and test that add up to 1, "
-                           "e.g. 0.8,0.1,0.1")
+        raise DatasetError(
+            f"--split {text!r}: give three fractions for train, val and test that add up to 1, e.g. 0.8,0.1,0.1"
+        )
     return parts[0], parts[1], parts[2]
 
 
@@ -75,7 +76,7 @@ def choose_split(key: str, unit: int, ratios: Sequence[float]) -> str:
     consecutive runs goes to the splits in close to the ratios (10 runs at 0.8/0.1/0.1: 8, 1 and 1), where
     a hash per run would leave a short video's few runs wherever chance puts them.
     """
-    start = int(hashlib.sha256(key.encode()).hexdigest()[:12], 16) / float(16 ** 12)
+    start = int(hashlib.sha256(key.encode()).hexdigest()[:12], 16) / float(16**12)
     return split_at((start + unit * GOLDEN) % 1.0, ratios)
 
 
@@ -103,6 +104,7 @@ def jpeg_writer(image: np.ndarray) -> Callable[[], bytes]:
         if not ok:
             raise OSError(22, "the image could not be encoded as JPEG")
         return data.tobytes()
+
     return encode
 
 
@@ -115,8 +117,15 @@ class Dataset:
     and the manifest. Nothing is written until ``open`` (or an ``add`` outside a session, which is a session of
     its own). ``merge`` allows adding to a folder vidcv did not make, and new classes to an existing dataset."""
 
-    def __init__(self, root: str, fmt: str | None = None, ratios: Sequence[float] = (0.8, 0.1, 0.1),
-                 split_by: str = "chunk", seed: int = 0, merge: bool = False) -> None:
+    def __init__(
+        self,
+        root: str,
+        fmt: str | None = None,
+        ratios: Sequence[float] = (0.8, 0.1, 0.1),
+        split_by: str = "chunk",
+        seed: int = 0,
+        merge: bool = False,
+    ) -> None:
         self.root = os.path.abspath(root)
         self.merge = merge
         if fmt is not None and fmt not in FORMATS:
@@ -156,9 +165,11 @@ class Dataset:
         """Formats of different families do not mix in one dataset: a run with another one is refused."""
         existing = self.meta.get("vidcv_format")
         if existing in FORMATS and FORMATS[existing].family != FORMATS[self.fmt].family:
-            raise DatasetError(f"{self.root} holds '{existing}' labels and this run asks for '{self.fmt}': "
-                               f"{FORMATS[existing].family} and {FORMATS[self.fmt].family} do not mix in one "
-                               "dataset; use another --out or the same --format")
+            raise DatasetError(
+                f"{self.root} holds '{existing}' labels and this run asks for '{self.fmt}': "
+                f"{FORMATS[existing].family} and {FORMATS[self.fmt].family} do not mix in one "
+                "dataset; use another --out or the same --format"
+            )
 
     def set_length(self, frame_count: int | None, stem: str | None = None) -> None:
         """The source's length in frames (None or 0 when unknown, live): sets the run length of the split, of
@@ -249,9 +260,11 @@ class Dataset:
             if name not in new:
                 new.append(name)
             if self.names_at_start and not self.merge:
-                raise DatasetError(f"{self.root} has the classes {few(self.names)}, and this pipeline's detector "
-                                   f"adds {few(new)}: pass --merge to append them (ids {len(self.names)}.."
-                                   f"{len(self.names) + len(new) - 1}), or use a new --out")
+                raise DatasetError(
+                    f"{self.root} has the classes {few(self.names)}, and this pipeline's detector "
+                    f"adds {few(new)}: pass --merge to append them (ids {len(self.names)}.."
+                    f"{len(self.names) + len(new) - 1}), or use a new --out"
+                )
             self.names.extend(new)
             self.save_meta()
         return self.names.index(name)
@@ -267,8 +280,15 @@ class Dataset:
         """Whether a frame with these results gives this format anything to label."""
         return len(dets) > 0
 
-    def add(self, stem: str, index: int, image: np.ndarray, dets: Detections, provenance: dict[str, Any],
-            classification: Classification | None = None) -> str | None:
+    def add(
+        self,
+        stem: str,
+        index: int,
+        image: np.ndarray,
+        dets: Detections,
+        provenance: dict[str, Any],
+        classification: Classification | None = None,
+    ) -> str | None:
         """Add one frame; the split it went to, or None when it is already in the dataset (or, classify, has
         nothing to file). Outside a session (``open``) the frame is a session of its own."""
         if not self.opened:
@@ -298,8 +318,9 @@ class Dataset:
             self.total_negatives += 1
         return split
 
-    def _files(self, name: str, split: str, image: np.ndarray, dets: Detections,
-               classification: Classification | None) -> tuple[list[FileWrite], int, dict[str, Any]] | None:
+    def _files(
+        self, name: str, split: str, image: np.ndarray, dets: Detections, classification: Classification | None
+    ) -> tuple[list[FileWrite], int, dict[str, Any]] | None:
         """The files of a frame in the order they are written (the last completes it), its label count and what
         its manifest line adds; None when it has nothing to write."""
         raise NotImplementedError
@@ -345,10 +366,15 @@ class Dataset:
             return None
         chunk = min(self.chunks.values()) if self.chunks else self.chunk
         unit = f"runs of {chunk} consecutive frames" if self.split_by == "chunk" else "single frames"
-        return (f"note: the split is {'/'.join(f'{g:.2f}' for g in got)} of {total} frames (asked "
-                f"{'/'.join(f'{r:.2f}' for r in self.ratios)}): it deals out {unit}, too few here to match; "
-                + ("--split-by frame splits finer (neighbouring frames may then land in different splits)"
-                   if self.split_by == "chunk" else "more frames bring it closer"))
+        return (
+            f"note: the split is {'/'.join(f'{g:.2f}' for g in got)} of {total} frames (asked "
+            f"{'/'.join(f'{r:.2f}' for r in self.ratios)}): it deals out {unit}, too few here to match; "
+            + (
+                "--split-by frame splits finer (neighbouring frames may then land in different splits)"
+                if self.split_by == "chunk"
+                else "more frames bring it closer"
+            )
+        )
 
     def _meta(self) -> dict[str, Any]:
         """The keys of data.yaml this layout sets."""
@@ -365,8 +391,9 @@ class Dataset:
             data["nc"] = len(self.names)
         data["vidcv_format"] = self.fmt
         self.meta = data
-        write_text_atomic(os.path.join(self.root, "data.yaml"), yaml.safe_dump(data, sort_keys=False,
-                                                                               allow_unicode=True))
+        write_text_atomic(
+            os.path.join(self.root, "data.yaml"), yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        )
         write_text_atomic(os.path.join(self.root, "classes.txt"), "".join(f"{n}\n" for n in self.names))
 
 
@@ -407,8 +434,10 @@ class DatasetWriter(Dataset):
             self.meta["kpt_shape"] = [k, 3]
             self.save_meta()
         elif self.kpt_shape[0] != k:
-            raise DatasetError(f"{self.root} holds poses of {self.kpt_shape[0]} keypoints and this pipeline's model "
-                               f"gives {k}: use another --out for this model")
+            raise DatasetError(
+                f"{self.root} holds poses of {self.kpt_shape[0]} keypoints and this pipeline's model "
+                f"gives {k}: use another --out for this model"
+            )
 
     def label_lines(self, dets: Detections, size_wh: tuple[int, int]) -> list[str]:
         self._learn_keypoints(dets)
@@ -416,13 +445,16 @@ class DatasetWriter(Dataset):
         self.unlabelled += unlabelled
         return lines
 
-    def _files(self, name: str, split: str, image: np.ndarray, dets: Detections,
-               classification: Classification | None) -> tuple[list[FileWrite], int, dict[str, Any]]:
+    def _files(
+        self, name: str, split: str, image: np.ndarray, dets: Detections, classification: Classification | None
+    ) -> tuple[list[FileWrite], int, dict[str, Any]]:
         """The image, then its label (an empty one for a negative)."""
         h, w = image.shape[:2]
         lines = self.label_lines(dets, (w, h))
-        files = [(os.path.join("images", split, f"{name}.jpg"), jpeg_writer(image)),
-                 (os.path.join("labels", split, f"{name}.txt"), text_writer("".join(f"{ln}\n" for ln in lines)))]
+        files = [
+            (os.path.join("images", split, f"{name}.jpg"), jpeg_writer(image)),
+            (os.path.join("labels", split, f"{name}.txt"), text_writer("".join(f"{ln}\n" for ln in lines))),
+        ]
         return files, len(lines), {}
 
     def finish(self) -> None:
@@ -461,20 +493,32 @@ class DatasetWriter(Dataset):
                     for row in fh:
                         cls, xc, yc, bw, bh = (float(v) for v in row.split()[:5])
                         x, y, pw, ph = (xc - bw / 2) * w, (yc - bh / 2) * h, bw * w, bh * h
-                        annotations.append({"id": len(annotations) + 1, "image_id": image_id,
-                                            "category_id": int(cls) + 1, "bbox": [x, y, pw, ph], "area": pw * ph,
-                                            "iscrowd": 0,
-                                            "segmentation": [[x, y, x + pw, y, x + pw, y + ph, x, y + ph]]})
-            doc = {"info": {"description": "made by vidcv extract"}, "images": images, "annotations": annotations,
-                   "categories": categories}
+                        annotations.append(
+                            {
+                                "id": len(annotations) + 1,
+                                "image_id": image_id,
+                                "category_id": int(cls) + 1,
+                                "bbox": [x, y, pw, ph],
+                                "area": pw * ph,
+                                "iscrowd": 0,
+                                "segmentation": [[x, y, x + pw, y, x + pw, y + ph, x, y + ph]],
+                            }
+                        )
+            doc = {
+                "info": {"description": "made by vidcv extract"},
+                "images": images,
+                "annotations": annotations,
+                "categories": categories,
+            }
             write_text_atomic(os.path.join(self.root, "annotations", f"instances_{split}.json"), json.dumps(doc))
 
     def _meta(self) -> dict[str, Any]:
         """The dataset's folder (a relative path of a merged data.yaml is kept), the splits where they are
         already named, names, and a pose dataset's keypoints (``flip_idx``: the user's edit is kept)."""
         path = self.meta.get("path")
-        data: dict[str, Any] = {"path": path if isinstance(path, str) and path and not os.path.isabs(path)
-                                else self.root}
+        data: dict[str, Any] = {
+            "path": path if isinstance(path, str) and path and not os.path.isabs(path) else self.root
+        }
         data.update({split: self.meta.get(split) or f"images/{split}" for split in SPLITS})
         data["names"] = dict(enumerate(self.names))
         if self.kpt_shape:

@@ -65,12 +65,23 @@ def check_file(path: str) -> int:
     if stat.S_ISDIR(mode):
         raise InferenceError(f"{path} is a folder, not a model file: give the path of an .onnx file")
     if not stat.S_ISREG(mode):
-        kind = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode) else
-                "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "no file")
+        kind = (
+            "a character device"
+            if stat.S_ISCHR(mode)
+            else "a block device"
+            if stat.S_ISBLK(mode)
+            else "a pipe"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "no file"
+        )
         raise InferenceError(f"{path} is not a regular file ({kind}): give the path of an .onnx model file")
     if info.st_size > MAX_MODEL_BYTES:
-        raise InferenceError(f"{path} is {info.st_size / 2**30:.1f} GB: an ONNX model file holds at most 2 GB "
-                             "(protobuf's limit; larger weights live in external data files beside a small .onnx): give that .onnx")
+        raise InferenceError(
+            f"{path} is {info.st_size / 2**30:.1f} GB: an ONNX model file holds at most 2 GB "
+            "(protobuf's limit; larger weights live in external data files beside a small .onnx): give that .onnx"
+        )
     return info.st_size
 
 
@@ -114,8 +125,10 @@ def _entry(f: BinaryIO, end: int, path: str) -> tuple[str, str, int]:
         if tag >> 3 == 1 and tag & 7 == 2:
             key_bytes = _varint(f)
             if key_bytes > MAX_META_KEY_BYTES:
-                raise InferenceError(f"{path}: a metadata key is {_megabytes(key_bytes)} long; vidcv reads keys of "
-                                     f"at most {MAX_META_KEY_BYTES} bytes: {AGAIN}")
+                raise InferenceError(
+                    f"{path}: a metadata key is {_megabytes(key_bytes)} long; vidcv reads keys of "
+                    f"at most {MAX_META_KEY_BYTES} bytes: {AGAIN}"
+                )
             if f.tell() + key_bytes > end:
                 raise _Malformed
             key = f.read(key_bytes).decode("utf-8", "replace")
@@ -138,8 +151,10 @@ def _entry(f: BinaryIO, end: int, path: str) -> tuple[str, str, int]:
 
 
 def _too_large(path: str, key: str | None, size: int) -> InferenceError:
-    return InferenceError(f"{path}: {_key(key)} is {_megabytes(size)} long; vidcv reads metadata values of at "
-                          f"most {MAX_META_VALUE_BYTES // 2**20} MB: {AGAIN}")
+    return InferenceError(
+        f"{path}: {_key(key)} is {_megabytes(size)} long; vidcv reads metadata values of at "
+        f"most {MAX_META_VALUE_BYTES // 2**20} MB: {AGAIN}"
+    )
 
 
 def _too_many_entries(path: str, count: int | None) -> InferenceError:
@@ -148,8 +163,9 @@ def _too_many_entries(path: str, count: int | None) -> InferenceError:
 
 
 def _too_much(path: str) -> InferenceError:
-    return InferenceError(f"{path}: its metadata is more than {MAX_META_BYTES // 2**20} MB in all; vidcv reads "
-                          f"at most that: {AGAIN}")
+    return InferenceError(
+        f"{path}: its metadata is more than {MAX_META_BYTES // 2**20} MB in all; vidcv reads at most that: {AGAIN}"
+    )
 
 
 def read_file_metadata(path: str, size: int) -> dict[str, str] | None:
@@ -194,7 +210,8 @@ def _python_tokens(value: str) -> int | None:
         tokens = tokenize.generate_tokens(io.StringIO(value).readline)
         for token in itertools.islice(tokens, MAX_META_TOKENS + 1):
             if token.type == FSTRING_START or (
-                    token.type == tokenize.STRING and "f" in token.string.split("'")[0].split('"')[0].lower()):
+                token.type == tokenize.STRING and "f" in token.string.split("'")[0].split('"')[0].lower()
+            ):
                 return None
             if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER):
                 count += 1
@@ -255,8 +272,10 @@ def read_metadata(raw: Mapping[str, str], path: str) -> dict[str, Any]:
     total = 0
     for key, value in raw.items():
         if _utf8_bytes(key) > MAX_META_KEY_BYTES:
-            raise InferenceError(f"{path}: a metadata key is {_utf8_bytes(key)} bytes long; vidcv reads keys of "
-                                 f"at most {MAX_META_KEY_BYTES} bytes: {AGAIN}")
+            raise InferenceError(
+                f"{path}: a metadata key is {_utf8_bytes(key)} bytes long; vidcv reads keys of "
+                f"at most {MAX_META_KEY_BYTES} bytes: {AGAIN}"
+            )
         size = _utf8_bytes(value) if len(value) <= MAX_META_VALUE_BYTES else len(value)
         if size > MAX_META_VALUE_BYTES:
             raise _too_large(path, key, size)
@@ -267,8 +286,10 @@ def read_metadata(raw: Mapping[str, str], path: str) -> dict[str, Any]:
     for key, value in raw.items():
         parsed, too_long = _parse(value)
         if too_long:
-            raise InferenceError(f"{path}: {_key(key)} has more than {MAX_META_TOKENS} tokens (numbers, strings, "
-                                 f"signs); vidcv reads at most {MAX_CLASSES} classes of 4 tokens each: {AGAIN}")
+            raise InferenceError(
+                f"{path}: {_key(key)} has more than {MAX_META_TOKENS} tokens (numbers, strings, "
+                f"signs); vidcv reads at most {MAX_CLASSES} classes of 4 tokens each: {AGAIN}"
+            )
         meta[key] = parsed
     return meta
 
@@ -276,12 +297,15 @@ def read_metadata(raw: Mapping[str, str], path: str) -> dict[str, Any]:
 def check_names(names: Mapping[Any, Any], path: str) -> None:
     """Refuse more than MAX_CLASSES classes, or a class name longer than MAX_NAME_BYTES (its start shown)."""
     if len(names) > MAX_CLASSES:
-        raise InferenceError(f"{path}: its metadata 'names' has {len(names)} classes; vidcv reads at most "
-                             f"{MAX_CLASSES}: {AGAIN}")
+        raise InferenceError(
+            f"{path}: its metadata 'names' has {len(names)} classes; vidcv reads at most {MAX_CLASSES}: {AGAIN}"
+        )
     for class_id, name in names.items():
         name = str(name)
         size = _utf8_bytes(name)
         if size > MAX_NAME_BYTES:
-            raise InferenceError(f"{path}: the name of class {class_id} is {size} bytes long ({name[:40]!r}...); "
-                                 f"vidcv reads class names of at most {MAX_NAME_BYTES} bytes (UTF-8; datasets make "
-                                 f"a folder of each class): {AGAIN}")
+            raise InferenceError(
+                f"{path}: the name of class {class_id} is {size} bytes long ({name[:40]!r}...); "
+                f"vidcv reads class names of at most {MAX_NAME_BYTES} bytes (UTF-8; datasets make "
+                f"a folder of each class): {AGAIN}"
+            )

@@ -27,10 +27,10 @@ class InferenceError(VidcvError):
 class SessionInfo:
     """What a session actually runs on, and why it is not what was asked for, if so."""
 
-    provider: str                      # short name in use: tensorrt, cuda or cpu
-    providers: list[str]               # every provider of the session, in priority order
+    provider: str  # short name in use: tensorrt, cuda or cpu
+    providers: list[str]  # every provider of the session, in priority order
     warnings: list[str] = field(default_factory=list)  # one short line each: what runs, and where the fix is
-    reasons: list[str] = field(default_factory=list)   # in full: why each GPU provider asked for is not in use
+    reasons: list[str] = field(default_factory=list)  # in full: why each GPU provider asked for is not in use
 
 
 _default_threads: int | None = None  #: threads of a session whose caller gives none (None: every core)
@@ -74,8 +74,9 @@ def onnxruntime() -> Any:
     try:
         import onnxruntime as ort
     except ImportError as exc:
-        raise InferenceError(f"onnxruntime is not installed ({exc}): pip install onnxruntime-gpu "
-                             "(it runs on the CPU too)") from None
+        raise InferenceError(
+            f"onnxruntime is not installed ({exc}): pip install onnxruntime-gpu (it runs on the CPU too)"
+        ) from None
     return ort
 
 
@@ -93,15 +94,24 @@ def _wanted(device: str, offered: list[str]) -> list[str]:
         return [p for p in (PROVIDERS["tensorrt"], PROVIDERS["cuda"], PROVIDERS["cpu"]) if p in offered]
     name = PROVIDERS[device]
     if name not in offered:
-        raise InferenceError(f"device '{device}' needs {name}, which this onnxruntime does not offer "
-                             f"(it offers {', '.join(offered)}); install onnxruntime-gpu, or use device: auto or cpu")
-    return [name] + ([PROVIDERS["cuda"]] if device == "tensorrt" and PROVIDERS["cuda"] in offered else []) + [
-        PROVIDERS["cpu"]]
+        raise InferenceError(
+            f"device '{device}' needs {name}, which this onnxruntime does not offer "
+            f"(it offers {', '.join(offered)}); install onnxruntime-gpu, or use device: auto or cpu"
+        )
+    return (
+        [name]
+        + ([PROVIDERS["cuda"]] if device == "tensorrt" and PROVIDERS["cuda"] in offered else [])
+        + [PROVIDERS["cpu"]]
+    )
 
 
 GPU_LIBRARIES = {
-    "cuda": (("libcuda.so.1", "the NVIDIA driver"), ("libcudart.so.13", "the CUDA 13 runtime"),
-             ("libcublas.so.13", "cuBLAS 13"), ("libcudnn.so.9", "cuDNN 9")),
+    "cuda": (
+        ("libcuda.so.1", "the NVIDIA driver"),
+        ("libcudart.so.13", "the CUDA 13 runtime"),
+        ("libcublas.so.13", "cuBLAS 13"),
+        ("libcudnn.so.9", "cuDNN 9"),
+    ),
     "tensorrt": (("libnvinfer.so.10", "TensorRT 10"),),
 }
 
@@ -139,8 +149,10 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
     blocked = {p: missing_libraries(SHORT[p]) for p in gpu_wanted}
     blocked = {p: libs for p, libs in blocked.items() if libs}
     if blocked and device in ("cuda", "tensorrt"):
-        raise InferenceError(f"device '{device}' cannot run here: missing {', '.join(blocked[PROVIDERS[device]])}; "
-                             "use device: auto or cpu (`vidcv doctor` lists what is installed)")
+        raise InferenceError(
+            f"device '{device}' cannot run here: missing {', '.join(blocked[PROVIDERS[device]])}; "
+            "use device: auto or cpu (`vidcv doctor` lists what is installed)"
+        )
     wanted = [p for p in wanted if p not in blocked]
     ort.set_default_logger_severity(3)  # no warnings from ORT's own fall-back: vidcv says what runs, below
     options = ort.SessionOptions()
@@ -159,10 +171,12 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
     info.reasons += [f"{SHORT[p]} did not start (is a GPU present?)" for p in failed]
     if info.reasons:
         if device in ("cuda", "tensorrt"):
-            raise InferenceError(f"device '{device}' cannot run here: {'; '.join(info.reasons)}; "
-                                 "use device: auto or cpu")
-        info.warnings.append(f"running on {info.provider.upper()}: {_why_short(blocked, failed)} "
-                             "(`vidcv doctor` says how to fix it)")
+            raise InferenceError(
+                f"device '{device}' cannot run here: {'; '.join(info.reasons)}; use device: auto or cpu"
+            )
+        info.warnings.append(
+            f"running on {info.provider.upper()}: {_why_short(blocked, failed)} (`vidcv doctor` says how to fix it)"
+        )
     if device == "auto" and not gpu_wanted:
         log.info("running on CPU: this onnxruntime offers no GPU provider")
     for warning in info.warnings:

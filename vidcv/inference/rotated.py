@@ -9,7 +9,7 @@ def _covariance(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gaussian covariance terms (a, b, c) of rotated boxes ``cx, cy, w, h, angle`` (ultralytics' metrics)."""
     a, b = boxes[:, 2] ** 2 / 12, boxes[:, 3] ** 2 / 12
     cos, sin = np.cos(boxes[:, 4]), np.sin(boxes[:, 4])
-    return a * cos ** 2 + b * sin ** 2, a * sin ** 2 + b * cos ** 2, (a - b) * cos * sin
+    return a * cos**2 + b * sin**2, a * sin**2 + b * cos**2, (a - b) * cos * sin
 
 
 def probiou(obb1: np.ndarray, obb2: np.ndarray, eps: float = 1e-7) -> np.ndarray:
@@ -22,7 +22,7 @@ def probiou(obb1: np.ndarray, obb2: np.ndarray, eps: float = 1e-7) -> np.ndarray
     det = (a1 + a2) * (b1 + b2) - (c1 + c2) ** 2
     t1 = ((a1 + a2) * (y1 - y2) ** 2 + (b1 + b2) * (x1 - x2) ** 2) / (det + eps) * 0.25
     t2 = ((c1 + c2) * (x2 - x1) * (y1 - y2)) / (det + eps) * 0.5
-    inner = np.clip(a1 * b1 - c1 ** 2, 0, None) * np.clip(a2 * b2 - c2 ** 2, 0, None)
+    inner = np.clip(a1 * b1 - c1**2, 0, None) * np.clip(a2 * b2 - c2**2, 0, None)
     t3 = np.log(det / (4 * np.sqrt(inner) + eps) + eps) * 0.5
     bd = np.clip(t1 + t2 + t3, eps, 100.0)
     return 1 - np.sqrt(1.0 - np.exp(-bd) + eps)

@@ -34,8 +34,10 @@ TOP_K = 5  # classes a classifier reports
 
 
 def _bad_meta(path: str, key: str, value: Any, expected: str) -> InferenceError:
-    return InferenceError(f"{path}: its metadata '{key}' = {shown(value)} is not {expected}; export the model again "
-                          "with ultralytics (vidcv model export) or correct its metadata")
+    return InferenceError(
+        f"{path}: its metadata '{key}' = {shown(value)} is not {expected}; export the model again "
+        "with ultralytics (vidcv model export) or correct its metadata"
+    )
 
 
 def _meta_int(meta: dict[str, Any], key: str, path: str, lo: int, hi: int) -> int | None:
@@ -76,8 +78,12 @@ def _meta_names(meta: dict[str, Any], path: str) -> dict[int, str] | None:
     for key, name in names.items():
         if isinstance(key, str) and key.isdigit() and len(key) < 7:
             key = int(key)
-        if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key < MAX_CLASSES or \
-                isinstance(name, (list, tuple, set, frozenset, dict)):
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, int)
+            or not 0 <= key < MAX_CLASSES
+            or isinstance(name, (list, tuple, set, frozenset, dict))
+        ):
             raise _bad_meta(path, "names", names, expected)
         out[key] = str(name)
     return out
@@ -100,7 +106,7 @@ class ModelInfo:
     path: str
     task: str
     names: dict[int, str]
-    imgsz: tuple[int, int]           # (height, width) of the network input
+    imgsz: tuple[int, int]  # (height, width) of the network input
     stride: int
     input_name: str
     input_dtype: np.dtype
@@ -122,18 +128,29 @@ class ModelInfo:
         return 1 if self.task == "obb" else 0
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"path": self.path, "task": self.task, "form": self.form, "classes": self.names,
-               "imgsz": list(self.imgsz), "stride": self.stride, "input_dtype": str(self.input_dtype),
-               "mask_dim": self.mask_dim, "batch": self.batch, "dynamic": self.dynamic}
+        out = {
+            "path": self.path,
+            "task": self.task,
+            "form": self.form,
+            "classes": self.names,
+            "imgsz": list(self.imgsz),
+            "stride": self.stride,
+            "input_dtype": str(self.input_dtype),
+            "mask_dim": self.mask_dim,
+            "batch": self.batch,
+            "dynamic": self.dynamic,
+        }
         if self.kpt_shape:
             out["kpt_shape"] = list(self.kpt_shape)
         return out
 
 
 def _layouts(nc: int) -> str:
-    return (f"raw heads [1, 4 + {nc} classes (+ 32 mask coefficients, + K*3 keypoint values, + 1 angle), anchors], "
-            "end-to-end or NMS-exported rows [1, max_det, 6 + those extras], RT-DETR queries [1, queries, 6] "
-            "(or [1, queries, 4 + classes] from older exports), classifier probabilities [1, classes]")
+    return (
+        f"raw heads [1, 4 + {nc} classes (+ 32 mask coefficients, + K*3 keypoint values, + 1 angle), anchors], "
+        "end-to-end or NMS-exported rows [1, max_det, 6 + those extras], RT-DETR queries [1, queries, 6] "
+        "(or [1, queries, 4 + classes] from older exports), classifier probabilities [1, classes]"
+    )
 
 
 def inspect(session: Any, path: str, meta: dict[str, Any] | None = None) -> ModelInfo:
@@ -144,8 +161,10 @@ def inspect(session: Any, path: str, meta: dict[str, Any] | None = None) -> Mode
     inputs, outputs = session.get_inputs(), session.get_outputs()
     found = f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[(o.name, o.shape) for o in outputs]}"
     if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, "3"):
-        raise InferenceError(f"{path} does not look like a YOLO model: expected one image input of shape "
-                             f"[batch, 3, height, width]; found {found}")
+        raise InferenceError(
+            f"{path} does not look like a YOLO model: expected one image input of shape "
+            f"[batch, 3, height, width]; found {found}"
+        )
     out_shape = outputs[0].shape
     task = meta.get("task") or ("classify" if len(out_shape) == 2 else "segment" if len(outputs) == 2 else "detect")
     if task not in TASKS:
@@ -161,51 +180,78 @@ def inspect(session: Any, path: str, meta: dict[str, Any] | None = None) -> Mode
     else:
         imgsz = _meta_ints(meta, "imgsz", path, 1, 16384) or (640, 640)
     stride = _meta_int(meta, "stride", path, 1, 4096) or 32
-    info = ModelInfo(path, task, {}, imgsz, stride, inputs[0].name,
-                     np.dtype(np.float16 if "float16" in inputs[0].type else np.float32), [o.name for o in outputs],
-                     mask_dim, meta, "raw", kpt_shape, shape[0] if isinstance(shape[0], int) else 1, not fixed,
-                     not isinstance(shape[0], int))
+    info = ModelInfo(
+        path,
+        task,
+        {},
+        imgsz,
+        stride,
+        inputs[0].name,
+        np.dtype(np.float16 if "float16" in inputs[0].type else np.float32),
+        [o.name for o in outputs],
+        mask_dim,
+        meta,
+        "raw",
+        kpt_shape,
+        shape[0] if isinstance(shape[0], int) else 1,
+        not fixed,
+        not isinstance(shape[0], int),
+    )
     if task == "pose" and kpt_shape is None:
-        raise InferenceError(f"{path} is a pose model without kpt_shape in its metadata; export it with "
-                             "ultralytics (yolo export model=... format=onnx)")
+        raise InferenceError(
+            f"{path} is a pose model without kpt_shape in its metadata; export it with "
+            "ultralytics (yolo export model=... format=onnx)"
+        )
     expected = 2 if task == "segment" else 1
     if len(outputs) != expected or len(out_shape) != (2 if task == "classify" else 3):
-        raise InferenceError(f"{path}: a {task} model has {expected} output(s); found {found}. vidcv reads "
-                             + _layouts(len(names) if isinstance(names, dict) else 80))
+        raise InferenceError(
+            f"{path}: a {task} model has {expected} output(s); found {found}. vidcv reads "
+            + _layouts(len(names) if isinstance(names, dict) else 80)
+        )
     if task == "classify":
         channels = out_shape[1]
     elif str(meta.get("head", "")).startswith("RTDETR"):
         info.form, channels = "rtdetr", None
         width, nc = out_shape[2], len(names) if isinstance(names, dict) else None
         if isinstance(width, int) and width != 6 and nc is not None and width != 4 + nc:
-            raise InferenceError(f"{path}: its RT-DETR output rows have {width} values; vidcv reads rows of 6 (cx, cy, "
-                                 f"w, h, score, class) or of 4 + {nc} (cx, cy, w, h and a score per class, as "
-                                 f"ultralytics exported RT-DETR before its decoder's top-k); found {found}")
+            raise InferenceError(
+                f"{path}: its RT-DETR output rows have {width} values; vidcv reads rows of 6 (cx, cy, "
+                f"w, h, score, class) or of 4 + {nc} (cx, cy, w, h and a score per class, as "
+                f"ultralytics exported RT-DETR before its decoder's top-k); found {found}"
+            )
         if nc is None and isinstance(width, int) and width != 6:
             channels = width  # the older layout without names: its classes are the columns after the box
     elif meta.get("end2end") is True or args.get("nms") is True:
         info.form = "nms" if args.get("nms") is True else "end2end"
         channels = None
         if isinstance(out_shape[2], int) and out_shape[2] != 6 + info.extra:
-            raise InferenceError(f"{path}: its {info.form} output rows have {out_shape[2]} values but a {task} "
-                                 f"model's have 6 + {info.extra}; found {found}. vidcv reads "
-                                 + _layouts(len(names) if isinstance(names, dict) else 80))
-    elif isinstance(out_shape[2], int) and out_shape[2] == 6 + info.extra and (
-            not isinstance(names, dict) or out_shape[1] != 4 + len(names) + info.extra):
+            raise InferenceError(
+                f"{path}: its {info.form} output rows have {out_shape[2]} values but a {task} "
+                f"model's have 6 + {info.extra}; found {found}. vidcv reads "
+                + _layouts(len(names) if isinstance(names, dict) else 80)
+            )
+    elif (
+        isinstance(out_shape[2], int)
+        and out_shape[2] == 6 + info.extra
+        and (not isinstance(names, dict) or out_shape[1] != 4 + len(names) + info.extra)
+    ):
         info.form, channels = "end2end", None  # rows of an NMS-free head without the metadata saying so
     else:
         channels = out_shape[1]
     if not isinstance(names, dict):
         if not isinstance(channels, int):
-            raise InferenceError(f"{path} has neither class names in its metadata nor a fixed output size; found "
-                                 f"{found}")
+            raise InferenceError(
+                f"{path} has neither class names in its metadata nor a fixed output size; found {found}"
+            )
         names = {i: f"class{i}" for i in range(channels - (0 if task == "classify" else 4 + info.extra))}
     info.names = {int(k): str(v) for k, v in names.items()}
     want = len(info.names) + (0 if task == "classify" else 4 + info.extra)
     if isinstance(channels, int) and channels != want:
         what = "classes" if task == "classify" else f"4 box values + {len(info.names)} classes + {info.extra} extras"
-        raise InferenceError(f"{path}: its output has {channels} values per candidate but {what} make {want}: the "
-                             f"metadata and the graph disagree; found {found}. vidcv reads " + _layouts(len(info.names)))
+        raise InferenceError(
+            f"{path}: its output has {channels} values per candidate but {what} make {want}: the "
+            f"metadata and the graph disagree; found {found}. vidcv reads " + _layouts(len(info.names))
+        )
     return info
 
 
@@ -269,13 +315,14 @@ def scale_boxes(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
     return scale_points(np.asarray(boxes).reshape(-1, 2, 2), lb).reshape(-1, 4)
 
 
-def decode(output: np.ndarray, nc: int, conf: float, iou: float, classes: list[int] | None,
-           max_det: int, rotated: bool = False) -> np.ndarray:
+def decode(
+    output: np.ndarray, nc: int, conf: float, iou: float, classes: list[int] | None, max_det: int, rotated: bool = False
+) -> np.ndarray:
     """A raw head's candidates to rows (x1, y1, x2, y2, score, class, extras...) in network-input pixels
     after class-aware NMS; ``rotated`` (OBB): rows (cx, cy, w, h, score, class, angle) after the
     probabilistic-IoU NMS, as ultralytics' non_max_suppression."""
     pred = output[0].T.astype(np.float32, copy=False)  # (anchors, 4 + nc + extras)
-    scores_all = pred[:, 4:4 + nc]
+    scores_all = pred[:, 4 : 4 + nc]
     best = scores_all.max(axis=1)
     pred, scores_all, best = pred[best > conf], scores_all[best > conf], best[best > conf]
     if not len(pred):
@@ -283,7 +330,7 @@ def decode(output: np.ndarray, nc: int, conf: float, iou: float, classes: list[i
     cls = scores_all.argmax(axis=1).astype(np.float32)
     xy, wh = pred[:, :2], pred[:, 2:4]
     box = np.concatenate([xy, wh], axis=1) if rotated else np.concatenate([xy - wh / 2, xy + wh / 2], axis=1)
-    rows = np.concatenate([box, best[:, None], cls[:, None], pred[:, 4 + nc:]], axis=1)
+    rows = np.concatenate([box, best[:, None], cls[:, None], pred[:, 4 + nc :]], axis=1)
     if classes is not None:
         rows = rows[np.isin(rows[:, 5].astype(int), classes)]
     if len(rows) > MAX_NMS:
@@ -318,10 +365,11 @@ def rtdetr_rows(output: np.ndarray, nc: int) -> np.ndarray:
     rows = output[0].astype(np.float32, copy=False)
     if rows.shape[1] == 6 and (nc != 2 or np.array_equal(rows[:, 5], np.round(rows[:, 5]))):
         return rows[None]
-    scores = rows[:, 4:4 + nc]
+    scores = rows[:, 4 : 4 + nc]
     best = scores.argmax(axis=1)
-    return np.concatenate([rows[:, :4], scores[np.arange(len(rows)), best][:, None],
-                           best[:, None].astype(np.float32)], axis=1)[None]
+    return np.concatenate(
+        [rows[:, :4], scores[np.arange(len(rows)), best][:, None], best[:, None].astype(np.float32)], axis=1
+    )[None]
 
 
 def scale_xywh(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
@@ -362,11 +410,12 @@ def classify_input(image_bgr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarra
     resized = np.asarray(Image.fromarray(image_bgr).resize(size, Image.BILINEAR))
     rh, rw = resized.shape[:2]
     top, left = int(round((rh - th) / 2.0)), int(round((rw - tw) / 2.0))
-    return np.ascontiguousarray(resized[top:top + th, left:left + tw])
+    return np.ascontiguousarray(resized[top : top + th, left : left + tw])
 
 
-def masks_from_protos(protos: np.ndarray, coeffs: np.ndarray, boxes_in: np.ndarray,
-                      lb: Letterbox) -> tuple[np.ndarray, np.ndarray]:
+def masks_from_protos(
+    protos: np.ndarray, coeffs: np.ndarray, boxes_in: np.ndarray, lb: Letterbox
+) -> tuple[np.ndarray, np.ndarray]:
     """Binary masks in source pixels, and whether each had any pixel at network resolution.
 
     Prototypes x coefficients, upsampled to the network input (bilinear), thresholded at 0 and cropped to
@@ -387,7 +436,7 @@ def masks_from_protos(protos: np.ndarray, coeffs: np.ndarray, boxes_in: np.ndarr
         x1, y1, x2, y2 = boxes_in[k]
         up &= (cols >= x1) & (cols < x2) & (rows >= y1) & (rows < y2)
         nonempty[k] = up.any()
-        inner = up[lb.top:lb.top + lb.new_wh[1], lb.left:lb.left + lb.new_wh[0]].astype(np.float32)
+        inner = up[lb.top : lb.top + lb.new_wh[1], lb.left : lb.left + lb.new_wh[0]].astype(np.float32)
         out[k] = cv2.resize(inner, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5  # as ultralytics' scale_masks
     return out, nonempty
 
@@ -406,8 +455,10 @@ class YoloModel:
     def __init__(self, path: str, device: str = "auto", threads: int | None = None, warmup: bool = True) -> None:
         size = check_file(path)  # missing, a folder, a device or a pipe: said so before anything reads it
         if path.lower().endswith((".pt", ".pth")):
-            raise InferenceError(f"{path} is a PyTorch checkpoint; vidcv runs ONNX: convert it with "
-                                 f"`vidcv model export {path}` (loading a .pt unpickles it, which can run code)")
+            raise InferenceError(
+                f"{path} is a PyTorch checkpoint; vidcv runs ONNX: convert it with "
+                f"`vidcv model export {path}` (loading a .pt unpickles it, which can run code)"
+            )
         raw = read_file_metadata(path, size)  # bounded, before ONNX Runtime reads the file
         meta = read_metadata(raw, path) if raw is not None else None
         self.session, self.session_info = create_session(path, device, threads)
@@ -437,16 +488,29 @@ class YoloModel:
         """Images one inference call takes: the model's fixed batch, or None when its batch is dynamic (any)."""
         return None if self.info.dynamic_batch else max(1, self.info.batch)
 
-    def __call__(self, image_bgr: np.ndarray, conf: float = 0.25, iou: float = 0.7, classes: list[int] | None = None,
-                 max_det: int = 300, polygons: bool = True) -> Detections | Classification:
+    def __call__(
+        self,
+        image_bgr: np.ndarray,
+        conf: float = 0.25,
+        iou: float = 0.7,
+        classes: list[int] | None = None,
+        max_det: int = 300,
+        polygons: bool = True,
+    ) -> Detections | Classification:
         """Detections in source pixels (boxes, plus masks and polygons, keypoints or oriented boxes by task),
         or a classifier's top classes; ``classes`` and ``conf`` filter either."""
         blob, fit = self.prepare(image_bgr)
         return self.finish(self.run(self.batch_of(blob)), fit, conf, iou, classes, max_det, polygons)
 
-    def predict_batch(self, images: list[np.ndarray], conf: float = 0.25, iou: float = 0.7,
-                      classes: list[int] | None = None, max_det: int = 300,
-                      polygons: bool = True) -> list[Detections | Classification]:
+    def predict_batch(
+        self,
+        images: list[np.ndarray],
+        conf: float = 0.25,
+        iou: float = 0.7,
+        classes: list[int] | None = None,
+        max_det: int = 300,
+        polygons: bool = True,
+    ) -> list[Detections | Classification]:
         """What ``__call__`` gives for each image, in order, from one inference call per ``batch_capacity``
         images (a fixed batch's last call padded with zeros, as one image is). Images whose network inputs
         differ in size (a dynamic model given pictures of other shapes) go one at a time."""
@@ -455,10 +519,12 @@ class YoloModel:
         step = max(1, (self.batch_capacity or len(prepared)) if same_size else 1)
         results: list[Detections | Classification] = []
         for k in range(0, len(prepared), step):
-            chunk = prepared[k:k + step]
+            chunk = prepared[k : k + step]
             outputs = self.run(self.batch_of(np.concatenate([blob for blob, _ in chunk])))
-            results += [self.finish([out[j:j + 1] for out in outputs], fit, conf, iou, classes, max_det, polygons)
-                        for j, (_, fit) in enumerate(chunk)]
+            results += [
+                self.finish([out[j : j + 1] for out in outputs], fit, conf, iou, classes, max_det, polygons)
+                for j, (_, fit) in enumerate(chunk)
+            ]
         return results
 
     def prepare(self, image_bgr: np.ndarray) -> tuple[np.ndarray, Letterbox | tuple[int, int] | None]:
@@ -473,8 +539,16 @@ class YoloModel:
         padded, lb = letterbox(image_bgr, info.imgsz, info.stride if info.dynamic else None)
         return to_blob(padded, info.input_dtype), lb
 
-    def finish(self, outputs: list[np.ndarray], fit: Letterbox | tuple[int, int] | None, conf: float, iou: float,
-               classes: list[int] | None, max_det: int, polygons: bool = True) -> Detections | Classification:
+    def finish(
+        self,
+        outputs: list[np.ndarray],
+        fit: Letterbox | tuple[int, int] | None,
+        conf: float,
+        iou: float,
+        classes: list[int] | None,
+        max_det: int,
+        polygons: bool = True,
+    ) -> Detections | Classification:
         """One image's results from its outputs (the first of the batch) and ``prepare``'s ``fit``."""
         info = self.info
         if info.task == "classify":
@@ -503,8 +577,15 @@ class YoloModel:
             rows = rows.copy()
             rows[:, :4] = aabb_of(xywhr, lb.source_hw)
             return Detections(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int32), info.names, data=data)
-        return Detections(scale_boxes(rows[:, :4], lb), rows[:, 4], rows[:, 5].astype(np.int32), info.names,
-                          masks=masks, polygons=polys, data=data)
+        return Detections(
+            scale_boxes(rows[:, :4], lb),
+            rows[:, 4],
+            rows[:, 5].astype(np.int32),
+            info.names,
+            masks=masks,
+            polygons=polys,
+            data=data,
+        )
 
     def batch_of(self, blob: np.ndarray) -> np.ndarray:
         """A fixed batch larger than the images given gets zeros after them (whose results are dropped)."""
@@ -512,8 +593,9 @@ class YoloModel:
             return blob
         return np.concatenate([blob, np.zeros((self.info.batch - len(blob), *blob.shape[1:]), blob.dtype)])
 
-    def _rtdetr_detections(self, output: np.ndarray, source_hw: tuple[int, int], conf: float,
-                           classes: list[int] | None, max_det: int) -> Detections:
+    def _rtdetr_detections(
+        self, output: np.ndarray, source_hw: tuple[int, int], conf: float, classes: list[int] | None, max_det: int
+    ) -> Detections:
         """RT-DETR's rows: no NMS, boxes scaled by the source size (its predictor stretches the image)."""
         h, w = source_hw
         rows = select_rows(rtdetr_rows(output, len(self.info.names)), conf, classes, max_det)

@@ -35,8 +35,20 @@ _TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTA
 #: MPEG-4 Part 2 at 360p and 720p: mean difference 0.3, mean absolute 0.52, 99.7 % of pixels within +-2)
 LIMITED_LUMA_TO_GRAY = np.clip(np.round((np.arange(256) - 16) * 255 / 219 - 1), 0, 255).astype(np.uint8)
 #: pixel formats whose first plane is 8-bit luma at full size; yuvj* are full range (JPEG)
-_LUMA_FORMATS = {"yuv420p", "yuv422p", "yuv444p", "yuv411p", "yuv440p", "nv12", "nv21",
-                 "yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p"}
+_LUMA_FORMATS = {
+    "yuv420p",
+    "yuv422p",
+    "yuv444p",
+    "yuv411p",
+    "yuv440p",
+    "nv12",
+    "nv21",
+    "yuvj420p",
+    "yuvj422p",
+    "yuvj444p",
+    "yuvj440p",
+    "yuvj411p",
+}
 _FULL_RANGE = 2  #: AVCOL_RANGE_JPEG
 
 
@@ -47,7 +59,7 @@ def luma(frame: av.VideoFrame) -> np.ndarray | None:
     if frame.format.name not in _LUMA_FORMATS:
         return None
     plane = frame.planes[0]
-    y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :frame.width]
+    y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : frame.width]
     if frame.format.name.startswith("yuvj") or getattr(frame, "color_range", 0) == _FULL_RANGE:
         return y.copy()
     return cv2.LUT(y, LIMITED_LUMA_TO_GRAY)
@@ -85,9 +97,16 @@ class VideoReader:
     Raises one of ``DECODE_ERRORS`` when ``url`` cannot be opened or holds no video.
     """
 
-    def __init__(self, url: str, threads: int = 0, timeout_s: tuple[float, float] | None = None,
-                 options: dict[str, str] | None = None, skip_damaged: bool = False, live: bool = False,
-                 max_damaged_run: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        threads: int = 0,
+        timeout_s: tuple[float, float] | None = None,
+        options: dict[str, str] | None = None,
+        skip_damaged: bool = False,
+        live: bool = False,
+        max_damaged_run: int | None = None,
+    ) -> None:
         self.url = url
         self.skip_damaged = skip_damaged
         self.max_damaged_run = max_damaged_run

@@ -49,11 +49,15 @@ X264_PRESET = "veryfast"
 #: quality -> encoder options (constant quality: the file size follows the content)
 _QUALITY_OPTIONS: dict[str, dict[str, dict[str, str]]] = {
     "libx264": {q: {"preset": X264_PRESET, "crf": c} for q, c in zip(QUALITIES, ("28", "23", "18"))},
-    "libx265": {q: {"preset": "veryfast", "crf": c, "x265-params": "log-level=error"}
-                for q, c in zip(QUALITIES, ("32", "28", "23"))},
+    "libx265": {
+        q: {"preset": "veryfast", "crf": c, "x265-params": "log-level=error"}
+        for q, c in zip(QUALITIES, ("32", "28", "23"))
+    },
     "libsvtav1": {q: {"preset": "10", "crf": c} for q, c in zip(QUALITIES, ("44", "35", "28"))},
-    **{name: {q: {"preset": "p4", "rc": "vbr", "cq": c, "b": "0"} for q, c in zip(QUALITIES, ("32", "26", "20"))}
-       for name in GPU_ENCODERS.values()},
+    **{
+        name: {q: {"preset": "p4", "rc": "vbr", "cq": c, "b": "0"} for q, c in zip(QUALITIES, ("32", "26", "20"))}
+        for name in GPU_ENCODERS.values()
+    },
 }
 #: quality -> fixed quantiser for the MPEG-4 Part 2 and MJPEG encoders (lower is better)
 _QSCALE = {"low": 8, "medium": 4, "high": 2}
@@ -109,8 +113,10 @@ def container_for(path: str, codec: str | None) -> tuple[str, str]:
         raise ValueError(f"unknown codec '{codec}'; use one of {', '.join(CODECS)}")
     if codec not in allowed:
         fits = [e for e, (_, _, takes) in CONTAINERS.items() if codec in takes]
-        raise ValueError(f"a {ext} file cannot hold {codec}; use {', '.join(allowed)} in {ext}, or write {codec} "
-                         f"to {' or '.join(fits)}")
+        raise ValueError(
+            f"a {ext} file cannot hold {codec}; use {', '.join(allowed)} in {ext}, or write {codec} "
+            f"to {' or '.join(fits)}"
+        )
     return fmt, codec
 
 
@@ -130,8 +136,16 @@ class VideoEncoder:
     next ``encode`` or at ``finish``; ``abort`` then releases the file without finishing it.
     """
 
-    def __init__(self, path: str, fmt: str, choice: EncoderChoice, fps: float, size_wh: tuple[int, int],
-                 quality: str = DEFAULT_QUALITY, buffer_frames: int = 0) -> None:
+    def __init__(
+        self,
+        path: str,
+        fmt: str,
+        choice: EncoderChoice,
+        fps: float,
+        size_wh: tuple[int, int],
+        quality: str = DEFAULT_QUALITY,
+        buffer_frames: int = 0,
+    ) -> None:
         if quality not in QUALITIES:
             raise ValueError(f"unknown quality '{quality}'; use one of {', '.join(QUALITIES)}")
         self.path, self.fmt, self.choice = path, fmt, choice

@@ -64,7 +64,15 @@ def playable_prefix(path: str) -> tuple[int, int]:
                 i += 2
                 continue
             break  # a moof whose media did not make it
-        if box.kind == "mdat" or box.kind in ("mfra", "free", "skip", "udta", "meta", "sidx", "styp"):  # media of a plain (unfragmented) MP4, described by its moov
+        if box.kind == "mdat" or box.kind in (
+            "mfra",
+            "free",
+            "skip",
+            "udta",
+            "meta",
+            "sidx",
+            "styp",
+        ):  # media of a plain (unfragmented) MP4, described by its moov
             end = box.offset + box.size
         i += 1
     return end, fragments

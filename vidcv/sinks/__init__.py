@@ -11,11 +11,26 @@ from typing import Any
 
 from vidcv.sinks.base import CallbackSink, Sink, check_writable
 
-_LAZY = {"DetectionsLogSink": "detections_log", "VIDEO_CODECS": "video", "ImageSequenceSink": "video",
-         "VideoSink": "video", "check_output": "video", "make_output_sink": "video"}
+_LAZY = {
+    "DetectionsLogSink": "detections_log",
+    "VIDEO_CODECS": "video",
+    "ImageSequenceSink": "video",
+    "VideoSink": "video",
+    "check_output": "video",
+    "make_output_sink": "video",
+}
 
-__all__ = ["VIDEO_CODECS", "CallbackSink", "DetectionsLogSink", "ImageSequenceSink", "Sink", "VideoSink",
-           "check_output", "check_writable", "make_output_sink"]
+__all__ = [
+    "VIDEO_CODECS",
+    "CallbackSink",
+    "DetectionsLogSink",
+    "ImageSequenceSink",
+    "Sink",
+    "VideoSink",
+    "check_output",
+    "check_writable",
+    "make_output_sink",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -25,8 +25,7 @@ def check_writable(path: str, shown: str | None = None) -> None:
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(f"cannot write {shown or path}: {exc.strerror or exc} (choose another output path)") \
-            from None
+        raise OutputError(f"cannot write {shown or path}: {exc.strerror or exc} (choose another output path)") from None
     if not existed:
         remove(probe)
 

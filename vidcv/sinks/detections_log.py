@@ -84,7 +84,8 @@ class DetectionsLogSink(Sink):
     def _failure(self, reason: str) -> OutputError:
         return OutputError(
             f"cannot write {self.path}: {reason}; {self.frames} frames ({self.bytes:,} bytes) were logged and are "
-            f"kept in {self.partial}, not renamed to {os.path.basename(self.path)} as the log is incomplete")
+            f"kept in {self.partial}, not renamed to {os.path.basename(self.path)} as the log is incomplete"
+        )
 
     def close(self) -> None:
         """Sync to disk and rename to the final name; a log whose write failed stays under its temporary name."""

@@ -86,13 +86,17 @@ class VideoSink(Sink):
     gpu). Gray frames are written as BGR; frames of another size than the first are resized to it. Timing
     follows the frames' timestamps at ``fps``, so a live recording that dropped frames keeps its duration."""
 
-    def __init__(self, path: str, fps: float, codec: str | None = None, quality: str = DEFAULT_QUALITY,
-                 hardware: str = "auto") -> None:
+    def __init__(
+        self, path: str, fps: float, codec: str | None = None, quality: str = DEFAULT_QUALITY, hardware: str = "auto"
+    ) -> None:
         try:
             self.format, self.codec = container_for(path, codec)
         except ValueError as exc:
-            images = "" if os.path.splitext(path)[1].lower() in CONTAINERS else \
-                " (or give a folder or frame_%05d.png for images)"
+            images = (
+                ""
+                if os.path.splitext(path)[1].lower() in CONTAINERS
+                else " (or give a folder or frame_%05d.png for images)"
+            )
             raise OutputError(f"cannot write video {path}: {exc}{images}") from None
         if quality not in ("low", "medium", "high"):
             raise OutputError(f"cannot write video {path}: unknown quality '{quality}'; use low, medium or high")
@@ -123,20 +127,41 @@ class VideoSink(Sink):
             frame_bytes = w * h * 3 // 2
             buffer_frames = max(2, min(round(self.fps * BUFFER_S), BUFFER_MAX_BYTES // frame_bytes))
             self._fd = open_partial(self.path)
-            encoder = VideoEncoder(writer_path(self._fd, self._tmp), self.format, choice, self.fps, (w, h),
-                                   self.quality, buffer_frames=buffer_frames)
+            encoder = VideoEncoder(
+                writer_path(self._fd, self._tmp),
+                self.format,
+                choice,
+                self.fps,
+                (w, h),
+                self.quality,
+                buffer_frames=buffer_frames,
+            )
         except OutputError:
             raise
         except _WRITE_ERRORS as exc:
             self._release()
             discard(self.path)
-            raise OutputError(f"cannot write video {self.path} as {self.codec} with {choice.encoder} at {w}x{h}: "
-                              f"{getattr(exc, 'strerror', None) or exc}") from None
-        log.info("writing %s: %s with %s (%s), quality %s%s", self.path, self.codec, choice.encoder, choice.reason,
-                 self.quality, ", fragmented while recording" if self.fragmented else "")
+            raise OutputError(
+                f"cannot write video {self.path} as {self.codec} with {choice.encoder} at {w}x{h}: "
+                f"{getattr(exc, 'strerror', None) or exc}"
+            ) from None
+        log.info(
+            "writing %s: %s with %s (%s), quality %s%s",
+            self.path,
+            self.codec,
+            choice.encoder,
+            choice.reason,
+            self.quality,
+            ", fragmented while recording" if self.fragmented else "",
+        )
         if (w, h) != encoder.size_wh:
-            log.info("%s: %dx%d frames are written as %dx%d (4:2:0 video needs even sides)", self.path, w, h,
-                     *encoder.size_wh)
+            log.info(
+                "%s: %dx%d frames are written as %dx%d (4:2:0 video needs even sides)",
+                self.path,
+                w,
+                h,
+                *encoder.size_wh,
+            )
         self.encoder_name = choice.encoder
         return encoder
 
@@ -163,8 +188,7 @@ class VideoSink(Sink):
             self._encoder, self._size = self._open(w, h), (w, h)
         elif (w, h) != self._size:
             if not self._warned_resize:
-                log.warning("frame size changed from %dx%d to %dx%d; resizing to fit %s",
-                            *self._size, w, h, self.path)
+                log.warning("frame size changed from %dx%d to %dx%d; resizing to fit %s", *self._size, w, h, self.path)
                 self._warned_resize = True
             image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
         try:
@@ -207,8 +231,11 @@ class VideoSink(Sink):
         except _WRITE_ERRORS as exc:
             if fd is not None:
                 remove(plain)
-            log.warning("could not rewrite %s as a plain MP4 (%s); kept it as written, fragmented (it plays "
-                        "everywhere)", self.path, getattr(exc, "strerror", None) or exc)
+            log.warning(
+                "could not rewrite %s as a plain MP4 (%s); kept it as written, fragmented (it plays everywhere)",
+                self.path,
+                getattr(exc, "strerror", None) or exc,
+            )
             commit(self.path)
             return
         finally:
@@ -234,8 +261,10 @@ class VideoSink(Sink):
             discard(self.path)
             outcome = "nothing playable was kept"
         reason = getattr(exc, "strerror", None) or str(exc)
-        return OutputError(f"writing {self.path} failed: {reason}, after {self.frames} frames "
-                           f"({size / 1e6:.1f} MB); {outcome} (free some space or write elsewhere)")
+        return OutputError(
+            f"writing {self.path} failed: {reason}, after {self.frames} frames "
+            f"({size / 1e6:.1f} MB); {outcome} (free some space or write elsewhere)"
+        )
 
 
 def keep_killed_recording(target: str) -> str | None:
@@ -266,14 +295,17 @@ class ImageSequenceSink(Sink):
             try:
                 pattern % 0
             except (TypeError, ValueError):
-                raise OutputError(f"bad image pattern '{target}': use one integer field, e.g. out/frame_%05d.png") \
-                    from None
+                raise OutputError(
+                    f"bad image pattern '{target}': use one integer field, e.g. out/frame_%05d.png"
+                ) from None
         else:
             pattern = os.path.join(target, "frame_%06d.png")
         ext = os.path.splitext(pattern)[1].lower()
         if ext not in SEQUENCE_EXTENSIONS:
-            raise OutputError(f"bad image pattern '{target}': unknown image extension '{ext}'; "
-                              f"use one of {', '.join(SEQUENCE_EXTENSIONS)}")
+            raise OutputError(
+                f"bad image pattern '{target}': unknown image extension '{ext}'; "
+                f"use one of {', '.join(SEQUENCE_EXTENSIONS)}"
+            )
         check_writable(pattern % 0, shown=target)
         self.pattern = pattern
         self.frames = 0
@@ -297,8 +329,10 @@ class ImageFileSink(Sink):
 
     def write(self, frame: Frame) -> None:
         if self.frames:
-            raise OutputError(f"{self.path} holds one image, and a second frame came: for several frames give "
-                              f"a pattern such as {os.path.splitext(self.path)[0]}_%05d.png or a folder")
+            raise OutputError(
+                f"{self.path} holds one image, and a second frame came: for several frames give "
+                f"a pattern such as {os.path.splitext(self.path)[0]}_%05d.png or a folder"
+            )
         write_bytes_atomic(self.path, encode_image(self.path, frame.image))
         self.frames = 1
 
@@ -307,15 +341,18 @@ class ImageFileSink(Sink):
             log.warning("no frame was processed, so %s was not written", self.path)
 
 
-def make_output_sink(target: str, fps: float, single_frame: bool = False, codec: str | None = None,
-                     quality: str = DEFAULT_QUALITY) -> Sink:
+def make_output_sink(
+    target: str, fps: float, single_frame: bool = False, codec: str | None = None, quality: str = DEFAULT_QUALITY
+) -> Sink:
     """A video sink for a video extension (``codec`` and ``quality`` go to it), an image-sequence sink for a
     pattern or a folder, one image file for an image name when the run has ``single_frame`` (one image in, or
     --max-frames 1); OutputError at once for a name it cannot write or a place where no file can be created."""
     ext = os.path.splitext(target)[1].lower()
     if codec is not None and (ext not in VIDEO_CODECS or "%" in target):
-        raise OutputError(f"--codec {codec} is for video outputs ({', '.join(VIDEO_CODECS)}), and {target} is "
-                          "not one: drop --codec, or give a video file name")
+        raise OutputError(
+            f"--codec {codec} is for video outputs ({', '.join(VIDEO_CODECS)}), and {target} is "
+            "not one: drop --codec, or give a video file name"
+        )
     if "%" in target or target.endswith(("/", os.sep)) or os.path.isdir(target):
         return ImageSequenceSink(target)
     if ext in VIDEO_CODECS:
@@ -323,13 +360,17 @@ def make_output_sink(target: str, fps: float, single_frame: bool = False, codec:
     if ext in SEQUENCE_EXTENSIONS and single_frame:
         return ImageFileSink(target)
     if ext in SEQUENCE_EXTENSIONS:
-        raise OutputError(f"output '{target}' is a single image name; for an image sequence give a pattern "
-                          f"such as {os.path.splitext(target)[0]}_%05d{ext} or a folder (one image name takes a "
-                          "source of one frame, or --max-frames 1)")
+        raise OutputError(
+            f"output '{target}' is a single image name; for an image sequence give a pattern "
+            f"such as {os.path.splitext(target)[0]}_%05d{ext} or a folder (one image name takes a "
+            "source of one frame, or --max-frames 1)"
+        )
     if not ext:
         return ImageSequenceSink(target)
-    raise OutputError(f"cannot write '{target}': unknown extension '{ext}'; use a video "
-                      f"({', '.join(VIDEO_CODECS)}), a folder, or an image pattern such as out/frame_%05d.png")
+    raise OutputError(
+        f"cannot write '{target}': unknown extension '{ext}'; use a video "
+        f"({', '.join(VIDEO_CODECS)}), a folder, or an image pattern such as out/frame_%05d.png"
+    )
 
 
 def check_output(target: str) -> None:

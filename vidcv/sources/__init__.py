@@ -29,9 +29,17 @@ from vidcv.sources.base import Source
 from vidcv.sources.reference import resolve_spec, shown
 
 # Each kind of source is imported only when used, so that `vidcv run file.mp4` starts fast.
-_LAZY = {"CameraInfo": "camera", "CameraSource": "camera", "list_cameras": "camera", "FileSource": "file",
-         "ImageFolderSource": "images", "IMAGE_EXTENSIONS": "images", "PatternSource": "pattern",
-         "StreamSource": "stream", "STREAM_SCHEMES": "stream"}
+_LAZY = {
+    "CameraInfo": "camera",
+    "CameraSource": "camera",
+    "list_cameras": "camera",
+    "FileSource": "file",
+    "ImageFolderSource": "images",
+    "IMAGE_EXTENSIONS": "images",
+    "PatternSource": "pattern",
+    "StreamSource": "stream",
+    "STREAM_SCHEMES": "stream",
+}
 
 __all__ = [*_LAZY, "Source", "check_url_syntax", "open_source", "parse_source", "resolve_source", "resolve_spec"]
 
@@ -41,13 +49,16 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(f"vidcv.sources.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'vidcv.sources' has no attribute {name!r}")
 
+
 _PATTERN = re.compile(r"^pattern:(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
-HELP = ("give a video file, an image folder or glob, a camera index such as 0 (or camera:0, /dev/video0, "
-        "camera:NAME), "
-        "a stream URL such as rtsp://HOST/path, or pattern: for a test pattern; env:NAME or @FILE for one "
-        "held by an environment variable or a file")
+HELP = (
+    "give a video file, an image folder or glob, a camera index such as 0 (or camera:0, /dev/video0, "
+    "camera:NAME), "
+    "a stream URL such as rtsp://HOST/path, or pattern: for a test pattern; env:NAME or @FILE for one "
+    "held by an environment variable or a file"
+)
 
 
 def check_url_syntax(url: str) -> None:
@@ -56,15 +67,19 @@ def check_url_syntax(url: str) -> None:
     try:
         parts = urlsplit(url)
     except ValueError:  # Python's message may quote part of the host, where a mistyped password can end
-        raise SourceError(f"bad URL {redact(url)}: its host cannot be read (an IPv6 address goes in closed "
-                          "brackets, e.g. rtsp://[::1]:554/path; characters such as @ / [ in a password are "
-                          "written %40 %2F %5B)") from None
+        raise SourceError(
+            f"bad URL {redact(url)}: its host cannot be read (an IPv6 address goes in closed "
+            "brackets, e.g. rtsp://[::1]:554/path; characters such as @ / [ in a password are "
+            "written %40 %2F %5B)"
+        ) from None
     try:
         if parts.port == 0:
             raise ValueError("port 0")
     except ValueError:
-        raise SourceError(f"bad URL {redact(url)}: its port is not a number from 1 to 65535 (expected e.g. "
-                          "rtsp://HOST:554/path; a / in a password is written %2F)") from None
+        raise SourceError(
+            f"bad URL {redact(url)}: its port is not a number from 1 to 65535 (expected e.g. "
+            "rtsp://HOST:554/path; a / in a password is written %2F)"
+        ) from None
 
 
 def parse_source(spec: str, **options: object) -> Source:
@@ -88,8 +103,10 @@ def _parse(spec: str, **options: object) -> Source:
     if spec.startswith("pattern:"):
         match = _PATTERN.match(spec)
         if not match:
-            raise SourceError(f"bad test pattern '{spec}': use pattern:, pattern:WIDTHxHEIGHT or "
-                              "pattern:WIDTHxHEIGHT@FPS, e.g. pattern:1280x720@30")
+            raise SourceError(
+                f"bad test pattern '{spec}': use pattern:, pattern:WIDTHxHEIGHT or "
+                "pattern:WIDTHxHEIGHT@FPS, e.g. pattern:1280x720@30"
+            )
         width, height, fps = int(match[1] or 640), int(match[2] or 480), float(match[3] or 30)
         if not (16 <= width <= 8192 and 16 <= height <= 8192 and 0 < fps <= 1000):
             raise SourceError(f"bad test pattern '{spec}': size must be 16..8192 pixels and fps 1..1000")
@@ -106,14 +123,14 @@ def _parse(spec: str, **options: object) -> Source:
     if spec.startswith("camera:"):  # by the name `vidcv sources` shows: camera:"HD Pro Webcam C920"
         from vidcv.sources.camera import CameraSource
 
-        name = spec[len("camera:"):].strip().strip("\"'").strip()
+        name = spec[len("camera:") :].strip().strip("\"'").strip()
         if not name:
             raise SourceError(f"'{spec}' names no camera: {HELP}")
         return CameraSource(name=name, spec=spec, **options)  # type: ignore[arg-type]
     url = _URL.match(spec)
     if url:
         if url[1].lower() == "file":
-            return _parse(spec[len("file://"):], **options)
+            return _parse(spec[len("file://") :], **options)
         check_url_syntax(spec)
         from vidcv.sources.stream import StreamSource
 

@@ -63,8 +63,7 @@ SYSFS_ROOT = "/sys/class/video4linux"
 DEV_ROOT = "/dev"
 
 
-def list_cameras(sys_root: str | None = None, dev_root: str | None = None,
-                 probe: bool = False) -> list[CameraInfo]:
+def list_cameras(sys_root: str | None = None, dev_root: str | None = None, probe: bool = False) -> list[CameraInfo]:
     """Cameras of this machine. Linux: from sysfs names and V4L2 capabilities; elsewhere: by probing.
 
     ``probe`` opens each camera to read its default mode (slow, and it fails on a busy camera).
@@ -113,11 +112,11 @@ def find_camera(name: str, cameras: list[CameraInfo] | None = None) -> CameraInf
     matches = [c for c in cameras if _plain(c.name) == wanted] or [c for c in cameras if wanted in _plain(c.name)]
     listing = ", ".join(f"{c.index} ({c.name})" if c.name else str(c.index) for c in (matches or cameras))
     if not matches:
-        raise SourceError(f"no camera named '{name}' (cameras found: {listing or 'none'}; `vidcv sources` "
-                          "lists them)")
+        raise SourceError(f"no camera named '{name}' (cameras found: {listing or 'none'}; `vidcv sources` lists them)")
     if len(matches) > 1:
-        raise SourceError(f"{len(matches)} cameras match '{name}': {listing}; give the index instead, "
-                          f"e.g. camera:{matches[0].index}")
+        raise SourceError(
+            f"{len(matches)} cameras match '{name}': {listing}; give the index instead, e.g. camera:{matches[0].index}"
+        )
     return matches[0]
 
 
@@ -127,12 +126,20 @@ class CameraSource(CaptureSource):
 
     live = True
 
-    def __init__(self, device: int | str | None = None, width: int | None = None, height: int | None = None,
-                 fps: float | None = None, spec: str | None = None, stall_timeout_s: float = 3.0,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        device: int | str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float | None = None,
+        spec: str | None = None,
+        stall_timeout_s: float = 3.0,
+        name: str | None = None,
+    ) -> None:
         if device is None and not name:
-            raise SourceError("a camera needs an index, a device path or a name, e.g. 0, /dev/video0 or "
-                              'camera:"HD Pro Webcam C920"')
+            raise SourceError(
+                'a camera needs an index, a device path or a name, e.g. 0, /dev/video0 or camera:"HD Pro Webcam C920"'
+            )
         super().__init__(spec or (str(device) if device is not None else f"camera:{name}"))
         self.device = device
         self.name = name
@@ -150,15 +157,19 @@ class CameraSource(CaptureSource):
             cam = find_camera(self.name)
             self.device = cam.path or cam.index
         if isinstance(self.device, str) and not os.path.exists(self.device):
-            raise SourceError(f"{self._label()} not found: {self.device} does not exist "
-                              "(`vidcv sources` lists the cameras of this machine)")
+            raise SourceError(
+                f"{self._label()} not found: {self.device} does not exist "
+                "(`vidcv sources` lists the cameras of this machine)"
+            )
         cap = cv2.VideoCapture(self.device)
         if not cap.isOpened():
             cap.release()
             found = list_cameras() if isinstance(self.device, int) else []
             listing = ", ".join(f"{c.index} ({c.name})" if c.name else str(c.index) for c in found) or "none"
-            raise SourceError(f"{self._label()} could not be opened: no such camera or it is in use "
-                              f"(cameras found: {listing}; `vidcv sources` lists them)")
+            raise SourceError(
+                f"{self._label()} could not be opened: no such camera or it is in use "
+                f"(cameras found: {listing}; `vidcv sources` lists them)"
+            )
         width, height, fps = self._request
         if width:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
@@ -169,8 +180,10 @@ class CameraSource(CaptureSource):
         ok, img = cap.read()
         if not ok or img is None:
             cap.release()
-            raise SourceError(f"{self._label()} opened but delivered no frame: it is probably busy in another "
-                              "program (close that program and retry)")
+            raise SourceError(
+                f"{self._label()} opened but delivered no frame: it is probably busy in another "
+                "program (close that program and retry)"
+            )
         self._use(cap)
         self._pending = img
         self.size_wh = (img.shape[1], img.shape[0])
@@ -189,7 +202,9 @@ class CameraSource(CaptureSource):
             img = None
             if time.monotonic() - stalled_since > self._stall_timeout_s:
                 self._set_state(SourceState.FAILED, "no frames")
-                raise SourceError(f"{self._label()} stopped delivering frames for {self._stall_timeout_s:g} s "
-                                  "(unplugged, or taken by another program?)")
+                raise SourceError(
+                    f"{self._label()} stopped delivering frames for {self._stall_timeout_s:g} s "
+                    "(unplugged, or taken by another program?)"
+                )
             self.wait(0.05)
         return self._frame(img)

@@ -106,11 +106,14 @@ class FileSource(CaptureSource):
             raise SourceError(f"no such video file: {self.path} (check the path)")
         if os.path.getsize(self.path) == 0:
             raise SourceError(f"cannot read {self.path}: the file is empty")
-        unreadable = SourceError(f"cannot read {self.path} as a video: FFmpeg could not decode it "
-                                 "(is it a video file, and complete? try re-encoding it with ffmpeg)")
+        unreadable = SourceError(
+            f"cannot read {self.path} as a video: FFmpeg could not decode it "
+            "(is it a video file, and complete? try re-encoding it with ffmpeg)"
+        )
         try:
-            reader: VideoReader | _OpenCVReader = VideoReader(self.path, self.decode_threads, skip_damaged=True,
-                                                              max_damaged_run=DAMAGED_RUN_LIMIT)
+            reader: VideoReader | _OpenCVReader = VideoReader(
+                self.path, self.decode_threads, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT
+            )
             reader.gray = self.deliver_gray
             first = reader.read()
         except DECODE_ERRORS:
@@ -174,8 +177,10 @@ class FileSource(CaptureSource):
             self._end_by_time(reader)
         elif expected and expected - read > max(2, expected // 100):
             # Container frame counts can be estimates; only a clear shortfall means a damaged file.
-            message = (f"{self.path} ended after frame {read - 1} although its header announces {expected} frames: "
-                       f"the file looks truncated or damaged; the {read} good frames were processed and kept")
+            message = (
+                f"{self.path} ended after frame {read - 1} although its header announces {expected} frames: "
+                f"the file looks truncated or damaged; the {read} good frames were processed and kept"
+            )
             self._set_state(SourceState.FAILED, "truncated")
             raise TruncatedVideoError(message)
         if self.state is not SourceState.ENDED:  # a read past the end says nothing again
@@ -191,8 +196,7 @@ class FileSource(CaptureSource):
             first_s, last_s = (ms / 1000.0 for ms in reader.damaged_ms)
             where = f" around {first_s:.1f} s" if last_s - first_s < 1.0 else f" from {first_s:.1f} s to {last_s:.1f} s"
         lost = f" ({self.frames_lost} lost)" if self.frames_lost is not None else ""
-        detail = (f"skipped {n} damaged packet{'s' if n != 1 else ''}{where}; "
-                  f"{self._index} frames decoded{lost}")
+        detail = f"skipped {n} damaged packet{'s' if n != 1 else ''}{where}; {self._index} frames decoded{lost}"
         log.warning("%s: %s", self.path, detail)
         return detail
 
@@ -201,9 +205,11 @@ class FileSource(CaptureSource):
         reached_ms = self._last_pts_ms + period_ms if self._index else 0.0
         total_ms = reader.duration_ms
         if total_ms and total_ms - reached_ms > max(2 * period_ms, total_ms / 100):
-            message = (f"{self.path} ended after frame {self._index - 1} ({reached_ms / 1000:.1f} s) although its "
-                       f"header announces {total_ms / 1000:.1f} s: the file looks truncated or damaged; the "
-                       f"{self._index} good frames were processed and kept")
+            message = (
+                f"{self.path} ended after frame {self._index - 1} ({reached_ms / 1000:.1f} s) although its "
+                f"header announces {total_ms / 1000:.1f} s: the file looks truncated or damaged; the "
+                f"{self._index} good frames were processed and kept"
+            )
             self._set_state(SourceState.FAILED, "truncated")
             raise TruncatedVideoError(message)
 

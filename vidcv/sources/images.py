@@ -64,22 +64,28 @@ class ImageFolderSource(Source):
         if not self._paths:
             videos = [p for p in _candidates(self.spec) if p.lower().endswith(VIDEO_HINTS)]
             if videos:
-                raise SourceError(f"{self.spec} names {len(videos)} video file{'s' if len(videos) > 1 else ''}, "
-                                  f"not images: vidcv run reads one video (vidcv run {videos[0]}); for all of them "
-                                  f"use vidcv batch '{self.spec}' -p PIPELINE -o OUT_DIR")
-            raise SourceError(f"no images found in {self.spec} "
-                              f"(looked for {', '.join(IMAGE_EXTENSIONS[:6])} ...)")
+                raise SourceError(
+                    f"{self.spec} names {len(videos)} video file{'s' if len(videos) > 1 else ''}, "
+                    f"not images: vidcv run reads one video (vidcv run {videos[0]}); for all of them "
+                    f"use vidcv batch '{self.spec}' -p PIPELINE -o OUT_DIR"
+                )
+            raise SourceError(f"no images found in {self.spec} (looked for {', '.join(IMAGE_EXTENSIONS[:6])} ...)")
         self.frame_count = len(self._paths)
         self._index = 0
         # A source none of whose images can be read is an error, not a run of 0 frames.
-        self._first = next(((i, img) for i in range(len(self._paths))
-                            if (img := self._decode(self._paths[i])) is not None), None)
+        self._first = next(
+            ((i, img) for i in range(len(self._paths)) if (img := self._decode(self._paths[i])) is not None), None
+        )
         if self._first is None:
             if len(self._paths) == 1:
-                raise SourceError(f"{self._paths[0]} is not a readable image: the file is damaged, empty or not "
-                                  "the image its name says (check that it opens in an image viewer)")
-            raise SourceError(f"none of the {len(self._paths)} images in {self.spec} is readable (the first is "
-                              f"{self._paths[0]}): they are damaged, empty or not the images their names say")
+                raise SourceError(
+                    f"{self._paths[0]} is not a readable image: the file is damaged, empty or not "
+                    "the image its name says (check that it opens in an image viewer)"
+                )
+            raise SourceError(
+                f"none of the {len(self._paths)} images in {self.spec} is readable (the first is "
+                f"{self._paths[0]}): they are damaged, empty or not the images their names say"
+            )
         self.size_wh = (self._first[1].shape[1], self._first[1].shape[0])
 
     @staticmethod

@@ -27,12 +27,20 @@ class PatternSource(Source):
 
     @staticmethod
     def _bars(width: int, height: int) -> np.ndarray:
-        colors = [(255, 255, 255), (0, 255, 255), (255, 255, 0), (0, 255, 0),
-                  (255, 0, 255), (0, 0, 255), (255, 0, 0), (40, 40, 40)]
+        colors = [
+            (255, 255, 255),
+            (0, 255, 255),
+            (255, 255, 0),
+            (0, 255, 0),
+            (255, 0, 255),
+            (0, 0, 255),
+            (255, 0, 0),
+            (40, 40, 40),
+        ]
         img = np.zeros((height, width, 3), np.uint8)
         for i, color in enumerate(colors):
-            img[:, i * width // len(colors):(i + 1) * width // len(colors)] = color
-        img[height * 3 // 4:] = np.linspace(0, 255, width, dtype=np.uint8)[None, :, None]
+            img[:, i * width // len(colors) : (i + 1) * width // len(colors)] = color
+        img[height * 3 // 4 :] = np.linspace(0, 255, width, dtype=np.uint8)[None, :, None]
         return img
 
     def _open(self) -> None:
@@ -53,8 +61,16 @@ class PatternSource(Source):
         cx = int(width / 2 + width / 3 * np.sin(t * 1.3))
         cy = int(height / 2 + height / 4 * np.sin(t * 2.1))
         cv2.circle(img, (cx, cy), max(8, min(width, height) // 10), (30, 30, 220), -1, cv2.LINE_AA)
-        cv2.putText(img, f"{self._index:06d}", (10, max(30, height // 12)), cv2.FONT_HERSHEY_SIMPLEX,
-                    max(0.5, height / 480), (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.putText(
+            img,
+            f"{self._index:06d}",
+            (10, max(30, height // 12)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            max(0.5, height / 480),
+            (0, 0, 0),
+            2,
+            cv2.LINE_AA,
+        )
         frame = Frame(img, self._index, t * 1000.0)
         self._index += 1
         return frame

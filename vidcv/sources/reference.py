@@ -36,14 +36,18 @@ _warned: set[str] = set()
 
 def env_value(spec: str) -> str:
     """The value of ``env:NAME``; SourceError, in one line, when NAME is no name, unset or empty."""
-    name = spec.strip()[len(ENV_PREFIX):].strip()
+    name = spec.strip()[len(ENV_PREFIX) :].strip()
     if not _ENV_NAME.fullmatch(name):
-        raise SourceError(f"'{spec.strip()}' names no environment variable: write env:NAME, e.g. env:VIDCV_SOURCE "
-                          "with the stream's URL in VIDCV_SOURCE")
+        raise SourceError(
+            f"'{spec.strip()}' names no environment variable: write env:NAME, e.g. env:VIDCV_SOURCE "
+            "with the stream's URL in VIDCV_SOURCE"
+        )
     value = os.environ.get(name)
     if value is None:
-        raise SourceError(f"env:{name}: the environment variable {name} is not set (export it, holding the "
-                          "SOURCE, in the shell that runs vidcv)")
+        raise SourceError(
+            f"env:{name}: the environment variable {name} is not set (export it, holding the "
+            "SOURCE, in the shell that runs vidcv)"
+        )
     if not value.strip():
         raise SourceError(f"env:{name}: the environment variable {name} is empty")
     return value.strip()
@@ -60,29 +64,34 @@ def spec_lines(path: str) -> list[str]:
     key = os.path.abspath(expanded)
     if mode & 0o077 and key not in _warned and any(redact(line) != line for line in lines):
         _warned.add(key)
-        log.warning("%s holds a password and other users may read it (mode %04o): chmod 600 %s", path,
-                    stat.S_IMODE(mode), path)
+        log.warning(
+            "%s holds a password and other users may read it (mode %04o): chmod 600 %s", path, stat.S_IMODE(mode), path
+        )
     return lines
 
 
 def file_value(spec: str) -> str:
     """The one SOURCE that ``@FILE`` holds; SourceError, in one line, when FILE cannot be read, holds none, or
     holds several."""
-    path = spec.strip()[len(FILE_PREFIX):].strip()
+    path = spec.strip()[len(FILE_PREFIX) :].strip()
     if not path:
         raise SourceError("'@' names no file: write @FILE, FILE holding the SOURCE on one line")
     try:
         lines = spec_lines(path)
     except OSError as exc:
-        raise SourceError(f"@{path}: cannot read it ({exc.strerror or type(exc).__name__}); @FILE is a file "
-                          "that holds the SOURCE on one line") from None
+        raise SourceError(
+            f"@{path}: cannot read it ({exc.strerror or type(exc).__name__}); @FILE is a file "
+            "that holds the SOURCE on one line"
+        ) from None
     except UnicodeDecodeError:
         raise SourceError(f"@{path}: not a text file; @FILE is a file that holds the SOURCE on one line") from None
     if not lines:
         raise SourceError(f"@{path} holds no SOURCE (write it on one line; blank and # lines are skipped)")
     if len(lines) > 1:
-        raise SourceError(f"@{path} holds {len(lines)} lines and one SOURCE is read here; several video files go "
-                          f"to vidcv batch @{path} (or vidcv extract)")
+        raise SourceError(
+            f"@{path} holds {len(lines)} lines and one SOURCE is read here; several video files go "
+            f"to vidcv batch @{path} (or vidcv extract)"
+        )
     return lines[0]
 
 

@@ -30,8 +30,9 @@ def check_url(url: str) -> None:
     """Raise SourceError for a URL that cannot name a stream (unknown scheme, no host)."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in STREAM_SCHEMES:
-        raise SourceError(f"unsupported URL scheme '{parts.scheme}' in {redact(url)}; "
-                          f"use one of: {', '.join(STREAM_SCHEMES)}")
+        raise SourceError(
+            f"unsupported URL scheme '{parts.scheme}' in {redact(url)}; use one of: {', '.join(STREAM_SCHEMES)}"
+        )
     if not parts.hostname:
         raise SourceError(f"bad URL {redact(url)}: it names no host (expected e.g. rtsp://HOST:554/path)")
 
@@ -57,8 +58,9 @@ def diagnose(url: str, waited_s: float, probe_timeout_s: float = 2.0) -> Failure
     except ValueError:  # a port that is no number
         return Failure("bad port", f"bad port in {redact(url)} (expected e.g. rtsp://HOST:554/path)")
     if scheme in UDP_SCHEMES or port is None:
-        return Failure("no video", f"no video arrived within {waited_s:g} s (check the address and that the "
-                                   "stream is being sent)")
+        return Failure(
+            "no video", f"no video arrived within {waited_s:g} s (check the address and that the stream is being sent)"
+        )
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
@@ -67,15 +69,22 @@ def diagnose(url: str, waited_s: float, probe_timeout_s: float = 2.0) -> Failure
         with socket.create_connection((host, port), timeout=probe_timeout_s):
             pass
     except ConnectionRefusedError:
-        return Failure("refused", f"connection refused by {host}:{port} (nothing listens there: check that the "
-                                  "stream server is running and the port is right)")
+        return Failure(
+            "refused",
+            f"connection refused by {host}:{port} (nothing listens there: check that the "
+            "stream server is running and the port is right)",
+        )
     except TimeoutError:
-        return Failure("no answer", f"no answer from {host}:{port} within {waited_s:g} s (check that the host is "
-                                    "up and reachable)")
+        return Failure(
+            "no answer", f"no answer from {host}:{port} within {waited_s:g} s (check that the host is up and reachable)"
+        )
     except OSError as exc:
         return Failure("unreachable", f"cannot connect to {host}:{port}: {exc.strerror or exc}")
-    return Failure("no video", f"{host}:{port} answered but no video stream opened at {redact(url)} within "
-                               f"{waited_s:g} s (check the path and the credentials)")
+    return Failure(
+        "no video",
+        f"{host}:{port} answered but no video stream opened at {redact(url)} within "
+        f"{waited_s:g} s (check the path and the credentials)",
+    )
 
 
 class StreamSource(CaptureSource):
@@ -91,8 +100,16 @@ class StreamSource(CaptureSource):
 
     live = True
 
-    def __init__(self, url: str, *, open_timeout_s: float = 5.0, read_timeout_s: float = 1.5,
-                 backoff_s: float = 0.5, max_backoff_s: float = 8.0, max_attempts: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        open_timeout_s: float = 5.0,
+        read_timeout_s: float = 1.5,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 8.0,
+        max_attempts: int | None = None,
+    ) -> None:
         check_url(url)
         super().__init__(url)
         self.url = url
@@ -115,8 +132,9 @@ class StreamSource(CaptureSource):
         ``read_timeout_s``, so a server that accepts and then sends nothing cannot block); on failure
         ``failure`` says why."""
         try:
-            reader = VideoReader(self.url, threads=0, timeout_s=(timeout_s, self.read_timeout_s),
-                                 skip_damaged=True, live=True)
+            reader = VideoReader(
+                self.url, threads=0, timeout_s=(timeout_s, self.read_timeout_s), skip_damaged=True, live=True
+            )
         except DECODE_ERRORS:
             self.failure = diagnose(self.url, timeout_s)
             return None
@@ -171,8 +189,10 @@ class StreamSource(CaptureSource):
         self.attempts += 1
         if self.max_attempts is not None and self.attempts > self.max_attempts:
             self._set_state(SourceState.FAILED, f"{why.short}; gave up after {self.max_attempts} attempts")
-            raise SourceError(f"stream {self.label}: {why.message}; gave up after {self.max_attempts} "
-                              "reconnection attempts (start again once the stream is up)")
+            raise SourceError(
+                f"stream {self.label}: {why.message}; gave up after {self.max_attempts} "
+                "reconnection attempts (start again once the stream is up)"
+            )
         delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self.attempts - 1))
         self._set_state(SourceState.RECONNECTING, f"{why.short}; attempt {self.attempts} in {delay:.1f} s")
         if self.wait(delay):
