@@ -252,7 +252,7 @@ def test_sigkill_keeps_every_frame_logged_so_far_under_the_logs_temporary_name(t
 
 
 def test_a_signal_ignored_by_whoever_started_vidcv_stays_ignored():
-    from vidcv.cli.signals import StopSignals
+    from vidcv.signals import StopSignals
 
     saved = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as nohup, or `vidcv run ... &` in a script, leave it
     try:

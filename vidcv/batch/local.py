@@ -77,7 +77,7 @@ def _worker_main(
 
         quiet_opencv_logs()
     apply_thread_budget(threads)
-    from vidcv.cli.tuning import tune_malloc
+    from vidcv.tuning import tune_malloc
 
     tune_malloc()  # as `vidcv` does for its own process: frame buffers reused, not faulted in anew each frame
     if warm_preset:

@@ -181,7 +181,7 @@ def interruptible() -> Iterator[None]:
     """While entered (main thread), SIGINT and SIGTERM raise ``Interrupted`` at once, whatever the command's
     own handlers do (once a run has started they only record a signal): waiting for a cluster ends at once.
     A signal that the process was started with ignored stays ignored; the handlers come back on exit."""
-    from vidcv.cli.signals import STOP_SIGNALS, Interrupted
+    from vidcv.signals import STOP_SIGNALS, Interrupted
 
     def handle(signum: int, frame: Any) -> None:
         raise Interrupted(signum)

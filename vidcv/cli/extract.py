@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from vidcv.cli.output import say, say_block
-from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.dataset.formats import FORMATS
 from vidcv.redact import redact
+from vidcv.signals import StopSignals, describe, exit_status
 
 if TYPE_CHECKING:
     from vidcv.dataset.extract import ExtractOptions

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from vidcv._version import __version__
 from vidcv.cli import batch, doctor, export_script, extract, model, plugins, run, sources
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
-from vidcv.cli.signals import Interrupted, describe, exit_status
-from vidcv.cli.tuning import tune_process
 from vidcv.errors import VidcvError
 from vidcv.printable import printable
 from vidcv.proctitle import redact_command_line
 from vidcv.redact import redact, redact_log_record
+from vidcv.signals import Interrupted, describe, exit_status
+from vidcv.tuning import tune_process
 
 log = logging.getLogger("vidcv")
 
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     A reader that stops early (``vidcv doctor --json | head -1``) ends the command quietly with EXIT_ERROR,
     as Python's own tools do, for every command. Run as the process's own command line (no ``argv``), it
-    first tunes the process for frames (``vidcv.cli.tuning``: malloc's thresholds, a quicker exit).
+    first tunes the process for frames (``vidcv.tuning``: malloc's thresholds, a quicker exit).
     """
     if argv is None:
         redact_command_line()  # ps shows rtsp://***@host, not the password (Linux)
@@ -114,7 +114,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.debug:
             raise
         return EXIT_ERROR
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run's set-up (vidcv.cli.signals)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run's set-up (vidcv.signals)
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         print(f"vidcv: {describe(signum)}", file=sys.stderr)
         return exit_status(signum)

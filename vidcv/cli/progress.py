@@ -14,9 +14,9 @@ import time
 from typing import Any, NoReturn
 
 from vidcv.cli.output import say
-from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.runner import Runner
+from vidcv.signals import StopSignals, describe, exit_status
 
 
 class Progress:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from vidcv.cli.output import say, say_block
-from vidcv.cli.signals import StopSignals, describe, exit_status
 from vidcv.errors import OutputError, VidcvError
+from vidcv.signals import StopSignals, describe, exit_status
 
 if TYPE_CHECKING:
     from vidcv.pipeline import Pipeline
@@ -133,7 +133,7 @@ def default_frame_workers() -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run, with SIGINT and SIGTERM as a clean stop (see ``vidcv.cli.signals``): until the run starts they
+    """Run, with SIGINT and SIGTERM as a clean stop (see ``vidcv.signals``): until the run starts they
     end the command at once; once it runs they stop it, finalising every output (exit status 130 or 143)."""
     with StopSignals() as signals:
         return _run(args, signals)

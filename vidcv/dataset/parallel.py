@@ -152,8 +152,8 @@ def _work(
     """A worker process: inputs from ``tasks`` until None, each through the sampler and the pipeline, with
     ``threads`` threads for OpenCV and ONNX Runtime (its share of the cores, as a batch worker has)."""
     from vidcv.batch.job import apply_thread_budget
-    from vidcv.cli.tuning import tune_malloc
     from vidcv.presets import find_preset, load_preset
+    from vidcv.tuning import tune_malloc
 
     tune_malloc()  # as `vidcv` does for its own process: frame buffers reused, not faulted in anew each frame
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer stops the run; Ctrl-C reaches the whole group

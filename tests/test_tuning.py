@@ -1,4 +1,4 @@
-"""The command line's process settings (vidcv.cli.tuning): malloc's thresholds on glibc, the quicker exit."""
+"""The command line's process settings (vidcv.tuning): malloc's thresholds on glibc, the quicker exit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from vidcv.cli import tuning
+from vidcv import tuning
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -21,13 +21,13 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(not tuning.glibc(), reason="glibc's malloc only")
 def test_malloc_thresholds_are_set_once_on_glibc():
-    res = run_python("from vidcv.cli import tuning; print(tuning.tune_malloc(), tuning.tune_malloc())")
+    res = run_python("from vidcv import tuning; print(tuning.tune_malloc(), tuning.tune_malloc())")
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["True", "True"]
 
 
 def test_malloc_parameters_from_the_environment_win():
-    res = run_python("from vidcv.cli import tuning; print(tuning.tune_malloc())", MALLOC_TRIM_THRESHOLD_="1048576")
+    res = run_python("from vidcv import tuning; print(tuning.tune_malloc())", MALLOC_TRIM_THRESHOLD_="1048576")
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["False"]
 
@@ -35,7 +35,7 @@ def test_malloc_parameters_from_the_environment_win():
 def test_garbage_left_at_exit_is_still_finalised():
     """The exit hook freezes what is alive, after collecting what is not: a cycle's finaliser still runs."""
     code = """
-from vidcv.cli import tuning
+from vidcv import tuning
 
 class Node:
     def __del__(self):
@@ -57,7 +57,7 @@ def test_the_command_line_runs_with_its_settings(tmp_path):
     """`vidcv run` as its own process (the console script): the settings applied, the run and its exit intact."""
     stats = tmp_path / "stats.json"
     code = (
-        "import sys; from vidcv.cli.main import main; from vidcv.cli import tuning; rc = main(); "
+        "import sys; from vidcv.cli.main import main; from vidcv import tuning; rc = main(); "
         "print(sorted(tuning._applied)); sys.exit(rc)"
     )
     res = subprocess.run(

@@ -1,16 +1,14 @@
-"""Process-wide settings of the command line, applied once when ``vidcv`` runs as the process itself.
-
-Two costs that a run pays outside its own work, measured on ``bench/bench_pipeline.py``'s command:
+"""Process-wide settings for processing frames: applied once by the command line when ``vidcv`` runs as the
+process itself, and by every worker process a batch or an extraction starts.
 
 - **Page faults on every frame.** A frame is allocated in one thread (the decoder's) and freed in another
   (the sink's), and each stage's output lives until the frame is written. glibc's malloc then keeps handing
-  memory back to the kernel (its heap "trim", whose threshold follows the largest block freed: about two
-  720p frames) and faulting it in again, zeroed, for the next frame: 60-160 page faults a frame at 720p
-  (1500 frames: 108,000-250,000 faults and 4.54 s of CPU; with the thresholds below 17,000 and 3.93 s).
-  ``tune_malloc`` fixes the thresholds so that frame buffers are reused instead.
+  memory back to the kernel (its heap "trim", whose threshold follows the largest block freed) and faulting
+  it in again, zeroed, for the next frame. ``tune_malloc`` fixes the thresholds so that frame buffers are
+  reused instead.
 - **The interpreter's shutdown.** Its last garbage collections walk every object NumPy, OpenCV and PyAV
   created; ``freeze_imports`` and ``collect_then_freeze_at_exit`` let them pass over what the imports made
-  and what is alive at exit (`vidcv run`'s exit: 30 ms -> 9 ms).
+  and what is alive at exit. The README's benchmark section has the figures.
 """
 
 from __future__ import annotations
