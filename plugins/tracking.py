@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from argparse import Namespace
 from dataclasses import replace
 
@@ -75,6 +76,8 @@ class Track(Plugin):
     )
 
     def setup(self) -> None:
+        # ultralytics pip-installs missing packages at run time unless told not to; vidcv never allows that
+        os.environ.setdefault("YOLO_AUTOINSTALL", "false")
         from ultralytics.trackers.bot_sort import BOTSORT
         from ultralytics.trackers.byte_tracker import BYTETracker
 

@@ -4,8 +4,6 @@ The engine lives here and never imports Qt. Importing this package is cheap: hea
 (torch, ultralytics, onnxruntime) are imported only by the plugins that need them.
 """
 
-import os
-
 from vidcv._version import __version__
 from vidcv.detections import Detections, data_field
 from vidcv.errors import VidcvError
@@ -13,8 +11,5 @@ from vidcv.frame import Frame
 from vidcv.params import Param
 from vidcv.plugin import Plugin
 from vidcv.status import StageStatus
-
-# ultralytics pip-installs missing packages at run time unless told not to; vidcv never allows that.
-os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 
 __all__ = ["Detections", "Frame", "Param", "Plugin", "StageStatus", "VidcvError", "__version__", "data_field"]
