@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 
 def _as_array(value: Any, dtype: type, shape_tail: tuple[int, ...], name: str, n: int | None) -> np.ndarray:
-    arr = np.asarray(value, dtype=dtype)
+    arr: np.ndarray = np.asarray(value, dtype=dtype)
     if arr.size == 0 and n in (None, 0):
         arr = arr.reshape((0, *shape_tail))
     if arr.ndim != 1 + len(shape_tail) or arr.shape[1:] != shape_tail:
@@ -74,7 +74,7 @@ class DataField:
             raise ValueError(f"Detections.data[{self.name!r}] must have shape ({want}), got {arr.shape}")
         return arr
 
-    def filled(self, n: int, like: np.ndarray | list | None) -> np.ndarray | list[np.ndarray]:
+    def filled(self, n: int, like: np.ndarray | list[np.ndarray] | None) -> np.ndarray | list[np.ndarray]:
         """``n`` rows of ``fill`` shaped like ``like`` (another part's value of this field)."""
         if self.ragged:
             return [np.zeros((0, 2), np.float32) for _ in range(n)]
@@ -128,7 +128,7 @@ OBB = data_field(
 )
 
 
-def _take(value: np.ndarray | list, picks: np.ndarray) -> np.ndarray | list:
+def _take(value: np.ndarray | list[np.ndarray], picks: np.ndarray) -> np.ndarray | list[np.ndarray]:
     return value[picks] if isinstance(value, np.ndarray) else [value[i] for i in picks]
 
 
@@ -257,7 +257,7 @@ class Detections:
         tracked = any(p.tracker_id is not None for p in non_empty)
         has_masks = non_empty and all(p.masks is not None for p in non_empty)
         has_polys = non_empty and all(p.polygons is not None for p in non_empty)
-        if has_masks and len({p.masks.shape[1:] for p in non_empty}) > 1:
+        if has_masks and len({p.masks.shape[1:] for p in non_empty if p.masks is not None}) > 1:
             raise ValueError("cannot merge detections whose masks have different frame sizes")
         data: dict[str, np.ndarray | list[np.ndarray]] = {}
         for key in dict.fromkeys(k for p in non_empty for k in p.data):
@@ -267,9 +267,10 @@ class Detections:
             if spec.ragged:
                 data[key] = [v for value in values for v in value]
             else:
-                if len({v.shape[1:] for v in values}) > 1:
+                arrays = cast("list[np.ndarray]", values)  # a field that is not ragged holds arrays
+                if len({v.shape[1:] for v in arrays}) > 1:
                     raise ValueError(f"cannot merge detections whose {key!r} have different shapes")
-                data[key] = np.concatenate(values)
+                data[key] = np.concatenate(arrays)
         return Detections(
             np.concatenate([p.xyxy for p in parts]),
             np.concatenate([p.confidence for p in parts]),
@@ -279,7 +280,7 @@ class Detections:
             if tracked
             else None,
             np.concatenate([p.masks for p in non_empty]) if has_masks else None,
-            [poly for p in non_empty for poly in p.polygons] if has_polys else None,
+            [poly for p in non_empty if p.polygons is not None for poly in p.polygons] if has_polys else None,
             data,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 import cv2
 import numpy as np
@@ -77,6 +78,7 @@ class Frame:
 
     def detections_to_source(self, found: Detections) -> Detections:
         """Detections found on ``image`` mapped to source pixels (boxes, masks and polygons)."""
+        assert self.source_image is not None  # set in __post_init__
         h, w = self.source_image.shape[:2]
         return map_detections(found, self.to_source, (w, h))
 
@@ -112,7 +114,7 @@ def map_detections(dets: Detections, m: np.ndarray | None, size_wh: tuple[int, i
         if spec.points:
             value = [_map_points(v, m) for v in value] if isinstance(value, list) else _map_points(value, m)
         elif spec.xywhr:
-            value = map_xywhr(value, m)
+            value = map_xywhr(cast(np.ndarray, value), m)  # a rotated-box field is never ragged
         data[key] = value
     return Detections(xyxy, dets.confidence, dets.class_id, dets.names, dets.tracker_id, masks, polygons, data)
 

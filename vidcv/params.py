@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +99,7 @@ class Param:
 
     def _range_text(self) -> str:
         lo, hi = self.minimum, self.maximum
-        fmt = (lambda v: str(int(v))) if self.kind in ("int", "ints") else (lambda v: f"{v:g}")
+        fmt: Callable[[float], str] = (lambda v: str(int(v))) if self.kind in ("int", "ints") else (lambda v: f"{v:g}")
         if lo is not None and hi is not None:
             return f" from {fmt(lo)} to {fmt(hi)}"
         if lo is not None:

@@ -13,7 +13,7 @@ from vidcv.stagecode import CodeContext, StageCode
 from vidcv.status import StageStatus
 
 
-class ParamValues(dict):
+class ParamValues(dict[str, Any]):
     """Current parameter values; read them as ``self.p.ksize`` or ``self.p["ksize"]``."""
 
     def __getattr__(self, name: str) -> Any:

@@ -40,7 +40,7 @@ class DurationStats:
 
     def __init__(self, window: int = 120, exact_limit: int = 4096) -> None:
         self._recent: deque[float] = deque(maxlen=window)
-        self._exact: array | None = array("d")
+        self._exact: array[float] | None = array("d")
         self._exact_limit = exact_limit
         self._buckets = array("q", bytes(8 * self.BUCKETS))  #: a count per bucket
         self._count = 0

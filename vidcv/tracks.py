@@ -46,4 +46,9 @@ class TrackHistory:
         for tid in [t for t, last in self.last_seen.items() if self.frame_count - last > self.forget_after]:
             for table in (self.history, self.first_seen, self.last_seen):
                 table.pop(tid, None)
-        return dets.with_data(**{TRACK_AGE.name: ages, TRACK_SPEED.name: speeds, TRAIL.name: trails})
+        fields: dict[str, np.ndarray | list[np.ndarray]] = {
+            TRACK_AGE.name: ages,
+            TRACK_SPEED.name: speeds,
+            TRAIL.name: trails,
+        }
+        return dets.with_data(**fields)
