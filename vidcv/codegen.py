@@ -177,10 +177,10 @@ def export_script(pipeline: Pipeline, title: str = "pipeline") -> str:
         body.append(_stage_function(part, constants, state))
     body += [_process(parts, uses_outputs), _MAIN]
     sections = ["\n".join(constants), *(t for t in helpers.sources.values() if t), "\n".join(state), *body]
-    code = "\n\n\n".join(s for s in sections if s) + '\n\n\nif __name__ == "__main__":\n    sys.exit(main())\n'
-    out += _imports(code, needs_vidcv)
+    script = "\n\n\n".join(s for s in sections if s) + '\n\n\nif __name__ == "__main__":\n    sys.exit(main())\n'
+    out += _imports(script, needs_vidcv)
     # isort's blank lines after the imports: two before a definition, one before anything else
-    out += ["", "", code] if code.startswith(("def ", "class ", "@")) else ["", code]
+    out += ["", "", script] if script.startswith(("def ", "class ", "@")) else ["", script]
     return "\n".join(out)
 
 

@@ -37,7 +37,7 @@ class _PresetLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # types-PyYAML leaves it unannotated
             raise yaml.composer.ComposerError(
                 None,
                 None,
@@ -167,7 +167,7 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
     return Pipeline(stages, description=description.strip())
 
 
-def _reject_unknown_keys(mapping: dict, allowed: tuple[str, ...], what: str) -> None:
+def _reject_unknown_keys(mapping: dict[Any, Any], allowed: tuple[str, ...], what: str) -> None:
     unknown = [k for k in mapping if k not in allowed]
     if unknown:
         raise PresetError(f"{what} {shown(unknown[0])}; allowed: {', '.join(allowed)}")

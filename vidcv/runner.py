@@ -272,10 +272,10 @@ class Runner:
         t0: float | None = None  # pacing anchor: wall time of the frame at pts0
         pts0 = 0.0
         # files: read exactly max_frames (each is written); live: until max_frames were written (sink loop)
-        limit_reads = self.max_frames is not None and not source.live
+        max_reads = None if source.live else self.max_frames
         try:
             while not stop.is_set():
-                if limit_reads and self.frames_read >= self.max_frames:
+                if max_reads is not None and self.frames_read >= max_reads:
                     break
                 if not self._wait_unpaused():
                     break

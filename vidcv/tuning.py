@@ -57,7 +57,7 @@ def freeze_imports() -> None:
 def glibc() -> bool:
     """Whether this process runs on glibc (whose malloc ``tune_malloc`` knows)."""
     try:
-        return sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+        return sys.platform.startswith("linux") and (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
     except (AttributeError, ValueError, OSError):  # no confstr, or no such name: not glibc
         return False
 

@@ -25,7 +25,8 @@ def probiou(obb1: np.ndarray, obb2: np.ndarray, eps: float = 1e-7) -> np.ndarray
     inner = np.clip(a1 * b1 - c1**2, 0, None) * np.clip(a2 * b2 - c2**2, 0, None)
     t3 = np.log(det / (4 * np.sqrt(inner) + eps) + eps) * 0.5
     bd = np.clip(t1 + t2 + t3, eps, 100.0)
-    return 1 - np.sqrt(1.0 - np.exp(-bd) + eps)
+    iou: np.ndarray = 1 - np.sqrt(1.0 - np.exp(-bd) + eps)
+    return iou
 
 
 def fast_nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
@@ -35,4 +36,5 @@ def fast_nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
         return np.zeros(0, np.int64)
     order = np.argsort(-scores, kind="stable")
     ious = np.triu(probiou(boxes[order], boxes[order]), k=1)
-    return order[(ious > iou).sum(0) <= 0]
+    kept: np.ndarray = order[(ious > iou).sum(0) <= 0]
+    return kept

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -172,7 +172,8 @@ def inspect(session: Any, path: str, meta: dict[str, Any] | None = None) -> Mode
     names = _meta_names(meta, path)
     mask_dim = int(outputs[1].shape[1]) if task == "segment" and len(outputs) == 2 else 0
     kpt_shape = _meta_ints(meta, "kpt_shape", path, 1, 1000) if task == "pose" else None
-    args = meta.get("args") if isinstance(meta.get("args"), dict) else {}
+    meta_args = meta.get("args")
+    args = meta_args if isinstance(meta_args, dict) else {}
     shape = inputs[0].shape
     fixed = all(isinstance(d, int) for d in shape[2:])
     if fixed:
@@ -289,7 +290,8 @@ def to_blob(padded_bgr: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """HWC BGR uint8 -> 1x3xHxW RGB in 0..1."""
     rgb = padded_bgr[:, :, ::-1].transpose(2, 0, 1)
     blob = np.ascontiguousarray(rgb, dtype=np.float32)[None] / np.float32(255.0)
-    return blob.astype(dtype, copy=False)
+    typed: np.ndarray = blob.astype(dtype, copy=False)
+    return typed
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
@@ -321,7 +323,7 @@ def decode(
     """A raw head's candidates to rows (x1, y1, x2, y2, score, class, extras...) in network-input pixels
     after class-aware NMS; ``rotated`` (OBB): rows (cx, cy, w, h, score, class, angle) after the
     probabilistic-IoU NMS, as ultralytics' non_max_suppression."""
-    pred = output[0].T.astype(np.float32, copy=False)  # (anchors, 4 + nc + extras)
+    pred: np.ndarray = output[0].T.astype(np.float32, copy=False)  # (anchors, 4 + nc + extras)
     scores_all = pred[:, 4 : 4 + nc]
     best = scores_all.max(axis=1)
     pred, scores_all, best = pred[best > conf], scores_all[best > conf], best[best > conf]
@@ -341,13 +343,14 @@ def decode(
         keep = fast_nms(boxes, rows[:, 4], iou)[:max_det]
     else:
         keep = nms(rows[:, :4] + offset, rows[:, 4], iou)[:max_det]
-    return rows[keep]
+    kept: np.ndarray = rows[keep]
+    return kept
 
 
 def select_rows(output: np.ndarray, conf: float, classes: list[int] | None, max_det: int) -> np.ndarray:
     """Rows of an end-to-end or NMS-exported output above ``conf`` (and of ``classes``), in their order, at
     most ``max_det``: ultralytics' end-to-end branch."""
-    rows = output[0].astype(np.float32, copy=False)
+    rows: np.ndarray = output[0].astype(np.float32, copy=False)
     keep = rows[:, 4] > conf
     if classes is not None:
         keep &= np.isin(rows[:, 5].astype(int), classes)
@@ -362,7 +365,7 @@ def rtdetr_rows(output: np.ndarray, nc: int) -> np.ndarray:
     query order, and so does this. With two classes both layouts have 6 values a row: the top-k's class column
     holds whole numbers, which a sigmoid score never does in every row.
     """
-    rows = output[0].astype(np.float32, copy=False)
+    rows: np.ndarray = output[0].astype(np.float32, copy=False)
     if rows.shape[1] == 6 and (nc != 2 or np.array_equal(rows[:, 5], np.round(rows[:, 5]))):
         return rows[None]
     scores = rows[:, 4 : 4 + nc]
@@ -377,7 +380,7 @@ def scale_xywh(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
     clipped)."""
     h, w = lb.source_hw
     gain_x, gain_y = lb.new_wh[0] / w, lb.new_wh[1] / h
-    out = boxes.astype(np.float32).copy()
+    out: np.ndarray = boxes.astype(np.float32).copy()
     out[:, 0] = (out[:, 0] - lb.left) / gain_x
     out[:, 1] = (out[:, 1] - lb.top) / gain_y
     out[:, 2] /= gain_x
@@ -388,7 +391,7 @@ def scale_xywh(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
 def scale_points(points: np.ndarray, lb: Letterbox) -> np.ndarray:
     """(..., 2+) network-input x, y to source pixels, clipped (ultralytics' scale_coords)."""
     h, w = lb.source_hw
-    out = points.astype(np.float32).copy()
+    out: np.ndarray = points.astype(np.float32).copy()
     out[..., 0] = ((out[..., 0] - lb.left) / (lb.new_wh[0] / w)).clip(0, w)
     out[..., 1] = ((out[..., 1] - lb.top) / (lb.new_wh[1] / h)).clip(0, h)
     return out
@@ -407,7 +410,8 @@ def classify_input(image_bgr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarra
         size = (new_short, new_long) if w <= h else (new_long, new_short)  # PIL: (width, height)
     else:
         size = (tw, th)
-    resized = np.asarray(Image.fromarray(image_bgr).resize(size, Image.BILINEAR))
+    # Pillow sets its module-level filter names at import; its annotations declare only Image.Resampling
+    resized = np.asarray(Image.fromarray(image_bgr).resize(size, Image.BILINEAR))  # type: ignore[attr-defined]
     rh, rw = resized.shape[:2]
     top, left = int(round((rh - th) / 2.0)), int(round((rw - tw) / 2.0))
     return np.ascontiguousarray(resized[top : top + th, left : left + tw])
@@ -476,12 +480,14 @@ class YoloModel:
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
         """Raw outputs for a preprocessed batch (IO binding on GPU providers)."""
         if self.binding is None:
-            return self.session.run(self.info.outputs, {self.info.input_name: blob})
+            outputs: list[np.ndarray] = self.session.run(self.info.outputs, {self.info.input_name: blob})
+            return outputs
         self.binding.bind_cpu_input(self.info.input_name, blob)
         for name in self.info.outputs:
             self.binding.bind_output(name)
         self.session.run_with_iobinding(self.binding)
-        return self.binding.copy_outputs_to_cpu()
+        copied: list[np.ndarray] = self.binding.copy_outputs_to_cpu()
+        return copied
 
     @property
     def batch_capacity(self) -> int | None:
@@ -554,8 +560,9 @@ class YoloModel:
         if info.task == "classify":
             return self._classification(outputs[0][0].astype(np.float32), classes)
         if info.form == "rtdetr":
-            return self._rtdetr_detections(outputs[0], fit, conf, classes, max_det)
-        lb = fit
+            source_hw = cast("tuple[int, int]", fit)  # prepare stretched the image: fit is its size
+            return self._rtdetr_detections(outputs[0], source_hw, conf, classes, max_det)
+        lb = cast(Letterbox, fit)  # prepare letterboxed the image for every other form
         if info.form == "raw":
             rows = decode(outputs[0], len(info.names), conf, iou, classes, max_det, rotated=info.task == "obb")
         else:
@@ -567,8 +574,9 @@ class YoloModel:
             rows, masks = rows[keep], masks[keep]  # as ultralytics: no mask, no detection
             polys = [polygon_of(m) for m in masks] if polygons else None
         elif info.task == "pose":
-            kpts = rows[:, 6:].reshape(len(rows), *info.kpt_shape)
-            if info.kpt_shape[1] == 2:  # no visibility: confidence 1
+            kpt_shape = cast("tuple[int, int]", info.kpt_shape)  # inspect refuses a pose model without it
+            kpts = rows[:, 6:].reshape(len(rows), *kpt_shape)
+            if kpt_shape[1] == 2:  # no visibility: confidence 1
                 kpts = np.concatenate([kpts, np.ones((*kpts.shape[:2], 1), np.float32)], axis=2)
             data[KEYPOINTS.name] = scale_points(kpts, lb)
         elif info.task == "obb":

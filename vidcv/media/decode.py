@@ -59,9 +59,10 @@ def luma(frame: av.VideoFrame) -> np.ndarray | None:
     if frame.format.name not in _LUMA_FORMATS:
         return None
     plane = frame.planes[0]
-    y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : frame.width]
+    y = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, : frame.width]
     if frame.format.name.startswith("yuvj") or getattr(frame, "color_range", 0) == _FULL_RANGE:
-        return y.copy()
+        full: np.ndarray = y.copy()
+        return full
     return cv2.LUT(y, LIMITED_LUMA_TO_GRAY)
 
 
@@ -160,7 +161,7 @@ class VideoReader:
             yield from frames
         self.damaged_at_end = run > 0
 
-    def _skipped(self, packet: av.Packet) -> None:
+    def _skipped(self, packet: av.Packet[av.VideoStream]) -> None:
         """Count a damaged packet that was skipped, and when it was."""
         self.damaged_packets += 1
         pts = packet.pts if packet.pts is not None else packet.dts

@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 from fractions import Fraction
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import av
 import cv2
@@ -76,7 +76,7 @@ def encoder_opens(name: str) -> bool:
     """True when the FFmpeg encoder ``name`` opens here (NVENC needs an NVIDIA GPU and its driver); asked
     once per process."""
     try:
-        ctx = av.CodecContext.create(name, "w")
+        ctx = cast(av.VideoCodecContext, av.CodecContext.create(name, "w"))  # a video encoder's name
         ctx.width, ctx.height = 256, 256
         ctx.pix_fmt = "yuv420p"
         ctx.time_base = Fraction(1, 30)
@@ -163,7 +163,7 @@ class VideoEncoder:
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints a banner on stderr otherwise
         self._container = av.open(path, "w", format=fmt, options=options)
         try:
-            stream = self._container.add_stream(choice.encoder, rate=rate)
+            stream = cast(av.VideoStream, self._container.add_stream(choice.encoder, rate=rate))  # a video encoder
             cc = stream.codec_context
             stream.width, stream.height = self.size_wh
             cc.time_base = 1 / rate
@@ -173,7 +173,8 @@ class VideoEncoder:
             if choice.encoder in _QUALITY_OPTIONS:
                 cc.options = dict(_QUALITY_OPTIONS[choice.encoder][quality])
             else:
-                cc.qscale = _QSCALE[quality]
+                # PyAV's qscale only switches AV_CODEC_FLAG_QSCALE on: the quantiser itself is not set this way
+                cc.qscale = bool(_QSCALE[quality])
             if not self._mjpeg:  # what cv2's BGR -> I420 makes: BT.601, limited range; tagged so players agree
                 cc.colorspace, cc.color_range = 6, 1  # AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG
                 cc.color_primaries, cc.color_trc = 6, 6
@@ -196,7 +197,8 @@ class VideoEncoder:
         if self._mjpeg:  # full-range JPEG colour: swscale converts
             return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
         # OpenCV's conversion is multi-threaded and several times faster than swscale's, at 1080p
-        return av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+        yuv: np.ndarray = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+        return av.VideoFrame.from_ndarray(yuv, format="yuv420p")
 
     def _write(self, frame: av.VideoFrame | None) -> None:
         for packet in self._stream.encode(frame):

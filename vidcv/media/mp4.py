@@ -117,13 +117,15 @@ def sample_count(path: str) -> int | None:
         data = fh.read(moov.size)
     span = (0, len(data))
     for kind in ("moov", "trak", "mdia", "minf", "stbl", "stsz"):
-        span = next(((s, e) for k, s, e in _children(data, *span) if k == kind), None)  # type: ignore[assignment]
-        if span is None:
+        found = next(((s, e) for k, s, e in _children(data, *span) if k == kind), None)
+        if found is None:
             return None
+        span = found
     start, end = span
     if end - start < 12:
         return None
-    return struct.unpack_from(">I", data, start + 8)[0]  # after version/flags and the common sample size
+    size: int = struct.unpack_from(">I", data, start + 8)[0]  # after version/flags and the common sample size
+    return size
 
 
 def ended_cleanly(path: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import BinaryIO
+from typing import IO
 
 from vidcv.errors import OutputError
 from vidcv.fileio import commit, free_name, open_file, open_partial, partial_name, replace
@@ -121,7 +121,7 @@ def keep_killed_log(target: str) -> tuple[str, int] | None:
     return kept, lines
 
 
-def _whole_lines_size(fh: BinaryIO, chunk: int = 1 << 16) -> int:
+def _whole_lines_size(fh: IO[bytes], chunk: int = 1 << 16) -> int:
     """The size of ``fh`` up to and with its last newline (0 when it has none), reading from the end."""
     end = fh.seek(0, os.SEEK_END)
     while end > 0:

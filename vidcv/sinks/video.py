@@ -187,6 +187,7 @@ class VideoSink(Sink):
         if self._encoder is None:
             self._encoder, self._size = self._open(w, h), (w, h)
         elif (w, h) != self._size:
+            assert self._size is not None  # set with the encoder
             if not self._warned_resize:
                 log.warning("frame size changed from %dx%d to %dx%d; resizing to fit %s", *self._size, w, h, self.path)
                 self._warned_resize = True

@@ -82,7 +82,7 @@ def check_url_syntax(url: str) -> None:
         ) from None
 
 
-def parse_source(spec: str, **options: object) -> Source:
+def parse_source(spec: str, **options: Any) -> Source:
     """Build the (unopened) source that ``spec`` names, or raise SourceError saying what is accepted.
     ``options`` go to the constructor of the kind of source chosen (e.g. ``decode_threads`` for a file).
     ``env:NAME`` and ``@FILE`` are read here (``resolve_spec``), and an error names them, not their value."""
@@ -96,7 +96,7 @@ def parse_source(spec: str, **options: object) -> Source:
         raise SourceError(str(exc).replace(value, shown(reference, value))) from None
 
 
-def _parse(spec: str, **options: object) -> Source:
+def _parse(spec: str, **options: Any) -> Source:
     spec = spec.strip()
     if not spec:
         raise SourceError(f"empty SOURCE: {HELP}")
@@ -117,16 +117,16 @@ def _parse(spec: str, **options: object) -> Source:
     if camera or spec.startswith("/dev/video"):
         from vidcv.sources.camera import CameraSource
     if camera:
-        return CameraSource(int(camera[1]), spec=spec, **options)  # type: ignore[arg-type]
+        return CameraSource(int(camera[1]), spec=spec, **options)
     if spec.startswith("/dev/video"):
-        return CameraSource(spec, spec=spec, **options)  # type: ignore[arg-type]
+        return CameraSource(spec, spec=spec, **options)
     if spec.startswith("camera:"):  # by the name `vidcv sources` shows: camera:"HD Pro Webcam C920"
         from vidcv.sources.camera import CameraSource
 
         name = spec[len("camera:") :].strip().strip("\"'").strip()
         if not name:
             raise SourceError(f"'{spec}' names no camera: {HELP}")
-        return CameraSource(name=name, spec=spec, **options)  # type: ignore[arg-type]
+        return CameraSource(name=name, spec=spec, **options)
     url = _URL.match(spec)
     if url:
         if url[1].lower() == "file":
@@ -134,19 +134,19 @@ def _parse(spec: str, **options: object) -> Source:
         check_url_syntax(spec)
         from vidcv.sources.stream import StreamSource
 
-        return StreamSource(spec, **options)  # type: ignore[arg-type]  (it checks the scheme and the host)
+        return StreamSource(spec, **options)  # it checks the scheme and the host
     from vidcv.sources.images import IMAGE_EXTENSIONS, ImageFolderSource
 
     path = os.path.expanduser(spec)
     if os.path.isdir(path) or glob.has_magic(path):
-        return ImageFolderSource(path, **options)  # type: ignore[arg-type]
+        return ImageFolderSource(path, **options)
     if not os.path.exists(path):
         raise SourceError(f"no such file or folder: {spec} ({HELP})")
     if path.lower().endswith(IMAGE_EXTENSIONS):
-        return ImageFolderSource(path, **options)  # type: ignore[arg-type]
+        return ImageFolderSource(path, **options)
     from vidcv.sources.file import FileSource
 
-    return FileSource(path, **options)  # type: ignore[arg-type]
+    return FileSource(path, **options)
 
 
 def resolve_source(spec: str) -> str:
@@ -159,7 +159,7 @@ def resolve_source(spec: str) -> str:
     return value
 
 
-def open_source(spec: str, **options: object) -> Source:
+def open_source(spec: str, **options: Any) -> Source:
     """Parse ``spec`` and open the source (errors name the problem and the fix)."""
     source = parse_source(spec, **options)
     source.open()

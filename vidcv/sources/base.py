@@ -7,7 +7,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from typing import Self
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -16,6 +16,9 @@ from vidcv.events import SourceState, SourceStateChanged
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr_uint8
 from vidcv.redact import redact
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is Python 3.11+
 
 StateReport = Callable[[SourceStateChanged], None]
 
@@ -152,17 +155,26 @@ class Source(ABC):
             yield frame
 
 
-class CaptureSource(Source):
+class Capture(Protocol):
+    """What a capture source holds: ``cv2.VideoCapture``, or a reader with its ``release``."""
+
+    def release(self) -> None: ...
+
+
+CaptureT = TypeVar("CaptureT", bound=Capture)
+
+
+class CaptureSource(Source, Generic[CaptureT]):
     """A source read through ``cv2.VideoCapture`` (files, cameras, streams): one capture, frame numbering
     and timestamps, release on close."""
 
     def __init__(self, spec: str) -> None:
         super().__init__(spec)
-        self._cap: cv2.VideoCapture | None = None
+        self._cap: CaptureT | None = None
         self._index = 0
         self._t0 = 0.0
 
-    def _use(self, cap: cv2.VideoCapture) -> None:
+    def _use(self: CaptureSource[cv2.VideoCapture], cap: cv2.VideoCapture) -> None:
         """Take ``cap`` as the capture (opened), with its fps when it knows one; numbering starts again."""
         self._cap = cap
         fps = cap.get(cv2.CAP_PROP_FPS)

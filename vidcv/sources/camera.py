@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import cv2
+import numpy as np
 
 from vidcv.errors import SourceError
 from vidcv.events import SourceState
@@ -120,7 +121,7 @@ def find_camera(name: str, cameras: list[CameraInfo] | None = None) -> CameraInf
     return matches[0]
 
 
-class CameraSource(CaptureSource):
+class CameraSource(CaptureSource[cv2.VideoCapture]):
     """A live camera; ``device`` is an index or a device path such as /dev/video0, or ``name`` the name that
     `vidcv sources` shows (``camera:"HD Pro Webcam C920"``), looked up when the camera opens."""
 
@@ -144,7 +145,7 @@ class CameraSource(CaptureSource):
         self.device = device
         self.name = name
         self._request = (width, height, fps)
-        self._pending = None
+        self._pending: np.ndarray | None = None
         self._stall_timeout_s = stall_timeout_s
 
     def _label(self) -> str:
@@ -156,6 +157,7 @@ class CameraSource(CaptureSource):
         if self.name:
             cam = find_camera(self.name)
             self.device = cam.path or cam.index
+        assert self.device is not None  # __init__ took a device or a name
         if isinstance(self.device, str) and not os.path.exists(self.device):
             raise SourceError(
                 f"{self._label()} not found: {self.device} does not exist "

@@ -74,7 +74,7 @@ class _OpenCVReader:
         self._cap.release()
 
 
-class FileSource(CaptureSource):
+class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
     """A video file, every frame in order, decoded by ``backend`` (auto, pyav or opencv) with
     ``decode_threads`` FFmpeg threads (0 = all cores). ``pts_ms`` is each frame's own timestamp with PyAV, its
     place at the file's fps with OpenCV.
@@ -110,10 +110,9 @@ class FileSource(CaptureSource):
             f"cannot read {self.path} as a video: FFmpeg could not decode it "
             "(is it a video file, and complete? try re-encoding it with ffmpeg)"
         )
+        reader: VideoReader | _OpenCVReader
         try:
-            reader: VideoReader | _OpenCVReader = VideoReader(
-                self.path, self.decode_threads, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT
-            )
+            reader = VideoReader(self.path, self.decode_threads, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
             reader.gray = self.deliver_gray
             first = reader.read()
         except DECODE_ERRORS:
@@ -147,6 +146,7 @@ class FileSource(CaptureSource):
         if reader is None:
             return None
         fallback_ms = self._index * 1000.0 / (self.fps or 30.0)
+        decoded: Decoded | None
         if self._first is not None:
             decoded, self._first = self._first, None
         else:
@@ -170,7 +170,8 @@ class FileSource(CaptureSource):
         read = self._index
         reader = self._cap
         skipped = reader.damaged_packets if isinstance(reader, VideoReader) else 0
-        resumed = skipped and not failed and not reader.damaged_at_end  # decoding went on after the damage
+        # decoding went on after the damage (damage is counted with PyAV only)
+        resumed = skipped and not failed and isinstance(reader, VideoReader) and not reader.damaged_at_end
         if isinstance(reader, VideoReader) and (not reader.count_exact or resumed):
             # no count in the header, or frames lost to damage: the time reached against the container's
             # duration (a variable frame rate makes duration x fps no count)
@@ -184,7 +185,9 @@ class FileSource(CaptureSource):
             self._set_state(SourceState.FAILED, "truncated")
             raise TruncatedVideoError(message)
         if self.state is not SourceState.ENDED:  # a read past the end says nothing again
-            self._set_state(SourceState.ENDED, self._report_damage(reader) if skipped else "")
+            self._set_state(
+                SourceState.ENDED, self._report_damage(reader) if skipped and isinstance(reader, VideoReader) else ""
+            )
 
     def _report_damage(self, reader: VideoReader) -> str:
         """Warn, once, of the damaged packets skipped; the same words for the ENDED state's detail."""

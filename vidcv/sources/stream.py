@@ -87,7 +87,7 @@ def diagnose(url: str, waited_s: float, probe_timeout_s: float = 2.0) -> Failure
     )
 
 
-class StreamSource(CaptureSource):
+class StreamSource(CaptureSource[VideoReader]):
     """A live network stream; a connection that fails, first or later, is retried with backoff.
 
     One policy for the first connection and for every drop: backoff doubles from ``backoff_s`` to
