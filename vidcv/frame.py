@@ -42,7 +42,8 @@ class Frame:
     image: np.ndarray
     index: int
     pts_ms: float
-    source_image: np.ndarray | None = None
+    #: left out (None): the same array as ``image``, set by __post_init__, so that a frame always has one
+    source_image: np.ndarray = field(default=cast(np.ndarray, None))
     detections: Detections = field(default_factory=Detections.empty)
     color_space: str = "bgr"
     captured_at: float = field(default_factory=time.monotonic)
@@ -78,7 +79,6 @@ class Frame:
 
     def detections_to_source(self, found: Detections) -> Detections:
         """Detections found on ``image`` mapped to source pixels (boxes, masks and polygons)."""
-        assert self.source_image is not None  # set in __post_init__
         h, w = self.source_image.shape[:2]
         return map_detections(found, self.to_source, (w, h))
 
