@@ -47,11 +47,14 @@ def test_the_contracts_cover_every_module_of_their_layers():
     # The layers contract is exhaustive, so it names every module of vidcv; the Qt contract must name all below
     # the ui, the light-core contract the whole core, and the no-training contract the whole engine.
     layers = CONTRACTS["layers"]["layers"]
-    assert layers[:4] == ["ui", "plugins", "cli", "batch : dataset"]
+    assert layers[:4] == ["ui", "plugins", "cli", "batch : dataset : jobs"]
     below_ui = set().union(*(layer_modules(layer) for layer in layers[1:]))
     assert below_ui == set(CONTRACTS["no-qt-below-ui"]["source_modules"])
     assert layer_modules(layers[-1]) == set(CONTRACTS["core-is-light"]["source_modules"])
     assert layer_modules(layers[-2]) == set(CONTRACTS["engine-without-training"]["source_modules"])
-    on_disk = {p.stem if p.suffix == ".py" else p.name for p in (ROOT / "vidcv").iterdir()
-               if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())}
+    on_disk = {
+        p.stem if p.suffix == ".py" else p.name
+        for p in (ROOT / "vidcv").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())
+    }
     assert {f"vidcv.{name}" for name in on_disk} == below_ui | {"vidcv.ui"}

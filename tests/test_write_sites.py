@@ -36,12 +36,12 @@ RAW = (
 
 #: (file, call) -> why it is safe
 ALLOWED = {
-    ("vidcv/batch/bundle.py", "os.makedirs"): "the user's own cache folder, checked with lstat (a real folder, the "
+    ("vidcv/jobs/bundle.py", "os.makedirs"): "the user's own cache folder, checked with lstat (a real folder, the "
     "user's) right after",
-    ("vidcv/batch/ray_engine.py", "os.open"): "/dev/null, to quiet Ray's stderr",
-    ("vidcv/batch/ray_engine.py", "os.makedirs"): "inside a private folder from tempfile.mkdtemp (mode 0700)",
-    ("vidcv/batch/ray_engine.py", "open:wb"): "inside a private folder from tempfile.mkdtemp (mode 0700)",
-    ("vidcv/batch/ray_engine.py", "shutil.rmtree"): "that private folder, removed at the end",
+    ("vidcv/jobs/cluster.py", "os.open"): "/dev/null, to quiet Ray's stderr",
+    ("vidcv/jobs/cluster.py", "os.makedirs"): "inside a private folder from tempfile.mkdtemp (mode 0700)",
+    ("vidcv/jobs/cluster.py", "open:wb"): "inside a private folder from tempfile.mkdtemp (mode 0700)",
+    ("vidcv/jobs/cluster.py", "shutil.rmtree"): "that private folder, removed at the end",
     ("vidcv/cli/main.py", "os.open"): "/dev/null, for a stdout whose reader has gone",
     ("vidcv/cli/model.py", "shutil.copyfile"): "into a private folder from tempfile.TemporaryDirectory",
     ("vidcv/dataset/writer.py", "os.makedirs"): "the dataset folder the user named (--out), as ensure_parent",

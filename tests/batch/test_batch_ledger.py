@@ -1,5 +1,5 @@
 """The batch ledger, the completeness check that resume trusts, the folder lock, and one input's job
-(vidcv/batch/ledger.py, vidcv/batch/job.py, vidcv/batch/bundle.py)."""
+(vidcv/batch/ledger.py, vidcv/batch/job.py, vidcv/jobs/bundle.py)."""
 
 import json
 import os
@@ -10,14 +10,7 @@ import pytest
 from batch_helpers import partial_leftovers
 
 from media import write_video
-from vidcv.batch.bundle import PipelineBundle
-from vidcv.batch.job import (
-    InputJob,
-    apply_thread_budget,
-    run_job,
-    staging_dir,
-    thread_share,
-)
+from vidcv.batch.job import InputJob, run_job, staging_dir
 from vidcv.batch.ledger import (
     BatchLock,
     InputRecord,
@@ -26,6 +19,8 @@ from vidcv.batch.ledger import (
     read_ledger,
 )
 from vidcv.errors import VidcvError
+from vidcv.jobs.bundle import PipelineBundle
+from vidcv.jobs.processes import apply_thread_budget, thread_share
 from vidcv.presets import load_preset, parse_preset
 
 

@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from vidcv.batch.bundle import PipelineBundle
 from vidcv.batch.events import (
     BatchEnded,
     BatchObserver,
@@ -31,7 +30,6 @@ from vidcv.batch.job import (
     JobFunction,
     remove_staging,
     run_job,
-    thread_share,
 )
 from vidcv.batch.ledger import (
     BatchLock,
@@ -43,6 +41,8 @@ from vidcv.batch.ledger import (
     write_config,
 )
 from vidcv.errors import VidcvError
+from vidcv.jobs.bundle import PipelineBundle
+from vidcv.jobs.processes import thread_share
 from vidcv.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,9 +22,6 @@ from vidcv.fileio import discard_tree, make_dirs, partial_name, remove_tree, rep
 from vidcv.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-
-#: Environment variables of the numeric libraries' thread pools (read when they load).
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -69,25 +65,6 @@ class JobFunction(Protocol):
         should_stop: Callable[[], bool] = ...,
         on_frames: Callable[[int], None] | None = None,
     ) -> InputResult: ...
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def thread_share(workers: int, cores: int | None = None) -> int:
-    """Threads each of ``workers`` processes may use on ``cores`` cores (all of this machine's by default)."""
-    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
-
-
-def apply_thread_budget(threads: int) -> None:
-    """Give this process's OpenCV and ONNX Runtime (sessions made from now on) ``threads`` threads."""
-    import cv2
-
-    from vidcv.inference.providers import set_default_threads
-
-    cv2.setNumThreads(threads)
-    set_default_threads(threads)
 
 
 def output_outputs(folder: str, video_name: str | None) -> RunOutputs:

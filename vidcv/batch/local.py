@@ -3,55 +3,33 @@
 The driver hands each idle worker its next input over a pipe and hears back ``started``, ``frames`` and
 ``done``; it therefore always knows which input a worker holds, so a worker that dies (a decoder crash on a
 damaged file, the kernel's OOM killer) fails that input alone and is replaced, and the others go on.
-Workers are started with ``spawn`` (no copy of the driver's threads), ignore Ctrl-C (the driver stops
-them through an event, so that each finalises cleanly) and die with the driver (``PR_SET_PDEATHSIG`` on Linux,
-and a check of their parent), so that a killed batch leaves no worker writing behind it.
+Workers are started and set up by ``vidcv.jobs.processes`` (spawned, stopped through an event rather than by
+Ctrl-C, so that each finalises cleanly, and dying with the driver, so that a killed batch leaves no worker
+writing behind it).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
 import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from vidcv.batch.bundle import PipelineBundle
 from vidcv.batch.events import BatchEvent, InputProgress, InputStarted
-from vidcv.batch.job import (
-    THREAD_ENV,
-    InputJob,
-    InputResult,
-    JobFunction,
-    apply_thread_budget,
-    remove_staging,
-    run_job,
-    worker_name,
-)
+from vidcv.batch.job import InputJob, InputResult, JobFunction, remove_staging, run_job
 from vidcv.batch.single import describe_error
 from vidcv.errors import VidcvError
+from vidcv.jobs import processes
+from vidcv.jobs.bundle import PipelineBundle
+from vidcv.jobs.processes import Connection, wait, worker_name
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 30.0  #: how long a stopped worker may take to finalise its input before it is killed
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; exit now if it already has."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the parent check in the run loop remains
-    if os.getppid() != parent_pid:
-        os._exit(1)
 
 
 def _worker_main(
@@ -66,20 +44,8 @@ def _worker_main(
     """A worker process: the pipeline bundle, then inputs from ``conn`` until None (or the pipe closes),
     results back on it. ``warm_preset`` is loaded once first, while the driver checks it: the imports and
     model loads of the first input overlap the driver's start."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops us via ``stop``
-    _die_with_parent(parent_pid)
     # the driver said the pipeline's warnings (CPU fall-back) once; a worker adds only its errors, unless -v
-    logging.basicConfig(
-        level=log_level if log_level <= logging.INFO else logging.ERROR, format="vidcv: %(levelname)s: %(message)s"
-    )
-    if log_level > logging.INFO:
-        from vidcv.sources.base import quiet_opencv_logs
-
-        quiet_opencv_logs()
-    apply_thread_budget(threads)
-    from vidcv.tuning import tune_malloc
-
-    tune_malloc()  # as `vidcv` does for its own process: frame buffers reused, not faulted in anew each frame
+    parent = processes.init_worker(parent_pid, threads, log_level)
     if warm_preset:
         try:
             from vidcv.presets import load_preset
@@ -95,7 +61,7 @@ def _worker_main(
             conn.send(message)
 
     def should_stop() -> bool:
-        return stop.is_set() or os.getppid() != parent_pid
+        return stop.is_set() or not parent.alive()
 
     bundle: PipelineBundle | None = None
     while True:
@@ -127,19 +93,6 @@ def _worker_main(
         send(("done", result))
 
 
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored meanwhile (main thread only; elsewhere nothing changes)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 @dataclass
 class _Worker:
     process: Any
@@ -148,7 +101,7 @@ class _Worker:
 
 
 class LocalEngine:
-    """``workers`` processes with ``threads`` threads each (see ``vidcv.batch.job.thread_share``)."""
+    """``workers`` processes with ``threads`` threads each (see ``vidcv.jobs.processes.thread_share``)."""
 
     name = "local"
 
@@ -159,8 +112,7 @@ class LocalEngine:
         self.workers = max(1, workers)
         self.threads = max(1, threads)
         self.log_level = log_level
-        self._ctx = mp.get_context("spawn")
-        self._stop = self._ctx.Event()
+        self._stop = processes.context().Event()
         self._pool: list[_Worker] = []
 
     def prestart(self, count: int, warm_preset: str | None) -> None:
@@ -187,17 +139,13 @@ class LocalEngine:
             worker.conn.close()
 
     def _start_worker(self, warm_preset: str | None = None) -> _Worker:
-        for var in THREAD_ENV:  # read by the numeric libraries as each worker imports them
-            os.environ.setdefault(var, str(self.threads))
-        ours, theirs = self._ctx.Pipe()
-        process = self._ctx.Process(
-            target=_worker_main,
-            name="vidcv-batch-worker",
-            daemon=True,
-            args=(theirs, self._stop, self.threads, os.getpid(), self.log_level, warm_preset, self.task),
+        ours, theirs = processes.context().Pipe()
+        process = processes.start(
+            _worker_main,
+            (theirs, self._stop, self.threads, os.getpid(), self.log_level, warm_preset, self.task),
+            "vidcv-batch-worker",
+            self.threads,
         )
-        with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker starts up is no crash
-            process.start()
         theirs.close()
         worker = _Worker(process, ours)
         self._pool.append(worker)

@@ -334,8 +334,8 @@ def _extract_ray(
     signals: StopSignals,
 ) -> int:
     """Every input as a Ray task, into the one dataset written here (see ``vidcv.dataset.ray_extract``)."""
-    from vidcv.batch.ray_engine import RayEngine
     from vidcv.dataset.ray_extract import extract_ray
+    from vidcv.jobs.cluster import Cluster
 
     def on_input(position: int, count: int, source: str) -> None:
         if not quiet:
@@ -344,7 +344,7 @@ def _extract_ray(
     signals.absorb()
     import logging
 
-    engine = RayEngine(address, workers, verbose=logging.getLogger().getEffectiveLevel() <= logging.INFO)
+    engine = Cluster(address, workers, verbose=logging.getLogger().getEffectiveLevel() <= logging.INFO)
     outcome = extract_ray(
         sources, preset, options, engine, lambda: bool(signals.received), on_input, lambda w: _took_over(w, quiet)
     )

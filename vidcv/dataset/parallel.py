@@ -11,11 +11,9 @@ current frame and files what they sent; workers that outlive a killed writer see
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import queue
-import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -36,6 +34,8 @@ from vidcv.dataset.sampling import Sampler
 from vidcv.dataset.writer import Dataset
 from vidcv.errors import OutputError
 from vidcv.frame import Frame
+from vidcv.jobs import processes
+from vidcv.jobs.processes import Parent
 from vidcv.pipeline import Pipeline
 from vidcv.redact import redact
 from vidcv.sinks.base import Sink
@@ -47,17 +47,7 @@ QUEUE_FRAMES = 32  #: frames in flight from the workers to the writer at most
 POLL_S = 0.1
 
 
-class _Parent:
-    """The writer process, as a worker sees it: gone when the worker has been handed to another parent."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-
-    def alive(self) -> bool:
-        return os.getppid() == self.pid
-
-
-def _put(results: Any, message: tuple, stop: Any, parent: _Parent) -> bool:
+def _put(results: Any, message: tuple, stop: Any, parent: Parent) -> bool:
     """Send ``message``, pickled here (the queue's own feeder thread would only print a traceback for one that
     cannot be pickled, and drop it); False when the run stops or the writer is gone before there is room."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -151,15 +141,10 @@ def _work(
 ) -> None:
     """A worker process: inputs from ``tasks`` until None, each through the sampler and the pipeline, with
     ``threads`` threads for OpenCV and ONNX Runtime (its share of the cores, as a batch worker has)."""
-    from vidcv.batch.job import apply_thread_budget
     from vidcv.presets import find_preset, load_preset
-    from vidcv.tuning import tune_malloc
 
-    tune_malloc()  # as `vidcv` does for its own process: frame buffers reused, not faulted in anew each frame
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer stops the run; Ctrl-C reaches the whole group
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    parent = _Parent(parent_pid)
-    apply_thread_budget(threads)
+    # the writer stops the run; Ctrl-C and SIGTERM reach the whole group
+    parent = processes.init_worker(parent_pid, threads, ignore_sigterm=True)
     pipeline = load_preset(find_preset(preset))
     while parent.alive() and not stop.is_set():
         try:
@@ -274,14 +259,13 @@ def extract_parallel(
     """Extract ``sources`` into the dataset of ``options.out`` with ``workers`` processes detecting and this one
     writing. ``should_stop`` is polled (a signal): the workers then stop and what they sent is filed. The
     dataset is opened (locked) before the workers start and closed at the end, also on a stop or a fault."""
-    from vidcv.batch.job import thread_share
     from vidcv.presets import find_preset, load_preset
 
     pipeline = load_preset(find_preset(preset))  # checked here: a bad preset is one line before any worker
     writer = open_writer(pipeline, options)
     pipeline.close()
     filing = Filing(writer, sources, options, on_input)
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
+    ctx = processes.context()
     tasks, results, stop = ctx.Queue(), ctx.Queue(QUEUE_FRAMES), ctx.Event()
     for position, spec in enumerate(sources):
         tasks.put((position, spec))
@@ -291,19 +275,15 @@ def extract_parallel(
     writer.open()
     if on_open is not None:
         on_open(writer)
-    threads = thread_share(count)
-    procs = [
-        ctx.Process(
-            target=_work,
-            args=(preset, options, tasks, results, stop, os.getpid(), threads),
-            name=f"vidcv-extract-{i}",
-            daemon=True,
-        )
-        for i in range(count)
-    ]
+    threads = processes.thread_share(count)
+    procs: list[Any] = []
     try:
-        for proc in procs:
-            proc.start()
+        for i in range(count):
+            procs.append(
+                processes.start(
+                    _work, (preset, options, tasks, results, stop, os.getpid(), threads), f"vidcv-extract-{i}", threads
+                )
+            )
         while not filing.done:
             if should_stop() and not stop.is_set():
                 stop.set()

@@ -19,11 +19,11 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from vidcv.batch.bundle import PipelineBundle
-from vidcv.batch.ray_engine import MAX_RETRIES, RayEngine, first_line, input_in_task
 from vidcv.dataset.extract import ExtractOptions, open_writer, provenance
 from vidcv.dataset.many import ManyOutcome, OnInput
 from vidcv.dataset.parallel import Filing, Message, sampled_messages
+from vidcv.jobs.bundle import PipelineBundle
+from vidcv.jobs.cluster import MAX_RETRIES, Cluster, first_line, input_in_task, ray_error
 from vidcv.redact import redact
 
 BACKPRESSURE = 32  #: frames a task may have sent that the writer has not read yet
@@ -56,7 +56,7 @@ def extract_ray(
     sources: Sequence[str],
     preset: str,
     options: ExtractOptions,
-    engine: RayEngine,
+    engine: Cluster,
     should_stop: Callable[[], bool],
     on_input: OnInput | None = None,
     on_open: Callable[[Any], None] | None = None,
@@ -92,7 +92,7 @@ def extract_ray(
 
 def _stream(
     ray: Any,
-    engine: RayEngine,
+    engine: Cluster,
     sources: Sequence[str],
     bundle: PipelineBundle,
     options: ExtractOptions,
@@ -101,8 +101,7 @@ def _stream(
     should_stop: Callable[[], bool],
 ) -> None:
     """Run the tasks and file what they stream until every input ended, a stop, or a fault of the dataset."""
-    from ray.exceptions import RayError
-
+    RayError = ray_error()
     task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_ray_sample).options(
         _generator_backpressure_num_objects=BACKPRESSURE
     )
