@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidcv.detections import KEYPOINTS, OBB, TRAIL, Detections
+from vidcv.detections import KEYPOINTS, OBB, TRAIL, Classification, Detections
 from vidcv.drawing import KEYPOINT_MIN_CONF, banner_lines, color_key, color_rgb, label_text, skeleton
 from vidcv.frame import Frame, xywhr_corners
 from vidcv.imageops import to_bgr
@@ -83,7 +83,7 @@ class Annotate(Plugin):
         if p.trail and TRAIL.name in dets.data:
             self._draw_trails(canvas, dets)
         if p.labels and frame.classification is not None:
-            self._draw_banner(canvas, frame)
+            self._draw_banner(canvas, frame.classification)
         return frame.with_image(canvas, "bgr")
 
     def _draw_keypoints(self, canvas: np.ndarray, keypoints: np.ndarray, color: tuple[int, int, int]) -> None:
@@ -98,9 +98,9 @@ class Annotate(Plugin):
             cv2.circle(canvas, tuple(point), radius, color, -1, cv2.LINE_AA)
 
     @staticmethod
-    def _draw_banner(canvas: np.ndarray, frame: Frame) -> None:
+    def _draw_banner(canvas: np.ndarray, classification: Classification) -> None:
         """A classifier's top classes, top left."""
-        for row, text in enumerate(banner_lines(frame.classification)):
+        for row, text in enumerate(banner_lines(classification)):
             y = 22 + 22 * row
             cv2.putText(canvas, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 4, cv2.LINE_AA)
             cv2.putText(canvas, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)

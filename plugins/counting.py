@@ -75,7 +75,7 @@ class Count(Plugin):
     def process(self, frame: Frame) -> Frame:
         dets = frame.detections
         tracked = np.zeros(len(dets), bool) if dets.tracker_id is None else dets.tracker_id >= 0
-        ids = dets.tracker_id[tracked] if tracked.any() else np.zeros(0, np.int64)
+        ids = dets.tracker_id[tracked] if dets.tracker_id is not None and tracked.any() else np.zeros(0, np.int64)
         points = self._anchors(dets.xyxy[tracked]) if tracked.any() else np.zeros((0, 2))
         if self.p.mode == "line":
             self._count_line(ids, points)

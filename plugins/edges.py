@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
 from vidcv.frame import Frame
 from vidcv.imageops import to_gray
-from vidcv.params import Bool, Choice, Float, Int
+from vidcv.params import Bool, Choice, Float, Int, Param
 from vidcv.plugin import InputColor, Plugin
 from vidcv.stagecode import CodeContext, StageCode
 
@@ -75,7 +75,7 @@ class _Gradient(Plugin):
     """Shared shape of the first-derivative operators: x, y or gradient magnitude of the gray image."""
 
     category = "edges"
-    params = (
+    params: ClassVar[tuple[Param, ...]] = (
         Choice("direction", "magnitude", ("x", "y", "magnitude"), help="derivative along x, along y, or magnitude"),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -15,7 +17,7 @@ from vidcv.status import StageStatus
 KEYPOINT_COLOR = (0, 255, 0)
 
 
-def strongest(keypoints: tuple, limit: int) -> list:
+def strongest(keypoints: Sequence[cv2.KeyPoint], limit: int) -> list[cv2.KeyPoint]:
     """The ``limit`` keypoints of highest response (stable for ties)."""
     return sorted(keypoints, key=lambda k: -k.response)[:limit]
 
@@ -38,26 +40,28 @@ class Features(Plugin):
 
     def setup(self) -> None:
         p = self.p
+        self.detector: cv2.Feature2D
         if p.method == "orb":
-            self.detector = cv2.ORB_create(nfeatures=p.max_features)
+            self.detector = cv2.ORB.create(nfeatures=p.max_features)
         elif p.method == "sift":
-            self.detector = cv2.SIFT_create(nfeatures=p.max_features)
+            self.detector = cv2.SIFT.create(nfeatures=p.max_features)
         else:
-            self.detector = cv2.FastFeatureDetector_create()
+            self.detector = cv2.FastFeatureDetector.create()
 
     found = 0  #: keypoints on the last frame
 
     def status(self) -> StageStatus:
         return StageStatus(figures={"keypoints": self.found})
 
-    def detect(self, gray: np.ndarray) -> list:
+    def detect(self, gray: np.ndarray) -> list[cv2.KeyPoint]:
         keypoints = self.detector.detect(gray, None)
         return strongest(keypoints, self.p.max_features) if self.p.method == "fast" else list(keypoints)
 
     def process(self, frame: Frame) -> Frame:
         keypoints = self.detect(to_gray(frame.image, frame.color_space))
         self.found = len(keypoints)
-        canvas = cv2.drawKeypoints(to_bgr(frame.image, frame.color_space), keypoints, None, KEYPOINT_COLOR)
+        # OpenCV's stubs make outImage required; None draws on a copy of the image, as its docs say
+        canvas = cv2.drawKeypoints(to_bgr(frame.image, frame.color_space), keypoints, None, KEYPOINT_COLOR)  # type: ignore[call-overload]
         return frame.with_image(canvas, "bgr")
 
     def to_code(self, ctx: CodeContext) -> StageCode:

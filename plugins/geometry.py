@@ -264,7 +264,7 @@ class Translate(Plugin):
     )
 
     def process(self, frame: Frame) -> Frame:
-        matrix = np.float32([[1, 0, self.p.dx], [0, 1, self.p.dy]])
+        matrix = np.array([[1, 0, self.p.dx], [0, 1, self.p.dy]], np.float32)
         frame.apply_geometry(matrix.astype(np.float64))
         return frame.with_image(
             cv2.warpAffine(frame.image, matrix, frame.size_wh, borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import cv2
+import cv2.data
 import numpy as np
 
 from vidcv.detections import Detections, xywh_to_xyxy

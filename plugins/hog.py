@@ -45,7 +45,9 @@ class HogPeople(Plugin):
 
     def setup(self) -> None:
         self.hog = cv2.HOGDescriptor()
-        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        # OpenCV's stubs leave out this name, and type HOGDescriptor.getDefaultPeopleDetector as returning a
+        # Sequence, though it returns the float32 array that setSVMDetector takes
+        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())  # type: ignore[attr-defined]
         if self.p.win_stride % 4:
             raise ParamError(
                 f"parameter 'win_stride' = {self.p.win_stride} is not allowed: expected a multiple "

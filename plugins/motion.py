@@ -44,6 +44,7 @@ class BackgroundSubtraction(Plugin):
 
     def setup(self) -> None:
         p = self.p
+        self.model: cv2.BackgroundSubtractor
         if p.method == "mog2":
             self.model = cv2.createBackgroundSubtractorMOG2(p.history, p.var_threshold, p.detect_shadows)
         else:

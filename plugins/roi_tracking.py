@@ -3,6 +3,8 @@ with an appearance re-check that reports the target lost and finds it again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -30,7 +32,7 @@ def appearance(patch_bgr: np.ndarray) -> np.ndarray:
     hist = cv2.calcHist(
         [cv2.cvtColor(patch_bgr, cv2.COLOR_BGR2HSV)], [0, 1, 2], None, list(HIST_BINS), list(HIST_RANGES)
     )
-    return cv2.normalize(hist, None, 1.0, 0.0, cv2.NORM_L1)
+    return cv2.normalize(hist, None, 1.0, 0.0, cv2.NORM_L1)  # type: ignore[call-overload]  # stubs: dst may be None
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -38,7 +40,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(cv2.compareHist(a, b, cv2.HISTCMP_INTERSECT))
 
 
-def crop(image: np.ndarray, box: tuple[float, float, float, float], inner: bool = False) -> np.ndarray | None:
+def crop(image: np.ndarray, box: Sequence[float], inner: bool = False) -> np.ndarray | None:
     """The part of ``box`` (x, y, w, h) inside the image, or with ``inner`` of its central half (half the width
     and height: mostly the target, little background); None when nothing of it is."""
     x, y, w, h = box
@@ -88,7 +90,7 @@ class RoiTrack(Plugin):
                 f"parameter 'method' = {self.p.method!r} needs opencv-contrib-python, which is not "
                 f"installed; this OpenCV has: {', '.join(available_methods())}"
             )
-        self.tracker = None
+        self.tracker: cv2.Tracker | None = None
         self.state = "no region"
         self.score = 0.0
         self.reference: np.ndarray | None = None  # appearance of the first region's central half
@@ -138,7 +140,7 @@ class RoiTrack(Plugin):
         found = Detections.empty({0: "target"})
         if w > 0 and h > 0:
             image = to_bgr_uint8(frame.source_image)
-            box: tuple[float, float, float, float] | None = None
+            box: tuple[float, ...] | None = None  # x, y, w, h
             if self.tracker is None:
                 first = crop(image, (x, y, w, h), inner=True)
                 if first is None:
@@ -155,6 +157,7 @@ class RoiTrack(Plugin):
                     box = found_box
                     self._start(image, found_box)
             else:
+                assert self.reference is not None  # taken with the first region, before the tracker started
                 ok, tracked = self.tracker.update(image)
                 patch = crop(image, tracked, inner=True) if ok else None
                 self.score = similarity(self.reference, appearance(patch)) if patch is not None else 0.0
@@ -165,9 +168,9 @@ class RoiTrack(Plugin):
                 bx, by, bw, bh = (float(v) for v in box)
                 found = self.motion.annotate(
                     Detections(
-                        [[bx, by, bx + bw, by + bh]],
-                        [min(1.0, self.score)],
-                        [0],
+                        np.array([[bx, by, bx + bw, by + bh]], np.float32),
+                        np.array([min(1.0, self.score)], np.float32),
+                        np.array([0], np.int32),
                         {0: "target"},
                         tracker_id=np.array([1]),
                     ),

@@ -19,7 +19,8 @@ def quantize(image: np.ndarray, k: int, attempts: int) -> np.ndarray:
     channels = 1 if image.ndim == 2 else image.shape[2]
     data = image.reshape(-1, channels).astype(np.float32)
     cv2.setRNGSeed(SEED)
-    _, labels, centers = cv2.kmeans(data, k, None, CRITERIA, attempts, cv2.KMEANS_PP_CENTERS)
+    # OpenCV's stubs make bestLabels required; None lets kmeans allocate the labels, as its docs say
+    _, labels, centers = cv2.kmeans(data, k, None, CRITERIA, attempts, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
     return np.clip(np.round(centers), 0, 255).astype(np.uint8)[labels.ravel()].reshape(image.shape)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from argparse import Namespace
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
 
@@ -113,7 +114,7 @@ class Track(Plugin):
             dets.confidence.astype(np.float32),
             dets.class_id.astype(np.float32),
         )
-        obb = dets.data.get(OBB.name)
+        obb = cast("np.ndarray | None", dets.data.get(OBB.name))  # an oriented box is never ragged
         boxes = _Boxes(xyxy, conf, cls) if obb is None else _RotatedBoxes(xyxy, conf, cls, obb.astype(np.float32))
         image = frame.source_image if self.p.method == "botsort" else None
         width = 8 if obb is None else 9  # box (4 or 5 values), track id, score, class, detection index

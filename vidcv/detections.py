@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 
 def _as_array(value: Any, dtype: type, shape_tail: tuple[int, ...], name: str, n: int | None) -> np.ndarray:
@@ -24,7 +25,7 @@ def _as_array(value: Any, dtype: type, shape_tail: tuple[int, ...], name: str, n
     return arr
 
 
-def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
+def xywh_to_xyxy(boxes: npt.ArrayLike) -> np.ndarray:
     """(x, y, w, h) rows, as OpenCV's detectors return them, to (x1, y1, x2, y2) float32 rows."""
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
