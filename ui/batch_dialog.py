@@ -55,11 +55,11 @@ class BatchBridge(QObject):
     """Batch events from the batch's thread to the GUI thread: ``event(BatchEvent)`` for each event,
     ``ended(report or None, error text)`` once, when ``run_batch`` returned or raised."""
 
-    event = Signal(object)
+    batch_event = Signal(object)  # not "event": that name is QObject.event(), which Qt calls
     ended = Signal(object, str)
 
     def forward(self, event: BatchEvent) -> None:  # the batch's thread
-        self.event.emit(event)
+        self.batch_event.emit(event)
 
 
 def _run(
@@ -174,7 +174,7 @@ class BatchDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.bridge = BatchBridge()
-        self.bridge.event.connect(self._event)
+        self.bridge.batch_event.connect(self._event)
         self.bridge.ended.connect(self._ended)
         app = QCoreApplication.instance()
         if app is not None:
@@ -301,7 +301,9 @@ class BatchDialog(QDialog):
             self.rows.addTopLevelItem(item)
 
     def row(self, index: int) -> QTreeWidgetItem:
-        return self.rows.topLevelItem(index)
+        item = self.rows.topLevelItem(index)
+        assert item is not None  # a row for every input
+        return item
 
     def statuses(self) -> list[str]:
         """Each row's status text, in input order."""

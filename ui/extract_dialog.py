@@ -232,6 +232,7 @@ class ExtractDialog(QDialog):
     def cancel(self) -> None:
         """Cancel a running extraction (what was written stays a valid dataset), or close the dialog."""
         if self.running:
+            assert self.job is not None  # running: a job is
             self.job.runner.stop()
             self.update_progress()
             self.progress.setText("cancelled; " + self.progress.text())
@@ -240,5 +241,6 @@ class ExtractDialog(QDialog):
 
     def closeEvent(self, event) -> None:
         if self.running:
+            assert self.job is not None  # running: a job is
             self.job.runner.stop()
         super().closeEvent(event)

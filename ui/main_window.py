@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import time
+from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QVBoxLayout, QWidget
 
 from vidcv.bundled import assets_dir
 from vidcv.errors import VidcvError
@@ -26,6 +28,10 @@ from vidcv.ui.settings import Settings
 from vidcv.ui.source_panel import SourcePanel
 from vidcv.ui.transport import Transport
 from vidcv.ui.video_view import VideoView
+
+if TYPE_CHECKING:  # imported when first opened
+    from vidcv.ui.batch_dialog import BatchDialog
+    from vidcv.ui.extract_dialog import ExtractDialog
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +62,8 @@ class MainWindow(QMainWindow):
         self.message = ""
         self.dataset_dir = ""  # where S writes the original frame and its labels, once a dataset is chosen
         self.dataset_crops = self.dataset_merge = False  # ... cut out (classify --crops), adding classes (--merge)
-        self.extract_dialog = None
-        self.batch_dialog = None  # File > Batch..., kept while open
+        self.extract_dialog: ExtractDialog | None = None
+        self.batch_dialog: BatchDialog | None = None  # File > Batch..., kept while open
         self.help_box: QMessageBox | None = None  # the shortcuts or About box last shown
         self.close_box: QMessageBox | None = None  # the unsaved-changes question while it is asked
         self._discarded = False  # the user discarded unsaved changes on closing: do not remember them
@@ -75,7 +81,7 @@ class MainWindow(QMainWindow):
         self.pipeline_panel = PipelinePanel(session)
         self.readout = Readout()
         self._dock("Source", self.source_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("Pipeline", self.pipeline_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.pipeline_dock = self._dock("Pipeline", self.pipeline_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.readout_dock = self._dock("Readout", self.readout, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.default_state = self.saveState()  # View > Reset layout goes back to this
 
@@ -130,6 +136,7 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(400, self._save_screenshot_and_close)  # the readout has had its update
 
     def _save_screenshot_and_close(self) -> None:
+        assert self.screenshot_path is not None  # asked for with the frame count
         self.grab().save(self.screenshot_path)
         self.close()
 
@@ -284,7 +291,7 @@ class MainWindow(QMainWindow):
         menu = self.actions_.recent_menu
         menu.clear()
         for path in self.settings.recent_presets():
-            menu.addAction(path, lambda p=path: self.open_preset(p))
+            menu.addAction(path, partial(self.open_preset, path))
         menu.setEnabled(bool(menu.actions()))
 
     # --- outputs --------------------------------------------------------------------------------------------
@@ -458,9 +465,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.resize(1280, 800)
-        self.resizeDocks(
-            [self.pipeline_panel.parentWidget()], [self.pipeline_panel.sizeHint().width()], Qt.Orientation.Horizontal
-        )
+        self.resizeDocks([self.pipeline_dock], [self.pipeline_panel.sizeHint().width()], Qt.Orientation.Horizontal)
         self.fit_readout()
         self.show_message("layout reset")
 
@@ -475,7 +480,7 @@ class MainWindow(QMainWindow):
         return box
 
     def show_shortcuts(self) -> None:
-        menus = [a.menu() for a in self.menuBar().actions() if a.menu() is not None]
+        menus = [menu for a in self.menuBar().actions() if isinstance(menu := a.menu(), QMenu)]
         self._show_box("Keyboard shortcuts", shortcuts_html(menus))
 
     def show_about(self) -> None:

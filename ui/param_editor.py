@@ -9,7 +9,7 @@ picker has a line saying what the model is (task, classes, export form, input si
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -41,6 +41,7 @@ class ParamWidget(QWidget):
     """One parameter's editor; ``changed(value)`` carries a value the declaration accepts."""
 
     changed = Signal(object)
+    spin: QSpinBox | QDoubleSpinBox  #: an int's or a float's spin box
 
     def __init__(self, param: Param, value: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,7 +127,7 @@ class ParamWidget(QWidget):
         if self._updating:
             return
         self._updating = True
-        self.spin.setValue(value)
+        cast(QDoubleSpinBox, self.spin).setValue(value)  # a float's
         self.slider.setValue(self._to_slider(value))
         self._updating = False
         self.changed.emit(float(self.spin.value()))
@@ -158,7 +159,9 @@ class ParamWidget(QWidget):
             self.combo.setEditable(True)
             self.combo.addItems([str(c) for c in self.param.choices])
             self.combo.setCurrentText(value)
-            self.edit = self.combo.lineEdit()
+            edit = self.combo.lineEdit()
+            assert edit is not None  # an editable combo box has one
+            self.edit = edit
             self.combo.activated.connect(lambda _i: self.changed.emit(self.combo.currentText()))
             self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text()))
             layout.addWidget(self.combo)
@@ -200,7 +203,7 @@ class ParamWidget(QWidget):
 
     def _build_ints(self, layout: QHBoxLayout, value: list[int]) -> None:
         p = self.param
-        self.spins = []
+        self.spins: list[QSpinBox] = []
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         columns = 2 if len(value) >= 4 and len(value) % 2 == 0 else len(value)  # x, y / w, h; points by pair

@@ -99,6 +99,8 @@ class PipelinePanel(QWidget):
     """Edits the session's pipeline; the engine applies every edit between two frames."""
 
     stage_selected = Signal(int)
+    # the parameters' scroll area; the name hides QWidget.scroll(), which nothing calls on the panel
+    scroll: QScrollArea  # type: ignore[assignment]
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -186,17 +188,18 @@ class PipelinePanel(QWidget):
         if self._rebuilding:
             return
         stages = self.session.pipeline.stages
+        content: QWidget
         if 0 <= row < len(stages):
-            self.editor = ParamEditor(stages[row].plugin)
+            self.editor = content = ParamEditor(stages[row].plugin)
             self.editor.param_changed.connect(lambda name, value, r=row: self.set_param(r, name, value))
             self.scroll.setWidget(self.editor)
         else:
             self.editor = None
-            hint = QLabel("Add a stage with “Add stage”, then select it to edit its parameters.")
+            content = hint = QLabel("Add a stage with “Add stage”, then select it to edit its parameters.")
             hint.setWordWrap(True)
             self.scroll.setWidget(hint)
         self.scroll.setMinimumWidth(
-            self.scroll.widget().minimumSizeHint().width()
+            content.minimumSizeHint().width()
             + 2 * self.scroll.frameWidth()
             + self.scroll.verticalScrollBar().sizeHint().width()
         )
@@ -247,7 +250,7 @@ class PipelinePanel(QWidget):
                 self._rebuilding = True
                 item.setText(text)
                 item.setForeground(QBrush(QColor("#d33")) if in_error else QBrush())
-                item.setToolTip(summary.last_error if in_error else "")
+                item.setToolTip((summary.last_error or "") if in_error else "")
                 self._rebuilding = False
         row = self.list.currentRow()
         if 0 <= row < len(summaries) and summaries[row].errors:

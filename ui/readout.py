@@ -75,7 +75,9 @@ class Readout(QWidget):
                 w.setVisible(i < n)
         if n != self.shown_rows:
             self.shown_rows = n
-            self.layout().activate()
+            layout = self.layout()
+            assert layout is not None  # set in __init__
+            layout.activate()
             self.setMaximumHeight(self.sizeHint().height())  # no empty space under the rows
             self.rows_changed.emit()
 

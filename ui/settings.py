@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
+from typing import cast
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -109,7 +111,8 @@ class Settings:
 
     def recent_presets(self) -> list[str]:
         value = self.q.value("presets/recent", [])
-        items = [value] if isinstance(value, str) else list(value or [])
+        # a list as QSettings reads it back: a list, one string or nothing
+        items = [value] if isinstance(value, str) else list(cast("Iterable[object]", value or []))
         return [p for p in items if isinstance(p, str) and p][:MAX_RECENT]
 
     def add_recent_preset(self, path: str) -> None:

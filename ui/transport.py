@@ -39,8 +39,8 @@ class Transport(QWidget):
             layout.addWidget(w)
         layout.addWidget(self.seek, 1)
         layout.addWidget(self.time)
-        for w in (self.realtime, self.record_button, self.snapshot_button):
-            layout.addWidget(w)
+        for widget in (self.realtime, self.record_button, self.snapshot_button):
+            layout.addWidget(widget)
 
     def _clicked(self, action: int) -> None:
         if not self.seek.isSliderDown() and action in (
