@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -30,11 +29,14 @@ from vidcv.batch.job import (
 from vidcv.batch.single import describe_error
 from vidcv.fileio import make_dirs, write_bytes_atomic
 from vidcv.jobs.bundle import PipelineBundle
-from vidcv.jobs.cluster import MAX_RETRIES, Cluster, first_line, input_in_task, node_name, ray_error
+from vidcv.jobs.cluster import Cluster, NotStarted, TaskSent, input_in_task, node_name, stream_tasks
 
 
-def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFunction = run_job) -> InputResult:
-    """The task: one input, in a temporary folder of the worker's machine; returns its output files."""
+def _ray_process(
+    job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFunction = run_job
+) -> tuple[str, InputResult]:
+    """The task: one input, in a temporary folder of the worker's machine; returns ``("result", InputResult)``
+    holding its output files (not streamed: an input whose node dies is redone whole elsewhere)."""
     with input_in_task(os.path.basename(job.source), data) as given:
         source = given.path
         out_dir = os.path.join(given.folder, "out", "input")
@@ -52,7 +54,7 @@ def _ray_process(job: InputJob, bundle: PipelineBundle, data: bytes, task: JobFu
                 with open(os.path.join(out_dir, name), "rb") as fh:
                     result.files[name] = fh.read()
     result.worker = node_name()
-    return result
+    return "result", result
 
 
 def land_files(job: InputJob, files: dict[str, bytes]) -> None:
@@ -96,49 +98,32 @@ class RayEngine(Cluster):
         emit: Callable[[BatchEvent], None],
         stop: threading.Event,
     ) -> Iterator[InputResult]:
-        RayError = ray_error()
-        task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_ray_process)
         self.workers = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         bundle_ref = ray.put(bundle)
-        pending = deque(jobs)
-        inflight: dict[Any, InputJob] = {}
-        try:
-            while pending or inflight:
-                while pending and len(inflight) < self.workers and not stop.is_set():
-                    job = pending.popleft()
-                    try:
-                        with open(job.source, "rb") as fh:
-                            data = fh.read()
-                    except OSError as exc:
-                        yield InputResult(job.index, "failed", error=f"cannot read {job.source}: {exc.strerror or exc}")
-                        continue
-                    inflight[task.remote(job, bundle_ref, data, self.task)] = job
-                    emit(InputStarted(job.index, job.source, "ray"))
-                if stop.is_set():
-                    pending.clear()
-                    for ref in inflight:
-                        ray.cancel(ref, force=True)
-                    for job in inflight.values():
-                        yield InputResult(job.index, "interrupted")
-                    inflight.clear()
-                    break
-                if not inflight:
-                    continue
-                try:
-                    ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.25)
-                except KeyboardInterrupt:
-                    stop.set()
-                    continue
-                for ref in ready:
-                    job = inflight.pop(ref)
-                    try:
-                        result = ray.get(ref)
-                    except RayError as exc:  # its node died more than MAX_RETRIES times, or Ray failed
-                        result = InputResult(job.index, "failed", error=f"the Ray task failed: {first_line(exc)}")
-                    if result.files is not None:
-                        land_files(job, result.files)
-                        result.files = None
-                    yield result
-        finally:
-            for ref in inflight:
-                ray.cancel(ref, force=True)
+        by_index = {job.index: job for job in jobs}
+
+        def arguments(job: InputJob) -> Callable[[], tuple[Any, ...]]:
+            def read() -> tuple[Any, ...]:
+                with open(job.source, "rb") as fh:
+                    data = fh.read()
+                emit(InputStarted(job.index, job.source, "ray"))
+                return job, bundle_ref, data, self.task
+
+            return read
+
+        tasks = [(job.index, arguments(job)) for job in jobs]
+        for event in stream_tasks(ray, _ray_process, tasks, self.workers, stop.is_set, stop.set, streaming=False):
+            job = by_index[event.index]
+            if isinstance(event, NotStarted):
+                reason = event.error.strerror or event.error
+                yield InputResult(job.index, "failed", error=f"cannot read {job.source}: {reason}")
+            elif isinstance(event, TaskSent):
+                result = event.message[1]
+                if result.files is not None:
+                    land_files(job, result.files)
+                    result.files = None
+                yield result
+            elif event.cancelled:
+                yield InputResult(job.index, "interrupted")
+            elif event.error is not None:
+                yield InputResult(job.index, "failed", error=event.error)

@@ -1,18 +1,16 @@
 """Several sources into one dataset with detection in worker processes and ONE writer (this process).
 
-Each worker process loads the pipeline once and takes inputs from a shared queue: it reads an input through
-its sampler and the pipeline and sends every sampled frame (original image, detections, class) back. This
-process holds the dataset's lock and files the frames as they come, with each input's own filter, name
-digest and split run length, so the dataset is the one a sequential run makes, the same resume included
-(the journal and the lock are the writer's alone). Frames come back through a bounded queue: a writer that
-lags holds the workers up rather than filling memory. A stop (Ctrl-C, SIGTERM) stops the workers at their
-current frame and files what they sent; workers that outlive a killed writer see it gone and end.
+Each input is a job of the local executor (``vidcv.jobs.pool``): a worker, which loaded the pipeline once,
+reads the input through its sampler and the pipeline and sends every sampled frame (original image,
+detections, class) back. This process holds the dataset's lock and files the frames as they come, with each
+input's own filter, name digest and split run length, so the dataset is the one a sequential run makes, the
+same resume included (the journal and the lock are the writer's alone). A worker waits while its frames are
+not read yet: a writer that lags holds the workers up rather than filling memory. A stop (Ctrl-C, SIGTERM)
+stops the workers at their current frame and files what they sent; workers die with a killed writer.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
 import queue
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -35,7 +33,7 @@ from vidcv.dataset.writer import Dataset
 from vidcv.errors import OutputError
 from vidcv.frame import Frame
 from vidcv.jobs import processes
-from vidcv.jobs.processes import Parent
+from vidcv.jobs.pool import Died, Pool, Sent, WorkerTask
 from vidcv.pipeline import Pipeline
 from vidcv.redact import redact
 from vidcv.sinks.base import Sink
@@ -45,20 +43,6 @@ Message = tuple
 
 QUEUE_FRAMES = 32  #: frames in flight from the workers to the writer at most
 POLL_S = 0.1
-
-
-def _put(results: Any, message: tuple, stop: Any, parent: Parent) -> bool:
-    """Send ``message``, pickled here (the queue's own feeder thread would only print a traceback for one that
-    cannot be pickled, and drop it); False when the run stops or the writer is gone before there is room."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    while parent.alive():
-        try:
-            results.put(data, timeout=POLL_S)
-            return True
-        except queue.Full:
-            if stop.is_set():
-                return False
-    return False
 
 
 class _InboxSink(Sink):
@@ -136,35 +120,41 @@ def sampled_messages(
     yield "end", position, text, dict(sampler.skipped)
 
 
-def _work(
-    preset: str, options: ExtractOptions, tasks: Any, results: Any, stop: Any, parent_pid: int, threads: int
-) -> None:
-    """A worker process: inputs from ``tasks`` until None, each through the sampler and the pipeline, with
-    ``threads`` threads for OpenCV and ONNX Runtime (its share of the cores, as a batch worker has)."""
+class _Halt:
+    """``should_stop`` as ``sampled_messages`` asks it (``is_set``)."""
+
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self.is_set = should_stop
+
+
+def _load(context: tuple[str, ExtractOptions]) -> tuple[Pipeline, ExtractOptions]:
+    """A worker's pipeline, loaded once from the preset (the writer checked it already)."""
     from vidcv.presets import find_preset, load_preset
 
-    # the writer stops the run; Ctrl-C and SIGTERM reach the whole group
-    parent = processes.init_worker(parent_pid, threads, ignore_sigterm=True)
-    pipeline = load_preset(find_preset(preset))
-    while parent.alive() and not stop.is_set():
-        try:
-            task = tasks.get(timeout=POLL_S)
-        except queue.Empty:
-            continue
-        if task is None:
-            break
-        position, spec = task
-        messages = sampled_messages(position, spec, pipeline, options, stop)
-        for message in messages:
-            if not _put(results, message, stop, parent):
-                stop.set()  # the run stops or the writer is gone: the generator's end stops the run
-                messages.close()
-                break
-    pipeline.close()
-    if not parent.alive():
-        # nobody reads what is still buffered (another worker holding the pipe would keep this one waiting)
-        results.cancel_join_thread()
-        tasks.cancel_join_thread()
+    preset, options = context
+    return load_preset(find_preset(preset)), options
+
+
+def _sample(
+    state: tuple[Pipeline, ExtractOptions],
+    job: tuple[int, str],
+    threads: int,
+    should_stop: Callable[[], bool],
+    emit: Callable[[Message], None],
+) -> None:
+    """One input in a worker: ``sampled_messages`` of input ``job`` (position, source), each sent as it comes."""
+    pipeline, options = state
+    position, spec = job
+    for message in sampled_messages(position, spec, pipeline, options, _Halt(should_stop)):
+        emit(message)
+
+
+def _close(state: tuple[Pipeline, ExtractOptions]) -> None:
+    state[0].close()
+
+
+#: what ``vidcv extract``'s workers do: the writer stops them, when a signal reaches the whole group too
+EXTRACT_WORK = WorkerTask(setup=_load, run=_sample, teardown=_close, ignore_sigterm=True)
 
 
 class Filing:
@@ -265,49 +255,20 @@ def extract_parallel(
     writer = open_writer(pipeline, options)
     pipeline.close()
     filing = Filing(writer, sources, options, on_input)
-    ctx = processes.context()
-    tasks, results, stop = ctx.Queue(), ctx.Queue(QUEUE_FRAMES), ctx.Event()
-    for position, spec in enumerate(sources):
-        tasks.put((position, spec))
     count = max(1, min(workers, len(sources)))
-    for _ in range(count):
-        tasks.put(None)
+    pool = Pool(EXTRACT_WORK, count, processes.thread_share(count), log_level=None, name="vidcv-extract")
+    lost = "its worker ended without finishing it"
     writer.open()
-    if on_open is not None:
-        on_open(writer)
-    threads = processes.thread_share(count)
-    procs: list[Any] = []
     try:
-        for i in range(count):
-            procs.append(
-                processes.start(
-                    _work, (preset, options, tasks, results, stop, os.getpid(), threads), f"vidcv-extract-{i}", threads
-                )
-            )
-        while not filing.done:
-            if should_stop() and not stop.is_set():
-                stop.set()
-            try:
-                message = pickle.loads(results.get(timeout=POLL_S))
-            except queue.Empty:
-                if not any(p.is_alive() for p in procs):
-                    break  # every worker ended (stopped, or died) and nothing is left to read
-                continue
-            if not filing.file(message):
-                break
+        if on_open is not None:
+            on_open(writer)
+        jobs = [(position, (position, spec)) for position, spec in enumerate(sources)]
+        for event in pool.run(jobs, (preset, options), should_stop):
+            if isinstance(event, Sent) and not filing.file(event.message):
+                break  # a fault of the dataset: every input stops
+            if isinstance(event, Died) and not event.stopped:
+                filing.end(event.index, lost)
     finally:
-        stop.set()
-        _drain(results, procs)
+        pool.close()
         writer.close()
-    return filing.finish(should_stop(), "its worker ended without finishing it")
-
-
-def _drain(results: Any, procs: list) -> None:
-    """Let the workers end: read (and drop) what they still send until every one has exited."""
-    while any(p.is_alive() for p in procs):
-        try:
-            results.get(timeout=POLL_S)
-        except queue.Empty:
-            pass
-    for proc in procs:
-        proc.join()
+    return filing.finish(should_stop(), lost)

@@ -6,16 +6,15 @@ pipeline on whichever node has a free CPU, and streams the sampled frames back (
 original image, detections, class) as it goes. This process holds the dataset's lock and files them with the
 same ``Filing`` as the local workers, so the dataset is the one a sequential run makes, names, splits,
 manifest and resume included. The manifest names the source and the models as this machine does, not as the
-task's temporary copies are named. Ray holds at most ``BACKPRESSURE`` frames of a task unread, so a writer
-that lags holds the tasks up rather than filling the object store. A task whose node dies is rerun
-elsewhere by Ray (``MAX_RETRIES``); frames it had sent already are not filed twice.
+task's temporary copies are named. The tasks run on ``vidcv.jobs.cluster.stream_tasks``, as a batch's do: a
+writer that lags holds them up rather than filling the object store, and a task whose node dies is rerun
+elsewhere by Ray; frames it had sent already are not filed twice.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -23,11 +22,8 @@ from vidcv.dataset.extract import ExtractOptions, open_writer, provenance
 from vidcv.dataset.many import ManyOutcome, OnInput
 from vidcv.dataset.parallel import Filing, Message, sampled_messages
 from vidcv.jobs.bundle import PipelineBundle
-from vidcv.jobs.cluster import MAX_RETRIES, Cluster, first_line, input_in_task, ray_error
+from vidcv.jobs.cluster import Cluster, NotStarted, TaskSent, input_in_task, stream_tasks
 from vidcv.redact import redact
-
-BACKPRESSURE = 32  #: frames a task may have sent that the writer has not read yet
-POLL_S = 0.25
 
 
 def _ray_sample(
@@ -101,47 +97,27 @@ def _stream(
     should_stop: Callable[[], bool],
 ) -> None:
     """Run the tasks and file what they stream until every input ended, a stop, or a fault of the dataset."""
-    RayError = ray_error()
-    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_ray_sample).options(
-        _generator_backpressure_num_objects=BACKPRESSURE
-    )
     workers = engine.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     bundle_ref = ray.put(bundle)
-    pending = deque(range(len(sources)))
-    inflight: dict[Any, int] = {}
-    try:
-        while (pending or inflight) and not should_stop():
-            while pending and len(inflight) < workers:
-                position = pending.popleft()
-                spec = sources[position]
-                try:
-                    with open(spec, "rb") as fh:
-                        data = fh.read()
-                except OSError as exc:
-                    filing.end(position, f"cannot read {redact(spec)}: {exc.strerror or exc}")
-                    continue
-                inflight[task.remote(position, redact(spec), os.path.basename(spec), data, bundle_ref, options)] = (
-                    position
-                )
-            if not inflight:
-                continue
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL_S)
-            for gen in ready:
-                position = inflight[gen]
-                try:
-                    message = ray.get(next(gen))
-                except StopIteration:
-                    del inflight[gen]
-                    continue
-                except RayError as exc:  # its node died more than MAX_RETRIES times, or Ray failed
-                    del inflight[gen]
-                    filing.end(position, f"the Ray task failed: {first_line(exc)}")
-                    continue
-                start = message[0] == "start"
-                if not filing.file(message, marks[position] if start else None):
-                    return  # a fault of the dataset: every input stops
-                if message[0] == "end":
-                    del inflight[gen]
-    finally:
-        for gen in inflight:
-            ray.cancel(gen, force=True)
+
+    def arguments(position: int) -> Callable[[], tuple[Any, ...]]:
+        def read() -> tuple[Any, ...]:
+            spec = sources[position]
+            with open(spec, "rb") as fh:
+                data = fh.read()
+            return position, redact(spec), os.path.basename(spec), data, bundle_ref, options
+
+        return read
+
+    tasks = [(position, arguments(position)) for position in range(len(sources))]
+    for event in stream_tasks(ray, _ray_sample, tasks, workers, should_stop):
+        position = event.index
+        if isinstance(event, NotStarted):
+            reason = event.error.strerror or event.error
+            filing.end(position, f"cannot read {redact(sources[position])}: {reason}")
+        elif isinstance(event, TaskSent):
+            message = event.message
+            if not filing.file(message, marks[position] if message[0] == "start" else None):
+                return  # a fault of the dataset: every input stops
+        elif event.error is not None:
+            filing.end(position, event.error)

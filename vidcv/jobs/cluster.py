@@ -23,8 +23,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from vidcv.errors import VidcvError
@@ -173,8 +175,8 @@ def interruptible() -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for number, handler in saved.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 @contextmanager
@@ -338,3 +340,109 @@ def node_name() -> str:
     import ray
 
     return f"{ray.util.get_node_ip_address()}:{os.getpid()}"
+
+
+BACKPRESSURE = 32  #: messages a task may have sent that the driver has not read yet
+POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class TaskSent:
+    """Task ``index`` sent ``message``."""
+
+    index: int
+    message: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class TaskEnded:
+    """Task ``index`` ended: its generator is exhausted (``error`` None), Ray could not finish it (its node died
+    more than ``MAX_RETRIES`` times, or Ray failed: ``error`` says so), or it was cancelled by a stop
+    (``cancelled``)."""
+
+    index: int
+    error: str | None = None
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """Job ``index`` could not be handed to Ray: reading its input failed with ``error``."""
+
+    index: int
+    error: OSError
+
+
+TaskEvent = TaskSent | TaskEnded | NotStarted
+
+
+def stream_tasks(
+    ray: Any,
+    task: Callable[..., Any],
+    jobs: list[tuple[int, Callable[[], tuple[Any, ...]]]],
+    workers: int,
+    should_stop: Callable[[], bool],
+    on_interrupt: Callable[[], None] | None = None,
+    streaming: bool = True,
+) -> Iterator[TaskEvent]:
+    """The executor on Ray, for every job kind: each job (index, its task's arguments, made when it starts:
+    reading the input may fail) is one generator task of ``task``, one CPU, rerun elsewhere when its node dies;
+    at most ``workers`` run at once, and a task waits once it has sent ``BACKPRESSURE`` messages the driver has
+    not read. Yields what the tasks send as it comes. Once ``should_stop()`` says so, or Ctrl-C reaches the
+    thread that iterates (``on_interrupt`` is told), the running tasks are cancelled (``TaskEnded(cancelled)``)
+    and the rest not started. Without ``streaming`` the task returns its one message instead: nothing of a task
+    reaches the driver before it has ended, so a task whose node dies at its very end is redone whole."""
+    error_type = ray_error()
+    remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(task)
+    if streaming:
+        remote = remote.options(_generator_backpressure_num_objects=BACKPRESSURE)
+    pending = deque(jobs)
+    inflight: dict[Any, int] = {}
+    try:
+        while pending or inflight:
+            stopping = should_stop()
+            while pending and len(inflight) < workers and not stopping:
+                index, arguments = pending.popleft()
+                try:
+                    args = arguments()
+                except OSError as exc:
+                    yield NotStarted(index, exc)
+                    continue
+                inflight[remote.remote(*args)] = index
+            if stopping:
+                pending.clear()
+                for gen, index in inflight.items():
+                    ray.cancel(gen, force=True)
+                    yield TaskEnded(index, cancelled=True)
+                inflight.clear()
+                break
+            if not inflight:
+                continue
+            try:
+                ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL_S)
+            except KeyboardInterrupt:
+                if on_interrupt is not None:
+                    on_interrupt()
+                continue
+            for gen in ready:
+                index = inflight[gen]
+                try:
+                    if not streaming:
+                        message = ray.get(gen)
+                        del inflight[gen]
+                        yield TaskSent(index, message)
+                        yield TaskEnded(index)
+                        continue
+                    message = ray.get(next(gen))
+                except StopIteration:
+                    del inflight[gen]
+                    yield TaskEnded(index)
+                    continue
+                except error_type as exc:
+                    del inflight[gen]
+                    yield TaskEnded(index, f"the Ray task failed: {first_line(exc)}")
+                    continue
+                yield TaskSent(index, message)
+    finally:
+        for gen in inflight:
+            ray.cancel(gen, force=True)
