@@ -96,7 +96,10 @@ class Engine(Protocol):
     ends (and releases the workers when it ends), ``close`` releases them when ``run`` is not reached."""
 
     name: str
-    workers: int | None  #: processes or tasks in flight; None: as many as the cluster has CPUs
+
+    @property
+    def workers(self) -> int | None:
+        """Processes or tasks in flight; None: as many as the cluster has CPUs."""
 
     def prestart(self, count: int, warm_preset: str | None) -> None: ...
 

@@ -212,6 +212,7 @@ def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
     )
     if engine == "ray":
         pipeline.close()
+        assert sources is not None  # ray_sources gave the list
         return _extract_ray(sources, args.pipeline, options, args.address, args.workers, args.quiet, signals)
     if sources is None:
         from vidcv.sources import resolve_source

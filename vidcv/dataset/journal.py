@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from vidcv.fileio import open_file, refuse_link, remove, truncate
 
@@ -41,7 +41,7 @@ def last_line(path: str) -> tuple[str | None, int]:
     return tail[begin:end].decode("utf-8", "replace"), start + end + 1
 
 
-def write_all(fh: BinaryIO, data: bytes) -> None:
+def write_all(fh: IO[bytes], data: bytes) -> None:
     """Write ``data`` to an unbuffered file, however many calls it takes (OSError when the disk is full)."""
     view = memoryview(data)
     while view:
@@ -63,8 +63,8 @@ class Journal:
         self.root = root
         self.path = os.path.join(root, JOURNAL_NAME)
         self.manifest_path = os.path.join(root, MANIFEST_NAME)
-        self._fh: BinaryIO | None = None
-        self._manifest: BinaryIO | None = None
+        self._fh: IO[bytes] | None = None
+        self._manifest: IO[bytes] | None = None
         self._manifest_cut = False  #: the last manifest line failed half written
         self.in_flight = False  #: a frame was begun and is neither complete nor undone
 
@@ -121,12 +121,13 @@ class Journal:
 
     def begin(self, files: list[str], manifest: dict[str, Any]) -> None:
         """Record the frame about to be written: ``files`` relative to the dataset, the completing one last."""
-        if self._fh is None:
-            self._fh = open_file(self.path, "wb", buffering=0)  # open for the session
-        self._fh.seek(0)
-        self._fh.truncate()
+        fh = self._fh
+        if fh is None:
+            fh = self._fh = open_file(self.path, "wb", buffering=0)  # open for the session
+        fh.seek(0)
+        fh.truncate()
         self.in_flight = True
-        write_all(self._fh, (json.dumps({"files": files, "manifest": manifest}) + "\n").encode())
+        write_all(fh, (json.dumps({"files": files, "manifest": manifest}) + "\n").encode())
 
     def done(self) -> None:
         """The frame begun last is complete (or undone): nothing for the next run to finish."""
@@ -138,10 +139,11 @@ class Journal:
         if self._manifest is None or self._manifest_cut:
             self._trim_manifest()
             self._manifest_cut = False
-        if self._manifest is None:
-            self._manifest = open_file(self.manifest_path, "ab", buffering=0)  # open for the session
+        manifest = self._manifest
+        if manifest is None:
+            manifest = self._manifest = open_file(self.manifest_path, "ab", buffering=0)  # open for the session
         try:
-            write_all(self._manifest, (json.dumps(entry) + "\n").encode())
+            write_all(manifest, (json.dumps(entry) + "\n").encode())
         except OSError:
             self._manifest_cut = True
             raise

@@ -429,7 +429,7 @@ class DatasetWriter(Dataset):
         keypoints = dets.data.get(KEYPOINTS.name)
         if self.fmt != "yolo-pose" or keypoints is None or not len(dets):
             return
-        k = int(keypoints.shape[1])
+        k = int(np.asarray(keypoints).shape[1])
         if self.kpt_shape is None:
             self.meta["kpt_shape"] = [k, 3]
             self.save_meta()
@@ -478,13 +478,17 @@ class DatasetWriter(Dataset):
         make_dirs(os.path.join(self.root, "annotations"), below=self.root)
         categories = [{"id": i + 1, "name": n, "supercategory": "object"} for i, n in enumerate(self.names)]
         for split in SPLITS:
-            images, annotations = [], []
+            images: list[dict[str, Any]] = []
+            annotations: list[dict[str, Any]] = []
             for label in sorted(os.listdir(os.path.join(self.root, "labels", split))):
                 if not label.endswith(".txt"):
                     continue
                 name = label[:-4]
                 if name not in sizes:
-                    img = cv2.imread(os.path.join(self.root, "images", split, f"{name}.jpg"))
+                    path = os.path.join(self.root, "images", split, f"{name}.jpg")
+                    img = cv2.imread(path)
+                    if img is None:
+                        raise DatasetError(f"cannot read {path}, the image of {label}: restore it, or remove both")
                     sizes[name] = (img.shape[1], img.shape[0])
                 w, h = sizes[name]
                 image_id = len(images) + 1
