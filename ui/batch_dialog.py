@@ -38,7 +38,7 @@ from vidcv.batch.driver import BatchOptions, BatchReport, run_batch
 from vidcv.batch.events import BatchEnded, BatchEvent, BatchStarted, InputFinished, InputProgress, InputStarted
 from vidcv.batch.inputs import common_parent, expand_inputs
 from vidcv.batch.ledger import LEDGER_NAME
-from vidcv.errors import VidcvError
+from vidcv.errors import VidcvError, error_line
 from vidcv.fileio import ensure_parent
 from vidcv.presets import dump_preset, parse_preset
 from vidcv.redact import redact
@@ -83,7 +83,7 @@ def _run(
         error = str(exc)
     except Exception as exc:  # said in the dialog's one line, the traceback in the log
         log.exception("the batch stopped")
-        error = f"the batch stopped: {type(exc).__name__}: {exc}"
+        error = f"the batch stopped: {error_line(exc)}"
     bridge.ended.emit(report, error)
 
 

@@ -12,7 +12,7 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
-from vidcv.errors import VidcvError
+from vidcv.errors import VidcvError, error_line
 from vidcv.frame import Frame
 from vidcv.runner import Runner
 from vidcv.sinks import VideoSink
@@ -88,7 +88,7 @@ class RecordingCloser(QObject):
             error = f"finishing {recording.path} failed: {exc.strerror or exc}"
         except Exception as exc:  # said in the window rather than lost on a thread
             log.exception("finishing %s failed", recording.path)
-            error = f"finishing {recording.path} failed: {type(exc).__name__}: {exc}"
+            error = f"finishing {recording.path} failed: {error_line(exc)}"
         self._done.emit(recording.path, error)
 
     def _report(self, path: str, error: str) -> None:  # GUI thread

@@ -35,3 +35,18 @@ class PresetError(VidcvError):
 
 class OutputError(VidcvError):
     """An output cannot be written where or how it was asked for."""
+
+
+def error_line(error: BaseException) -> str:
+    """An exception as the one line a user reads, for every command and job: a vidcv error's own message; an
+    OpenCV assertion as ``OpenCV: what failed, in which function`` (its message spans lines and its type is
+    plain ``error``); anything else as its type and message. Credentials masked. A newline or another control
+    character in it (a file name's) stays as it is: printing escapes it (``vidcv.cli.output.say``), so that
+    the line stays one and says exactly which name."""
+    text = str(error)
+    if isinstance(error, VidcvError):
+        return text
+    if type(error).__module__ == "cv2" or (type(error).__name__ == "error" and "OpenCV" in text):
+        what = next((line.split(" error: ", 1)[1] for line in text.splitlines() if " error: " in line), text)
+        return redact(f"OpenCV: {what.strip()}")
+    return redact(f"{type(error).__name__}: {text}" if text else type(error).__name__)

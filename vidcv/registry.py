@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from vidcv.errors import PluginError
+from vidcv.errors import PluginError, error_line
 from vidcv.plugin import Plugin
 
 ENTRY_POINT_GROUP = "vidcv.plugins"
@@ -118,7 +118,7 @@ class Registry:
                 obj = getattr(obj, part)
             _check_class(obj, entry.name)
         except Exception as exc:  # noqa: BLE001 - any import-time failure of outside code marks the plugin broken
-            entry.error = f"{type(exc).__name__}: {exc}"
+            entry.error = error_line(exc)
             log.warning("plugin %r (%s) failed to load: %s", entry.name, entry.target, entry.error)
             return
         entry.cls = obj

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from vidcv.batch.ledger import DETECTIONS_NAME, STATS_NAME
-from vidcv.batch.single import RunOutputs, describe_error, finish_run, prepare_run
+from vidcv.batch.single import RunOutputs, finish_run, prepare_run
+from vidcv.errors import error_line
 from vidcv.events import RunEvent, StatsUpdated
 from vidcv.fileio import discard_tree, make_dirs, partial_name, remove_tree, replace
 from vidcv.pipeline import Pipeline
@@ -139,7 +140,7 @@ def run_job(
     except Exception as exc:  # noqa: BLE001 - one input's failure, whatever it is, is that input's result
         discard_tree(staging)
         pipeline.close()
-        return InputResult(job.index, "failed", error=describe_error(exc))
+        return InputResult(job.index, "failed", error=error_line(exc))
     if on_frames is not None:
 
         def observer(event: RunEvent) -> None:
@@ -162,7 +163,7 @@ def run_job(
         discard_tree(staging)
         summary = runner.summary()  # the frames were processed: the ledger says how many
         first = runner.error or exc  # a log that filled the disk first is what stopped the run
-        return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(first))
+        return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), error_line(first))
     if interrupted:
         discard_tree(staging)
         return InputResult(job.index, "interrupted", summary.frames, summary.fps)
@@ -174,11 +175,11 @@ def run_job(
             commit_folder(staging, job.out_dir)  # a truncated video keeps what came before the damage, as run does
         except Exception as exc:  # noqa: BLE001 - a link planted at the output folder, a full disk
             discard_tree(staging)
-            return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), describe_error(exc))
+            return InputResult(job.index, "failed", summary.frames, round(summary.fps, 3), error_line(exc))
     return InputResult(
         job.index,
         "failed" if error is not None else "ok",
         summary.frames,
         round(summary.fps, 3),
-        describe_error(error) if error is not None else None,
+        error_line(error) if error is not None else None,
     )

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from vidcv.batch.events import BatchEvent, InputProgress, InputStarted
 from vidcv.batch.job import InputJob, InputResult, JobFunction, remove_staging, run_job
-from vidcv.batch.single import describe_error
+from vidcv.errors import error_line
 from vidcv.jobs.bundle import PipelineBundle
 from vidcv.jobs.pool import Died, Emit, Pool, Sent, Started, WorkerTask
 from vidcv.jobs.processes import worker_name
@@ -44,7 +44,7 @@ def _run_input(
     try:
         pipeline = bundle.build()
     except Exception as exc:  # noqa: BLE001 - reported as this input's failure
-        result = InputResult(job.index, "failed", error=describe_error(exc))
+        result = InputResult(job.index, "failed", error=error_line(exc))
     else:
         result = task(job, pipeline, threads=threads, should_stop=should_stop, on_frames=lambda n: emit(("frames", n)))
     result.worker = worker_name()

@@ -26,7 +26,7 @@ from vidcv.batch.job import (
     run_job,
     staging_dir,
 )
-from vidcv.batch.single import describe_error
+from vidcv.errors import error_line
 from vidcv.fileio import make_dirs, write_bytes_atomic
 from vidcv.jobs.bundle import PipelineBundle
 from vidcv.jobs.cluster import Cluster, NotStarted, TaskSent, input_in_task, node_name, stream_tasks
@@ -43,7 +43,7 @@ def _ray_process(
         try:
             pipeline = bundle.build()
         except Exception as exc:  # noqa: BLE001 - this input's failure
-            result = InputResult(job.index, "failed", error=describe_error(exc))
+            result = InputResult(job.index, "failed", error=error_line(exc))
         else:
             result = task(replace(job, source=source, out_dir=out_dir), pipeline, threads=given.threads)
         if result.error:

@@ -148,19 +148,3 @@ def finish_run(runner: Runner, outputs: RunOutputs) -> RunSummary:
     if outputs.stats_json:
         write_stats(outputs.stats_json, summary)
     return summary
-
-
-def describe_error(error: BaseException) -> str:
-    """An exception as one line for a user: a vidcv error's own message; OpenCV's assertion as ``OpenCV: what
-    failed, in which function`` (its message spans lines and its type is plain ``error``); otherwise its type
-    and message. Credentials in it are masked."""
-    from vidcv.errors import VidcvError
-    from vidcv.redact import redact
-
-    if isinstance(error, VidcvError):
-        return str(error)
-    text = str(error)
-    if type(error).__module__ == "cv2" or (type(error).__name__ == "error" and "OpenCV" in text):
-        what = next((line.split(" error: ", 1)[1] for line in text.splitlines() if " error: " in line), text)
-        return redact(f"OpenCV: {' '.join(what.split())}")
-    return redact(f"{type(error).__name__}: {' '.join(text.split())}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from vidcv.cli.output import say, say_block
 from vidcv.dataset.formats import FORMATS
-from vidcv.redact import redact
+from vidcv.errors import error_line
 from vidcv.signals import StopSignals, describe, exit_status
 
 if TYPE_CHECKING:
@@ -281,7 +281,7 @@ def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet
         say(f"vidcv: {describe(stopped_by)}; the dataset is complete up to the last frame written", file=sys.stderr)
         return exit_status(stopped_by)
     if runner.error is not None:
-        say(f"vidcv: error: {redact(str(runner.error))}", file=sys.stderr)
+        say(f"vidcv: error: {error_line(runner.error)}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from vidcv._version import __version__
 from vidcv.cli import batch, doctor, export_script, extract, model, plugins, run, sources
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
-from vidcv.errors import VidcvError
-from vidcv.printable import printable
+from vidcv.cli.output import say
+from vidcv.errors import VidcvError, error_line
 from vidcv.proctitle import redact_command_line
-from vidcv.redact import redact, redact_log_record
+from vidcv.redact import redact_log_record
 from vidcv.signals import Interrupted, describe, exit_status
 from vidcv.tuning import tune_process
 
@@ -110,7 +110,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args.handler(args))
     except VidcvError as exc:
-        print(f"vidcv: error: {printable(str(exc))}", file=sys.stderr)  # file names in it: escaped, one line
+        say(f"vidcv: error: {error_line(exc)}", file=sys.stderr)  # file names in it: escaped
         if args.debug:
             raise
         return EXIT_ERROR
@@ -121,11 +121,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception as exc:  # a bug: one line unless --debug
         if args.debug or (isinstance(exc, BrokenPipeError) and _stdout_closed()):
             raise
-        print(
-            f"vidcv: internal error: {type(exc).__name__}: {printable(redact(str(exc)))} (run with --debug for the "
-            "traceback)",
-            file=sys.stderr,
-        )
+        say(f"vidcv: internal error: {error_line(exc)} (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_ERROR
 
 

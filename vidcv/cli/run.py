@@ -140,8 +140,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, signals: StopSignals) -> int:
-    from vidcv.batch.single import RunOutputs, describe_error, prepare_run, write_stats
+    from vidcv.batch.single import RunOutputs, prepare_run, write_stats
     from vidcv.cli.progress import run_to_end
+    from vidcv.errors import error_line
     from vidcv.stats import format_table
 
     if args.max_frames is not None and args.max_frames < 1:
@@ -204,7 +205,7 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
         kept = "outputs were finalised" if not output_failed else "the other outputs were finalised"
         say(f"vidcv: {describe(stopped_by)} after {summary.frames} frames; {kept}", file=sys.stderr)
     if runner.error is not None:
-        say(f"vidcv: error: {describe_error(runner.error)}", file=sys.stderr)
+        say(f"vidcv: error: {error_line(runner.error)}", file=sys.stderr)
     if stats_error is not None:
         say(f"vidcv: error: {stats_error} (the run's statistics were not saved)", file=sys.stderr)
     if args.debug and (runner.error or stats_error):

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 from vidcv.dataset.existing import DatasetError
 from vidcv.dataset.extract import ExtractOptions, open_writer, prepare_input
 from vidcv.dataset.writer import Dataset
-from vidcv.errors import OutputError, VidcvError
+from vidcv.errors import OutputError, VidcvError, error_line
 from vidcv.pipeline import Pipeline
-from vidcv.redact import redact
 
 if TYPE_CHECKING:
     from vidcv.runner import Runner
@@ -105,7 +104,7 @@ def extract_many(
             except (DatasetError, OutputError):
                 raise
             except VidcvError as exc:
-                result.error = redact(str(exc))
+                result.error = error_line(exc)
                 continue
             if not writer.opened:
                 try:
@@ -122,7 +121,7 @@ def extract_many(
             result.skipped = job.skipped()
             error = job.runner.error
             if error is not None:
-                result.error = redact(str(error))
+                result.error = error_line(error)
                 if isinstance(error, (DatasetError, OutputError, OSError)):
                     outcome.fatal = result.error
                     break

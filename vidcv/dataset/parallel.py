@@ -30,12 +30,11 @@ from vidcv.dataset.extract import (
 from vidcv.dataset.many import InputOutcome, ManyOutcome, OnInput
 from vidcv.dataset.sampling import Sampler
 from vidcv.dataset.writer import Dataset
-from vidcv.errors import OutputError
+from vidcv.errors import OutputError, error_line
 from vidcv.frame import Frame
 from vidcv.jobs import processes
 from vidcv.jobs.pool import Died, Pool, Sent, WorkerTask
 from vidcv.pipeline import Pipeline
-from vidcv.redact import redact
 from vidcv.sinks.base import Sink
 
 #: A worker's message: ("start" | "frame" | "end", position, ...); see ``sampled_messages``.
@@ -116,7 +115,7 @@ def sampled_messages(
             runner.request_stop()
             runner.join()
         error = runner.error
-    text = None if error is None else redact(str(error)) or type(error).__name__
+    text = None if error is None else error_line(error)
     yield "end", position, text, dict(sampler.skipped)
 
 
@@ -205,7 +204,7 @@ class Filing:
             try:
                 self.sinks[position].keep(*message[2:])
             except (DatasetError, OutputError, OSError) as exc:
-                self.outcome.fatal = result.error = redact(str(exc))
+                self.outcome.fatal = result.error = error_line(exc)
                 return False
             result.kept += sum(w.kept.values()) - before[0]
             result.positives += w.positives - before[1]

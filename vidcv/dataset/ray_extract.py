@@ -31,13 +31,13 @@ def _ray_sample(
 ) -> Iterator[Message]:
     """The task: one input written to a temporary folder of the worker's machine and run through the bundle's
     pipeline; yields the messages of ``sampled_messages`` (errors name the input as ``label``)."""
-    from vidcv.batch.single import describe_error
+    from vidcv.errors import error_line
 
     with input_in_task(name, data) as given:
         try:
             pipeline = bundle.build()
         except Exception as exc:  # noqa: BLE001 - this input's failure
-            yield "end", position, describe_error(exc), {}
+            yield "end", position, error_line(exc), {}
             return
         try:
             for message in sampled_messages(position, given.path, pipeline, options, threading.Event()):
