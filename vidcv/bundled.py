@@ -9,7 +9,7 @@ import os
 def assets_dir() -> str:
     """The folder of the bundled assets (the repository's ``assets/``, installed as ``vidcv.assets``)."""
     # the package's own folder, as importlib.resources.files gives it for a package on disk, without importing
-    # importlib.resources (and tempfile, shutil, bz2, lzma with it: about 3 ms of a start)
+    # importlib.resources (and tempfile, shutil, bz2, lzma with it, which a start would pay for)
     init = importlib.import_module("vidcv.assets").__file__
     if init:
         return os.path.dirname(os.path.abspath(init))

@@ -127,8 +127,8 @@ def resolve_pipeline(spec: str | None) -> Pipeline:
 
 def default_frame_workers() -> int:
     """Frames processed at once by default: the cores beyond the decoding and writing threads. On 2 cores one
-    frame at a time, with OpenCV's own threads, was faster (Gaussian blur + Canny at 720p from gray: 305-408
-    fps) than two frame workers competing with the decoder (233-300 fps)."""
+    frame at a time, with OpenCV's own threads, was faster than two frame workers competing with the decoder
+    (the README's benchmark section has the figures)."""
     return max(1, (os.cpu_count() or 1) - 2)
 
 

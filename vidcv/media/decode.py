@@ -32,7 +32,7 @@ _TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTA
 
 #: limited-range luma (16..235) to the gray of the BGR decode: ``(Y - 16) * 255 / 219`` less one level, the
 #: mean offset of FFmpeg's fixed-point YUV->BGR conversion followed by cvtColor(BGR2GRAY) (measured on H.264 and
-#: MPEG-4 Part 2 at 360p and 720p: mean difference 0.3, mean absolute 0.52, 99.7 % of pixels within +-2)
+#: MPEG-4 Part 2; the README gives the tolerance measured)
 LIMITED_LUMA_TO_GRAY = np.clip(np.round((np.arange(256) - 16) * 255 / 219 - 1), 0, 255).astype(np.uint8)
 #: pixel formats whose first plane is 8-bit luma at full size; yuvj* are full range (JPEG)
 _LUMA_FORMATS = {

@@ -55,7 +55,7 @@ SEQUENCE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"
 _WRITE_ERRORS = (av.FFmpegError, OSError)
 #: frames that may wait for the encoder (seconds of them, and at most so many bytes): a moment of load on
 #: the machine, or libx264's slow first frames, delay the file and not the pipeline (a live source behind a
-#: stalled writer drops frames). 0.5 s still dropped frames at 1080p30 on 2 loaded cores; 1 s did not.
+#: stalled writer drops frames). Half a second proved too short on a loaded 2-core machine; a second did not.
 BUFFER_S = 1.0
 BUFFER_MAX_BYTES = 256 * 1024 * 1024
 

@@ -23,11 +23,11 @@ from vidcv.sources.base import CaptureSource
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "pyav", "opencv")
-#: below this many pixels a frame, a codec that decodes very fast (MPEG-4 Part 2: over 1,000 fps at 360p)
-#: runs faster through OpenCV: PyAV's per-frame cost in Python outweighs what it saves
+#: below this many pixels a frame, a codec that decodes very fast (MPEG-4 Part 2) runs faster through OpenCV:
+#: PyAV's per-frame cost in Python outweighs what it saves
 PYAV_MIN_PIXELS = 1280 * 720
-#: codecs measured faster through PyAV at every size (bench/bench_decode.py: H.264 360p 1.31x, 720p 1.99x,
-#: 1080p 1.75x the bare cv2.VideoCapture loop; MPEG-4 Part 2 360p 0.69x, 720p 2.03x, 1080p 2.06x)
+#: codecs measured faster through PyAV than the bare cv2.VideoCapture loop at every size (bench/bench_decode.py;
+#: the README has the figures)
 PYAV_ANY_SIZE = ("h264",)
 #: packets in a row that fail to decode after which a file counts as damaged from there on (truncated): fewer
 #: are skipped, and decoding goes on after them
@@ -37,7 +37,7 @@ DAMAGED_RUN_LIMIT = 300
 def default_decode_threads() -> int:
     """FFmpeg threads for one file: half the cores. The runner already decodes in a thread of its own,
     beside the processing thread; FFmpeg's frame threads on every core on top of that oversubscribe
-    the machine (on 2 cores, 1 decode thread gave 470 fps against 420 for FFmpeg's default, 720p)."""
+    the machine (on 2 cores one decode thread was faster than FFmpeg's default)."""
     return max(1, (os.cpu_count() or 2) // 2)
 
 

@@ -49,7 +49,7 @@ def diagnose(url: str, waited_s: float, probe_timeout_s: float = 2.0) -> Failure
 
     Called only after a failed attempt (a probe before it could take the only client slot of a server).
     """
-    import socket  # here: `socket` costs every run about 2 ms to import (its enums), and only a failure needs it
+    import socket  # here: `socket` costs every run start-up time to import (its enums), and only a failure needs it
 
     parts = urlsplit(url)
     scheme, host = parts.scheme.lower(), parts.hostname or ""
