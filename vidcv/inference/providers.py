@@ -158,8 +158,8 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
     options = ort.SessionOptions()
     options.log_severity_level = 4  # vidcv reports a fall-back itself, in one line, instead of ORT's screenful
     options.intra_op_num_threads = threads or _default_threads or max(1, os.cpu_count() or 1)
-    # Spinning threads stay on (ONNX Runtime's default): measured here with the decode thread beside it,
-    # the demo model ran at 108-112 fps with spinning and 91-97 without (640x360), 89-92 against 86-90 (720p).
+    # Spinning threads stay on (ONNX Runtime's default): measured with the decode thread beside it, the demo
+    # model ran faster with spinning than without; the README's benchmark section has the figures.
     try:
         session = ort.InferenceSession(model_path, sess_options=options, providers=wanted)
     except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
