@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from vidcv.bundled import DEMO_MODEL, bundled_models
+from vidcv.inference.postprocess import nms, scale_boxes
+from vidcv.inference.preprocess import letterbox
 from vidcv.inference.providers import InferenceError
-from vidcv.inference.yolo import YoloModel, letterbox, nms, scale_boxes
+from vidcv.inference.yolo import YoloModel
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
 from train_demo_model import CLASSES, backgrounds, make_image

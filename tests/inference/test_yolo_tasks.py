@@ -220,7 +220,7 @@ def test_rtdetr_exported_before_the_top_k(exported, tmp_path, monkeypatch):
 
 def test_rtdetr_rows_with_two_classes_tell_the_layouts_apart():
     """Two classes give 6 values a row in both layouts: the top-k's class column holds whole numbers."""
-    from vidcv.inference.yolo import rtdetr_rows
+    from vidcv.inference.postprocess import rtdetr_rows
 
     box = [0.5, 0.5, 0.2, 0.2]
     topk = np.array([[box + [0.9, 1.0], box + [0.3, 0.0]]], np.float32)

@@ -4,7 +4,8 @@ metadata (class names, imgsz, stride, kpt_shape, ...).
 The metadata's sizes are read from the file itself, skipping the graph, before ONNX Runtime loads it; each
 value is then parsed as a Python or JSON literal only when it is small enough, in bytes and in tokens, for
 the parse to be cheap. Beyond a limit, the model is refused in one line that names the file, what was too
-large and the limit.
+large and the limit. The values vidcv reads (class names, imgsz, stride, kpt_shape) are then checked for their
+type and range (``meta_int``, ``meta_ints``, ``meta_names``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from vidcv.inference.providers import InferenceError
+from vidcv.params import shown
 
 #: protobuf's limit on one message: an .onnx file beyond it cannot load (larger weights live in external data)
 MAX_MODEL_BYTES = 2**31 - 1
@@ -309,3 +311,59 @@ def check_names(names: Mapping[Any, Any], path: str) -> None:
                 f"vidcv reads class names of at most {MAX_NAME_BYTES} bytes (UTF-8; datasets make "
                 f"a folder of each class): {AGAIN}"
             )
+
+
+def _bad_meta(path: str, key: str, value: Any, expected: str) -> InferenceError:
+    return InferenceError(
+        f"{path}: its metadata '{key}' = {shown(value)} is not {expected}; export the model again "
+        "with ultralytics (vidcv model export) or correct its metadata"
+    )
+
+
+def meta_int(meta: dict[str, Any], key: str, path: str, lo: int, hi: int) -> int | None:
+    """``meta[key]`` as an integer from ``lo`` to ``hi``; None when absent; InferenceError otherwise."""
+    value = meta.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 12:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise _bad_meta(path, key, value, f"an integer from {lo} to {hi}")
+    return value
+
+
+def meta_ints(meta: dict[str, Any], key: str, path: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """``meta[key]`` as a pair of integers from ``lo`` to ``hi``; None when absent; InferenceError otherwise."""
+    value = meta.get(key)
+    if value is None:
+        return None
+    pair = value if isinstance(value, (list, tuple)) and len(value) == 2 else None
+    if pair is None or any(isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi for v in pair):
+        raise _bad_meta(path, key, value, f"two integers from {lo} to {hi}")
+    return pair[0], pair[1]
+
+
+def meta_names(meta: dict[str, Any], path: str) -> dict[int, str] | None:
+    """The class names (a dict of ids to names, or a list); None when absent; InferenceError otherwise."""
+    names = meta.get("names")
+    if names is None:
+        return None
+    if isinstance(names, (list, tuple)):
+        names = dict(enumerate(names))
+    expected = "a mapping of class ids (0, 1, ...) to names, as ultralytics writes it"
+    if not isinstance(names, dict):
+        raise _bad_meta(path, "names", names, expected)
+    check_names(names, path)  # their count and lengths, before each is converted
+    out = {}
+    for key, name in names.items():
+        if isinstance(key, str) and key.isdigit() and len(key) < 7:
+            key = int(key)
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, int)
+            or not 0 <= key < MAX_CLASSES
+            or isinstance(name, (list, tuple, set, frozenset, dict))
+        ):
+            raise _bad_meta(path, "names", names, expected)
+        out[key] = str(name)
+    return out
