@@ -42,10 +42,10 @@ def blob_detections(contours: list[np.ndarray], class_name: str) -> Detections:
     )
 
 
-def add_blob_detections(frame: Frame, contours: list[np.ndarray], class_name: str) -> None:
-    """Add the contours' bounding boxes to ``frame.detections`` as ``class_name`` detections, in source pixels."""
-    found = frame.detections_to_source(blob_detections(contours, class_name))
-    frame.detections = Detections.merge([frame.detections, found])
+def with_blob_detections(frame: Frame, contours: list[np.ndarray], class_name: str) -> Frame:
+    """A new frame: ``frame`` with the contours' bounding boxes added to its detections as ``class_name``
+    detections, in source pixels (``frame`` is left as it was)."""
+    return frame.with_detections_added(frame.detections_to_source(blob_detections(contours, class_name)))
 
 
 class Contours(Plugin):
@@ -83,7 +83,7 @@ class Contours(Plugin):
         contours = find_blobs(gray, self.p.mode, self.p.min_area, self.p.max_area)
         self.found = len(contours)
         if self.p.emit:
-            add_blob_detections(frame, contours, "blob")
+            frame = with_blob_detections(frame, contours, "blob")
         if self.p.draw == "none":
             return frame
         base = frame.source_image if self.p.draw == "original" else to_bgr(frame.image, frame.color_space)
@@ -112,7 +112,7 @@ class Contours(Plugin):
             lines.append(f"blobs, _ = {find}")
             constants, area = {}, "any area"
         if emit:
-            lines.append('vidcv_contours.add_blob_detections(frame, blobs, "blob")')
+            lines.append('frame = vidcv_contours.with_blob_detections(frame, blobs, "blob")')
         if p.draw == "none":
             lines.append("return frame")
         else:

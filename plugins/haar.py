@@ -115,5 +115,4 @@ class Haar(Plugin):
         xyxy = xywh_to_xyxy(boxes)
         confidence = counts / (counts + self.p.min_neighbors + 1)
         found = Detections(xyxy, confidence, np.zeros(len(boxes), np.int32), self.names)
-        frame.detections = Detections.merge([frame.detections, frame.detections_to_source(found)])
-        return frame
+        return frame.with_detections_added(frame.detections_to_source(found))

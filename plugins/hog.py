@@ -82,5 +82,4 @@ class HogPeople(Plugin):
         boxes, weights = boxes[keep], weights[keep]
         xyxy = xywh_to_xyxy(boxes)
         found = Detections(xyxy, 1.0 / (1.0 + np.exp(-weights)), np.zeros(len(boxes), np.int32), {0: "person"})
-        frame.detections = Detections.merge([frame.detections, frame.detections_to_source(found)])
-        return frame
+        return frame.with_detections_added(frame.detections_to_source(found))

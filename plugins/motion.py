@@ -8,7 +8,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Bool, Choice, Float, Int
 from vidcv.plugin import Plugin
-from vidcv.plugins.contours import add_blob_detections, find_blobs
+from vidcv.plugins.contours import find_blobs, with_blob_detections
 from vidcv.stagecode import CodeContext, StageCode
 
 FOREGROUND = 200  # MOG2 and KNN mark shadows 127 and foreground 255
@@ -58,7 +58,7 @@ class BackgroundSubtraction(Plugin):
         mask = self.model.apply(image)
         _, moving = cv2.threshold(mask, FOREGROUND, 255, cv2.THRESH_BINARY)
         regions = find_blobs(moving, "external", self.p.min_area, 0)
-        add_blob_detections(frame, regions, "motion")
+        frame = with_blob_detections(frame, regions, "motion")
         return frame.with_image(mask)
 
     def to_code(self, ctx: CodeContext) -> StageCode:
@@ -76,7 +76,7 @@ class BackgroundSubtraction(Plugin):
                 "# boxes of the moving regions (shadows excluded) as 'motion' detections",
                 "_, moving = cv2.threshold(mask, FOREGROUND, 255, cv2.THRESH_BINARY)",
                 'regions = vidcv_contours.find_blobs(moving, "external", MIN_AREA, 0)',
-                'vidcv_contours.add_blob_detections(frame, regions, "motion")',
+                'frame = vidcv_contours.with_blob_detections(frame, regions, "motion")',
             ]
         lines.append("return frame.with_image(mask)")
         shadows = "shadows 127, motion 255" if p.detect_shadows else "motion 255"

@@ -176,5 +176,4 @@ class RoiTrack(Plugin):
                     ),
                     frame.pts_ms,
                 )
-        frame.detections = Detections.merge([frame.detections, found])
-        return frame
+        return frame.with_detections_added(found)

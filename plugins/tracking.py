@@ -128,5 +128,4 @@ class Track(Plugin):
         tracked = replace(
             matched, xyxy=box, confidence=score, class_id=cid.astype(np.int32), tracker_id=tid.astype(np.int64)
         )
-        frame.detections = self.motion.annotate(tracked, frame.pts_ms)
-        return frame
+        return frame.with_detections(self.motion.annotate(tracked, frame.pts_ms))

@@ -132,7 +132,5 @@ class Yolo(Plugin):
     @staticmethod
     def _attach(frame: Frame, found: Detections | Classification) -> Frame:
         if isinstance(found, Classification):
-            frame.classification = found
-            return frame
-        frame.detections = Detections.merge([frame.detections, frame.detections_to_source(found)])
-        return frame
+            return frame.with_classification(found)
+        return frame.with_detections_added(frame.detections_to_source(found))

@@ -71,6 +71,51 @@ class Frame:
         follows a gray image is BGR."""
         return replace(self, image=image, color_space=next_color_space(image, self.color_space, color_space))
 
+    def with_detections(self, detections: Detections) -> Frame:
+        """A new frame whose detections are ``detections`` (in source pixels) instead of this one's, and
+        everything else of this one, shared as ``with_image`` shares it (a tracker's output replaces what it
+        was given); this frame is left as it was."""
+        return replace(self, detections=detections)
+
+    def with_detections_added(self, found: Detections) -> Frame:
+        """A new frame whose detections are this one's followed by ``found`` (in source pixels: map what was
+        found on ``image`` with ``detections_to_source`` first), and everything else of this one, shared as
+        ``with_image`` shares it; this frame is left as it was."""
+        return replace(self, detections=Detections.merge([self.detections, found]))
+
+    def with_classification(self, classification: Classification | None) -> Frame:
+        """A new frame with ``classification`` as what was found for the whole frame, and everything else of
+        this one, shared as ``with_image`` shares it; this frame is left as it was."""
+        return replace(self, classification=classification)
+
+    # --- bookkeeping of the runner and the pipeline, in place (no new frame per stage) ------------------
+    def stamp_capture(self, at: float) -> None:
+        """Count this frame's age from ``at`` (a ``time.monotonic()``) instead of its capture: a file played
+        in real time releases each frame at its presentation time, and that is when it was "captured"."""
+        self.captured_at = at
+
+    def begin_stages(self) -> None:
+        """A pipeline run starts on this frame: no stage output recorded yet (a new list, so that frames
+        made from this one before keep the stage images they had)."""
+        self.stage_images = []
+
+    def keep_stage_image(self) -> None:
+        """Record ``image`` as the output of the stage just run on this frame (one that was disabled or failed
+        passes its input on: the frame it was given records its own image)."""
+        self.stage_images.append(self.image)
+
+    def carry_stages_from(self, given: Frame) -> None:
+        """This frame is a stage's output for ``given``: take on ``given``'s stage images (a stage may return
+        a frame made afresh, without them) and record ``image`` as this stage's output. ``given`` may be this
+        frame itself, when the stage returned what it was given."""
+        self.stage_images = given.stage_images
+        self.keep_stage_image()
+
+    def record_status(self, stage_name: str, status: StageStatus) -> None:
+        """Record what the stage ``stage_name`` reported on this frame in ``statuses``, under that name; the
+        dict is replaced, not changed, as frames made from this one (``with_image``...) share it."""
+        self.statuses = {**self.statuses, stage_name: status}
+
     def apply_geometry(self, forward: np.ndarray) -> None:
         """Record a geometric change of ``image``: ``forward`` (2x3 or 3x3) maps old pixels to new ones."""
         f = np.vstack([forward, [0.0, 0.0, 1.0]]) if forward.shape == (2, 3) else np.asarray(forward, np.float64)

@@ -170,11 +170,11 @@ class Pipeline:
             self.reset()
         frames = list(frames)
         for frame in frames:
-            frame.stage_images = []
+            frame.begin_stages()
         for i, stage in enumerate(stages):
             if not stage.enabled:
                 for frame in frames:
-                    frame.stage_images.append(frame.image)
+                    frame.keep_stage_image()
                 continue
             size = self._batch_size(stage.plugin, asked) if len(frames) > 1 else 1
             if size <= 1:
@@ -271,15 +271,14 @@ class Pipeline:
             self._report(error, stage)
         if on_error is not None:
             on_error(error)
-        frame.stage_images.append(frame.image)
+        frame.keep_stage_image()
 
     def _passed(self, i: int, stage: Stage, frame: Frame, out: Frame, status: StageStatus | None) -> None:
         """A stage gave ``out`` for ``frame``: the stage images carried on, its status recorded."""
-        out.stage_images = frame.stage_images
-        out.stage_images.append(out.image)
+        out.carry_stages_from(frame)
         if status:
             stage.last_status = status
-            out.statuses = {**out.statuses, self.stage_name(i): status}
+            out.record_status(self.stage_name(i), status)
 
     def _report(self, error: StageError, stage: Stage) -> None:
         stage.stats.errors += 1

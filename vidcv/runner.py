@@ -298,7 +298,7 @@ class Runner:
                     delay = t0 + (frame.pts_ms - pts0) / 1000.0 - time.monotonic()
                     if delay > 0 and stop.wait(delay):
                         break
-                    frame.captured_at = time.monotonic()
+                    frame.stamp_capture(time.monotonic())
                 else:
                     t0 = None  # re-anchor when pacing is switched on again
                 self.frames_read += 1
@@ -401,8 +401,7 @@ class Runner:
     def _process_parallel(self, workers: int) -> None:
         """``workers`` threads each take the next frame read and process it; a reorder buffer hands frames
         to the sink thread in the order read, so sinks see them in order. OpenCV's own threads are set to
-        one meanwhile: frames in parallel use the cores better than one frame's operations split up (on 2
-        cores, Gaussian blur + Canny at 720p: 234 fps against 159)."""
+        one meanwhile: frames in parallel use the cores better than one frame's operations split up."""
         frames = self._frames_to_process()
         take, ready = threading.Lock(), threading.Condition()
         done: dict[int, Frame] = {}

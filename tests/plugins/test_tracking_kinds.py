@@ -54,8 +54,8 @@ def run(preset: str, frames: int = 60):
     rng = np.random.default_rng(3)
     image = np.zeros((*SIZE_HW, 3), np.uint8)
     for t in range(frames):
-        frame = Frame(image, t, t * 1000 / 30)
-        frame.detections = detections(t, rng, rng.permutation(2))  # input order says nothing
+        found = detections(t, rng, rng.permutation(2))  # input order says nothing
+        frame = Frame(image, t, t * 1000 / 30, detections=found)
         yield t, pipeline.process(frame)
 
 
