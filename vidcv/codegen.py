@@ -267,7 +267,7 @@ def _process(parts: list[_Part], uses_outputs: bool) -> str:
         else:
             lines.append(f"    # {part.function}: bypassed in the pipeline")
         if uses_outputs:
-            lines.append("    frame.keep_stage_image()")
+            lines.append("    frame.stage_images.append(frame.image)")  # the script's own Frame, not vidcv's
     lines.append("    return frame")
     return "\n".join(lines)
 
