@@ -38,21 +38,43 @@ def notes(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == providers.__name__ and r.levelno >= logging.WARNING]
 
 
+def notes_at(caplog, level: int) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == providers.__name__ and r.levelno == level]
+
+
 @needs_cpu_only_machine
-def test_a_fallback_is_said_once_per_process_in_one_short_line(fresh, caplog):
+def test_a_machine_without_a_gpu_is_told_once_at_info_level_not_warned(fresh, caplog):
+    """The CPU is what most machines run on: no warning on every run (`-v` shows the line); the readout and
+    the summary say `inference CPU`, and the full story stays for `vidcv doctor`."""
     caplog.set_level(logging.INFO, logger=providers.__name__)
     infos = [create_session(MODEL, "auto")[1] for _ in range(3)]  # the GUI loads a model several times
     line = "running on CPU: no NVIDIA GPU driver found (`vidcv doctor` says how to fix it)"
-    assert notes(caplog) == [line]
-    assert all(info.provider == "cpu" and info.warnings == [line] for info in infos)
+    assert notes(caplog) == [] and notes_at(caplog, logging.INFO).count(line) == 1
+    assert all(info.provider == "cpu" and info.warnings == [] for info in infos)
     # the full story is kept for `vidcv doctor`: each GPU provider and what it misses
     reasons = infos[0].reasons
     assert [r.split(" ")[0] for r in reasons] == ["tensorrt", "cuda"]
     assert all("libcuda.so.1" in r for r in reasons) and "libnvinfer.so.10" in reasons[0]
 
 
+@pytest.fixture
+def gpu_without_cudnn(monkeypatch):
+    """A machine whose GPU driver loads but whose cuDNN does not (the libraries a GPU provider needs are
+    looked up through ``missing_libraries``; without a GPU here, its answer is the only way to that case)."""
+    monkeypatch.setattr(providers, "missing_libraries", lambda provider: ["cuDNN 9 (libcudnn.so.9)"])
+
+
 @needs_cpu_only_machine
-def test_a_caller_that_shows_the_fallback_itself_gets_no_log_line(fresh, caplog):
+def test_a_gpu_that_cannot_be_used_is_warned_once_in_one_short_line(fresh, gpu_without_cudnn, caplog):
+    caplog.set_level(logging.INFO, logger=providers.__name__)
+    infos = [create_session(MODEL, "auto")[1] for _ in range(3)]
+    line = "running on CPU: cuDNN 9 not found (`vidcv doctor` says how to fix it)"
+    assert notes(caplog) == [line]
+    assert all(info.provider == "cpu" and info.warnings == [line] for info in infos)
+
+
+@needs_cpu_only_machine
+def test_a_caller_that_shows_the_fallback_itself_gets_no_log_line(fresh, gpu_without_cudnn, caplog):
     caplog.set_level(logging.INFO, logger=providers.__name__)
     with caller_reports_fallback():
         _, info = create_session(MODEL, "auto")

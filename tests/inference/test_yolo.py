@@ -170,6 +170,6 @@ def test_an_explicit_gpu_device_that_cannot_run_is_an_error():
     auto = YoloModel(MODEL, device="auto", warmup=False)
     assert auto.provider == "cpu"
     assert any("cuda needs" in r or "did not start" in r for r in auto.session_info.reasons)
-    assert len(auto.session_info.warnings) == 1 and "`vidcv doctor`" in auto.session_info.warnings[0]
+    assert auto.session_info.warnings == []  # no GPU driver here: the CPU is no fault, nothing to warn of
     with pytest.raises(InferenceError, match="device 'npu' is not known"):
         YoloModel(MODEL, device="npu")

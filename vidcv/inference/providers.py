@@ -39,7 +39,11 @@ _said_lock = threading.Lock()
 _callers_report = threading.local()
 
 
-def _say_once(message: str) -> None:
+#: the root of a fall-back on a machine without an NVIDIA GPU: said at INFO level (``-v``), not warned
+NO_DRIVER = "no NVIDIA GPU driver found"
+
+
+def _say_once(message: str, level: int = logging.WARNING) -> None:
     """Log a fall-back note the first time this process meets it (the GUI loads a model several times)."""
     if getattr(_callers_report, "active", False):
         return
@@ -47,7 +51,7 @@ def _say_once(message: str) -> None:
         if message in _said:
             return
         _said.add(message)
-    log.warning("%s", message)
+    log.log(level, "%s", message)
 
 
 @contextmanager
@@ -174,9 +178,12 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
             raise InferenceError(
                 f"device '{device}' cannot run here: {'; '.join(info.reasons)}; use device: auto or cpu"
             )
-        info.warnings.append(
-            f"running on {info.provider.upper()}: {_why_short(blocked, failed)} (`vidcv doctor` says how to fix it)"
-        )
+        why = _why_short(blocked, failed)
+        line = f"running on {info.provider.upper()}: {why} (`vidcv doctor` says how to fix it)"
+        if why == NO_DRIVER:  # no GPU here: the CPU is what runs, as on most machines; the readout says so
+            _say_once(line, logging.INFO)
+        else:  # a GPU is here and cannot be used: worth a warning
+            info.warnings.append(line)
     if device == "auto" and not gpu_wanted:
         log.info("running on CPU: this onnxruntime offers no GPU provider")
     for warning in info.warnings:
@@ -188,7 +195,7 @@ def _why_short(blocked: dict[str, list[str]], failed: list[str]) -> str:
     """The root of a fall-back in a few words: no driver, else the missing libraries, else what did not start."""
     missing = list(dict.fromkeys(lib for libs in blocked.values() for lib in libs))
     if any("libcuda.so.1" in lib for lib in missing):
-        return "no NVIDIA GPU driver found"
+        return NO_DRIVER
     if missing:
         return f"{', '.join(lib.split(' (')[0] for lib in missing)} not found"
     return f"{' and '.join(SHORT[p] for p in failed)} did not start"
