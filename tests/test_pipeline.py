@@ -129,3 +129,34 @@ def test_param_edits_are_validated_at_once(bad):
 
     with pytest.raises(ParamError):
         Pipeline([AddOne()]).set_param(0, "by", bad)
+
+
+class Model(Plugin):
+    """A stage whose set-up loads something that may fail: ``model`` 13 cannot be loaded."""
+
+    name = "model_like"
+    params = (Int("model", 1, 0, 100), Int("conf", 0, 0, 100))
+
+    def setup(self):
+        if self.p.model == 13:
+            raise RuntimeError("model 13 cannot be loaded")
+        self.loaded = self.p.model
+
+    def process(self, frame):
+        return frame.with_image(frame.image + self.loaded)
+
+
+def test_a_stage_whose_set_up_failed_passes_frames_through_untouched_never_with_the_earlier_values():
+    """A bad model entered while the video runs: every frame after it fails (and passes through untouched)
+    until an edit sets the stage up again; the earlier model's results never come back meanwhile."""
+    p = Pipeline([Model(model=1)])
+    seen = []
+    assert int(p.process(frame(0), seen.append).image[0, 0, 0]) == 1
+    p.set_param(0, "model", 13)
+    outs = [int(p.process(frame(i), seen.append).image[0, 0, 0]) for i in range(1, 4)]
+    assert outs == [0, 0, 0]  # untouched, not processed with model 1
+    assert [e.frame_index for e in seen] == [1, 2, 3] and "model 13 cannot be loaded" in seen[0].message
+    p.set_param(0, "conf", 5)  # an edit that leaves the model as it is sets it up again: still failing
+    assert int(p.process(frame(4), seen.append).image[0, 0, 0]) == 0
+    p.set_param(0, "model", 2)  # a good model: working again
+    assert int(p.process(frame(5), seen.append).image[0, 0, 0]) == 2 and len(seen) == 4

@@ -78,6 +78,9 @@ class Plugin:
         )
         self._pending: dict[str, Any] = {}
         self._lock = threading.Lock()
+        #: why the set-up for the current values failed: until an edit sets it up again, every frame fails
+        #: with it (the pipeline passes frames through untouched), never processed with the earlier values
+        self._setup_error: Exception | None = None
         self.setup()
 
     @classmethod
@@ -121,15 +124,28 @@ class Plugin:
             return {**self.p, **self._pending}
 
     def apply_pending(self) -> None:
-        """Apply queued edits; called by the pipeline between frames, in the processing thread."""
+        """Apply queued edits; called by the pipeline between frames, in the processing thread. A set-up that
+        fails (a bad model file) raises here on every frame until an edit sets the plugin up again: the
+        plugin never goes on with what it was set up with before (the earlier model's boxes)."""
         if not self._pending:
+            if self._setup_error is not None:
+                raise self._setup_error
             return
         with self._lock:
             changes, self._pending = self._pending, {}
         changed = {k for k, v in changes.items() if self.p.get(k) != v}
         self.p.update(changes)
-        if changed:
-            self.on_params_changed(changed)
+        if not changed and self._setup_error is None:
+            return
+        try:
+            if self._setup_error is not None:
+                self.setup()  # all of it again: the values of the failed set-up are in there too
+            else:
+                self.on_params_changed(changed)
+        except Exception as exc:
+            self._setup_error = exc
+            raise
+        self._setup_error = None
 
     # --- hooks ------------------------------------------------------------------------------------
     def setup(self) -> None:
