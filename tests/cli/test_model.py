@@ -22,6 +22,8 @@ def test_model_info_of_the_demo_model():
     )
     text = run_cli("model", "info", "shapes_yolov8n").stdout
     assert "runs on    CPU" in text and "0=circle" in text
+    if "runs on    CPU (device auto)" in text and "warning" not in text:  # no GPU here: said, not warned
+        assert "runs on    CPU (device auto): no NVIDIA GPU driver found" in text
 
 
 def test_model_info_of_an_empty_model_is_the_demo_model_as_in_the_yolo_stage():

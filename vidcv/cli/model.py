@@ -112,7 +112,8 @@ def info_command(args: argparse.Namespace) -> int:
     say(f"input      {size} (stride {doc['stride']}, {doc['input_dtype']}{batch})")
     say(f"classes    {len(doc['classes'])}: " + ", ".join(f"{k}={v}" for k, v in doc["classes"].items()))
     say(f"providers  available: {', '.join(doc['providers_available'])}")
-    say(f"runs on    {doc['provider_in_use'].upper()} (device {args.device})")
+    why = f": {model.session_info.why}" if model.session_info.why and not doc["warnings"] else ""
+    say(f"runs on    {doc['provider_in_use'].upper()} (device {args.device}){why}")
     for warning in doc["warnings"]:
         say(f"warning    {warning}")
     return EXIT_OK

@@ -31,6 +31,7 @@ class SessionInfo:
     providers: list[str]  # every provider of the session, in priority order
     warnings: list[str] = field(default_factory=list)  # one short line each: what runs, and where the fix is
     reasons: list[str] = field(default_factory=list)  # in full: why each GPU provider asked for is not in use
+    why: str = ""  # the root of a fall-back in a few words (``no NVIDIA GPU driver found``), warned or not
 
 
 _default_threads: int | None = None  #: threads of a session whose caller gives none (None: every core)
@@ -178,7 +179,7 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
             raise InferenceError(
                 f"device '{device}' cannot run here: {'; '.join(info.reasons)}; use device: auto or cpu"
             )
-        why = _why_short(blocked, failed)
+        info.why = why = _why_short(blocked, failed)
         line = f"running on {info.provider.upper()}: {why} (`vidcv doctor` says how to fix it)"
         if why == NO_DRIVER:  # no GPU here: the CPU is what runs, as on most machines; the readout says so
             _say_once(line, logging.INFO)
