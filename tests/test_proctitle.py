@@ -142,7 +142,7 @@ def test_vidcv_run_hides_the_stream_password_from_ps_for_the_run(silent_port, tm
         ]
         time.sleep(1.0)  # still so while it connects and retries
         assert proc.poll() is None and not any(SECRET in arg for arg in cmdline_args(proc.pid))
-        ps = subprocess.run(["ps", "-o", "args=", "-p", str(proc.pid)], capture_output=True, text=True)
+        ps = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(proc.pid)], capture_output=True, text=True)
         assert SECRET not in ps.stdout and (ps.returncode != 0 or "***@" in ps.stdout)
     finally:
         proc.send_signal(signal.SIGTERM)
