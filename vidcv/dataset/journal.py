@@ -3,7 +3,9 @@
 Before the files of a frame are written, ``DIR/.vidcv.journal`` is set to one line naming them (relative
 paths, in the order they are written: the last one completes the frame) and the frame's manifest line.
 The next run (``recover``) reads it back: when the last file exists, the frame is complete and its manifest
-line is added if the kill came before it; otherwise the files of that frame that exist are removed. Nothing
+line is added if the kill came before it; otherwise the files of that frame that exist are removed. A step of
+renames (``begin_moves``: a frame rejected or restored, label files rewritten for a class change) is rolled
+forward instead: its sources are complete before it is journalled. Nothing
 that the journal does not name is ever removed (besides vidcv's own ``.NAME.partial.EXT`` files).
 
 ``DIR/manifest.jsonl`` gets one line per kept frame, written unbuffered as soon as the frame is complete: a
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import IO, Any
 
-from vidcv.fileio import open_file, refuse_link, remove, truncate
+from vidcv.fileio import make_dirs, open_file, refuse_link, remove, replace, truncate
 
 JOURNAL_NAME = ".vidcv.journal"
 MANIFEST_NAME = "manifest.jsonl"
@@ -67,6 +70,8 @@ class Journal:
         self._manifest: IO[bytes] | None = None
         self._manifest_cut = False  #: the last manifest line failed half written
         self.in_flight = False  #: a frame was begun and is neither complete nor undone
+        #: called by ``recover`` with the class names of a renaming step it rolled forward (the dataset saves them)
+        self.on_names: Callable[[list[str]], None] | None = None
 
     def recover(self) -> int:
         """Finish or undo the frame a killed run was writing; the number of files removed."""
@@ -82,6 +87,9 @@ class Journal:
         for line in text.splitlines():
             try:
                 entry = json.loads(line)
+                if "moves" in entry:
+                    self._finish_moves(entry)
+                    continue
                 files = [self._inside(f) for f in entry["files"]]
                 manifest = entry["manifest"]
             except (ValueError, KeyError, TypeError):
@@ -95,6 +103,38 @@ class Journal:
                     removed += remove(path)  # a link there is refused
         self.clear()
         return removed
+
+    def _finish_moves(self, entry: dict[str, Any]) -> None:
+        """Roll a step of renames forward: each source still there goes to its destination, then the manifest
+        line (once) and the names of data.yaml the step set."""
+        moves = [(self._inside(src), self._inside(dst)) for src, dst in entry["moves"]]
+        for src, dst in moves:
+            if os.path.lexists(src):
+                make_dirs(os.path.dirname(dst), below=self.root)
+                replace(src, dst)
+        manifest = entry.get("manifest")
+        if isinstance(manifest, dict) and manifest_entry_name(last_line(self.manifest_path)[0]) != manifest.get("name"):
+            self.append_manifest(manifest)
+        if isinstance(entry.get("names"), list) and self.on_names is not None:
+            self.on_names([str(n) for n in entry["names"]])
+
+    def begin_moves(
+        self, moves: list[tuple[str, str]], manifest: dict[str, Any] | None = None, names: list[str] | None = None
+    ) -> None:
+        """Record a step of renames (relative paths, every source already complete) that the next run rolls
+        forward when this one is killed half way, with its manifest line and the class names it sets."""
+        fh = self._fh
+        if fh is None:
+            fh = self._fh = open_file(self.path, "wb", buffering=0)
+        fh.seek(0)
+        fh.truncate()
+        self.in_flight = True
+        step: dict[str, Any] = {"moves": [list(m) for m in moves]}
+        if manifest is not None:
+            step["manifest"] = manifest
+        if names is not None:
+            step["names"] = names
+        write_all(fh, (json.dumps(step) + "\n").encode())
 
     def _inside(self, rel: object) -> str:
         """The path of a file the journal names, which must be a plain relative path inside the dataset (a

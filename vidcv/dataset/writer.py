@@ -135,6 +135,7 @@ class Dataset:
         self.asked_fmt, self.ratios, self.split_by, self.seed = fmt, tuple(ratios), split_by, seed
         self.lock = DatasetLock(self.root)
         self.journal = Journal(self.root)
+        self.journal.on_names = self._names_from_journal
         self._read_existing()  # checked now, before a source is opened, and again under the lock
         self.chunk = CHUNK_FRAMES
         self.chunks: dict[str, int] = {}  #: run length per source stem, where several sources are written at once
@@ -160,6 +161,12 @@ class Dataset:
         else:
             self.names = names_of(self.meta)
         self.names_at_start = list(self.names)
+
+    def _names_from_journal(self, names: list[str]) -> None:
+        """The class names of a class merge that a killed labelling session left half done (its labels are
+        rewritten already): saved with the rest of data.yaml when the session opens."""
+        self.names = list(names)
+        self.names_at_start = list(names)
 
     def _check_format(self) -> None:
         """Formats of different families do not mix in one dataset: a run with another one is refused."""
@@ -408,8 +415,12 @@ class DatasetWriter(Dataset):
         return [os.path.join(self.root, kind, split) for kind in ("images", "labels") for split in SPLITS]
 
     def _scan(self) -> None:
-        """A frame is done when its label exists; an empty label is a negative."""
+        """A frame is done when its label exists; an empty label is a negative. A frame rejected in the dataset
+        view (``rejected/``) is done too: a later run does not bring it back."""
         for split in SPLITS:
+            rejected = os.path.join(self.root, "rejected", "labels", split)
+            if os.path.isdir(rejected):
+                self.done.update(n[:-4] for n in os.listdir(rejected) if n.endswith(".txt") and not is_partial(n))
             with os.scandir(os.path.join(self.root, "labels", split)) as entries:
                 for entry in entries:
                     if entry.name.endswith(".txt") and not is_partial(entry.name):
