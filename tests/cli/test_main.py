@@ -227,6 +227,7 @@ HANDLER_CASES = [
         ["extract", "nope.mp4", "-p", "edges", "--out", "ds", "--negatives-only", "-q"],
         EXIT_ERROR,
     ),
+    ("label, not a dataset", ["label", "nope"], EXIT_ERROR),
     ("batch, a missing input", ["batch", "nope.mp4", "-p", "edges", "--out", "b", "-q"], EXIT_ERROR),
     ("export-script", ["export-script", "edges", "-o", "edges.py"], EXIT_OK),
     ("export-script, missing preset", ["export-script", "nope.yaml"], EXIT_ERROR),

@@ -206,3 +206,23 @@ def test_a_plain_ultralytics_folder_made_elsewhere_opens_and_edits(tmp_path):
             session.add_frame("cam", 0, image(2), Detections.empty(), {})
     assert (root / "valid" / "labels" / "a.txt").read_text() == "0 0.250000 0.250000 0.500000 0.500000\n"
     assert yaml.safe_load((root / "data.yaml").read_text())["names"] == {0: "rubber duck"}
+
+
+def test_create_makes_an_empty_dataset_that_takes_frames_and_refuses_a_folder_of_other_files(tmp_path):
+    session = LabelSession.create(str(tmp_path / "new"), fmt="yolo-seg")
+    with session:
+        assert session.family == "segments" and session.frames == [] and session.writable_layout
+        dets = Detections(
+            xyxy=np.array([[10, 10, 60, 50]], np.float32),
+            confidence=np.array([0.8], np.float32),
+            class_id=np.array([0], np.int32),
+            names={0: "duck"},
+        )
+        frame = session.add_frame("cam", 3, image(3), dets, {"source": "camera 0", "frame": 3})
+        assert frame is not None and frame.status == UNREVIEWED and session.names == ["duck"]
+        assert session.add_frame("cam", 3, image(3), dets, {}) is None
+        assert cv2.imread(frame.image).shape == (H, W, 3)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(DatasetError, match="not a vidcv dataset"):
+        LabelSession.create(str(tmp_path / "other"))

@@ -216,6 +216,17 @@ class LabelSession:
         self.history: dict[str, dict[str, Any]] = {}
         self.on_change: Callable[[], None] | None = None  #: called after every change (the view refreshes)
 
+    @classmethod
+    def create(cls, root: str, fmt: str = "yolo") -> LabelSession:
+        """A session on ``root``, made a new empty dataset of ``fmt`` first when it holds nothing yet (a folder
+        with files that is no dataset is refused, as ``vidcv extract`` refuses it)."""
+        path = os.path.abspath(root)
+        if not os.path.isfile(os.path.join(path, "data.yaml")):
+            writer = DatasetWriter(path, fmt=fmt)
+            writer.open()
+            writer.close()
+        return cls(path)
+
     def _classes_txt(self) -> list[str]:
         try:
             with open(os.path.join(self.root, "classes.txt"), encoding="utf-8", errors="replace") as fh:
