@@ -331,3 +331,20 @@ def test_a_stage_whose_model_is_refused_says_why_whole(tmp_path):
             parse_preset(f"pipeline:\n  - plugin: yolo\n    params: {{model: '{model}'}}\n", origin="p.yaml")
         message = str(caught.value)
         assert message.endswith(end) and model in message and "\n" not in message and "..." not in message
+
+
+def test_a_relative_model_path_is_found_beside_the_preset_from_any_folder(tmp_path, monkeypatch):
+    import shutil
+
+    from vidcv.bundled import assets_dir
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(os.path.join(assets_dir(), "models", "shapes_yolov8n.onnx"), run / "best.onnx")
+    (run / "pipeline.yaml").write_text("pipeline:\n  - plugin: yolo\n    params: {model: best.onnx, device: cpu}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    pipeline = load_preset(str(run / "pipeline.yaml"))
+    assert pipeline.stages[0].plugin.values()["model"] == str(run / "best.onnx")
+    assert "best.onnx" in dump_preset(pipeline)  # saved again: the absolute path, found from anywhere

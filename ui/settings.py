@@ -36,6 +36,14 @@ def can_remember(spec: str) -> bool:
     return redact(spec) == spec
 
 
+def absolute_source(spec: str) -> str:
+    """A file or folder given by a relative path, made absolute (so that the window reopens it when started
+    from another folder); any other source (a camera, a URL, a pattern) as it is."""
+    if spec and not os.path.isabs(spec) and "://" not in spec and os.path.exists(spec):
+        return os.path.abspath(spec)
+    return spec
+
+
 class Settings:
     """Typed access to what vidcv remembers between runs."""
 
@@ -81,7 +89,7 @@ class Settings:
         remembered before stays)."""
         if not can_remember(spec):
             return False
-        self._set("session/source", spec)
+        self._set("session/source", absolute_source(spec))
         return True
 
     @property

@@ -101,7 +101,7 @@ def load_preset(path: str, registry: Registry | None = None) -> Pipeline:
         raise PresetError(
             f"{path}: not a preset: byte {exc.start} is not UTF-8 text (a preset is a YAML text file)"
         ) from None
-    return parse_preset(text, registry, origin=path)
+    return parse_preset(text, registry, origin=path, folder=os.path.dirname(os.path.abspath(path)))
 
 
 def _check_size(size: int, origin: str) -> None:
@@ -112,11 +112,14 @@ def _check_size(size: int, origin: str) -> None:
         )
 
 
-def parse_preset(text: str, registry: Registry | None = None, origin: str = "<preset>") -> Pipeline:
+def parse_preset(
+    text: str, registry: Registry | None = None, origin: str = "<preset>", folder: str | None = None
+) -> Pipeline:
     """Validate YAML text into a Pipeline; every error is one line that names the stage, the parameter and
-    what is allowed. Aliases are refused and the size is bounded (MAX_PRESET_BYTES, MAX_STAGES)."""
+    what is allowed. Aliases are refused and the size is bounded (MAX_PRESET_BYTES, MAX_STAGES). A relative
+    file path (a model, a cascade) is found in ``folder``, the preset's own folder, when it is there."""
     _check_size(len(text.encode("utf-8", "surrogatepass")), origin)
-    return pipeline_from_dict(safe_yaml(text, origin, "a preset"), registry, origin)
+    return pipeline_from_dict(safe_yaml(text, origin, "a preset"), registry, origin, folder)
 
 
 def safe_yaml(text: str, origin: str, what: str = "a preset") -> Any:
@@ -137,7 +140,9 @@ def safe_yaml(text: str, origin: str, what: str = "a preset") -> Any:
         raise PresetError(f"{origin}: not {what}: {detail}") from None
 
 
-def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str = "<preset>") -> Pipeline:
+def pipeline_from_dict(
+    data: Any, registry: Registry | None = None, origin: str = "<preset>", folder: str | None = None
+) -> Pipeline:
     registry = registry or default_registry()
     if data is None:
         data = {"pipeline": []}
@@ -163,7 +168,7 @@ def pipeline_from_dict(data: Any, registry: Registry | None = None, origin: str 
             f"{origin}: 'description' must be text (one line that says what the pipeline does), "
             f"got {shown(description)}"
         )
-    stages = [_stage_from_dict(i, item, registry, origin) for i, item in enumerate(items)]
+    stages = [_stage_from_dict(i, item, registry, origin, folder) for i, item in enumerate(items)]
     return Pipeline(stages, description=description.strip())
 
 
@@ -173,7 +178,21 @@ def _reject_unknown_keys(mapping: dict[Any, Any], allowed: tuple[str, ...], what
         raise PresetError(f"{what} {shown(unknown[0])}; allowed: {', '.join(allowed)}")
 
 
-def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> Stage:
+def beside_preset(params: dict[str, Any], declared: dict[str, Any], folder: str | None) -> dict[str, Any]:
+    """``params`` with each relative file path that exists in the preset's ``folder`` made absolute there; a
+    path found nowhere there stays as written (the current folder, or a bundled model's name)."""
+    if not folder:
+        return params
+    found = dict(params)
+    for name, value in params.items():
+        if declared[name].kind == "path" and isinstance(value, str) and value and not os.path.isabs(value):
+            candidate = os.path.join(folder, os.path.expanduser(value))
+            if os.path.exists(candidate):
+                found[name] = os.path.normpath(candidate)
+    return found
+
+
+def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str, folder: str | None = None) -> Stage:
     where = f"{origin}: stage {index}"
     if not isinstance(item, dict):
         raise PresetError(
@@ -202,6 +221,7 @@ def _stage_from_dict(index: int, item: Any, registry: Registry, origin: str) -> 
             f"{where}: plugin '{name}' has no parameter {shown(unknown)}; its parameters are: "
             f"{', '.join(declared) or 'none'}"
         )
+    params = beside_preset(params, declared, folder)
     try:
         plugin = cls(**params)
     except VidcvError as exc:  # vidcv's own messages (a value in them shortened) name the fix: whole, one line
