@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         if frame is None:
             return
         self.view.show_frame(frame)
+        self.pipeline_panel.note_inputs(frame)
         self.readout.frame_displayed()
         self.displayed += 1
         if self.frames_target is not None and self.displayed >= self.frames_target:

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 
 from vidcv.errors import VidcvError
 from vidcv.events import RunEvent, StageError
+from vidcv.frame import Frame
+from vidcv.plugin import Plugin, Produces
 from vidcv.ui.param_editor import ParamEditor
 from vidcv.ui.session import Session
 
@@ -95,6 +97,14 @@ class PluginMenu(QMenu):
             self.close()
 
 
+def detects(plugin: Plugin) -> bool:
+    """Whether the stage finds objects or classes (a stage whose model did not load does not)."""
+    try:
+        return plugin.produces() != Produces.NOTHING
+    except Exception:  # noqa: BLE001 (a plugin whose set-up failed has no model to ask)
+        return False
+
+
 class PipelinePanel(QWidget):
     """Edits the session's pipeline; the engine applies every edit between two frames."""
 
@@ -126,6 +136,7 @@ class PipelinePanel(QWidget):
         self.list.itemChanged.connect(self._item_changed)
         self.list.currentRowChanged.connect(self._selection_changed)
 
+        self.gray_inputs: set[int] = set()  #: detector stages that were handed a gray image (see note_inputs)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #d33;")
@@ -205,6 +216,14 @@ class PipelinePanel(QWidget):
         )
         self.duplicate_button.setEnabled(0 <= row < len(stages))
         self.remove_button.setEnabled(0 <= row < len(stages))
+        self.add_button.setText(
+            f"Add stage after {self.session.pipeline.stage_name(row)}" if 0 <= row < len(stages) else "Add stage"
+        )
+        self.add_button.setToolTip(
+            "a new stage goes right after the selected one (drag it in the list to move it)"
+            if 0 <= row < len(stages)
+            else "a new stage goes at the end of the pipeline"
+        )
         self.update_badges()
         self.stage_selected.emit(row)
 
@@ -232,6 +251,22 @@ class PipelinePanel(QWidget):
         if row >= 0:
             self.session.remove_stage(row)
 
+    def note_inputs(self, frame: Frame) -> None:
+        """Mark the detector stages that this frame reached as a gray image (a gray stage before a YOLO, Haar or
+        HOG stage: the detector sees no colour, which most models need); updates the rows when that changes."""
+        stages = self.session.pipeline.stages
+        images = frame.stage_images
+        if len(images) != len(stages):
+            return
+        gray = set()
+        for i, stage in enumerate(stages):
+            given = images[i - 1] if i else frame.source_image
+            if stage.enabled and given.ndim == 2 and detects(stage.plugin):
+                gray.add(i)
+        if gray != self.gray_inputs:
+            self.gray_inputs = gray
+            self.update_badges()
+
     def _run_event(self, event: RunEvent) -> None:
         if isinstance(event, StageError):
             self.update_badges()
@@ -246,11 +281,20 @@ class PipelinePanel(QWidget):
             in_error = summary.errors > 0 and summary.last_error
             name = self.session.pipeline.stage_name(i)
             text = f"⚠ {name}  ({summary.errors} errors)" if in_error else name
+            if i in self.gray_inputs and not in_error:
+                text = f"{name}  · sees a gray image"
             if item.text() != text:
                 self._rebuilding = True
                 item.setText(text)
-                item.setForeground(QBrush(QColor("#d33")) if in_error else QBrush())
-                item.setToolTip((summary.last_error or "") if in_error else "")
+                warned = in_error or i in self.gray_inputs
+                item.setForeground(QBrush(QColor("#d33" if in_error else "#b8860b")) if warned else QBrush())
+                item.setToolTip(
+                    (summary.last_error or "")
+                    if in_error
+                    else "a stage before this one made the image gray: move this stage up, or drop the gray stage"
+                    if i in self.gray_inputs
+                    else ""
+                )
                 self._rebuilding = False
         row = self.list.currentRow()
         if 0 <= row < len(summaries) and summaries[row].errors:

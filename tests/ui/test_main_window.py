@@ -686,3 +686,18 @@ def test_opencv_and_ffmpeg_logs_do_not_leak_from_the_gui(tmp_path):
     assert res.returncode == 1
     lines = [line for line in res.stderr.splitlines() if "propagateSizeHints" not in line]
     assert lines == [lines[0]] and lines[0].startswith("vidcv-gui: error: camera 57 could not be opened"), res.stderr
+
+
+def test_add_stage_says_where_and_a_detector_after_a_gray_stage_says_it_sees_gray(qtbot, window):
+    start_on_sample(qtbot, window)
+    panel = window.pipeline_panel
+    assert panel.add_button.text() == "Add stage"
+    panel.add_plugin("color")  # to gray
+    panel.list.setCurrentRow(0)
+    assert panel.add_button.text() == "Add stage after color"
+    panel.add_plugin("yolo")  # goes after color: it is handed gray frames
+    assert [window.session.pipeline.stage_name(i) for i in range(2)] == ["color", "yolo"]
+    qtbot.waitUntil(lambda: panel.list.item(1).text() == "yolo  · sees a gray image", timeout=8000)
+    assert "made the image gray" in panel.list.item(1).toolTip()
+    window.session.move_stage(1, 0)  # the detector first: it sees colour again
+    qtbot.waitUntil(lambda: panel.list.item(0).text() == "yolo", timeout=8000)
