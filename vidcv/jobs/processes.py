@@ -1,5 +1,6 @@
 """Worker processes on this machine: the one module that starts them, for every job kind (``vidcv batch``'s
-inputs, ``vidcv extract``'s detection workers).
+inputs, ``vidcv extract``'s detection workers), and the child that ``vidcv train`` runs ultralytics in
+(``start_module``: a program of its own, in a session of its own, spoken to through its stdin and stdout).
 
 A worker is started with ``spawn`` (no copy of the parent's threads, the same on every platform), with SIGINT
 ignored while it starts (a Ctrl-C then is no crash), and sets itself up with ``init_worker``: stop signals
@@ -16,8 +17,10 @@ import multiprocessing as mp
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -29,7 +32,9 @@ __all__ = [
     "apply_thread_budget",
     "context",
     "init_worker",
+    "kill_group",
     "start",
+    "start_module",
     "thread_share",
     "wait",
     "worker_name",
@@ -134,3 +139,33 @@ def init_worker(parent_pid: int, threads: int, log_level: int | None = None, ign
     apply_thread_budget(threads)
     tune_malloc()  # as `vidcv` does for its own process: frame buffers reused, not faulted in anew each frame
     return parent
+
+
+def start_module(
+    module: str, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m MODULE ARGS`` (this interpreter) in a session and process group of its own, with pipes
+    to its stdin and from its stdout; its stderr is this process's. A Ctrl-C at the terminal (or ``timeout``
+    signalling this process's group) reaches this process alone, which stops the child as it chooses: through
+    the child's stdin, or ``kill_group`` at once. A child that must not outlive this process reads its stdin:
+    the end of it means this process has gone, however it ended (no ``PR_SET_PDEATHSIG``, which follows the
+    thread that started the child, not the process)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=None if env is None else dict(env),
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a child started by ``start_module`` and every process it started (its process group: a data
+    loader's workers); nothing when it has already ended."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
