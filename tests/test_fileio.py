@@ -1,11 +1,12 @@
 """Atomic writes (vidcv/fileio.py): the partial-name convention, renames, cleanup and output-folder errors."""
 
+import errno
 import os
 
 import pytest
 
 from vidcv import fileio
-from vidcv.errors import OutputError
+from vidcv.errors import OutputError, write_error
 from vidcv.fileio import AtomicTextFile, atomic_path, ensure_parent, is_partial, partial_name, write_text_atomic
 
 
@@ -156,6 +157,71 @@ def touch(path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x" * 44)  # what a killed mp4 write leaves: the header only
     return str(path)
+
+
+class _ReadOnlyFs:
+    """What os.statvfs says of a folder on a read-only file system (only the flags are read)."""
+
+    f_flag = os.ST_RDONLY
+
+
+def test_a_read_only_place_is_said_in_one_wording_however_it_is_read_only(tmp_path, monkeypatch):
+    """A folder that exists and one that must be made under it, refused by the permissions (EACCES) or by a
+    read-only file system (EROFS): the same line, naming the read-only folder, for all four."""
+    place = tmp_path / "place"
+    place.mkdir()
+    real_access, real_makedirs, real_statvfs = os.access, os.makedirs, os.statvfs
+    lines = {}
+    for why, err in (("permission denied", errno.EACCES), ("read-only file system", errno.EROFS)):
+
+        def refuse_makedirs(path, *args, err=err, **kw):
+            if os.path.abspath(path).startswith(str(place) + os.sep):
+                raise OSError(err, os.strerror(err), path)
+            return real_makedirs(path, *args, **kw)
+
+        monkeypatch.setattr(
+            fileio.os, "access", lambda p, mode: False if str(p) == str(place) else real_access(p, mode)
+        )
+        monkeypatch.setattr(fileio.os, "makedirs", refuse_makedirs)
+        monkeypatch.setattr(
+            fileio.os, "statvfs", lambda p, err=err: _ReadOnlyFs() if err == errno.EROFS else real_statvfs(p)
+        )
+        for target in (place / "out.txt", place / "new" / "deeper" / "out.txt"):
+            with pytest.raises(OutputError) as info:
+                ensure_parent(str(target))
+            lines[why, target.parent == place] = str(info.value)
+        assert (
+            lines[why, True]
+            == lines[why, False]
+            == (f"cannot write to {place}: it is read-only ({why}): choose another output path")
+        )
+    monkeypatch.undo()
+    assert os.listdir(place) == []
+
+
+@pytest.mark.parametrize(
+    "err, expected",
+    [
+        (errno.EACCES, "cannot write to out.mp4: it is read-only (permission denied): choose another output path"),
+        (errno.EPERM, "cannot write to out.mp4: it is read-only (permission denied): choose another output path"),
+        (errno.EROFS, "cannot write to out.mp4: it is read-only (read-only file system): choose another output path"),
+        (errno.ENOSPC, "cannot write out.mp4: No space left on device (choose another output path)"),
+    ],
+)
+def test_a_write_error_says_read_only_in_one_wording(err, expected):
+    assert str(write_error("out.mp4", OSError(err, os.strerror(err)))) == expected
+
+
+def test_an_atomic_write_refused_by_a_read_only_file_system_says_so(tmp_path, monkeypatch):
+    def refuse(path, *args, **kw):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+
+    monkeypatch.setattr(fileio, "open_partial", refuse)
+    with pytest.raises(OutputError) as info:
+        write_text_atomic(str(tmp_path / "stats.json"), "{}")
+    assert str(info.value) == (
+        f"cannot write to {tmp_path / 'stats.json'}: it is read-only (read-only file system): choose another output path"
+    )
 
 
 def test_remove_stale_partials_of_a_file_removes_only_its_own(tmp_path):

@@ -269,8 +269,26 @@ def test_a_folder_where_no_file_can_be_made_is_refused_before_any_frame(make, sh
     # sysfs: the folder exists and looks writable to root, yet no file can be created in it
     with pytest.raises(OutputError) as info:
         make()
-    message = str(info.value)
-    assert message.startswith(f"cannot write {shown}: ") and message.endswith("(choose another output path)")
+    message = str(info.value)  # sysfs refuses a new file (EACCES): the one wording of a read-only place
+    assert message == f"cannot write to {shown}: it is read-only (permission denied): choose another output path"
+
+
+def test_an_output_file_made_read_only_is_refused_not_replaced(tmp_path, monkeypatch):
+    """vidcv replaces an output by a rename, which a read-only file's permissions do not forbid: such a file
+    is refused before the run, in the wording of a read-only folder, and stays as it was."""
+    kept = tmp_path / "kept.json"
+    kept.write_text("mine")
+    kept.chmod(0o444)
+    real_access = os.access  # root may write anything: the refusal a user gets, simulated
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(kept) else real_access(p, mode))
+    for check in (lambda: check_writable(str(kept)), lambda: DetectionsLogSink(str(kept))):
+        with pytest.raises(OutputError) as info:
+            check()
+        assert (
+            str(info.value)
+            == f"cannot write to {kept}: it is read-only (permission denied): choose another output path"
+        )
+    assert kept.read_text() == "mine" and os.listdir(tmp_path) == ["kept.json"]
 
 
 def test_checking_an_output_makes_its_folder_and_leaves_no_file(tmp_path):

@@ -1,5 +1,7 @@
 """User-facing errors: each message says what was wrong and what to do about it."""
 
+import errno
+
 from vidcv.redact import redact
 
 
@@ -35,6 +37,32 @@ class PresetError(VidcvError):
 
 class OutputError(VidcvError):
     """An output cannot be written where or how it was asked for."""
+
+
+#: the errors that mean a place cannot be written because it is read-only to vidcv, in the words a user reads
+READ_ONLY = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only file system",
+}
+WRITE_FIX = "choose another output path"
+
+
+def read_only(path: str, why: str, fix: str = WRITE_FIX) -> OutputError:
+    """The one wording for a file or folder that cannot be written because it is read-only, whatever made it
+    so: ``cannot write to PATH: it is read-only (permission denied): choose another output path`` (``why``:
+    ``permission denied`` or ``read-only file system``)."""
+    return OutputError(f"cannot write to {path}: it is read-only ({why}): {fix}")
+
+
+def write_error(path: str, exc: OSError, fix: str = WRITE_FIX) -> OutputError:
+    """The one line for ``exc``, raised writing ``path``: a read-only place (no permission: EACCES, EPERM; a
+    read-only file system: EROFS) in the words of ``read_only``, anything else as ``cannot write PATH: REASON
+    (FIX)``."""
+    why = READ_ONLY.get(exc.errno or 0)
+    if why is not None:
+        return read_only(path, why, fix)
+    return OutputError(f"cannot write {path}: {exc.strerror or exc} ({fix})")
 
 
 def error_line(error: BaseException) -> str:

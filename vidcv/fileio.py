@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, BinaryIO
 
-from vidcv.errors import OutputError
+from vidcv.errors import READ_ONLY, OutputError, read_only, write_error
 
 PARTIAL_MARK = ".partial"
 _PRINTF_FIELD = re.compile(r"%[-+ #0]*\d*[diouxX]")  # the frame-number field of an image pattern
@@ -250,15 +250,45 @@ def remove_stale_partials(target: str) -> list[str]:
     return removed
 
 
+def existing_folder(path: str) -> str:
+    """The nearest folder at or above ``path`` that exists (where making ``path`` would start)."""
+    folder = os.path.abspath(path)
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def read_only_reason(folder: str) -> str:
+    """Why the existing ``folder`` cannot be written: ``read-only file system`` when it is on one, else
+    ``permission denied``."""
+    try:
+        on_read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        on_read_only = False
+    return READ_ONLY[errno.EROFS] if on_read_only else READ_ONLY[errno.EACCES]
+
+
 def ensure_parent(path: str) -> None:
-    """Create the folder of ``path``; OutputError saying which folder and why when that is impossible."""
+    """Create the folder of ``path``; OutputError saying which folder and why when that is impossible. A
+    read-only place is said in one wording, whether the folder exists or had to be made, and whether the
+    permissions or a read-only file system forbid it (``vidcv.errors.read_only``)."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
+        if exc.errno in READ_ONLY:  # the folder above that exists is the read-only one
+            above = existing_folder(folder)
+            raise read_only(above, read_only_reason(above)) from None
         raise OutputError(f"cannot create the output folder {folder}: {exc.strerror}") from None
     if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write to {folder}: permission denied (choose another output path)")
+        raise read_only(folder, read_only_reason(folder))
+
+
+def check_not_read_only(path: str, shown: str | None = None) -> None:
+    """OutputError when the file ``path`` exists and is read-only: vidcv would replace it by a rename, which
+    its permissions do not forbid, and a file made read-only is one its owner wants kept."""
+    if os.path.isfile(path) and not os.path.islink(path) and not os.access(path, os.W_OK):
+        raise read_only(shown or path, read_only_reason(os.path.dirname(os.path.abspath(path))))
 
 
 def commit(path: str) -> None:
@@ -305,6 +335,8 @@ def _write_atomic(path: str, write: Callable[[BinaryIO], object]) -> None:
     except OutputError:
         raise
     except OSError as exc:
+        if exc.errno in READ_ONLY:
+            raise write_error(path, exc) from None
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

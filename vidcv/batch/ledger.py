@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from vidcv.errors import OutputError, VidcvError
+from vidcv.errors import OutputError, VidcvError, write_error
 from vidcv.fileio import ensure_parent, open_fd, open_file, remove_stale_partials, write_text_atomic
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class Ledger:
         except OutputError:
             raise
         except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+            raise write_error(self.path, exc, "choose another --out") from None
 
     def append(self, record: InputRecord) -> None:
         """Add one line, whole (one write, flushed at once)."""

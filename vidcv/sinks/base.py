@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 
-from vidcv.errors import OutputError
-from vidcv.fileio import ensure_parent, open_fd, partial_name, remove
+from vidcv.errors import OutputError, write_error
+from vidcv.fileio import check_not_read_only, ensure_parent, open_fd, partial_name, remove
 from vidcv.frame import Frame
 
 
 def check_writable(path: str, shown: str | None = None) -> None:
     """Raise OutputError, naming ``path`` (or ``shown``, what the user gave) and the reason, unless a file can
     be created under its temporary name: the folder is made if needed, and the probe leaves no file behind. Outputs are checked so before
-    a run reads its first frame, not found unwritable after the last (read-only disk, no permission, /sys).
+    a run reads its first frame, not found unwritable after the last (read-only disk, no permission, /sys). A
+    read-only place, or a file there made read-only, is said in one wording (``vidcv.errors.read_only``).
     """
     if os.path.isdir(path):
         raise OutputError(f"cannot write {path}: it is a folder (give a file name)")
     ensure_parent(path)
+    check_not_read_only(path, shown)
     probe = partial_name(path)
     existed = os.path.lexists(probe)
     try:
@@ -25,7 +27,7 @@ def check_writable(path: str, shown: str | None = None) -> None:
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(f"cannot write {shown or path}: {exc.strerror or exc} (choose another output path)") from None
+        raise write_error(shown or path, exc) from None
     if not existed:
         remove(probe)
 

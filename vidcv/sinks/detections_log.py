@@ -7,7 +7,7 @@ import json
 import os
 from typing import IO
 
-from vidcv.errors import OutputError
+from vidcv.errors import OutputError, write_error
 from vidcv.fileio import commit, free_name, open_file, open_partial, partial_name, replace
 from vidcv.frame import Frame
 from vidcv.sinks.base import Sink, check_writable
@@ -40,7 +40,7 @@ class DetectionsLogSink(Sink):
         except OutputError:
             raise
         except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc} (choose another output path)") from None
+            raise write_error(path, exc) from None
         self.frames = 0
         self.bytes = 0  #: bytes of whole lines written
         self.failed = False
