@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from vidcv.dataset.extract import Extraction, ExtractOptions, prepare
 from vidcv.dataset.formats import FORMATS
+from vidcv.dataset.select import MODES
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, StatsUpdated
 from vidcv.presets import dump_preset, parse_preset
@@ -91,6 +92,20 @@ class ExtractDialog(QDialog):
         self.dedupe = QSpinBox()
         self.dedupe.setRange(0, 32)
         self.dedupe.setToolTip("skip frames within this many of 64 hash bits of the last kept one (0: off)")
+        self.select = QComboBox()
+        self.select.addItem("none: every sampled frame", "")
+        for mode, help_text in MODES.items():
+            self.select.addItem(mode, mode)
+            self.select.setItemData(self.select.count() - 1, help_text, Qt.ItemDataRole.ToolTipRole)
+        self.select.setToolTip("keep only the frames most worth labelling, Budget of them (--select)")
+        self.budget = QSpinBox()
+        self.budget.setRange(1, 1_000_000)
+        self.budget.setValue(100)
+        self.budget.setToolTip(
+            "how many frames the selection keeps (--budget), with or without detections; every/fps thin the "
+            "candidates first"
+        )
+        self.select.currentIndexChanged.connect(self._format_changed)
         self.sharpness = QDoubleSpinBox()
         self.sharpness.setRange(0, 100000)
         self.negatives = QDoubleSpinBox()
@@ -117,6 +132,8 @@ class ExtractDialog(QDialog):
             ("", self.merge),
             ("Every N frames", self.every),
             ("or frames per second", self.fps),
+            ("Select frames worth labelling", self.select),
+            ("Budget (frames)", self.budget),
             ("Skip near-duplicates (bits)", self.dedupe),
             ("Minimum sharpness", self.sharpness),
             ("Negatives per positive", self.negatives),
@@ -154,10 +171,13 @@ class ExtractDialog(QDialog):
             self.out.setText(path)
 
     def _format_changed(self) -> None:
-        """The format's help as the box's tooltip; --crops only for classify; no ratio with --negatives-only."""
+        """The format's help as the box's tooltip; --crops only for classify; a budget only with a selection;
+        no negatives ratio with --negatives-only or a selection (which keeps frames without detections)."""
         self.fmt.setToolTip(str(self.fmt.currentData(Qt.ItemDataRole.ToolTipRole) or ""))
         self.crops.setEnabled(self.fmt.currentData() == "classify")
-        self.negatives.setEnabled(not self.negatives_only.isChecked())
+        selecting = bool(self.select.currentData())
+        self.budget.setEnabled(selecting)
+        self.negatives.setEnabled(not self.negatives_only.isChecked() and not selecting)
 
     def options(self) -> ExtractOptions:
         return ExtractOptions(
@@ -167,7 +187,7 @@ class ExtractDialog(QDialog):
             fps=self.fps.value(),
             dedupe=self.dedupe.value(),
             min_sharpness=self.sharpness.value(),
-            negatives=self.negatives.value(),
+            negatives=self.negatives.value() if self.negatives.isEnabled() else 0.0,
             classes=self.classes.text(),
             min_conf=self.min_conf.value(),
             split=self.split.text(),
@@ -176,6 +196,8 @@ class ExtractDialog(QDialog):
             crops=self.crops.isEnabled() and self.crops.isChecked(),
             negatives_only=self.negatives_only.isChecked(),
             merge=self.merge.isChecked(),
+            select=self.select.currentData(),
+            budget=self.budget.value() if self.select.currentData() else None,
         )
 
     def show_error(self, text: str) -> None:

@@ -1,7 +1,8 @@
 """File > Extract dataset (ui/extract_dialog.py) and S into a dataset: every format, --crops, --negatives-only,
---merge, and what cannot be done said in one line (no traceback)."""
+--merge, --select with its budget, and what cannot be done said in one line (no traceback)."""
 
 import glob
+import json
 import os
 
 import numpy as np
@@ -10,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from vidcv.bundled import bundled_preset, sample_video
 from vidcv.dataset.formats import FORMATS
+from vidcv.dataset.select import MODES
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -77,6 +79,29 @@ def test_every_format_is_offered_with_its_help_and_the_options_reach_extract(qtb
     assert dialog.options().negatives_only and not dialog.negatives.isEnabled()
     dialog.fmt.setCurrentIndex(0)
     assert dialog.options().fmt is None
+
+
+def test_a_selection_and_its_budget_reach_extract_and_keep_that_many_frames(qtbot, window, tmp_path):
+    dialog = open_dialog(qtbot, window)
+    offered = [dialog.select.itemData(i) for i in range(dialog.select.count())]
+    assert offered == ["", *MODES]  # first: no selection, every sampled frame
+    assert all(dialog.select.itemData(i + 1, Qt.ItemDataRole.ToolTipRole) == MODES[m] for i, m in enumerate(MODES))
+    assert not dialog.budget.isEnabled() and (dialog.options().select, dialog.options().budget) == ("", None)
+    dialog.negatives.setValue(0.5)
+    dialog.select.setCurrentIndex(dialog.select.findData("uncertain+diverse"))
+    assert dialog.budget.isEnabled() and not dialog.negatives.isEnabled()  # a selection keeps frames without any
+    dialog.budget.setValue(3)
+    dialog.every.setValue(30)
+    out = tmp_path / "picked"
+    dialog.out.setText(str(out))
+    options = dialog.options()
+    assert (options.select, options.budget, options.negatives, options.every) == ("uncertain+diverse", 3, 0.0, 30)
+    extract(qtbot, dialog)
+    entries = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert len(entries) == 3 and all(
+        e["frame"] % 30 == 0 and e["select"]["mode"] == "uncertain+diverse" for e in entries
+    )
+    assert "--select uncertain+diverse: chose 3 of 10 candidate frames" in dialog.progress.text()
 
 
 def test_classify_crops_cut_out_every_shape_and_snapshots_add_theirs(qtbot, window, tmp_path):

@@ -27,6 +27,7 @@ EPILOG = """examples:
   vidcv extract env:CAM -p shapes --out ds --fps 1 --max-frames 200     # a stream URL held by $CAM (or @FILE)
   vidcv extract clip.mp4 -p pose.yaml --out poses --format yolo-pose      # a pose model's keypoints
   vidcv extract clip.mp4 -p shapes --out crops --format classify --crops  # each detection into its class folder
+  vidcv extract long.mp4 -p shapes --out ds --fps 2 --select uncertain+diverse --budget 300  # worth labelling
   vidcv extract a/clip.mp4 b/clip.mp4 "more/*.mp4" videos/ @list.txt -p shapes --out ds --fps 2  # ONE dataset
   vidcv extract videos/ -p shapes --out ds --fps 2 --engine ray --address HEAD:6379  # detection on a Ray cluster
 
@@ -40,7 +41,10 @@ reported and the others go on (exit 1 at the end), and the same command again re
 detection in N processes here; --engine ray runs each video file as a Ray task (pip install "vidcv[ray]";
 with a `ray start` cluster export RAY_AUTH_TOKEN=$(ray get-auth-token) from the head first) that streams its
 frames back to this process, the one writer. A folder vidcv did not make, or a run that would add new classes, is refused unless
---merge; a second writer while one runs is refused. Ctrl-C or SIGTERM stop cleanly (exit 130 or 143)."""
+--merge; a second writer while one runs is refused. Ctrl-C or SIGTERM stop cleanly (exit 130 or 143).
+--select keeps the --budget frames most worth labelling (each with or without detections) in two passes over
+a file: the pipeline scores every candidate, then only the chosen frames are read again and written; the
+manifest says why each was chosen, and the same command again completes an interrupted selection."""
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -86,6 +90,20 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, default=1, metavar="N", help="keep one frame in N (default 1)")
     rate.add_argument("--fps", type=float, default=0.0, metavar="F", help="keep at most F frames per second")
+    p.add_argument(
+        "--select",
+        metavar="MODE",
+        help="keep the --budget frames most worth labelling: uncertain (the detectors hesitate: confidences near "
+        "the threshold, tracks that flicker, counts that jump; spread in time), diverse (views that cover the "
+        "video's variety) or uncertain+diverse (both); --every/--fps thin the candidates first",
+    )
+    p.add_argument(
+        "--budget",
+        type=int,
+        metavar="N",
+        help="how many frames --select keeps per input (all candidates when there are fewer), with or without "
+        "detections (an empty label), past --negatives",
+    )
     p.add_argument(
         "--dedupe",
         type=int,
@@ -181,6 +199,7 @@ def source_list(specs: list[str]) -> list[str] | None:
 def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
     from vidcv.cli.run import resolve_pipeline
     from vidcv.dataset.extract import ExtractOptions
+    from vidcv.dataset.select import check_select
     from vidcv.errors import VidcvError
 
     if args.workers is not None and args.workers < 1:
@@ -188,6 +207,12 @@ def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
     engine = args.engine or ("ray" if args.address else "local")
     if args.address and engine != "ray":
         raise VidcvError("--address is a Ray cluster's, and --engine local runs here: drop one of them")
+    check_select(args.select or "", args.budget)
+    if args.select and (engine == "ray" or (args.workers or 1) > 1):
+        raise VidcvError(
+            "--select scores an input's frames and reads the chosen ones again in this process: drop --workers "
+            "and --engine ray (several inputs are then selected one after another)"
+        )
     sources = source_list(args.source)
     if engine == "ray" and sources is None:
         sources = ray_sources(args.source[0])
@@ -209,6 +234,8 @@ def _extract(args: argparse.Namespace, signals: StopSignals) -> int:
         args.crops,
         args.negatives_only,
         args.merge,
+        args.select or "",
+        args.budget,
     )
     if engine == "ray":
         pipeline.close()

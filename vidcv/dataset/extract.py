@@ -8,6 +8,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,8 +17,10 @@ from vidcv.dataset.classify import ClassifyWriter
 from vidcv.dataset.existing import DatasetError, clean_name, read_data_yaml
 from vidcv.dataset.formats import FORMATS
 from vidcv.dataset.sampling import Sampler
+from vidcv.dataset.select import SelectionSink, check_select, confidence_threshold
 from vidcv.dataset.writer import Dataset, DatasetWriter
 from vidcv.detections import Classification, Detections
+from vidcv.errors import VidcvError
 from vidcv.events import SourceState
 from vidcv.frame import Frame
 from vidcv.pipeline import Pipeline
@@ -105,10 +108,13 @@ class LabelFilter:
     skipped: dict[str, int] = field(default_factory=lambda: {"negative over ratio": 0, "already in dataset": 0})
 
     def select(self, dets: Detections) -> Detections:
-        keep = dets.confidence >= self.min_conf
-        if self.classes is not None:
-            keep &= np.array([self.wanted(dets.class_name(c)) for c in dets.class_id], dtype=bool)
-        return dets[keep]
+        return self.of_classes(dets[dets.confidence >= self.min_conf])
+
+    def of_classes(self, dets: Detections) -> Detections:
+        """The detections of the classes ``--classes`` lets through, whatever their confidence."""
+        if self.classes is None or not len(dets):
+            return dets
+        return dets[np.array([self.wanted(dets.class_name(c)) for c in dets.class_id], dtype=bool)]
 
     def wanted(self, name: str) -> bool:
         """Whether ``--classes`` lets class ``name`` through (as the detector or the dataset spells it)."""
@@ -144,11 +150,13 @@ class DatasetSink(Sink):
         image: np.ndarray,
         detections: Detections,
         classification: Classification | None,
+        select: dict | None = None,
     ) -> None:
-        """File one frame (its original image) with the detections and class that pass the filters."""
+        """File one frame (its original image) with the detections and class that pass the filters. A frame
+        chosen by ``--select`` (``select``: its manifest record) is filed also without any, past --negatives."""
         dets = self.labels.select(detections)
         found = self.labels.select_class(classification)
-        if not self.writer.has_labels(dets, found):
+        if select is None and not self.writer.has_labels(dets, found):
             # the quota counts the whole dataset, so a resumed or repeated run keeps the same ratio
             w = self.writer
             allowed = self.labels.negatives * max(1, w.total_positives) if w.takes_negatives else 0
@@ -157,6 +165,8 @@ class DatasetSink(Sink):
                 self.labels.skipped[why] = self.labels.skipped.get(why, 0) + 1
                 return
         info = {**self.provenance, "frame": index, "pts_ms": round(pts_ms, 3)}
+        if select is not None:
+            info["select"] = select
         if self.writer.add(self.stem, index, image, dets, info, found) is None:
             self.labels.skipped["already in dataset"] += 1
 
@@ -248,6 +258,8 @@ class ExtractOptions:
     crops: bool = False  #: classify: cut every detection out into its class folder
     negatives_only: bool = False  #: a pipeline without detectors on purpose: every kept frame is a negative
     merge: bool = False  #: add to a folder vidcv did not make, or new classes to a dataset
+    select: str = ""  #: --select: uncertain, diverse or uncertain+diverse ("": every sampled frame)
+    budget: int | None = None  #: --budget: the frames --select keeps (per source)
 
 
 @dataclass
@@ -258,9 +270,11 @@ class Extraction:
     writer: Dataset
     sampler: Sampler
     labels: LabelFilter
+    selection: SelectionSink | None = None  #: --select: the run is its pass 1, its end pass 2
 
     def skipped(self) -> dict[str, int]:
-        return {**self.sampler.skipped, **self.labels.skipped}
+        chosen = self.selection.outcome.skipped if self.selection is not None else {}
+        return {**self.sampler.skipped, **chosen, **self.labels.skipped}
 
     def summary(self) -> str:
         w = self.writer
@@ -272,6 +286,8 @@ class Extraction:
         if w.unlabelled:
             why = "without keypoints" if w.fmt == "yolo-pose" else "too small to crop"
             lines.append(f"left out {w.unlabelled} detections {why} (the format cannot hold them)")
+        if self.selection is not None and not self.runner.running:
+            lines.append(self.selection.outcome.line())
         note = w.split_note()
         return "\n".join(lines + ([note] if note else []))
 
@@ -291,10 +307,10 @@ def prepare(source_spec: str, pipeline: Pipeline, options: ExtractOptions) -> Ex
 def open_writer(pipeline: Pipeline, options: ExtractOptions) -> Dataset:
     """The dataset of ``options.out`` checked against the options and the pipeline (nothing written yet)."""
     from vidcv.dataset.writer import parse_split
-    from vidcv.errors import VidcvError
 
     if options.every < 1:
         raise VidcvError(f"--every must be at least 1, got {options.every}")
+    check_select(options.select, options.budget)
     writer = open_dataset(
         options.out,
         options.fmt,
@@ -305,7 +321,29 @@ def open_writer(pipeline: Pipeline, options: ExtractOptions) -> Dataset:
         options.merge,
     )
     check_labels(pipeline, writer, options)
+    if options.select:
+        check_select_fits(writer, options)
     return writer
+
+
+def check_select_fits(writer: Dataset, options: ExtractOptions) -> None:
+    """Refuse what --select cannot go with: a layout without empty labels, a ratio it bypasses, no detector to
+    be uncertain about."""
+    if isinstance(writer, ClassifyWriter):
+        raise DatasetError(
+            "--select keeps frames whether or not anything was found in them, and the classify layout has no "
+            "place for a frame without a class: use --format yolo (or another with label files), or drop --select"
+        )
+    if options.negatives:
+        raise DatasetError(
+            "--select keeps its --budget frames with or without detections (an empty label for a frame without), "
+            "so --negatives does not apply: drop --negatives"
+        )
+    if options.negatives_only and options.select != "diverse":
+        raise DatasetError(
+            f"--select {options.select} scores the detectors' hesitations, and a --negatives-only pipeline has "
+            "none: use --select diverse"
+        )
 
 
 def prepare_input(
@@ -319,11 +357,24 @@ def prepare_input(
 
     sampler = Sampler(options.every, options.fps, options.dedupe, options.min_sharpness)
     inner = parse_source(source_spec)
+    if options.select and not inner.seekable:
+        raise VidcvError(
+            f"--select reads {inner.label} twice (scores, then the chosen frames), and a camera, stream or test "
+            "pattern cannot be read again: record it first (vidcv run SOURCE -o clip.mp4) and select from the file"
+        )
     source = SampledSource(inner, sampler)
     classes = {c.strip() for c in options.classes.split(",") if c.strip()} or None
     labels = LabelFilter(classes, options.min_conf, float("inf") if options.negatives_only else options.negatives)
     sink = DatasetSink(writer, labels, source_stem(source_spec), provenance(inner, pipeline), owns_writer)
-    runner = Runner(source, pipeline, [sink], max_frames=options.max_frames)
+    selection = None
+    if options.select:
+        assert options.budget is not None  # check_select refused a --select without --budget
+        threshold = confidence_threshold(pipeline, options.min_conf)
+        reopen = partial(parse_source, source_spec)
+        selection = SelectionSink(options.select, options.budget, threshold, labels.of_classes, sink, reopen)
+    runner = Runner(source, pipeline, [selection or sink], max_frames=options.max_frames)
+    if selection is not None:
+        selection.runner = runner
     runner.open()  # a source that does not open raises here, before anything is written
     writer.set_length(None if inner.live else inner.frame_count)
-    return Extraction(runner, writer, sampler, labels)
+    return Extraction(runner, writer, sampler, labels, selection)
