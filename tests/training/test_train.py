@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 
 import cv2
 import numpy as np
@@ -15,6 +16,7 @@ import yaml
 from media import run_cli, vidcv_cmd, write_video
 from vidcv.dataset.writer import DatasetWriter
 from vidcv.detections import Detections
+from vidcv.training import Started, Status, TrainOptions, start_training
 from vidcv.training.dataset import dataset_digest, read_dataset
 from vidcv.training.events import Batch, EpochEnd, Finished, Stopped, from_line, headline, to_line
 
@@ -140,32 +142,70 @@ def test_the_digest_follows_labels_images_and_class_names(tmp_path):
     assert dataset_digest(read_dataset(root)) not in (first, changed)
 
 
-def test_ctrl_c_keeps_last_pt_of_the_last_epoch(tmp_path):
-    """A real SIGINT to the command after its first epoch: exit status 130, last.pt kept and named."""
-    dataset = make_dataset(str(tmp_path / "ds"))
-    run = str(tmp_path / "run")
-    proc = subprocess.Popen(
-        [*vidcv_cmd(), "train", dataset, "--epochs", "100", *SMALL, "--out", run],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def train_until(args: list[str], prefix: str) -> tuple[subprocess.Popen, str, str]:
+    """`vidcv train ARGS`, sent a real SIGINT once it prints a line starting with ``prefix``; (process, stdout,
+    stderr) once it has ended."""
+    proc = subprocess.Popen([*vidcv_cmd(), "train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
     try:
         for line in proc.stdout:
-            if line.startswith("epoch 1/100"):
+            seen.append(line)
+            if line.startswith(prefix):
                 proc.send_signal(signal.SIGINT)
                 break
         out, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
+    return proc, "".join(seen) + out, err
+
+
+def test_ctrl_c_keeps_last_pt_of_the_last_epoch_and_resume_goes_on(tmp_path):
+    """A real SIGINT to the command after its first epoch: exit status 130, last.pt kept and named; --resume goes on
+    from the next epoch (and is stopped the same way)."""
+    dataset = make_dataset(str(tmp_path / "ds"))
+    run = str(tmp_path / "run")
+    proc, out, err = train_until([dataset, "--epochs", "100", *SMALL, "--out", run], "epoch 1/100")
     last = os.path.join(run, "weights", "last.pt")
     assert proc.returncode == 130, err
-    assert f"kept {last}" in err and "yolo train resume" in err
-    assert os.path.getsize(last) > 100_000 and not leftovers(run)
     record = json.loads(open(os.path.join(run, "vidcv_run.json")).read())
-    assert record["status"] == "stopped" and record["epochs_done"] >= 1 and record["last_pt"] == last
+    done = record["epochs_done"]
+    assert record["status"] == "stopped" and done >= 1 and record["last_pt"] == last
+    assert f"kept {last} after epoch {done}" in err and f"vidcv train --resume {run}" in err
+    assert os.path.getsize(last) > 100_000 and not leftovers(run)
     assert not os.path.exists(os.path.join(run, "pipeline.yaml"))
     assert not any('"event": "train"' in line for line in open(os.path.join(dataset, "manifest.jsonl")))
+
+    proc, out, err = train_until(["--resume", run, "--workers", "0", "--device", "cpu"], "epoch ")
+    assert proc.returncode == 130, err
+    assert out.startswith(f"resuming {run} from {last}")
+    assert next(line for line in out.splitlines() if line.startswith("epoch ")).startswith(f"epoch {done + 1}/100 ")
+    record = json.loads(open(os.path.join(run, "vidcv_run.json")).read())
+    assert record["status"] == "stopped" and record["epochs_done"] > done and len(record["resumed"]) == 1
+
+
+def test_killed_training_keeps_whole_weights_and_says_so(tmp_path, monkeypatch):
+    """The API a window uses: events in order; kill() after the first epoch ends the child and its group at once;
+    the end is Stopped with the last whole last.pt (a zip archive, as PyTorch writes it), the record says killed."""
+    dataset = make_dataset(str(tmp_path / "ds"))
+    monkeypatch.chdir(tmp_path)
+    training = start_training(TrainOptions(dataset, epochs=100, imgsz=64, batch=4, workers=0, device="cpu"))
+    seen = []
+    with training:
+        for event in training.events():
+            seen.append(event)
+            if isinstance(event, EpochEnd):
+                training.kill()
+    assert isinstance(seen[0], Status) and any(isinstance(e, Started) for e in seen)
+    first = next(e for e in seen if isinstance(e, EpochEnd))
+    assert first.epoch == 1 and first.epochs == 100 and "box_loss" in first.losses and "mAP50(B)" in first.metrics
+    end = seen[-1]
+    assert isinstance(end, Stopped) and training.result == end and end.last_pt is not None
+    assert zipfile.is_zipfile(end.last_pt) and zipfile.ZipFile(end.last_pt).testzip() is None
+    assert training.run_dir == str(tmp_path / "runs" / "train-ds-1")  # the default: the first free name
+    record = json.loads(open(os.path.join(training.run_dir, "vidcv_run.json")).read())
+    assert record["status"] == "killed" and record["ended"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(training.pid, 0)
 
 
 def one_line_error(res) -> str:
@@ -184,6 +224,8 @@ def test_refusals_are_one_line_and_start_nothing(tmp_path):
         line
         == f"vidcv: error: no such dataset folder: {tmp_path / 'missing'} (give the folder that `vidcv extract --out` wrote)"
     )
+    line = one_line_error(run_cli("train", dataset, "--model", "yolo99n.yaml", cwd=str(tmp_path)))
+    assert "no such file, nor a model yaml of ultralytics" in line
     line = one_line_error(run_cli("train", dataset, "--model", "mine.pt", cwd=str(tmp_path)))
     assert "no such weights file: mine.pt" in line
     (tmp_path / "taken").mkdir()

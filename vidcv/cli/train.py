@@ -16,7 +16,8 @@ from vidcv.signals import StopSignals, describe, exit_status
 TRAIN_EXAMPLES = """examples:
   vidcv train datasets/shapes --epochs 50 --imgsz 320
   vidcv train datasets/people --model yolo11s.yaml --device 0 --out runs/people-s
-  vidcv train datasets/masks --model runs/train-masks-1/weights/best.pt --epochs 20   # go on from weights
+  vidcv train datasets/masks --model runs/train-masks-1/weights/best.pt --epochs 20   # start from weights
+  vidcv train --resume runs/train-shapes-1       # go on with a run stopped by Ctrl-C
 
 DIR is a dataset that `vidcv extract --out DIR` made: its data.yaml names the layout (yolo, coco, yolo-seg,
 yolo-pose, yolo-obb, classify), which sets the task; --model must be a model of that task (yolo11n-seg.yaml
@@ -40,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         epilog=TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("dataset", metavar="DIR", help="the dataset folder (its data.yaml names the layout)")
+    p.add_argument(
+        "dataset", metavar="DIR", nargs="?", default="", help="the dataset folder (its data.yaml names the layout)"
+    )
     p.add_argument(
         "--model",
         default="",
@@ -67,6 +70,13 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     )
     p.add_argument("--workers", type=int, default=8, metavar="N", help="data loader processes (default 8; 0: none)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--resume",
+        default="",
+        metavar="RUN",
+        help="go on with a run that was stopped, from its weights/last.pt (its dataset, model, epochs, image size "
+        "and batch; --device and --workers may change)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no line per epoch")
     p.set_defaults(handler=train_command)
 
@@ -144,15 +154,19 @@ def _train(args: argparse.Namespace, signals: StopSignals) -> int:
         out=args.out,
         workers=args.workers,
         seed=args.seed,
+        resume=args.resume,
     )
     training = start_training(options)
     signals.absorb()  # from now on a signal stops the child, which keeps what it has
     plan = training.plan
     task = plan.data.task
-    say(
-        f"training {plan.model} ({task}) on {plan.data.root}: {len(plan.data.names)} classes, "
-        f"{plan.options.epochs} epochs at {plan.imgsz} px"
-    )
+    if plan.resume:
+        say(f"resuming {plan.run_dir} from {plan.model} ({task}, {plan.options.epochs} epochs in all)")
+    else:
+        say(
+            f"training {plan.model} ({task}) on {plan.data.root}: {len(plan.data.names)} classes, "
+            f"{plan.options.epochs} epochs at {plan.imgsz} px"
+        )
     say(f"run folder {plan.run_dir} (ultralytics' log: {training.log})")
     bar = Bar(enabled=sys.stderr.isatty() and not args.quiet)
     stopping_at: float | None = None
@@ -225,8 +239,8 @@ def _stopped(event: Any, signals: StopSignals) -> int:
     if event.last_pt:
         after = f" after epoch {event.epoch}" if event.epoch else ""
         say(
-            f"vidcv: {what}: kept {event.last_pt}{after}; go on with: yolo train resume model={shlex.quote(event.last_pt)}"
-            f"; or use it: vidcv model export {shlex.quote(event.last_pt)}",
+            f"vidcv: {what}: kept {event.last_pt}{after}; go on with: vidcv train --resume {shlex.quote(event.run_dir)}"
+            f"; or use it as it is: vidcv model export {shlex.quote(event.last_pt)}",
             file=sys.stderr,
         )
     else:

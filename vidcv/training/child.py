@@ -355,10 +355,19 @@ def export_onnx(best: str, imgsz: int, out: str) -> None:
 
 def train(plan: Plan, channel: Channel, state: State) -> Finished:
     options, data, run = plan.options, plan.data, plan.run_dir
+    update_record(run, pid=os.getpid(), host=socket.gethostname())
     channel.send(Status("reading the dataset"))
     digest = dataset_digest(data)
     record = read_record(run)
     update_record(run, dataset={**record.get("dataset", {}), "digest": digest})
+    if plan.resume and plan.digest and plan.digest != digest:
+        channel.send(
+            Note(
+                f"{data.root} changed since this run began (digest {plan.digest[:12]} then, {digest[:12]} now): "
+                "the run goes on with the dataset as it is now",
+                warning=True,
+            )
+        )
     doc, notes = ultralytics_data(data)
     for note in notes:
         channel.send(Note(note, warning=True))
@@ -394,24 +403,22 @@ def train(plan: Plan, channel: Channel, state: State) -> Finished:
                 "python": sys.version.split()[0],
             },
         )
-        try:
-            model.train(
-                data=data_arg,
+        settings: dict[str, Any] = {"data": data_arg, "device": device, "workers": options.workers, "plots": True}
+        if not plan.resume:  # a resumed run takes the rest from its checkpoint (ultralytics' resume)
+            settings.update(
                 epochs=options.epochs,
                 imgsz=plan.imgsz,
                 batch=options.batch,
-                device=device,
-                workers=options.workers,
                 seed=options.seed,
                 deterministic=True,
                 amp=device != "cpu",
-                plots=True,
                 project=os.path.dirname(run),
                 name=os.path.basename(run),
                 exist_ok=True,
                 verbose=True,
-                trainer=trainer,
             )
+        try:
+            model.train(resume=plan.resume, trainer=trainer, **settings)
         except StopRequested:
             raise
         finally:

@@ -184,7 +184,31 @@ def check_model(data: TrainingData, model: str) -> str:
             f"--model {model} is a {task} model and {data.root} is a {data.fmt} dataset ({data.task}): use "
             f"{default_model(data.task)} or another {data.task} model"
         )
+    if os.path.isfile(model):
+        return os.path.abspath(model)
+    if not ultralytics_has_yaml(model):
+        raise VidcvError(
+            f"--model {model}: no such file, nor a model yaml of ultralytics; give one of its own, such as "
+            f"{default_model(data.task)}, yolov8s{MODEL_SUFFIX[data.task]}.yaml or yolo26n{MODEL_SUFFIX[data.task]}.yaml"
+        )
     return model
+
+
+def ultralytics_has_yaml(model: str) -> bool:
+    """Whether ultralytics ships the model yaml ``model`` names, found as it finds it (the scale letter taken off:
+    yolo11n-seg.yaml is cfg/models/11/yolo11-seg.yaml), without importing it; True when that cannot be told."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ultralytics")
+    if spec is None or not spec.submodule_search_locations:
+        return True  # the child says what is missing
+    stem = os.path.splitext(os.path.basename(model))[0]
+    stems = {stem, re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", stem)}
+    for location in spec.submodule_search_locations:
+        for _top, _dirs, names in os.walk(os.path.join(location, "cfg", "models")):
+            if any(os.path.splitext(n)[0] in stems for n in names if n.endswith((".yaml", ".yml"))):
+                return True
+    return False
 
 
 def dataset_digest(data: TrainingData) -> str:

@@ -23,6 +23,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -32,12 +33,22 @@ from vidcv.errors import VidcvError
 from vidcv.jobs import processes
 from vidcv.training.dataset import TrainingData, check_model, read_dataset
 from vidcv.training.events import TERMINAL, EpochEnd, Failed, Stopped, TrainingEvent, from_line
-from vidcv.training.runs import LOG_NAME, claim_run_folder, new_record, now, update_record, write_record
+from vidcv.training.runs import (
+    LOG_NAME,
+    RECORD_NAME,
+    claim_run_folder,
+    new_record,
+    now,
+    read_record,
+    update_record,
+    write_record,
+)
 
 __all__ = ["TrainOptions", "TrainingProcess", "start_training"]
 
 CHILD_MODULE = "vidcv.training.child"
 DEVICES = ("auto", "cpu")  #: besides a CUDA device's index (0, 1, ...)
+CLOSE_WAIT_S = 30.0  #: how long ``close`` waits for a child that has said its last to end by itself
 
 
 @dataclass
@@ -46,9 +57,11 @@ class TrainOptions:
     weights to start from; empty: ``yolo11n.yaml`` of the dataset's task (``yolo11n-seg.yaml`` ...). ``imgsz`` 0:
     640, 224 for a classifier. ``device``: ``auto`` (the first CUDA GPU when there is one, else the CPU), ``cpu``
     or a GPU's index. ``out``: the run folder, which must not exist or be empty; empty: ``runs/train-NAME-N``.
-    ``workers``: data loader processes (0: load in the training process)."""
+    ``workers``: data loader processes (0: load in the training process). ``resume``: a run folder stopped
+    before its last epoch, to go on from its ``last.pt`` (the dataset, model, epochs, image size and batch are
+    the run's; ``device`` and ``workers`` are these; ``dataset`` may be empty)."""
 
-    dataset: str
+    dataset: str = ""
     model: str = ""
     epochs: int = 100
     imgsz: int = 0
@@ -57,6 +70,7 @@ class TrainOptions:
     out: str = ""
     workers: int = 8
     seed: int = 0
+    resume: str = ""
 
     def check(self) -> None:
         """VidcvError of one line for a value out of range."""
@@ -66,6 +80,8 @@ class TrainOptions:
                 raise VidcvError(f"--{name} must be a whole number of at least {least}, got {value!r}")
         if self.imgsz and self.imgsz < 32:
             raise VidcvError(f"--imgsz must be at least 32 (the model's largest stride), got {self.imgsz}")
+        if not self.dataset and not self.resume:
+            raise VidcvError("give the dataset's folder (DIR), or --resume RUN to go on with a stopped run")
         if not (self.device in DEVICES or self.device.isdigit()):
             raise VidcvError(f"--device {self.device!r}: use auto, cpu or a GPU's index (0, 1, ...)")
 
@@ -79,35 +95,89 @@ class Plan:
     model: str  #: the model yaml, or the absolute path of the weights
     imgsz: int
     run_dir: str
+    resume: bool = False  #: go on from run_dir's last.pt (``model``)
+    digest: str = ""  #: the dataset's digest when the run began (a resumed run compares)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "options": asdict(self.options),
-                "data": asdict(self.data),
-                "model": self.model,
-                "imgsz": self.imgsz,
-                "run_dir": self.run_dir,
-            }
-        )
+        doc = asdict(self)
+        return json.dumps(doc)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
         doc = json.loads(text)
-        return cls(
-            TrainOptions(**doc["options"]), TrainingData(**doc["data"]), doc["model"], doc["imgsz"], doc["run_dir"]
+        doc["options"] = TrainOptions(**doc["options"])
+        doc["data"] = TrainingData(**doc["data"])
+        return cls(**doc)
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def plan_resume(options: TrainOptions) -> Plan:
+    """Check that ``options.resume`` is a run that can go on, and mark it running again."""
+    given = options.resume
+    run = os.path.abspath(given)
+    if os.path.isfile(run) and os.path.basename(os.path.dirname(run)) == "weights":
+        run = os.path.dirname(os.path.dirname(run))  # RUN/weights/last.pt names its run
+    record = read_record(run)
+    last = os.path.join(run, "weights", "last.pt")
+    if not record:
+        raise VidcvError(f"--resume {given}: not a run folder of vidcv train (no readable {RECORD_NAME} in it)")
+    status = record.get("status")
+    if status == "finished":
+        raise VidcvError(
+            f"--resume {given}: that run finished all its epochs, nothing to resume; train anew from its weights: "
+            f"vidcv train DATASET --model {os.path.join(run, 'weights', 'best.pt')}"
         )
+    if status == "running" and record.get("host") == socket.gethostname() and _alive(record.get("pid")):
+        raise VidcvError(f"--resume {given}: that run is still training (pid {record['pid']}): stop it first")
+    if not os.path.isfile(last):
+        raise VidcvError(f"--resume {given}: it stopped before its first epoch ended (no weights/last.pt): train anew")
+    dataset = record.get("dataset") or {}
+    path = str(dataset.get("path") or "")
+    if options.dataset and os.path.abspath(options.dataset) != path:
+        raise VidcvError(f"--resume {given}: that run trains on {path}, not {options.dataset}: leave DIR out")
+    data = read_dataset(path)
+    settings = record.get("options") or {}
+    imgsz = int(settings.get("imgsz") or 640)
+    kept = TrainOptions(
+        dataset=path,
+        model=str(settings.get("model") or ""),
+        epochs=int(settings.get("epochs") or 1),
+        imgsz=imgsz,
+        batch=int(settings.get("batch") or 16),
+        device=options.device,
+        out=run,
+        workers=options.workers,
+        seed=int(settings.get("seed") or 0),
+        resume=run,
+    )
+    resumed = [*record.get("resumed", []), now()]
+    update_record(run, status="running", ended=None, resumed=resumed)
+    return Plan(kept, data, last, imgsz, run, resume=True, digest=str(dataset.get("digest") or ""))
 
 
 def plan_training(options: TrainOptions) -> Plan:
     """Check the options and the dataset, claim the run folder and write its first record (status running)."""
     options.check()
+    if options.resume:
+        return plan_resume(options)
     data = read_dataset(options.dataset)
     model = check_model(data, options.model)
     imgsz = options.imgsz or (224 if data.task == "classify" else 640)
     run = claim_run_folder(options.out, data.name)
     dataset = {"path": data.root, "format": data.fmt, "task": data.task, "classes": data.names, "images": data.images}
-    settings = {**asdict(options), "dataset": data.root, "model": model, "imgsz": imgsz, "out": run}
+    settings = {k: v for k, v in asdict(options).items() if k != "resume"}
+    settings.update(dataset=data.root, model=model, imgsz=imgsz, out=run)
     write_record(run, new_record(dataset, settings))
     return Plan(options, data, model, imgsz, run)
 
@@ -144,6 +214,7 @@ class TrainingProcess:
         self._cancelled = False
         self._killed = False
         self._epoch = 0  #: the last epoch reported complete
+        self._told = False  #: the child has sent its last event (Finished, Stopped or Failed)
         self._stdin_lock = threading.Lock()
         self._send(plan.to_json())
         self._reader = threading.Thread(target=self._read, name="vidcv-train-events", daemon=True)
@@ -211,10 +282,14 @@ class TrainingProcess:
             yield event
 
     def close(self) -> None:
-        """Kill the child if it still runs, and wait for it."""
-        if self._child.poll() is None:
+        """Wait for the child, which ends by itself once it has said how it ended (up to ``CLOSE_WAIT_S``); kill it
+        if it has not said so, or does not end."""
+        if not self._told:
             self.kill()
-        self._reader.join()
+        self._reader.join(CLOSE_WAIT_S)
+        if self._reader.is_alive():
+            self.kill()
+            self._reader.join()
 
     def __enter__(self) -> TrainingProcess:
         return self
@@ -235,6 +310,7 @@ class TrainingProcess:
                 if terminal is not None:
                     continue
                 terminal = event
+                self._told = True
             self._queue.put(event)
         code = self._child.wait()
         with self._stdin_lock:
