@@ -224,6 +224,26 @@ def test_an_atomic_write_refused_by_a_read_only_file_system_says_so(tmp_path, mo
     )
 
 
+def test_the_folders_a_run_made_are_removed_only_while_empty_and_real(tmp_path, victim):
+    """missing_folders, taken before the folders are made, names only what was not there; remove_empty_folders
+    then removes those still empty, deepest first, and leaves a folder with a file and a link alone."""
+    (tmp_path / "there").mkdir()
+    assert fileio.missing_folders(str(tmp_path / "there")) == []
+    made = fileio.missing_folders(str(tmp_path / "there" / "a" / "b"))
+    assert made == [str(tmp_path / "there" / "a" / "b"), str(tmp_path / "there" / "a")]
+    full = fileio.missing_folders(str(tmp_path / "full" / "x"))
+    linked = fileio.missing_folders(str(tmp_path / "linked"))
+    os.makedirs(tmp_path / "there" / "a" / "b")
+    os.makedirs(tmp_path / "full" / "x")
+    (tmp_path / "full" / "x" / "kept.txt").write_text("written")
+    os.symlink(victim, tmp_path / "linked")  # a link where vidcv made a folder: not followed, not removed
+    removed = fileio.remove_empty_folders([*full, *made, *linked])
+    assert removed == made
+    assert sorted(os.listdir(tmp_path)) == ["full", "linked", "there", "victim.txt"]
+    assert os.listdir(tmp_path / "there") == []
+    assert (tmp_path / "full" / "x" / "kept.txt").exists() and os.path.islink(tmp_path / "linked")
+
+
 def test_remove_stale_partials_of_a_file_removes_only_its_own(tmp_path):
     mine, other = touch(tmp_path / ".x.partial.mp4"), touch(tmp_path / ".y.partial.mp4")
     assert fileio.remove_stale_partials(str(tmp_path / "x.mp4")) == [mine]

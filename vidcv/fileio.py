@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, BinaryIO
 
@@ -174,6 +174,34 @@ def remove_tree(path: str) -> bool:
         return remove(path)
     shutil.rmtree(path)
     return True
+
+
+def missing_folders(folder: str) -> list[str]:
+    """The folders that making ``folder`` would create (absolute, deepest first); none when it exists. Taken
+    before a run makes its output folders, it is the list of what that run created, to remove again when they
+    stay empty (``remove_empty_folders``)."""
+    missing = []
+    current = os.path.abspath(folder)
+    while not os.path.lexists(current) and os.path.dirname(current) != current:
+        missing.append(current)
+        current = os.path.dirname(current)
+    return missing
+
+
+def remove_empty_folders(folders: Iterable[str]) -> list[str]:
+    """Remove each of ``folders`` that is an empty real folder, deepest first (a folder vidcv made for a run
+    that wrote nothing into it); returns those removed. A link, a file, or a folder with anything in it is left
+    as it is: only an empty folder is removed (``rmdir``), never one with a file that someone put there."""
+    removed = []
+    for folder in sorted(set(folders), key=lambda f: f.count(os.sep), reverse=True):
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):  # a link or a file there now: not what vidcv made
+                continue
+            os.rmdir(folder)
+        except OSError:  # gone already, not empty, or not ours to remove
+            continue
+        removed.append(folder)
+    return removed
 
 
 def discard_tree(path: str) -> None:

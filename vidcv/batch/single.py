@@ -47,6 +47,23 @@ def check_outputs(outputs: RunOutputs) -> None:
             check_writable(path)
 
 
+def output_folders(outputs: RunOutputs) -> list[str]:
+    """The folders that checking and writing ``outputs`` would create because they do not exist yet (absolute,
+    deepest first): the folder of each file, the folder of an image pattern, an image folder itself."""
+    from vidcv.fileio import missing_folders
+
+    folders = []
+    for option, path in outputs.named():
+        if option == "--output" and (
+            "%" in path or path.endswith(("/", os.sep)) or os.path.isdir(path) or not os.path.splitext(path)[1]
+        ):
+            folder = os.path.dirname(path) if "%" in path else path  # as vidcv.sinks.check_output reads it
+        else:
+            folder = os.path.dirname(path)
+        folders += missing_folders(folder or os.curdir)
+    return folders
+
+
 def prepare_run(
     source_spec: str,
     pipeline: Pipeline,

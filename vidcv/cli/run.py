@@ -14,6 +14,7 @@ from vidcv.errors import OutputError, VidcvError
 from vidcv.signals import StopSignals, describe, exit_status
 
 if TYPE_CHECKING:
+    from vidcv.batch.single import RunOutputs
     from vidcv.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -140,10 +141,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, signals: StopSignals) -> int:
-    from vidcv.batch.single import RunOutputs, prepare_run, write_stats
-    from vidcv.cli.progress import run_to_end
-    from vidcv.errors import error_line
-    from vidcv.stats import format_table
+    """The checks of the arguments, then the run; a folder the run made for its outputs and left empty (it
+    failed before writing anything, or wrote no frame) is removed again, never one that was there before."""
+    from vidcv.batch.single import RunOutputs, output_folders
+    from vidcv.fileio import remove_empty_folders
 
     if args.max_frames is not None and args.max_frames < 1:
         raise VidcvError(f"--max-frames must be at least 1, got {args.max_frames}")
@@ -159,11 +160,25 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
 
     args.source = resolve_source(args.source[0])  # env:NAME, @FILE: the value, never printed (labels redact it)
     pipeline = resolve_pipeline(args.pipeline)
+    outputs = RunOutputs(args.output, args.detections_jsonl, args.stats_json)
+    created = output_folders(outputs)  # what the checks below will make: not left behind empty
+    try:
+        return _run_outputs(args, signals, pipeline, outputs)
+    finally:
+        remove_empty_folders(created)  # a run that wrote nothing (a source that failed to open) leaves none
+
+
+def _run_outputs(args: argparse.Namespace, signals: StopSignals, pipeline: Pipeline, outputs: RunOutputs) -> int:
+    from vidcv.batch.single import prepare_run, write_stats
+    from vidcv.cli.progress import run_to_end
+    from vidcv.errors import error_line
+    from vidcv.stats import format_table
+
     # the same set-up as each input of `vidcv batch`: outputs checked before the source opens, sinks attached
     runner, total = prepare_run(
         args.source,
         pipeline,
-        RunOutputs(args.output, args.detections_jsonl, args.stats_json),
+        outputs,
         max_frames=args.max_frames,
         realtime=args.realtime,
         reconnect_attempts=args.reconnect_attempts,
