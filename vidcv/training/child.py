@@ -41,6 +41,7 @@ from vidcv.training.events import (
     Status,
     Stopped,
     TrainingEvent,
+    finite,
     to_line,
 )
 from vidcv.training.process import Plan
@@ -419,8 +420,6 @@ def train(plan: Plan, channel: Channel, state: State) -> Finished:
             )
         try:
             model.train(resume=plan.resume, trainer=trainer, **settings)
-        except StopRequested:
-            raise
         finally:
             state.phase = "export"  # a stop from now on takes effect at once
         state.check()
@@ -439,7 +438,7 @@ def train(plan: Plan, channel: Channel, state: State) -> Finished:
     text = preset_text(onnx, data.names, plan.model, data.root, run)
     parse_preset(text, origin=preset)  # the yolo stage loads the model: the preset runs as written
     write_text_atomic(preset, text)
-    metrics = reporter.final or reporter.last_metrics
+    metrics = finite(reporter.final or reporter.last_metrics)
     update_record(
         run,
         status="finished",

@@ -23,6 +23,7 @@ __all__ = [
     "Status",
     "Stopped",
     "TrainingEvent",
+    "finite",
     "from_line",
     "headline",
     "to_line",
@@ -119,18 +120,18 @@ _KINDS: dict[str, type[Any]] = {
 TERMINAL = (Finished, Stopped, Failed)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """JSON has no NaN: a NaN or infinite metric (a validation that found nothing) travels as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     return value
 
 
 def to_line(event: TrainingEvent) -> bytes:
     """The event as one JSON line."""
-    doc = {"event": type(event).__name__.lower(), **_finite(asdict(event))}
+    doc = {"event": type(event).__name__.lower(), **finite(asdict(event))}
     return (json.dumps(doc, ensure_ascii=True) + "\n").encode("ascii")
 
 
