@@ -184,7 +184,7 @@ def plan_training(options: TrainOptions) -> Plan:
 
 def start_training(options: TrainOptions) -> TrainingProcess:
     """Start training as ``options`` say; VidcvError of one line when they or the dataset cannot be trained on
-    (nothing is started then). Call it from a thread that lives as long as the training is followed."""
+    (nothing is started then). Any thread may call it; the child ends when this process does."""
     plan = plan_training(options)
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
