@@ -228,6 +228,8 @@ HANDLER_CASES = [
         EXIT_ERROR,
     ),
     ("label, not a dataset", ["label", "nope"], EXIT_ERROR),
+    ("dataset, not a dataset", ["dataset", "check", "nope"], EXIT_ERROR),
+    ("train, not a dataset", ["train", "nope"], EXIT_ERROR),
     ("batch, a missing input", ["batch", "nope.mp4", "-p", "edges", "--out", "b", "-q"], EXIT_ERROR),
     ("export-script", ["export-script", "edges", "-o", "edges.py"], EXIT_OK),
     ("export-script, missing preset", ["export-script", "nope.yaml"], EXIT_ERROR),

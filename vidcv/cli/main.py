@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from vidcv._version import __version__
-from vidcv.cli import batch, doctor, export_script, extract, label, model, plugins, run, sources
+from vidcv.cli import batch, dataset, doctor, export_script, extract, label, model, plugins, run, sources, train
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from vidcv.cli.output import say
 from vidcv.errors import VidcvError, error_line
@@ -29,7 +29,7 @@ log = logging.getLogger("vidcv")
 
 #: The subcommands, in the order of ``vidcv --help``; each module has ``add_parser(sub, common)``, which
 #: sets the handler (``args -> exit status``) as the parser's default.
-COMMANDS = (run, batch, plugins, sources, extract, label, export_script, model, doctor)
+COMMANDS = (run, batch, plugins, sources, extract, label, dataset, export_script, model, doctor, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -702,7 +702,7 @@ class Checker:
 
     def _save_names(self, names: list[str]) -> None:
         """The class names a killed class merge set (its labels are rewritten already): saved to data.yaml."""
-        self.session._save_names(names)
+        self.session.save_names(names)
 
     def _inside(self, path: str) -> None:
         """OutputError for a file outside the dataset; LinkRefused for a link on the way to it, or at it."""

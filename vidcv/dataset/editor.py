@@ -78,16 +78,20 @@ def _images_in(folder: str) -> list[str]:
 def split_folders(root: str, meta: dict[str, Any]) -> dict[str, str]:
     """The image folder of each split: data.yaml's (relative to its ``path`` or the dataset, ``../x`` as
     ultralytics reads it), else ``images/SPLIT``."""
-    base = meta.get("path")
-    base = base if isinstance(base, str) and os.path.isabs(base) and os.path.isdir(base) else root
+    declared = meta.get("path")
+    bases = [root]  # a copied dataset's data.yaml may still name the original's folder: its own comes first
+    if isinstance(declared, str) and os.path.isabs(declared) and os.path.isdir(declared):
+        bases.append(declared)
     folders = {}
     for split in SPLITS:
         value = meta.get(split)
         if isinstance(value, str) and value:
-            path = os.path.normpath(os.path.join(base, value))
-            if not os.path.isdir(path) and value.startswith("../"):
-                path = os.path.normpath(os.path.join(base, value[3:]))
-            folders[split] = path
+            tries = [
+                os.path.normpath(os.path.join(b, v))
+                for b in bases
+                for v in (value, value[3:] if value.startswith("../") else value)
+            ]
+            folders[split] = next((t for t in tries if os.path.isdir(t)), tries[0])
         else:
             folders[split] = os.path.join(root, "images", split)
     return folders
@@ -256,7 +260,7 @@ class LabelSession:
             self.lock = DatasetLock(self.root)
             self.lock.acquire()
             self.journal = Journal(self.root)
-            self.journal.on_names = self._save_names
+            self.journal.on_names = self.save_names
             try:
                 self.journal.recover()
             except BaseException:
@@ -456,7 +460,7 @@ class LabelSession:
         self._require_open()
         name = clean_name(name)
         if name not in self.names:
-            self._save_names([*self.names, name])
+            self.save_names([*self.names, name])
         return self.names.index(name)
 
     def rename_class(self, cid: int, name: str) -> None:
@@ -471,7 +475,7 @@ class LabelSession:
         if name not in self.names:
             names = list(self.names)
             names[cid] = name
-            self._save_names(names)
+            self.save_names(names)
             return
         target = self.names.index(name)
         new_id = {c: (target if c == cid else c) for c in range(len(self.names))}
@@ -495,7 +499,7 @@ class LabelSession:
         journal.begin_moves(moves, names=names)
         for src, dst in moves:
             rename(os.path.join(self.root, src), os.path.join(self.root, dst))
-        self._save_names(names)
+        self.save_names(names)
         journal.done()
         self._changed()
 
@@ -508,7 +512,7 @@ class LabelSession:
                     files.append(label)
         return files
 
-    def _save_names(self, names: list[str]) -> None:
+    def save_names(self, names: list[str]) -> None:
         """data.yaml's names (and classes.txt) become ``names``; data.yaml's other keys are kept."""
         self.names = list(names)
         if self.writer is not None:

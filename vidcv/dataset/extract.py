@@ -9,7 +9,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -222,19 +222,31 @@ def check_labels(pipeline: Pipeline, writer: Dataset, options: ExtractOptions) -
         )
 
 
-def provenance(source: Source, pipeline: Pipeline) -> dict:
-    """What every manifest line records about how its labels were made."""
-    preset = dump_preset(pipeline)
+def detector_settings(pipeline: Pipeline) -> list[dict[str, Any]]:
+    """The enabled stages that say how labels were made (a model, a cascade, thresholds), with those values."""
     models = []
     for i, stage in enumerate(pipeline.stages):
         keys = stage.plugin.provenance_params()
         settings = {k: v for k, v in stage.plugin.values().items() if k in keys}
         if settings and stage.enabled:
             models.append({"stage": pipeline.stage_name(i), **settings})
+    return models
+
+
+def source_path(spec: str) -> dict[str, str]:
+    """``{"source_path": ABSOLUTE}`` for a source that is a file or folder here (the dataset view propagates
+    boxes through it from any working folder), else nothing."""
+    return {"source_path": os.path.abspath(spec)} if spec and os.path.exists(spec) else {}
+
+
+def provenance(source: Source, pipeline: Pipeline) -> dict:
+    """What every manifest line records about how its labels were made, and where its frames came from."""
+    preset = dump_preset(pipeline)
     return {
         "source": source.label,
+        **source_path(source.spec),
         "preset_sha256": hashlib.sha256(preset.encode()).hexdigest()[:16],
-        "detectors": models,
+        "detectors": detector_settings(pipeline),
     }
 
 

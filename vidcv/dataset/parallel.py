@@ -248,6 +248,11 @@ def extract_parallel(
     """Extract ``sources`` into the dataset of ``options.out`` with ``workers`` processes detecting and this one
     writing. ``should_stop`` is polled (a signal): the workers then stop and what they sent is filed. The
     dataset is opened (locked) before the workers start and closed at the end, also on a stop or a fault."""
+    if options.select:
+        raise DatasetError(
+            "--select scores an input's frames and reads the chosen ones again in one process: drop --workers "
+            "and --engine ray (several inputs are then selected one after another)"
+        )
     from vidcv.presets import find_preset, load_preset
 
     pipeline = load_preset(find_preset(preset))  # checked here: a bad preset is one line before any worker

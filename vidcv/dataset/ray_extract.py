@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from vidcv.dataset.existing import DatasetError
 from vidcv.dataset.extract import ExtractOptions, open_writer, provenance
 from vidcv.dataset.many import ManyOutcome, OnInput
 from vidcv.dataset.parallel import Filing, Message, sampled_messages
@@ -61,6 +62,11 @@ def extract_ray(
     (at most ``engine.workers`` at once; default: the cluster's CPUs) and this process writing. The cluster
     is reached before the dataset is opened (locked); ``should_stop`` is polled (a signal): the tasks are
     then cancelled and what they sent is kept. The dataset is closed at the end, also on a stop or a fault."""
+    if options.select:
+        raise DatasetError(
+            "--select scores an input's frames and reads the chosen ones again in one process: drop --workers "
+            "and --engine ray (several inputs are then selected one after another)"
+        )
     from vidcv.presets import find_preset, load_preset
     from vidcv.sources import parse_source
 
