@@ -4,6 +4,8 @@
 import json
 import os
 import pathlib
+import subprocess
+import sys
 
 import cv2
 import pytest
@@ -12,6 +14,7 @@ from batch_helpers import partial_leftovers
 from media import write_video
 from vidcv.batch.job import InputJob, run_job, staging_dir
 from vidcv.batch.ledger import (
+    LOCK_NAME,
     BatchLock,
     InputRecord,
     Ledger,
@@ -91,6 +94,65 @@ def test_one_batch_at_a_time_writes_into_a_folder(tmp_path):
         pass
     with BatchLock(str(tmp_path)):  # released
         pass
+
+
+def test_a_batch_removes_its_lock_file_when_it_ends_however_it_ends(tmp_path):
+    lock = tmp_path / LOCK_NAME
+    with BatchLock(str(tmp_path)):
+        assert lock.exists()
+    assert not lock.exists()
+    for ending in (VidcvError("the pipeline failed"), KeyboardInterrupt()):
+        with pytest.raises(type(ending)), BatchLock(str(tmp_path)):
+            raise ending
+        assert not lock.exists()
+    lock.write_text("")  # left by a batch killed outright (SIGKILL): locked again, then removed
+    with BatchLock(str(tmp_path)):
+        pass
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(VidcvError), BatchLock(str(tmp_path)), BatchLock(str(tmp_path)):
+        pass  # the refused one leaves the holder's file alone; the holder removes it
+    assert os.listdir(tmp_path) == []
+
+
+# each process takes the lock ROUNDS times (a refusal is retried) and, holding it, marks the folder as taken
+# and adds one to a counter: a mark already there, or a lost addition, is two batches holding the lock at once
+HOLDER = """
+import os, sys, time
+from vidcv.batch.ledger import BatchLock
+from vidcv.errors import VidcvError
+out, rounds = sys.argv[1], int(sys.argv[2])
+mark, counter = os.path.join(out, "held-by"), os.path.join(out, "counter")
+done = 0
+while done < rounds:
+    try:
+        with BatchLock(out):
+            fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL)  # FileExistsError: two holders
+            with open(counter) as fh:
+                n = int(fh.read())
+            time.sleep(0.001)
+            with open(counter, "w") as fh:
+                fh.write(str(n + 1))
+            os.close(fd)
+            os.remove(mark)
+        done += 1
+    except VidcvError:
+        time.sleep(0.0005)
+"""
+
+
+def test_batches_in_several_processes_never_hold_the_lock_at_once(tmp_path):
+    """Each ending batch removes the lock file while a concurrent one may have it open: the one that then
+    locks the removed file sees so and locks the file anew, so that mutual exclusion holds."""
+    (tmp_path / "counter").write_text("0")
+    processes, rounds = 4, 40
+    procs = [
+        subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), str(rounds)], stderr=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    errors = [proc.communicate(timeout=120)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * processes, errors
+    assert (tmp_path / "counter").read_text() == str(processes * rounds)
+    assert sorted(os.listdir(tmp_path)) == ["counter"]  # no lock file left by the last one
 
 
 def test_a_job_writes_its_folder_whole_and_a_stopped_one_leaves_nothing(tmp_path, video_file):

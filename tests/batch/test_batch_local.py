@@ -91,6 +91,7 @@ def test_each_input_gets_its_folder_and_one_ledger_line_and_bad_ones_do_not_stop
     assert (cut["status"], cut["frames"]) == ("failed", 36) and "truncated" in cut["error"]
     assert len((root / "out" / "a" / "cut" / "detections.jsonl").read_text().splitlines()) == 36
     assert partial_leftovers(root / "out") == []
+    assert not (root / "out" / ".batch.lock").exists()  # the batch's own lock file goes with it
     # the summary, and on the terminal a bar over the inputs with the frames, and each failure named
     assert re.search(r"done\s+2\n\s+failed\s+3\n\s+skipped\s+0\n\s+frames\s+116\n", stdout), stdout
     assert (
@@ -202,7 +203,7 @@ def test_ctrl_c_stops_the_workers_cleanly_and_keeps_what_finished(make_clips, tm
     assert "interrupted: " in stderr and "run the same command again to do the rest" in stderr
     assert "Traceback" not in stderr
     assert all(line["status"] == "ok" for line in ledger(out))
-    assert partial_leftovers(out) == []
+    assert partial_leftovers(out) == [] and not (out / ".batch.lock").exists()  # interrupted: the lock file goes too
     wait_for(lambda: all(gone(pid) for pid in workers), "the workers to exit", limit_s=30)
     res = run_cli("batch", *clips, "-p", "shapes", "--out", str(out), "--workers", "2", timeout=240)
     assert res.returncode == 0, res.stderr

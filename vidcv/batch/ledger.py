@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from vidcv.errors import OutputError, VidcvError, write_error
-from vidcv.fileio import ensure_parent, open_fd, open_file, remove_stale_partials, write_text_atomic
+from vidcv.fileio import ensure_parent, open_fd, open_file, remove, remove_stale_partials, write_text_atomic
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -189,7 +189,11 @@ def _video_reason(path: str, frames: int) -> str | None:
 
 class BatchLock:
     """Only one batch writes into a folder at a time: an exclusive lock on ``OUT/.batch.lock``, which the
-    system releases when the process ends, however it ends (SIGKILL included)."""
+    system releases when the process ends, however it ends (SIGKILL included). The batch removes its lock file
+    when it ends (normally, by an error or Ctrl-C), while it still holds the lock; a batch that locked the
+    file just before it was removed finds it gone (another file, or none, under the name) and locks anew, so
+    that two batches never each hold a lock of their own. A file left by a killed batch is simply locked
+    again."""
 
     def __init__(self, out_dir: str) -> None:
         self.path = os.path.join(out_dir, LOCK_NAME)
@@ -201,19 +205,39 @@ class BatchLock:
             import fcntl
         except ImportError:  # no fcntl (Windows): no lock
             return self
-        fd = open_fd(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise VidcvError(
-                f"another vidcv batch is writing into {os.path.dirname(self.path)}; wait for it to "
-                "end, or choose another --out"
-            ) from None
+        while True:
+            fd = open_fd(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise VidcvError(
+                    f"another vidcv batch is writing into {os.path.dirname(self.path)}; wait for it to "
+                    "end, or choose another --out"
+                ) from None
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # the batch before removed the file between our open and our lock: lock the new one
         self._fd = fd
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if _same_file(fd, self.path):  # removed while held: no one locks a file about to vanish
+                remove(self.path)
+        except (OSError, OutputError):  # gone, or swapped for a link (never followed): the lock is let go anyway
+            pass
+        finally:
+            os.close(fd)
+
+
+def _same_file(fd: int, path: str) -> bool:
+    """Whether ``path`` (itself, not a link's target) is still the file open as ``fd``."""
+    try:
+        held, there = os.fstat(fd), os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino)
