@@ -3,6 +3,7 @@ the preset that runs its model, the dataset's manifest line, Ctrl-C keeping last
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -101,8 +102,15 @@ def test_the_preset_runs_the_model_from_any_folder(trained, tmp_path):
     lines = [json.loads(line) for line in dets.read_text().splitlines()]
     assert len(lines) == 6 and all("detections" in line for line in lines)
     stages = yaml.safe_load(open(pipeline))["pipeline"]
-    assert [s["plugin"] for s in stages] == ["yolo", "annotate"] and os.path.isabs(stages[0]["params"]["model"])
-    info = run_cli("model", "info", stages[0]["params"]["model"], "--json", "--device", "cpu")
+    assert [s["plugin"] for s in stages] == ["yolo", "annotate"]
+    assert stages[0]["params"]["model"] == os.path.join("weights", "best.onnx")  # found beside the preset
+    moved = tmp_path / "moved-run"
+    shutil.copytree(run, moved)  # a run folder copied whole still runs
+    res = run_cli(
+        "run", video, "--pipeline", str(moved / "pipeline.yaml"), "--max-frames", "2", "-q", cwd=str(elsewhere)
+    )
+    assert res.returncode == 0, res.stderr
+    info = run_cli("model", "info", os.path.join(run, "weights", "best.onnx"), "--json", "--device", "cpu")
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["classes"] == {"0": "square", "1": "circle"}  # the dataset's classes
 

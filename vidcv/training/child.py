@@ -436,7 +436,7 @@ def train(plan: Plan, channel: Channel, state: State) -> Finished:
 
     preset = os.path.join(run, PRESET_NAME)
     text = preset_text(onnx, data.names, plan.model, data.root, run)
-    parse_preset(text, origin=preset)  # the yolo stage loads the model: the preset runs as written
+    parse_preset(text, origin=preset, folder=run)  # the yolo stage loads the model: the preset runs as written
     write_text_atomic(preset, text)
     metrics = finite(reporter.final or reporter.last_metrics)
     update_record(

@@ -123,16 +123,22 @@ def new_record(dataset: dict[str, Any], options: dict[str, Any]) -> dict[str, An
     }
 
 
+def is_inside(path: str, folder: str) -> bool:
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
+    return not rel.startswith(os.pardir) and not os.path.isabs(rel)
+
+
 def preset_text(onnx: str, names: list[str], model: str, dataset: str, run: str) -> str:
-    """``pipeline.yaml``: the yolo stage on the run's ONNX model (an absolute path, so that the preset runs from
-    any working folder) and the annotate stage; the classes in its comment and description."""
+    """``pipeline.yaml``: the yolo stage on the run's ONNX model (by its path inside the run folder, which a
+    preset resolves from its own folder: the preset runs from any working folder, and so does a run folder
+    moved or copied whole) and the annotate stage; the classes in its comment and description."""
     import yaml  # here: the parent side of a training stays light
 
     doc = {
         "description": f"{os.path.basename(model)} trained on {os.path.basename(dataset.rstrip(os.sep))} "
         f"(classes: {', '.join(names)})",
         "pipeline": [
-            {"plugin": "yolo", "params": {"model": onnx}},
+            {"plugin": "yolo", "params": {"model": os.path.relpath(onnx, run) if is_inside(onnx, run) else onnx}},
             {"plugin": "annotate"},
         ],
     }
