@@ -97,7 +97,8 @@ def test_each_input_gets_its_folder_and_one_ledger_line_and_bad_ones_do_not_stop
     assert (
         f"failed: {videos / 'b' / 'bad.mp4'}: " in terminal and f"failed: {videos / 'c' / 'missing.mp4'}: " in terminal
     )
-    assert re.search(r"\d/5 \[.*input.*frames=\d+", terminal), terminal
+    assert re.search(r"\d/5 inputs \[[^]]*frames=\d+, fps=[\d.]+", terminal), terminal
+    assert "input/s" not in terminal and "frame/s" not in terminal  # one rate: the frames' fps
 
 
 def test_an_input_gets_exactly_what_vidcv_run_writes_for_it_alone(first_batch, tmp_path):

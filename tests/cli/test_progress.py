@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import signal
 import sys
 from typing import ClassVar
@@ -15,7 +16,7 @@ from vidcv.events import RunEnded, SourceState, SourceStateChanged, StageError, 
 from vidcv.pipeline import Pipeline
 from vidcv.runner import Runner
 from vidcv.sources import FileSource, PatternSource
-from vidcv.stats import RunSummary
+from vidcv.stats import RunSummary, format_table
 
 
 class FakeBar:
@@ -60,12 +61,14 @@ def no_bar(monkeypatch):
     monkeypatch.setattr(tqdm, "tqdm", refuse)
 
 
-def summary(frames, fps, dropped=0):
-    return RunSummary(frames, frames + dropped, 1.0, fps, dropped, fps, None, None)
+def summary(frames, wall_s, dropped=0, recent_fps=999.0):
+    """A run's figures: ``frames`` in ``wall_s`` seconds; ``recent_fps``, the rate of the last seconds that a
+    statistics event carries as its ``fps``, is never what the bar shows."""
+    return RunSummary(frames, frames + dropped, wall_s, recent_fps, dropped, recent_fps, None, None)
 
 
-def stats(frames, fps, dropped=0):
-    return StatsUpdated(summary(frames, fps, dropped), frames - 1, False, False)
+def stats(frames, wall_s, dropped=0):
+    return StatsUpdated(summary(frames, wall_s, dropped), frames - 1, False, False)
 
 
 def test_a_bar_follows_the_statistics_and_the_source_state_of_a_live_run(fake_bar):
@@ -78,34 +81,34 @@ def test_a_bar_follows_the_statistics_and_the_source_state_of_a_live_run(fake_ba
         assert bar.kw["file"] is sys.stderr
         emit(SourceStateChanged("pattern:", SourceState.CLOSED, SourceState.OPENING))
         emit(SourceStateChanged("pattern:", SourceState.OPENING, SourceState.OPEN))
-        emit(stats(4, 30.0))
+        emit(stats(4, 0.2))  # 20 fps so far
         emit(SourceStateChanged("pattern:", SourceState.OPEN, SourceState.RECONNECTING, "attempt 3 in 2.0 s"))
         emit(StageError(0, "blur", 5, "bad frame"))  # not drawn
-        emit(stats(7, 12.54, dropped=2))
+        emit(stats(7, 0.56, dropped=2))  # 12.5
         emit(SourceStateChanged("pattern:", SourceState.RECONNECTING, SourceState.OPEN, "reconnected"))
-        emit(RunEnded(summary(10, 29.96, dropped=2), None, False))
+        emit(RunEnded(summary(10, 0.5, dropped=2, recent_fps=10.0), None, False))  # 20
         assert bar.updates == [4, 3, 3] and bar.n == 10
         reconnecting = "reconnecting attempt 3 in 2.0 s"
         assert bar.draws == [
             {"fps": "0.0", "dropped": "0", "source": "opening"},  # a state is drawn as it comes
             {"fps": "0.0", "dropped": "0"},
-            {"fps": "30.0", "dropped": "0"},  # live: dropped shown
+            {"fps": "20.0", "dropped": "0"},  # live: dropped shown
             # drawn at once, before the next statistics (frames stand still while a stream is away)
-            {"fps": "30.0", "dropped": "0", "source": reconnecting},
+            {"fps": "20.0", "dropped": "0", "source": reconnecting},
             {"fps": "12.5", "dropped": "2", "source": reconnecting},
             {"fps": "12.5", "dropped": "2"},  # open again: no source state, drawn at once too
-            {"fps": "30.0", "dropped": "2"},
+            {"fps": "20.0", "dropped": "2"},
         ]
         assert not bar.closed
     assert bar.closed and not runner.events  # closed and unsubscribed on exit
-    progress(stats(12, 30.0))  # a late event draws nothing
+    progress(stats(12, 0.4))  # a late event draws nothing
     assert bar.updates == [4, 3, 3]
 
 
 def test_a_file_run_shows_no_drops(fake_bar, video_file):
     runner = Runner(FileSource(video_file), Pipeline())
     with Progress(runner, total=60, enabled=True):
-        runner.events.emit(stats(5, 100.0))
+        runner.events.emit(stats(5, 0.05))
     assert fake_bar[0].postfixes == [{"fps": "100.0"}] and fake_bar[0].closed
 
 
@@ -114,7 +117,7 @@ def test_a_disabled_progress_never_makes_a_bar(no_bar, video_file):
     with Progress(runner, total=60, enabled=False) as progress:
         assert not runner.events  # not even subscribed
         runner.run()
-        progress(stats(60, 100.0))  # drawing without a bar is a no-op
+        progress(stats(60, 0.6))  # drawing without a bar is a no-op
     assert progress._bar is None
 
 
@@ -177,3 +180,17 @@ def test_run_to_end_draws_a_real_bar_on_a_terminal(monkeypatch, video_file):
     assert bar.total == 60 and bar.n_at_close == 60
     assert "fps=" in str(bar.postfix)
     assert "0/60" in terminal.getvalue()  # drawn on the terminal (stderr)
+    # one rate: tqdm's own (frame/s) is not drawn, and the last fps drawn is the summary line's
+    assert "frame/s" not in terminal.getvalue() and terminal.getvalue().count("fps=") >= 1
+    assert bar.postfix == f"fps={runner.summary().fps:.1f}"
+    assert f"= {runner.summary().fps:.1f} fps" in format_table(runner.summary())
+
+
+def test_a_live_counter_shows_one_rate_too(monkeypatch):
+    terminal = TerminalIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    runner = Runner(PatternSource("pattern:", 64, 48, fps=200), Pipeline(), max_frames=40)
+    assert run_to_end(runner, None, quiet=False) is None
+    drawn = terminal.getvalue()
+    assert re.search(r"\d+frame \[\d\d:\d\d, fps=[\d.]+, dropped=\d+\]", drawn), drawn
+    assert "frame/s" not in drawn and "it/s" not in drawn

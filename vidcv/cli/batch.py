@@ -80,9 +80,14 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.set_defaults(handler=batch_command)
 
 
+#: the inputs done, with one rate: the frames' (fps in the postfix), not tqdm's inputs per second as well
+BATCH_BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} inputs [{elapsed}<{remaining}{postfix}]"
+
+
 class BatchProgress:
-    """One bar over the inputs, with the frames and their rate; failures named above it as they happen (on
-    stderr; without a terminal, only the failures)."""
+    """One bar over the inputs, with the frames and their rate (frames per second since the batch began, as
+    ``vidcv run``'s bar and the summary); failures named above it as they happen (on stderr; without a
+    terminal, only the failures)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -108,7 +113,14 @@ class BatchProgress:
             if self.enabled:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=event.inputs, unit="input", dynamic_ncols=True, file=sys.stderr, leave=False)
+                self._bar = tqdm(
+                    total=event.inputs,
+                    unit="input",
+                    dynamic_ncols=True,
+                    file=sys.stderr,
+                    leave=False,
+                    bar_format=BATCH_BAR_FORMAT,
+                )
         elif isinstance(event, InputProgress):
             self._running[event.index] = event.frames
             self._draw(0)

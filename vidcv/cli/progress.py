@@ -2,6 +2,9 @@
 
 The bar is a run observer: it moves on the runner's statistics events and shows the source's state
 (reconnecting, refused; attempt 3 in 2.0 s) from its state events, redrawn as each comes; nothing polls.
+It shows one rate, ``fps``: the frames processed (written) per second since the run began, the figure of the
+summary line at the end (``N frames in T s = F fps``); tqdm's own rate, smoothed over its redraws, is left
+out of the bar, as two different rates side by side said neither.
 """
 
 from __future__ import annotations
@@ -17,6 +20,17 @@ from vidcv.cli.output import say
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.runner import Runner
 from vidcv.signals import StopSignals, describe, exit_status
+from vidcv.stats import RunSummary
+
+#: tqdm's bar and counter without its own rate (``{rate_fmt}``): the one rate is the ``fps`` of the postfix
+BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+COUNTER_FORMAT = "{n_fmt}{unit} [{elapsed}{postfix}]"
+
+
+def run_fps(summary: RunSummary) -> float:
+    """Frames processed per second since the run began: what the summary line says at the end (a statistics
+    event's own ``fps`` is the rate of the last seconds, which the window's readout shows)."""
+    return summary.frames / summary.wall_s if summary.wall_s > 0 else 0.0
 
 
 class Progress:
@@ -37,7 +51,14 @@ class Progress:
         if self.enabled:
             from tqdm import tqdm  # imported only on a terminal
 
-            self._bar = tqdm(total=self.total, unit="frame", dynamic_ncols=True, file=sys.stderr, leave=False)
+            self._bar = tqdm(
+                total=self.total,
+                unit="frame",
+                dynamic_ncols=True,
+                file=sys.stderr,
+                leave=False,
+                bar_format=BAR_FORMAT if self.total else COUNTER_FORMAT,
+            )
             self.runner.subscribe(self)
         return self
 
@@ -54,7 +75,7 @@ class Progress:
             self._source = f"{event.new} {event.detail}".strip() if busy else ""
             self._draw(None, *self._rates)  # at once: frames stand still while a stream is away
         elif isinstance(event, (StatsUpdated, RunEnded)):
-            self._draw(event.summary.frames, event.summary.fps, event.summary.dropped)
+            self._draw(event.summary.frames, run_fps(event.summary), event.summary.dropped)
 
     def _draw(self, frames: int | None, fps: float, dropped: int) -> None:
         """Move the bar to ``frames`` (None: where it is); redraw also when only the postfix changed (tqdm alone redraws on
