@@ -138,3 +138,34 @@ def full_tmpfs(free_pages: int = 1, size: str = "3m") -> Iterator[str]:
     finally:
         subprocess.run(["umount", folder], check=True)
         os.rmdir(folder)
+
+
+SHAPE_NAMES = {0: "square", 1: "circle"}
+
+
+def make_shapes_dataset(root: str, frames: int = 16) -> str:
+    """A vidcv yolo dataset of ``frames`` 96x96 images, each a red square and a blue circle at known places; 12
+    frames go to train and 4 to val (frame split, seed 0)."""
+    from vidcv.dataset.writer import DatasetWriter
+    from vidcv.detections import Detections
+
+    rng = np.random.default_rng(0)
+    writer = DatasetWriter(root, "yolo", (0.75, 0.25, 0.0), "frame", seed=0)
+    writer.open()
+    try:
+        for i in range(frames):
+            img = np.full((96, 96, 3), 60, np.uint8) + rng.integers(0, 20, (96, 96, 3), dtype=np.uint8)
+            boxes = []
+            for cls in (0, 1):
+                s = int(rng.integers(18, 30))
+                x, y = (int(v) for v in rng.integers(0, 96 - s, 2))
+                if cls == 0:
+                    cv2.rectangle(img, (x, y), (x + s - 1, y + s - 1), (40, 40, 230), -1)
+                else:
+                    cv2.circle(img, (x + s // 2, y + s // 2), s // 2, (230, 80, 40), -1)
+                boxes.append((x, y, x + s, y + s))
+            dets = Detections(np.array(boxes, np.float32), np.ones(2, np.float32), np.array([0, 1]), names=SHAPE_NAMES)
+            writer.add("shapes", i, img, dets, {"source": "generated"})
+    finally:
+        writer.close()
+    return root
