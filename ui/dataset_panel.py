@@ -4,6 +4,7 @@ frame holds, which the class filter and the counts read."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 
@@ -57,26 +58,38 @@ def class_ids_in(path: str) -> list[int]:
     return ids
 
 
+def file_stamp(path: str) -> tuple[int, int]:
+    """(modification time in ns, size) of a file; (-1, -1) when it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return -1, -1
+    return st.st_mtime_ns, st.st_size
+
+
 class LabelIndex:
     """Which classes each frame holds, and how often: read from the label files once, kept up to date with every
-    save (a classify frame holds its folder's class)."""
+    save here, and read again for the files that changed since (a classify frame holds its folder's class)."""
 
     def __init__(self) -> None:
         self.by_key: dict[str, Counter[int]] = {}
+        self.stamps: dict[str, tuple[int, int]] = {}  #: each label file's stamp when it was read
 
     def scan(self, frames: Iterable[FrameRef], names: list[str], rescan: bool = False) -> None:
-        """Index the frames not indexed yet (every frame with ``rescan``)."""
-        if rescan:
-            self.by_key.clear()
+        """Index the frames not indexed yet; with ``rescan``, also those whose label file changed since."""
         for frame in frames:
-            if frame.key not in self.by_key:
-                if frame.cls:
+            if frame.cls or not frame.label:
+                if rescan or frame.key not in self.by_key:
                     self.by_key[frame.key] = Counter([names.index(frame.cls)] if frame.cls in names else [])
-                else:
-                    self.by_key[frame.key] = Counter(class_ids_in(frame.label) if frame.label else [])
+                continue
+            stamp = file_stamp(frame.label)
+            if frame.key not in self.by_key or (rescan and stamp != self.stamps.get(frame.key)):
+                self.by_key[frame.key] = Counter(class_ids_in(frame.label))
+                self.stamps[frame.key] = stamp
 
     def set(self, frame: FrameRef, labels: Iterable[Label]) -> None:
         self.by_key[frame.key] = Counter(lab.cls for lab in labels)
+        self.stamps[frame.key] = file_stamp(frame.label)
 
     def holds(self, frame: FrameRef, cid: int) -> bool:
         counts = self.by_key.get(frame.key, Counter())

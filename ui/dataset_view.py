@@ -100,6 +100,11 @@ class DatasetWindow(QMainWindow):
         self.help_box: QMessageBox | None = None
         self.index = LabelIndex()
         self._ordered: list[FrameRef] = []
+        self._own_change = False  #: this window is changing the session (not an assist, not the main window)
+        self._external = QTimer(self)  #: changes made elsewhere are read again once they pause
+        self._external.setSingleShot(True)
+        self._external.setInterval(150)
+        self._external.timeout.connect(self.refresh_from_disk)
         self.index.scan(session.frames, self.class_names())
 
         self.canvas = LabelCanvas()
@@ -344,11 +349,15 @@ class DatasetWindow(QMainWindow):
         return True
 
     def _do(self, change: Callable[[], object]) -> bool:
+        """Run a change of the session made here (the error, if any, in the status line)."""
+        self._own_change = True
         try:
             change()
         except (VidcvError, OSError) as exc:
             self.show_message(error_line(exc), error=True)
             return False
+        finally:
+            self._own_change = False
         return True
 
     # --- edits ------------------------------------------------------------------------------------------------
@@ -421,7 +430,8 @@ class DatasetWindow(QMainWindow):
             return False
         if merge:  # ids after cid moved down: the histories and the index are stale
             self.canvas.forget_history()
-            self.index.scan(self.session.frames, self.class_names(), rescan=True)
+            self.index = LabelIndex()
+            self.index.scan(self.session.frames, self.class_names())
             current = self.canvas.current_class
             self.canvas.current_class = self.session.names.index(new) if current == cid else current - (current > cid)
             self.show_frame(self.current)
@@ -465,14 +475,36 @@ class DatasetWindow(QMainWindow):
 
     # --- what the window says ---------------------------------------------------------------------------------
     def _session_changed(self) -> None:
-        """The session changed (here, or a frame added from the main window): new frames, counts, badges."""
+        """The session changed: here (an edit, a review), or elsewhere (a frame added from the main window,
+        labels written by an assist). New frames, counts and badges at once; what changed elsewhere is read
+        again from the files once such changes pause (``refresh_from_disk``)."""
         if len(self.index.by_key) != len(self.session.frames):
             self.index.scan(self.session.frames, self.class_names())
             self._refilter()
             if self.current is None and self.session.frames:
                 self.show_frame(self.frames_shown()[0] if self.frames_shown() else None)
+        if not self._own_change:
+            self._external.start()
         self.filmstrip.strip.refresh()
         self._update_counts()
+        self._update_info()
+
+    def refresh_from_disk(self) -> None:
+        """Read every frame's classes and the current frame's labels again (what an assist wrote through the
+        session while this window showed it); the canvas's undo history stays."""
+        self._external.stop()
+        self.index.scan(self.session.frames, self.class_names(), rescan=True)
+        frame = self.current
+        if frame is not None and frame.label and frame.status != REJECTED and self.canvas.image is not None:
+            try:
+                labels = self.session.read_labels(frame, self.canvas.size_wh)
+            except VidcvError as exc:
+                self.show_message(error_line(exc), error=True)
+            else:
+                if labels != self.canvas.labels:
+                    self.canvas.set_labels(labels)
+        self._refresh_classes()
+        self._refilter()
         self._update_info()
 
     def _refresh_classes(self) -> None:
@@ -530,6 +562,7 @@ class DatasetWindow(QMainWindow):
     # --- closing ----------------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         """The session ends with the window: its lock is released."""
+        self._external.stop()
         self.session.on_change = None
         try:
             self.session.close()

@@ -159,7 +159,9 @@ class LabelCanvas(QWidget):
         self.fit()
 
     def set_labels(self, labels: list[Label]) -> None:
-        """Replace the labels shown without an edit (they were changed on disk, a class merge)."""
+        """Replace the labels shown without an edit (they were changed on disk, a class merge); a drag under way
+        is dropped."""
+        self.drag = None
         self.labels = list(labels)
         if self.selected is not None and self.selected >= len(self.labels):
             self.select(None)

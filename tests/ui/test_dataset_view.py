@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from test_label_canvas import LEFT, NONE, W, at, boxes, drag, make_dataset, on_disk, scene
 
 from vidcv.dataset.editor import REJECTED, REVIEWED, UNREVIEWED, LabelSession, label_path_of, statuses
+from vidcv.dataset.labels import Label
 from vidcv.detections import Detections
 from vidcv.ui.dataset_panel import NO_LABELS
 from vidcv.ui.dataset_view import open_dataset_window, run_screenshot
@@ -204,6 +205,19 @@ def test_a_frame_added_while_the_view_is_open_appears(tmp_path, qtbot, open_view
     )
     added = win.session.add_frame("cam", 7, scene(7), dets, {"source": "camera 0", "frame": 7})
     assert added is not None and added in win.filmstrip.strip.frames and "shown <b>3" in win.panel.counts.text()
+
+
+def test_labels_written_through_the_session_elsewhere_show_once_read_again(tmp_path, qtbot, open_view):
+    """An assist writes through the session (a proposal on this frame, on another): the view reads them again."""
+    win = open_view(make_dataset(tmp_path / "ds", frames=2))
+    current, other = win.session.frames
+    win.session.save(current, [Label(1, (200.0, 20.0, 250.0, 60.0), origin="grabcut")], (W, 240))
+    win.session.save(other, [], (W, 240))
+    qtbot.waitUntil(lambda: [lab.cls for lab in win.canvas.labels] == [1], timeout=3000)
+    assert win.canvas.labels[0].origin == "grabcut" and "1 label by grabcut ×1" in win.info.text()
+    win.set_filters(cls=NO_LABELS)
+    assert names(win.frames_shown()) == [other.name]
+    assert win.panel.classes.item(0).text() == "1  box  (0)"
 
 
 KILLED = """
