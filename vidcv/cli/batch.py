@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 EPILOG = """examples:
   vidcv batch videos/ --pipeline track_shapes --out results/
+  vidcv presets shapes > my.yaml                              # a bundled preset to edit (vidcv presets)
   vidcv batch "day1/**/*.mp4" @more.txt -p my.yaml --out results --workers 4 --save-video
-  vidcv batch videos/ -p my.yaml --out results --engine ray --address HEAD:6379
+  vidcv batch videos/ -p motion --out results --engine ray --address HEAD:6379
 
 INPUTS are video files, folders (their video files, subfolders included, in natural order), globs,
 @list.txt files (one path per line) and env:NAME (one of those, held by the environment variable NAME).

@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 RUN_EXAMPLES = """examples:
   vidcv run assets/sample.mp4 --pipeline edges --output out/edges.mp4
+  vidcv presets edges > my.yaml                           # a bundled preset as a file to edit
   vidcv run video.mp4 --pipeline my.yaml --output frames/ --stats-json stats.json
   vidcv run 0 --pipeline edges --realtime                 # camera 0, until Ctrl-C
   vidcv run rtsp://camera.local/stream --output rec.mkv --max-frames 900
-  vidcv run "photos/*.jpg" --pipeline blur.yaml --output out/img_%05d.png
+  vidcv run "photos/*.jpg" --pipeline denoise --output out/img_%05d.png
   vidcv run pattern:1280x720@30 --max-frames 300 --stats-json stats.json
   CAM='rtsp://user:password@camera.local/stream' vidcv run env:CAM -o rec.mkv  # no password in ps
 
@@ -32,7 +33,8 @@ SOURCE is a video file, a camera (0, camera:0, /dev/video0), a stream URL (rtsp:
 udp://, ...), an image folder or glob, or pattern:[WxH][@FPS] for a synthetic test pattern; env:NAME
 or @FILE reads it from an environment variable or from the one line of a file (chmod 600), so that a
 password stays out of the command line, which other users see (ps).
---pipeline takes a preset file or the name of a bundled preset (vidcv plugins lists plugins)."""
+--pipeline takes a preset file or the name of a bundled preset (vidcv presets lists them, vidcv plugins the
+plugins a stage can be)."""
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
