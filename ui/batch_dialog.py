@@ -157,9 +157,7 @@ class BatchDialog(QDialog):
         header.setStretchLastSection(False)
         for column in (2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.bar = QProgressBar()
-        self.bar.setFormat("%v of %m inputs")
-        self.bar.setValue(0)
+        self.bar = QProgressBar()  # says what is chosen until Start, then "%v of %m inputs" (show_idle)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox()
@@ -181,6 +179,7 @@ class BatchDialog(QDialog):
             app.aboutToQuit.connect(self.shutdown)
         self.resize(720, 560)
         self._show_pipeline()
+        self.show_idle()
 
     # --- choosing ---------------------------------------------------------------------------------------------
     def _show_pipeline(self) -> None:
@@ -196,10 +195,29 @@ class BatchDialog(QDialog):
             if spec and spec not in self.specs:
                 self.specs.append(spec)
                 self.inputs.addItem(spec + (os.sep if os.path.isdir(spec) else ""))
+        self.show_idle()
 
     def clear_inputs(self) -> None:
         self.specs.clear()
         self.inputs.clear()
+        self.show_idle()
+
+    def show_idle(self) -> None:
+        """Before a batch has run, the bar says what is chosen, not a count of inputs that are not known yet (a
+        folder's videos are found at Start): an empty bar read '0 of 100 inputs', Qt's default range. After a
+        batch it keeps that batch's count."""
+        if self.running or self.sources:
+            return
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        if not self.specs:
+            self.bar.setFormat("no inputs yet: add videos or a folder")
+        else:
+            chosen = len(self.specs)
+            self.bar.setFormat(
+                f"{chosen} file{'s' if chosen != 1 else ''} or folder{'s' if chosen != 1 else ''} chosen: "
+                "Start processes the videos in them"
+            )
 
     def _choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
@@ -272,6 +290,7 @@ class BatchDialog(QDialog):
         self._frames.clear()
         self._done_frames, self._heading = 0, f"processing {len(sources)} inputs"
         self._fill_rows(sources)
+        self.bar.setFormat("%v of %m inputs")
         self.bar.setRange(0, len(sources))
         self.bar.setValue(0)
         self.message.setText(

@@ -51,7 +51,9 @@ def test_a_batch_of_clips_ends_with_each_row_done_or_failed_and_the_ledger_writt
     dialog = open_dialog(qtbot, window)
     assert dialog.workers.value() == (os.cpu_count() or 1)  # one worker per core unless chosen
     assert dialog.pipeline_label.text().startswith("edges.yaml, 3 stages")
+    assert dialog.bar.text() == "no inputs yet: add videos or a folder"  # not Qt's "0 of 100 inputs"
     dialog.add_inputs([str(videos)])
+    assert dialog.bar.text() == "1 file or folder chosen: Start processes the videos in them"
     dialog.out.setText(str(out))
     dialog.workers.setValue(2)
     dialog.save_video.setChecked(True)
@@ -68,7 +70,9 @@ def test_a_batch_of_clips_ends_with_each_row_done_or_failed_and_the_ledger_writt
     assert [dialog.row(i).text(2) for i in (0, 2)] == ["24", "18"]
     assert all(float(dialog.row(i).text(3)) > 0 for i in (0, 2))
     assert dialog.row(1).foreground(1).color().name() == "#dd3333"
-    assert (dialog.bar.value(), dialog.bar.maximum()) == (3, 3)
+    assert (dialog.bar.value(), dialog.bar.maximum()) == (3, 3) and dialog.bar.text() == "3 of 3 inputs"
+    dialog.clear_inputs()  # the last batch's count stays until the next Start
+    assert dialog.bar.text() == "3 of 3 inputs"
     summary = dialog.message.text()
     assert summary.startswith("done 2, failed 1, skipped 0; 42 frames at ") and str(out) in summary, summary
     assert summary.endswith(f"failed: {os.path.join('b', 'broken.mp4')} (hover a row for its error)")
@@ -125,6 +129,7 @@ def test_what_cannot_start_is_one_red_line(qtbot, window, tmp_path):
     dialog.add_inputs([str(empty)])
     assert not dialog.start()
     assert "no video file in the folder" in one_red_line(dialog)
+    assert dialog.bar.text() == "1 file or folder chosen: Start processes the videos in them"  # nothing ran
     dialog.clear_inputs()
     write_video(str(tmp_path / "v.mp4"), 5)
     dialog.add_inputs([str(tmp_path / "v.mp4")])
