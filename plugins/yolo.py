@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import ClassVar
 
 from vidcv.bundled import DEMO_MODEL, bundled_models
 from vidcv.detections import Classification, Detections
@@ -66,6 +67,9 @@ class Yolo(Plugin):
         "5 classes go to the frame. "
         "Empty 'model' is the bundled demo detector of coloured shapes (circle, square, triangle)."
     )
+    #: what an empty parameter runs, for the window to show in the empty field (the value stays empty: a preset
+    #: saved with the demo model keeps model: '')
+    placeholders: ClassVar[dict[str, str]] = {"model": f"bundled: {DEMO_MODEL}"}
     params = (
         FilePath(
             "model",

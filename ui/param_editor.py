@@ -3,7 +3,8 @@
 int/float with a range -> slider and spin box; choice -> combo box; bool -> check box; path -> line edit
 with a file picker; color -> colour button; ints (HSV bounds, regions) -> spin boxes, two a row when they
 come in pairs (x, y / width, height), so that no pane needs a horizontal scroll bar. A yolo stage's model
-picker has a line saying what the model is (task, classes, export form, input size).
+picker has a line saying what the model is (task, classes, export form, input size), and while it is empty it
+names the bundled model that runs (a plugin's ``placeholders``), the value itself staying empty.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ class ParamWidget(QWidget):
     changed = Signal(object)
     spin: QSpinBox | QDoubleSpinBox  #: an int's or a float's spin box
 
-    def __init__(self, param: Param, value: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, param: Param, value: Any, parent: QWidget | None = None, placeholder: str = "") -> None:
         super().__init__(parent)
         self.param = param
+        self.placeholder = placeholder  #: shown in an empty text or path field: what the empty value means
         self._updating = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -150,6 +152,7 @@ class ParamWidget(QWidget):
 
     def _build_str(self, layout: QHBoxLayout, value: str) -> None:
         self.edit = QLineEdit(value)
+        self.edit.setPlaceholderText(self.placeholder)
         self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text()))
         layout.addWidget(self.edit)
 
@@ -162,6 +165,7 @@ class ParamWidget(QWidget):
             edit = self.combo.lineEdit()
             assert edit is not None  # an editable combo box has one
             self.edit = edit
+            self.edit.setPlaceholderText(self.placeholder)
             self.combo.activated.connect(lambda _i: self.changed.emit(self.combo.currentText()))
             self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text()))
             layout.addWidget(self.combo)
@@ -234,8 +238,9 @@ class ParamEditor(QWidget):
         values = plugin.values()
         self.model_note: QLabel | None = None  # what the picked model is, under a model picker
         picker = model_param(plugin)
+        placeholders: dict[str, str] = getattr(plugin, "placeholders", {})  # what an empty value runs
         for param in plugin.params:
-            widget = ParamWidget(param, values[param.name], self)
+            widget = ParamWidget(param, values[param.name], self, placeholders.get(param.name, ""))
             widget.changed.connect(lambda value, name=param.name: self.param_changed.emit(name, value))
             self.widgets[param.name] = widget
             label = QLabel(param.name)
