@@ -238,3 +238,12 @@ def test_a_worker_that_dies_fails_its_input_alone(make_clips, tmp_path):
     )
     assert all(line["status"] == "ok" and line["frames"] == 60 for k, line in by_out.items() if k != victim)
     assert partial_leftovers(out) == []
+
+
+def test_a_batch_that_fails_before_writing_leaves_no_folder_it_made(make_clips, tmp_path):
+    clips = make_clips({"c.mp4": (0, 5)})
+    (tmp_path / "there").mkdir()
+    for out in ("new/results", "there"):  # made by the batch: removed; there before: kept, empty as it was
+        res = run_cli("batch", *clips, "-p", "nope", "--out", out, cwd=tmp_path)
+        assert res.returncode == 1 and res.stderr.startswith("vidcv: error: no such preset file: nope"), res.stderr
+        assert sorted(os.listdir(tmp_path)) == ["there", "videos"] and os.listdir(tmp_path / "there") == []

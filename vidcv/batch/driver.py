@@ -41,6 +41,7 @@ from vidcv.batch.ledger import (
     write_config,
 )
 from vidcv.errors import VidcvError
+from vidcv.fileio import missing_folders, remove_empty_folders
 from vidcv.jobs.bundle import PipelineBundle
 from vidcv.jobs.processes import thread_share
 from vidcv.pipeline import Pipeline
@@ -153,19 +154,23 @@ def run_batch(
     stop = stop or threading.Event()
     out_dir = os.path.abspath(options.out_dir)
     t0 = time.monotonic()
-    with BatchLock(out_dir):
-        items = plan_outputs(sources, out_dir)
-        engine = make_engine(options, len(items))
-        try:
-            pipeline, owned = _resolve(pipeline, engine, _unfinished(items, out_dir))
-        except BaseException:
-            engine.close()
-            raise
-        try:
-            return _run(items, pipeline, engine, options, out_dir, emit, stop, t0)
-        finally:
-            if owned:
-                pipeline.close()
+    created = missing_folders(out_dir)  # made for the lock: removed again if the batch wrote nothing there
+    try:
+        with BatchLock(out_dir):
+            items = plan_outputs(sources, out_dir)
+            engine = make_engine(options, len(items))
+            try:
+                pipeline, owned = _resolve(pipeline, engine, _unfinished(items, out_dir))
+            except BaseException:
+                engine.close()
+                raise
+            try:
+                return _run(items, pipeline, engine, options, out_dir, emit, stop, t0)
+            finally:
+                if owned:
+                    pipeline.close()
+    finally:
+        remove_empty_folders(created)  # a batch that failed before writing (a bad preset) leaves no folder
 
 
 def _run(
