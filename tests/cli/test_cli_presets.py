@@ -83,6 +83,7 @@ def test_a_preset_file_is_described_too_with_a_bypassed_stage_marked(tmp_path):
 
 #: epilogs of modules this change could not edit, each naming presets that do not exist; the fix is to name a
 #: bundled preset or make the file in the epilog first (vidcv presets NAME > FILE), then drop the entry here
+#: (not strict: an epilog fixed before its entry is dropped passes)
 NOT_YET_FIXED = {
     "extract": "my_model.yaml and pose.yaml (vidcv/cli/extract.py)",
     "export-script": "my_pipeline.yaml (vidcv/cli/export_script.py)",
@@ -147,7 +148,7 @@ def test_the_epilog_parser_finds_named_and_made_presets():
 @pytest.mark.parametrize("command", sorted(epilogs()))
 def test_every_preset_an_example_names_exists(request, command):
     if command in NOT_YET_FIXED:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"names {NOT_YET_FIXED[command]}"))
+        request.applymarker(pytest.mark.xfail(reason=f"names {NOT_YET_FIXED[command]}"))
     named, made = presets_in(epilogs()[command])
     missing = [name for name in named if bundled_preset(name) is None and name not in made]
     assert missing == [], f"vidcv {command} --help names presets that are neither bundled nor made there: {missing}"
