@@ -26,6 +26,9 @@ class Actions:
     step: QAction
     record: QAction
     snapshot: QAction
+    open_dataset: QAction
+    add_frame: QAction
+    train: QAction
     overlays: QAction
     one_to_one: QAction
     view_modes: dict[str, QAction]
@@ -76,6 +79,9 @@ def build_actions(window: MainWindow) -> Actions:
         step=_action(w, "Step one frame", w.session.step, "Right"),
         record=_action(w, "Record", w.toggle_record, "R", checkable=True),
         snapshot=_action(w, "Snapshot", w.snapshot, "S"),
+        open_dataset=_action(w, "Open dataset…", w.datasets.choose, "Ctrl+Shift+D"),
+        add_frame=_action(w, "Add frame to dataset", w.datasets.add_frame, "L"),
+        train=_action(w, "Train…", w.datasets.train, "Ctrl+T"),
         overlays=overlays,
         one_to_one=_action(w, "Zoom 1:1", lambda on: w.view.set_one_to_one(on), "1", checkable=True),
         view_modes=modes,
@@ -91,17 +97,20 @@ def build_menus(window: MainWindow, actions: Actions) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(actions.open_file)
+    file_menu.addAction(actions.open_dataset)
     file_menu.addSeparator()
     file_menu.addAction(actions.open_preset)
     file_menu.addMenu(actions.recent_menu)
     file_menu.addAction(actions.save_preset)
     file_menu.addAction(actions.save_preset_as)
     file_menu.addSeparator()
-    file_menu.addAction(actions.extract)
     file_menu.addAction(actions.batch)
     file_menu.addAction(actions.export_script)
     file_menu.addSeparator()
     file_menu.addAction(actions.quit)
+    dataset_menu = bar.addMenu("&Dataset")
+    for action in (actions.open_dataset, actions.add_frame, actions.extract, actions.train):
+        dataset_menu.addAction(action)
     play_menu = bar.addMenu("&Playback")
     for action in (actions.play_pause, actions.step, actions.record, actions.snapshot):
         play_menu.addAction(action)

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
 from vidcv.bundled import sample_video
@@ -48,7 +49,51 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-speed", action="store_true", help="play files as fast as possible, not at their fps")
     parser.add_argument("--frames", type=int, metavar="N", help="with --screenshot: frames to process first")
     parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window after N frames, exit")
+    parser.add_argument(
+        "--dataset",
+        metavar="DIR",
+        help="open the dataset view on DIR (as `vidcv label DIR`); with SOURCE the main window too, and L adds "
+        "its frames to DIR",
+    )
+    parser.add_argument("--format", metavar="FMT", default="yolo", help="with --dataset: the format of a new dataset")
     return parser
+
+
+def dataset_only(args: argparse.Namespace, app: QCoreApplication) -> int:
+    """``--dataset DIR`` without a source: the dataset view alone (``vidcv label``)."""
+    from PySide6.QtCore import QTimer
+
+    from vidcv.dataset.editor import LabelSession
+    from vidcv.presets import load_preset
+    from vidcv.ui.dataset_link import is_empty_folder
+    from vidcv.ui.dataset_view import open_dataset_window, run_screenshot
+
+    try:
+        if is_empty_folder(args.dataset):
+            LabelSession.create(args.dataset, args.format)
+    except VidcvError as exc:
+        print(f"vidcv-gui: error: {exc}", file=sys.stderr)
+        return 1
+    pipeline = None
+    if args.pipeline:
+        try:
+            pipeline = load_preset(find_preset(args.pipeline))
+        except VidcvError as exc:
+            print(f"vidcv-gui: error: {exc}", file=sys.stderr)
+            return 1
+    view = open_dataset_window(args.dataset, parent=None, message_box=not args.screenshot)
+    if view is None:
+        return 1
+    view.assists.pipeline = lambda: pipeline  # M proposes with --pipeline's detectors
+    view.show()
+    if args.screenshot:
+
+        def shoot() -> None:
+            run_screenshot(view, args.screenshot)
+            app.quit()
+
+        QTimer.singleShot(600, shoot)
+    return app.exec()
 
 
 def initial_session(args: argparse.Namespace, settings: Settings, session: Session) -> tuple[str, str | None]:
@@ -77,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vidcv")
+    if args.dataset and not args.source:
+        return dataset_only(args, app)
     settings = Settings(read_only=bool(args.screenshot))
     session = Session()
     session.set_realtime(not args.max_speed)
@@ -90,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(session, settings, screenshot=args.screenshot, frames=args.frames if args.screenshot else None)
     window.transport.realtime.setChecked(not args.max_speed)
     window.show()
+    if args.dataset:
+        window.datasets.open(args.dataset, args.format)
     if not window.open_source(source) and args.screenshot:
         print(f"vidcv-gui: error: {redact(session.source_error)}", file=sys.stderr)
         window.grab().save(args.screenshot)

@@ -41,6 +41,7 @@ from vidcv.dataset.labels import Label
 from vidcv.dataset.writer import SPLITS
 from vidcv.errors import VidcvError, error_line
 from vidcv.fileio import write_bytes_atomic
+from vidcv.ui.dataset_assists import Assists
 from vidcv.ui.dataset_panel import MAX_CLASS_KEYS, STATUS_WORDS, DatasetPanel, LabelIndex, class_key
 from vidcv.ui.filmstrip import Filmstrip
 from vidcv.ui.label_canvas import LabelCanvas, class_name
@@ -143,6 +144,7 @@ class DatasetWindow(QMainWindow):
         self.statusBar().addWidget(self.info, 1)
         self.statusBar().addPermanentWidget(self.message)
 
+        self.assists = Assists(self)  #: M, Shift+M, P, G (the Assist menu)
         self.actions_: dict[str, QAction] = {}
         self.class_actions: list[QAction] = []
         self.menus: list[QMenu] = []
@@ -204,6 +206,27 @@ class DatasetWindow(QMainWindow):
             self._action(edit, "rotate_left", rotate_left, ["["], lambda: self.canvas.rotate_selected(-ROTATE_STEP))
             rotate_right = f"Rotate {ROTATE_STEP:g}° clockwise"
             self._action(edit, "rotate_right", rotate_right, ["]"], lambda: self.canvas.rotate_selected(ROTATE_STEP))
+        assist = bar.addMenu("&Assist")
+        self._action(
+            assist, "propose", "Propose labels (the pipeline's detectors)", ["M"], self.assists.propose_current
+        )
+        self._action(
+            assist,
+            "propose_all",
+            "Propose labels for every unreviewed frame",
+            ["Shift+M"],
+            self.assists.propose_unreviewed,
+        )
+        self._action(
+            assist,
+            "propagate",
+            "Propagate labels to the later frames of the video",
+            ["P"],
+            self.assists.propagate_from_current,
+        )
+        if self.session.family == "segments":
+            self._action(assist, "polygon", "Box to polygon (grabCut)", ["G"], self.assists.box_to_polygon_selected)
+        assist.setEnabled(edits)
         classes = bar.addMenu("&Class")
         for cid in range(MAX_CLASS_KEYS):
             action = self._action(classes, f"class_{cid}", "", [class_key(cid)], partial(self.set_class, cid))
@@ -220,7 +243,7 @@ class DatasetWindow(QMainWindow):
         self._action(view, "fit", "Fit the frame", ["F"], self.canvas.fit)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "shortcuts", "Keys and mouse…", ["F1"], self.show_shortcuts)
-        self.menus = [dataset, frame, edit, classes, view, help_menu]
+        self.menus = [dataset, frame, edit, assist, classes, view, help_menu]
 
     # --- frames -----------------------------------------------------------------------------------------------
     def class_names(self) -> list[str]:

@@ -39,11 +39,12 @@ def readme_path() -> str | None:
 
 def shortcut_rows(menus: Iterable[QMenu]) -> list[tuple[str, str, str]]:
     """(menu, keys, what) for every action with a shortcut, in the menus' order and words."""
-    rows = []
+    rows, seen = [], set()
     for menu in menus:
         for action in menu.actions():
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            if keys:
+            if keys and id(action) not in seen:  # an action in two menus is listed once, under the first
+                seen.add(id(action))
                 rows.append((menu.title().replace("&", ""), keys, action.text().replace("&", "").rstrip("…")))
     return rows
 

@@ -20,6 +20,7 @@ from vidcv.plugins.annotate import Annotate
 from vidcv.redact import redact
 from vidcv.status import providers
 from vidcv.ui.actions import build_actions, build_menus
+from vidcv.ui.dataset_link import DatasetLink
 from vidcv.ui.help import PROJECT_DOCS, about_html, readme_path, shortcuts_html
 from vidcv.ui.pipeline_panel import PipelinePanel
 from vidcv.ui.readout import Readout
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.message = ""
         self.dataset_dir = ""  # where S writes the original frame and its labels, once a dataset is chosen
         self.dataset_crops = self.dataset_merge = False  # ... cut out (classify --crops), adding classes (--merge)
+        self.datasets = DatasetLink(self)  # File > Open dataset, and where L adds the current frame
         self.extract_dialog: ExtractDialog | None = None
         self.batch_dialog: BatchDialog | None = None  # File > Batch..., kept while open
         self.help_box: QMessageBox | None = None  # the shortcuts or About box last shown
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.transport)
         self.setCentralWidget(central)
+        self.statusBar()  # made now: a first message would add its 22 px and move the transport up
 
         self.source_panel = SourcePanel()
         self.pipeline_panel = PipelinePanel(session)
@@ -107,6 +110,7 @@ class MainWindow(QMainWindow):
         self.transport.realtime.toggled.connect(session.set_realtime)
         self.transport.record_button.clicked.connect(self.toggle_record)
         self.transport.snapshot_button.clicked.connect(self.snapshot)
+        self.transport.dataset_button.clicked.connect(self.datasets.add_frame)
 
         self.last_stats: StatsUpdated | None = None  # the newest statistics of the current run
         self.setAcceptDrops(True)
@@ -543,6 +547,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.session.shutdown()  # joins within 2 s and waits until a recording is complete on disk
+        self.datasets.close()  # the dataset view closes with the window, and its lock goes
+        for dialog in (self.batch_dialog, self.extract_dialog):  # they are windows of their own: closed with it
+            if dialog is not None:
+                dialog.close()
         self.settings.remember_layout(self.saveGeometry(), self.saveState())
         if not self._discarded:
             self.settings.remember_pipeline(self.session.pipeline_yaml(), self.session.preset_path)

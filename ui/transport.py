@@ -33,13 +33,15 @@ class Transport(QWidget):
         self.record_button = QPushButton("● Record")
         self.record_button.setCheckable(True)
         self.snapshot_button = QPushButton("Snapshot")
+        self.dataset_button = QPushButton("+ Dataset")
+        self.dataset_button.setToolTip("Add frame to dataset (L): the original frame, detections as proposed labels")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         for w in (self.play_button, self.step_button):
             layout.addWidget(w)
         layout.addWidget(self.seek, 1)
         layout.addWidget(self.time)
-        for widget in (self.realtime, self.record_button, self.snapshot_button):
+        for widget in (self.realtime, self.record_button, self.snapshot_button, self.dataset_button):
             layout.addWidget(widget)
 
     def _clicked(self, action: int) -> None:

@@ -87,6 +87,14 @@ def drag_px(qtbot, canvas, a, b, button=LEFT, modifier=NONE, steps=3):
     qtbot.mouseRelease(canvas, button, modifier, b)
 
 
+def hover(qtbot, canvas, x, y):
+    """Move the pointer onto image pixel (x, y), from a pixel beside it: a move to where the pointer already is
+    (the last test's window left it there) sends no event, and the cursor would not follow."""
+    p = at(canvas, x, y)
+    qtbot.mouseMove(canvas, p + QPoint(3, 3))
+    qtbot.mouseMove(canvas, p)
+
+
 def drag(qtbot, canvas, a, b, button=LEFT, modifier=NONE):
     """A drag from image pixel ``a`` to image pixel ``b`` (mapped before it starts)."""
     drag_px(qtbot, canvas, at(canvas, *a), at(canvas, *b), button, modifier)
@@ -154,21 +162,21 @@ def test_a_label_moves_and_resizes_by_a_corner_and_an_edge_with_the_cursor_sayin
     drag(qtbot, canvas, (50, 80), (70, 90))  # inside the box: moved by (20, 10)
     assert near(boxes(win)[0], (0, 40, 50, 110, 130)) and canvas.selected == 0
     assert origins(win) == [PERSON, "model:m.onnx"]
-    qtbot.mouseMove(canvas, at(canvas, 110, 130))  # hovering the bottom-right corner
+    hover(qtbot, canvas, 110, 130)  # hovering the bottom-right corner
     assert canvas.cursor().shape() == Qt.CursorShape.SizeFDiagCursor
     drag(qtbot, canvas, (110, 130), (125, 150))
     assert near(boxes(win)[0], (0, 40, 50, 125, 150))
-    qtbot.mouseMove(canvas, at(canvas, 40, 100))  # the left edge
+    hover(qtbot, canvas, 40, 100)  # the left edge
     assert canvas.cursor().shape() == Qt.CursorShape.SizeHorCursor
     drag(qtbot, canvas, (40, 100), (30, 100))
     assert near(boxes(win)[0], (0, 30, 50, 125, 150))
-    qtbot.mouseMove(canvas, at(canvas, 80, 50))  # the top edge
+    hover(qtbot, canvas, 80, 50)  # the top edge
     assert canvas.cursor().shape() == Qt.CursorShape.SizeVerCursor
     drag(qtbot, canvas, (80, 50), (80, 20))
     assert near(boxes(win)[0], (0, 30, 20, 125, 150))
-    qtbot.mouseMove(canvas, at(canvas, 200, 150))
+    hover(qtbot, canvas, 200, 150)
     assert canvas.cursor().shape() == Qt.CursorShape.SizeAllCursor  # inside a label: move
-    qtbot.mouseMove(canvas, at(canvas, 280, 30))
+    hover(qtbot, canvas, 280, 30)
     assert canvas.cursor().shape() == Qt.CursorShape.CrossCursor  # empty: draw
     assert near(boxes(win)[1], (1, 160, 110, 240, 190))  # the other label untouched
 
@@ -337,7 +345,7 @@ def test_an_oriented_box_resizes_along_its_axes_and_rotates(tmp_path, qtbot, ope
     handle = np.array(obb_rotate_handle(poly, ROTATE_PX / canvas.scale))
     arm = handle - centre
     turned = centre + np.array([-arm[1], arm[0]])  # +90 degrees (clockwise on screen)
-    qtbot.mouseMove(canvas, at(canvas, *handle))
+    hover(qtbot, canvas, *handle)
     assert canvas.cursor().shape() == Qt.CursorShape.OpenHandCursor
     drag(qtbot, canvas, tuple(handle), tuple(turned))
     edge = corners()[1] - corners()[0]

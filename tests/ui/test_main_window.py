@@ -497,7 +497,8 @@ def test_view_reset_layout_puts_every_panel_back(qtbot, window):
     window.removeDockWidget(docks["dock_readout"])
     window.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, docks["dock_readout"])
     docks["dock_readout"].show()
-    assert "Reset layout" in [a.text() for a in window.menuBar().actions()[2].menu().actions()]
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    assert "Reset layout" in [a.text() for a in view_menu.actions()]
     window.actions_.reset_layout.trigger()
     assert not any(d.isFloating() or d.isHidden() for d in docks.values())
     assert window.dockWidgetArea(docks["dock_pipeline"]) == Qt.DockWidgetArea.RightDockWidgetArea
@@ -544,8 +545,9 @@ def test_help_menu_shortcuts_docs_and_about(qtbot, window):
     ]
     window.actions_.shortcuts.trigger()
     text = window.help_box.text()
-    for keys in ("Space", "Ctrl+S", "Ctrl+Q", "Ctrl+E", "Right", "F1"):
+    for keys in ("Space", "Ctrl+S", "Ctrl+Q", "Ctrl+E", "Right", "F1", "L", "Ctrl+T"):
         assert f"<b>{keys}</b>" in text
+    assert text.count("Open dataset") == 1
     assert "Drag on the video" in text
     window.help_box.close()
     window.actions_.about.trigger()
@@ -701,3 +703,15 @@ def test_add_stage_says_where_and_a_detector_after_a_gray_stage_says_it_sees_gra
     assert "made the image gray" in panel.list.item(1).toolTip()
     window.session.move_stage(1, 0)  # the detector first: it sees colour again
     qtbot.waitUntil(lambda: panel.list.item(0).text() == "yolo", timeout=8000)
+
+
+def test_record_and_a_message_do_not_move_the_transport_buttons(qtbot, window):
+    from PySide6.QtCore import QPoint
+
+    start_on_sample(qtbot, window)
+    before = window.transport.record_button.mapTo(window, QPoint(0, 0))
+    window.show_message("x", error=True)
+    window.toggle_record()
+    qtbot.wait(50)
+    assert window.transport.record_button.mapTo(window, QPoint(0, 0)) == before  # a second click hits Stop
+    window.toggle_record()

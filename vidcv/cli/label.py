@@ -29,9 +29,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "keypoints, accept or reject frames, rename classes. With --format, an empty or new DIR becomes a new "
         "dataset to fill with frames from the main window (Add frame to dataset).",
         epilog="examples:\n  vidcv label ducks/\n  vidcv label new-set/ --format yolo-seg\n"
+        "  vidcv train ducks/ --epochs 50 && vidcv label ducks/ -p runs/train-ducks-1/pipeline.yaml  # M proposes\n"
         "  vidcv label ducks/ --screenshot view.png\n\n"
         "keys: drag to draw, 1-9 class, Delete, Ctrl+Z undo, Enter accept, X reject, U restore, "
-        "Left/Right frames, F1 all shortcuts",
+        "Left/Right frames, M propose, P propagate, G box to polygon, F1 all shortcuts",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("dataset", metavar="DIR", help="the dataset folder")
@@ -39,6 +40,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "--format",
         choices=DETECTION_FORMATS,
         help="make DIR a new dataset of this format when it holds none yet",
+    )
+    p.add_argument(
+        "--pipeline",
+        "-p",
+        metavar="PRESET",
+        help="the preset whose detectors propose labels (key M), e.g. RUN/pipeline.yaml of vidcv train",
     )
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the dataset view and exit")
     p.set_defaults(handler=label_command)
@@ -49,6 +56,8 @@ def gui_argv(args: argparse.Namespace) -> list[str]:
     argv = [sys.executable, "-m", "vidcv.ui.app", "--dataset", os.path.abspath(args.dataset)]
     if args.format:
         argv += ["--format", args.format]
+    if args.pipeline:
+        argv += ["--pipeline", args.pipeline]
     if args.screenshot:
         argv += ["--screenshot", os.path.abspath(args.screenshot)]
     return argv

@@ -419,29 +419,29 @@ class LabelSession:
         image = os.path.join(self.folders[frame.split], os.path.basename(frame.image))
         return image, label_path_of(image)
 
-    def _move(self, frame: FrameRef, to: tuple[str, str], status: str, event: str) -> None:
+    def _move(self, ref: FrameRef, to: tuple[str, str], status: str, event: str) -> None:
         journal = self._require_open()
-        pairs = [(frame.image, to[0])]
-        if frame.label and os.path.exists(frame.label):
-            pairs.append((frame.label, to[1]))
+        pairs = [(ref.image, to[0])]
+        if ref.label and os.path.exists(ref.label):
+            pairs.append((ref.label, to[1]))
         for _, dst in pairs:
             if os.path.lexists(dst):
-                raise DatasetError(f"cannot {event} {frame.name}: {dst} already exists; move it away first")
+                raise DatasetError(f"cannot {event} {ref.name}: {dst} already exists; move it away first")
         rel = [(os.path.relpath(s, self.root), os.path.relpath(d, self.root)) for s, d in pairs]
         if any(p.startswith(os.pardir) for pair in rel for p in pair):
-            raise DatasetError(f"cannot {event} {frame.name}: its files lie outside {self.root}")
-        entry = self._entry(frame, event, status)
+            raise DatasetError(f"cannot {event} {ref.name}: its files lie outside {self.root}")
+        entry = self._entry(ref, event, status)
         journal.begin_moves(rel, entry)
         for src, dst in pairs:
             make_dirs(os.path.dirname(dst), below=self.root)
             rename(src, dst)
         journal.append_manifest(entry)
         journal.done()
-        frame.image, frame.label = to[0], (to[1] if frame.label else "")
-        frame.status = status
-        self.history.setdefault(frame.name, {}).update(entry)
+        ref.image, ref.label = to[0], (to[1] if ref.label else "")
+        ref.status = status
+        self.history.setdefault(ref.name, {}).update(entry)
         if self.writer is not None and status != REJECTED:
-            self.writer.done.add(frame.name)
+            self.writer.done.add(ref.name)
         self._changed()
 
     def reject(self, frame: FrameRef) -> None:
