@@ -84,11 +84,7 @@ def test_a_preset_file_is_described_too_with_a_bypassed_stage_marked(tmp_path):
 #: epilogs of modules this change could not edit, each naming presets that do not exist; the fix is to name a
 #: bundled preset or make the file in the epilog first (vidcv presets NAME > FILE), then drop the entry here
 #: (not strict: an epilog fixed before its entry is dropped passes)
-NOT_YET_FIXED = {
-    "extract": "my_model.yaml and pose.yaml (vidcv/cli/extract.py)",
-    "export-script": "my_pipeline.yaml (vidcv/cli/export_script.py)",
-    "label": "runs/train-ducks-1/pipeline.yaml, which no vidcv train there makes (vidcv/cli/label.py)",
-}
+NOT_YET_FIXED: dict[str, str] = {}
 
 
 def epilogs() -> dict[str, str]:

@@ -216,6 +216,8 @@ HANDLER_CASES = [
     ("run, missing source", ["run", "nope.mp4"], EXIT_ERROR),
     ("plugins", ["plugins", "--json"], EXIT_OK),
     ("plugins, markdown", ["plugins", "--markdown"], EXIT_OK),
+    ("presets", ["presets", "--json"], EXIT_OK),
+    ("presets, no such preset", ["presets", "nope"], EXIT_ERROR),
     ("sources", ["sources", "--json"], EXIT_OK),
     (
         "extract",

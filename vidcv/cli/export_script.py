@@ -11,7 +11,7 @@ from vidcv.cli.output import say
 
 EPILOG = """examples:
   vidcv export-script edges -o edges.py && python edges.py assets/sample.mp4 --output out.mp4
-  vidcv export-script my_pipeline.yaml > my_pipeline.py
+  vidcv presets auto_edges > my_pipeline.yaml && vidcv export-script my_pipeline.yaml > my_pipeline.py
   python my_pipeline.py 0 --show            # camera 0, in a window
 
 The script has one function per stage with the tuned values as named constants, and process(frame) that

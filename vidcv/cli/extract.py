@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 
 EPILOG = """examples:
   vidcv extract assets/sample.mp4 --pipeline shapes --out datasets/shapes --every 5
-  vidcv extract video.mp4 -p my_model.yaml --out ds --fps 2 --dedupe 5 --min-sharpness 50 --negatives 0.1
+  vidcv train datasets/shapes --epochs 50                    # then extract with the trained model:
+  vidcv extract video.mp4 -p runs/train-shapes-1/pipeline.yaml --out ds --fps 2 --dedupe 5 --negatives 0.1
   vidcv extract 0 -p faces --out faces_ds --fps 1 --max-frames 200      # from a camera, until 200 frames
   vidcv extract env:CAM -p shapes --out ds --fps 1 --max-frames 200     # a stream URL held by $CAM (or @FILE)
+  vidcv presets shapes > pose.yaml                           # then set its model: to your pose ONNX
   vidcv extract clip.mp4 -p pose.yaml --out poses --format yolo-pose      # a pose model's keypoints
   vidcv extract clip.mp4 -p shapes --out crops --format classify --crops  # each detection into its class folder
   vidcv extract long.mp4 -p shapes --out ds --fps 2 --select uncertain+diverse --budget 300  # worth labelling

@@ -16,7 +16,20 @@ import sys
 from collections.abc import Sequence
 
 from vidcv._version import __version__
-from vidcv.cli import batch, dataset, doctor, export_script, extract, label, model, plugins, run, sources, train
+from vidcv.cli import (
+    batch,
+    dataset,
+    doctor,
+    export_script,
+    extract,
+    label,
+    model,
+    plugins,
+    presets,
+    run,
+    sources,
+    train,
+)
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from vidcv.cli.output import say
 from vidcv.errors import VidcvError, error_line
@@ -29,7 +42,7 @@ log = logging.getLogger("vidcv")
 
 #: The subcommands, in the order of ``vidcv --help``; each module has ``add_parser(sub, common)``, which
 #: sets the handler (``args -> exit status``) as the parser's default.
-COMMANDS = (run, batch, plugins, sources, extract, label, dataset, export_script, model, doctor, train)
+COMMANDS = (run, batch, plugins, presets, sources, extract, label, dataset, train, export_script, model, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vidcv",
         description="Real-time video processing with stackable OpenCV and ONNX plugins.",
         epilog="examples:\n  vidcv run assets/sample.mp4 --pipeline edges --output out/edges.mp4\n"
-        "  vidcv plugins\n  vidcv sources\n  vidcv model info shapes_yolov8n\n  vidcv doctor\n\n"
+        "  vidcv plugins\n  vidcv presets\n  vidcv sources\n"
+        "  vidcv extract assets/sample.mp4 -p shapes --out ds --select diverse --budget 40\n"
+        "  vidcv label ds/\n  vidcv dataset check ds/\n  vidcv train ds/ --epochs 50\n"
+        "  vidcv model info shapes_yolov8n\n  vidcv doctor\n\n"
         "Run 'vidcv COMMAND --help' for the options of a command.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
