@@ -280,9 +280,12 @@ def keys_text(family: str) -> str:
         ("→ ← (D A)", "next · previous frame"),
         ("wheel, + −, F", "zoom · fit"),
         ("Space+drag", "pan (or middle-drag)"),
+        ("M · Shift+M", "propose labels: this frame · all unreviewed"),
+        ("P", "propagate the boxes to later frames"),
     ]
     if family == "segments":
         rows.append(("double-click edge", "add a vertex (Alt+click removes)"))
+        rows.append(("G", "box to polygon (grabCut)"))
     elif family == "obb":
         rows.append(("[ ]", "rotate 5° (or drag the round handle)"))
     elif family == "pose":
