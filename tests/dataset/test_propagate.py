@@ -1,10 +1,16 @@
 """Box propagation (vidcv.dataset.propagate) on generated videos whose boxes are known on every frame: three
-plain shapes of different colours and sizes over a photograph-like texture, one growing, one leaving the image."""
+plain shapes of different colours and sizes over a photograph-like texture, one growing, one leaving the image;
+a textured patch on a like texture; and the bundled sample, whose truth is known too."""
+
+import json
+import os
 
 import cv2
 import numpy as np
 import pytest
 
+from vidcv.bundled import assets_dir, sample_video
+from vidcv.dataset.editor import box_iou
 from vidcv.dataset.propagate import BoxTracker, LabelError, Step, propagate, visible_fraction
 from vidcv.errors import SourceError
 
@@ -246,3 +252,49 @@ def test_a_box_on_a_plain_region_stays_put():
         boxes, alive, _ = tracker.update(frame(t))
         assert alive.all() and iou(boxes[0], np.array([40 + 3 * t, 100, 70 + 3 * t, 130])) >= 0.9
         np.testing.assert_allclose(boxes[1], [200.3, 30.7, 240.1, 60.2], atol=0.5)
+
+
+@pytest.mark.parametrize("seed", [11, 21])
+def test_a_textured_patch_on_a_like_texture_is_followed_by_its_pattern(scene, seed):
+    """A patch cut from another scene of the same kind glides over this one: colours much like its
+    surroundings', some of them its own (seed 21's patch is half a plain rectangle), followed by its pattern
+    without the colours pulling the box."""
+    patch = background(seed)[60:96, 150:198]
+
+    def place(t: int) -> np.ndarray:
+        x, y = 100 + round(1.5 * t), 120 + round(25 * np.sin(t / 15))
+        return np.array([x, y, x + 48, y + 36], np.float64)
+
+    def frame(t: int) -> np.ndarray:
+        img = scene.copy()
+        x, y = place(t)[:2].astype(int)
+        img[y : y + 36, x : x + 48] = patch
+        return img
+
+    tracker = BoxTracker()
+    tracker.init(frame(0), [place(0)])
+    for t in range(1, 80):
+        boxes, alive, _ = tracker.update(frame(t))
+        assert alive[0] and iou(boxes[0], place(t)) >= 0.9, t
+
+
+@pytest.fixture(scope="module")
+def sample_truth():
+    with open(os.path.join(assets_dir(), "sample_truth.json")) as fh:
+        data = json.load(fh)
+    return {f["frame"]: {o["class"]: o["xyxy"] for o in f["objects"]} for f in data["frames"]}
+
+
+@pytest.mark.parametrize("start", [0, 150])
+def test_the_shapes_of_the_bundled_sample_are_followed(sample_truth, start):
+    """The sample (640x360): three plain shapes, two of them half background in their boxes, over a photograph
+    that pans otherwise and a portrait that glides under them, the triangle over the square once; labelled on
+    ``start`` and carried 90 frames, each box keeps IoU >= 0.8 with the truth on 90 % of the frames."""
+    names = ("square", "triangle", "circle")
+    steps = list(propagate(sample_video(), start, [sample_truth[start][n] for n in names], max_frames=90))
+    assert [s.index for s in steps] == list(range(start + 1, start + 91))
+    for k, name in enumerate(names):
+        frames = [s for s in steps if visible_fraction(np.array(sample_truth[s.index][name]), (640, 360)) >= 0.5]
+        good = [s for s in frames if s.alive[k] and box_iou(s.boxes[k], sample_truth[s.index][name]) >= 0.8]
+        print(f"{name} from frame {start}: IoU >= 0.8 on {len(good)}/{len(frames)} frames")
+        assert len(good) >= 0.9 * len(frames), name

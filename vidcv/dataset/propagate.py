@@ -12,6 +12,12 @@ a video file or an image folder from a labelled frame. Each box is followed on i
   its surroundings on the labelled frame, the more the colours weigh (``COLOUR_WEIGHT``).
 - drift: the template matched is half the labelled frame's and half a running blend of confident matches
   since; the surroundings' colours follow the box, the object's stay those labelled.
+- plain objects: where the object's own colours (what ``cv2.grabCut`` keeps of the labelled box, its
+  corners that are background left out) make a plain region of about the box's bounds, that region, found
+  again around each match, holds the match's box within a pixel or two of its bounds
+  (``BoxTracker._by_colour``). The template alone drifts off such an object when the background behind it
+  moves otherwise, as half the box of a triangle or a circle is background; a patterned object (colours more
+  or less its own) is left to the template.
 - lost: when the confidence (``BoxTracker._confidence``: the box's colours and pattern against the labelled
   box's) falls under ``min_score`` (the object changed, was hidden or left), or less than ``min_visible`` of
   the box is inside the image. A lost box stays lost.
@@ -53,6 +59,37 @@ MIN_SIDE = 4.0
 COLOUR_WEIGHT = (0.2, 0.8)
 #: the ring around a box whose colours are its surroundings', as a fraction of the box's mean side
 RING = 0.5
+#: a plain object's box told by its colours (``BoxTracker._by_colour``). Its own colours are learnt on the
+#: labelled frame from what grabCut, seeded with the box, keeps of it (GRABCUT_ITERATIONS, from GRABCUT_SEED so
+#: that the same frame gives the same colours); a pixel is of them when its colour's chance to be the object's
+#: (``_chances``) is over OBJECT_CHANCE. They tell the box when, on the labelled frame, they fill MIN_FILL of
+#: it or more, the bounds of their regions overlap it by MIN_REGION_IOU, their pixels around it that are not
+#: the object's come to at most STRAY of the object's, and the bounds move by at most STEADY of the box's
+#: longest side when only colours of chance SURE_CHANCE count (a plain object: its colours are its own or not)
+OBJECT_CHANCE = 0.5
+GRABCUT_ITERATIONS = 3
+GRABCUT_SEED = 12345
+MIN_FILL = 0.25
+MIN_REGION_IOU = 0.75
+STRAY = 0.25
+SURE_CHANCE = 0.9
+STEADY = 0.12
+#: how far around the box its colours are looked for, as a fraction of its sides; boxes longer than
+#: REGION_SIDE pixels are looked at downscaled to it
+REGION_REACH = 0.5
+REGION_SIDE = 128
+#: the regions of its colours kept: mostly inside the box grown by EDGE_TOL of its sides, and at least PART
+#: of the largest such region's size
+EDGE_TOL = 0.25
+PART = 0.2
+#: the part of the labelled box's edges beyond its colours' bounds taken as noise (the video's coarse colours
+#: on that frame), pixels
+OFFSET_NOISE = 1.0
+#: a side the colours tell is taken whole where it is within SIZE_TOL of the last side found (else the edge
+#: nearer the match's, the rest hidden or out of the image); the match's box is kept within BOUND_SLACK of it
+#: (pixels, fraction of the side)
+SIZE_TOL = 0.12
+BOUND_SLACK = (1.0, 0.04)
 
 Boxes = np.ndarray | Iterable[Iterable[float]]
 
@@ -143,7 +180,8 @@ def _patch(image: np.ndarray, center: np.ndarray, size_wh: np.ndarray, out_wh: t
     h, w = image.shape[:2]
     half = size_wh / 2 + 2
     x0, y0 = (max(0, min(n - 1, int(np.floor(center[i] - half[i])))) for i, n in ((0, w), (1, h)))
-    x1, y1 = (max(x0 + 1, min(n, int(np.ceil(center[i] + half[i])))) for i, n in ((0, w), (1, h)))
+    x1 = max(x0 + 1, min(w, int(np.ceil(center[0] + half[0]))))
+    y1 = max(y0 + 1, min(h, int(np.ceil(center[1] + half[1]))))
     zoomed = _zoomed(image, (x0, y0, x1, y1), zoom)
     # getRectSubPix takes the centre in pixel-centre coordinates
     at = ((center[0] - x0) * zoomed.shape[1] / (x1 - x0) - 0.5, (center[1] - y0) * zoomed.shape[0] / (y1 - y0) - 0.5)
@@ -184,6 +222,10 @@ class _Track:
     colours: np.ndarray  #: the chance of each colour bin to be the object's (``_chances``)
     contrast: float  #: mean chance in the labelled box less that in its ring
     colour_weight: float  #: the weight of the colour match
+    #: where its colours tell a plain object's box (``BoxTracker._by_colour``): the labelled box's edges beyond
+    #: the bounds of its colours' regions, in sides of those bounds; None where they do not
+    region_offset: np.ndarray | None = None
+    region_colours: np.ndarray | None = None  #: the chance of each colour bin to be the object's own
     alive: bool = True
     score: float = 1.0
 
@@ -264,9 +306,27 @@ class BoxTracker:
         # the more the box's colours stand out from its surroundings', the more they weigh
         contrast = float(colours @ fg - colours @ bg)
         weight = float(np.clip(contrast, *COLOUR_WEIGHT))
-        return _Track(
+        track = _Track(
             box.copy(), np.zeros(2), padded / size, template, template.copy(), fg, bg, colours, contrast, weight
         )
+        track.region_colours = _own_colours(image, box)
+        if track.region_colours is None:
+            return track
+        found = _colour_region(image, box, track.region_colours)
+        if found is not None and not found.touches.any():
+            bounds = found.bounds
+            side = bounds[2:] - bounds[:2]
+            if (
+                found.fill >= MIN_FILL
+                and found.stray <= STRAY
+                and _iou(bounds, box) >= MIN_REGION_IOU
+                and _plain(image, box, track.region_colours, bounds)
+            ):
+                # a pixel or so of the box beyond its colours is the video's coarse colours on that frame
+                beyond = box - bounds
+                beyond = np.sign(beyond) * np.maximum(0.0, np.abs(beyond) - OFFSET_NOISE)
+                track.region_offset = beyond / np.tile(side, 2)
+        return track
 
     def _follow(self, image: np.ndarray, track: _Track) -> None:
         """Move ``track`` to its best match in ``image``, or lose it."""
@@ -277,6 +337,9 @@ class BoxTracker:
             return
         center, size, pattern = found
         box = np.concatenate([center - size / 2, center + size / 2])
+        if track.region_offset is not None:
+            box = self._by_colour(image, track, box)
+            center, size = (box[:2] + box[2:]) / 2, box[2:] - box[:2]
         patch = _patch(image, center, size * track.pad, track.template_wh)
         fg, bg = _histograms(image, box)
         score = self._confidence(track, patch, fg, bg, pattern)
@@ -289,6 +352,45 @@ class BoxTracker:
             track.running = (1 - self.blend) * track.running + self.blend * patch
             track.bg = (1 - self.blend) * track.bg + self.blend * bg
             track.colours = _chances(track.fg, track.bg)
+
+    @staticmethod
+    def _by_colour(image: np.ndarray, track: _Track, box: np.ndarray) -> np.ndarray:
+        """``box`` (the match's) held near the bounds of the object's colours' regions around it (``_colour_region``,
+        moved by ``region_offset``), axis by axis. The side those bounds tell: theirs where it is about as long
+        as the last side found (the match's size drifts with the background) and both edges are near the
+        match's; else the edge of theirs nearer the match's, the last side long (the rest hidden or out of the
+        image); else none, and the match's stands. The match, finer (the bounds are whole pixels, a video's
+        colours coarser still, 4:2:0), is kept where it is within ``BOUND_SLACK`` of that side."""
+        assert track.region_offset is not None and track.region_colours is not None
+        found = _colour_region(image, box, track.region_colours)
+        if found is None:
+            return box
+        side = found.bounds[2:] - found.bounds[:2]
+        told = found.bounds + track.region_offset * np.tile(side, 2)
+        out = box.copy()
+        for lo, hi in ((0, 2), (1, 3)):
+            last = track.box[hi] - track.box[lo]
+            middle = (box[lo] + box[hi]) / 2
+            start, end = middle - last / 2, middle + last / 2  # the match, the last side long
+            off = (abs(told[lo] - start), abs(told[hi] - end))
+            near = (
+                not found.touches[lo] and off[0] <= EDGE_TOL * last,
+                not found.touches[hi] and off[1] <= EDGE_TOL * last,
+            )
+            if all(near) and abs((told[hi] - told[lo]) - last) <= max(1.5, SIZE_TOL * last):
+                edges = told[lo], told[hi]
+            elif near[0] and (not near[1] or off[0] <= off[1]):
+                edges = told[lo], told[lo] + last
+            elif near[1]:
+                edges = told[hi] - last, told[hi]
+            else:
+                continue
+            told_side, told_middle = edges[1] - edges[0], (edges[0] + edges[1]) / 2
+            slack = max(BOUND_SLACK[0], BOUND_SLACK[1] * told_side)
+            side = float(np.clip(box[hi] - box[lo], told_side - slack, told_side + slack))
+            middle = float(np.clip((box[lo] + box[hi]) / 2, told_middle - slack, told_middle + slack))
+            out[lo], out[hi] = middle - side / 2, middle + side / 2
+        return out
 
     @staticmethod
     def _confidence(track: _Track, patch: np.ndarray, fg: np.ndarray, bg: np.ndarray, pattern: float) -> float:
@@ -346,6 +448,137 @@ class BoxTracker:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
         return x0, y0, x1, y1
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    """The intersection over union of two xyxy boxes (0 when both are empty)."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = float(np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2])) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The place around a box where its object's colours are looked for: ``rect`` (x0, y0, x1, y1 image
+    pixels), its ``image`` (downscaled where the box is large), ``scale`` (its pixels per image pixel, x and y)
+    and the box in its pixels (``box``, x0, y0, x1, y1 rounded)."""
+
+    rect: tuple[int, int, int, int]
+    image: np.ndarray
+    scale: np.ndarray
+    box: tuple[int, int, int, int]
+
+    def to_image(self, edges: np.ndarray) -> np.ndarray:
+        """xyxy window pixels to image pixels."""
+        x0, y0 = self.rect[:2]
+        return np.asarray(edges / np.tile(self.scale, 2) + [x0, y0, x0, y0], np.float64)
+
+
+def _window(image: np.ndarray, box: np.ndarray) -> _Window | None:
+    """The box and ``REGION_REACH`` of its sides around it, clipped to the image; None when empty."""
+    h, w = image.shape[:2]
+    size = box[2:] - box[:2]
+    x0, y0, x1, y1 = (
+        int(v) for v in np.clip(np.round(box + np.tile(size, 2) * REGION_REACH * [-1, -1, 1, 1]), 0, [w, h, w, h])
+    )
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    zoom = min(1.0, REGION_SIDE / float(size.max()))
+    pixels = _zoomed(image, (x0, y0, x1, y1), zoom) if zoom < 1 else image[y0:y1, x0:x1]
+    scale = np.array([pixels.shape[1] / (x1 - x0), pixels.shape[0] / (y1 - y0)])
+    inner = np.round((box - [x0, y0, x0, y0]) * np.tile(scale, 2))
+    bx0, by0, bx1, by1 = (int(v) for v in np.clip(inner, 0, np.tile([pixels.shape[1], pixels.shape[0]], 2)))
+    return _Window((x0, y0, x1, y1), pixels, scale, (bx0, by0, bx1, by1))
+
+
+def _own_colours(image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+    """The chance of each colour bin (``_bins``) to be the object's in the labelled ``box``: the colours of
+    what ``cv2.grabCut`` seeded with the box (what is outside is background) keeps of it, against the colours
+    of all else around it, the box's corners that are background included; None when it keeps nothing."""
+    window = _window(image, box)
+    if window is None:
+        return None
+    bx0, by0, bx1, by1 = window.box
+    hh, wh = window.image.shape[:2]
+    if bx1 - bx0 < MIN_SIDE or by1 - by0 < MIN_SIDE or (bx1 - bx0) * (by1 - by0) >= 0.9 * wh * hh:
+        return None
+    bgr = window.image if window.image.ndim == 3 else cv2.cvtColor(window.image, cv2.COLOR_GRAY2BGR)
+    mask = np.zeros((hh, wh), np.uint8)
+    models = (np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64))
+    cv2.setRNGSeed(GRABCUT_SEED)  # its models start from k-means: the same colours for the same frame
+    try:
+        cv2.grabCut(bgr, mask, (bx0, by0, bx1 - bx0, by1 - by0), *models, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_RECT)
+    except cv2.error:  # a model it cannot fit (a plain box): nothing of its own
+        return None
+    own = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    if not own.any():
+        return None
+    bins = _bins(window.image)
+    count = 32 if image.ndim == 2 else 4096
+    fg = np.bincount(bins[own], minlength=count) / int(own.sum())
+    bg = np.bincount(bins[~own], minlength=count) / max(1, int((~own).sum()))
+    return _chances(fg, bg)
+
+
+def _plain(image: np.ndarray, box: np.ndarray, colours: np.ndarray, bounds: np.ndarray) -> bool:
+    """Whether the region of ``colours`` around ``box`` has about the ``bounds`` found with the usual chance
+    when only colours of chance ``SURE_CHANCE`` count: so for a plain object, whose colours are its own or not,
+    not for a pattern, whose colours are more or less its own."""
+    found = _colour_region(image, box, colours, SURE_CHANCE)
+    return found is not None and np.abs(found.bounds - bounds).max() <= STEADY * float((box[2:] - box[:2]).max())
+
+
+@dataclass(frozen=True)
+class _Region:
+    """The object's colours around a box (``_colour_region``): the ``bounds`` (xyxy image pixels) of their
+    regions that lie mostly in the box; whether each of those edges (x1, y1, x2, y2) ``touches`` the border of
+    where they were looked for (the object may go on beyond it); the ``fill`` of the box by those regions and
+    the ``stray`` pixels of the object's colours in the rest of the place looked at, over the regions'."""
+
+    bounds: np.ndarray
+    touches: np.ndarray
+    fill: float
+    stray: float
+
+
+def _colour_region(
+    image: np.ndarray, box: np.ndarray, colours: np.ndarray, chance: float = OBJECT_CHANCE
+) -> _Region | None:
+    """The regions of the object's colours (chance over ``chance`` in ``colours``) around ``box`` (in its
+    ``_window``): the connected regions, bared of threads and specks thinner than 3 pixels, with at least half
+    their pixels inside the box grown by ``EDGE_TOL`` and at least ``PART`` of the largest such one's size,
+    their thin parts (a triangle's tips) given back; None when there are none."""
+    window = _window(image, box)
+    if window is None:
+        return None
+    raw = (colours[_bins(window.image)] > chance).astype(np.uint8)
+    hh, wh = raw.shape
+    size = box[2:] - box[:2]
+    opened = min(size * window.scale) >= 12
+    mask = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) if opened else raw
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count < 2:
+        return None
+    grown = box + np.tile(size, 2) * EDGE_TOL * [-1, -1, 1, 1] - np.tile(window.rect[:2], 2)
+    gx0, gy0, gx1, gy1 = (int(v) for v in np.clip(np.round(grown * np.tile(window.scale, 2)), 0, [wh, hh, wh, hh]))
+    inside = np.bincount(labels[gy0:gy1, gx0:gx1].ravel(), minlength=count)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    kept = np.flatnonzero(inside[1:] * 2 >= areas[1:]) + 1
+    if kept.size == 0:
+        return None
+    kept = kept[areas[kept] >= PART * areas[kept].max()]  # specks of background of like colours left out
+    member = np.zeros(count, np.uint8)
+    member[kept] = 1
+    region = member[labels]
+    if opened:  # the thin parts the opening took off the regions kept (a triangle's tips) back
+        region = cv2.dilate(region, np.ones((5, 5), np.uint8)) & raw
+    xs, ys = np.flatnonzero(region.any(axis=0)), np.flatnonzero(region.any(axis=1))
+    edges = np.array([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1], np.float64)
+    touches = np.array([edges[0] <= 0, edges[1] <= 0, edges[2] >= wh, edges[3] >= hh])
+    area = float(areas[kept].sum())
+    fill = area / float(np.prod(window.scale)) / max(1e-9, float(np.prod(size)))
+    stray = float(areas[1:].sum() - area) / area
+    return _Region(window.to_image(edges), touches, fill, stray)
 
 
 def _size_of(image: np.ndarray) -> tuple[int, int]:
