@@ -194,3 +194,23 @@ def test_a_live_counter_shows_one_rate_too(monkeypatch):
     drawn = terminal.getvalue()
     assert re.search(r"\d+frame \[\d\d:\d\d, fps=[\d.]+, dropped=\d+\]", drawn), drawn
     assert "frame/s" not in drawn and "it/s" not in drawn
+
+
+def test_extract_of_a_file_has_a_total_thinned_by_every_and_fps(tmp_path):
+    from vidcv.bundled import sample_video
+    from vidcv.cli.extract import expected_frames
+    from vidcv.dataset.extract import ExtractOptions, prepare
+    from vidcv.presets import find_preset, load_preset
+
+    pipeline = load_preset(find_preset("shapes"))
+    for options, total in (
+        (ExtractOptions(out=str(tmp_path / "a"), every=5), 60),  # the sample: 300 frames at 30 fps
+        (ExtractOptions(out=str(tmp_path / "b"), fps=2.0), 20),
+        (ExtractOptions(out=str(tmp_path / "c"), every=5, max_frames=7), 7),
+    ):
+        job = prepare(sample_video(), pipeline, options)
+        try:
+            assert expected_frames(job, options) == total
+        finally:
+            job.writer.close()
+    pipeline.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from vidcv.errors import error_line
 from vidcv.signals import StopSignals, describe, exit_status
 
 if TYPE_CHECKING:
-    from vidcv.dataset.extract import ExtractOptions
+    from vidcv.dataset.extract import Extraction, ExtractOptions
     from vidcv.dataset.many import ManyOutcome
     from vidcv.dataset.writer import Dataset
     from vidcv.pipeline import Pipeline
@@ -294,6 +295,23 @@ def _closing_lines(writer: Dataset) -> None:
     )
 
 
+def expected_frames(job: Extraction, options: ExtractOptions) -> int | None:
+    """How many frames the pipeline will see: a file's frame count thinned by --every or --fps (and capped by
+    --max-frames), for the progress bar's total; None for a live source or an unknown length. --dedupe and
+    --min-sharpness may skip more: the bar then ends short of its total."""
+    source = job.runner.source
+    inner = getattr(source, "inner", source)
+    count = inner.frame_count
+    if inner.live or not count:
+        return None
+    sampler = job.sampler
+    if sampler.fps > 0 and inner.fps:
+        count = math.ceil(count * min(1.0, sampler.fps / inner.fps))
+    else:
+        count = math.ceil(count / max(1, sampler.every))
+    return min(count, options.max_frames) if options.max_frames else count
+
+
 def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet: bool, signals: StopSignals) -> int:
     from vidcv.cli.progress import run_to_end
     from vidcv.dataset.extract import prepare
@@ -301,7 +319,7 @@ def _extract_one(source: str, pipeline: Pipeline, options: ExtractOptions, quiet
     job = prepare(source, pipeline, options)
     runner, writer = job.runner, job.writer
     _took_over(writer, quiet)
-    stopped_by = run_to_end(runner, None, quiet, signals)
+    stopped_by = run_to_end(runner, expected_frames(job, options), quiet, signals)
     pipeline.close()
     if not quiet:
         say_block(job.summary())
