@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from vidcv.fileio import partial_name
+from vidcv.fileio import visible_partial_name
 from vidcv.frame import Frame
 from vidcv.sinks.detections_log import DetectionsLogSink, keep_killed_log
 
@@ -18,7 +18,7 @@ def frame(index: int) -> Frame:
 def test_each_line_reaches_the_file_as_it_is_written(tmp_path):
     path = tmp_path / "d.jsonl"
     sink = DetectionsLogSink(str(path))
-    tmp = partial_name(str(path))
+    tmp = visible_partial_name(str(path))
     for i in range(3):
         sink.write(frame(i))
         # another reader (or what a SIGKILL leaves) sees every frame so far, in whole lines
@@ -32,7 +32,7 @@ def test_each_line_reaches_the_file_as_it_is_written(tmp_path):
 
 def test_an_earlier_runs_log_is_kept_beside_cut_to_its_whole_lines(tmp_path):
     target = str(tmp_path / "d.jsonl")
-    tmp = partial_name(target)
+    tmp = visible_partial_name(target)
     with open(tmp, "w") as fh:
         fh.write('{"frame":0}\n{"frame":1}\n{"fra')  # cut off in the middle of a line
     assert keep_killed_log(target) == (str(tmp_path / "d.recovered.jsonl"), 2)

@@ -72,9 +72,11 @@ def refused(res, link) -> bool:
 # --- vidcv run ------------------------------------------------------------------------------------------------
 
 RUN_REFUSED = {
-    "video partial": ("o.mp4", ".o.partial.mp4"),
+    "video partial": ("o.mp4", "o.partial.mp4"),
+    "video partial of earlier vidcvs": ("o.mp4", ".o.partial.mp4"),
     "video faststart copy": ("o.mp4", ".o.partial.faststart.mp4"),
-    "detections log partial": ("d.jsonl", ".d.partial.jsonl"),
+    "detections log partial": ("d.jsonl", "d.partial.jsonl"),
+    "detections log partial of earlier vidcvs": ("d.jsonl", ".d.partial.jsonl"),
     "stats partial": ("s.json", ".s.partial.json"),
     "image sequence partial": ("frames/", "frames/.frame_000000.partial.png"),
 }
@@ -108,11 +110,12 @@ def test_run_replaces_a_link_at_a_final_name_and_leaves_its_target(clip, tmp_pat
     assert not os.path.islink(out / target) and os.path.getsize(out / target) > 0
 
 
-def test_a_recovered_log_is_never_written_through_a_link(clip, tmp_path, victim):
+@pytest.mark.parametrize("partial", ["d.partial.jsonl", ".d.partial.jsonl"])
+def test_a_recovered_log_is_never_written_through_a_link(clip, tmp_path, victim, partial):
     """A killed run's log is kept as NAME.recovered.EXT; a link planted at that name is passed over."""
     out = tmp_path / "o"
     out.mkdir()
-    (out / ".d.partial.jsonl").write_text('{"frame": 0}\n{"frame": 1}\n{"fra')
+    (out / partial).write_text('{"frame": 0}\n{"frame": 1}\n{"fra')
     plant(out / "d.recovered.jsonl", victim)
     res = run_cli(*run_args(clip, out, "d.jsonl"))
     assert res.returncode == 0, res.stderr
@@ -120,13 +123,14 @@ def test_a_recovered_log_is_never_written_through_a_link(clip, tmp_path, victim)
     assert (out / "d.recovered-2.jsonl").read_text() == '{"frame": 0}\n{"frame": 1}\n'
 
 
-def test_a_recovered_log_whose_partial_is_a_link_is_refused(clip, tmp_path, victim):
+@pytest.mark.parametrize("partial", ["d.partial.jsonl", ".d.partial.jsonl"])
+def test_a_recovered_log_whose_partial_is_a_link_is_refused(clip, tmp_path, victim, partial):
     """The issue's probe: the link at the partial was cut back and kept as d.recovered.jsonl."""
     victim.write_text(SECRET + '{"fra')
     out = tmp_path / "o"
-    plant(out / ".d.partial.jsonl", victim)
+    plant(out / partial, victim)
     res = run_cli(*run_args(clip, out, "d.jsonl"))
-    assert refused(res, ".d.partial.jsonl"), res.stderr
+    assert refused(res, partial), res.stderr
     assert victim.read_text() == SECRET + '{"fra'
     assert not os.path.lexists(out / "d.recovered.jsonl")
 

@@ -340,7 +340,7 @@ sys.exit(main(sys.argv[2:]))
 def test_a_recording_killed_with_sigkill_plays_up_to_its_last_fragment(tmp_path, make_video):
     clip = make_video("long.mp4", frames=300)  # 10 s, read in real time
     out = tmp_path / "rec.mp4"
-    partial = tmp_path / ".rec.partial.mp4"  # the documented name of a recording in progress
+    partial = tmp_path / "rec.partial.mp4"  # the documented name of a recording in progress
     record_then_kill([clip, "--realtime", "-q", "-o", str(out)], str(partial))
     assert not out.exists()  # never a half-written file under the final name
     got = [decode_index(img) for img in av_frames(str(partial))]
@@ -437,7 +437,7 @@ def test_ctrl_c_during_a_recording_ends_in_a_plain_seekable_mp4(tmp_path):
     from vidcv.media.mp4 import playable_prefix, sample_count
 
     out = tmp_path / "live.mp4"
-    partial = tmp_path / ".live.partial.mp4"
+    partial = tmp_path / "live.partial.mp4"
     proc = subprocess.Popen(
         [*vidcv_cmd(), "run", "pattern:320x240@30", "-q", "-o", str(out)],
         stdout=subprocess.DEVNULL,

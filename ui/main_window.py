@@ -24,6 +24,7 @@ from vidcv.ui.dataset_link import DatasetLink
 from vidcv.ui.help import PROJECT_DOCS, about_html, readme_path, shortcuts_html
 from vidcv.ui.pipeline_panel import PipelinePanel
 from vidcv.ui.readout import Readout
+from vidcv.ui.recording import cut_short_message
 from vidcv.ui.session import Session
 from vidcv.ui.settings import Settings
 from vidcv.ui.source_panel import SourcePanel
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._pipeline_changed()
         self.update_title()
+        if cut_short := cut_short_message(output_dir("recordings")):  # a recording a crash or a kill cut short
+            self.show_message(cut_short)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)

@@ -21,6 +21,15 @@ from vidcv.sinks.base import Sink
 log = logging.getLogger(__name__)
 
 
+def cut_short_message(folder: str) -> str:
+    """What the window says at start about recordings in ``folder`` (its recordings folder) that a crash or a
+    kill cut short: ``a recording cut short is in ~/vidcv/recordings/vidcv_....partial.mp4 (12 s, playable)``;
+    "" when there is none. A recording grows as ``NAME.partial.mp4`` and plays up to its last whole second."""
+    from vidcv.sinks.leftovers import find_leftovers, leftovers_line
+
+    return leftovers_line([found for found in find_leftovers(folder) if found.kind == "recording"])
+
+
 class Recording(Sink):
     """The runner's handle on a VideoSink: the runner writes through it, and taking it out of the run
     (``detach``) does not close the video, so that closing can happen elsewhere. A run that ends while it is

@@ -250,6 +250,88 @@ def is_partial(name: str) -> bool:
     return name.startswith(".") and PARTIAL_MARK in name
 
 
+def visible_partial_name(path: str) -> str:
+    """The name a user-facing output grows under while it is written (a recording, a detection log): beside
+    ``path``, not hidden, marked ``.partial`` and keeping the extension: ``out/clip.mp4`` ->
+    ``out/clip.partial.mp4``. A run killed outright leaves it where the user looks, playable as far as it got
+    and never taken for the complete file, which appears only by the rename at a clean end. vidcv's internal
+    atomic writes keep the hidden ``partial_name``."""
+    head, tail = os.path.split(path)
+    stem, ext = os.path.splitext(tail)
+    return os.path.join(head, f"{stem}{PARTIAL_MARK}{ext}")
+
+
+def is_visible_partial(name: str) -> bool:
+    """True for a file name made by ``visible_partial_name`` (``clip.partial.mp4``; not hidden)."""
+    stem = os.path.splitext(name)[0]
+    return not name.startswith(".") and stem.endswith(PARTIAL_MARK) and len(stem) > len(PARTIAL_MARK)
+
+
+def open_visible_partial(path: str) -> int:
+    """Start writing ``path`` afresh under ``visible_partial_name``: a leftover there is removed (a link
+    refused), and the name is created new. The fd, open for writing, holds an exclusive ``flock`` while it is
+    open (``in_use`` tells another process that the file is still being written, not cut short)."""
+    tmp = visible_partial_name(path)
+    remove(tmp)
+    fd = create_new(tmp)
+    _hold(fd)
+    return fd
+
+
+def _hold(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # no fcntl (Windows): a file being written cannot be told from one cut short
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # a file system without locks: as without fcntl
+
+
+def in_use(path: str) -> bool:
+    """Whether the file ``path`` is held open for writing by a live vidcv (``open_visible_partial``'s lock): a
+    recording or log still going, in this process or another, rather than one whose writer was killed."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fd = open_fd(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing drops the shared lock taken
+    return False
+
+
+def remove_stale_visible(target: str) -> list[str]:
+    """Remove the ``visible_partial_name`` of the file ``target`` that an earlier write left when it was killed
+    (a recording or log that held nothing worth keeping: see ``vidcv.sinks``' ``keep_killed_*``), unless a
+    live vidcv still writes it (``in_use``); the paths removed. A link there is refused."""
+    tmp = visible_partial_name(target)
+    if os.path.islink(tmp):
+        raise refusal(tmp)
+    if not os.path.isfile(tmp) or in_use(tmp):
+        return []
+    try:
+        os.remove(tmp)
+    except OSError:
+        return []  # not ours to remove (permissions): the write that follows says what is wrong
+    return [tmp]
+
+
+def commit_visible(path: str) -> None:
+    """Rename the finished ``visible_partial_name`` of ``path`` to ``path``."""
+    replace(visible_partial_name(path), path)
+
+
 def remove_stale_partials(target: str) -> list[str]:
     """Remove what earlier writes of ``target`` left when they were killed before their rename (SIGKILL, power
     loss), and return the paths removed. ``target`` is a file (its temporary file), a printf image pattern such

@@ -13,7 +13,7 @@ import pytest
 
 from media import full_tmpfs, run_cli, vidcv_cmd
 from vidcv.bundled import sample_video
-from vidcv.fileio import partial_name
+from vidcv.fileio import visible_partial_name
 
 
 def limited_to(max_bytes: int):
@@ -29,7 +29,7 @@ def limited_to(max_bytes: int):
 
 def kept_lines(log) -> list[dict]:
     """The whole lines kept under the log's temporary name; the file ends with a whole line."""
-    text = open(partial_name(str(log)), encoding="utf-8").read()
+    text = open(visible_partial_name(str(log)), encoding="utf-8").read()
     assert text.endswith("\n")
     return [json.loads(line) for line in text.splitlines()]
 
@@ -47,11 +47,11 @@ def test_a_detection_log_that_cannot_grow_names_its_file_and_is_not_renamed_as_c
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
     kept = kept_lines(log)
-    size = os.path.getsize(partial_name(str(log)))
+    size = os.path.getsize(visible_partial_name(str(log)))
     assert 0 < len(kept) < 60 and [line["frame"] for line in kept] == list(range(len(kept)))
     assert lines[0] == (
         f"vidcv: error: cannot write {log}: File too large; {len(kept)} frames ({size:,} bytes) "
-        f"were logged and are kept in {partial_name(str(log))}, not renamed to d.jsonl as the log "
+        f"were logged and are kept in {visible_partial_name(str(log))}, not renamed to d.jsonl as the log "
         "is incomplete"
     )
     assert not log.exists()
@@ -82,7 +82,7 @@ def test_a_failing_stats_json_does_not_hide_the_runs_own_error(tmp_path, video_f
     assert len(lines) == 2, res.stderr
     assert lines[0].startswith(f"vidcv: error: cannot write {log}: File too large; {len(kept_lines(log))} frames")
     assert lines[1] == f"vidcv: error: cannot write {stats}: File too large (the run's statistics were not saved)"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".d.partial.jsonl", "input.mp4"]  # no stats leftover
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.partial.jsonl", "input.mp4"]  # no stats leftover
 
 
 def test_without_a_limit_the_same_run_succeeds(tmp_path, video_file):
@@ -111,4 +111,4 @@ def test_a_full_disk_stops_the_run_with_each_file_named(full_disk):
     assert (
         lines[1] == f"vidcv: error: cannot write {stats}: No space left on device (the run's statistics were not saved)"
     )
-    assert sorted(os.listdir(full_disk)) == [".d.partial.jsonl", "filler"]
+    assert sorted(os.listdir(full_disk)) == ["d.partial.jsonl", "filler"]

@@ -12,7 +12,7 @@ import pytest
 
 from media import vidcv_cmd
 from test_stream import Server, free_port
-from vidcv.fileio import partial_name
+from vidcv.fileio import visible_partial_name
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg (apt-get install ffmpeg)")
 
@@ -43,7 +43,7 @@ def test_a_stream_outage_is_counted_in_the_stats_json_and_the_table(tmp_path):
     )
     err = ""
     try:
-        partial = partial_name(str(log))
+        partial = visible_partial_name(str(log))
         wait_for(lambda: lines_of(partial) >= 10, proc, "10 frames before the outage")
         server.stop()  # the server goes away ...
         before = lines_of(partial)

@@ -12,7 +12,7 @@ import pytest
 from terminal import frames_shown, read_until, spawn_on_terminal
 
 from media import decode_index, read_all, run_cli, vidcv_cmd
-from vidcv.fileio import partial_name
+from vidcv.fileio import visible_partial_name
 
 
 def default_signals() -> None:
@@ -81,7 +81,7 @@ def test_ctrl_c_twice_as_timeout_sends_it_stops_cleanly_and_finalises_every_outp
         text=True,
         preexec_fn=default_signals,
     )
-    wait_for_lines(partial_name(str(tmp_path / "d.jsonl")), 10, proc)
+    wait_for_lines(visible_partial_name(str(tmp_path / "d.jsonl")), 10, proc)
     proc.send_signal(signal.SIGALRM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -98,7 +98,7 @@ def test_sigterm_stops_like_ctrl_c_with_exit_status_143(tmp_path):
         text=True,
         preexec_fn=default_signals,
     )
-    wait_for_lines(partial_name(str(tmp_path / "d.jsonl")), 10, proc)
+    wait_for_lines(visible_partial_name(str(tmp_path / "d.jsonl")), 10, proc)
     proc.terminate()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
@@ -170,7 +170,7 @@ def test_a_second_ctrl_c_during_the_stop_is_absorbed(tmp_path, video_file, stage
         start_new_session=True,
         preexec_fn=default_signals,
     )
-    wait_for_lines(partial_name(str(out / "d.jsonl")), 20, proc)
+    wait_for_lines(visible_partial_name(str(out / "d.jsonl")), 20, proc)
     proc.send_signal(signal.SIGINT)  # the stop waits for the frame in hand: half a second
     time.sleep(0.2)  # not an assertion: lands the second signal inside that stop
     os.killpg(proc.pid, signal.SIGINT)
@@ -191,7 +191,7 @@ def test_a_signal_after_the_grace_period_exits_at_once_keeping_the_frames_writte
         env=stages["env"],
         preexec_fn=default_signals,
     )
-    wait_for_lines(partial_name(str(out / "d.jsonl")), 20, proc)
+    wait_for_lines(visible_partial_name(str(out / "d.jsonl")), 20, proc)
     proc.send_signal(signal.SIGINT)
     err = bytearray()
     told = read_until(proc.stderr.fileno(), err, lambda buf: b"Ctrl-C again" in buf, time.monotonic() + 60)
@@ -231,7 +231,7 @@ def test_sigkill_keeps_every_frame_logged_so_far_under_the_logs_temporary_name(t
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    kept = tmp_path / partial_name(log.name)  # .d.partial.jsonl, as the README says
+    kept = tmp_path / visible_partial_name(log.name)  # d.partial.jsonl, as the README says
     assert sorted(p.name for p in tmp_path.iterdir()) == [kept.name]
     text = kept.read_text()
     assert text.endswith("\n")  # whole lines only

@@ -72,7 +72,9 @@ def wait_until(condition, proc: subprocess.Popen, what: str, limit_s: float = 60
 
 
 def test_the_file_a_sigkill_leaves_is_removed_by_the_next_run_of_that_output(tmp_path):
-    out, partial = tmp_path / "x.mp4", tmp_path / ".x.partial.mp4"
+    """Killed before its first whole fragment: x.partial.mp4 (beside x.mp4, not hidden) holds nothing that
+    plays; a run into the same folder names it, the next run of x.mp4 removes it."""
+    out, partial = tmp_path / "x.mp4", tmp_path / "x.partial.mp4"
     proc = subprocess.Popen(
         [*vidcv_cmd(), "run", "pattern:160x120@30", "-o", str(out), "-q"],
         stdout=subprocess.DEVNULL,
@@ -88,9 +90,13 @@ def test_the_file_a_sigkill_leaves_is_removed_by_the_next_run_of_that_output(tmp
             proc.kill()
         proc.stderr.close()
     assert partial.exists() and not out.exists()
-    # a run of another output leaves it alone
+    # a run of another output leaves it alone, and names it (it is in the folder that run writes into)
     res = run_cli("run", "pattern:160x120", "--max-frames", "2", "-o", str(tmp_path / "y.mp4"), "-q")
-    assert res.returncode == 0 and res.stderr == "" and partial.exists()
+    assert res.returncode == 0 and partial.exists()
+    assert (
+        res.stderr.startswith(f"vidcv: WARNING: a recording cut short is in {partial} (")
+        and res.stderr.count("\n") == 1
+    ), res.stderr
     # the next run of x.mp4 removes it, and says so; its own output is complete
     res = run_cli("run", "pattern:160x120", "--max-frames", "3", "-o", str(out), "-q")
     assert res.returncode == 0, res.stderr
@@ -101,8 +107,9 @@ def test_the_file_a_sigkill_leaves_is_removed_by_the_next_run_of_that_output(tmp
     assert sorted(os.listdir(tmp_path)) == ["x.mp4", "y.mp4"]
 
 
-def test_a_run_that_cannot_start_still_removes_the_leftover(tmp_path):
-    partial = tmp_path / ".x.partial.mp4"
+@pytest.mark.parametrize("name", ["x.partial.mp4", ".x.partial.mp4"])  # and what vidcvs before this one left
+def test_a_run_that_cannot_start_still_removes_the_leftover(tmp_path, name):
+    partial = tmp_path / name
     partial.write_bytes(b"\0" * 44)  # the header a killed mp4 write leaves
     (tmp_path / "broken.mp4").write_text("not a video")
     res = run_cli("run", str(tmp_path / "broken.mp4"), "-o", str(tmp_path / "x.mp4"), "-q")

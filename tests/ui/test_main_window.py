@@ -655,13 +655,13 @@ def test_stopping_a_recording_leaves_the_window_responsive_and_says_when_the_fil
 
 
 def test_a_recording_that_could_not_be_finished_is_reported(qtbot, window):
-    from vidcv.fileio import partial_name
+    from vidcv.fileio import visible_partial_name
 
     assert window.open_source("pattern:320x240@30")
     window.toggle_record()
     path = window.session.recording.path
-    qtbot.waitUntil(lambda: os.path.exists(partial_name(path)), timeout=10000)
-    os.remove(partial_name(path))
+    qtbot.waitUntil(lambda: os.path.exists(visible_partial_name(path)), timeout=10000)
+    os.remove(visible_partial_name(path))
     with qtbot.waitSignal(window.session.recording_finished, timeout=10000):
         window.toggle_record()
     message = window.statusBar().currentMessage()

@@ -314,13 +314,15 @@ def test_stopping_a_recording_returns_at_once_and_the_file_is_finalised_in_the_b
 
 
 def test_a_recording_that_cannot_be_finished_says_why(qtbot, session, tmp_path):
-    from vidcv.fileio import partial_name
+    from vidcv.fileio import visible_partial_name
 
     assert session.open_source("pattern:320x240@30")
     path = str(tmp_path / "rec.mp4")
     session.start_recording(path)
-    qtbot.waitUntil(lambda: os.path.exists(partial_name(path)), timeout=WAIT_MS)  # at the encoder's first packet
-    os.remove(partial_name(path))  # the file being written is gone (a cleaner, another program)
+    qtbot.waitUntil(
+        lambda: os.path.exists(visible_partial_name(path)), timeout=WAIT_MS
+    )  # at the encoder's first packet
+    os.remove(visible_partial_name(path))  # the file being written is gone (a cleaner, another program)
     with qtbot.waitSignal(session.recording_finished, timeout=WAIT_MS) as done:
         session.stop_recording()
     assert done.args[0] == path
@@ -330,10 +332,10 @@ def test_a_recording_that_cannot_be_finished_says_why(qtbot, session, tmp_path):
 
 
 def test_a_killed_recording_left_at_the_same_name_is_kept_as_recovered(qtbot, session, tmp_path):
-    from vidcv.fileio import partial_name
+    from vidcv.fileio import visible_partial_name
 
     path = str(tmp_path / "rec.mp4")
-    partial = partial_name(path)
+    partial = visible_partial_name(path)
     record_then_kill(["pattern:320x240@30", "-q", "-o", path], partial)
     left = len(read_all(partial))
     assert left >= 30

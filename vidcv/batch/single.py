@@ -34,6 +34,13 @@ class RunOutputs:
         return [(f"--{f.name.replace('_', '-')}", getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)]
 
 
+def is_video_name(path: str) -> bool:
+    """Whether ``--output path`` names a video file (not an image pattern or folder)."""
+    from vidcv.media.encode import CONTAINERS
+
+    return "%" not in path and not path.endswith(("/", os.sep)) and os.path.splitext(path)[1].lower() in CONTAINERS
+
+
 def check_outputs(outputs: RunOutputs) -> None:
     """OutputError, naming the file and the reason, for any output that cannot be written."""
     from vidcv.sinks import check_writable
@@ -64,6 +71,24 @@ def output_folders(outputs: RunOutputs) -> list[str]:
     return folders
 
 
+def cut_short_line(outputs: RunOutputs) -> str:
+    """One line naming the recordings and detection logs cut short (a run killed outright left them, as
+    ``NAME.partial.EXT``) in the folders ``outputs`` write into, so that the user finds them; "" for none.
+    Called once the run's own files are open (a file a live vidcv writes is not named)."""
+    from vidcv.sinks.leftovers import find_leftovers, leftovers_line
+
+    folders: dict[str, str] = {}  # absolute -> as the user gave it
+    for option, path in outputs.named():
+        if option == "--stats-json":
+            continue
+        if option == "--output" and ("%" in path or path.endswith(("/", os.sep)) or os.path.isdir(path)):
+            folder = os.path.dirname(path) if "%" in path else path
+        else:
+            folder = os.path.dirname(path)
+        folders.setdefault(os.path.abspath(folder or os.curdir), folder or os.curdir)
+    return leftovers_line([found for folder in folders.values() for found in find_leftovers(folder)])
+
+
 def prepare_run(
     source_spec: str,
     pipeline: Pipeline,
@@ -89,7 +114,7 @@ def prepare_run(
     (``Runner.gray_source``); ``batch`` the frames of a file per call of a stage that batches (``Runner.batch``;
     None: what the stages choose)."""
     # the sinks' and the stream's modules are imported only for a run that has them (start-up time)
-    from vidcv.fileio import remove_stale_partials
+    from vidcv.fileio import remove_stale_partials, remove_stale_visible
     from vidcv.sources import FileSource, parse_source
 
     source = parse_source(source_spec)
@@ -113,9 +138,12 @@ def prepare_run(
 
         if kept_log := keep_killed_log(outputs.detections_jsonl):
             log.warning("kept %s: the detection log of an earlier run that did not finish (%d frames)", *kept_log)
-    for _, path in outputs.named():
-        for stale in remove_stale_partials(path):
-            log.warning("removed %s, left by an earlier run that was killed before it finished", stale)
+    for option, path in outputs.named():
+        stale = remove_stale_partials(path)
+        if option == "--detections-jsonl" or (option == "--output" and is_video_name(path)):
+            stale += remove_stale_visible(path)  # NAME.partial.EXT: what a kill left, with nothing worth keeping
+        for leftover in stale:
+            log.warning("removed %s, left by an earlier run that was killed before it finished", leftover)
     check_outputs(outputs)
     # the command line's pipeline is fixed for the run: a gray first stage may take gray from the decoder
     runner = Runner(

@@ -171,7 +171,7 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
 
 
 def _run_outputs(args: argparse.Namespace, signals: StopSignals, pipeline: Pipeline, outputs: RunOutputs) -> int:
-    from vidcv.batch.single import prepare_run, write_stats
+    from vidcv.batch.single import cut_short_line, prepare_run, write_stats
     from vidcv.cli.progress import run_to_end
     from vidcv.errors import error_line
     from vidcv.stats import format_table
@@ -190,6 +190,8 @@ def _run_outputs(args: argparse.Namespace, signals: StopSignals, pipeline: Pipel
         gray_decode=not args.no_gray_decode,
         batch=args.batch,
     )
+    if cut_short := cut_short_line(outputs):  # what killed runs left where this one writes: named, not touched
+        log.warning("%s", cut_short)
     log.info("source: %s", runner.source.describe())
     stopped_by = run_to_end(runner, total, args.quiet, signals)
     summary = runner.summary()

@@ -8,7 +8,16 @@ import os
 from typing import IO
 
 from vidcv.errors import OutputError, write_error
-from vidcv.fileio import commit, free_name, open_file, open_partial, partial_name, replace
+from vidcv.fileio import (
+    commit_visible,
+    free_name,
+    in_use,
+    open_file,
+    open_visible_partial,
+    partial_name,
+    replace,
+    visible_partial_name,
+)
 from vidcv.frame import Frame
 from vidcv.sinks.base import Sink, check_writable
 from vidcv.status import merged_counts
@@ -23,9 +32,10 @@ class DetectionsLogSink(Sink):
     classifier's top classes, ``counts`` what the stages report as counts on that frame (a count stage's
     running totals), when any does.
 
-    While the run goes the log is ``.NAME.partial.EXT`` beside its final name, and each line reaches the
-    operating system as it is written (one ``write`` per frame, no buffer): a run killed outright (SIGKILL,
-    a crash) leaves every frame logged so far there, in whole lines. ``close`` syncs it to disk and renames it
+    While the run goes the log is ``NAME.partial.EXT`` beside its final name (``fileio.visible_partial_name``:
+    not hidden, where the user looks), and each line reaches the operating system as it is written (one
+    ``write`` per frame, no buffer): a run killed outright (SIGKILL, a crash) leaves every frame logged so far
+    there, in whole lines. ``close`` syncs it to disk and renames it
     to its final name. A write that fails (disk full) raises OutputError naming the file and how much was
     written; the partial file is cut back to its last whole line and kept under its temporary name, never
     renamed as if complete.
@@ -34,9 +44,9 @@ class DetectionsLogSink(Sink):
     def __init__(self, path: str) -> None:
         self.path = path
         check_writable(path)  # makes the folder
-        self.partial = partial_name(path)
+        self.partial = visible_partial_name(path)
         try:
-            self._fd: int | None = open_partial(path)
+            self._fd: int | None = open_visible_partial(path)  # locked while open: in use, not cut short
         except OutputError:
             raise
         except OSError as exc:
@@ -96,29 +106,37 @@ class DetectionsLogSink(Sink):
         except OSError as exc:  # the data did not reach the disk (full, I/O error): the log is not complete
             self._give_up()
             raise self._failure(exc.strerror or str(exc)) from None
-        os.close(self._fd)
-        self._fd = None
-        commit(self.path)
+        fd, self._fd = self._fd, None
+        try:
+            commit_visible(self.path)
+        finally:
+            os.close(fd)  # the lock that says "being written" goes once the log has its final name
 
 
 def keep_killed_log(target: str) -> tuple[str, int] | None:
     """Before ``target`` is written again: the log an earlier run left under its temporary name (killed, or
-    stopped by a full disk) is moved beside it as ``NAME.recovered.EXT`` (``NAME.recovered-2.EXT``, ...), cut
-    back to its last whole line, instead of being deleted with the other leftovers. Returns the new path and
-    its number of lines (frames), or None when there was no such log or it held no whole line."""
-    tmp = partial_name(target)
-    if os.path.islink(tmp) or not os.path.isfile(tmp):
-        return None  # a link is refused by the write that follows
-    with open_file(tmp, "r+b") as fh:
-        whole = _whole_lines_size(fh)
+    stopped by a full disk: ``NAME.partial.EXT``, or ``.NAME.partial.EXT`` of vidcvs before it was visible) is
+    moved beside it as ``NAME.recovered.EXT`` (``NAME.recovered-2.EXT``, ...), cut back to its last whole line,
+    instead of being deleted with the other leftovers. Returns the new path and its number of lines (frames),
+    or None when there was no such log or it held no whole line. A log another vidcv is still writing
+    (``fileio.in_use``) is left alone, and so is one without a whole line (``fileio.remove_stale_visible`` and
+    ``remove_stale_partials`` remove it)."""
+    found = None
+    for tmp in (visible_partial_name(target), partial_name(target)):
+        if os.path.islink(tmp) or not os.path.isfile(tmp) or in_use(tmp):
+            continue  # a link is refused by the write that follows
+        with open_file(tmp, "r+b") as fh:
+            whole = _whole_lines_size(fh)
+            if whole:
+                fh.truncate(whole)
+                fh.seek(0)
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
         if whole == 0:
-            return None  # nothing to keep: removed as any other leftover
-        fh.truncate(whole)
-        fh.seek(0)
-        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-    kept = free_name(*os.path.splitext(target), "recovered")
-    replace(tmp, kept)
-    return kept, lines
+            continue
+        kept = free_name(*os.path.splitext(target), "recovered")
+        replace(tmp, kept)
+        found = found or (kept, lines)
+    return found
 
 
 def _whole_lines_size(fh: IO[bytes], chunk: int = 1 << 16) -> int:

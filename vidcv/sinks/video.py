@@ -1,12 +1,14 @@
 """Video files (FFmpeg through PyAV) and image sequences, written under a temporary name and renamed when
 complete.
 
-MP4 and MOV are written fragmented while recording, under the temporary name ``.NAME.partial.EXT`` beside the
-output: a process killed then (SIGKILL, power loss) leaves that file, and it plays up to its last whole
-fragment (about a second before the kill); the next run writing the same output keeps it as
-``NAME.recovered.EXT`` (``keep_killed_recording``). A clean end rewrites it as a plain MP4 with its index first
-(seekable, streamable) under the final name. A write that fails (a full disk) keeps every whole fragment
-under the final name and says how much was written.
+A video grows under ``NAME.partial.EXT`` beside the output (``fileio.visible_partial_name``: not hidden, so
+that what a killed run leaves is where the user looks, never taken for the complete file). MP4 and MOV are
+written fragmented while recording: a process killed then (SIGKILL, power loss) leaves that file, and it plays
+up to its last whole fragment (about a second before the kill); MKV plays to where it stopped. The next run
+writing the same output keeps it as ``NAME.recovered.EXT`` (``keep_killed_recording``); ``leftovers`` finds
+such files in a folder for the window and ``vidcv run`` to name. A clean end rewrites it as a plain MP4 with
+its index first (seekable, streamable) under the final name. A write that fails (a full disk) keeps every
+whole fragment under the final name and says how much was written.
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ import numpy as np
 from vidcv.errors import OutputError
 from vidcv.fileio import (
     PARTIAL_MARK,
-    commit,
+    commit_visible,
     create_new,
-    discard,
     free_name,
-    open_partial,
+    in_use,
+    open_visible_partial,
     partial_name,
     remove,
     replace,
+    visible_partial_name,
     write_bytes_atomic,
     writer_path,
 )
@@ -108,7 +111,7 @@ class VideoSink(Sink):
         self.fragmented = self.format in FRAGMENTED_FORMATS
         self.frames = 0
         self.encoder_name: str | None = None  #: the FFmpeg encoder in use, once the first frame came
-        self._tmp = partial_name(path)
+        self._tmp = visible_partial_name(path)  #: where the video grows, beside the output, not hidden
         self._encoder: VideoEncoder | None = None
         self._size: tuple[int, int] | None = None
         self._pts0_ms: float | None = None
@@ -126,7 +129,7 @@ class VideoSink(Sink):
         try:
             frame_bytes = w * h * 3 // 2
             buffer_frames = max(2, min(round(self.fps * BUFFER_S), BUFFER_MAX_BYTES // frame_bytes))
-            self._fd = open_partial(self.path)
+            self._fd = open_visible_partial(self.path)  # locked while open: in use, not cut short
             encoder = VideoEncoder(
                 writer_path(self._fd, self._tmp),
                 self.format,
@@ -140,7 +143,7 @@ class VideoSink(Sink):
             raise
         except _WRITE_ERRORS as exc:
             self._release()
-            discard(self.path)
+            remove(self._tmp)
             raise OutputError(
                 f"cannot write video {self.path} as {self.codec} with {choice.encoder} at {w}x{h}: "
                 f"{getattr(exc, 'strerror', None) or exc}"
@@ -207,17 +210,19 @@ class VideoSink(Sink):
             return
         try:
             self._encoder.finish()
-            self._release()
             # FFmpeg drops an error in writing a file's end (PyAV does not raise it): check what is on disk
             whole = ended_cleanly(self._tmp) if self.fragmented else probe(self._tmp).frames == self.frames
             if not whole:
                 raise OSError(errno.EIO, "its last part could not be written (disk full?)")
         except _WRITE_ERRORS as exc:
             raise self._salvage(exc) from None
-        if self.fragmented:
-            self._rewrite_plain()
-        else:
-            commit(self.path)
+        try:
+            if self.fragmented:
+                self._rewrite_plain()
+            else:
+                commit_visible(self.path)
+        finally:
+            self._release()  # the lock that says "being written" goes once the file has its final name
 
     def _rewrite_plain(self) -> None:
         """The finished fragmented recording becomes a plain MP4 under the final name; when that copy cannot
@@ -237,7 +242,7 @@ class VideoSink(Sink):
                 self.path,
                 getattr(exc, "strerror", None) or exc,
             )
-            commit(self.path)
+            commit_visible(self.path)
             return
         finally:
             if fd is not None:
@@ -256,10 +261,10 @@ class VideoSink(Sink):
             cut_to_playable(self._tmp)  # a half-written fragment at the end would trouble players
         kept = probe(self._tmp) if size else None
         if kept and kept.frames:
-            commit(self.path)
+            commit_visible(self.path)
             outcome = f"kept the first {kept.frames} frames ({kept.seconds:.1f} s) in {self.path}"
         else:
-            discard(self.path)
+            remove(self._tmp)
             outcome = "nothing playable was kept"
         reason = getattr(exc, "strerror", None) or str(exc)
         return OutputError(
@@ -269,18 +274,30 @@ class VideoSink(Sink):
 
 
 def keep_killed_recording(target: str) -> str | None:
-    """Before ``target`` is written again: the fragmented recording an earlier run left at its temporary name
-    when it was killed is moved beside it as ``NAME.recovered.EXT`` (``NAME.recovered-2.EXT``, ...) with its
-    cut-off last fragment removed, instead of being deleted with the other leftovers. Returns the new path,
-    or None when there was no such recording."""
-    tmp = partial_name(target)
+    """Before ``target`` is written again: the recording an earlier run left at its temporary name when it was
+    killed (``NAME.partial.EXT``, or ``.NAME.partial.EXT`` of vidcvs before it was visible) is moved beside it
+    as ``NAME.recovered.EXT`` (``NAME.recovered-2.EXT``, ...), a fragmented one with its cut-off last fragment
+    removed, instead of being deleted with the other leftovers. Returns the new path, or None when there was
+    no such recording. A file another vidcv is still writing (``fileio.in_use``) is left alone, and so is one
+    that holds nothing playable (``fileio.remove_stale_visible`` and ``remove_stale_partials`` remove it)."""
     stem, ext = os.path.splitext(target)
-    if ext.lower() not in CONTAINERS or CONTAINERS[ext.lower()][0] not in FRAGMENTED_FORMATS:
+    if ext.lower() not in CONTAINERS:
         return None
-    if os.path.islink(tmp) or not os.path.isfile(tmp) or cut_to_playable(tmp)[1] == 0:
-        return None  # nothing that plays: the leftover is removed as any other (a link is refused there)
-    kept = free_name(stem, ext, "recovered")
-    replace(tmp, kept)
+    fragmented = CONTAINERS[ext.lower()][0] in FRAGMENTED_FORMATS
+    kept = None
+    for tmp in (visible_partial_name(target), partial_name(target)):
+        if os.path.islink(tmp) or not os.path.isfile(tmp) or in_use(tmp):
+            continue  # a link is refused by the write that follows
+        hidden = os.path.basename(tmp).startswith(".")
+        if fragmented:
+            plays = cut_to_playable(tmp)[1] > 0
+        else:
+            plays = not hidden and probe(tmp).frames > 0  # MKV plays to where it stopped; AVI was renamed whole
+        if not plays:
+            continue
+        moved = free_name(stem, ext, "recovered")
+        replace(tmp, moved)
+        kept = kept or moved
     return kept
 
 
