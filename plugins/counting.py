@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vidcv.drawing import draw_panel, labelled_boxes
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Bool, Choice, Ints
@@ -55,6 +56,8 @@ class Count(Plugin):
     def setup(self) -> None:
         self.last: dict[int, int] = {}  # line: last side per track; zone: inside (1) or not (0)
         self.counts = {"in": 0, "out": 0} if self.p.mode == "line" else {"occupancy": 0, "entries": 0}
+        self.corner = 0  # where the counts were written last (an index into drawing.CORNERS): they stay there
+        self.panel: tuple[int, int, int, int] | None = None  # ... and the rectangle they took on the last frame
 
     def reset(self) -> None:
         self.setup()
@@ -116,7 +119,9 @@ class Count(Plugin):
             cv2.line(canvas, tuple(pts[0]), tuple(pts[1]), LINE_COLOR, 2)
         else:
             cv2.polylines(canvas, [pts], True, ZONE_COLOR, 2)
+        # in a corner clear of the boxes and of the labels that annotate or the window draw over them later
         text = "  ".join(f"{k} {v}" for k, v in self.counts.items())
-        cv2.putText(canvas, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
-        cv2.putText(canvas, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
+        h, w = canvas.shape[:2]
+        avoid = labelled_boxes(frame.detections_to_image(frame.detections), (w, h))
+        self.corner, self.panel = draw_panel(canvas, text, avoid, self.corner)
         return frame.with_image(canvas, "bgr")
