@@ -23,6 +23,7 @@ from vidcv.presets import find_preset
 from vidcv.proctitle import redact_command_line
 from vidcv.redact import redact, redact_log_record
 from vidcv.sources.base import quiet_opencv_logs
+from vidcv.ui import style
 from vidcv.ui.main_window import MainWindow
 from vidcv.ui.session import Session
 from vidcv.ui.settings import Settings
@@ -122,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vidcv")
+    if isinstance(app, QApplication):
+        style.apply(app)  # one calm look for the window and the dataset view (ui/style.py)
     if args.dataset and not args.source:
         return dataset_only(args, app)
     settings = Settings(read_only=bool(args.screenshot))

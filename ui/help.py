@@ -49,15 +49,24 @@ def shortcut_rows(menus: Iterable[QMenu]) -> list[tuple[str, str, str]]:
     return rows
 
 
+#: a two-column table whose second column starts at one edge, wrapped lines included (a cell's padding, where
+#: leading spaces would indent the first line only)
+TABLE = '<table cellspacing="0" cellpadding="0">'
+KEY_CELL = '<td style="padding: 1px 14px 1px 0px; white-space: nowrap;" valign="top">'
+VALUE_CELL = '<td style="padding: 1px 0px;" valign="top">'
+NOWRAP = '<span style="white-space: nowrap;">{}</span>'  #: a line of About's that stays whole
+
+
 def shortcuts_html(menus: Iterable[QMenu]) -> str:
     """The shortcuts box: the keys by menu, then what the mouse does."""
     cells, last = [], None
     for menu, keys, what in [*shortcut_rows(menus), *(("Mouse", k, v) for k, v in MOUSE)]:
         if menu != last:
-            cells.append(f"<tr><td colspan=2><i>{html.escape(menu)}</i></td></tr>")
+            top = "8" if last is not None else "0"
+            cells.append(f'<tr><td colspan="2" style="padding-top: {top}px;"><i>{html.escape(menu)}</i></td></tr>')
             last = menu
-        cells.append(f"<tr><td><b>{html.escape(keys)}</b></td><td>&nbsp;&nbsp;{html.escape(what)}</td></tr>")
-    return f"<table>{''.join(cells)}</table>"
+        cells.append(f"<tr>{KEY_CELL}<b>{html.escape(keys)}</b></td>{VALUE_CELL}{html.escape(what)}</td></tr>")
+    return f"{TABLE}{''.join(cells)}</table>"
 
 
 def provider_state(name: str) -> str:
@@ -69,7 +78,7 @@ def provider_state(name: str) -> str:
 
 
 def runtime_versions() -> list[tuple[str, str]]:
-    """(component, version) for About: vidcv, Python, Qt, OpenCV, ONNX Runtime and its providers."""
+    """(component, version) for About: vidcv, Python, Qt, OpenCV, ONNX Runtime and its providers (one a line)."""
     rows = [
         ("vidcv", __version__),
         ("Python", platform.python_version()),
@@ -78,18 +87,26 @@ def runtime_versions() -> list[tuple[str, str]]:
     ]
     try:
         rows.append(("ONNX Runtime", onnxruntime().__version__))
-        rows.append(("providers", ", ".join(provider_state(p) for p in available())))
+        rows.append(("providers", "\n".join(provider_state(p) for p in available())))
     except VidcvError as exc:
         rows.append(("ONNX Runtime", str(exc)))
     return rows
 
 
+def value_html(value: str) -> str:
+    """A value of About: escaped; a list (several lines: the providers) one whole item a line."""
+    lines = value.splitlines()
+    return "<br>".join(NOWRAP.format(html.escape(line)) for line in lines) if len(lines) > 1 else html.escape(value)
+
+
 def about_html() -> str:
+    """About: what vidcv is, then the versions in two aligned columns (each provider on a line of its own)."""
     rows = "".join(
-        f"<tr><td><b>{html.escape(k)}</b></td><td>&nbsp;&nbsp;{html.escape(v)}</td></tr>" for k, v in runtime_versions()
+        f"<tr>{KEY_CELL}<b>{html.escape(k)}</b></td>{VALUE_CELL}{value_html(v)}</td></tr>"
+        for k, v in runtime_versions()
     )
     return (
         f"<h3>vidcv {html.escape(__version__)}</h3><p>Open a camera, file, stream or folder, stack plugins, "
-        f"tune them live.</p><table>{rows}</table><p><code>vidcv doctor</code> checks the whole set-up "
+        f"tune them live.</p>{TABLE}{rows}</table><p><code>vidcv doctor</code> checks the whole set-up "
         "(GPU libraries, FFmpeg, ultralytics).</p>"
     )

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from vidcv.params import Param
 from vidcv.plugin import Plugin
+from vidcv.ui import style
 from vidcv.ui.model_info import model_note, model_param
 
 SLIDER_STEPS = 1000
@@ -235,6 +236,10 @@ class ParamEditor(QWidget):
         self.widgets: dict[str, ParamWidget] = {}
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setContentsMargins(8, 8, 8, 8)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(8)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         values = plugin.values()
         self.model_note: QLabel | None = None  # what the picked model is, under a model picker
         picker = model_param(plugin)
@@ -255,10 +260,9 @@ class ParamEditor(QWidget):
                 widget.changed.connect(self.show_model_note)
         if not plugin.params:
             form.addRow(QLabel("No parameters."))
-        summary = QLabel(plugin.to_dict()["summary"])  # below the parameters: a long one hides no control
-        summary.setWordWrap(True)
-        summary.setStyleSheet("color: palette(mid);")
-        form.addRow(summary)
+        # below the parameters (a long one hides no control), dark on a light card: readable in any palette
+        self.help = style.help_label(plugin.to_dict()["summary"])
+        form.addRow(self.help)
 
     def show_model_note(self, value: object) -> None:
         """Say what the model ``value`` names is, or why it cannot be read (in red)."""
@@ -266,4 +270,4 @@ class ParamEditor(QWidget):
         if self.model_note is None or note is None:
             return
         self.model_note.setText(note.text)
-        self.model_note.setStyleSheet("color: #d33;" if note.error else "")
+        self.model_note.setStyleSheet(f"color: {style.ERROR.name()};" if note.error else "")

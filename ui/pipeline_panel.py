@@ -3,8 +3,8 @@ remove; the selected stage's parameters below; a badge and the message on a stag
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QBrush, QColor
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -15,6 +15,9 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -25,6 +28,7 @@ from vidcv.errors import VidcvError
 from vidcv.events import RunEvent, StageError
 from vidcv.frame import Frame
 from vidcv.plugin import Plugin, Produces
+from vidcv.ui import style
 from vidcv.ui.param_editor import ParamEditor
 from vidcv.ui.session import Session
 
@@ -97,6 +101,14 @@ class PluginMenu(QMenu):
             self.close()
 
 
+class RoomyRows(QStyledItemDelegate):
+    """The stage list's rows a few pixels taller than their text: easier to hit, to read and to drag."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), size.height() + 8)
+
+
 def detects(plugin: Plugin) -> bool:
     """Whether the stage finds objects or classes (a stage whose model did not load does not)."""
     try:
@@ -120,16 +132,28 @@ class PipelinePanel(QWidget):
 
         self.add_button = QToolButton()
         self.add_button.setText("Add stage")
+        self.add_button.setIcon(style.icon("add"))
+        self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.add_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # the menu's arrow at the right end, as a combo box has it, not over the text's last letters
+        self.add_button.setStyleSheet(
+            "QToolButton { padding-right: 18px; } QToolButton::menu-indicator { subcontrol-origin: padding; "
+            "subcontrol-position: right center; right: 4px; }"
+        )
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu = PluginMenu(session, self)
         self.menu.chosen.connect(self.add_plugin)
         self.add_button.setMenu(self.menu)
-        self.duplicate_button = QPushButton("Duplicate")
-        self.remove_button = QPushButton("Remove")
+        # the add button has a row of its own ("Add stage after <a long name>" whole), these sit under the list
+        self.duplicate_button = QPushButton(style.icon("duplicate"), "Duplicate")
+        self.remove_button = QPushButton(style.icon("remove"), "Remove")
+        self.duplicate_button.setToolTip("Duplicate the selected stage (its copy goes right after it)")
+        self.remove_button.setToolTip("Remove the selected stage")
         self.duplicate_button.clicked.connect(self.duplicate_selected)
         self.remove_button.clicked.connect(self.remove_selected)
 
         self.list = QListWidget()
+        self.list.setItemDelegate(RoomyRows(self.list))
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.list.model().rowsMoved.connect(self._rows_moved)
@@ -139,7 +163,7 @@ class PipelinePanel(QWidget):
         self.gray_inputs: set[int] = set()  #: detector stages that were handed a gray image (see note_inputs)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #d33;")
+        self.error_label.setStyleSheet(f"color: {style.ERROR.name()};")
         self.error_label.hide()
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
@@ -147,12 +171,16 @@ class PipelinePanel(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
+        buttons.setSpacing(6)
+        buttons.addStretch(1)
         buttons.addWidget(self.duplicate_button)
         buttons.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
-        layout.addLayout(buttons)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(8)
+        layout.addWidget(self.add_button)
         layout.addWidget(self.list, 2)
+        layout.addLayout(buttons)
         layout.addWidget(self.error_label)
         layout.addWidget(self.scroll, 3)
 
@@ -208,6 +236,8 @@ class PipelinePanel(QWidget):
             self.editor = None
             content = hint = QLabel("Add a stage with “Add stage”, then select it to edit its parameters.")
             hint.setWordWrap(True)
+            hint.setMargin(10)
+            hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
             self.scroll.setWidget(hint)
         self.scroll.setMinimumWidth(
             content.minimumSizeHint().width()
@@ -287,7 +317,7 @@ class PipelinePanel(QWidget):
                 self._rebuilding = True
                 item.setText(text)
                 warned = in_error or i in self.gray_inputs
-                item.setForeground(QBrush(QColor("#d33" if in_error else "#b8860b")) if warned else QBrush())
+                item.setForeground(QBrush(style.ERROR if in_error else style.WARNING) if warned else QBrush())
                 item.setToolTip(
                     (summary.last_error or "")
                     if in_error

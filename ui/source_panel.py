@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -20,8 +20,11 @@ from PySide6.QtWidgets import (
 
 from vidcv.redact import redact
 from vidcv.sources.camera import list_cameras
+from vidcv.ui import style
 
 log = logging.getLogger(__name__)
+
+URL_PLACEHOLDER = "rtsp://, http://, udp://…"  #: short enough to show whole in the pane (a test measures it)
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.m4v *.webm *.mpg *.ts);;Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)"
 
@@ -57,32 +60,36 @@ class SourcePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.cameras = QComboBox()
-        self.camera_button = QPushButton("Open camera")
+        self.camera_button = QPushButton(style.icon("camera"), "Open camera")
         self.camera_button.clicked.connect(self._open_camera)
-        refresh = QPushButton("↻")
+        refresh = QPushButton(style.icon("refresh"), "")
         refresh.setToolTip("look for cameras again")
-        refresh.setFixedWidth(32)
+        refresh.setAccessibleName("look for cameras again")
         refresh.clicked.connect(self.refresh_cameras)
-        file_button = QPushButton("Open file…")
+        file_button = QPushButton(style.icon("file"), "Open file…")
         file_button.clicked.connect(self._open_file)
-        folder_button = QPushButton("Image folder…")
+        folder_button = QPushButton(style.icon("folder"), "Image folder…")
         folder_button.clicked.connect(self._open_folder)
-        pattern_button = QPushButton("Test pattern")
+        pattern_button = QPushButton(style.icon("pattern"), "Test pattern")
         pattern_button.clicked.connect(lambda: self.open_requested.emit("pattern:1280x720@30"))
+        # the URL gets a row of its own (its placeholder whole at the pane's default width), its button below
         self.url = QLineEdit()
-        self.url.setPlaceholderText("rtsp://… http://… udp://…")
+        self.url.setPlaceholderText(URL_PLACEHOLDER)
+        self.url.setToolTip("a stream: rtsp://host/path, http(s)://…, udp://@:1234, srt://…; Enter opens it")
         self.url.returnPressed.connect(self._open_url)
-        url_button = QPushButton("Open URL")
+        url_button = QPushButton(style.icon("stream"), "Open URL")
         url_button.clicked.connect(self._open_url)
 
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        self.retry_button = QPushButton("Retry")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry_button = QPushButton(style.icon("refresh"), "Retry")
         self.retry_button.clicked.connect(self.retry_requested.emit)
         self.retry_button.hide()
 
         cams = QGroupBox("Camera")
         cl = QVBoxLayout(cams)
+        cl.setSpacing(6)
         row = QHBoxLayout()
         row.addWidget(self.cameras, 1)
         row.addWidget(refresh)
@@ -90,14 +97,16 @@ class SourcePanel(QWidget):
         cl.addWidget(self.camera_button)
         files = QGroupBox("File, folder, stream")
         fl = QVBoxLayout(files)
+        fl.setSpacing(6)
         fl.addWidget(file_button)
         fl.addWidget(folder_button)
-        urow = QHBoxLayout()
-        urow.addWidget(self.url, 1)
-        urow.addWidget(url_button)
-        fl.addLayout(urow)
         fl.addWidget(pattern_button)
+        fl.addSpacing(4)
+        fl.addWidget(self.url)
+        fl.addWidget(url_button)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(10)
         layout.addWidget(cams)
         layout.addWidget(files)
         layout.addWidget(self.status)
@@ -135,5 +144,5 @@ class SourcePanel(QWidget):
     def show_state(self, text: str, error: bool = False) -> None:
         """Put ``text`` (credentials of any URL in it masked) under the buttons; an error shows Retry too."""
         self.status.setText(redact(text))
-        self.status.setStyleSheet("color: #d33;" if error else "")
+        self.status.setStyleSheet(f"color: {style.ERROR.name()};" if error else "")
         self.retry_button.setVisible(error)

@@ -9,9 +9,12 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from vidcv.frame import Frame
+from vidcv.ui import style
 from vidcv.ui.overlays import draw_banner, draw_detections, draw_trails
 
 MODES = ("processed", "original", "side_by_side")
+#: what the view says before its first frame
+EMPTY_HINT = "No video yet: open a file, a camera, a stream or the test pattern (Source, left), or drop a file here"
 
 
 def to_qimage(image: np.ndarray) -> QImage:
@@ -124,7 +127,14 @@ class VideoView(QWidget):
     # --- painting --------------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(20, 20, 20))
+        painter.fillRect(self.rect(), style.VIDEO_BACKGROUND)
+        if self.frame is None:
+            painter.setPen(style.VIDEO_HINT)
+            painter.drawText(
+                self.rect().adjusted(24, 24, -24, -24),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                EMPTY_HINT,
+            )
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not self.one_to_one)
         for rect, img, array in zip(self.image_rects(), self._images, self._arrays):
             painter.drawImage(rect, img)

@@ -9,6 +9,7 @@ import pytest
 from vidcv.bundled import DEMO_MODEL, bundled_models
 from vidcv.inference.yolo import ModelInfo, YoloModel
 from vidcv.plugins.yolo import Yolo
+from vidcv.ui import style
 from vidcv.ui.model_info import describe, model_note, model_param
 from vidcv.ui.param_editor import ParamEditor
 
@@ -50,12 +51,12 @@ def test_picking_a_file_that_is_no_model_says_why_in_red(qtbot, tmp_path):
     picker = editor.widgets["model"]
     picker.edit.setText(str(tmp_path / "missing.onnx"))
     picker.edit.editingFinished.emit()
-    assert "no such file" in editor.model_note.text() and "#d33" in editor.model_note.styleSheet()
+    assert "no such file" in editor.model_note.text() and style.ERROR.name() in editor.model_note.styleSheet()
     bad = tmp_path / "notes.onnx"
     bad.write_text("not a model")
     picker.edit.setText(str(bad))
     picker.edit.editingFinished.emit()
-    assert str(bad) in editor.model_note.text() and "#d33" in editor.model_note.styleSheet()
+    assert str(bad) in editor.model_note.text() and style.ERROR.name() in editor.model_note.styleSheet()
     picker.combo.setCurrentText(DEMO_MODEL)
     picker.combo.activated.emit(0)
     assert editor.model_note.text().startswith("detect · 3 classes") and editor.model_note.styleSheet() == ""
