@@ -44,10 +44,11 @@ from vidcv.presets import dump_preset, parse_preset
 from vidcv.redact import redact
 from vidcv.registry import Registry
 from vidcv.ui.session import Session
+from vidcv.ui.style import ERROR
 
 log = logging.getLogger(__name__)
 
-RED = "#d33"
+RED = ERROR.name()
 COLUMNS = ("Input", "Status", "Frames", "fps")
 
 

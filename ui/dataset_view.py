@@ -45,6 +45,7 @@ from vidcv.ui.dataset_assists import Assists
 from vidcv.ui.dataset_panel import MAX_CLASS_KEYS, STATUS_WORDS, DatasetPanel, LabelIndex, class_key
 from vidcv.ui.filmstrip import Filmstrip
 from vidcv.ui.label_canvas import LabelCanvas, class_name
+from vidcv.ui.style import ERROR
 
 ROTATE_STEP = 5.0  #: degrees per [ or ]
 #: what the mouse does, per family, for the shortcuts box (the keys come from the menus)
@@ -570,7 +571,7 @@ class DatasetWindow(QMainWindow):
     def show_message(self, text: str, error: bool = False) -> None:
         """A line at the right of the status bar (red for an error), until the next one."""
         self.message_text = text
-        self.message.setStyleSheet("color: #d03030;" if error else "")
+        self.message.setStyleSheet(f"color: {ERROR.name()};" if error else "")
         self.message.setText(text)
 
     def show_shortcuts(self) -> None:

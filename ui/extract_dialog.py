@@ -32,6 +32,7 @@ from vidcv.redact import redact
 from vidcv.runner import Runner
 from vidcv.ui.bridge import EventBridge
 from vidcv.ui.session import Session
+from vidcv.ui.style import ERROR
 
 
 class ExtractDialog(QDialog):
@@ -203,7 +204,7 @@ class ExtractDialog(QDialog):
     def show_error(self, text: str) -> None:
         """One line under the options, in red (a dataset or option that cannot be used)."""
         self.progress.setText(f"error: {redact(text)}")
-        self.progress.setStyleSheet("color: #d33;")
+        self.progress.setStyleSheet(f"color: {ERROR.name()};")
 
     def start(self) -> bool:
         """Start extracting the current source through a copy of the current pipeline."""
@@ -245,7 +246,7 @@ class ExtractDialog(QDialog):
         state = "extracting…" if self.running else "done."
         if self.job.runner.error is not None:
             state = f"stopped: {self.job.runner.error}"
-        self.progress.setStyleSheet("color: #d33;" if self.job.runner.error is not None else "")
+        self.progress.setStyleSheet(f"color: {ERROR.name()};" if self.job.runner.error is not None else "")
         self.progress.setText(f"{state} {self.job.summary()}\nin {self.job.writer.root}")
         if not self.running:
             self.start_button.setEnabled(True)

@@ -57,6 +57,7 @@ from vidcv.ui.label_geometry import (
     resize_box,
 )
 from vidcv.ui.overlays import class_color
+from vidcv.ui.style import VIDEO_BACKGROUND
 from vidcv.ui.video_view import to_qimage
 
 GRAB_PX = 7.0  #: how near (screen pixels) a handle, vertex or edge must be to grab it
@@ -64,7 +65,7 @@ CLICK_PX = 4.0  #: a press and release nearer than this is a click, not a drag
 ROTATE_PX = 24.0  #: the rotation handle's distance beyond an oriented box's first edge (screen pixels)
 ZOOM_STEP = 1.25
 MAX_SCALE = 64.0
-BACKGROUND = QColor(24, 24, 24)
+BACKGROUND = VIDEO_BACKGROUND  #: the same dark backdrop as the video view
 CURSORS = {
     "fdiag": Qt.CursorShape.SizeFDiagCursor,
     "bdiag": Qt.CursorShape.SizeBDiagCursor,

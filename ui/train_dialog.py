@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from vidcv.errors import VidcvError
 from vidcv.training.events import Batch, EpochEnd, Failed, Finished, Note, Started, Status, Stopped, TrainingEvent
 from vidcv.training.process import TrainingProcess, TrainOptions, start_training
+from vidcv.ui.style import ERROR
 
 MODELS = ("yolo11n.yaml", "yolov8n.yaml", "yolo11s.yaml")  #: built from their yaml: nothing is downloaded
 PLOTS = ("results.png", "confusion_matrix.png", "BoxPR_curve.png", "PR_curve.png", "MaskPR_curve.png")
@@ -254,7 +255,7 @@ class TrainDialog(QDialog):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.state.setText(text)
-        self.state.setStyleSheet("color: #d33;" if error else "")
+        self.state.setStyleSheet(f"color: {ERROR.name()};" if error else "")
         self.log.appendPlainText(text)
 
     def closeEvent(self, event: QCloseEvent) -> None:

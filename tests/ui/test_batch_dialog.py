@@ -11,6 +11,7 @@ import pytest
 from media import write_video
 from vidcv.batch.ledger import CONFIG_NAME
 from vidcv.bundled import bundled_preset
+from vidcv.ui.style import ERROR
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -37,7 +38,7 @@ def ledger_lines(out) -> list[dict]:
 def one_red_line(dialog) -> str:
     text = dialog.message.text()
     assert text.startswith("error: ") and "\n" not in text and "Traceback" not in text, text
-    assert "#d33" in dialog.message.styleSheet()
+    assert ERROR.name() in dialog.message.styleSheet()
     assert not dialog.running
     return text
 
@@ -69,7 +70,7 @@ def test_a_batch_of_clips_ends_with_each_row_done_or_failed_and_the_ledger_writt
     assert statuses[1].startswith("failed: ") and "as a video" in statuses[1]
     assert [dialog.row(i).text(2) for i in (0, 2)] == ["24", "18"]
     assert all(float(dialog.row(i).text(3)) > 0 for i in (0, 2))
-    assert dialog.row(1).foreground(1).color().name() == "#dd3333"
+    assert dialog.row(1).foreground(1).color().name() == ERROR.name()
     assert (dialog.bar.value(), dialog.bar.maximum()) == (3, 3) and dialog.bar.text() == "3 of 3 inputs"
     dialog.clear_inputs()  # the last batch's count stays until the next Start
     assert dialog.bar.text() == "3 of 3 inputs"

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from vidcv.bundled import bundled_preset, sample_video
 from vidcv.dataset.formats import FORMATS
 from vidcv.dataset.select import MODES
+from vidcv.ui.style import ERROR
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -162,7 +163,7 @@ def test_a_folder_vidcv_did_not_make_needs_merge(qtbot, window, tmp_path):
     dialog.every.setValue(60)
     assert not dialog.start()
     assert "--merge" in one_line_error(dialog)
-    assert dialog.progress.styleSheet() == "color: #d33;"
+    assert dialog.progress.styleSheet() == f"color: {ERROR.name()};"
     dialog.merge.setChecked(True)
     extract(qtbot, dialog)
     assert dialog.progress.styleSheet() == ""
