@@ -169,3 +169,34 @@ def make_shapes_dataset(root: str, frames: int = 16) -> str:
     finally:
         writer.close()
     return root
+
+
+def write_textured_video(
+    path: str, frames: int, codec: str = "h264", size: tuple[int, int] = (320, 240), fps: int = 30, seed: int = 0
+) -> str:
+    """Saturated, textured footage (what a macro lens or foliage gives): random colour blobs, every channel over
+    the whole range, with fine random texture on top, panning 4 px a frame; encoded by FFmpeg (PyAV) as
+    ``codec`` (h264: libx264 CRF 18; mpeg4: quantiser 3) in 4:2:0. Its saturated colours clip in the BGR decode
+    and not in the luma plane: where the luma path and the colour decode differ most."""
+    import av
+
+    w, h = size
+    rng = np.random.default_rng(seed)
+    wide = w + 4 * frames
+    coarse = rng.integers(0, 256, (h // 12 + 2, wide // 12 + 2, 3), dtype=np.uint8)
+    base = cv2.resize(coarse, (wide, h), interpolation=cv2.INTER_CUBIC).astype(np.int16)
+    texture = np.clip(base + rng.integers(-70, 71, (h, wide, 3)), 0, 255).astype(np.uint8)
+    with av.open(path, "w") as out:
+        stream = out.add_stream("libx264" if codec == "h264" else codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        if codec == "h264":
+            stream.options = {"crf": "18", "preset": "veryfast"}
+        else:
+            stream.options = {"qmin": "3", "qmax": "3"}  # a fixed quantiser, as -q:v 3
+        for i in range(frames):
+            image = np.ascontiguousarray(texture[:, 4 * i : 4 * i + w])
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path

@@ -348,3 +348,19 @@ def test_a_relative_model_path_is_found_beside_the_preset_from_any_folder(tmp_pa
     pipeline = load_preset(str(run / "pipeline.yaml"))
     assert pipeline.stages[0].plugin.values()["model"] == str(run / "best.onnx")
     assert "best.onnx" in dump_preset(pipeline)  # saved again: the absolute path, found from anywhere
+
+
+def test_decode_is_bgr_by_default_luma_when_asked_and_anything_else_is_refused_in_one_line():
+    from vidcv.codegen import export_script
+    from vidcv.presets import dump_preset, parse_preset
+
+    plain = parse_preset("pipeline:\n  - plugin: canny\n")
+    assert plain.decode == "bgr" and "decode" not in dump_preset(plain)  # the default is left out of a saved preset
+    luma = parse_preset("decode: luma\npipeline:\n  - plugin: canny\n")
+    assert luma.decode == "luma" and parse_preset(dump_preset(luma)).decode == "luma"  # kept when saved
+    assert "decode: luma" in export_script(luma) and "decode: luma" not in export_script(plain)
+    for bad in ("gray", "LUMA", 1, True, "[bgr]", "null"):
+        with pytest.raises(PresetError) as err:
+            parse_preset(f"decode: {bad}\npipeline: []\n", origin="p.yaml")
+        message = str(err.value)
+        assert message.startswith("p.yaml: 'decode' = ") and "use bgr" in message and "\n" not in message

@@ -136,13 +136,16 @@ def test_a_disabled_first_stage_does_not_count_and_a_dataset_keeps_colour(clip, 
         runner.source.close()
 
 
-def test_vidcv_run_decodes_the_edges_preset_to_gray(clip, tmp_path):
+def test_vidcv_run_decodes_colour_by_default_and_gray_from_the_luma_plane_when_asked(clip, tmp_path):
     out = tmp_path / "edges.mp4"
     res = run_cli("run", clip, "-p", "edges", "-o", str(out), "-q", "-v")
+    assert res.returncode == 0 and "decoding straight to gray" not in res.stderr, res.stderr  # exact by default
+    res = run_cli("run", clip, "-p", "edges", "-o", str(out), "-q", "-v", "--gray-decode")
     assert res.returncode == 0, res.stderr
     assert "decoding straight to gray" in res.stderr
-    res = run_cli("run", clip, "-p", "shapes", "--max-frames", "2", "-q", "-v")
+    res = run_cli("run", clip, "-p", "shapes", "--max-frames", "2", "-q", "-v", "--gray-decode")
     assert res.returncode == 0 and "decoding straight to gray" not in res.stderr
+    assert "decoding colour although the pipeline asks for decode: luma: the first enabled stage" in res.stderr
 
 
 # --- frames processed several at once --------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The live readout: source, processed and displayed fps (a live source's outages beside its fps), per-stage
-milliseconds as bars, drops, frame age."""
+milliseconds as bars, drops, frame age, and the decode when it is the opt-in luma path."""
 
 from __future__ import annotations
 
@@ -35,6 +35,14 @@ class Readout(QWidget):
         self.shown_rows = 0
         self.display_rate = RateMeter()
         self.labels = {key: QLabel("–") for key in ("source", "processed", "displayed", "dropped", "age", "provider")}
+        #: shown only while frames take gray from the luma plane (a preset's ``decode: luma``)
+        self.decode_label = QLabel("<b>decode</b> luma")
+        self.decode_label.setToolTip(
+            "gray straight from the video's luma plane (the preset's decode: luma): faster, and not bit-equal "
+            "to converting the colour decode, which vidcv does by default; vidcv run takes the same path with "
+            "this preset"
+        )
+        self.decode_label.setVisible(False)
         top = QHBoxLayout()
         for key, title in (
             ("source", "source"),
@@ -47,6 +55,7 @@ class Readout(QWidget):
             top.addWidget(QLabel(f"<b>{title}</b>"))
             top.addWidget(self.labels[key])
             top.addSpacing(12)
+        top.addWidget(self.decode_label)
         top.addStretch(1)
         self.stage_grid = QGridLayout()
         self.stage_rows: list[tuple[QLabel, QProgressBar, QLabel]] = []
@@ -86,8 +95,10 @@ class Readout(QWidget):
             for label in self.labels.values():
                 label.setText("–")
                 label.setStyleSheet("")
+            self.decode_label.setVisible(False)
             self._ensure_rows(0)
             return
+        self.decode_label.setVisible(summary.decode == "luma")
         outages = outage_text(summary.source_outages)
         self.labels["source"].setText(f"{summary.source_fps:.1f} fps" + (f" · {outages}" if outages else ""))
         self.labels["source"].setToolTip(

@@ -68,7 +68,12 @@ class Session(QObject):
         try:
             source = parse_source(spec)
             runner = Runner(
-                source, self.pipeline, [CallbackSink(self._on_frame)], realtime=self.realtime, hold_at_end=True
+                source,
+                self.pipeline,
+                [CallbackSink(self._on_frame)],
+                realtime=self.realtime,
+                hold_at_end=True,
+                editable=True,  # edits while it runs: a preset's decode: luma is followed frame by frame
             )
             self.events.watch(runner)
             self.runner = runner  # before open: its opening events are this run's
@@ -223,6 +228,7 @@ class Session(QObject):
         old = self.pipeline.stages
         self.pipeline.set_stages(new.stages)
         self.pipeline.description = new.description  # saved back with the stages
+        self.pipeline.decode = new.decode  # bgr, or the opt-in luma path, as vidcv run takes it with this preset
         self.pipeline.request_reset()
         for stage in old:
             stage.plugin.close()

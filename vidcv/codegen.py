@@ -167,7 +167,12 @@ def export_script(pipeline: Pipeline, title: str = "pipeline") -> str:
                 part.function += "_stage"
     uses_outputs = any(p.code is not None and "stage_images" in p.code.body for p in parts)
 
-    out: list[str] = [_docstring(parts, title, needs_vidcv), "", "from __future__ import annotations", ""]
+    out: list[str] = [
+        _docstring(parts, title, needs_vidcv, pipeline.decode),
+        "",
+        "from __future__ import annotations",
+        "",
+    ]
     body: list[str] = []
     if not needs_vidcv:
         body += [_FRAME_CLASS]
@@ -184,7 +189,7 @@ def export_script(pipeline: Pipeline, title: str = "pipeline") -> str:
     return "\n".join(out)
 
 
-def _docstring(parts: list[_Part], title: str, needs_vidcv: bool) -> str:
+def _docstring(parts: list[_Part], title: str, needs_vidcv: bool, decode: str = "bgr") -> str:
     lines = [f'"""Pipeline {title!r}, exported from vidcv {__version__} as a standalone script.', "", "Stages:"]
     for part in parts:
         plugin = part.stage.plugin
@@ -207,6 +212,13 @@ def _docstring(parts: list[_Part], title: str, needs_vidcv: bool) -> str:
         ]
     else:
         lines.append("It needs only OpenCV and NumPy: pip install opencv-python numpy")
+    if decode == "luma":
+        lines += [
+            "",
+            "The preset asks vidcv for decode: luma (gray straight from a video's luma plane). This script",
+            "decodes colour and converts, vidcv's default: the same pixels as vidcv run --no-gray-decode, which",
+            "may differ from the luma path's on saturated colours.",
+        ]
     lines += [
         "",
         "Run it on a video file, a camera index or an image folder (or glob):",

@@ -43,6 +43,10 @@ class Stage:
         return self.plugin.name
 
 
+#: how frames of a video file reach the pipeline (``Pipeline.decode``, a preset's ``decode:``)
+DECODES = ("bgr", "luma")
+
+
 class Pipeline:
     """Thread-safe ordered stages.
 
@@ -52,8 +56,15 @@ class Pipeline:
     one frame always sees one consistent configuration, whatever other threads do meanwhile.
     """
 
-    def __init__(self, stages: Iterable[Stage | Plugin] = (), description: str = "") -> None:
+    def __init__(self, stages: Iterable[Stage | Plugin] = (), description: str = "", decode: str = "bgr") -> None:
         self.description = description  # one line that says what the pipeline does (kept in its preset)
+        if decode not in DECODES:
+            raise ValueError(f"decode must be one of {', '.join(DECODES)}, got {decode!r}")
+        #: how a video file is decoded for this pipeline (kept in its preset): ``bgr``, the default, decodes
+        #: colour and lets the first stage convert (the same pixels as OpenCV everywhere: the window, the command
+        #: line, the exported script); ``luma``, opt-in, takes gray straight from the file's luma plane when the
+        #: first stage works on gray (faster, not bit-equal on saturated colours: see ``accepts_gray_source``)
+        self.decode = decode
         self._lock = threading.Lock()
         self._stats_lock = threading.Lock()  #: stage statistics, recorded by every processing thread
         self._stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
@@ -110,8 +121,11 @@ class Pipeline:
         self._stages[index].plugin.set_param(name, value)
 
     def accepts_gray_source(self) -> bool:
-        """Whether a gray source gives the same results as a colour one: the first enabled stage works on gray
-        (``InputColor.GRAY``) and no enabled stage reads the colour original (``source_image``)."""
+        """Whether the stages can take gray from the decoder instead of colour: the first enabled stage works on
+        gray (``InputColor.GRAY``) and no enabled stage reads the colour original (``source_image``). Gray from
+        a file's luma plane is close to, not equal to, that stage's own conversion of the colour decode (the
+        BGR decode clips saturated colours, the luma plane does not): runs take it only when asked
+        (``decode == "luma"``)."""
         plugins = [stage.plugin for stage in self._stages if stage.enabled]
         return (
             bool(plugins)

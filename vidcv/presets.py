@@ -2,6 +2,7 @@
 
 ```yaml
 description: Canny edges of the smoothed gray image   # optional, kept when the preset is saved
+decode: bgr                # optional: bgr (the default, exact) or luma (gray from the luma plane, opt-in)
 pipeline:
   - plugin: color          # registry name
     params: {to: gray}
@@ -21,10 +22,10 @@ import yaml
 from vidcv.errors import PluginError, PresetError, VidcvError
 from vidcv.fileio import write_text_atomic
 from vidcv.params import shown
-from vidcv.pipeline import Pipeline, Stage
+from vidcv.pipeline import DECODES, Pipeline, Stage
 from vidcv.registry import Registry, default_registry
 
-TOP_KEYS = ("pipeline", "description", "version")
+TOP_KEYS = ("pipeline", "description", "decode", "version")
 STAGE_KEYS = ("plugin", "enabled", "params")
 FORMAT_VERSION = 1
 #: a preset is a short list of stages (the bundled ones are under 1 KB): anything larger is refused unread
@@ -168,8 +169,14 @@ def pipeline_from_dict(
             f"{origin}: 'description' must be text (one line that says what the pipeline does), "
             f"got {shown(description)}"
         )
+    decode = data.get("decode", "bgr")
+    if not isinstance(decode, str) or decode not in DECODES:
+        raise PresetError(
+            f"{origin}: 'decode' = {shown(decode)} is not allowed: use bgr (the default: colour, then the first "
+            "stage's own conversion, bit-equal everywhere) or luma (gray from the luma plane: faster, not exact)"
+        )
     stages = [_stage_from_dict(i, item, registry, origin, folder) for i, item in enumerate(items)]
-    return Pipeline(stages, description=description.strip())
+    return Pipeline(stages, description=description.strip(), decode=decode)
 
 
 def _reject_unknown_keys(mapping: dict[Any, Any], allowed: tuple[str, ...], what: str) -> None:
@@ -244,7 +251,11 @@ def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
             entry["enabled"] = False
         entry["params"] = {name: _plain(values[name]) for name in plugin.declared()}
         stages.append(entry)
-    return {**({"description": pipeline.description} if pipeline.description else {}), "pipeline": stages}
+    return {
+        **({"description": pipeline.description} if pipeline.description else {}),
+        **({"decode": pipeline.decode} if pipeline.decode != "bgr" else {}),  # the default is left out
+        "pipeline": stages,
+    }
 
 
 def _plain(value: Any) -> Any:

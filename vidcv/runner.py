@@ -52,6 +52,13 @@ class Runner:
     (reconnections, time away) are counted from its state events into the summary. ``batch`` gathers a file's
     frames for stages that take several per call (``frame_batch``: a YOLO model's batch); ``workers``
     processes several frames at once in threads (``frame_workers``).
+
+    How a file is decoded (``decodes_gray``): by default colour, with the first stage converting it, so that
+    every run of a pipeline computes the same pixels as OpenCV on the BGR decode. A pipeline that asks for the
+    luma path (``Pipeline.decode == "luma"``; ``gray_source`` True or False overrides it) takes gray straight
+    from the file's luma plane when its first stage works on gray and nothing reads the colour original. With
+    ``editable`` (the window, whose pipeline changes while it runs) that gray comes beside the colour decode
+    and each frame takes it only while the pipeline still asks for it and works on gray (``decode_in_use``).
     """
 
     SOURCE_CLOSE_WAIT_S = 2.0  #: how long the end of the run waits for the source to close
@@ -68,16 +75,20 @@ class Runner:
         hold_at_end: bool = False,
         observers: Iterable[RunObserver] = (),
         stats_interval_s: float = 0.25,
-        gray_source: bool = False,
+        gray_source: bool | None = None,
         workers: int = 1,
         batch: int | None = 1,
+        editable: bool = False,
     ) -> None:
         self.source = source
         self.workers = max(1, workers)  #: threads that may process frames at once (see ``frame_workers``)
         #: frames of a file gathered per ``Pipeline.process_batch`` call (see ``frame_batch``): 1 (the default,
         #: for interactive runs) one at a time; None: what the stages choose; N: asked of the stages
         self.batch = batch if batch is None else max(1, batch)
-        self.gray_source = gray_source  #: may the source deliver gray when nothing needs colour (see ``open``)
+        #: the luma path asked (True), refused (False) or as the pipeline says (None: ``Pipeline.decode``)
+        self.gray_source = gray_source
+        self.editable = editable  #: the pipeline may change while the run goes (the window): see ``decodes_gray``
+        self._luma_frames = False  #: the last frame processed took gray from the luma plane (``editable``)
         self.pipeline = pipeline
         self.sinks = list(sinks)
         self.realtime = realtime
@@ -134,24 +145,66 @@ class Runner:
                 "(it opens the source with its own stop signal)"
             )
         self.source.deliver_gray = self.decodes_gray()
+        self.source.gray_beside = self._luma_beside()
         if self.source.deliver_gray:
             log.info(
-                "%s: decoding straight to gray (the first stage works on gray and nothing needs the colour original)",
+                "%s: decoding straight to gray from the luma plane, as the pipeline asks (decode: luma; not "
+                "bit-equal to the colour decode on saturated colours)",
                 self.source.label,
             )
+        elif self.wants_luma() and not self.editable and (why := self._no_luma_because()):
+            log.info("%s: decoding colour although the pipeline asks for decode: luma: %s", self.source.label, why)
         self.source.open(self._stop, self._on_source_event)
         self._opened = True
 
+    def wants_luma(self) -> bool:
+        """Whether this run is asked for the luma path: ``gray_source`` when given, else the pipeline's own
+        ``decode`` setting (its preset's ``decode: luma``)."""
+        if self.gray_source is not None:
+            return self.gray_source
+        return self.pipeline.decode == "luma"
+
+    def _no_luma_because(self) -> str:
+        """Why the luma path asked for is not taken ("" when it is)."""
+        if not self.source.can_deliver_gray:
+            return "only a video file decoded by PyAV has a luma plane to take"
+        if not self.pipeline.accepts_gray_source():
+            return "the first enabled stage does not work on gray, or a stage reads the colour original"
+        if any(sink.needs_color_source for sink in self.sinks):
+            return "an output keeps the colour original (a dataset)"
+        return ""
+
     def decodes_gray(self) -> bool:
-        """Pixel-format negotiation: with ``gray_source``, a source that can deliver gray does so when the
-        pipeline gives the same results on gray (``Pipeline.accepts_gray_source``) and no sink reads the
-        colour original. The pipeline must then not change while the run lasts (the command line's case)."""
+        """Pixel-format negotiation: when the luma path is asked for (``wants_luma``), a source that can deliver
+        gray does so when the pipeline can take it (``Pipeline.accepts_gray_source``) and no sink reads the
+        colour original. The pipeline must then not change while the run lasts (the command line's case); an
+        ``editable`` run never decodes to gray alone (see ``_luma_beside``)."""
+        return not self.editable and self.wants_luma() and not self._no_luma_because()
+
+    def _luma_beside(self) -> bool:
+        """An ``editable`` run's choice for the next frame read: the luma plane's gray beside the colour decode
+        while the pipeline asks for the luma path and can take gray."""
         return (
-            self.gray_source
-            and self.source.can_deliver_gray
-            and self.pipeline.accepts_gray_source()
-            and not any(sink.needs_color_source for sink in self.sinks)
+            self.editable and self.wants_luma() and self.source.can_deliver_gray and self.pipeline.accepts_gray_source()
         )
+
+    @property
+    def decode_in_use(self) -> str:
+        """``luma`` while frames take gray from the luma plane (the opt-in path), else ``bgr``."""
+        return "luma" if self.source.deliver_gray or (self.editable and self._luma_frames) else "bgr"
+
+    def _fed(self, frame: Frame) -> Frame:
+        """A frame read, as the pipeline is to take it: in an ``editable`` run, the luma's gray that came beside
+        the colour decode only while the pipeline still asks for it and works on gray (an edit in between
+        takes the colour decode again)."""
+        if not self.editable:
+            return frame
+        beside = frame.image is not frame.source_image and frame.image.ndim == 2 and frame.source_image.ndim == 3
+        if beside and not self._luma_beside():
+            frame = frame.with_image(frame.source_image)
+            beside = False
+        self._luma_frames = beside
+        return frame
 
     def start(self) -> None:
         """Open the source if ``open`` was not called yet, and start the threads."""
@@ -254,8 +307,8 @@ class Runner:
         """Start writing to ``sink`` from the next frame (recording, snapshots)."""
         if sink.needs_color_source and self.source.deliver_gray:
             raise ValueError(
-                f"{sink.label} needs the colour original, and this run decodes to gray: make the "
-                "Runner with this sink, or without gray_source"
+                f"{sink.label} needs the colour original, and this run decodes to gray (decode: luma): make "
+                "the Runner with this sink, or with gray_source=False"
             )
         with self._sinks_lock:
             self.sinks = [*self.sinks, sink]
@@ -285,6 +338,8 @@ class Runner:
                     self._in.clear()
                     self.pipeline.request_reset()
                     self.at_end, t0 = False, None
+                if self.editable:
+                    source.gray_beside = self._luma_beside()  # the pipeline may have changed since the last read
                 frame = source.read()
                 if frame is None:
                     if self.hold_at_end and source.seekable:
@@ -332,7 +387,7 @@ class Runner:
             if item is END or self._stop.is_set():
                 return
             if item is not TIMEOUT:
-                yield item
+                yield self._fed(item)
 
     def frame_workers(self) -> int:
         """How many frames are processed at once: ``workers`` for a file (not a live source, which keeps
@@ -387,7 +442,7 @@ class Runner:
                     if batch and self.paused:  # a step, a refresh or the end held open: no more are coming
                         break
                     continue
-                batch.append(item)
+                batch.append(self._fed(item))
             if self._stop.is_set():
                 return
             if batch:
@@ -556,6 +611,7 @@ class Runner:
             age_p95 if live else None,
             self.pipeline.summaries(recent),
             self._outages.summary() if live else None,
+            self.decode_in_use,
         )
 
 

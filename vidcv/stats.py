@@ -257,6 +257,9 @@ class RunSummary:
     frame_age_ms_p95: float | None
     stages: list[StageSummary] = field(default_factory=list)
     source_outages: OutageSummary | None = None  #: live sources: reconnections and time away
+    #: how the source's frames were decoded: ``bgr`` (colour, the stages convert: exact) or ``luma`` (gray
+    #: straight from a video file's luma plane, the opt-in ``decode: luma``)
+    decode: str = "bgr"
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--stats-json`` document: per stage also what it reported (``provider``, ``counts``, ``state``)."""
@@ -267,6 +270,7 @@ class RunSummary:
             "fps": round(self.fps, 3),
             "dropped": self.dropped,
             "source_fps": round(self.source_fps, 3),
+            "decode": self.decode,
             "stages": [
                 {
                     "name": s.name,

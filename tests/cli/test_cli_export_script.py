@@ -88,8 +88,8 @@ def test_the_whole_video_and_an_image_folder(tmp_path):
 
 
 def test_the_script_equals_vidcv_run_on_the_sample(tmp_path):
-    """The same frames out of `vidcv run` and out of the script's process() (decoded to colour, as the script
-    does: by default vidcv decodes this gray-first pipeline from the luma plane, within 2 levels)."""
+    """The same frames out of `vidcv run` and out of the script's process(): both decode colour and convert
+    (vidcv's default; the luma path is opt-in, --gray-decode)."""
     script = tmp_path / "denoise.py"
     assert run_cli("export-script", "edges", "-o", str(script)).returncode == 0
     res = run_cli(
@@ -102,7 +102,6 @@ def test_the_script_equals_vidcv_run_on_the_sample(tmp_path):
         "--max-frames",
         "5",
         "-q",
-        "--no-gray-decode",
     )
     assert res.returncode == 0, res.stderr
     ran = subprocess.run(

@@ -55,8 +55,9 @@ ENGINES = ("local", "ray")
 class BatchOptions:
     """How to run a batch: the output folder, the engine (``local`` or ``ray``), workers (local: processes,
     default one per core; Ray: tasks in flight, default the cluster's CPUs), the Ray address (None: start a
-    local Ray), whether to save each processed video, a frame limit per input, and the frames per call of a
-    stage that batches (None: what the stages choose; the results are the same either way)."""
+    local Ray), whether to save each processed video, a frame limit per input, the frames per call of a
+    stage that batches (None: what the stages choose; the results are the same either way), and how files are
+    decoded (``decode``: ``bgr`` or ``luma`` over the pipeline's own ``Pipeline.decode``; None: as it says)."""
 
     out_dir: str
     engine: str = "local"
@@ -66,6 +67,7 @@ class BatchOptions:
     max_frames: int | None = None
     log_level: int = logging.WARNING
     batch: int | None = None
+    decode: str | None = None
 
 
 @dataclass
@@ -164,6 +166,8 @@ def run_batch(
             except BaseException:
                 engine.close()
                 raise
+            if options.decode is not None:  # --gray-decode / --no-gray-decode: travels in the bundle, and its
+                pipeline.decode = options.decode  # fingerprint redoes inputs done with the other decode
             try:
                 return _run(items, pipeline, engine, options, out_dir, emit, stop, t0)
             finally:

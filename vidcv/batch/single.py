@@ -101,7 +101,7 @@ def prepare_run(
     quality: str | None = None,
     decode_threads: int | None = None,
     frame_workers: int = 1,
-    gray_decode: bool = True,
+    gray_decode: bool | None = None,
     batch: int | None = None,
 ) -> tuple[Runner, int | None]:
     """A runner of ``pipeline`` over ``source_spec``, its source open and its sinks attached, and the number
@@ -110,8 +110,9 @@ def prepare_run(
     before the source opens, so that one that cannot be written wastes no run. ``codec`` and ``quality`` are
     the video output's; ``decode_threads`` sets a video file's FFmpeg threads (a batch worker's share of the
     cores); ``frame_workers`` how many frames a pipeline that allows it processes at once (``Runner.workers``);
-    ``gray_decode`` lets a pipeline whose first stage works on gray take gray from the decoder
-    (``Runner.gray_source``); ``batch`` the frames of a file per call of a stage that batches (``Runner.batch``;
+    ``gray_decode`` True takes gray straight from a file's luma plane when the first stage works on gray, False
+    never, None as the pipeline says (``Pipeline.decode``: colour unless its preset says ``decode: luma``;
+    ``Runner.gray_source``); ``batch`` the frames of a file per call of a stage that batches (``Runner.batch``;
     None: what the stages choose)."""
     # the sinks' and the stream's modules are imported only for a run that has them (start-up time)
     from vidcv.fileio import remove_stale_partials, remove_stale_visible
@@ -145,7 +146,8 @@ def prepare_run(
         for leftover in stale:
             log.warning("removed %s, left by an earlier run that was killed before it finished", leftover)
     check_outputs(outputs)
-    # the command line's pipeline is fixed for the run: a gray first stage may take gray from the decoder
+    # the command line's pipeline is fixed for the run: with decode: luma, a gray first stage may take gray from
+    # the decoder
     runner = Runner(
         source,
         pipeline,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from vidcv.cli.output import say, say_block
+from vidcv.cli.run import add_decode_options
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -77,6 +78,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="frames per inference call of a stage that batches (yolo), as for vidcv run (default: the "
         "model's own batch); the results are the same as one at a time",
     )
+    add_decode_options(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary (failures still shown)")
     p.set_defaults(handler=batch_command)
 
@@ -226,6 +228,7 @@ def batch_command(args: argparse.Namespace) -> int:
         args.max_frames,
         log_level=level,
         batch=args.batch,
+        decode=None if args.gray_decode is None else "luma" if args.gray_decode else "bgr",
     )
     stop = threading.Event()
     # the preset is checked (its models loaded) by the driver while the workers start loading it too

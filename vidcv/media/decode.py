@@ -74,15 +74,28 @@ def upright(frame: av.VideoFrame, gray: bool = False) -> np.ndarray:
         image = frame.to_ndarray(format="bgr24")
         if gray:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return _turned(frame, image)
+
+
+def _turned(frame: av.VideoFrame, image: np.ndarray) -> np.ndarray:
     turn = _TURNS.get(round(frame.rotation or 0) % 360)
     return image if turn is None else cv2.rotate(image, turn)
 
 
+def upright_luma(frame: av.VideoFrame) -> np.ndarray | None:
+    """The frame's gray from its luma plane (``luma``), turned as ``upright`` turns it; None for a format
+    without one."""
+    image = luma(frame)
+    return None if image is None else _turned(frame, image)
+
+
 class Decoded(NamedTuple):
-    """One decoded frame: BGR pixels and the presentation time, in ms from the start of the video."""
+    """One decoded frame: BGR pixels and the presentation time, in ms from the start of the video; with
+    ``VideoReader.luma_beside``, the gray of its luma plane too (None otherwise)."""
 
     image: np.ndarray
     pts_ms: float
+    luma: np.ndarray | None = None
 
 
 class VideoReader:
@@ -94,7 +107,8 @@ class VideoReader:
     of raising, counting it in ``damaged_packets``; more than ``max_damaged_run`` failed packets in a row
     (None: no limit) raise the last one's error, as a file that is garbage from there on;
     ``live`` decodes with slice threads only, adding no frame of delay. With ``gray`` set, frames come as
-    gray straight from the luma plane (see ``luma``), skipping the colour conversion.
+    gray straight from the luma plane (see ``luma``), skipping the colour conversion; with ``luma_beside``
+    they come as BGR with that gray beside (``Decoded.luma``).
     Raises one of ``DECODE_ERRORS`` when ``url`` cannot be opened or holds no video.
     """
 
@@ -115,6 +129,7 @@ class VideoReader:
         self.damaged_ms: tuple[float, float] | None = None  #: when the first and the last of them were (ms)
         self.damaged_at_end = False  #: the data ended in damage: decoding never resumed after it
         self.gray = False
+        self.luma_beside = False
         self._container = av.open(url, "r", options=options or {}, timeout=timeout_s)
         try:
             if not self._container.streams.video:
@@ -186,7 +201,10 @@ class VideoReader:
             frame = next(self._frames, None)
             if frame is None:
                 return None
-        return Decoded(upright(frame, self.gray), self._pts_ms(frame, fallback_pts_ms))
+        pts_ms = self._pts_ms(frame, fallback_pts_ms)
+        if self.luma_beside and not self.gray:
+            return Decoded(upright(frame), pts_ms, upright_luma(frame))
+        return Decoded(upright(frame, self.gray), pts_ms)
 
     def frame_pts(self) -> list[int]:
         """The presentation timestamps of every frame, in order (read once from the packets, no decoding):

@@ -52,12 +52,16 @@ class Source(ABC):
     live: bool = False
     seekable: bool = False
     #: whether ``deliver_gray`` is honoured: frames then come gray (2-D, ``source_image`` too) straight from
-    #: the decoder. The runner sets it before opening when nothing needs colour (``Runner(gray_source=True)``).
+    #: the decoder. The runner sets it before opening when the pipeline asks for it (``Pipeline.decode`` is
+    #: ``luma``, or ``Runner(gray_source=True)``) and nothing needs colour. ``gray_beside`` (the window's runs,
+    #: whose pipeline may change) asks for that gray as the frame's ``image`` with the colour decode kept as its
+    #: ``source_image``; the runner may switch it between two reads.
     can_deliver_gray: bool = False
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
         self.deliver_gray = False
+        self.gray_beside = False
         self.fps: float | None = None
         self.frame_count: int | None = None
         self.size_wh: tuple[int, int] | None = None

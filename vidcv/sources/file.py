@@ -86,7 +86,7 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
 
     live = False
     seekable = True
-    can_deliver_gray = True  #: with PyAV, gray straight from the luma plane
+    can_deliver_gray = True  #: with PyAV, gray straight from the luma plane (``deliver_gray``, ``gray_beside``)
 
     def __init__(self, path: str, decode_threads: int | None = None, backend: str = "auto") -> None:
         if backend not in BACKENDS:
@@ -112,8 +112,7 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
         )
         reader: VideoReader | _OpenCVReader
         try:
-            reader = VideoReader(self.path, self.decode_threads, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
-            reader.gray = self.deliver_gray
+            reader = self._pyav_reader()
             first = reader.read()
         except DECODE_ERRORS:
             raise unreadable from None
@@ -121,7 +120,7 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
             reader.release()
             raise unreadable
         backend = self.backend if self.backend != "auto" else choose_backend(reader.codec, reader.size_wh)
-        if self.deliver_gray and self.backend == "auto":
+        if (self.deliver_gray or self.gray_beside) and self.backend == "auto":
             backend = "pyav"  # the luma plane saves the colour conversion: faster than either BGR decode
         self.fps, self.frame_count = reader.fps, reader.frame_count
         if backend == "opencv":
@@ -141,10 +140,37 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
         self._first = first
         log.debug("%s: decoding with %s (%s)", self.path, backend, "chosen" if self.backend == "auto" else "asked")
 
+    def _pyav_reader(self) -> VideoReader:
+        reader = VideoReader(self.path, self.decode_threads, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
+        reader.gray = self.deliver_gray
+        reader.luma_beside = self.gray_beside
+        return reader
+
+    def _switch_to_pyav(self) -> None:
+        """Go on with PyAV from the next frame (``gray_beside`` was asked of a file OpenCV decodes: only PyAV
+        has the luma plane); both decode the same BGR pixels. Left on OpenCV when that fails."""
+        try:
+            reader = self._pyav_reader()
+            if self._first is None and self._index:
+                self._index = reader.seek(self._index)
+        except DECODE_ERRORS as exc:
+            log.debug("%s: staying with OpenCV, PyAV failed: %s", self.path, exc)
+            self.gray_beside = False
+            return
+        old, self._cap = self._cap, reader
+        self._first = None  # frame 0, not yet delivered, comes from PyAV too
+        self.decoder = "pyav"
+        if old is not None:
+            old.release()
+
     def read(self) -> Frame | None:
+        if self.gray_beside and self.decoder == "opencv":
+            self._switch_to_pyav()
         reader = self._cap
         if reader is None:
             return None
+        if isinstance(reader, VideoReader):
+            reader.luma_beside = self.gray_beside
         fallback_ms = self._index * 1000.0 / (self.fps or 30.0)
         decoded: Decoded | None
         if self._first is not None:
@@ -161,7 +187,10 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
                 return None
         pts_ms = decoded.pts_ms if self.decoder == "pyav" else fallback_ms
         self._last_pts_ms = pts_ms
-        return self._frame(decoded.image, pts_ms)
+        frame = self._frame(decoded.image, pts_ms)
+        if decoded.luma is not None and self.gray_beside:
+            frame = frame.with_image(decoded.luma)  # the luma's gray to process, the colour decode as the original
+        return frame
 
     def _end(self, failed: bool = False) -> None:
         """The file ended (``failed``: decoding raised): ENDED, or FAILED and ``TruncatedVideoError`` when
