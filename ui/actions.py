@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from vidcv.extras import TRAIN, missing_line
+
 if TYPE_CHECKING:
     from vidcv.ui.main_window import MainWindow
 
@@ -51,6 +53,17 @@ def _action(
     return action
 
 
+def _train_action(window: MainWindow) -> QAction:
+    """Dataset > Train…, greyed out with the reason (and the pip command) when the train extra is not installed."""
+    action = _action(window, "Train…", window.datasets.train, "Ctrl+T")
+    missing = missing_line(TRAIN, "Training")
+    if missing:
+        action.setEnabled(False)
+        action.setToolTip(missing)
+        action.setStatusTip(missing)
+    return action
+
+
 def build_actions(window: MainWindow) -> Actions:
     w = window
     view_group = QActionGroup(w)
@@ -81,7 +94,7 @@ def build_actions(window: MainWindow) -> Actions:
         snapshot=_action(w, "Snapshot", w.snapshot, "S"),
         open_dataset=_action(w, "Open dataset…", w.datasets.choose, "Ctrl+Shift+D"),
         add_frame=_action(w, "Add frame to dataset", w.datasets.add_frame, "L"),
-        train=_action(w, "Train…", w.datasets.train, "Ctrl+T"),
+        train=_train_action(w),
         overlays=overlays,
         one_to_one=_action(w, "Zoom 1:1", lambda on: w.view.set_one_to_one(on), "1", checkable=True),
         view_modes=modes,
@@ -109,6 +122,7 @@ def build_menus(window: MainWindow, actions: Actions) -> None:
     file_menu.addSeparator()
     file_menu.addAction(actions.quit)
     dataset_menu = bar.addMenu("&Dataset")
+    dataset_menu.setToolTipsVisible(True)  # why Train… is greyed out, when it is
     for action in (actions.open_dataset, actions.add_frame, actions.extract, actions.train):
         dataset_menu.addAction(action)
     play_menu = bar.addMenu("&Playback")

@@ -13,6 +13,7 @@ import sys
 
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from vidcv.cli.output import say
+from vidcv.extras import RAY, TRAIN, missing_modules
 
 
 def _version(dist: str) -> str | None:
@@ -121,13 +122,25 @@ def checks() -> list[dict[str, str]]:
         except Exception as exc:  # noqa: BLE001 - a broken torch install shows its own error
             add("torch", "warn", f"{torch_version} does not import: {exc}", "pip install --force-reinstall torch")
     else:
-        add("torch", "info", "not installed", "pip install torch (only `vidcv model export` and training need it)")
+        add("torch", "info", "not installed", f"only training and `vidcv model export` need it: {TRAIN.install}")
     add(
         "ultralytics",
         "ok" if _version("ultralytics") else "info",
         _version("ultralytics") or "not installed",
-        "" if _version("ultralytics") else "pip install ultralytics (for `vidcv model export` and training)",
+        "" if _version("ultralytics") else f"only training and `vidcv model export` need it: {TRAIN.install}",
     )
+    # the extras: pipelines, the window and batches need neither (tracking is vidcv's own, without ultralytics)
+    for extra, needed_by in (
+        (TRAIN, "vidcv train, Dataset > Train… and vidcv model export need it"),
+        (RAY, "--engine ray needs it"),
+    ):
+        absent = missing_modules(extra)
+        add(
+            f"{extra.name} extra",
+            "info" if absent else "ok",
+            f"not installed: {', '.join(absent)}" if absent else f"installed ({', '.join(extra.modules)})",
+            f"{needed_by}: {extra.install}" if absent else "",
+        )
     add(
         "auto-install",
         "ok" if os.environ.get("YOLO_AUTOINSTALL", "false").lower() == "false" else "warn",

@@ -7,18 +7,24 @@ import os
 import re
 import sys
 
-from vidcv.cli.exit_codes import EXIT_OK
+from vidcv.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from vidcv.cli.output import say
 from vidcv.errors import VidcvError
+from vidcv.extras import TRAIN, missing_line
 
 OFFICIAL = re.compile(r"^yolo(v?\d+)[nsmlx]?(-seg|-pose|-obb|-cls)?\.pt$")
 
 
 def export_command(args: argparse.Namespace) -> int:
-    """Convert ultralytics weights to ONNX (ultralytics does the export; vidcv runs the result)."""
+    """Convert ultralytics weights to ONNX (ultralytics does the export; vidcv runs the result). Without the train
+    extra: one line naming it, exit status 2."""
     weights = args.weights
     if not weights.lower().endswith((".pt", ".pth")):
         raise VidcvError(f"{weights}: give PyTorch weights (.pt) to export; an .onnx file needs no export")
+    missing = missing_line(TRAIN, "vidcv model export")
+    if missing:
+        say(f"vidcv: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     if not os.path.isfile(weights) and not OFFICIAL.match(os.path.basename(weights)):
         raise VidcvError(f"no such weights file: {weights}")
@@ -55,7 +61,7 @@ def export_command(args: argparse.Namespace) -> int:
                 ) from None
             raise VidcvError(f"ultralytics cannot load {weights}: {exc}") from None
         # ultralytics 8.4 spells fp16 quantize=16 and the end-to-end head nms=False (half and end2end are
-        # deprecated); simplify runs onnxslim (a dependency of vidcv) on the graph: constants folded, shape
+        # deprecated); simplify runs onnxslim (of the train extra) on the graph: constants folded, shape
         # arithmetic removed.
         options = {
             "imgsz": args.imgsz,
@@ -139,7 +145,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     nested.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log what happens (info level)"
     )
-    export = msub.add_parser("export", parents=[nested], help="PyTorch weights -> ONNX (through ultralytics)")
+    export = msub.add_parser(
+        "export", parents=[nested], help="PyTorch weights -> ONNX (through ultralytics: the train extra)"
+    )
     export.add_argument("weights", metavar="WEIGHTS.pt")
     export.add_argument("--imgsz", type=int, default=640, help="network input size (default 640)")
     export.add_argument("--half", action="store_true", help="fp16 weights (for GPUs)")

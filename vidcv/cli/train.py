@@ -8,9 +8,10 @@ import shlex
 import sys
 from typing import Any
 
-from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK
+from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from vidcv.cli.output import say
 from vidcv.errors import VidcvError
+from vidcv.extras import TRAIN, missing_line
 from vidcv.signals import StopSignals, describe, exit_status
 
 TRAIN_EXAMPLES = """examples:
@@ -124,7 +125,11 @@ class Bar:
 
 def train_command(args: argparse.Namespace) -> int:
     """Train, with SIGINT and SIGTERM as a stop that keeps last.pt (exit status 130 or 143); a second one later
-    than FORCE_AFTER_S ends the child at once."""
+    than FORCE_AFTER_S ends the child at once. Without the train extra: one line naming it, exit status 2."""
+    missing = missing_line(TRAIN, "vidcv train")
+    if missing:
+        say(f"vidcv: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     with StopSignals() as signals:
         return _train(args, signals)
 
