@@ -23,6 +23,7 @@ from batch_helpers import (
 )
 
 from media import read_all, run_cli, vidcv_cmd, write_video
+from vidcv.batch.job import read_resume
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -204,12 +205,19 @@ def test_ctrl_c_stops_the_workers_cleanly_and_keeps_what_finished(make_clips, tm
     assert "interrupted: " in stderr and "run the same command again to do the rest" in stderr
     assert "Traceback" not in stderr
     assert all(line["status"] == "ok" for line in ledger(out))
-    assert partial_leftovers(out) == [] and not (out / ".batch.lock").exists()  # interrupted: the lock file goes too
+    # the inputs in progress keep their staging folders (a stateless pipeline: the next run resumes them), nothing else
+    kept = partial_leftovers(out)
+    assert all(
+        read_resume(os.path.join(os.path.dirname(p), os.path.basename(p)[1 : -len(".partial")])) is not None
+        for p in kept
+    ), kept
+    assert not (out / ".batch.lock").exists()  # interrupted: the lock file goes too
     wait_for(lambda: all(gone(pid) for pid in workers), "the workers to exit", limit_s=30)
     res = run_cli("batch", *clips, "-p", "shapes", "--out", str(out), "--workers", "2", timeout=240)
     assert res.returncode == 0, res.stderr
     assert sorted(line["out"] for line in ledger(out)) == ["c0", "c1", "c2", "c3"]
     assert all(line["frames"] == 90 for line in ledger(out))
+    assert partial_leftovers(out) == []
 
 
 def test_a_worker_that_dies_fails_its_input_alone(make_clips, tmp_path):

@@ -3,8 +3,10 @@ ledger, which it alone writes.
 
 Resume: an input is skipped when the ledger says it was done, by the same pipeline and options (the
 fingerprint in ``OUT/.batch-config.json``), and its folder checks out complete (``incomplete_reason``);
-anything else is processed again from scratch. A batch killed at any moment (SIGKILL included) and run
-again ends with every input done once and one ledger line each.
+anything else is processed again from scratch, except an input that a clean stop (Ctrl-C, SIGTERM) interrupted
+and whose staging folder it kept (``job.read_resume``): with the same fingerprint, the local engine continues
+it from the frame after its last logged one. A batch killed at any moment (SIGKILL included) and run again
+ends with every input done once and one ledger line each.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from vidcv.batch.job import (
     InputJob,
     InputResult,
     JobFunction,
+    Resume,
+    read_resume,
     remove_staging,
+    restart_reason,
     run_job,
 )
 from vidcv.batch.ledger import (
@@ -70,6 +75,19 @@ class BatchOptions:
     decode: str | None = None
 
 
+@dataclass(frozen=True)
+class StoppedInput:
+    """An input the stop interrupted: ``frames`` of its outputs done (``resumed_at`` of them by earlier runs),
+    ``kept`` for the next run to continue at frame ``resume_frame``, or none, and then ``restart`` why not."""
+
+    source: str
+    frames: int
+    resumed_at: int = 0
+    kept: int = 0
+    resume_frame: int = 0
+    restart: str | None = None
+
+
 @dataclass
 class BatchReport:
     """This run's record of each input, in input order, and how it ended."""
@@ -80,14 +98,22 @@ class BatchReport:
     engine: str
     workers: int
     not_done: list[str] = field(default_factory=list)  #: inputs an interruption left for the next run
+    stopped: list[StoppedInput] = field(default_factory=list)  #: of those, the ones it interrupted in progress
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.records)
 
     @property
     def frames(self) -> int:
-        """Frames processed by this run (skipped inputs not counted)."""
-        return sum(r.frames for r in self.records if r.status != "skipped")
+        """Frames processed by this run and kept (skipped inputs, and frames done by earlier runs, not counted;
+        an interrupted input's frames when they are kept for the next run)."""
+        done = sum(r.frames - r.resumed_at for r in self.records if r.status != "skipped")
+        return done + sum(s.kept - s.resumed_at for s in self.stopped if s.kept)
+
+    @property
+    def kept(self) -> int:
+        """Frames the interrupted inputs keep for the next run to continue from."""
+        return sum(s.kept for s in self.stopped)
 
     @property
     def fps(self) -> float:
@@ -191,7 +217,10 @@ def _run(
         bundle = PipelineBundle.from_pipeline(pipeline, ship_files=engine.name == "ray")
         config = {**bundle.fingerprint(), "max_frames": options.max_frames}
         same_config = read_config(out_dir) == config
-        skipped, todo = _resume_plan(items, out_dir, options, same_config)
+        cannot_resume = restart_reason(pipeline, "video" if options.save_video else None)
+        if engine.name != "local":
+            cannot_resume = cannot_resume or f"the {engine.name} engine does not resume an input"
+        skipped, todo, resumes = _resume_plan(items, out_dir, options, same_config, cannot_resume)
         planned = {item.out for item in items}
         kept = [r for r in read_ledger(out_dir) if r.out not in planned] if same_config else []
         ledger = Ledger(out_dir)
@@ -213,15 +242,18 @@ def _run(
             video_name(item) if options.save_video else None,
             options.max_frames,
             options.batch,
+            *((resumes[item.index].frames, resumes[item.index].next_frame) if item.index in resumes else ()),
         )
         for item in todo
     ]
     by_index = {item.index: item for item in items}
     interrupted = False
+    stopped: dict[int, StoppedInput] = {}
     try:
         for result in engine.run(jobs, bundle, emit, stop):  # the engine closes itself when this ends
             if result.status == "interrupted":
                 interrupted = True
+                stopped[result.index] = _stopped(by_index[result.index], result, cannot_resume)
                 continue
             record = _record(by_index[result.index], result)
             ledger.append(record)
@@ -238,7 +270,13 @@ def _run(
         engine.name,
         min(engine.workers or len(jobs), len(jobs)),
         [by_index[i].source for i in sorted(by_index) if i not in records],
+        [stopped[i] for i in sorted(stopped) if stopped[i].frames],
     )
+
+
+def _stopped(item: BatchItem, result: InputResult, cannot_resume: str | None) -> StoppedInput:
+    restart = None if result.kept else (result.restart or cannot_resume or "its worker ended before keeping its frames")
+    return StoppedInput(item.source, result.frames, result.resumed_at, result.kept, result.resume_frame, restart)
 
 
 def _resolve(pipeline: Pipeline | str, engine: Engine, unfinished: int) -> tuple[Pipeline, bool]:
@@ -261,9 +299,10 @@ def _unfinished(items: list[BatchItem], out_dir: str) -> int:
 
 
 def _resume_plan(
-    items: list[BatchItem], out_dir: str, options: BatchOptions, same_config: bool
-) -> tuple[dict[int, InputRecord], list[BatchItem]]:
-    """The inputs complete from an earlier run (as skipped records) and those to process."""
+    items: list[BatchItem], out_dir: str, options: BatchOptions, same_config: bool, cannot_resume: str | None
+) -> tuple[dict[int, InputRecord], list[BatchItem], dict[int, Resume]]:
+    """The inputs complete from an earlier run (as skipped records), those to process, and of those the ones
+    that continue what a stopped run kept (unless ``cannot_resume`` says why none can)."""
     earlier = {r.out: r for r in read_ledger(out_dir)}
     if not same_config and earlier:
         earlier = {}
@@ -272,23 +311,65 @@ def _resume_plan(
         )
     skipped: dict[int, InputRecord] = {}
     todo = []
+    resumes: dict[int, Resume] = {}
     for item in items:
-        for leftover in remove_staging(item.out_dir):
-            log.info("removed %s, left by a batch that was killed", leftover)
+        resume = read_resume(item.out_dir)
         prev = earlier.get(item.out)
+        reason = None
         if prev is not None and prev.status in ("ok", "skipped") and prev.source == os.path.abspath(item.source):
             reason = incomplete_reason(item.out_dir, video_name(item) if options.save_video else None)
             if reason is None:
+                remove_staging(item.out_dir)
                 skipped[item.index] = InputRecord(
-                    prev.source, prev.out, "skipped", prev.frames, prev.fps, None, prev.worker
+                    prev.source, prev.out, "skipped", prev.frames, prev.fps, None, prev.worker, prev.resumed_at
                 )
                 continue
+        if resume is not None:
+            why = _why_restart(resume, options, same_config, cannot_resume)
+            if why is None:
+                log.warning(
+                    "%s resumes at frame %d: the batch that was stopped kept its first %d frames",
+                    item.source,
+                    resume.next_frame,
+                    resume.frames,
+                )
+                resumes[item.index] = resume
+                todo.append(item)
+                continue
+            log.warning(
+                "%s restarts from frame 0 (the batch that was stopped kept %d frames): %s",
+                item.source,
+                resume.frames,
+                why,
+            )
+        for leftover in remove_staging(item.out_dir):
+            if resume is None:
+                log.info("removed %s, left by a batch that was killed", leftover)
+        if reason is not None:
             log.warning("%s is processed again: %s in %s", item.source, reason, item.out_dir)
         todo.append(item)
-    return skipped, todo
+    return skipped, todo, resumes
+
+
+def _why_restart(resume: Resume, options: BatchOptions, same_config: bool, cannot_resume: str | None) -> str | None:
+    """Why an input cannot continue what a stopped batch kept of it (None: it can)."""
+    if not same_config:
+        return "the pipeline or --max-frames changed"
+    if cannot_resume:
+        return cannot_resume
+    if options.max_frames is not None and resume.frames >= options.max_frames:
+        return f"its --max-frames {options.max_frames} were done"
+    return None
 
 
 def _record(item: BatchItem, result: InputResult) -> InputRecord:
     return InputRecord(
-        os.path.abspath(item.source), item.out, result.status, result.frames, result.fps, result.error, result.worker
+        os.path.abspath(item.source),
+        item.out,
+        result.status,
+        result.frames,
+        result.fps,
+        result.error,
+        result.worker,
+        result.resumed_at,
     )

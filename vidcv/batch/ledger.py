@@ -3,7 +3,8 @@ reads back, together with a check of each input's files.
 
 A line: ``{"source", "out", "status", "frames", "fps", "error", "worker"}``: ``source`` the input's absolute
 path, ``out`` its output folder relative to OUT, ``status`` ok, failed or skipped (complete from an earlier
-run), ``worker`` the process (``host:pid``, or a Ray node's ``address:pid``) that made it. A run starts by
+run), ``worker`` the process (``host:pid``, or a Ray node's ``address:pid``) that made it, and ``resumed_at`` (only
+when not 0) the frames of ``frames`` done by an earlier batch that was stopped. A run starts by
 rewriting the ledger (under a temporary name, then renamed) with the lines of the inputs it skips, so that
 every input has one line once it ends, however often it was killed and run again; a line that a kill cut
 short is dropped then.
@@ -46,9 +47,13 @@ class InputRecord:
     fps: float
     error: str | None
     worker: str
+    resumed_at: int = 0  #: frames of ``frames`` done by an earlier run that was stopped
 
     def to_line(self) -> str:
-        return json.dumps(asdict(self), separators=(", ", ": ")) + "\n"
+        data = asdict(self)
+        if not self.resumed_at:
+            del data["resumed_at"]
+        return json.dumps(data, separators=(", ", ": ")) + "\n"
 
     @classmethod
     def from_dict(cls, data: Any) -> InputRecord | None:
@@ -62,6 +67,7 @@ class InputRecord:
                 float(data["fps"]),
                 None if data["error"] is None else str(data["error"]),
                 str(data["worker"]),
+                int(data.get("resumed_at", 0)),
             )
         except (KeyError, TypeError, ValueError):
             return None

@@ -103,6 +103,7 @@ def prepare_run(
     frame_workers: int = 1,
     gray_decode: bool | None = None,
     batch: int | None = None,
+    start_frame: int = 0,
 ) -> tuple[Runner, int | None]:
     """A runner of ``pipeline`` over ``source_spec``, its source open and its sinks attached, and the number
     of frames it will write when known (for a progress bar). What earlier runs killed by SIGKILL left beside
@@ -113,7 +114,8 @@ def prepare_run(
     ``gray_decode`` True takes gray straight from a file's luma plane when the first stage works on gray, False
     never, None as the pipeline says (``Pipeline.decode``: colour unless its preset says ``decode: luma``;
     ``Runner.gray_source``); ``batch`` the frames of a file per call of a stage that batches (``Runner.batch``;
-    None: what the stages choose)."""
+    None: what the stages choose); ``start_frame`` where a seekable source starts (a batch resuming an input
+    that a stop interrupted; ``max_frames`` then counts from there)."""
     # the sinks' and the stream's modules are imported only for a run that has them (start-up time)
     from vidcv.fileio import remove_stale_partials, remove_stale_visible
     from vidcv.sources import FileSource, parse_source
@@ -158,7 +160,10 @@ def prepare_run(
         batch=batch,
     )
     runner.open()
-    total = max_frames if source.live else min(filter(None, (max_frames, source.frame_count)), default=None)
+    if start_frame:
+        runner.seek(start_frame)  # before the first read: the source goes there first (PyAV: frame-accurate)
+    remaining = source.frame_count - start_frame if source.frame_count else None
+    total = max_frames if source.live else min(filter(None, (max_frames, remaining)), default=None)
     try:
         if outputs.output:
             from vidcv.sinks import make_output_sink

@@ -19,7 +19,7 @@ from vidcv.cli.run import add_decode_options
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from vidcv.batch.driver import BatchReport
+    from vidcv.batch.driver import BatchReport, StoppedInput
     from vidcv.batch.events import BatchEvent
 
 EPILOG = """examples:
@@ -131,7 +131,7 @@ class BatchProgress:
             record = event.record
             self._running.pop(event.index, None)
             if record.status != "skipped":
-                self._done_frames += record.frames
+                self._done_frames += record.frames - record.resumed_at  # this run's
             if record.status == "failed":
                 self._failed += 1
                 self._say(f"vidcv: failed: {record.source}: {record.error}")
@@ -205,8 +205,37 @@ def format_summary(report: BatchReport, out_dir: str) -> str:
     if failed:
         lines.append("failed inputs:")
         lines += [f"  {r.source}: {r.error}" for r in failed]
+    if report.stopped:
+        lines.append("interrupted inputs:")
+        lines += [f"  {s.source}: {stopped_line(s)}" for s in report.stopped]
     lines.append(f"results in {out_dir} (one folder per input; the ledger is {os.path.join(out_dir, 'batch.jsonl')})")
     return "\n".join(lines)
+
+
+def stopped_line(stopped: StoppedInput) -> str:
+    """What becomes of an input the stop interrupted: resumed where it stopped, or restarted, and why."""
+    if stopped.kept:
+        return f"{stopped.kept} frames kept, resumes at frame {stopped.resume_frame} on the next run"
+    return f"{stopped.frames} frames dropped, restarts from frame 0 on the next run: {stopped.restart}"
+
+
+def interrupted_line(report: BatchReport, how: str) -> str:
+    """The last line after a stop: the inputs done, those interrupted and what the next run does with them."""
+    total = len(report.records) + len(report.not_done)
+    line = f"vidcv: {how}: {len(report.records)} of {total} inputs done"
+    if report.stopped:
+        resumed = sum(1 for s in report.stopped if s.kept)
+        count = len(report.stopped)
+        if resumed == count:
+            line += f"; {count} interrupted: {report.kept} frames kept, the next run resumes {'it' if count == 1 else 'them'}"
+        elif resumed == 0:
+            line += f"; {count} interrupted: the next run restarts {'it' if count == 1 else 'them'} from frame 0"
+        else:
+            line += (
+                f"; {count} interrupted: {report.kept} frames kept, the next run resumes {resumed} and restarts "
+                f"{count - resumed} from frame 0"
+            )
+    return line + "; run the same command again to do the rest"
 
 
 def batch_command(args: argparse.Namespace) -> int:
@@ -242,10 +271,6 @@ def batch_command(args: argparse.Namespace) -> int:
             if signals.signum in (None, signal.SIGINT)
             else f"terminated ({signal.Signals(signals.signum).name})"
         )
-        say(
-            f"vidcv: {how}: {len(report.records)} of {len(report.records) + len(report.not_done)} inputs "
-            "done; run the same command again to do the rest",
-            file=sys.stderr,
-        )
+        say(interrupted_line(report, how), file=sys.stderr)
         return 128 + (signals.signum or signal.SIGINT)
     return EXIT_ERROR if report.count("failed") else EXIT_OK
