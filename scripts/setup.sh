@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
-# Set up everything vidcv needs on a fresh Debian/Ubuntu machine, idempotently:
-#   system packages (ffmpeg for the stream tests, Xvfb and Qt's runtime libraries for the GUI),
-#   a virtual environment in .venv, and vidcv installed in it (editable) with its dev extras.
-# Re-running is cheap: pip runs again only when pyproject.toml changed.
+# Set up what vidcv needs on a fresh Debian/Ubuntu machine, idempotently:
+#   system packages (Qt's runtime libraries for the window; for dev also ffmpeg for the stream tests and Xvfb),
+#   a virtual environment in .venv, and vidcv installed in it (editable).
+#
+#   bash scripts/setup.sh runtime   the runtime alone (`pip install -e .`): pipelines, the window, batches, tracking;
+#                                   no PyTorch, ultralytics or Ray (what scripts/demo.sh needs)
+#   bash scripts/setup.sh [dev]     the dev extras too (`pip install -e ".[dev]"`: train and ray, the tests and the
+#                                   checks; what scripts/test.sh and scripts/check.sh need)
+#
+# Re-running is cheap: pip runs again only when pyproject.toml changed or more is asked for than is installed
+# (a dev install serves the runtime too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg xvfb libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+want_set="${1:-dev}"
+case "$want_set" in
+  runtime) spec="." ;;
+  dev) spec=".[dev]" ;;
+  *) echo "setup: usage: bash scripts/setup.sh [runtime|dev]" >&2; exit 2 ;;
+esac
+
+APT_PACKAGES=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
               libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0)
+[ "$want_set" = dev ] && APT_PACKAGES+=(ffmpeg xvfb)
 
 missing=()
 if command -v dpkg >/dev/null 2>&1; then
@@ -30,11 +45,18 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 
+# The stamp holds pyproject.toml's digest and what was installed from it (runtime or dev).
 stamp=".venv/.vidcv-setup-stamp"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing vidcv and its dependencies into .venv (first time: a few minutes)"
+digest="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+have_digest="" have_set=""
+if [ -f "$stamp" ]; then read -r have_digest have_set < "$stamp" || true; fi
+if [ "$have_digest" != "$digest" ] || { [ "$want_set" = dev ] && [ "$have_set" != dev ]; }; then
+  if [ "$want_set" = dev ]; then
+    echo "setup: installing vidcv with its dev extras (train, ray, tests) into .venv (first time: a few minutes)"
+  else
+    echo "setup: installing vidcv into .venv (first time: a minute or two)"
+  fi
   .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
-  .venv/bin/python -m pip install -q -e ".[dev]"
-  echo "$want" > "$stamp"
+  .venv/bin/python -m pip install -q -e "$spec"
+  echo "$digest $want_set" > "$stamp"
 fi
