@@ -408,14 +408,21 @@ class BatchDialog(QDialog):
             text += f"; failed: {', '.join(failed)} (hover a row for its error)"
         if report.interrupted:
             total = len(report.records) + len(report.not_done)
+            resumable = [s for s in report.stopped if s.kept]
+            kept = (
+                f", {len(resumable)} in progress kept ({report.kept} frames) to resume where they stopped"
+                if resumable
+                else ""
+            )
             text = (
-                f"cancelled: {len(report.records)} of {total} inputs finished and kept (Start again does the "
+                f"cancelled: {len(report.records)} of {total} inputs finished and kept{kept} (Start again does the "
                 f"rest); " + text
             )
         return text
 
     def cancel(self) -> None:
-        """Stop a running batch (finished inputs are kept; the ones in hand are redone next time), or close."""
+        """Stop a running batch (finished inputs are kept; the ones in hand resume where they stopped when their
+        pipeline has no state, else restart next time), or close."""
         if self.running:
             self._stop.set()
             self.cancel_button.setEnabled(False)
