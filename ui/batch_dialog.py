@@ -384,9 +384,15 @@ class BatchDialog(QDialog):
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Close")
+        kept = {s.source: s for s in report.stopped if s.kept} if report is not None else {}
         for i, status in enumerate(self.statuses()):
             if status in ("waiting", "running"):
-                self._set(i, "cancelled (not kept)" if status == "running" else "not started", self.row(i).text(2), "")
+                stopped = kept.get(self.sources[i]) if i < len(self.sources) else None
+                if stopped is not None:
+                    text = f"cancelled ({stopped.kept} frames kept: resumes at frame {stopped.resume_frame})"
+                else:
+                    text = "cancelled (not kept)" if status == "running" else "not started"
+                self._set(i, text, self.row(i).text(2), "")
         if report is None:
             self.show_error(error)
             return

@@ -4,6 +4,7 @@ line."""
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -105,9 +106,14 @@ def test_cancel_keeps_the_finished_inputs_and_start_again_does_the_rest(qtbot, w
     assert dialog.message.text().startswith("cancelling") and not dialog.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: not dialog.running, timeout=120000)
 
-    assert dialog.statuses() == ["done", "cancelled (not kept)", "not started"]
-    assert dialog.report.interrupted and dialog.bar.value() == 1
-    assert dialog.message.text().startswith("cancelled: 1 of 3 inputs finished and kept"), dialog.message.text()
+    statuses = dialog.statuses()
+    assert statuses[0] == "done" and statuses[2] == "not started"
+    assert re.fullmatch(r"cancelled \((\d+) frames kept: resumes at frame \1\)", statuses[1]), statuses[1]
+    kept = dialog.report.kept  # edges keeps no state: v2's frames so far are kept to resume
+    assert dialog.report.interrupted and dialog.bar.value() == 1 and kept > 0
+    assert dialog.message.text().startswith(
+        f"cancelled: 1 of 3 inputs finished and kept, 1 in progress kept ({kept} frames)"
+    ), dialog.message.text()
     assert [line["out"] for line in ledger_lines(out)] == ["v1"]
     assert not (out / "v2").exists() and not (out / "v3").exists()
     assert dialog.cancel_button.isEnabled() and dialog.cancel_button.text() == "Close"
@@ -116,7 +122,7 @@ def test_cancel_keeps_the_finished_inputs_and_start_again_does_the_rest(qtbot, w
     qtbot.waitUntil(lambda: not dialog.running, timeout=180000)
     assert dialog.statuses() == ["skipped (complete from an earlier run)", "done", "done"]
     assert sorted(line["out"] for line in ledger_lines(out)) == ["v1", "v2", "v3"]
-    assert dialog.message.text().startswith("done 2, failed 0, skipped 1; 6000 frames")
+    assert dialog.message.text().startswith(f"done 2, failed 0, skipped 1; {6000 - kept} frames")  # v2 resumed
 
 
 def test_what_cannot_start_is_one_red_line(qtbot, window, tmp_path):
