@@ -112,3 +112,19 @@ def test_device_cpu_says_nothing(fresh, caplog):
 )
 def test_the_short_line_names_the_root_cause(blocked, failed, short):
     assert providers._why_short(blocked, failed) == short
+
+
+def test_what_preload_dlls_prints_stays_off_stdout(fresh, monkeypatch, capsys, caplog):
+    # onnxruntime.preload_dlls prints each CUDA library it cannot load (a runtime install has no nvidia-* wheels):
+    # on stdout it would break `vidcv model info --json` and clutter every run; it goes to the debug log instead
+    import onnxruntime
+
+    def noisy():
+        print("Failed to load libcublasLt.so.13: please follow the instructions")
+
+    monkeypatch.setattr(onnxruntime, "preload_dlls", noisy, raising=False)
+    monkeypatch.setattr(providers, "available", lambda: [PROVIDERS["cuda"], PROVIDERS["cpu"]])
+    with caplog.at_level(logging.DEBUG, logger=providers.__name__):
+        create_session(MODEL, device="auto")
+    assert capsys.readouterr().out == ""
+    assert any("libcublasLt" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)

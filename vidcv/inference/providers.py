@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import threading
@@ -145,10 +147,14 @@ def create_session(model_path: str, device: str = "auto", threads: int | None = 
     wanted = _wanted(device, offered)
     gpu_wanted = [p for p in wanted if p != PROVIDERS["cpu"]]
     if gpu_wanted and hasattr(ort, "preload_dlls"):
-        try:  # CUDA and cuDNN from the nvidia-* pip packages (torch brings them), where present
-            ort.preload_dlls()
+        said = io.StringIO()  # it prints each library it cannot load, on stdout: a --json reader's stream
+        try:  # CUDA and cuDNN from the nvidia-* pip packages (the train extra's torch brings them), where present
+            with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+                ort.preload_dlls()
         except Exception as exc:  # noqa: BLE001 - a missing library shows up below as a provider that did not start
             log.debug("onnxruntime.preload_dlls failed: %s", exc)
+        if said.getvalue().strip():
+            log.debug("onnxruntime.preload_dlls: %s", said.getvalue().strip())
     # Providers whose libraries cannot load are left out before ONNX Runtime tries them (it would print a
     # screenful and fall back): the reason names the library.
     blocked = {p: missing_libraries(SHORT[p]) for p in gpu_wanted}
