@@ -21,7 +21,9 @@ COORD_LIMIT = 16384
 #: a track not seen for this long is forgotten (the track stage gave its id up long before)
 FORGET_MS = 60_000.0
 
-ZONE = data_field("zone", str, fill="", help="the zone stages whose polygon holds the detection's anchor, by name")
+ZONE = data_field(
+    "zone", str, fill="", logged=True, help="the zone stages whose polygon holds the detection's anchor, by name"
+)
 DWELL = data_field(
     "dwell_s",
     np.float32,
@@ -141,14 +143,10 @@ class Zone(Plugin):
         return out
 
     def status(self) -> StageStatus:
-        # StageStatus.counts is a flat mapping of integers: the nested counts are spelled NAME.KEY[.CLASS]
-        flat: dict[str, int] = {}
-        for key, value in self.zone_counts().items():
-            if isinstance(value, dict):
-                flat.update({f"{self.p.zone}.{key.removesuffix('_by_class')}.{c}": n for c, n in value.items()})
-            else:
-                flat[f"{self.p.zone}.{key}"] = value
-        return StageStatus(counts=flat, state="" if self.tracked else "no track ids: inside only")
+        """The zone's counts nested under its name (``{"door": {"inside": 2, "entered": 5, ...}}``)."""
+        return StageStatus(
+            counts={self.p.zone: self.zone_counts()}, state="" if self.tracked else "no track ids: inside only"
+        )
 
     # --- processing ---------------------------------------------------------------------------------------------
     def _anchors(self, xyxy: np.ndarray) -> np.ndarray:

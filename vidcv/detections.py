@@ -310,9 +310,11 @@ class Detections:
 
 
 def _json_value(value: Any) -> Any:
-    """A per-detection value as JSON: numbers rounded to 4 decimals, NaN as null, arrays as lists."""
+    """A per-detection value as JSON: numbers rounded to 4 decimals, NaN as null, text as text, arrays as lists."""
     arr = np.asarray(value)
     if arr.ndim == 0:
+        if arr.dtype.kind in "USO":
+            return str(arr)
         if arr.dtype.kind in "iub":
             return int(arr)
         return None if not np.isfinite(arr) else round(float(arr), 4)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
+
+#: a running total, or a named group of them (a zone's ``{"inside": 2, "entered": 5, ...}`` under its name)
+Count: TypeAlias = "int | Mapping[str, Count]"
 
 
 @dataclass(frozen=True)
@@ -18,18 +21,18 @@ class StageStatus:
     """What one stage reports. Every part is optional; an empty status reports nothing.
 
     ``provider``: what a model stage runs on (CPU, CUDA, TENSORRT). ``counts``: running totals the stage
-    keeps (a count stage's ``in``/``out``), written to every line of the detection log. ``figures``: numbers
+    keeps (a count stage's flat ``in``/``out``; a zone's nested under its name), written to every line of the detection log. ``figures``: numbers
     about the last frame (keypoints or contours found), for the readout and the statistics. ``state``: one
     word on the stage's condition (a region tracker's ``tracking``/``lost``/``no region``).
     """
 
     provider: str = ""
-    counts: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, Count] = field(default_factory=dict)
     figures: Mapping[str, float] = field(default_factory=dict)
     state: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "counts", {str(k): int(v) for k, v in dict(self.counts).items()})
+        object.__setattr__(self, "counts", plain_counts(self.counts))
         object.__setattr__(self, "figures", {str(k): v for k, v in dict(self.figures).items()})
 
     def __bool__(self) -> bool:
@@ -41,7 +44,7 @@ class StageStatus:
         if self.provider:
             out["provider"] = self.provider
         if self.counts:
-            out["counts"] = dict(self.counts)
+            out["counts"] = plain_counts(self.counts)
         if self.figures:
             out["figures"] = dict(self.figures)
         if self.state:
@@ -49,11 +52,16 @@ class StageStatus:
         return out
 
 
-def merged_counts(statuses: Iterable[StageStatus]) -> dict[str, int]:
+def plain_counts(counts: Mapping[str, Any]) -> dict[str, Any]:
+    """``counts`` as plain dicts of str to int, nested as given (a zone's counts under its name)."""
+    return {str(k): plain_counts(v) if isinstance(v, Mapping) else int(v) for k, v in dict(counts).items()}
+
+
+def merged_counts(statuses: Iterable[StageStatus]) -> dict[str, Any]:
     """The counts of several stages in pipeline order as one mapping (a later stage's name wins)."""
-    out: dict[str, int] = {}
+    out: dict[str, Any] = {}
     for status in statuses:
-        out.update(status.counts)
+        out.update(plain_counts(status.counts))
     return out
 
 

@@ -70,12 +70,12 @@ def test_entries_exits_and_inside_equal_the_truth():
     plugin, outs = run(tracks)
     counts = plugin.status().counts
     # entries: 1, 2, 4 (first seen inside), 5, 6; exits: 1, 5, 6; never the edge-stander 3
-    assert counts["door.entered"] == 5 and counts["door.exited"] == 3
-    assert counts["door.entered.person"] == 3 and counts["door.entered.car"] == 2
-    assert counts["door.exited.person"] == 2 and counts["door.exited.car"] == 1
+    assert counts["door"]["entered"] == 5 and counts["door"]["exited"] == 3
+    assert counts["door"]["entered_by_class"]["person"] == 3 and counts["door"]["entered_by_class"]["car"] == 2
+    assert counts["door"]["exited_by_class"]["person"] == 2 and counts["door"]["exited_by_class"]["car"] == 1
     # at the end 2 (car, stays) and 4 (person, on the edge after being inside) are in
-    assert counts["door.inside"] == 2
-    assert counts["door.inside.person"] == 1 and counts["door.inside.car"] == 1
+    assert counts["door"]["inside"] == 2
+    assert counts["door"]["inside_by_class"]["person"] == 1 and counts["door"]["inside_by_class"]["car"] == 1
     assert plugin.status().state == ""
     h = plugin.p.hysteresis
     # inside now, on every frame where no moving object is within the hysteresis band of the edge
@@ -116,34 +116,34 @@ def test_dwell_is_within_one_frame_of_the_truth():
 def test_an_edge_stander_counts_at_most_once_and_without_hysteresis_would_not():
     stander = {3: paths()[3]}
     plugin, _ = run(stander)
-    assert plugin.status().counts["door.entered"] == 0
+    assert plugin.status().counts["door"]["entered"] == 0
     inside_first = {4: paths()[4]}
     plugin, _ = run(inside_first)
-    assert plugin.status().counts["door.entered"] == 1 and plugin.status().counts["door.exited"] == 0
+    assert plugin.status().counts["door"]["entered"] == 1 and plugin.status().counts["door"]["exited"] == 0
     plugin, _ = run(stander, hysteresis=0)
-    assert plugin.status().counts["door.entered"] > 1  # what the hysteresis prevents
+    assert plugin.status().counts["door"]["entered"] > 1  # what the hysteresis prevents
 
 
 def test_class_filter_and_centre_anchor():
     plugin, outs = run(classes="car")
     counts = plugin.status().counts
-    assert counts["door.entered"] == 2 and "door.entered.person" not in counts
+    assert counts["door"]["entered"] == 2 and "person" not in counts["door"]["entered_by_class"]
     assert all(z in ("", "door") for out in outs for z in out.detections.data["zone"])
     plugin, _ = run(classes="1")
-    assert plugin.status().counts["door.entered"] == 2
+    assert plugin.status().counts["door"]["entered"] == 2
     # anchored at the centre, track 4 (box 20 px tall on the bottom edge) is 10 px inside: still one entry
     plugin, _ = run({4: paths()[4]}, anchor="center")
-    assert plugin.status().counts["door.entered"] == 1 and plugin.status().counts["door.inside"] == 1
+    assert plugin.status().counts["door"]["entered"] == 1 and plugin.status().counts["door"]["inside"] == 1
 
 
 def test_without_track_ids_it_counts_inside_only_and_says_so():
     plugin, outs = run(ids=False)
     status = plugin.status()
     assert "no track ids" in status.state
-    assert set(status.counts) <= {"door.inside", "door.inside.person", "door.inside.car"}
+    assert set(status.counts["door"]) == {"inside", "inside_by_class"}  # no entries or exits without ids
     i = FRAMES - 1
     truth = sum(100 <= p[i][0] <= 300 and 100 <= p[i][1] <= 300 for _, p in paths().values() if i in p)  # edge in
-    assert status.counts["door.inside"] == truth
+    assert status.counts["door"]["inside"] == truth
 
 
 def test_polygon_values():
@@ -197,14 +197,14 @@ def test_two_zones_through_the_runner_reach_the_stats_and_the_detection_log(tmp_
     last = lines[-1]
     stages = summary.to_dict()["stages"]
     assert last["counts"] == {**stages[0]["counts"], **stages[1]["counts"]}
-    assert last["counts"]["door.entered"] == 5 and last["counts"]["door.inside"] == 2
-    assert {k.split(".")[0] for k in last["counts"]} == {"door", "hall"}
+    assert last["counts"]["door"]["entered"] == 5 and last["counts"]["door"]["inside"] == 2
+    assert set(last["counts"]) == {"door", "hall"}  # each zone's counts nested under its name
     # frame 20: track 5 at (140, 150) is in both zones: dwell is the later zone's (hall: in since frame 0)
     line = lines[20]
     rec = next(d for d in line["detections"] if d["track_id"] == 5)
-    assert rec["dwell_s"] == pytest.approx(20 * DT / 1000)
+    assert rec["dwell_s"] == pytest.approx(20 * DT / 1000) and rec["zone"] == "door,hall"
     outside = next(d for d in line["detections"] if d["track_id"] == 3)  # (100, 200): on door's edge, below hall
-    assert outside["dwell_s"] is None
+    assert outside["dwell_s"] is None and outside["zone"] == ""
     assert merged_counts(s.status for s in pipeline.summaries() if s.status) == last["counts"]
 
 
