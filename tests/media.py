@@ -91,18 +91,24 @@ def run_cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProce
     return subprocess.run([*vidcv_cmd(), *args], capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def wait_for_fragments(proc: subprocess.Popen, partial: str, fragments: int, timeout: float = 60) -> None:
+    """Wait until the recording in progress ``partial`` holds ``fragments`` whole fragments, ``proc`` ends, or
+    ``timeout`` seconds pass (the caller asserts what it needs)."""
+    from vidcv.media.mp4 import playable_prefix
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if os.path.exists(partial) and playable_prefix(partial)[1] >= fragments:
+            return
+        time.sleep(0.1)
+
+
 def record_then_kill(args: list[str], partial: str, fragments: int = 2) -> None:
     """`vidcv run ARGS` (a recording), SIGKILLed once its file in progress, ``partial``, holds ``fragments``
     whole fragments (about a second each)."""
-    from vidcv.media.mp4 import playable_prefix
-
     proc = subprocess.Popen([*vidcv_cmd(), "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if os.path.exists(partial) and playable_prefix(partial)[1] >= fragments:
-                break
-            time.sleep(0.1)
+        wait_for_fragments(proc, partial, fragments)
         assert proc.poll() is None, proc.stderr.read()
         proc.send_signal(signal.SIGKILL)
     finally:

@@ -9,13 +9,12 @@ import shutil
 import signal
 import struct
 import subprocess
-import time
 
 import av
 import numpy as np
 import pytest
 
-from media import decode_index, encode_index, run_cli, vidcv_cmd, write_video
+from media import decode_index, encode_index, run_cli, vidcv_cmd, wait_for_fragments, write_video
 from vidcv.fileio import in_use, is_partial, is_visible_partial, partial_name, visible_partial_name
 from vidcv.frame import Frame
 from vidcv.media.mp4 import _children, cut_to_playable, playable_prefix, top_level_boxes
@@ -95,11 +94,7 @@ def test_a_sigkill_leaves_a_visible_playable_recording_and_log_and_the_next_run_
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if growing.exists() and playable_prefix(str(growing))[1] >= 2:
-                break
-            time.sleep(0.1)
+        wait_for_fragments(proc, str(growing), 2)
         assert proc.poll() is None, proc.stderr.read()
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(30) == -signal.SIGKILL

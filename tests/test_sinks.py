@@ -4,13 +4,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import av
 import numpy as np
 import pytest
 
-from media import decode_index, encode_index, read_all, record_then_kill, vidcv_cmd
+from media import decode_index, encode_index, read_all, record_then_kill, vidcv_cmd, wait_for_fragments
 from vidcv.detections import Detections
 from vidcv.errors import OutputError
 from vidcv.frame import Frame
@@ -434,7 +433,7 @@ except OutputError as exc:
 
 
 def test_ctrl_c_during_a_recording_ends_in_a_plain_seekable_mp4(tmp_path):
-    from vidcv.media.mp4 import playable_prefix, sample_count
+    from vidcv.media.mp4 import sample_count
 
     out = tmp_path / "live.mp4"
     partial = tmp_path / "live.partial.mp4"
@@ -445,11 +444,7 @@ def test_ctrl_c_during_a_recording_ends_in_a_plain_seekable_mp4(tmp_path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if partial.exists() and playable_prefix(str(partial))[1] >= 1:
-                break
-            time.sleep(0.1)
+        wait_for_fragments(proc, str(partial), 1)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:

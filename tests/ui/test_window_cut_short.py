@@ -5,11 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import av
 
-from vidcv.media.mp4 import playable_prefix
+from media import wait_for_fragments
 
 RECORD = """
 import sys, time
@@ -39,11 +38,7 @@ def kill_while_recording(outputs: str, config: str) -> str:
         path = proc.stdout.readline().strip()
         assert path, proc.stderr.read()
         growing = path[: -len(".mp4")] + ".partial.mp4"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if os.path.exists(growing) and playable_prefix(growing)[1] >= 2:
-                break
-            time.sleep(0.1)
+        wait_for_fragments(proc, growing, 2)
         assert proc.poll() is None, proc.stderr.read()
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(30) == -signal.SIGKILL
