@@ -10,9 +10,9 @@ import pytest
 
 from vidcv.bundled import assets_dir, sample_video
 from vidcv.dataset.assist import Proposer, propagate_labels, propose, to_polygon
-from vidcv.dataset.editor import REVIEWED, UNREVIEWED, LabelSession, box_iou
+from vidcv.dataset.editor import REVIEWED, UNREVIEWED, LabelSession
 from vidcv.dataset.existing import DatasetError
-from vidcv.dataset.labels import PERSON, Label
+from vidcv.dataset.labels import PERSON, Label, box_iou
 from vidcv.dataset.writer import DatasetWriter
 from vidcv.detections import Detections
 from vidcv.presets import find_preset, load_preset

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vidcv.bundled import assets_dir, sample_video
-from vidcv.dataset.editor import box_iou
+from vidcv.dataset.labels import box_iou
 from vidcv.dataset.propagate import BoxTracker, LabelError, Step, propagate, visible_fraction
 from vidcv.errors import SourceError
 

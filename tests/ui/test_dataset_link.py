@@ -12,8 +12,8 @@ import test_label_canvas
 from PySide6.QtCore import Qt
 
 from vidcv.bundled import assets_dir, sample_video
-from vidcv.dataset.editor import REVIEWED, UNREVIEWED, box_iou
-from vidcv.dataset.labels import Label
+from vidcv.dataset.editor import REVIEWED, UNREVIEWED
+from vidcv.dataset.labels import Label, box_iou
 from vidcv.dataset.writer import DatasetWriter
 from vidcv.detections import Detections
 from vidcv.presets import find_preset

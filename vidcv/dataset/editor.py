@@ -28,7 +28,7 @@ import yaml
 from vidcv.dataset.existing import DatasetError, clean_name, names_of, read_data_yaml
 from vidcv.dataset.formats import FORMATS
 from vidcv.dataset.journal import MANIFEST_NAME, Journal
-from vidcv.dataset.labels import PERSON, Label, label_text, read_labels
+from vidcv.dataset.labels import PERSON, Label, box_iou, label_text, read_labels
 from vidcv.dataset.lock import DatasetLock
 from vidcv.dataset.writer import SPLITS, DatasetWriter
 from vidcv.detections import Detections
@@ -158,14 +158,6 @@ def last_entries(root: str) -> dict[str, dict[str, Any]]:
 def statuses(root: str) -> dict[str, str]:
     """The review status of every frame the manifest names (``unreviewed`` unless a line set another)."""
     return {name: str(e.get("status", UNREVIEWED)) for name, e in last_entries(root).items()}
-
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def merge_proposals(current: Sequence[Label], proposals: Sequence[Label], status: str) -> list[Label]:

@@ -68,6 +68,15 @@ class Label:
         return replace(self, polygon=pts, box=(min(xs), min(ys), max(xs), max(ys)))
 
 
+def box_iou(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """The intersection over union of two xyxy boxes (0 when both are empty)."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
 def clip_label(label: Label, size_wh: tuple[int, int]) -> Label:
     """``label`` with every coordinate inside the image."""
     w, h = size_wh

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vidcv.dataset.labels import box_iou
 from vidcv.errors import SourceError, VidcvError
 from vidcv.frame import Frame
 from vidcv.sources import parse_source
@@ -319,7 +320,7 @@ class BoxTracker:
             if (
                 found.fill >= MIN_FILL
                 and found.stray <= STRAY
-                and _iou(bounds, box) >= MIN_REGION_IOU
+                and box_iou(bounds, box) >= MIN_REGION_IOU
                 and _plain(image, box, track.region_colours, bounds)
             ):
                 # a pixel or so of the box beyond its colours is the video's coarse colours on that frame
@@ -448,13 +449,6 @@ class BoxTracker:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
         return x0, y0, x1, y1
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    """The intersection over union of two xyxy boxes (0 when both are empty)."""
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = float(np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2])) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 @dataclass(frozen=True)
