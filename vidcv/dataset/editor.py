@@ -27,7 +27,7 @@ import yaml
 
 from vidcv.dataset.existing import DatasetError, clean_name, names_of, read_data_yaml
 from vidcv.dataset.formats import FORMATS
-from vidcv.dataset.journal import MANIFEST_NAME, Journal
+from vidcv.dataset.journal import MANIFEST_NAME, Journal, last_line, manifest_entry_name
 from vidcv.dataset.labels import PERSON, Label, box_iou, label_text, read_labels
 from vidcv.dataset.lock import DatasetLock
 from vidcv.dataset.writer import SPLITS, DatasetWriter
@@ -541,7 +541,10 @@ class LabelSession:
         self.names = list(self.writer.names)
         name = f"{stem}_{index:06d}"
         image_path = os.path.join(self.root, "images", split, f"{name}.jpg")
-        self.history = last_entries(self.root)
+        # the frame's manifest line is the last one, just written: its tail is read, not the whole manifest again
+        line, _ = last_line(os.path.join(self.root, MANIFEST_NAME))
+        if line is not None and manifest_entry_name(line) == name:
+            self.history.setdefault(name, {}).update(json.loads(line))
         frame = self._frame(split, image_path, label_path_of(image_path))
         self.frames.append(frame)
         self._changed()
