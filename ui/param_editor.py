@@ -243,7 +243,7 @@ class ParamEditor(QWidget):
         values = plugin.values()
         self.model_note: QLabel | None = None  # what the picked model is, under a model picker
         picker = model_param(plugin)
-        placeholders: dict[str, str] = getattr(plugin, "placeholders", {})  # what an empty value runs
+        placeholders = plugin.placeholders  # what an empty value runs
         for param in plugin.params:
             widget = ParamWidget(param, values[param.name], self, placeholders.get(param.name, ""))
             widget.changed.connect(lambda value, name=param.name: self.param_changed.emit(name, value))

@@ -58,6 +58,8 @@ class Plugin:
     category: ClassVar[str] = "other"
     summary: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
+    #: what an empty value of a parameter stands for, shown as the field's hint (yolo: the bundled model)
+    placeholders: ClassVar[dict[str, str]] = {}
     #: True for plugins that keep state across frames (trackers); ``reset`` clears it.
     stateful: ClassVar[bool] = False
     #: False for plugins that must not run on several frames at once: ones that spread one frame over every

@@ -299,8 +299,10 @@ def expected_frames(job: Extraction, options: ExtractOptions) -> int | None:
     """How many frames the pipeline will see: a file's frame count thinned by --every or --fps (and capped by
     --max-frames), for the progress bar's total; None for a live source or an unknown length. --dedupe and
     --min-sharpness may skip more: the bar then ends short of its total."""
+    from vidcv.dataset.extract import SampledSource
+
     source = job.runner.source
-    inner = getattr(source, "inner", source)
+    inner = source.inner if isinstance(source, SampledSource) else source
     count = inner.frame_count
     if inner.live or not count:
         return None
