@@ -10,7 +10,7 @@ from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
 from vidcv.params import Bool, Choice, Ints
 from vidcv.plugin import Plugin
-from vidcv.status import StageStatus
+from vidcv.status import EventKind, SceneEvent, StageStatus
 
 LINE_COLOR, ZONE_COLOR = (0, 220, 255), (255, 160, 0)
 
@@ -58,6 +58,7 @@ class Count(Plugin):
         self.counts = {"in": 0, "out": 0} if self.p.mode == "line" else {"occupancy": 0, "entries": 0}
         self.corner = 0  # where the counts were written last (an index into drawing.CORNERS): they stay there
         self.panel: tuple[int, int, int, int] | None = None  # ... and the rectangle they took on the last frame
+        self.events: list[SceneEvent] = []  # line crossings and zone entries on the frame just processed
 
     def reset(self) -> None:
         self.setup()
@@ -68,7 +69,7 @@ class Count(Plugin):
         return {"line": [x, y + height // 2, x + width, y + height // 2]}
 
     def status(self) -> StageStatus:
-        return StageStatus(counts=self.counts)
+        return StageStatus(counts=self.counts, events=tuple(self.events))
 
     def _anchors(self, xyxy: np.ndarray) -> np.ndarray:
         x = (xyxy[:, 0] + xyxy[:, 2]) / 2
@@ -80,35 +81,58 @@ class Count(Plugin):
         tracked = np.zeros(len(dets), bool) if dets.tracker_id is None else dets.tracker_id >= 0
         ids = dets.tracker_id[tracked] if dets.tracker_id is not None and tracked.any() else np.zeros(0, np.int64)
         points = self._anchors(dets.xyxy[tracked]) if tracked.any() else np.zeros((0, 2))
+        names = [dets.class_name(int(c)) for c in dets.class_id[tracked]]
+        self.events = []
         if self.p.mode == "line":
-            self._count_line(ids, points)
+            crossed = self._count_line(ids, points)
         else:
-            self._count_zone(ids, points)
+            crossed = self._count_zone(ids, points)
+        kind = EventKind.LINE_CROSS if self.p.mode == "line" else EventKind.ZONE_ENTER
+        for j, direction in crossed:
+            self.events.append(
+                SceneEvent(
+                    kind,
+                    frame.index,
+                    float(frame.pts_ms),
+                    class_name=names[j],
+                    track_id=int(ids[j]),
+                    direction=direction,
+                )
+            )
         if self.p.draw:
             frame = self._draw(frame)
         return frame
 
-    def _count_line(self, ids: np.ndarray, points: np.ndarray) -> None:
+    def _count_line(self, ids: np.ndarray, points: np.ndarray) -> list[tuple[int, str]]:
+        """Count the crossings; which tracks (by position in ``ids``) crossed, and which way."""
         line = np.array(self.p.line, np.float64).reshape(2, 2)
         if not np.any(line[0] != line[1]):
-            return
+            return []
+        crossed: list[tuple[int, str]] = []
         sides, positions = side_of(line, points), along(line, points)
-        for tid, side, pos in zip(ids.tolist(), sides.tolist(), positions.tolist()):
+        for j, (tid, side, pos) in enumerate(zip(ids.tolist(), sides.tolist(), positions.tolist())):
             if side == 0:
                 continue
             before = self.last.get(tid)
             self.last[tid] = side
             if before is not None and before != side and 0.0 <= pos <= 1.0:
-                self.counts["in" if before > 0 else "out"] += 1
+                direction = "in" if before > 0 else "out"
+                self.counts[direction] += 1
+                crossed.append((j, direction))
+        return crossed
 
-    def _count_zone(self, ids: np.ndarray, points: np.ndarray) -> None:
+    def _count_zone(self, ids: np.ndarray, points: np.ndarray) -> list[tuple[int, str]]:
+        """Count occupancy and entries; which tracks (by position in ``ids``) came in."""
         polygon = np.array(self.p.zone, np.float32).reshape(4, 2)
         inside = [cv2.pointPolygonTest(polygon, (float(x), float(y)), False) >= 0 for x, y in points]
-        for tid, now in zip(ids.tolist(), inside):
+        entered: list[tuple[int, str]] = []
+        for j, (tid, now) in enumerate(zip(ids.tolist(), inside)):
             if now and self.last.get(tid, 0) == 0:
                 self.counts["entries"] += 1
+                entered.append((j, ""))
             self.last[tid] = int(now)
         self.counts["occupancy"] = int(sum(inside))
+        return entered
 
     def _draw(self, frame: Frame) -> Frame:
         canvas = to_bgr(frame.image, frame.color_space).copy()

@@ -12,9 +12,9 @@ import numpy as np
 from vidcv.detections import Detections, data_field
 from vidcv.frame import Frame
 from vidcv.imageops import to_bgr
-from vidcv.params import Bool, Choice, Int, Param, Text
+from vidcv.params import Bool, Choice, Float, Int, Param, Text
 from vidcv.plugin import Plugin
-from vidcv.status import StageStatus
+from vidcv.status import EventKind, SceneEvent, StageStatus
 
 ZONE_COLOR = (255, 160, 0)
 COORD_LIMIT = 16384
@@ -74,6 +74,7 @@ class TrackState:
     run_sign: int  # that side: +1 inside, -1 outside, 0 on the edge
     seen_ms: float
     class_name: str
+    dwell_told: bool = False  # a dwell event was reported for the current stay
 
 
 def _name_key(text: str) -> str:
@@ -97,7 +98,9 @@ class Zone(Plugin):
         "stage's status under the zone's name (NAME.inside, NAME.entered, NAME.exited and the same per class: "
         "NAME.inside.CLASS, ...): the stats JSON and the detection log show them. Per detection: 'zone' (the "
         "names of the zones holding it, comma-separated) and 'dwell_s' (seconds since its track entered, from "
-        "the frames' timestamps; logged)."
+        "the frames' timestamps; logged). Events (to --events-dir, webhooks, MQTT, metrics): zone_enter and "
+        "zone_exit (with the seconds inside) per track, dwell once a track stays 'dwell_event' seconds, "
+        "count_above when the tracks inside rise above 'max_inside'."
     )
     stateful = True
     params = (
@@ -106,6 +109,21 @@ class Zone(Plugin):
         Choice("anchor", "bottom", ("bottom", "center"), help="point of a box that must be inside (bottom: feet)"),
         Text("classes", "", help="count only these classes: ids or names, comma-separated (empty: all)"),
         Int("hysteresis", 5, 0, 1000, help="pixels an anchor must go past the edge before inside/outside flips"),
+        Float(
+            "dwell_event",
+            0.0,
+            0.0,
+            86400.0,
+            step=0.5,
+            help="report a 'dwell' event once a track stays this many seconds (0: never)",
+        ),
+        Int(
+            "max_inside",
+            0,
+            0,
+            100000,
+            help="report a 'count_above' event when more than this many are inside (0: never)",
+        ),
         Bool("draw", True, help="draw the polygon and its counts on the frame"),
     )
 
@@ -115,6 +133,8 @@ class Zone(Plugin):
         self.exited: dict[str, int] = {}
         self.inside_now: dict[str, int] = {}
         self.tracked = False  # track ids seen: entries and exits are counted
+        self.events: list[SceneEvent] = []  # what happened on the frame just processed
+        self.above = False  # the inside count is above max_inside
         self.poly = np.array(self.p.polygon, np.float32).reshape(-1, 2)
         self.wanted = [_name_key(c) for c in self.p.classes.split(",") if c.strip()]
 
@@ -145,7 +165,24 @@ class Zone(Plugin):
     def status(self) -> StageStatus:
         """The zone's counts nested under its name (``{"door": {"inside": 2, "entered": 5, ...}}``)."""
         return StageStatus(
-            counts={self.p.zone: self.zone_counts()}, state="" if self.tracked else "no track ids: inside only"
+            counts={self.p.zone: self.zone_counts()},
+            state="" if self.tracked else "no track ids: inside only",
+            events=tuple(self.events),
+        )
+
+    def _event(
+        self, kind: EventKind, st: TrackState | None = None, track_id: int = -1, value: float | None = None
+    ) -> None:
+        self.events.append(
+            SceneEvent(
+                kind,
+                self._frame_index,
+                self._now,
+                zone=self.p.zone,
+                class_name=st.class_name if st else "",
+                track_id=track_id,
+                value=value,
+            )
         )
 
     # --- processing ---------------------------------------------------------------------------------------------
@@ -169,6 +206,7 @@ class Zone(Plugin):
     def process(self, frame: Frame) -> Frame:
         dets = frame.detections
         now = float(frame.pts_ms)
+        self.events, self._frame_index, self._now = [], frame.index, now
         picked = self._selected(dets)
         dist = self._distances(self._anchors(dets.xyxy))
         ids = dets.tracker_id
@@ -184,34 +222,45 @@ class Zone(Plugin):
                 continue
             side = 1 if dist[i] > h else -1 if dist[i] < -h else 0
             sign = 1 if dist[i] > 0 else -1
-            st = self.tracks.get(int(ids[i]))
+            tid = int(ids[i])
+            st = self.tracks.get(tid)
             if st is None:
-                st = self.tracks[int(ids[i])] = TrackState(None, now, now, sign, now, cls)
+                st = self.tracks[tid] = TrackState(None, now, now, sign, now, cls)
                 if side:
-                    self._flip(st, side > 0, now, first=True)
+                    self._flip(st, tid, side > 0, now, first=True)
             else:
                 if sign != st.run_sign:
                     st.run_ms, st.run_sign = now, sign
                 st.seen_ms, st.class_name = now, cls
                 if side and st.inside is not (side > 0):
-                    self._flip(st, side > 0, st.run_ms)
+                    self._flip(st, tid, side > 0, st.run_ms)
             inside[i] = bool(st.inside)
             if st.inside:
                 dwell[i] = (now - st.since_ms) / 1000.0
+                if self.p.dwell_event > 0 and not st.dwell_told and dwell[i] >= self.p.dwell_event:
+                    st.dwell_told = True
+                    self._event(EventKind.DWELL, st, tid, float(dwell[i]))
         self.inside_now = {}
         for i in np.flatnonzero(inside):
             cls = dets.class_name(int(dets.class_id[i]))
             self.inside_now[cls] = self.inside_now.get(cls, 0) + 1
+        total = sum(self.inside_now.values())
+        if self.p.max_inside > 0 and total > self.p.max_inside and not self.above:
+            self._event(EventKind.COUNT_ABOVE, value=float(total))
+        self.above = self.p.max_inside > 0 and total > self.p.max_inside
         self.tracks = {k: v for k, v in self.tracks.items() if now - v.seen_ms <= FORGET_MS}
         frame = frame.with_detections(self._mark(dets, inside, dwell))
         return self._draw(frame) if self.p.draw else frame
 
-    def _flip(self, st: TrackState, inside: bool, at_ms: float, first: bool = False) -> None:
+    def _flip(self, st: TrackState, track_id: int, inside: bool, at_ms: float, first: bool = False) -> None:
         """The track is now inside (or outside) since ``at_ms``: the first frame of its run on that side."""
         if inside:
             self.entered[st.class_name] = self.entered.get(st.class_name, 0) + 1
+            self._event(EventKind.ZONE_ENTER, st, track_id)
+            st.dwell_told = False
         elif st.inside:  # a track first seen outside, or on the edge and then outside, never left
             self.exited[st.class_name] = self.exited.get(st.class_name, 0) + 1
+            self._event(EventKind.ZONE_EXIT, st, track_id, max(0.0, (at_ms - st.since_ms) / 1000.0))
         st.inside, st.since_ms = inside, (st.seen_ms if first else at_ms)
 
     def _mark(self, dets: Detections, inside: np.ndarray, dwell: np.ndarray) -> Detections:

@@ -291,8 +291,13 @@ class Pipeline:
         """A stage gave ``out`` for ``frame``: the stage images carried on, its status recorded."""
         out.carry_stages_from(frame)
         if status:
+            name = self.stage_name(i)
+            status = status.for_frame(out.index, name)
             stage.last_status = status
-            out.record_status(self.stage_name(i), status)
+            out.record_status(name, status)
+            if status.events:
+                with self._stats_lock:
+                    stage.stats.count_events(status.events)
 
     def _report(self, error: StageError, stage: Stage) -> None:
         stage.stats.errors += 1
@@ -341,6 +346,7 @@ class Pipeline:
                     1000.0 / mean if mean > 0 else 0.0,
                     st.last_error,
                     stage.last_status,
+                    dict(st.events),
                 )
             )
         return out

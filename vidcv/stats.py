@@ -7,12 +7,13 @@ import threading
 import time
 from array import array
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from vidcv.status import StageStatus
+from vidcv.status import SceneEvent, StageStatus
 
 
 def percentile(values: np.ndarray, q: float) -> float:
@@ -213,6 +214,11 @@ class StageStats:
         self.last_error: str | None = None
         self.last_error_frame: int | None = None
         self.durations = DurationStats()
+        self.events: dict[str, int] = {}  #: scene events reported, by kind
+
+    def count_events(self, events: Iterable[SceneEvent]) -> None:
+        for event in events:
+            self.events[event.kind.value] = self.events.get(event.kind.value, 0) + 1
 
     def record(self, ms: float, ok: bool) -> None:
         self.frames_in += 1
@@ -236,6 +242,7 @@ class StageSummary:
     fps: float
     last_error: str | None = None
     status: StageStatus | None = None  #: what the stage reported on its last frame (provider, counts, state)
+    events: dict[str, int] = field(default_factory=dict)  #: scene events the stage reported, by kind
 
     @property
     def provider(self) -> str:
@@ -261,6 +268,15 @@ class RunSummary:
     #: straight from a video file's luma plane, the opt-in ``decode: luma``)
     decode: str = "bgr"
 
+    @property
+    def events(self) -> dict[str, int]:
+        """Scene events all stages reported, by kind."""
+        total: dict[str, int] = {}
+        for stage in self.stages:
+            for kind, n in stage.events.items():
+                total[kind] = total.get(kind, 0) + n
+        return dict(sorted(total.items()))
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--stats-json`` document: per stage also what it reported (``provider``, ``counts``, ``state``)."""
         doc: dict[str, Any] = {
@@ -284,10 +300,13 @@ class RunSummary:
                     "errors": s.errors,
                     "last_error": s.last_error,
                     **(s.status.to_dict() if s.status else {}),
+                    **({"events": dict(s.events)} if s.events else {}),
                 }
                 for s in self.stages
             ],
         }
+        if self.events:
+            doc["events"] = self.events
         if self.frame_age_ms_mean is not None:
             doc["frame_age_ms_mean"] = round(self.frame_age_ms_mean, 3)
             doc["frame_age_ms_p95"] = round(self.frame_age_ms_p95 or 0.0, 3)

@@ -131,3 +131,17 @@ def test_track_age_and_speed_reach_the_detection_log(tmp_path):
                     assert d["track_age"] == last[1] + 1
                 ages[d["track_id"]] = (line["frame"], d["track_age"])
     assert max(age for _, age in ages.values()) > 10
+
+
+def test_each_crossing_is_one_line_cross_event_on_its_frame_through_the_pipeline():
+    frames, _ = render()
+    pipeline = parse_preset(TRACKED % "{mode: line, line: [320, 0, 320, 360]}", REG)
+    events = []
+    for i, img in enumerate(frames):
+        out = pipeline.process(Frame(img, i, i * 1000 / 30))
+        events += [(e.frame_index, e.direction, e.stage, e.kind.value) for e in out.statuses["count"].events]
+        assert all(e.frame_index == i for e in out.statuses["count"].events)
+    assert sorted(d for _, d, _, _ in events) == ["in", "out", "out", "out"]  # as the counts
+    assert {(s, k) for _, _, s, k in events} == {("count", "line_cross")}
+    summary = pipeline.summaries()[3]
+    assert summary.events == {"line_cross": 4}

@@ -215,3 +215,44 @@ def test_zone_names_are_per_detection_data():
         out = pipeline.process(frame_at(i, tracks))
     zones = dict(zip(out.detections.tracker_id.tolist(), out.detections.data["zone"].tolist()))
     assert zones[5] == "door,hall" and zones[3] == "" and zones[1] == "door" and zones[2] == "door,hall"
+
+
+def run_events(tracks=None, **params):
+    """Every event the zone reported, frame by frame (its status after each frame, as the pipeline reads it)."""
+    tracks = tracks or paths()
+    plugin = REG.create("zone", **{"zone": "door", "polygon": SQUARE, **params})
+    events = []
+    for i in range(FRAMES):
+        plugin.process(frame_at(i, tracks))
+        events += plugin.status().events
+    return plugin, events
+
+
+def test_entries_and_exits_are_reported_as_events_one_per_track_and_change():
+    plugin, events = run_events()
+    kinds = [(e.kind.value, e.track_id) for e in events]
+    enters = sorted(t for k, t in kinds if k == "zone_enter")
+    exits = sorted(t for k, t in kinds if k == "zone_exit")
+    assert enters == [1, 2, 4, 5, 6] and exits == [1, 5, 6]  # as the counts: 5 in, 3 out, never track 3
+    assert all(e.zone == "door" and e.class_name in ("person", "car") for e in events)
+    # an exit carries the seconds the track was inside, as its last dwell_s said
+    track1 = paths()[1][1]
+    first = first_inside(track1)
+    last_inside = max(i for i, (x, y) in track1.items() if inside(x, y))
+    (out1,) = [e for e in events if e.kind.value == "zone_exit" and e.track_id == 1]
+    assert out1.value == pytest.approx((last_inside + 1 - first) * DT / 1000, abs=DT / 1000 + 1e-6)
+    assert [e.frame_index for e in events] == sorted(e.frame_index for e in events)
+
+
+def test_dwell_and_count_above_are_reported_once_per_stay_and_per_rise():
+    tracks = {
+        1: (0, dict.fromkeys(range(FRAMES), (200, 200))),  # inside throughout
+        2: (0, dict.fromkeys(range(20, 40), (210, 200))),  # inside frames 20-39
+    }
+    plugin, events = run_events(tracks, dwell_event=1.0, max_inside=1)
+    dwell = [(e.track_id, e.frame_index) for e in events if e.kind.value == "dwell"]
+    assert dwell == [(1, 25)]  # 25 frames of 40 ms; track 2 stays only 0.76 s
+    above = [(e.frame_index, e.value) for e in events if e.kind.value == "count_above"]
+    assert above == [(20, 2.0)]  # once when the second came in, not again while two stay
+    _, none = run_events(tracks)
+    assert {e.kind.value for e in none} == {"zone_enter"}  # track 2 vanishes inside: no exit seen
