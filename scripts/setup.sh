@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up what vidcv needs on a fresh Debian/Ubuntu machine, idempotently:
-#   system packages (Qt's runtime libraries for the window; for dev also ffmpeg for the stream tests and Xvfb),
+#   system packages (Qt's runtime libraries for the window; for dev also ffmpeg for the stream tests, Xvfb and
+#   mosquitto, the MQTT broker the alert tests start on 127.0.0.1),
 #   a virtual environment in .venv, and vidcv installed in it (editable).
 #
 #   bash scripts/setup.sh runtime   the runtime alone (`pip install -e .`): pipelines, the window, batches, tracking;
@@ -22,7 +23,7 @@ esac
 
 APT_PACKAGES=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
               libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0)
-[ "$want_set" = dev ] && APT_PACKAGES+=(ffmpeg xvfb)
+[ "$want_set" = dev ] && APT_PACKAGES+=(ffmpeg xvfb mosquitto)
 
 missing=()
 if command -v dpkg >/dev/null 2>&1; then
