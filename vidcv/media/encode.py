@@ -189,6 +189,11 @@ class VideoEncoder:
             self._worker = threading.Thread(target=self._work, name="vidcv-encoder", daemon=True)
             self._worker.start()
 
+    @property
+    def queue_depth(self) -> int:
+        """Frames waiting for the encoding thread (0 without one); read from any thread."""
+        return self._queue.qsize() if self._queue is not None else 0
+
     def _frame(self, image: np.ndarray) -> av.VideoFrame:
         w, h = self.size_wh
         image = image[:h, :w]

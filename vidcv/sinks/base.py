@@ -52,6 +52,12 @@ class Sink(ABC):
         """What this sink writes, as users gave it (for messages)."""
         return self.path or type(self).__name__
 
+    @property
+    def queue_depth(self) -> int:
+        """Frames taken but still waiting for a thread of the sink's own (a video encoder's); 0 for a sink that
+        writes in the caller's thread. Read from any thread (the metrics endpoint)."""
+        return 0
+
     @abstractmethod
     def write(self, frame: Frame) -> None:
         """Take one frame (called from the sink thread, in frame order)."""

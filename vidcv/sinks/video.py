@@ -121,6 +121,12 @@ class VideoSink(Sink):
         self._fd: int | None = None  #: the temporary file, open while the encoder writes it
         remove(faststart_name(path))  # a copy cut short by a kill is of no use
 
+    @property
+    def queue_depth(self) -> int:
+        """Frames waiting in the encoder's queue (0 before the first frame)."""
+        encoder = self._encoder
+        return encoder.queue_depth if encoder is not None else 0
+
     def _open(self, w: int, h: int) -> VideoEncoder:
         try:
             choice = choose_encoder(self.codec, self.hardware)
