@@ -47,6 +47,8 @@ ALLOWED = {
     ("vidcv/dataset/writer.py", "os.makedirs"): "the dataset folder the user named (--out), as ensure_parent",
     ("vidcv/media/encode.py", "av.open:w"): "FFmpeg writes the name its caller gives: fileio.writer_path of a "
     "descriptor vidcv created",
+    ("vidcv/media/clips.py", "av.open:w"): "an event clip: fileio.writer_path of a descriptor vidcv created; and "
+    "the encoder's header, into memory (io.BytesIO)",
     ("vidcv/sources/camera.py", "os.open"): "opens a camera device read-only to ask for its name",
 }
 

@@ -16,6 +16,8 @@ from vidcv.signals import StopSignals, describe, exit_status
 if TYPE_CHECKING:
     from vidcv.batch.single import RunOutputs
     from vidcv.pipeline import Pipeline
+    from vidcv.runner import Runner
+    from vidcv.sinks.events import EventsSink
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_decode_options(p)
     p.add_argument("--stats-json", metavar="FILE", help="write run and per-stage statistics as JSON")
     p.add_argument("--detections-jsonl", metavar="FILE", help="write one JSON line of detections per frame")
+    add_event_options(p)
     p.add_argument(
         "--reconnect-attempts",
         type=int,
@@ -110,6 +113,28 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no timing table")
     p.set_defaults(handler=run_command)
+
+
+def add_event_options(p: argparse.ArgumentParser) -> None:
+    """--events-dir, --pre, --post, --no-clips: the scene events the stages report (zone, count), kept."""
+    p.add_argument(
+        "--events-dir",
+        metavar="DIR",
+        help="write each scene event the stages report (zone entries and exits, dwell, line crossings, counts "
+        "above a threshold) as a line of DIR/events.jsonl, with a clip of the processed video around it",
+    )
+    p.add_argument(
+        "--pre",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds of video an event's clip keeps before the event (from the keyframe before, at most a "
+        "second earlier; default 5)",
+    )
+    p.add_argument(
+        "--post", type=float, default=5.0, metavar="S", help="seconds an event's clip runs after it (default 5)"
+    )
+    p.add_argument("--no-clips", action="store_true", help="--events-dir: the events' lines only, no clips")
 
 
 #: what --gray-decode costs in exactness, measured on a saturated, textured 720p clip (random colour texture,
@@ -164,6 +189,31 @@ def default_frame_workers() -> int:
     return max(1, (os.cpu_count() or 1) - 2)
 
 
+def attach_events(args: argparse.Namespace, runner: Runner) -> EventsSink | None:
+    """The events' sink of --events-dir (None without it), attached to ``runner``."""
+    if not args.events_dir:
+        return None
+    from vidcv.sinks.events import EventsSink
+
+    sink = EventsSink(
+        args.events_dir,
+        args.pre,
+        args.post,
+        runner.source.fps or 30.0,
+        clips=not args.no_clips,
+        quality=args.quality,
+        source=runner.source.label,
+    )
+    runner.add_sink(sink)
+    return sink
+
+
+def events_line(sink: EventsSink) -> str:
+    """``12 events, 3 clips in events/ (events.jsonl)``."""
+    clips = f", {len(sink.clips)} clip{'s' if len(sink.clips) != 1 else ''}" if sink.clips_on else ""
+    return f"{sink.events} event{'s' if sink.events != 1 else ''}{clips} in {sink.folder} (events.jsonl)"
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run, with SIGINT and SIGTERM as a clean stop (see ``vidcv.signals``): until the run starts they
     end the command at once; once it runs they stop it, finalising every output (exit status 130 or 143)."""
@@ -181,6 +231,8 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
         raise VidcvError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.batch is not None and args.batch < 1:
         raise VidcvError(f"--batch must be at least 1, got {args.batch}")
+    if args.pre < 0 or args.post < 0:
+        raise VidcvError(f"--pre and --post take seconds of 0 or more, got {args.pre:g} and {args.post:g}")
     if len(args.source) > 1:
         raise VidcvError(
             f"vidcv run reads one source and got {len(args.source)}; for several videos use "
@@ -219,6 +271,7 @@ def _run_outputs(args: argparse.Namespace, signals: StopSignals, pipeline: Pipel
         frame_workers=args.threads or default_frame_workers(),
         batch=args.batch,
     )
+    events = attach_events(args, runner)
     if cut_short := cut_short_line(outputs):  # what killed runs left where this one writes: named, not touched
         log.warning("%s", cut_short)
     log.info("source: %s", runner.source.describe())
@@ -249,6 +302,8 @@ def _run_outputs(args: argparse.Namespace, signals: StopSignals, pipeline: Pipel
                 stage.frames_in,
                 stage.last_error,
             )
+    if events is not None and not args.quiet:
+        say(events_line(events))
     if stopped_by is not None:
         kept = "outputs were finalised" if not output_failed else "the other outputs were finalised"
         say(f"vidcv: {describe(stopped_by)} after {summary.frames} frames; {kept}", file=sys.stderr)
