@@ -124,14 +124,6 @@ def parse_address(spec: str, what: str = "--metrics") -> MetricsAddress:
 
 
 # --- what a scrape reads ---------------------------------------------------------------------------------------
-def duration_histogram(durations: DurationStats) -> tuple[int, float, np.ndarray]:
-    """(count, sum in ms, a copy of the per-bucket counts) of ``durations``, read together under its lock.
-
-    DurationStats has no public read of its buckets yet: this is the one place that reads its internals."""
-    with durations._lock:
-        return durations._count, durations._sum, np.array(durations._buckets, dtype=np.int64)
-
-
 #: for each bound of LATENCY_BOUNDS_S, how many of DurationStats' buckets lie at or under it: a duration counts
 #: by its bucket's middle (``bucket_value``), so a bound is exact to the 1 % width of a bucket
 _BUCKET_VALUES_MS = np.array([DurationStats.bucket_value(i) for i in range(DurationStats.BUCKETS)])
@@ -233,7 +225,7 @@ def _stage_metrics(summary: RunSummary, stages: Sequence[Stage]) -> Iterator[Met
         for kind, n in sorted(row.events.items()):
             events.add_metric([*values, kind], n)
         if paired:
-            count, sum_ms, counts = duration_histogram(stages[i].stats.durations)
+            count, sum_ms, counts = stages[i].stats.durations.histogram()
             latency.add_metric(values, latency_buckets(counts), sum_ms / 1000.0)
     yield from (frames_in, frames_out, errors, events, latency)
 

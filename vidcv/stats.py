@@ -83,6 +83,12 @@ class DurationStats:
     def count(self) -> int:
         return self._count
 
+    def histogram(self) -> tuple[int, float, np.ndarray]:
+        """(count, sum in ms, a copy of the per-bucket counts) over the whole run, read together (a metrics
+        scrape from another thread)."""
+        with self._lock:
+            return self._count, self._sum, np.array(self._buckets, dtype=np.int64)
+
     @property
     def exact(self) -> bool:
         """True while the whole-run p95 is computed from every value (no more than ``exact_limit`` so far)."""

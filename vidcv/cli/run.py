@@ -15,6 +15,7 @@ from vidcv.signals import StopSignals, describe, exit_status
 
 if TYPE_CHECKING:
     from vidcv.batch.single import RunOutputs
+    from vidcv.metrics import MetricsServer
     from vidcv.pipeline import Pipeline
     from vidcv.runner import Runner
     from vidcv.sinks.events import EventsSink
@@ -104,6 +105,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--stats-json", metavar="FILE", help="write run and per-stage statistics as JSON")
     p.add_argument("--detections-jsonl", metavar="FILE", help="write one JSON line of detections per frame")
     add_event_options(p)
+    p.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve the run's figures for Prometheus at http://HOST:PORT/metrics; :PORT or PORT serves on "
+        "127.0.0.1 only, another HOST (0.0.0.0) lets anyone who reaches this machine read them",
+    )
     p.add_argument(
         "--reconnect-attempts",
         type=int,
@@ -245,14 +252,27 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     pipeline = resolve_pipeline(args.pipeline)
     apply_decode_option(pipeline, args.gray_decode)
     outputs = RunOutputs(args.output, args.detections_jsonl, args.stats_json)
+    metrics = None
+    if args.metrics:  # a bad or taken address: one line, before the source opens
+        from vidcv.metrics import start_metrics
+
+        metrics = start_metrics(args.metrics)
     created = output_folders(outputs)  # what the checks below will make: not left behind empty
     try:
-        return _run_outputs(args, signals, pipeline, outputs)
+        return _run_outputs(args, signals, pipeline, outputs, metrics)
     finally:
+        if metrics is not None:
+            metrics.close()
         remove_empty_folders(created)  # a run that wrote nothing (a source that failed to open) leaves none
 
 
-def _run_outputs(args: argparse.Namespace, signals: StopSignals, pipeline: Pipeline, outputs: RunOutputs) -> int:
+def _run_outputs(
+    args: argparse.Namespace,
+    signals: StopSignals,
+    pipeline: Pipeline,
+    outputs: RunOutputs,
+    metrics: MetricsServer | None = None,
+) -> int:
     from vidcv.batch.single import cut_short_line, prepare_run, write_stats
     from vidcv.cli.progress import run_to_end
     from vidcv.errors import error_line
@@ -271,6 +291,10 @@ def _run_outputs(args: argparse.Namespace, signals: StopSignals, pipeline: Pipel
         frame_workers=args.threads or default_frame_workers(),
         batch=args.batch,
     )
+    if metrics is not None:
+        metrics.watch(runner)
+        if not args.quiet:
+            say(f"metrics at {metrics.url}", file=sys.stderr)
     events = attach_events(args, runner)
     if cut_short := cut_short_line(outputs):  # what killed runs left where this one writes: named, not touched
         log.warning("%s", cut_short)
