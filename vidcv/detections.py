@@ -107,7 +107,12 @@ def data_field(
 
 TRACK_AGE = data_field("track_age", np.int32, logged=True, help="frames since the track was first seen")
 TRACK_SPEED = data_field(
-    "speed_px_s", np.float32, fill=np.nan, logged=True, help="speed of the track's centre in source pixels per second"
+    "speed_px_s",
+    np.float32,
+    fill=np.nan,
+    logged=True,
+    help="speed in source pixels per second: the track stage's, of its centre over its trail; a speed stage's, of "
+    "its anchor over its window",
 )
 TRAIL = data_field("trail", object, points=True, help="the track's recent centres, oldest first, (K, 2) source pixels")
 KEYPOINTS = data_field(

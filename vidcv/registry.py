@@ -86,7 +86,7 @@ class Registry:
                     raise PluginError(
                         f"unknown plugin '{name}'; did you mean '{close[0]}'? (`vidcv plugins` lists them)"
                     )
-                raise PluginError(f"unknown plugin {shown(name)}; the plugins are: {', '.join(self.names()) or 'none'}")
+                raise PluginError(f"unknown plugin {shown(name)}; the plugins are: {listed(self.names())}")
             if entry.cls is None and entry.error is None:
                 self._load(entry)
             if entry.cls is None:
@@ -187,3 +187,15 @@ def default_registry() -> Registry:
         if _default is None:
             _default = Registry()
         return _default
+
+
+def listed(names: list[str], width: int = 200) -> str:
+    """``a, b, c`` up to about ``width`` characters, then ``... (N in all: `vidcv plugins` lists them)``."""
+    if not names:
+        return "none"
+    shown_names: list[str] = []
+    for name in names:
+        if shown_names and len(", ".join([*shown_names, name])) > width:
+            return f"{', '.join(shown_names)}, ... ({len(names)} in all: `vidcv plugins` lists them)"
+        shown_names.append(name)
+    return ", ".join(shown_names)

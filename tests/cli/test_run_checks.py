@@ -146,3 +146,21 @@ def test_a_refused_stream_is_retried_like_a_drop_and_the_messages_say_it_was_ref
         "stream is up)",
     ]
     assert os.listdir(tmp_path) == []
+
+
+def test_a_stage_output_that_fails_at_the_end_keeps_the_statistics_and_says_so(tmp_path):
+    # the heatmap's image is written when the pipeline closes, after the run: a folder where the file should be
+    # makes that write fail; the statistics are written first, the error is one line, the exit status 1
+    (tmp_path / "heat.png").mkdir()
+    preset = tmp_path / "heat.yaml"
+    preset.write_text(
+        "pipeline:\n  - plugin: yolo\n  - plugin: track\n  - plugin: heatmap\n"
+        f"    params: {{save: {tmp_path / 'heat.png'}}}\n"
+    )
+    r = run_cli(
+        "run", sample_video(), "-p", str(preset), "--max-frames", "10", "-q", "--stats-json", str(tmp_path / "s.json")
+    )
+    assert r.returncode == 1
+    assert json.loads((tmp_path / "s.json").read_text())["frames"] == 10
+    errors = [line for line in r.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "heat.png" in errors[0]

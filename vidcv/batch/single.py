@@ -196,7 +196,9 @@ def finish_run(runner: Runner, outputs: RunOutputs) -> RunSummary:
     """After the runner ended: close the pipeline and write the statistics (OutputError when they cannot be
     written); returns the run's summary."""
     summary = runner.summary()
-    runner.pipeline.close()
-    if outputs.stats_json:
-        write_stats(outputs.stats_json, summary)
+    try:
+        if outputs.stats_json:
+            write_stats(outputs.stats_json, summary)
+    finally:
+        runner.pipeline.close()  # a stage's own output at the end (a heatmap's image): after the statistics
     return summary

@@ -301,13 +301,17 @@ def _run_outputs(
     log.info("source: %s", runner.source.describe())
     stopped_by = run_to_end(runner, total, args.quiet, signals)
     summary = runner.summary()
-    pipeline.close()
     stats_error: OutputError | None = None
     if args.stats_json:
         try:
             write_stats(args.stats_json, summary)
         except OutputError as exc:  # said after the run's own error, which it must not hide
             stats_error = exc
+    close_error: OutputError | None = None
+    try:
+        pipeline.close()  # a stage's own output at the end (a heatmap's image): after the statistics are safe
+    except OutputError as exc:
+        close_error = exc
     output_failed = runner.failed_in == "output"
     if not args.quiet and (summary.frames or runner.error is None):  # a run that failed at once: its error only
         say_block(format_table(summary))
@@ -335,8 +339,10 @@ def _run_outputs(
         say(f"vidcv: error: {error_line(runner.error)}", file=sys.stderr)
     if stats_error is not None:
         say(f"vidcv: error: {stats_error} (the run's statistics were not saved)", file=sys.stderr)
+    if close_error is not None:
+        say(f"vidcv: error: {close_error} (the other outputs were finalised)", file=sys.stderr)
     if args.debug and (runner.error or stats_error):
         raise runner.error or stats_error  # type: ignore[misc]
     if stopped_by is not None:
         return exit_status(stopped_by)
-    return EXIT_ERROR if runner.error is not None or stats_error is not None else EXIT_OK
+    return EXIT_ERROR if runner.error is not None or stats_error is not None or close_error is not None else EXIT_OK
