@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, fields
+from typing import Any
 
 from vidcv.errors import OutputError
 from vidcv.pipeline import Pipeline
@@ -183,13 +184,14 @@ def prepare_run(
     return runner, total
 
 
-def write_stats(path: str, summary: RunSummary) -> None:
-    """The ``--stats-json`` file (OutputError naming it when it cannot be written)."""
+def write_stats(path: str, summary: RunSummary, extra: dict[str, Any] | None = None) -> None:
+    """The ``--stats-json`` file, with ``extra`` keys beside the run's (the alerts' counts); OutputError naming
+    it when it cannot be written."""
     import json
 
     from vidcv.fileio import write_text_atomic
 
-    write_text_atomic(path, json.dumps(summary.to_dict(), indent=2))
+    write_text_atomic(path, json.dumps({**summary.to_dict(), **(extra or {})}, indent=2))
 
 
 def finish_run(runner: Runner, outputs: RunOutputs) -> RunSummary:

@@ -14,6 +14,9 @@ from vidcv.errors import OutputError, VidcvError
 from vidcv.signals import StopSignals, describe, exit_status
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from vidcv.alerts import AlertSummary, Notifier
     from vidcv.batch.single import RunOutputs
     from vidcv.metrics import MetricsServer
     from vidcv.pipeline import Pipeline
@@ -142,6 +145,21 @@ def add_event_options(p: argparse.ArgumentParser) -> None:
         "--post", type=float, default=5.0, metavar="S", help="seconds an event's clip runs after it (default 5)"
     )
     p.add_argument("--no-clips", action="store_true", help="--events-dir: the events' lines only, no clips")
+    p.add_argument(
+        "--webhook",
+        action="append",
+        metavar="URL",
+        help="POST each scene event as JSON to URL (http:// or https://; user:password@ goes as basic auth and "
+        "is shown nowhere); retried with backoff, never slowing the run: what cannot be sent is counted and said; "
+        "may be given several times",
+    )
+    p.add_argument(
+        "--mqtt",
+        action="append",
+        metavar="HOST:PORT/TOPIC",
+        help="publish each scene event as JSON to TOPIC on an MQTT broker (QoS 1; port 1883 by default; "
+        "mqtt://USER:PASSWORD@HOST:PORT/TOPIC with a login); may be given several times",
+    )
 
 
 #: what --gray-decode costs in exactness, measured on a saturated, textured 720p clip (random colour texture,
@@ -196,27 +214,39 @@ def default_frame_workers() -> int:
     return max(1, (os.cpu_count() or 1) - 2)
 
 
-def attach_events(args: argparse.Namespace, runner: Runner) -> EventsSink | None:
-    """The events' sink of --events-dir (None without it), attached to ``runner``."""
-    if not args.events_dir:
+def attach_events(args: argparse.Namespace, runner: Runner, notifiers: Sequence[Notifier] = ()) -> EventsSink | None:
+    """The events' sink of --events-dir and the alert senders (None without either), attached to ``runner``."""
+    if not args.events_dir and not notifiers:
         return None
     from vidcv.sinks.events import EventsSink
 
     sink = EventsSink(
-        args.events_dir,
+        args.events_dir or None,
         args.pre,
         args.post,
         runner.source.fps or 30.0,
         clips=not args.no_clips,
         quality=args.quality,
         source=runner.source.label,
+        receivers=notifiers,
     )
     runner.add_sink(sink)
     return sink
 
 
+def close_alerts(notifiers: Sequence[Notifier]) -> list[AlertSummary]:
+    """Stop the alert senders after the run (a few seconds at most for what still waits); their summaries."""
+    if not notifiers:
+        return []
+    from vidcv.alerts import close_all
+
+    return close_all(notifiers, timeout=2.0)
+
+
 def events_line(sink: EventsSink) -> str:
-    """``12 events, 3 clips in events/ (events.jsonl)``."""
+    """``12 events, 3 clips in events/ (events.jsonl)``, or ``12 events`` with alerts alone."""
+    if not sink.folder:
+        return f"{sink.events} event{'s' if sink.events != 1 else ''}"
     clips = f", {len(sink.clips)} clip{'s' if len(sink.clips) != 1 else ''}" if sink.clips_on else ""
     return f"{sink.events} event{'s' if sink.events != 1 else ''}{clips} in {sink.folder} (events.jsonl)"
 
@@ -252,17 +282,26 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     pipeline = resolve_pipeline(args.pipeline)
     apply_decode_option(pipeline, args.gray_decode)
     outputs = RunOutputs(args.output, args.detections_jsonl, args.stats_json)
-    metrics = None
-    if args.metrics:  # a bad or taken address: one line, before the source opens
-        from vidcv.metrics import start_metrics
+    notifiers: list[Notifier] = []
+    if args.webhook or args.mqtt:  # every value checked before the source opens; a bad one is one line
+        from vidcv.alerts import make_notifiers
 
-        metrics = start_metrics(args.metrics)
+        notifiers = make_notifiers(args.webhook or (), args.mqtt or ())
+    metrics = None
     created = output_folders(outputs)  # what the checks below will make: not left behind empty
     try:
-        return _run_outputs(args, signals, pipeline, outputs, metrics)
+        if args.metrics:  # a bad or taken address: one line, before the source opens
+            from vidcv.metrics import start_metrics
+
+            metrics = start_metrics(args.metrics)
+        return _run_outputs(args, signals, pipeline, outputs, metrics, notifiers)
     finally:
         if metrics is not None:
             metrics.close()
+        if notifiers:  # a run stopped before it began (Ctrl-C, a bad output): the senders still stop
+            from vidcv.alerts import close_all
+
+            close_all(notifiers, timeout=0.5)
         remove_empty_folders(created)  # a run that wrote nothing (a source that failed to open) leaves none
 
 
@@ -272,6 +311,7 @@ def _run_outputs(
     pipeline: Pipeline,
     outputs: RunOutputs,
     metrics: MetricsServer | None = None,
+    notifiers: Sequence[Notifier] = (),
 ) -> int:
     from vidcv.batch.single import cut_short_line, prepare_run, write_stats
     from vidcv.cli.progress import run_to_end
@@ -295,16 +335,17 @@ def _run_outputs(
         metrics.watch(runner)
         if not args.quiet:
             say(f"metrics at {metrics.url}", file=sys.stderr)
-    events = attach_events(args, runner)
+    events = attach_events(args, runner, notifiers)
     if cut_short := cut_short_line(outputs):  # what killed runs left where this one writes: named, not touched
         log.warning("%s", cut_short)
     log.info("source: %s", runner.source.describe())
     stopped_by = run_to_end(runner, total, args.quiet, signals)
     summary = runner.summary()
+    alerts = close_alerts(notifiers)
     stats_error: OutputError | None = None
     if args.stats_json:
         try:
-            write_stats(args.stats_json, summary)
+            write_stats(args.stats_json, summary, {"alerts": [a.to_dict() for a in alerts]} if alerts else None)
         except OutputError as exc:  # said after the run's own error, which it must not hide
             stats_error = exc
     close_error: OutputError | None = None
@@ -332,6 +373,9 @@ def _run_outputs(
             )
     if events is not None and not args.quiet:
         say(events_line(events))
+    for alert in alerts:  # what a receiver missed is said even with --quiet
+        if alert.missed or not args.quiet:
+            say(alert.line(), file=sys.stderr if alert.missed else sys.stdout)
     if stopped_by is not None:
         kept = "outputs were finalised" if not output_failed else "the other outputs were finalised"
         say(f"vidcv: {describe(stopped_by)} after {summary.frames} frames; {kept}", file=sys.stderr)
