@@ -35,6 +35,8 @@ class Actions:
     one_to_one: QAction
     view_modes: dict[str, QAction]
     reset_layout: QAction
+    draw_zone: QAction
+    events: QAction
     shortcuts: QAction
     docs: QAction
     about: QAction
@@ -61,6 +63,18 @@ def _train_action(window: MainWindow) -> QAction:
         action.setEnabled(False)
         action.setToolTip(missing)
         action.setStatusTip(missing)
+    return action
+
+
+def _draw_zone_action(window: MainWindow) -> QAction:
+    """Scene > Draw zone: click the corners of the selected stage's polygon (a zone) on the video."""
+    action = _action(window, "Draw zone", window.draw_zone, "Z", checkable=True)
+    tip = (
+        "click the corners of the selected zone stage's polygon on the video; double-click or Enter closes it, "
+        "Backspace removes the last corner, Esc cancels"
+    )
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
     return action
 
 
@@ -99,6 +113,8 @@ def build_actions(window: MainWindow) -> Actions:
         one_to_one=_action(w, "Zoom 1:1", lambda on: w.view.set_one_to_one(on), "1", checkable=True),
         view_modes=modes,
         reset_layout=_action(w, "Reset layout", w.reset_layout),
+        draw_zone=_draw_zone_action(w),
+        events=_action(w, "Events", w.show_events, "E", checkable=True),
         shortcuts=_action(w, "Keyboard shortcuts", w.show_shortcuts, "F1"),
         docs=_action(w, "README and documentation", w.open_docs),
         about=_action(w, "About vidcv", w.show_about),
@@ -136,6 +152,10 @@ def build_menus(window: MainWindow, actions: Actions) -> None:
     view_menu.addAction(actions.one_to_one)
     view_menu.addSeparator()
     view_menu.addAction(actions.reset_layout)
+    scene_menu = bar.addMenu("&Scene")
+    scene_menu.setToolTipsVisible(True)
+    scene_menu.addAction(actions.draw_zone)
+    scene_menu.addAction(actions.events)
     help_menu = bar.addMenu("&Help")
     for action in (actions.shortcuts, actions.docs, actions.about):
         help_menu.addAction(action)

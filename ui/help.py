@@ -22,7 +22,9 @@ from vidcv.inference.providers import SHORT, available, missing_libraries, onnxr
 PROJECT_DOCS = "README.md and docs/ of the vidcv source tree; `vidcv --help` and `vidcv plugins` list the rest"
 #: what the mouse does, besides the actions' shortcuts
 MOUSE = (
-    ("Drag on the video", "hand the region to the selected stage (crop, roi_track)"),
+    ("Drag on the video", "hand the region to the selected stage (crop, roi_track, zone)"),
+    ("Click on the video (Draw zone)", "add a corner; double-click or Enter closes the zone, Backspace, Esc"),
+    ("Double-click an event", "play its clip (Events panel)"),
     ("Drop a file on the window", "a video or image opens; a .yaml preset loads"),
     ("Drag a stage in the list", "reorder the pipeline"),
 )

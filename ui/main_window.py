@@ -1,4 +1,5 @@
-"""The main window: composes the video view, transport, source panel, pipeline panel and readout."""
+"""The main window: composes the video view, transport, source panel, pipeline panel and readout, and the
+Events panel once opened (Scene > Events)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from vidcv.bundled import assets_dir
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
 from vidcv.fileio import write_text_atomic
+from vidcv.plugin import Plugin
 from vidcv.plugins.annotate import Annotate
+from vidcv.plugins.zones import Polygon
 from vidcv.redact import redact
 from vidcv.status import providers
 from vidcv.ui.actions import build_actions, build_menus
@@ -33,17 +36,25 @@ from vidcv.ui.video_view import VideoView
 
 if TYPE_CHECKING:  # imported when first opened
     from vidcv.ui.batch_dialog import BatchDialog
+    from vidcv.ui.events_panel import EventsPanel
     from vidcv.ui.extract_dialog import ExtractDialog
 
 log = logging.getLogger(__name__)
 
 PRESET_EXTENSIONS = (".yaml", ".yml")
+#: the right column's width with the Events panel in it: its list's five columns unclipped
+EVENTS_WIDTH = 380
 
 
 def is_bundled(path: str) -> bool:
     """Whether ``path`` is one of vidcv's bundled presets (saving over it would change vidcv itself)."""
     folder = os.path.realpath(os.path.join(assets_dir(), "presets"))
     return os.path.dirname(os.path.realpath(path)) == folder
+
+
+def polygon_param(plugin: Plugin) -> str | None:
+    """The name of ``plugin``'s polygon parameter (a zone's), which Draw zone sets; None if it has none."""
+    return next((p.name for p in plugin.params if isinstance(p, Polygon)), None)
 
 
 def output_dir(kind: str) -> str:
@@ -70,6 +81,9 @@ class MainWindow(QMainWindow):
         self.help_box: QMessageBox | None = None  # the shortcuts or About box last shown
         self.close_box: QMessageBox | None = None  # the unsaved-changes question while it is asked
         self._discarded = False  # the user discarded unsaved changes on closing: do not remember them
+        self.events_panel: EventsPanel | None = None  # Scene > Events, made when first opened
+        self.events_dock: QDockWidget | None = None
+        self._zone_plugin: Plugin | None = None  # the stage whose polygon is being drawn
 
         self.view = VideoView()
         self.transport = Transport()
@@ -105,6 +119,8 @@ class MainWindow(QMainWindow):
         self.source_panel.open_requested.connect(self.open_source)
         self.source_panel.retry_requested.connect(session.retry)
         self.view.region_selected.connect(self.apply_region)
+        self.view.polygon_drawn.connect(self.apply_polygon)
+        self.view.polygon_mode_changed.connect(self._polygon_mode_changed)
         self.transport.play_button.clicked.connect(session.toggle_play)
         self.transport.step_button.clicked.connect(session.step)
         self.transport.seek_requested.connect(session.seek)
@@ -117,6 +133,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._restore_layout()
+        if settings.events_panel_open:
+            self.show_events()
         self._pipeline_changed()
         self.update_title()
         if cut_short := cut_short_message(output_dir("recordings")):  # a recording a crash or a kill cut short
@@ -428,6 +446,85 @@ class MainWindow(QMainWindow):
         self.pipeline_panel.refresh()
         self.show_message(f"region {x},{y} {w}x{h} given to {plugin.name}")
 
+    def draw_zone(self) -> None:
+        """Scene > Draw zone (Z): click the corners of the selected stage's polygon on the video; again: cancel."""
+        if self.view.drawing_polygon:
+            self.view.cancel_polygon()
+            return
+        stages = self.session.pipeline.stages
+        plugin = stages[self.selected_stage].plugin if 0 <= self.selected_stage < len(stages) else None
+        if plugin is None or polygon_param(plugin) is None:
+            what = f"{plugin.name} takes no polygon" if plugin is not None else "no stage is selected"
+            self.show_message(f"{what}: add a zone stage (after a track stage) and select it to draw its zone")
+            self.actions_.draw_zone.setChecked(False)
+            return
+        if not self.view.start_polygon():
+            self.show_message("open a source first: the zone is drawn on its video")
+            self.actions_.draw_zone.setChecked(False)
+            return
+        self._zone_plugin = plugin
+        self.show_message(
+            f"drawing the polygon of stage {self.session.pipeline.stage_name(self.selected_stage)}: click its "
+            "corners on the video; double-click or Enter closes it, Backspace takes a corner back, Esc cancels"
+        )
+
+    def apply_polygon(self, points: list[int]) -> None:
+        """The polygon drawn on the view to the stage it was drawn for, as its parameter editor would set it."""
+        plugin, self._zone_plugin = self._zone_plugin, None
+        stages = self.session.pipeline.stages
+        index = next((i for i, s in enumerate(stages) if s.plugin is plugin), -1)
+        name = polygon_param(plugin) if plugin is not None else None
+        if index < 0 or plugin is None or name is None:
+            self.show_message("the zone's stage was removed while it was drawn: nothing set", error=True)
+            return
+        try:
+            self.session.set_param(index, name, points)
+        except VidcvError as exc:
+            self.show_message(str(exc), error=True)
+            return
+        self.pipeline_panel.refresh()
+        self.show_message(f"{self.session.pipeline.stage_name(index)}: a zone of {len(points) // 2} corners")
+
+    def _polygon_mode_changed(self, on: bool) -> None:
+        self.actions_.draw_zone.setChecked(on)
+        if not on and self._zone_plugin is not None:  # cancelled (closed: apply_polygon has taken it)
+            self._zone_plugin = None
+            self.show_message("zone drawing cancelled")
+
+    # --- events ---------------------------------------------------------------------------------------------
+    def show_events(self, on: bool = True) -> None:
+        """Scene > Events (E): the Events panel, made on first use beside the pipeline; again: hide it."""
+        if not on:
+            if self.events_dock is not None:
+                self.events_dock.hide()
+            return
+        if self.events_dock is None:
+            from vidcv.ui.events_panel import EventsPanel
+
+            self.events_panel = EventsPanel(self.session, self.settings, output_dir("events"))
+            self.events_dock = dock = QDockWidget("Events", self)
+            dock.setObjectName("dock_events")
+            dock.setWidget(self.events_panel)
+            if not self.restoreDockWidget(dock):  # where the layout saved last had it, else beside the pipeline
+                self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+                self.splitDockWidget(self.pipeline_dock, dock, Qt.Orientation.Vertical)
+                dock.show()
+                self.fit_events()
+            dock.visibilityChanged.connect(self.actions_.events.setChecked)
+        self.events_dock.show()
+        self.events_dock.raise_()
+        self.actions_.events.setChecked(True)
+
+    def fit_events(self) -> None:
+        """The Events panel beside the pipeline: half the column each, the column wide enough for the list."""
+        dock = self.events_dock
+        if dock is None or dock.isFloating() or self.dockWidgetArea(dock) != Qt.DockWidgetArea.RightDockWidgetArea:
+            return
+        height = self.pipeline_dock.height() + dock.height()
+        self.resizeDocks([self.pipeline_dock, dock], [height // 2, height - height // 2], Qt.Orientation.Vertical)
+        width = max(self.pipeline_dock.width(), EVENTS_WIDTH)
+        self.resizeDocks([self.pipeline_dock], [width], Qt.Orientation.Horizontal)
+
     # --- drag and drop, layout, close -------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -469,12 +566,17 @@ class MainWindow(QMainWindow):
     def reset_layout(self) -> None:
         """View > Reset layout: every panel back in its place at its default size, the window at 1280x800."""
         self.restoreState(self.default_state)
+        if self.events_dock is not None:  # not in the default state: back beside the pipeline
+            self.events_dock.setFloating(False)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.events_dock)
+            self.splitDockWidget(self.pipeline_dock, self.events_dock, Qt.Orientation.Vertical)
         for dock in self.findChildren(QDockWidget):
             dock.setFloating(False)
             dock.show()
         self.resize(1280, 800)
         self.resizeDocks([self.pipeline_dock], [self.pipeline_panel.sizeHint().width()], Qt.Orientation.Horizontal)
         self.fit_readout()
+        self.fit_events()
         self.show_message("layout reset")
 
     # --- help ---------------------------------------------------------------------------------------------
@@ -549,12 +651,16 @@ class MainWindow(QMainWindow):
         if not self.confirm_close():
             event.ignore()
             return
-        self.session.shutdown()  # joins within 2 s and waits until a recording is complete on disk
+        self.view.cancel_polygon()
+        if self.events_panel is not None:
+            self.events_panel.close_players()
+        self.session.shutdown()  # joins within 2 s and waits until a recording and kept events are complete on disk
         self.datasets.close()  # the dataset view closes with the window, and its lock goes
         for dialog in (self.batch_dialog, self.extract_dialog):  # they are windows of their own: closed with it
             if dialog is not None:
                 dialog.close()
         self.settings.remember_layout(self.saveGeometry(), self.saveState())
+        self.settings.events_panel_open = self.events_dock is not None and self.events_dock.isVisible()
         if not self._discarded:
             self.settings.remember_pipeline(self.session.pipeline_yaml(), self.session.preset_path)
         self.settings.sync()

@@ -3,17 +3,22 @@
 The window and its panels call these methods and listen to the signals; everything that touches frames
 happens in the runner's threads, and a recording is finalised on a thread of its own (``recording``), so no
 method here blocks the GUI thread for longer than a stop (``shutdown`` waits for recordings: quitting).
+Kept scene events (``keep_events``: events.jsonl and a clip per event, as ``vidcv run --events-dir``) follow
+the run: a fresh events sink for every run and after every seek, the one it replaces finished on a thread of
+its own as recordings are.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import cv2
 from PySide6.QtCore import QObject, Signal
 
-from vidcv.errors import OutputError, VidcvError
+from vidcv.errors import OutputError, VidcvError, error_line
 from vidcv.events import RunEvent
 from vidcv.fileio import ensure_parent, write_bytes_atomic
 from vidcv.frame import Frame
@@ -22,12 +27,109 @@ from vidcv.presets import dump_preset, load_preset, parse_preset, save_preset
 from vidcv.registry import Registry, default_registry
 from vidcv.runner import Runner
 from vidcv.sinks import CallbackSink, VideoSink
+from vidcv.sinks.base import Sink
+from vidcv.sinks.events import EventReceiver, EventsSink
 from vidcv.sinks.video import encode_image, keep_killed_recording
 from vidcv.sources import parse_source
 from vidcv.ui.bridge import EventBridge, FrameBridge
 from vidcv.ui.recording import Recording, RecordingCloser
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EventsSetup:
+    """Where and how the window keeps scene events: ``folder``/events.jsonl and a clip per event from ``pre_s``
+    before it to ``post_s`` after; each event's record also goes to ``receivers`` (the events panel)."""
+
+    folder: str
+    pre_s: float = 5.0
+    post_s: float = 5.0
+    receivers: Sequence[EventReceiver] = field(default_factory=tuple)
+
+
+class KeptEvents(Sink):
+    """The runner's handle on an EventsSink, as ``Recording`` is on a video: ``detach`` takes it out of the run
+    without closing it, so that its open clip is finished elsewhere. A run that ends with it attached closes it
+    as usual."""
+
+    def __init__(self, sink: EventsSink) -> None:
+        self.sink = sink
+        self.detached = False
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        return self.sink.path
+
+    @property
+    def frames(self) -> int:  # type: ignore[override]
+        return self.sink.frames
+
+    @property
+    def label(self) -> str:
+        return self.sink.label
+
+    @property
+    def queue_depth(self) -> int:
+        return self.sink.queue_depth
+
+    def write(self, frame: Frame) -> None:
+        self.sink.write(frame)
+
+    def close(self) -> None:
+        if not self.detached:
+            self.sink.close()
+
+    def detach(self, runner: Runner | None) -> None:
+        """Out of ``runner``'s sinks after the frame being written (if any); the sink stays open."""
+        self.detached = True
+        if runner is not None:
+            runner.remove_sink(self)
+
+
+class SinkCloser(QObject):
+    """Closes detached events sinks on threads of their own (their open clip is encoded to its end);
+    ``finished(folder, error)`` fires in the GUI thread once one is closed, ``error`` "" when all went well."""
+
+    finished = Signal(str, str)
+    _done = Signal(object, str, str)  # from the closing thread; queued to this object's (the GUI) thread
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._done.connect(self._report)
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def close(self, kept: KeptEvents) -> None:
+        thread = threading.Thread(target=self._close, args=(kept,), daemon=True, name="vidcv-events-close")
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def _close(self, kept: KeptEvents) -> None:  # closing thread
+        error = ""
+        try:
+            kept.sink.close()
+        except VidcvError as exc:
+            error = str(exc)
+        except Exception as exc:  # said in the window rather than lost on a thread
+            log.exception("finishing the events in %s failed", kept.label)
+            error = f"finishing the events in {kept.label} failed: {error_line(exc)}"
+        self._done.emit(threading.current_thread(), kept.sink.folder or "", error)
+
+    def _report(self, thread: threading.Thread, folder: str, error: str) -> None:  # GUI thread
+        thread.join()  # it has said its last word: it ends now
+        with self._lock:
+            self._threads = [t for t in self._threads if t is not thread]
+        self.finished.emit(folder, error)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for every events sink being finished (quitting); False if one is still going after ``timeout``."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)
+        return not any(t.is_alive() for t in threads)
 
 
 class Session(QObject):
@@ -40,6 +142,9 @@ class Session(QObject):
     recording_changed = Signal(bool)  # recording or not (stopped: the file is being finalised)
     recording_finished = Signal(str, str)  # path, "" or the error: the stopped recording is complete
     run_event = Signal(object)  # an event of the current run (vidcv.events), in the GUI thread
+    events_changed = Signal(bool)  # keeping scene events or not
+    events_failed = Signal(str)  # a new run could not keep events (its folder): no longer keeping them
+    events_finished = Signal(str, str)  # folder, "" or the error: an events sink let go has its clip complete
 
     def __init__(self, registry: Registry | None = None) -> None:
         super().__init__()
@@ -59,6 +164,10 @@ class Session(QObject):
         self.closer.finished.connect(self.recording_finished)
         self._last_frame: Frame | None = None
         self._last_lock = threading.Lock()
+        self.events_setup: EventsSetup | None = None  # how every run keeps its scene events (None: not at all)
+        self.kept_events: KeptEvents | None = None  # the current run's events sink
+        self.events_closer = SinkCloser()
+        self.events_closer.finished.connect(self.events_finished)
 
     # --- source and run ---------------------------------------------------------------------------------
     def open_source(self, spec: str) -> bool:
@@ -85,6 +194,7 @@ class Session(QObject):
             return False
         self.source_error = ""
         self.pipeline.request_reset()
+        self._renew_events()
         runner.start()
         self.source_opened.emit(source.describe())
         return True
@@ -110,6 +220,7 @@ class Session(QObject):
         """Stop the run (joins within 2 s); a recording in progress is finalised in the background."""
         if self.recording is not None:
             self.stop_recording()
+        self._let_go_events()
         if self.runner is not None:
             self.runner.stop(timeout=2.0)
             self.runner = None
@@ -118,7 +229,8 @@ class Session(QObject):
         """Stop, and wait until every stopped recording is complete on disk (quitting); False if one is still
         being written after ``timeout`` seconds."""
         self.stop()
-        return self.closer.wait(timeout)
+        recordings = self.closer.wait(timeout)
+        return self.events_closer.wait(timeout) and recordings
 
     # --- transport ---------------------------------------------------------------------------------------
     @property
@@ -131,6 +243,7 @@ class Session(QObject):
             return
         if runner.paused:
             if runner.at_end:
+                self._renew_events()  # the clips' time starts again with the video
                 runner.seek(0)
             runner.resume()
         else:
@@ -148,6 +261,8 @@ class Session(QObject):
         runner = self.runner
         if runner is None or not runner.source.seekable:
             return
+        if self.kept_events is not None and self.kept_events.frames:
+            self._renew_events()  # an events sink takes time going forward: a seek starts a new one
         runner.seek(index)
         if runner.paused:
             runner.step()  # show the frame sought
@@ -274,6 +389,54 @@ class Session(QObject):
         self.closer.close(sink)
         self.recording_changed.emit(False)
         return sink.path
+
+    def keep_events(self, setup: EventsSetup | None) -> None:
+        """Keep the scene events of this run and of every next one as ``setup`` says; None stops keeping them
+        (the open clip is finished on a thread of its own: ``events_finished`` says when). Raises VidcvError,
+        keeping nothing, when the folder cannot be written."""
+        self._let_go_events()
+        self.events_setup = None
+        if setup is not None and self.runner is not None:
+            self._attach_events(setup)
+        self.events_setup = setup
+        self.events_changed.emit(setup is not None)
+
+    def _attach_events(self, setup: EventsSetup) -> None:
+        runner = self.runner
+        assert runner is not None
+        try:
+            sink = EventsSink(
+                setup.folder,
+                setup.pre_s,
+                setup.post_s,
+                runner.source.fps or 30.0,
+                receivers=setup.receivers,
+                source=runner.source.label,
+            )
+        except OSError as exc:  # making the folder (a file in the way): said as the sink says its own errors
+            raise OutputError(f"cannot keep events in {setup.folder}: {exc.strerror or exc}") from None
+        self.kept_events = KeptEvents(sink)
+        runner.add_sink(self.kept_events)
+
+    def _let_go_events(self) -> None:
+        """The current events sink out of the run, finished on a thread of its own."""
+        kept, self.kept_events = self.kept_events, None
+        if kept is not None:
+            kept.detach(self.runner)
+            self.events_closer.close(kept)
+
+    def _renew_events(self) -> None:
+        """A fresh events sink for the run (a new source, a seek), as ``events_setup`` says; one that cannot be
+        made ends keeping events, said through ``events_failed``."""
+        self._let_go_events()
+        if self.events_setup is None or self.runner is None:
+            return
+        try:
+            self._attach_events(self.events_setup)
+        except VidcvError as exc:
+            self.events_setup = None
+            self.events_failed.emit(str(exc))
+            self.events_changed.emit(False)
 
     def snapshot(self, path: str) -> str:
         """Write the current processed frame as an image (temporary name, then rename)."""

@@ -1,4 +1,5 @@
-"""Persistent settings (last source, pipeline, recent presets, window layout) in QSettings.
+"""Persistent settings (last source, pipeline, recent presets, window layout, and the Events panel: whether it
+was open, where and how it keeps scene events) in QSettings.
 
 A source with credentials in it (``rtsp://user:password@cam/x``) is never written: the settings file is
 plain text.
@@ -127,6 +128,43 @@ class Settings:
         path = os.path.abspath(path)
         items = [path, *(p for p in self.recent_presets() if p != path)][:MAX_RECENT]
         self._set("presets/recent", items)
+
+    @property
+    def events_folder(self) -> str:
+        """Where the events panel keeps events.jsonl and the clips ("" until one was chosen: the default)."""
+        return self._str("events/folder")
+
+    def _seconds(self, key: str, default: float) -> float:
+        value = self.q.value(key, default)
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return default
+        return seconds if 0 <= seconds <= 3600 else default
+
+    @property
+    def events_pre(self) -> float:
+        """Seconds of video a clip keeps before its event."""
+        return self._seconds("events/pre", 5.0)
+
+    @property
+    def events_post(self) -> float:
+        """Seconds of video a clip keeps after its event."""
+        return self._seconds("events/post", 5.0)
+
+    @property
+    def events_panel_open(self) -> bool:
+        """Whether the Events panel was open when the window closed last (it opens again)."""
+        return self._str("events/panel_open") == "true"
+
+    @events_panel_open.setter
+    def events_panel_open(self, on: bool) -> None:
+        self._set("events/panel_open", "true" if on else "false")
+
+    def remember_events(self, folder: str, pre_s: float, post_s: float) -> None:
+        self._set("events/folder", folder)
+        self._set("events/pre", float(pre_s))
+        self._set("events/post", float(post_s))
 
     def sync(self) -> None:
         if not self.read_only:
