@@ -104,3 +104,11 @@ def test_a_planted_link_for_the_events_log_is_refused(tmp_path):
     with pytest.raises(OutputError):
         EventsSink(str(tmp_path / "events"))
     assert target.read_text() == "keep"
+
+
+def test_a_folder_that_cannot_be_made_is_one_output_error_naming_it(tmp_path):
+    from vidcv.errors import OutputError
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="file/events"):
+        EventsSink(str(tmp_path / "file" / "events"))

@@ -102,7 +102,12 @@ class EventsSink(Sink):
         self.frames = 0
         self._fd: int | None = None
         if folder:
-            make_dirs(folder)
+            try:
+                make_dirs(folder)
+            except OutputError:
+                raise
+            except OSError as exc:
+                raise write_error(folder, exc) from None
             check_writable(self.path)
             try:
                 self._fd = open_fd(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
