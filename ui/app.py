@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  vidcv-gui video.mp4 --pipeline my.yaml --max-speed\n"
         "  vidcv-gui assets/sample.mp4 --pipeline edges --frames 60 --screenshot shot.png\n\n"
         "keys: Space play/pause, Right step, R record, S snapshot, Ctrl+O open, Ctrl+S save preset,\n"
-        "O overlays, 1 zoom 1:1, F1 all shortcuts, Ctrl+Q quit (asks when the pipeline is unsaved);\n"
+        "O overlays, 1 zoom 1:1, Z draw a zone, E events, F1 all shortcuts, Ctrl+Q quit (asks when the\n"
+        "pipeline is unsaved);\n"
         "drop a video, image or preset file on the window",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
