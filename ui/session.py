@@ -229,6 +229,10 @@ class Session(QObject):
         """Stop, and wait until every stopped recording is complete on disk (quitting); False if one is still
         being written after ``timeout`` seconds."""
         self.stop()
+        try:
+            self.pipeline.close()  # what a stage writes at the end (a heatmap's image): written when the window quits
+        except Exception as exc:  # noqa: BLE001 - quitting goes on; the reason is said
+            log.warning("%s", exc)
         recordings = self.closer.wait(timeout)
         return self.events_closer.wait(timeout) and recordings
 

@@ -349,3 +349,14 @@ def test_a_killed_recording_left_at_the_same_name_is_kept_as_recovered(qtbot, se
     assert done.args == [path, ""]
     assert sorted(os.listdir(tmp_path)) == ["rec.mp4", "rec.recovered.mp4"]
     assert len(read_all(kept)) == left
+
+
+def test_quitting_writes_what_a_stage_saves_at_the_end(qtbot, session, make_video, tmp_path):
+    # the heatmap's image is written when the pipeline closes: the window closes it when it quits
+    heat = tmp_path / "heat.png"
+    session.add_stage("heatmap")
+    session.set_param(0, "save", str(heat))
+    run_to_end(qtbot, session, make_video(frames=10))
+    assert not heat.exists()
+    session.shutdown(10)
+    assert heat.is_file()
