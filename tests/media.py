@@ -206,3 +206,30 @@ def write_textured_video(
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+#: the scene of the zone tests: a red square (square_video) found by colour, tracked, watched by a zone it
+#: enters around frame 55 and leaves around frame 95 (its bottom centre, x = 2 i + 15, past 120 + 5 and 200 + 5)
+ZONE_FPS = 25
+ZONE_PRESET = """pipeline:
+  - plugin: in_range
+    params: {space: hsv, lower: [0, 150, 120], upper: [8, 255, 255]}
+  - plugin: contours
+    params: {min_area: 200, draw: original}
+  - plugin: track
+  - plugin: zone
+    params: {zone: door, polygon: [[120, 100], [200, 100], [200, 230], [120, 230]], draw: false}
+"""
+
+
+def square_video(path: str, frames: int = 150, size: tuple[int, int] = (320, 240)) -> str:
+    """A red 30x30 square crossing the frame left to right at 2 px a frame at ZONE_FPS, each frame numbered
+    (``decode_index``)."""
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), ZONE_FPS, size)
+    for i in range(frames):
+        img = encode_index(i, *size)
+        img[BLOCK * 2 :] = 90
+        cv2.rectangle(img, (2 * i, 150), (2 * i + 29, 179), (0, 0, 255), -1)
+        writer.write(img)
+    writer.release()
+    return path

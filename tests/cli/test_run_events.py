@@ -9,43 +9,18 @@ import signal
 import subprocess
 
 import av
-import cv2
 import pytest
 
-from media import BLOCK, decode_index, encode_index, run_cli, vidcv_cmd, wait_for_fragments
+from media import ZONE_FPS, ZONE_PRESET, decode_index, run_cli, square_video, vidcv_cmd, wait_for_fragments
 
-FPS = 25
-W, H = 320, 240
-SPEED = 2  # pixels a frame
-PRESET = """pipeline:
-  - plugin: in_range
-    params: {space: hsv, lower: [0, 150, 120], upper: [8, 255, 255]}
-  - plugin: contours
-    params: {min_area: 200, draw: original}
-  - plugin: track
-  - plugin: zone
-    params: {zone: door, polygon: [[120, 100], [200, 100], [200, 230], [120, 230]], draw: false}
-"""
-
-
-def square_video(path: str, frames: int) -> str:
-    """A red 30x30 square crossing the frame left to right at SPEED px a frame, each frame numbered."""
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
-    for i in range(frames):
-        img = encode_index(i, W, H)
-        img[BLOCK * 2 :] = 90
-        x = SPEED * i
-        cv2.rectangle(img, (x, 150), (x + 29, 179), (0, 0, 255), -1)
-        writer.write(img)
-    writer.release()
-    return path
+FPS = ZONE_FPS
 
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory):
     root = tmp_path_factory.mktemp("events")
     square_video(str(root / "square.mp4"), 150)
-    (root / "zone.yaml").write_text(PRESET)
+    (root / "zone.yaml").write_text(ZONE_PRESET)
     return root
 
 

@@ -8,8 +8,8 @@ import os
 
 import pytest
 from PySide6.QtCore import Qt
-from test_zone_drawing import ZONE_PRESET, square_video
 
+from media import ZONE_PRESET, square_video
 from vidcv.fileio import visible_partial_name
 
 pytestmark = pytest.mark.timeout(120)

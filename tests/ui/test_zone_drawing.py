@@ -2,11 +2,10 @@
 pixels, through the parameter path (editor, unsaved mark, preset); Esc cancels, Backspace takes a corner back,
 a plain drag still gives a rectangle; and the readout shows a zone's counts live from a real run."""
 
-import cv2
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from media import BLOCK, encode_index
+from media import ZONE_PRESET, square_video
 from vidcv.bundled import sample_video
 from vidcv.presets import dump_preset
 
@@ -130,30 +129,6 @@ def test_a_plain_drag_still_gives_a_rectangle(qtbot, window):
     view = window.view
     view.select_region(widget_point(view, 100, 50), widget_point(view, 300, 250))
     assert near(polygon_of(window, row), [100, 50, 300, 50, 300, 250, 100, 250], 3)
-
-
-FPS, W, H = 25, 320, 240
-ZONE_PRESET = """pipeline:
-  - plugin: in_range
-    params: {space: hsv, lower: [0, 150, 120], upper: [8, 255, 255]}
-  - plugin: contours
-    params: {min_area: 200, draw: original}
-  - plugin: track
-  - plugin: zone
-    params: {zone: door, polygon: [[120, 100], [200, 100], [200, 230], [120, 230]]}
-"""
-
-
-def square_video(path, frames=150):
-    """A red 30x30 square crossing the frame left to right at 2 px a frame (tests/cli/test_run_events.py's)."""
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
-    for i in range(frames):
-        img = encode_index(i, W, H)
-        img[BLOCK * 2 :] = 90
-        cv2.rectangle(img, (2 * i, 150), (2 * i + 29, 179), (0, 0, 255), -1)
-        writer.write(img)
-    writer.release()
-    return path
 
 
 def test_the_readout_shows_the_zone_s_counts_as_they_change(qtbot, window, tmp_path):
