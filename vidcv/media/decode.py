@@ -18,6 +18,7 @@ from typing import NamedTuple
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,23 @@ def luma(frame: av.VideoFrame) -> np.ndarray | None:
     return cv2.LUT(y, LIMITED_LUMA_TO_GRAY)
 
 
-def upright(frame: av.VideoFrame, gray: bool = False) -> np.ndarray:
+def bgr(frame: av.VideoFrame, reformatter: VideoReformatter | None = None) -> np.ndarray:
+    """The frame as BGR, converted by swscale in the calling thread. ``reformatter``: one kept across the
+    frames of a video (``VideoReader`` keeps one), which keeps swscale's context, set up once, instead of a
+    new one per frame (``VideoFrame.to_ndarray`` makes one per frame, and by default starts a pool of
+    conversion threads for it each time). The pixels are the same either way."""
+    if reformatter is None:
+        reformatter = VideoReformatter()
+    image: np.ndarray = reformatter.reformat(frame, format="bgr24", threads=1).to_ndarray()
+    return image
+
+
+def upright(frame: av.VideoFrame, gray: bool = False, reformatter: VideoReformatter | None = None) -> np.ndarray:
     """The frame as BGR (or gray: from the luma plane where there is one), turned as its display matrix
-    says (what ``cv2.VideoCapture`` does by default)."""
+    says (what ``cv2.VideoCapture`` does by default); ``reformatter`` as for ``bgr``."""
     image = luma(frame) if gray else None
     if image is None:
-        image = frame.to_ndarray(format="bgr24")
+        image = bgr(frame, reformatter)
         if gray:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     return _turned(frame, image)
@@ -152,6 +164,7 @@ class VideoReader:
             self._container.close()
             raise
         self._frames: Iterator[av.VideoFrame] = self._decode()
+        self._reformatter = VideoReformatter()  #: swscale's context for the BGR conversion, kept across frames
         self._pts_index: list[int] | None = None
         self._held: av.VideoFrame | None = None  #: a frame read ahead by seek, served next
 
@@ -203,8 +216,8 @@ class VideoReader:
                 return None
         pts_ms = self._pts_ms(frame, fallback_pts_ms)
         if self.luma_beside and not self.gray:
-            return Decoded(upright(frame), pts_ms, upright_luma(frame))
-        return Decoded(upright(frame, self.gray), pts_ms)
+            return Decoded(upright(frame, reformatter=self._reformatter), pts_ms, upright_luma(frame))
+        return Decoded(upright(frame, self.gray, self._reformatter), pts_ms)
 
     def frame_pts(self) -> list[int]:
         """The presentation timestamps of every frame, in order (read once from the packets, no decoding):
