@@ -68,6 +68,10 @@ def test_export_builds_an_onnx_that_vidcv_runs(tmp_path):
     assert res.returncode == 0, res.stderr
     assert out.read_bytes() == mine and (tmp_path / "tiny_vidcv.onnx").stat().st_size > 0
     assert sorted(os.listdir(tmp_path)) == ["tiny.onnx", "tiny.pt", "tiny_vidcv.onnx"]
+    # without --out, the default name taken already (a training run's best.onnx): refused, nothing touched
+    res = run_cli("model", "export", str(tmp_path / "tiny.pt"), env=env)
+    assert res.returncode == 1 and "is already there" in res.stderr and "--out" in res.stderr
+    assert out.read_bytes() == mine
 
 
 def test_export_of_an_official_name_offline_says_where_to_put_it(tmp_path):
@@ -183,3 +187,15 @@ def test_model_info_prints_names_from_the_file_with_control_characters_escaped(t
     assert len(lines) == 7 + sum(line.startswith("warning") for line in lines)
     doc = json.loads(run_cli("model", "info", str(path), "--device", "cpu", "--json").stdout)  # JSON escapes them
     assert doc["classes"] == {str(k): v for k, v in HOSTILE_NAMES.items()}
+
+
+def test_export_without_imgsz_keeps_the_size_the_model_was_trained_at(tmp_path):
+    import shutil
+
+    weights = tmp_path / "best.pt"
+    shutil.copy(TINY_DETECT, weights)  # trained at 160
+    out = tmp_path / "again.onnx"
+    res = run_cli("model", "export", str(weights), "--out", str(out), env={**os.environ, "YOLO_OFFLINE": "1"})
+    assert res.returncode == 0, res.stderr
+    info = json.loads(run_cli("model", "info", str(out), "--device", "cpu", "--json").stdout)
+    assert info["imgsz"] == [160, 160]

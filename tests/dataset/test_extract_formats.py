@@ -184,7 +184,7 @@ def test_classify_files_whole_frames_by_the_top_class_and_trains(onnx, tmp_path)
     )
     assert res.returncode == 0, res.stderr
     # the training hint names a model yaml that ultralytics builds offline (without it, it downloads weights)
-    assert f"train with: yolo classify train model=yolo11n-cls.yaml data={out}" in res.stdout
+    assert f"train with: vidcv train {out}" in res.stdout
     from ultralytics import YOLO
 
     assert YOLO("yolo11n-cls.yaml").task == "classify"

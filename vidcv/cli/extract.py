@@ -281,18 +281,8 @@ def _closing_lines(writer: Dataset) -> None:
     say(f"in {writer.root}")
     if writer.orphans_removed:
         say(f"removed {writer.orphans_removed} unfinished files of an interrupted run")
-    data = writer.root if writer.fmt == "classify" else f"{writer.root}/data.yaml"
-    task, suffix = {
-        "yolo-seg": ("segment", "-seg"),
-        "yolo-pose": ("pose", "-pose"),
-        "yolo-obb": ("obb", "-obb"),
-        "classify": ("classify", "-cls"),
-    }.get(writer.fmt, ("detect", ""))
-    # a model yaml: without model= ultralytics downloads weights, which fails offline
-    say(
-        f"classes: {', '.join(writer.names) or 'none yet'}; train with: yolo {task} train model=yolo11n{suffix}.yaml "
-        f"data={data}"
-    )
+    # vidcv train: offline (a model yaml, no download), in a process of its own, exported and given a preset
+    say(f"classes: {', '.join(writer.names) or 'none yet'}; train with: vidcv train {writer.root}")
 
 
 def expected_frames(job: Extraction, options: ExtractOptions) -> int | None:

@@ -35,6 +35,11 @@ def export_command(args: argparse.Namespace) -> int:
     )
     if args.nms and args.end2end:
         raise VidcvError("--nms and --end2end exclude each other: NMS in the graph, or a head that needs none")
+    out = args.out or os.path.splitext(weights)[0] + ".onnx"
+    if not args.out and os.path.lexists(out):  # a file the user did not name is never replaced
+        raise VidcvError(
+            f"{out} is already there (a training run's own export?): give --out NEW.onnx, or --out {out} to replace it"
+        )
     import shutil  # here: every command imports this module, and shutil brings bz2 and lzma
     import tempfile
 
@@ -42,7 +47,6 @@ def export_command(args: argparse.Namespace) -> int:
 
     from vidcv.fileio import copy_atomic
 
-    out = args.out or os.path.splitext(weights)[0] + ".onnx"
     # ultralytics writes its export beside the weights it loaded: it loads a copy in a private folder, so that no
     # file of the user's (a best.onnx beside best.pt) is overwritten, moved or removed
     with tempfile.TemporaryDirectory(prefix="vidcv-export-") as work:
@@ -64,7 +68,7 @@ def export_command(args: argparse.Namespace) -> int:
         # deprecated); simplify runs onnxslim (of the train extra) on the graph: constants folded, shape
         # arithmetic removed.
         options = {
-            "imgsz": args.imgsz,
+            **({"imgsz": args.imgsz} if args.imgsz else {}),  # none: the size the model was trained at
             "dynamic": args.dynamic,
             "batch": args.batch,
             "simplify": True,
@@ -149,13 +153,19 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "export", parents=[nested], help="PyTorch weights -> ONNX (through ultralytics: the train extra)"
     )
     export.add_argument("weights", metavar="WEIGHTS.pt")
-    export.add_argument("--imgsz", type=int, default=640, help="network input size (default 640)")
+    export.add_argument(
+        "--imgsz", type=int, help="network input size (default: the size the model was trained at; 640 for a yaml)"
+    )
     export.add_argument("--half", action="store_true", help="fp16 weights (for GPUs)")
     export.add_argument("--dynamic", action="store_true", help="dynamic input size and batch")
     export.add_argument("--nms", action="store_true", help="put NMS inside the graph (rows of boxes out)")
     export.add_argument("--end2end", action="store_true", help="YOLO26 / YOLOv10: their NMS-free head")
     export.add_argument("--batch", type=int, default=1, metavar="N", help="a fixed batch size (default 1)")
-    export.add_argument("--out", metavar="FILE.onnx", help="where to write (default: beside the weights)")
+    export.add_argument(
+        "--out",
+        metavar="FILE.onnx",
+        help="where to write (default: NAME.onnx beside NAME.pt, unless a file is there already)",
+    )
     info = msub.add_parser("info", parents=[nested], help="task, classes, input size, providers")
     info.add_argument(
         "model",
