@@ -10,10 +10,13 @@ second, and the end of the run.
 from __future__ import annotations
 
 import logging
+import os
+import statistics
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from typing import Literal
+from contextlib import contextmanager
+from typing import Literal, NamedTuple
 
 import cv2
 
@@ -51,7 +54,8 @@ class Runner:
     threads; statistics are published every ``stats_interval_s`` while the run goes. A live source's outages
     (reconnections, time away) are counted from its state events into the summary. ``batch`` gathers a file's
     frames for stages that take several per call (``frame_batch``: a YOLO model's batch); ``workers``
-    processes several frames at once in threads (``frame_workers``).
+    processes several frames at once in threads (``frame_workers``); ``workers=None`` lets a file's run choose
+    how its frames go through the stages from what its first frames cost (``choose_processing``).
 
     How a file is decoded (``decodes_gray``): by default colour, with the first stage converting it, so that
     every run of a pipeline computes the same pixels as OpenCV on the BGR decode. A pipeline that asks for the
@@ -76,12 +80,17 @@ class Runner:
         observers: Iterable[RunObserver] = (),
         stats_interval_s: float = 0.25,
         gray_source: bool | None = None,
-        workers: int = 1,
+        workers: int | None = 1,
         batch: int | None = 1,
         editable: bool = False,
     ) -> None:
         self.source = source
-        self.workers = max(1, workers)  #: threads that may process frames at once (see ``frame_workers``)
+        #: threads that may process frames at once (see ``frame_workers``); None: chosen by the run itself
+        #: from what its first frames cost (``choose_processing``)
+        self.workers = None if workers is None else max(1, workers)
+        self.processing: Processing | None = None  #: with ``workers=None``, what the run chose, once it has
+        #: the first reads' times, (wall, the source thread's CPU) seconds (``choose_processing``)
+        self._reads_timed: list[tuple[float, float]] = []
         #: frames of a file gathered per ``Pipeline.process_batch`` call (see ``frame_batch``): 1 (the default,
         #: for interactive runs) one at a time; None: what the stages choose; N: asked of the stages
         self.batch = batch if batch is None else max(1, batch)
@@ -340,7 +349,11 @@ class Runner:
                     self.at_end, t0 = False, None
                 if self.editable:
                     source.gray_beside = self._luma_beside()  # the pipeline may have changed since the last read
+                timing = len(self._reads_timed) < PROBE_WARMUP + 2 * PROBE_FRAMES
+                started = (time.perf_counter(), time.thread_time()) if timing else (0.0, 0.0)
                 frame = source.read()
+                if timing:
+                    self._reads_timed.append((time.perf_counter() - started[0], time.thread_time() - started[1]))
                 if frame is None:
                     if self.hold_at_end and source.seekable:
                         self.at_end = True  # wait, paused, for a seek (or stop) instead of ending
@@ -391,10 +404,44 @@ class Runner:
 
     def frame_workers(self) -> int:
         """How many frames are processed at once: ``workers`` for a file (not a live source, which keeps
-        newest-wins with one frame in hand) whose pipeline allows it (``Pipeline.parallel_safe``), else 1."""
-        if self.workers <= 1 or self.source.live or not self.pipeline.parallel_safe():
+        newest-wins with one frame in hand) whose pipeline allows it (``Pipeline.parallel_safe``), else 1.
+        With ``workers=None``, the most the run may choose (``choose_processing``): ``auto_workers()`` for such
+        a file and pipeline, not edited while it runs (the window's is), else 1."""
+        if self.workers == 1 or self.source.live or not self.pipeline.parallel_safe():
             return 1
+        if self.workers is None:
+            return 1 if self.editable else auto_workers()
         return self.workers
+
+    def chooses_processing(self) -> bool:
+        """Whether this run times its first frames to choose how to process the rest (``choose_processing``):
+        ``workers=None``, a file, and a pipeline not edited while it runs."""
+        return self.workers is None and not self.source.live and not self.editable
+
+    def choose_processing(self, read_s: float, stages_s: float, single_s: float, cpu_s: float) -> Processing:
+        """How frames go through the stages, from what one frame costs: ``read_s`` the source thread's read
+        (decoding, or waiting for FFmpeg's decoding threads, and the conversion), ``stages_s`` the stages with
+        OpenCV's own threads, ``single_s`` with OpenCV single-threaded, ``cpu_s`` the whole process's CPU time
+        meanwhile (FFmpeg's threads included).
+
+        - Frames in parallel (``frame_workers()``, where the pipeline allows it), each worker's OpenCV
+          single-threaded, where that is expected to take ``PARALLEL_GAIN`` times less time a frame than one
+          frame at a time with OpenCV's threads: the slower of the read and the stages, against the slowest of
+          the read, a worker's share of the single-threaded stages and the cores' share of the CPU time. Heavy
+          stages that OpenCV's threads split up badly (Canny on texture) gain most.
+        - Stages that take well under the CPU time of decoding single-threaded (``LIGHT_STAGES``): one frame at
+          a time with OpenCV single-threaded, so that its threads leave the cores to the decoder, the
+          bottleneck.
+        - Between the two: one frame at a time with OpenCV's threads, which keep the stages level with
+          decoding."""
+        if (workers := self.frame_workers()) > 1:
+            one_at_a_time = max(read_s, stages_s)
+            in_parallel = max(read_s, single_s / workers, cpu_s / (os.cpu_count() or 1))
+            if one_at_a_time > PARALLEL_GAIN * in_parallel:
+                return Processing(workers, 1)
+        if single_s < LIGHT_STAGES * max(read_s, cpu_s - single_s):
+            return Processing(1, 1)
+        return Processing(1, None)
 
     def frame_batch(self) -> int:
         """How many frames of a file the processing thread gathers for one ``Pipeline.process_batch`` call:
@@ -413,18 +460,72 @@ class Runner:
                 log.info("%s: %d frames per call of the stages that take several", self.source.label, batch)
                 self._process_batches(batch)
                 return
-            if workers > 1:
+            if workers > 1 and self.workers is not None:
                 self._process_parallel(workers)
                 return
-            for item in self._frames_to_process():
-                frame = self.pipeline.process(item, self.events.emit)
-                self.frames_processed += 1
-                if not self._out.put(frame, self._stop):
-                    break
+            if self.chooses_processing():
+                if not self._process_probe():
+                    return
+                if self.processing and self.processing.workers > 1:
+                    self._process_parallel(self.processing.workers)
+                    return
+                if self.processing and self.processing.opencv_threads is not None:
+                    with opencv_threads(self.processing.opencv_threads):
+                        self._process_each()
+                    return
+            self._process_each()
         except BaseException as exc:  # noqa: BLE001 - a processing thread's failure is the run's, reported through .error
             self._fail(exc, "processing")
         finally:
             self._out.close()
+
+    def _process_each(self) -> None:
+        """Frames one at a time, in this thread."""
+        for item in self._frames_to_process():
+            frame = self.pipeline.process(item, self.events.emit)
+            self.frames_processed += 1
+            if not self._out.put(frame, self._stop):
+                break
+
+    def _process_probe(self) -> bool:
+        """The first frames one at a time, timed: ``PROBE_WARMUP`` frames untimed (first calls), then
+        ``PROBE_FRAMES`` with OpenCV's threads as they are and as many single-threaded; then the choice
+        (``choose_processing``, kept in ``processing``) from what a frame cost (``_cost``; the reads' from the
+        same frames, the one decoded on opening left out with the warm-up). False when the frames ended or the
+        run stopped before."""
+        frames = self._frames_to_process()
+        timed: dict[int | None, list[tuple[float, float]]] = {None: [], 1: []}
+        cpu_s = 0.0
+        for threads, count in ((None, PROBE_WARMUP), (None, PROBE_FRAMES), (1, PROBE_FRAMES)):
+            cpu_s = time.process_time()  # the last half's: the whole process's CPU time while single-threaded
+            with opencv_threads(threads):
+                for _ in range(count):
+                    item = next(frames, None)
+                    if item is None:
+                        return False
+                    started = (time.perf_counter(), time.thread_time())
+                    frame = self.pipeline.process(item, self.events.emit)
+                    timed[threads].append((time.perf_counter() - started[0], time.thread_time() - started[1]))
+                    self.frames_processed += 1
+                    if not self._out.put(frame, self._stop):
+                        return False
+        cpu_s = (time.process_time() - cpu_s) / PROBE_FRAMES
+        # every frame processed was read before: at least as many reads timed as frames
+        read_s = _cost(self._reads_timed[PROBE_WARMUP : PROBE_WARMUP + 2 * PROBE_FRAMES])
+        stages_s = _cost([(wall, 0.0) for wall, _ in timed[None][PROBE_WARMUP:]])  # CPU: OpenCV's threads too
+        single_s = _cost(timed[1])
+        self.processing = self.choose_processing(read_s, stages_s, single_s, cpu_s)
+        log.info(
+            "%s: %s (a frame: the read %.2f ms, the stages %.2f ms, %.2f ms with OpenCV single-threaded; %.2f ms "
+            "of CPU time in all)",
+            self.source.label,
+            self.processing.describe(),
+            read_s * 1000,
+            stages_s * 1000,
+            single_s * 1000,
+            cpu_s * 1000,
+        )
+        return True
 
     def _process_batches(self, size: int) -> None:
         """Frames in batches of ``size`` (fewer at the end of the source, or while paused: a step or a refresh
@@ -484,9 +585,7 @@ class Runner:
             except BaseException as exc:  # noqa: BLE001 - a worker's failure: the others stop, it is the run's
                 failed.append(exc)
 
-        threads_before = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
+        with opencv_threads(1):
             pool = [
                 threading.Thread(target=work, name=f"vidcv-process-{k + 1}", daemon=True) for k in range(workers - 1)
             ]
@@ -495,8 +594,6 @@ class Runner:
             work()
             for thread in pool:
                 thread.join()
-        finally:
-            cv2.setNumThreads(threads_before)
         if failed:
             raise failed[0]
 
@@ -613,6 +710,63 @@ class Runner:
             self._outages.summary() if live else None,
             self.decode_in_use,
         )
+
+
+#: ``workers=None`` (``Runner.choose_processing``): the first frames of a file, one at a time, untimed (first
+#: calls), then timed with OpenCV's threads as they are, and as many single-threaded
+PROBE_WARMUP = 4
+PROBE_FRAMES = 8
+#: frames go in parallel where that is expected to take this many times less time a frame (what frame workers
+#: cost in hand-offs is left out of the estimate)
+PARALLEL_GAIN = 1.1
+#: the stages single-threaded against decoding a frame: below this many times as long, one frame at a time with
+#: OpenCV single-threaded
+LIGHT_STAGES = 0.5
+
+
+class Processing(NamedTuple):
+    """How a run's frames go through the stages (``Runner.choose_processing``)."""
+
+    workers: int  #: frames at once, each worker's OpenCV single-threaded when more than one
+    opencv_threads: int | None  #: OpenCV's threads while frames go one at a time (None: as they are)
+
+    def describe(self) -> str:
+        if self.workers > 1:
+            return f"{self.workers} frames at once, OpenCV single-threaded in each"
+        if self.opencv_threads is not None:
+            return f"one frame at a time, OpenCV with {self.opencv_threads} thread(s)"
+        return "one frame at a time, OpenCV's threads as they are"
+
+
+def auto_workers() -> int:
+    """Frames at once for heavy stages (``Runner.choose_processing``): one per core beyond the decoding and
+    writing threads' two, and at least two where there are two cores."""
+    cores = os.cpu_count() or 1
+    return 1 if cores < 2 else max(2, cores - 2)
+
+
+def _cost(timed: list[tuple[float, float]]) -> float:
+    """What a step costs a frame, from its (wall, thread CPU) seconds on several frames: the median of the CPU
+    time, which other processes taking the core do not inflate, or the lower quartile of the wall time where
+    that is longer (waits for other threads: FFmpeg's decoding threads; the quartile leaves out frames a
+    preemption made slower)."""
+    wall = statistics.quantiles([w for w, _ in timed], n=4)[0] if len(timed) > 1 else timed[0][0]
+    return max(wall, statistics.median(c for _, c in timed))
+
+
+@contextmanager
+def opencv_threads(threads: int | None) -> Iterator[None]:
+    """OpenCV's threads set to ``threads`` meanwhile (process-wide; None: left as they are), then back to what
+    they were."""
+    if threads is None:
+        yield
+        return
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _sink_failure(sink: Sink, exc: OSError) -> OutputError:
