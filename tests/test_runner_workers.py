@@ -15,6 +15,7 @@ from vidcv.registry import Registry
 from vidcv.runner import PROBE_FRAMES, PROBE_WARMUP, Processing, Runner, auto_workers
 from vidcv.sinks import CallbackSink
 from vidcv.sources import FileSource, PatternSource
+from vidcv.sources.file import default_decode_threads
 
 REG = Registry()
 EDGES = """pipeline:
@@ -136,3 +137,9 @@ def test_the_choice_comes_from_the_first_frames_costs_and_one_at_a_time_with_ope
     assert threads[probe - PROBE_FRAMES : probe] == [1] * PROBE_FRAMES  # the probe's single-threaded half
     assert threads[probe:] == [1] * (60 - probe)  # the rest as chosen
     assert cv2.getNumThreads() == before  # OpenCV's threads as they were after the run
+
+
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 2), (4, 2), (16, 8)])
+def test_a_file_decodes_with_two_ffmpeg_threads_or_half_the_cores(monkeypatch, cores, threads):
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert default_decode_threads() == threads
