@@ -101,7 +101,7 @@ def prepare_run(
     codec: str | None = None,
     quality: str | None = None,
     decode_threads: int | None = None,
-    frame_workers: int = 1,
+    frame_workers: int | None = 1,
     gray_decode: bool | None = None,
     batch: int | None = None,
     start_frame: int = 0,
@@ -111,7 +111,8 @@ def prepare_run(
     the outputs is kept (a recording, a detection log, as NAME.recovered) or removed; every output is checked
     before the source opens, so that one that cannot be written wastes no run. ``codec`` and ``quality`` are
     the video output's; ``decode_threads`` sets a video file's FFmpeg threads (a batch worker's share of the
-    cores); ``frame_workers`` how many frames a pipeline that allows it processes at once (``Runner.workers``);
+    cores); ``frame_workers`` how many frames a pipeline that allows it processes at once (``Runner.workers``; None: the
+    run chooses from its first frames);
     ``gray_decode`` True takes gray straight from a file's luma plane when the first stage works on gray, False
     never, None as the pipeline says (``Pipeline.decode``: colour unless its preset says ``decode: luma``;
     ``Runner.gray_source``); ``batch`` the frames of a file per call of a stage that batches (``Runner.batch``;

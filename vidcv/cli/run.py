@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -92,8 +91,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         metavar="N",
         default=0,
         help="frames of a file processed at once when every stage allows it (stateless, and not one "
-        "that uses every core itself, like yolo); default 0: one per core beyond the two that "
-        "decoding and writing take (1 on a 2-core machine)",
+        "that uses every core itself, like yolo); default 0: the run times its first frames and chooses: "
+        "frames in parallel with OpenCV single-threaded where the stages are heavy (one per core beyond the two "
+        "that decoding and writing take, at least 2), else one at a time",
     )
     p.add_argument(
         "--batch",
@@ -205,13 +205,6 @@ def resolve_pipeline(spec: str | None) -> Pipeline:
     if not spec:
         return Pipeline()
     return load_preset(find_preset(spec))  # a did-you-mean when there is no such preset
-
-
-def default_frame_workers() -> int:
-    """Frames processed at once by default: the cores beyond the decoding and writing threads. On 2 cores one
-    frame at a time, with OpenCV's own threads, was faster than two frame workers competing with the decoder
-    (the README's benchmark section has the figures)."""
-    return max(1, (os.cpu_count() or 1) - 2)
 
 
 def attach_events(args: argparse.Namespace, runner: Runner, notifiers: Sequence[Notifier] = ()) -> EventsSink | None:
@@ -328,7 +321,7 @@ def _run_outputs(
         reconnect_attempts=args.reconnect_attempts,
         codec=args.codec,
         quality=args.quality,
-        frame_workers=args.threads or default_frame_workers(),
+        frame_workers=args.threads or None,  # 0: the run chooses from what its first frames cost
         batch=args.batch,
     )
     if metrics is not None:
