@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import statistics
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -749,9 +748,10 @@ def _cost(timed: list[tuple[float, float]]) -> float:
     """What a step costs a frame, from its (wall, thread CPU) seconds on several frames: the median of the CPU
     time, which other processes taking the core do not inflate, or the lower quartile of the wall time where
     that is longer (waits for other threads: FFmpeg's decoding threads; the quartile leaves out frames a
-    preemption made slower)."""
-    wall = statistics.quantiles([w for w, _ in timed], n=4)[0] if len(timed) > 1 else timed[0][0]
-    return max(wall, statistics.median(c for _, c in timed))
+    preemption made slower). Sorted by hand: ``statistics`` would cost every start its imports."""
+    wall = sorted(w for w, _ in timed)
+    cpu = sorted(c for _, c in timed)
+    return max(wall[len(wall) // 4], cpu[len(cpu) // 2])
 
 
 @contextmanager
