@@ -3,8 +3,10 @@
 Both run as whole processes (start-up included), alternating (the order turns each round), several rounds: the
 loop (``cv2.VideoCapture`` and the same OpenCV calls), ``vidcv run`` as it decodes by default (colour, then the
 first stage's conversion: the loop's work, bit-equal) and ``vidcv run --gray-decode`` (the opt-in luma path:
-gray from the luma plane). Prints each round, the median fps of each side and the median of each round's ratio
-to the loop, with the load average. Not a test: speed is never asserted in the suite.
+gray from the luma plane), both with the run's own choice of how frames go through the stages (``--threads 0``,
+the default). Prints each round, the median fps of each side and the median of each round's ratio to the loop,
+the CPU time of the runs and the cores other processes took meanwhile, and a table. Not a test: speed is never
+asserted in the suite.
 
 Clips (``--clips``, NAME-CODEC-HEIGHT): ``tex`` random colour texture, saturated, panning 4 px a frame (what
 foliage or a macro lens gives: Canny finds edges everywhere), ``sample`` smooth texture with moving discs and
@@ -13,17 +15,16 @@ or 1080 (16:9). Pipelines (``--pipelines``): ``canny`` color(gray) -> blur(gauss
 ``light`` color(gray) -> threshold(binary 127).
 
     .venv/bin/python bench/bench_pipeline.py [--clips tex-h264-720,...] [--pipelines canny,light]
-        [--rounds 5] [--frames 600] [--keep DIR] [--extra NAME=ARGS ...] [--startup]
+        [--rounds 5] [--frames 600] [--keep DIR] [--one-at-a-time] [--extra NAME=ARGS ...] [--startup]
 
-``--keep DIR`` keeps the generated clips there and reuses them in later runs. ``--extra 'w2=--threads 2'`` adds
-a side: ``vidcv run`` with those arguments (an A/B of a setting in the same rounds); leading ``NAME=VALUE`` words
-are set in its environment instead (``--extra 't1=OPENCV_FOR_THREADS_NUM=1'``). ``--max-others CORES`` does a
-round again when other processes kept more than CORES cores busy during it (a shared machine). ``--choice``
-adds a side ``vidcv run`` with the runner's own choice of how frames go through the stages
-(``Runner(workers=None)``: frames in parallel for heavy stages) where ``--threads`` is not given, as the command
-line will do once it passes None for ``--threads 0``; until then the default side runs one frame at a time. ``--startup`` also times each
-side's start-up alone on the first clip, alternating: ``vidcv run ... --max-frames 1`` against the loop's
-imports, open and first frame, and prints the medians with the CPU time and page faults of the whole runs.
+``--keep DIR`` keeps the generated clips there and reuses them in later runs. ``--one-at-a-time`` adds both
+vidcv sides with ``--threads 1`` (one frame at a time whatever the stages cost). ``--extra 'w2=--threads 2'``
+adds a side: ``vidcv run`` with those arguments (an A/B of a setting in the same rounds); leading ``NAME=VALUE``
+words are set in its environment instead (``--extra 't1=OPENCV_FOR_THREADS_NUM=1'``). ``--max-others CORES``
+does a round again when other processes kept more than CORES cores busy during it (a shared machine).
+``--startup`` also times each side's start-up alone on the first clip, alternating: ``vidcv run ...
+--max-frames 1`` against the loop's imports, open and first frame, and prints the medians with the CPU time and
+page faults of the whole runs.
 """
 
 from __future__ import annotations
@@ -81,15 +82,6 @@ while True:
     {calls}
     n += 1
 print(n)
-"""
-
-#: ``vidcv`` with the runner's own choice where ``--threads`` is not given (``--choice``)
-VIDCV_CHOICE = r"""
-import sys
-import vidcv.cli.run as run
-run.default_frame_workers = lambda: None  # --threads 0: Runner(workers=None)
-from vidcv.cli.main import main
-sys.exit(main())
 """
 
 #: the hand-written loop up to its first frame: what its start-up is
@@ -308,9 +300,9 @@ def main() -> None:
         "--vidcv", metavar="CMD", help="the vidcv command to time (default: the one beside this Python)"
     )
     parser.add_argument(
-        "--choice",
+        "--one-at-a-time",
         action="store_true",
-        help="add a side: vidcv run with the runner's own choice of frame workers (Runner(workers=None))",
+        help="add the vidcv sides with --threads 1: one frame at a time, whatever the stages cost",
     )
     parser.add_argument(
         "--no-gray", action="store_true", help="leave out the --gray-decode side (for a quicker A/B of the default)"
@@ -351,11 +343,10 @@ def main() -> None:
                 commands = {"loop": [sys.executable, "-c", HAND_LOOP.format(calls=CALLS[name]), video], "vidcv": run}
                 if not args.no_gray:
                     commands["vidcv --gray-decode"] = [*run, "--gray-decode"]
-                if args.choice:
-                    choice = [sys.executable, "-c", VIDCV_CHOICE, *run[1:]]
-                    commands["vidcv, runner's choice"] = choice
+                if args.one_at_a_time:
+                    commands["vidcv --threads 1"] = [*run, "--threads", "1"]
                     if not args.no_gray:
-                        commands["vidcv --gray-decode, runner's choice"] = [*choice, "--gray-decode"]
+                        commands["vidcv --gray-decode --threads 1"] = [*run, "--gray-decode", "--threads", "1"]
                 for extra, (env, extra_args) in extras.items():
                     commands[extra] = ["env", *(f"{k}={v}" for k, v in env.items()), *run, *extra_args]
                 print(f"{clip.label}, {name} (load {load()}):", flush=True)
