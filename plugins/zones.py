@@ -100,7 +100,8 @@ class Zone(Plugin):
         "names of the zones holding it, comma-separated) and 'dwell_s' (seconds since its track entered, from "
         "the frames' timestamps; logged). Events (to --events-dir, webhooks, MQTT, metrics): zone_enter and "
         "zone_exit (with the seconds inside) per track, dwell once a track stays 'dwell_event' seconds, "
-        "count_above when the tracks inside rise above 'max_inside'."
+        "count_above when the tracks inside rise above 'max_inside', class_appeared ('appear_event') when a class "
+        "none of which was inside has one inside (with or without track ids)."
     )
     stateful = True
     params = (
@@ -116,6 +117,11 @@ class Zone(Plugin):
             86400.0,
             step=0.5,
             help="report a 'dwell' event once a track stays this many seconds (0: never)",
+        ),
+        Bool(
+            "appear_event",
+            False,
+            help="report a 'class_appeared' event when a class none of which was inside has one inside",
         ),
         Int(
             "max_inside",
@@ -240,10 +246,19 @@ class Zone(Plugin):
                 if self.p.dwell_event > 0 and not st.dwell_told and dwell[i] >= self.p.dwell_event:
                     st.dwell_told = True
                     self._event(EventKind.DWELL, st, tid, float(dwell[i]))
+        before = self.inside_now
         self.inside_now = {}
         for i in np.flatnonzero(inside):
             cls = dets.class_name(int(dets.class_id[i]))
             self.inside_now[cls] = self.inside_now.get(cls, 0) + 1
+        if self.p.appear_event:
+            for cls, n in self.inside_now.items():
+                if not before.get(cls):
+                    self.events.append(
+                        SceneEvent(
+                            EventKind.CLASS_APPEARED, frame.index, now, zone=self.p.zone, class_name=cls, value=n
+                        )
+                    )
         total = sum(self.inside_now.values())
         if self.p.max_inside > 0 and total > self.p.max_inside and not self.above:
             self._event(EventKind.COUNT_ABOVE, value=float(total))

@@ -256,3 +256,24 @@ def test_dwell_and_count_above_are_reported_once_per_stay_and_per_rise():
     assert above == [(20, 2.0)]  # once when the second came in, not again while two stay
     _, none = run_events(tracks)
     assert {e.kind.value for e in none} == {"zone_enter"}  # track 2 vanishes inside: no exit seen
+
+
+def test_a_class_appearing_in_the_zone_is_one_event_when_none_of_it_was_inside():
+    tracks = {
+        1: (0, dict.fromkeys(range(10, 40), (200, 200))),  # a person inside frames 10-39
+        2: (0, dict.fromkeys(range(20, 50), (210, 200))),  # another person from 20: the class was there already
+        3: (1, dict.fromkeys(range(30, 45), (220, 200))),  # a car from 30
+    }
+    _, events = run_events(tracks, appear_event=True)
+    appeared = [(e.frame_index, e.class_name, e.value) for e in events if e.kind.value == "class_appeared"]
+    assert appeared == [(10, "person", 1.0), (30, "car", 1.0)]
+    # without track ids too: detections inside, by class; a class gone and back appears again
+    plugin = REG.create("zone", zone="door", polygon=SQUARE, appear_event=True)
+    seen = []
+    for i in range(FRAMES):
+        back = {1: (0, {i: (200, 200)})} if i < 10 or i >= 20 else {}
+        plugin.process(frame_at(i, back, ids=False))
+        seen += [(e.frame_index, e.class_name) for e in plugin.status().events]
+    assert seen == [(0, "person"), (20, "person")]
+    _, none = run_events(tracks)
+    assert "class_appeared" not in {e.kind.value for e in none}
