@@ -4,13 +4,14 @@ decoding; one at a time otherwise (OpenCV single-threaded when the stages are li
 for a live source, a stateful stage or an edited pipeline. The choice changes no result."""
 
 import threading
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from vidcv.pipeline import Pipeline
-from vidcv.presets import parse_preset
+from vidcv.presets import find_preset, parse_preset
 from vidcv.registry import Registry
 from vidcv.runner import PROBE_FRAMES, PROBE_WARMUP, Processing, Runner, auto_workers
 from vidcv.sinks import CallbackSink
@@ -18,14 +19,8 @@ from vidcv.sources import FileSource, PatternSource
 from vidcv.sources.file import default_decode_threads
 
 REG = Registry()
-EDGES = """pipeline:
-  - plugin: color
-    params: {to: gray}
-  - plugin: blur
-    params: {method: gaussian, ksize: 5}
-  - plugin: canny
-    params: {low: 50, high: 150}
-"""
+#: the bundled edges preset: gray, Gaussian 5, Canny 50/150 (the benchmark chain)
+EDGES = Path(find_preset("edges")).read_text()
 
 
 def edges() -> Pipeline:
