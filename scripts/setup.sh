@@ -57,7 +57,18 @@ if [ "$have_digest" != "$digest" ] || { [ "$want_set" = dev ] && [ "$have_set" !
   else
     echo "setup: installing vidcv into .venv (first time: a minute or two)"
   fi
-  .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
-  .venv/bin/python -m pip install -q -e "$spec"
+  # A registry's connection can drop in the middle of a large wheel (onnxruntime-gpu is 255 MB): pip resumes a
+  # download up to --resume-retries times, and the whole install is tried three times before set-up gives up.
+  pip_install() {
+    local attempt
+    for attempt in 1 2 3; do
+      .venv/bin/python -m pip install -q --retries 10 "$@" && return 0
+      echo "setup: pip install $* failed (attempt $attempt of 3)" >&2
+      sleep $((attempt * 10))
+    done
+    return 1
+  }
+  pip_install --upgrade pip setuptools wheel
+  pip_install --resume-retries 30 -e "$spec"
   echo "$digest $want_set" > "$stamp"
 fi
