@@ -134,7 +134,7 @@ def test_the_choice_comes_from_the_first_frames_costs_and_one_at_a_time_with_ope
     assert cv2.getNumThreads() == before  # OpenCV's threads as they were after the run
 
 
-@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 2), (4, 2), (16, 8)])
-def test_a_file_decodes_with_two_ffmpeg_threads_or_half_the_cores(monkeypatch, cores, threads):
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 3), (4, 3), (8, 4), (16, 8)])
+def test_a_file_decodes_with_three_ffmpeg_threads_or_half_the_cores(monkeypatch, cores, threads):
     monkeypatch.setattr("os.cpu_count", lambda: cores)
     assert default_decode_threads() == threads

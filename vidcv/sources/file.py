@@ -35,13 +35,14 @@ DAMAGED_RUN_LIMIT = 300
 
 
 def default_decode_threads() -> int:
-    """FFmpeg threads for one file: half the cores, and two where there are two. The runner already decodes in
-    a thread of its own, beside the processing thread; FFmpeg's frame threads on every core on top of that
-    oversubscribe a larger machine. On 2 cores two threads let the source thread convert one frame to BGR
-    while FFmpeg decodes the next: faster where decoding is the bottleneck (light stages), about even where
-    the stages are."""
+    """FFmpeg threads for one file: half the cores, and three where there are two to four (one where there is
+    one). The runner already decodes in a thread of its own, beside the processing thread; FFmpeg's frame
+    threads on every core on top of that oversubscribe a larger machine. On two cores, three frame threads
+    keep one more frame in flight than two while the source thread converts the last one to BGR and hands it
+    on: decoding, the bottleneck of light stages, runs with fewer gaps, and heavy stages lose nothing
+    (bench/bench_pipeline.py; the README has the figures)."""
     cores = os.cpu_count() or 2
-    return min(cores, max(2, cores // 2))
+    return 1 if cores <= 1 else max(3, cores // 2)
 
 
 def choose_backend(codec: str, size_wh: tuple[int, int]) -> str:
