@@ -193,8 +193,19 @@ class Detections:
 
     @classmethod
     def empty(cls, names: Mapping[int, str] | None = None) -> Detections:
-        """No detections (keeps the class names so that consumers still know the classes)."""
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), names or {})
+        """No detections (keeps the class names so that consumers still know the classes). Every frame
+        starts with one: made from a checked empty instance (its zero-length arrays shared, which no write
+        can change; its mappings its own) instead of checking again."""
+        global _EMPTY
+        if cls is not Detections:
+            return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), names or {})
+        if _EMPTY is None:
+            _EMPTY = cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32))
+        new = object.__new__(cls)
+        new.__dict__.update(_EMPTY.__dict__)
+        object.__setattr__(new, "names", {int(k): str(v) for k, v in names.items()} if names else {})
+        object.__setattr__(new, "data", {})
+        return new
 
     def __len__(self) -> int:
         return int(self.xyxy.shape[0])
@@ -324,6 +335,10 @@ def _json_value(value: Any) -> Any:
             return int(arr)
         return None if not np.isfinite(arr) else round(float(arr), 4)
     return [_json_value(v) for v in arr]
+
+
+#: the checked empty ``Detections`` that ``Detections.empty`` copies (made on first use)
+_EMPTY: Detections | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import cast
 
 import cv2
@@ -69,24 +69,33 @@ class Frame:
         image, detections, geometry, stage images and statuses are shared, not copied); this frame is left
         as it was. A 2-D image is gray; a colour image keeps the current space unless told, and one that
         follows a gray image is BGR."""
-        return replace(self, image=image, color_space=next_color_space(image, self.color_space, color_space))
+        return self._with(image=image, color_space=next_color_space(image, self.color_space, color_space))
+
+    def _with(self, **changes: object) -> Frame:
+        """A shallow copy of this frame with ``changes``: what ``dataclasses.replace`` gives (every field
+        shared, ``source_image`` already set, a gray image's ``color_space`` given by ``next_color_space``),
+        without its call of ``__init__``, on every stage of every frame."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     def with_detections(self, detections: Detections) -> Frame:
         """A new frame whose detections are ``detections`` (in source pixels) instead of this one's, and
         everything else of this one, shared as ``with_image`` shares it (a tracker's output replaces what it
         was given); this frame is left as it was."""
-        return replace(self, detections=detections)
+        return self._with(detections=detections)
 
     def with_detections_added(self, found: Detections) -> Frame:
         """A new frame whose detections are this one's followed by ``found`` (in source pixels: map what was
         found on ``image`` with ``detections_to_source`` first), and everything else of this one, shared as
         ``with_image`` shares it; this frame is left as it was."""
-        return replace(self, detections=Detections.merge([self.detections, found]))
+        return self._with(detections=Detections.merge([self.detections, found]))
 
     def with_classification(self, classification: Classification | None) -> Frame:
         """A new frame with ``classification`` as what was found for the whole frame, and everything else of
         this one, shared as ``with_image`` shares it; this frame is left as it was."""
-        return replace(self, classification=classification)
+        return self._with(classification=classification)
 
     # --- bookkeeping of the runner and the pipeline, in place (no new frame per stage) ------------------
     def stamp_capture(self, at: float) -> None:
