@@ -147,6 +147,46 @@ def test_the_faster_decoder_is_chosen_by_frame_size(tmp_path):
         assert (a.decoder, b.decoder) == ("opencv", "pyav")
 
 
+def test_an_mp4_index_names_its_video_track_without_decoding(tmp_path):
+    from vidcv.media.mp4 import video_track
+
+    assert video_track(write_video(str(tmp_path / "a.mp4"), 3)) == ("mp4v", 320, 240)
+    assert video_track(h264_clip(str(tmp_path / "b.mp4"), 3, size=(640, 360))) == ("avc1", 640, 360)
+    not_mp4 = tmp_path / "c.txt"
+    not_mp4.write_text("pipeline: []\n")
+    assert video_track(str(not_mp4)) is None
+    assert video_track(write_video(str(tmp_path / "d.avi"), 3)) is None  # another container: PyAV probes it
+
+
+def test_a_file_opencv_decodes_opens_without_importing_pyav(tmp_path):
+    """A small MPEG-4 file in an MP4 (OpenCV's to decode): picked from its index, PyAV never imported (its
+    import is a fifth of a short run's start-up); frames, fps and count as before."""
+    path = write_video(str(tmp_path / "small.mp4"), 12)
+    code = (
+        "import sys\n"
+        "from vidcv.sources.file import FileSource\n"
+        f"src = FileSource({path!r}); src.open()\n"
+        "n = sum(1 for _ in iter(src.read, None))\n"
+        "print(src.decoder, n, src.fps, src.frame_count, 'av' in sys.modules)\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["opencv", "12", "30.0", "12", "False"]
+
+
+def test_a_file_opencv_cannot_decode_falls_back_to_pyav(tmp_path, monkeypatch):
+    from vidcv.sources import file as file_mod
+
+    path = write_video(str(tmp_path / "small.mp4"), 5)
+    monkeypatch.setattr(file_mod._OpenCVReader, "read", lambda self, fallback_pts_ms=0.0: None)
+    with FileSource(path) as src:
+        frames = list(src)
+        assert src.decoder == "pyav"  # the index said OpenCV; its first read failed; PyAV probed and decoded
+    assert [decode_index(f.image) for f in frames] == list(range(5))
+
+
 def test_pyav_gives_each_frame_its_own_timestamp(tmp_path):
     import av
 

@@ -13,12 +13,13 @@ import bisect
 import logging
 from collections.abc import Iterator
 from fractions import Fraction
-from typing import NamedTuple
 
 import av
 import cv2
 import numpy as np
 from av.video.reformatter import VideoReformatter
+
+from vidcv.media.decoded import Decoded as Decoded  # where the sources take it from without PyAV
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +100,6 @@ def upright_luma(frame: av.VideoFrame) -> np.ndarray | None:
     without one."""
     image = luma(frame)
     return None if image is None else _turned(frame, image)
-
-
-class Decoded(NamedTuple):
-    """One decoded frame: BGR pixels and the presentation time, in ms from the start of the video; with
-    ``VideoReader.luma_beside``, the gray of its luma plane too (None otherwise)."""
-
-    image: np.ndarray
-    pts_ms: float
-    luma: np.ndarray | None = None
 
 
 class VideoReader:

@@ -132,3 +132,51 @@ def ended_cleanly(path: str) -> bool:
     """True when a fragmented MP4 was closed whole: every box complete, the closing ``mfra`` index last."""
     boxes, exact = top_level_boxes(path)
     return exact and bool(boxes) and boxes[-1].kind == "mfra"
+
+
+#: an index larger than this is not read to pick a decoder (an hours-long recording's); the decoder probes it
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+
+
+def video_track(path: str) -> tuple[str, int, int] | None:
+    """``(sample entry, width, height)`` of the first video track of an MP4 or QuickTime file, read from its
+    index (``moov/trak``: the ``hdlr`` says ``vide``, ``stbl/stsd`` holds the entry), without decoding
+    anything: ``("avc1", 640, 360)``, the size as coded. None for another kind of file, or an index that does
+    not say."""
+    try:
+        boxes, _ = top_level_boxes(path)
+        moov = next((b for b in boxes if b.kind == "moov"), None)
+        if moov is None or moov.size > MAX_INDEX_BYTES:
+            return None
+        with open(path, "rb") as fh:
+            fh.seek(moov.offset)
+            data = fh.read(moov.size)
+    except OSError:
+        return None
+    moov_span = next(((s, e) for k, s, e in _children(data, 0, len(data)) if k == "moov"), None)
+    if moov_span is None:
+        return None
+    for kind, start, end in _children(data, *moov_span):
+        if kind != "trak":
+            continue
+        mdia = _child(data, (start, end), "mdia")
+        hdlr = _child(data, mdia, "hdlr") if mdia else None
+        if not hdlr or hdlr[1] - hdlr[0] < 12 or data[hdlr[0] + 8 : hdlr[0] + 12] != b"vide":
+            continue  # after version/flags and pre_defined: the handler's type
+        span = mdia
+        for name in ("minf", "stbl", "stsd"):
+            span = _child(data, span, name) if span else None
+        if not span or span[1] - span[0] < 8 + 36:
+            return None
+        entry = span[0] + 8  # after version/flags and the entry count: the first sample entry
+        (kind_bytes,) = struct.unpack_from(">4s", data, entry + 4)
+        width, height = struct.unpack_from(">HH", data, entry + 32)  # after 24 bytes of the visual entry
+        return kind_bytes.decode("latin-1"), int(width), int(height)
+    return None
+
+
+def _child(data: bytes, span: tuple[int, int] | None, kind: str) -> tuple[int, int] | None:
+    """The payload ``(start, end)`` of the first ``kind`` box inside ``span``, or None."""
+    if span is None:
+        return None
+    return next(((s, e) for k, s, e in _children(data, *span) if k == kind), None)

@@ -13,10 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import av
-
 from vidcv.fileio import in_use, is_partial, is_visible_partial
-from vidcv.media.encode import CONTAINERS, FRAGMENTED_FORMATS
 from vidcv.media.mp4 import playable_prefix
 
 #: the extensions of a detection log that is looked for (``--detections-jsonl``)
@@ -50,6 +47,8 @@ def _cut_short_name(name: str) -> str | None:
     """The kind of file cut short that ``name`` is (recording, log), or None."""
     if not (is_visible_partial(name) or is_partial(name)):
         return None
+    from vidcv.media.encode import CONTAINERS  # PyAV's import, only where a name looks cut short
+
     ext = os.path.splitext(name)[1].lower()
     if ext in CONTAINERS and not name.endswith(f".faststart{ext}"):
         return "recording"
@@ -61,6 +60,10 @@ def _cut_short_name(name: str) -> str | None:
 def playable_seconds(path: str) -> float:
     """How long the recording at ``path`` plays: from its first to its last whole frame, read packet by packet
     (no decoding) up to where the file was cut (a fragmented MP4: its whole fragments); 0 when nothing plays."""
+    import av
+
+    from vidcv.media.encode import CONTAINERS, FRAGMENTED_FORMATS
+
     ext = os.path.splitext(path)[1].lower()
     if CONTAINERS[ext][0] in FRAGMENTED_FORMATS and playable_prefix(path)[1] == 0:
         return 0.0

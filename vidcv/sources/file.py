@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import cv2
 
 from vidcv.errors import SourceError, TruncatedVideoError
 from vidcv.events import SourceState
 from vidcv.frame import Frame
-from vidcv.media.decode import DECODE_ERRORS, Decoded, VideoReader
+from vidcv.media.decoded import Decoded
+from vidcv.media.mp4 import video_track
 from vidcv.sources.base import CaptureSource
+
+if TYPE_CHECKING:
+    from vidcv.media.decode import VideoReader
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,10 @@ PYAV_MIN_PIXELS = 1280 * 720
 #: codecs measured faster through PyAV than the bare cv2.VideoCapture loop at every size (bench/bench_decode.py;
 #: the README has the figures)
 PYAV_ANY_SIZE = ("h264",)
+#: the codecs of an MP4's sample entries (``video_track``), as FFmpeg names them
+MP4_CODECS = {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc", "mp4v": "mpeg4", "av01": "av1"}
+#: what the OpenCV reader can raise on damaged data (PyAV's errors come with PyAV, imported only where it decodes)
+OPENCV_DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, ValueError)
 #: packets in a row that fail to decode after which a file counts as damaged from there on (truncated): fewer
 #: are skipped, and decoding goes on after them
 DAMAGED_RUN_LIMIT = 300
@@ -78,7 +87,7 @@ class _OpenCVReader:
         self._cap.release()
 
 
-class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
+class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
     """A video file, every frame in order, decoded by ``backend`` (auto, pyav or opencv) with
     ``decode_threads`` FFmpeg threads (0 = all cores). ``pts_ms`` is each frame's own timestamp with PyAV, its
     place at the file's fps with OpenCV.
@@ -114,6 +123,13 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
             f"cannot read {self.path} as a video: FFmpeg could not decode it "
             "(is it a video file, and complete? try re-encoding it with ffmpeg)"
         )
+        if self.backend == "auto" and not (self.deliver_gray or self.gray_beside) and self._opencv_by_index():
+            first = self._open_opencv()
+            if first is not None:
+                self._opened(first, "opencv")
+                return
+        from vidcv.media.decode import DECODE_ERRORS
+
         reader: VideoReader | _OpenCVReader
         try:
             reader = self._pyav_reader()
@@ -126,18 +142,45 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
         backend = self.backend if self.backend != "auto" else choose_backend(reader.codec, reader.size_wh)
         if (self.deliver_gray or self.gray_beside) and self.backend == "auto":
             backend = "pyav"  # the luma plane saves the colour conversion: faster than either BGR decode
-        self.fps, self.frame_count = reader.fps, reader.frame_count
-        if backend == "opencv":
-            reader.release()
-            reader = _OpenCVReader(self.path, self.decode_threads)
-            reader.gray = self.deliver_gray
-            first = reader.read()
-            if first is None:
-                reader.release()
-                raise unreadable
-            self.frame_count = reader.frame_count or self.frame_count
-        self.decoder = backend
         self._cap = reader  # released by CaptureSource on close
+        if backend == "opencv":
+            opencv_first = self._open_opencv()  # the capture in use from here on, where it reads
+            if opencv_first is None:
+                self._cap, backend = reader, "pyav"  # OpenCV's FFmpeg cannot read it: PyAV goes on
+            else:
+                reader.release()
+                first = opencv_first
+        if backend == "pyav":
+            self.fps, self.frame_count = reader.fps, reader.frame_count
+        else:  # PyAV's fps (the stream's average), OpenCV's count where it has one
+            self.fps, self.frame_count = reader.fps or self.fps, self.frame_count or reader.frame_count
+        self._opened(first, backend)
+
+    def _opencv_by_index(self) -> bool:
+        """Whether OpenCV is the faster decoder for this file as its MP4 index tells (``choose_backend`` from
+        the index's codec and size, ``video_track``): then PyAV is neither imported nor opened to probe it.
+        False for any other kind of file: PyAV probes it."""
+        track = video_track(self.path)
+        if track is None:
+            return False
+        entry, width, height = track
+        return choose_backend(MP4_CODECS.get(entry, entry), (width, height)) == "opencv"
+
+    def _open_opencv(self) -> Decoded | None:
+        """Open the file with OpenCV and read its first frame (None, and nothing kept open, when that fails);
+        the capture becomes the reader, its fps and frame count the source's."""
+        reader = _OpenCVReader(self.path, self.decode_threads)
+        reader.gray = self.deliver_gray
+        first = reader.read()
+        if first is None:
+            reader.release()
+            return None
+        self._cap = reader  # released by CaptureSource on close
+        self.fps, self.frame_count = reader.fps, reader.frame_count
+        return first
+
+    def _opened(self, first: Decoded, backend: str) -> None:
+        self.decoder = backend
         self.fps = self.fps or 30.0
         self._index = 0
         self.size_wh = (first.image.shape[1], first.image.shape[0])
@@ -145,6 +188,8 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
         log.debug("%s: decoding with %s (%s)", self.path, backend, "chosen" if self.backend == "auto" else "asked")
 
     def _pyav_reader(self) -> VideoReader:
+        from vidcv.media.decode import VideoReader
+
         reader = VideoReader(self.path, self.decode_threads, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
         reader.gray = self.deliver_gray
         reader.luma_beside = self.gray_beside
@@ -153,6 +198,8 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
     def _switch_to_pyav(self) -> None:
         """Go on with PyAV from the next frame (``gray_beside`` was asked of a file OpenCV decodes: only PyAV
         has the luma plane); both decode the same BGR pixels. Left on OpenCV when that fails."""
+        from vidcv.media.decode import DECODE_ERRORS
+
         try:
             reader = self._pyav_reader()
             if self._first is None and self._index:
@@ -173,8 +220,8 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
         reader = self._cap
         if reader is None:
             return None
-        if isinstance(reader, VideoReader):
-            reader.luma_beside = self.gray_beside
+        if (pyav := self._pyav_in_use()) is not None:
+            pyav.luma_beside = self.gray_beside
         fallback_ms = self._index * 1000.0 / (self.fps or 30.0)
         decoded: Decoded | None
         if self._first is not None:
@@ -183,7 +230,7 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
             failed = False
             try:
                 decoded = reader.read(fallback_ms)
-            except DECODE_ERRORS as exc:  # damaged data: what came before is kept
+            except self._decode_errors() as exc:  # damaged data: what came before is kept
                 log.debug("%s: decoding stopped at frame %d: %s", self.path, self._index, exc)
                 decoded, failed = None, True
             if decoded is None:
@@ -196,16 +243,29 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
             frame = frame.with_image(decoded.luma)  # the luma's gray to process, the colour decode as the original
         return frame
 
+    def _pyav_in_use(self) -> VideoReader | None:
+        """The PyAV reader while PyAV decodes; None with OpenCV (PyAV may not even be imported then)."""
+        reader = self._cap
+        return None if reader is None or isinstance(reader, _OpenCVReader) else reader
+
+    def _decode_errors(self) -> tuple[type[BaseException], ...]:
+        """What the reader in use raises on damaged data."""
+        if self._pyav_in_use() is None:
+            return OPENCV_DECODE_ERRORS
+        from vidcv.media.decode import DECODE_ERRORS
+
+        return DECODE_ERRORS
+
     def _end(self, failed: bool = False) -> None:
         """The file ended (``failed``: decoding raised): ENDED, or FAILED and ``TruncatedVideoError`` when
         frames are missing at the end."""
         expected = self.frame_count
         read = self._index
-        reader = self._cap
-        skipped = reader.damaged_packets if isinstance(reader, VideoReader) else 0
+        reader = self._pyav_in_use()
+        skipped = reader.damaged_packets if reader is not None else 0
         # decoding went on after the damage (damage is counted with PyAV only)
-        resumed = skipped and not failed and isinstance(reader, VideoReader) and not reader.damaged_at_end
-        if isinstance(reader, VideoReader) and (not reader.count_exact or resumed):
+        resumed = skipped and not failed and reader is not None and not reader.damaged_at_end
+        if reader is not None and (not reader.count_exact or resumed):
             # no count in the header, or frames lost to damage: the time reached against the container's
             # duration (a variable frame rate makes duration x fps no count)
             self._end_by_time(reader)
@@ -218,9 +278,7 @@ class FileSource(CaptureSource[VideoReader | _OpenCVReader]):
             self._set_state(SourceState.FAILED, "truncated")
             raise TruncatedVideoError(message)
         if self.state is not SourceState.ENDED:  # a read past the end says nothing again
-            self._set_state(
-                SourceState.ENDED, self._report_damage(reader) if skipped and isinstance(reader, VideoReader) else ""
-            )
+            self._set_state(SourceState.ENDED, self._report_damage(reader) if skipped and reader is not None else "")
 
     def _report_damage(self, reader: VideoReader) -> str:
         """Warn, once, of the damaged packets skipped; the same words for the ENDED state's detail."""
