@@ -108,19 +108,12 @@ def sample_count(path: str) -> int | None:
     """How many samples (frames) the index of a plain MP4 lists for its first track (``moov/trak/.../stsz``);
     None when the file has no whole index. A fragmented file's index lists none: its samples are in the
     fragments."""
-    boxes, _ = top_level_boxes(path)
-    moov = next((b for b in boxes if b.kind == "moov"), None)
-    if moov is None:
+    data = _index(path)
+    if data is None:
         return None
-    with open(path, "rb") as fh:
-        fh.seek(moov.offset)
-        data = fh.read(moov.size)
-    span = (0, len(data))
-    for kind in ("moov", "trak", "mdia", "minf", "stbl", "stsz"):
-        found = next(((s, e) for k, s, e in _children(data, *span) if k == kind), None)
-        if found is None:
-            return None
-        span = found
+    span = _box_path(data, (0, len(data)), ("moov", "trak", "mdia", "minf", "stbl", "stsz"))
+    if span is None:
+        return None
     start, end = span
     if end - start < 12:
         return None
@@ -144,39 +137,46 @@ def video_track(path: str) -> tuple[str, int, int] | None:
     anything: ``("avc1", 640, 360)``, the size as coded. None for another kind of file, or an index that does
     not say."""
     try:
-        boxes, _ = top_level_boxes(path)
-        moov = next((b for b in boxes if b.kind == "moov"), None)
-        if moov is None or moov.size > MAX_INDEX_BYTES:
-            return None
-        with open(path, "rb") as fh:
-            fh.seek(moov.offset)
-            data = fh.read(moov.size)
+        data = _index(path, MAX_INDEX_BYTES)
     except OSError:
         return None
-    moov_span = next(((s, e) for k, s, e in _children(data, 0, len(data)) if k == "moov"), None)
-    if moov_span is None:
+    moov = _box_path(data, (0, len(data)), ("moov",)) if data is not None else None
+    if data is None or moov is None:
         return None
-    for kind, start, end in _children(data, *moov_span):
+    for kind, start, end in _children(data, *moov):
         if kind != "trak":
             continue
-        mdia = _child(data, (start, end), "mdia")
-        hdlr = _child(data, mdia, "hdlr") if mdia else None
+        hdlr = _box_path(data, (start, end), ("mdia", "hdlr"))
         if not hdlr or hdlr[1] - hdlr[0] < 12 or data[hdlr[0] + 8 : hdlr[0] + 12] != b"vide":
             continue  # after version/flags and pre_defined: the handler's type
-        span = mdia
-        for name in ("minf", "stbl", "stsd"):
-            span = _child(data, span, name) if span else None
-        if not span or span[1] - span[0] < 8 + 36:
+        stsd = _box_path(data, (start, end), ("mdia", "minf", "stbl", "stsd"))
+        if not stsd or stsd[1] - stsd[0] < 8 + 36:
             return None
-        entry = span[0] + 8  # after version/flags and the entry count: the first sample entry
+        entry = stsd[0] + 8  # after version/flags and the entry count: the first sample entry
         (kind_bytes,) = struct.unpack_from(">4s", data, entry + 4)
         width, height = struct.unpack_from(">HH", data, entry + 32)  # after 24 bytes of the visual entry
         return kind_bytes.decode("latin-1"), int(width), int(height)
     return None
 
 
-def _child(data: bytes, span: tuple[int, int] | None, kind: str) -> tuple[int, int] | None:
-    """The payload ``(start, end)`` of the first ``kind`` box inside ``span``, or None."""
-    if span is None:
+def _index(path: str, limit: int | None = None) -> bytes | None:
+    """The whole ``moov`` box of ``path`` (its index), or None where there is none whole, or one over
+    ``limit`` bytes."""
+    boxes, _ = top_level_boxes(path)
+    moov = next((b for b in boxes if b.kind == "moov"), None)
+    if moov is None or (limit is not None and moov.size > limit):
         return None
-    return next(((s, e) for k, s, e in _children(data, *span) if k == kind), None)
+    with open(path, "rb") as fh:
+        fh.seek(moov.offset)
+        return fh.read(moov.size)
+
+
+def _box_path(data: bytes, span: tuple[int, int], kinds: tuple[str, ...]) -> tuple[int, int] | None:
+    """The payload ``(start, end)`` of the box reached from ``span`` through the first box of each of ``kinds``
+    in turn (``("mdia", "minf", "stbl")``), or None where one is missing."""
+    for kind in kinds:
+        found = next(((s, e) for k, s, e in _children(data, *span) if k == kind), None)
+        if found is None:
+            return None
+        span = found
+    return span
