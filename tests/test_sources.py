@@ -180,10 +180,14 @@ def test_a_file_opencv_cannot_decode_falls_back_to_pyav(tmp_path, monkeypatch):
     from vidcv.sources import file as file_mod
 
     path = write_video(str(tmp_path / "small.mp4"), 5)
+    opened = []
+    real_init = file_mod._OpenCVReader.__init__
+    monkeypatch.setattr(file_mod._OpenCVReader, "__init__", lambda self, *a: opened.append(a) or real_init(self, *a))
     monkeypatch.setattr(file_mod._OpenCVReader, "read", lambda self, fallback_pts_ms=0.0: None)
     with FileSource(path) as src:
         frames = list(src)
         assert src.decoder == "pyav"  # the index said OpenCV; its first read failed; PyAV probed and decoded
+    assert len(opened) == 1  # OpenCV tried once, not again after PyAV's probe chose it too
     assert [decode_index(f.image) for f in frames] == list(range(5))
 
 

@@ -123,11 +123,13 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             f"cannot read {self.path} as a video: FFmpeg could not decode it "
             "(is it a video file, and complete? try re-encoding it with ffmpeg)"
         )
+        opencv_tried = False  # and failed: OpenCV's FFmpeg cannot read the file, PyAV decodes it
         if self.backend == "auto" and not (self.deliver_gray or self.gray_beside) and self._opencv_by_index():
             first = self._open_opencv()
             if first is not None:
                 self._opened(first, "opencv")
                 return
+            opencv_tried = True
         from vidcv.media.decode import DECODE_ERRORS
 
         reader: VideoReader | _OpenCVReader
@@ -140,8 +142,9 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             reader.release()
             raise unreadable
         backend = self.backend if self.backend != "auto" else choose_backend(reader.codec, reader.size_wh)
-        if (self.deliver_gray or self.gray_beside) and self.backend == "auto":
-            backend = "pyav"  # the luma plane saves the colour conversion: faster than either BGR decode
+        if (self.deliver_gray or self.gray_beside or opencv_tried) and self.backend == "auto":
+            # the luma plane saves the colour conversion: faster than either BGR decode; or OpenCV failed already
+            backend = "pyav"
         self._cap = reader  # released by CaptureSource on close
         if backend == "opencv":
             opencv_first = self._open_opencv()  # the capture in use from here on, where it reads
