@@ -463,15 +463,15 @@ class Runner:
                 self._process_parallel(workers)
                 return
             if self.chooses_processing():
-                if not self._process_probe():
+                processing = self._process_probe()
+                if processing is None:
                     return
-                if self.processing and self.processing.workers > 1:
-                    self._process_parallel(self.processing.workers)
+                if processing.workers > 1:
+                    self._process_parallel(processing.workers)
                     return
-                if self.processing and self.processing.opencv_threads is not None:
-                    with opencv_threads(self.processing.opencv_threads):
-                        self._process_each()
-                    return
+                with opencv_threads(processing.opencv_threads):
+                    self._process_each()
+                return
             self._process_each()
         except BaseException as exc:  # noqa: BLE001 - a processing thread's failure is the run's, reported through .error
             self._fail(exc, "processing")
@@ -486,12 +486,12 @@ class Runner:
             if not self._out.put(frame, self._stop):
                 break
 
-    def _process_probe(self) -> bool:
+    def _process_probe(self) -> Processing | None:
         """The first frames one at a time, timed: ``PROBE_WARMUP`` frames untimed (first calls), then
         ``PROBE_FRAMES`` with OpenCV's threads as they are and as many single-threaded; then the choice
-        (``choose_processing``, kept in ``processing``) from what a frame cost (``_cost``; the reads' from the
-        same frames, the one decoded on opening left out with the warm-up). False when the frames ended or the
-        run stopped before."""
+        (``choose_processing``, returned and kept in ``processing``) from what a frame cost (``_cost``; the
+        reads' from the same frames, the one decoded on opening left out with the warm-up). None when the frames
+        ended or the run stopped before."""
         frames = self._frames_to_process()
         timed: dict[int | None, list[tuple[float, float]]] = {None: [], 1: []}
         cpu_s = 0.0
@@ -501,30 +501,30 @@ class Runner:
                 for _ in range(count):
                     item = next(frames, None)
                     if item is None:
-                        return False
+                        return None
                     started = (time.perf_counter(), time.thread_time())
                     frame = self.pipeline.process(item, self.events.emit)
                     timed[threads].append((time.perf_counter() - started[0], time.thread_time() - started[1]))
                     self.frames_processed += 1
                     if not self._out.put(frame, self._stop):
-                        return False
+                        return None
         cpu_s = (time.process_time() - cpu_s) / PROBE_FRAMES
         # every frame processed was read before: at least as many reads timed as frames
         read_s = _cost(self._reads_timed[PROBE_WARMUP : PROBE_WARMUP + 2 * PROBE_FRAMES])
         stages_s = _cost([(wall, 0.0) for wall, _ in timed[None][PROBE_WARMUP:]])  # CPU: OpenCV's threads too
         single_s = _cost(timed[1])
-        self.processing = self.choose_processing(read_s, stages_s, single_s, cpu_s)
+        self.processing = processing = self.choose_processing(read_s, stages_s, single_s, cpu_s)
         log.info(
             "%s: %s (a frame: the read %.2f ms, the stages %.2f ms, %.2f ms with OpenCV single-threaded; %.2f ms "
             "of CPU time in all)",
             self.source.label,
-            self.processing.describe(),
+            processing.describe(),
             read_s * 1000,
             stages_s * 1000,
             single_s * 1000,
             cpu_s * 1000,
         )
-        return True
+        return processing
 
     def _process_batches(self, size: int) -> None:
         """Frames in batches of ``size`` (fewer at the end of the source, or while paused: a step or a refresh
