@@ -196,11 +196,8 @@ class Detections:
         """No detections (keeps the class names so that consumers still know the classes). Every frame
         starts with one: made from a checked empty instance (its zero-length arrays shared, which no write
         can change; its mappings its own) instead of checking again."""
-        global _EMPTY
         if cls is not Detections:
             return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), names or {})
-        if _EMPTY is None:
-            _EMPTY = cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32))
         new = object.__new__(cls)
         new.__dict__.update(_EMPTY.__dict__)
         object.__setattr__(new, "names", {int(k): str(v) for k, v in names.items()} if names else {})
@@ -337,8 +334,8 @@ def _json_value(value: Any) -> Any:
     return [_json_value(v) for v in arr]
 
 
-#: the checked empty ``Detections`` that ``Detections.empty`` copies (made on first use)
-_EMPTY: Detections | None = None
+#: the checked empty ``Detections`` that ``Detections.empty`` copies
+_EMPTY = Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32))
 
 
 @dataclass(frozen=True)
