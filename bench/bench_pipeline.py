@@ -275,17 +275,6 @@ def compare(
     return fps, ratio, statistics.median(busy)
 
 
-def compile_vidcv() -> None:
-    """Write the bytecode of vidcv's modules now, as an install does: where ``PYTHONDONTWRITEBYTECODE`` is set
-    (this project's machines set it), a module edited since its last compile would otherwise be compiled again
-    at every start of ``vidcv run``, a cost no installed copy pays."""
-    import compileall
-
-    import vidcv as package
-
-    compileall.compile_dir(os.path.dirname(package.__file__), quiet=1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", default=DEFAULT_CLIPS, help=f"comma-separated (default {DEFAULT_CLIPS})")
@@ -338,7 +327,6 @@ def main() -> None:
             env[key] = value
         extras[name] = (env, words)
     vidcv = args.vidcv or shutil.which("vidcv", path=os.path.dirname(sys.executable)) or "vidcv"
-    compile_vidcv()
     started_at = time.perf_counter()
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
