@@ -57,12 +57,22 @@ if [ "$have_digest" != "$digest" ] || { [ "$want_set" = dev ] && [ "$have_set" !
   else
     echo "setup: installing vidcv into .venv (first time: a minute or two)"
   fi
+  # The dev install fills about 8 GB (PyTorch's CUDA libraries 4 GB), the runtime about 1.5 GB: say so up front
+  # where the disk holds less, since pip's own "No space left on device" names neither figure.
+  need_mb=1600
+  [ "$want_set" = dev ] && need_mb=8500
+  free_mb="$(df -Pm .venv | awk 'NR == 2 {print $4}')"
+  if [ -n "$free_mb" ] && [ "$free_mb" -lt "$need_mb" ]; then
+    echo "setup: only ${free_mb} MB free on the disk of .venv and this install needs about ${need_mb} MB;" \
+         "if pip stops with 'No space left on device', free some space and run set-up again" >&2
+  fi
   # A registry's connection can drop in the middle of a large wheel (onnxruntime-gpu is 255 MB): pip resumes a
   # download up to --resume-retries times, and the whole install is tried three times before set-up gives up.
+  # --no-cache-dir: a cached copy of every downloaded wheel (about 3.5 GB for dev) would take the disk twice.
   pip_install() {
     local attempt
     for attempt in 1 2 3; do
-      .venv/bin/python -m pip install -q --retries 10 "$@" && return 0
+      .venv/bin/python -m pip install -q --no-cache-dir --retries 10 "$@" && return 0
       echo "setup: pip install $* failed (attempt $attempt of 3)" >&2
       sleep $((attempt * 10))
     done
