@@ -1,6 +1,9 @@
 """The ``vidcv`` entry point (vidcv/cli/main.py): help, version, the table of commands, errors and exit statuses."""
 
 import argparse
+import importlib
+import subprocess
+import sys
 
 import pytest
 
@@ -20,8 +23,9 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return dict(action.choices)
 
 
-def command_name(module) -> str:
-    return module.__name__.rsplit(".", 1)[1].replace("_", "-")  # export_script -> export-script
+def command_module(name: str):
+    """The module of vidcv.cli that owns the command ``name`` (export-script: vidcv.cli.export_script)."""
+    return importlib.import_module(f"vidcv.cli.{COMMANDS[name]}")
 
 
 def test_version_and_help_with_examples():
@@ -40,18 +44,34 @@ def test_the_exit_statuses_are_distinct_and_documented():
 def test_every_module_of_the_table_adds_its_command_with_a_callable_handler():
     parser = build_parser()
     commands = subcommands(parser)
-    assert list(commands) == [command_name(m) for m in COMMANDS]  # one command per module, in help order
-    for module in COMMANDS:
-        assert callable(module.add_parser), module.__name__
-        handler = commands[command_name(module)].get_default("handler")
+    assert list(commands) == list(COMMANDS)  # one command per module, in help order
+    assert len(set(COMMANDS.values())) == len(COMMANDS)
+    for name in COMMANDS:
+        module = command_module(name)
+        assert module.__name__.rsplit(".", 1)[1].replace("_", "-") == name  # export_script -> export-script
+        handler = commands[name].get_default("handler")
         assert callable(handler), f"{module.__name__} sets no callable handler"
         assert handler.__module__ == module.__name__  # each module owns its handler
     help_text = parser.format_help()
     assert all(name in help_text for name in commands)
 
 
+def test_a_command_builds_its_own_parser_alone_and_imports_no_other_command():
+    """`vidcv run` starts without the other commands' modules and parsers; the same options as in the whole."""
+    code = (
+        "import sys; from vidcv.cli.main import build_parser; p = build_parser('run'); "
+        "print(sorted(m for m in sys.modules if m.startswith('vidcv.cli.') and m not in "
+        "('vidcv.cli.main', 'vidcv.cli.run', 'vidcv.cli.exit_codes', 'vidcv.cli.output', 'vidcv.cli.progress')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    alone = subcommands(build_parser("run"))
+    assert list(alone) == ["run"]
+    assert alone["run"].format_help() == subcommands(build_parser())["run"].format_help()
+
+
 @pytest.mark.parametrize(
-    "words", [[command_name(m)] for m in COMMANDS] + [["model", "export"], ["model", "info"]], ids=" ".join
+    "words", [[name] for name in COMMANDS] + [["model", "export"], ["model", "info"]], ids=" ".join
 )
 def test_help_of_every_command(words):
     res = run_cli(*words, "--help")
@@ -244,15 +264,15 @@ DOCTOR_ROWS = {"doctor": ALL_OK, "doctor, opencv missing": OPENCV_MISSING}
 
 
 def test_the_handler_cases_cover_every_command():
-    assert {args[0] for _, args, _ in HANDLER_CASES} == {command_name(m) for m in COMMANDS}
+    assert {args[0] for _, args, _ in HANDLER_CASES} == set(COMMANDS)
 
 
 def spying_build_parser(outcomes: list):
     """build_parser whose handlers record what they returned or raised in ``outcomes``."""
     real = cli_main.build_parser
 
-    def build():
-        parser = real()
+    def build(command=None):
+        parser = real(command)
         for sub in subcommands(parser).values():
 
             def spy(args, handler=sub.get_default("handler")):  # noqa: B008 - bound now, per subcommand

@@ -8,6 +8,7 @@ starts fast.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import select
@@ -16,20 +17,6 @@ import sys
 from collections.abc import Sequence
 
 from vidcv._version import __version__
-from vidcv.cli import (
-    batch,
-    dataset,
-    doctor,
-    export_script,
-    extract,
-    label,
-    model,
-    plugins,
-    presets,
-    run,
-    sources,
-    train,
-)
 from vidcv.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from vidcv.cli.output import say
 from vidcv.errors import VidcvError, error_line
@@ -40,12 +27,28 @@ from vidcv.tuning import tune_process
 
 log = logging.getLogger("vidcv")
 
-#: The subcommands, in the order of ``vidcv --help``; each module has ``add_parser(sub, common)``, which
-#: sets the handler (``args -> exit status``) as the parser's default.
-COMMANDS = (run, batch, plugins, presets, sources, extract, label, dataset, train, export_script, model, doctor)
+#: The subcommands (name: module of vidcv.cli), in the order of ``vidcv --help``; each module has
+#: ``add_parser(sub, common)``, which sets the handler (``args -> exit status``) as the parser's default.
+COMMANDS = {
+    "run": "run",
+    "batch": "batch",
+    "plugins": "plugins",
+    "presets": "presets",
+    "sources": "sources",
+    "extract": "extract",
+    "label": "label",
+    "dataset": "dataset",
+    "train": "train",
+    "export-script": "export_script",
+    "model": "model",
+    "doctor": "doctor",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or, given the name of a ``command``, only that command's parser and module
+    (what a command's own run needs: the other modules' imports and parsers are a few milliseconds of every
+    start-up)."""
     parser = argparse.ArgumentParser(
         prog="vidcv",
         description="Real-time video processing with stackable OpenCV and ONNX plugins.",
@@ -62,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens (info level)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(sub, common)
+    for name, module in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(f"vidcv.cli.{module}").add_parser(sub, common)
     return parser
 
 
@@ -117,7 +121,8 @@ def _stdout_closed() -> bool:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
