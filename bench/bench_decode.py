@@ -92,7 +92,7 @@ def main() -> None:
                         assert n == args.frames, (name, n)
                 med = {name: statistics.median(v) for name, v in fps.items()}
                 base = med["cv2.VideoCapture"]
-                print(f"{label} {size[0]}x{size[1]} (auto picks {choose_backend(codec, size)}):")
+                print(f"{label} {size[0]}x{size[1]} (auto picks {choose_backend(size)}):")
                 for name, v in fps.items():
                     rounds = " ".join(f"{x:5.0f}" for x in v)
                     print(

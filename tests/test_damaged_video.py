@@ -145,6 +145,25 @@ def test_garbage_in_the_middle_is_skipped_and_decoding_goes_on_as_ffmpeg_does(da
     assert f"{len(frames)} frames decoded ({src.frames_lost} lost)" in warnings[0]
 
 
+def test_opencv_stopped_by_the_damage_hands_over_to_pyav_which_goes_on(damaged, caplog):
+    """Below 720p OpenCV decodes (``choose_backend``) and stops for good at garbage in the middle: PyAV takes
+    over from the next frame, skips the damage and decodes the rest, with the same one warning."""
+    expected = ffmpeg_frame_count(damaged)
+    src = FileSource(str(damaged))
+    with caplog.at_level(logging.WARNING, logger="vidcv.sources.file"), src:
+        assert src.decoder == "opencv"
+        frames = list(src)
+    assert src.decoder == "pyav" and len(frames) >= expected - 2, (len(frames), expected)
+    assert [f.index for f in frames] == list(range(len(frames)))
+    head = [decode_index(f.image) for f in frames[:60]]
+    assert head == list(range(60))  # OpenCV's, before the damage
+    tail = frames[-60:]
+    assert [decode_index(f.image) for f in tail] == list(range(FRAMES - 60, FRAMES))
+    assert [round(f.pts_ms * FPS / 1000) for f in tail] == list(range(FRAMES - 60, FRAMES))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "damaged packets" in warnings[0], warnings
+
+
 def test_the_source_ends_with_the_damage_in_its_state(damaged):
     details = []
     src = FileSource(str(damaged), backend="pyav")

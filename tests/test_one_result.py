@@ -47,7 +47,7 @@ def bgr_decode(path: str) -> list[np.ndarray]:
     """Every frame of ``path`` as BGR, by the decoder vidcv picks for that file (``choose_backend``)."""
     with av.open(path) as inp:
         stream = inp.streams.video[0]
-        backend = choose_backend(stream.codec_context.name, (stream.width, stream.height))
+        backend = choose_backend((stream.width, stream.height))
         if backend == "pyav":
             return [frame.to_ndarray(format="bgr24") for frame in inp.decode(stream)]
     cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)

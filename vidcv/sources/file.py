@@ -28,14 +28,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "pyav", "opencv")
-#: below this many pixels a frame, a codec that decodes very fast (MPEG-4 Part 2) runs faster through OpenCV:
-#: PyAV's per-frame cost in Python outweighs what it saves
+#: below this many pixels a frame, OpenCV decodes: as fast as PyAV there (bench/bench_decode.py,
+#: bench/bench_pipeline.py; the README has the figures), and a run that decodes with OpenCV never imports PyAV,
+#: which is 45 ms of a short run's start-up
 PYAV_MIN_PIXELS = 1280 * 720
-#: codecs measured faster through PyAV than the bare cv2.VideoCapture loop at every size (bench/bench_decode.py;
-#: the README has the figures)
-PYAV_ANY_SIZE = ("h264",)
-#: the codecs of an MP4's sample entries (``video_track``), as FFmpeg names them
-MP4_CODECS = {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc", "mp4v": "mpeg4", "av01": "av1"}
 #: what the OpenCV reader can raise on damaged data (PyAV's errors come with PyAV, imported only where it decodes)
 OPENCV_DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, ValueError)
 #: packets in a row that fail to decode after which a file counts as damaged from there on (truncated): fewer
@@ -54,12 +50,10 @@ def default_decode_threads() -> int:
     return 1 if cores <= 1 else max(3, cores // 2)
 
 
-def choose_backend(codec: str, size_wh: tuple[int, int]) -> str:
-    """The faster decoder for a file of ``codec`` at ``size_wh``, as measured: PyAV for H.264 and from 720p
-    up, OpenCV for other codecs below 720p."""
-    if codec in PYAV_ANY_SIZE or size_wh[0] * size_wh[1] >= PYAV_MIN_PIXELS:
-        return "pyav"
-    return "opencv"
+def choose_backend(size_wh: tuple[int, int]) -> str:
+    """The faster decoder for a file whose frames are ``size_wh``, as measured: PyAV from 720p up, OpenCV below
+    (H.264, MPEG-4 Part 2 and the other codecs alike)."""
+    return "pyav" if size_wh[0] * size_wh[1] >= PYAV_MIN_PIXELS else "opencv"
 
 
 class _OpenCVReader:
@@ -77,7 +71,12 @@ class _OpenCVReader:
         ok, img = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok or img is None:
             return None
-        return Decoded(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if self.gray else img, fallback_pts_ms)
+        # the frame's own timestamp from the stream's start, as PyAV's (a variable frame rate's too); 0 where the
+        # stream has none, where the frame's place at the nominal rate stands in
+        pts_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        if pts_ms <= 0.0:
+            pts_ms = fallback_pts_ms
+        return Decoded(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if self.gray else img, pts_ms)
 
     def seek(self, index: int) -> int:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, index))
@@ -89,8 +88,8 @@ class _OpenCVReader:
 
 class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
     """A video file, every frame in order, decoded by ``backend`` (auto, pyav or opencv) with
-    ``decode_threads`` FFmpeg threads (0 = all cores). ``pts_ms`` is each frame's own timestamp with PyAV, its
-    place at the file's fps with OpenCV.
+    ``decode_threads`` FFmpeg threads (0 = all cores). ``pts_ms`` is each frame's own timestamp from the
+    stream's start with either decoder (its place at the file's fps where the stream has none).
 
     With PyAV, a packet that does not decode (garbage in the middle of the file) is skipped and decoding goes
     on after it, as FFmpeg's own tools do: at the end ``damaged_packets`` and ``frames_lost`` say what it cost,
@@ -141,7 +140,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
         if first is None:
             reader.release()
             raise unreadable
-        backend = self.backend if self.backend != "auto" else choose_backend(reader.codec, reader.size_wh)
+        backend = self.backend if self.backend != "auto" else choose_backend(reader.size_wh)
         if (self.deliver_gray or self.gray_beside or opencv_tried) and self.backend == "auto":
             # the luma plane saves the colour conversion: faster than either BGR decode; or OpenCV failed already
             backend = "pyav"
@@ -161,13 +160,13 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
 
     def _opencv_by_index(self) -> bool:
         """Whether OpenCV is the faster decoder for this file as its MP4 index tells (``choose_backend`` from
-        the index's codec and size, ``video_track``): then PyAV is neither imported nor opened to probe it.
+        the size of its video track, ``video_track``): then PyAV is neither imported nor opened to probe it.
         False for any other kind of file: PyAV probes it."""
         track = video_track(self.path)
         if track is None:
             return False
-        entry, width, height = track
-        return choose_backend(MP4_CODECS.get(entry, entry), (width, height)) == "opencv"
+        _entry, width, height = track
+        return choose_backend((width, height)) == "opencv"
 
     def _open_opencv(self) -> Decoded | None:
         """Open the file with OpenCV and read its first frame (None, and nothing kept open, when that fails);
@@ -200,7 +199,8 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
 
     def _switch_to_pyav(self) -> None:
         """Go on with PyAV from the next frame (``gray_beside`` was asked of a file OpenCV decodes: only PyAV
-        has the luma plane); both decode the same BGR pixels. Left on OpenCV when that fails."""
+        has the luma plane; or OpenCV stopped at damage); both decode the same BGR pixels. Left on OpenCV when
+        that fails."""
         from vidcv.media.decode import DECODE_ERRORS
 
         try:
@@ -237,9 +237,11 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
                 log.debug("%s: decoding stopped at frame %d: %s", self.path, self._index, exc)
                 decoded, failed = None, True
             if decoded is None:
+                if self._pyav_in_use() is None and (failed or self._short_of_count()) and self._resume_with_pyav():
+                    return self.read()
                 self._end(failed)
                 return None
-        pts_ms = decoded.pts_ms if self.decoder == "pyav" else fallback_ms
+        pts_ms = decoded.pts_ms
         self._last_pts_ms = pts_ms
         frame = self._frame(decoded.image, pts_ms)
         if decoded.luma is not None and self.gray_beside:
@@ -259,6 +261,20 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
 
         return DECODE_ERRORS
 
+    def _short_of_count(self) -> bool:
+        """Whether the frames read so far fall clearly short of the header's count (container counts can be
+        estimates: only a clear shortfall means a damaged or truncated file)."""
+        expected = self.frame_count
+        return expected is not None and expected > 0 and expected - self._index > max(2, expected // 100)
+
+    def _resume_with_pyav(self) -> bool:
+        """OpenCV stopped short of the end (damage in the middle stops it for good): go on with PyAV from the
+        next frame, which skips damaged packets and decodes what follows, as FFmpeg's own tools do. False where
+        PyAV could not take over (then the file ends here, as truncated)."""
+        log.debug("%s: OpenCV stopped at frame %d; PyAV goes on from there", self.path, self._index)
+        self._switch_to_pyav()
+        return self.decoder == "pyav"
+
     def _end(self, failed: bool = False) -> None:
         """The file ended (``failed``: decoding raised): ENDED, or FAILED and ``TruncatedVideoError`` when
         frames are missing at the end."""
@@ -272,8 +288,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             # no count in the header, or frames lost to damage: the time reached against the container's
             # duration (a variable frame rate makes duration x fps no count)
             self._end_by_time(reader)
-        elif expected and expected - read > max(2, expected // 100):
-            # Container frame counts can be estimates; only a clear shortfall means a damaged file.
+        elif self._short_of_count():
             message = (
                 f"{self.path} ended after frame {read - 1} although its header announces {expected} frames: "
                 f"the file looks truncated or damaged; the {read} good frames were processed and kept"
