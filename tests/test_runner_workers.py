@@ -49,6 +49,27 @@ def test_heavy_stages_go_in_parallel_light_ones_one_at_a_time(video_file, monkey
     assert runner.choose_processing(read_s=0.0004, stages_s=0.0003, single_s=0.0003, cpu_s=0.0015) == Processing(1, 1)
 
 
+def test_a_timed_run_of_frames_in_parallel_decides_over_the_estimate(video_file, monkeypatch):
+    """The probe times a run of frames in parallel: that, against a run one at a time, decides, whatever the
+    estimate from the CPU time (which varies from run to run) would have said."""
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    runner = Runner(FileSource(video_file), edges(), workers=None)
+    # the estimate alone: one at a time (the process's CPU time a frame bounds two cores' gain)
+    costs = {"read_s": 0.0003, "stages_s": 0.0022, "single_s": 0.0029, "cpu_s": 0.0058}
+    assert runner.choose_processing(**costs) == Processing(1, None)
+    assert runner.choose_processing(**costs, one_s=0.0041, parallel_s=0.0019) == Processing(2, 1)
+    assert runner.choose_processing(**costs, one_s=0.0020, parallel_s=0.0019) == Processing(1, None)
+
+
+def test_a_clip_that_ends_during_the_parallel_run_of_the_probe_keeps_every_frame(make_video, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("vidcv.runner._light", lambda *costs: False)  # the probe times a run in parallel
+    frames = PROBE_WARMUP + 3 * PROBE_FRAMES - 3
+    runner, got = run_collect(FileSource(make_video(frames=frames)), edges(), workers=None)
+    assert runner.processing is None
+    assert [f.index for f in got] == list(range(frames))
+
+
 def test_on_one_core_frames_go_one_at_a_time(video_file, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     runner = Runner(FileSource(video_file), edges(), workers=None)
@@ -80,7 +101,7 @@ def test_an_explicit_worker_count_is_kept(video_file):
 
 def test_switching_to_parallel_after_the_probe_keeps_every_frame_in_order_and_the_same_pixels(video_file, monkeypatch):
     _, one = run_collect(FileSource(video_file), edges(), workers=1)
-    monkeypatch.setattr(Runner, "choose_processing", lambda self, *costs: Processing(2, 1))
+    monkeypatch.setattr(Runner, "choose_processing", lambda self, *costs, **timed: Processing(2, 1))
     pipeline = edges()
     threads = set()
     original = pipeline.process
@@ -105,13 +126,14 @@ def test_a_clip_shorter_than_the_probe_is_processed_one_at_a_time(make_video):
     assert [f.index for f in got] == list(range(frames))
 
 
+@pytest.mark.parametrize("light", [False, True])
 def test_the_choice_comes_from_the_first_frames_costs_and_one_at_a_time_with_opencv_single_threaded(
-    video_file, monkeypatch
+    video_file, monkeypatch, light
 ):
     seen = []
 
-    def record(self, read_s, stages_s, single_s, cpu_s):
-        seen.append((read_s, stages_s, single_s, cpu_s))
+    def record(self, read_s, stages_s, single_s, cpu_s, one_s=None, parallel_s=None):
+        seen.append((read_s, stages_s, single_s, cpu_s, one_s, parallel_s))
         return Processing(1, 1)
 
     monkeypatch.setattr(Runner, "choose_processing", record)
@@ -124,13 +146,17 @@ def test_the_choice_comes_from_the_first_frames_costs_and_one_at_a_time_with_ope
         return original(frame, on_error)
 
     pipeline.process = spy
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("vidcv.runner._light", lambda *costs: light)
     before = cv2.getNumThreads()
     runner, got = run_collect(FileSource(video_file), pipeline, workers=None)
     assert [f.index for f in got] == list(range(60)) and runner.processing == Processing(1, 1)
-    assert len(seen) == 1 and all(t > 0 for t in seen[0])
+    assert len(seen) == 1 and all(t > 0 for t in seen[0][:5])  # the costs, and the run one at a time timed
+    # a run of frames in parallel is timed too, unless the stages are light (decoding sets both runs' pace)
+    assert (seen[0][5] is None) if light else seen[0][5] > 0
     probe = PROBE_WARMUP + 2 * PROBE_FRAMES
     assert threads[probe - PROBE_FRAMES : probe] == [1] * PROBE_FRAMES  # the probe's single-threaded half
-    assert threads[probe:] == [1] * (60 - probe)  # the rest as chosen
+    assert threads[probe:] == [1] * (60 - probe)  # its run in parallel (single-threaded), the rest as chosen
     assert cv2.getNumThreads() == before  # OpenCV's threads as they were after the run
 
 

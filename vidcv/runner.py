@@ -9,6 +9,7 @@ second, and the end of the run.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -417,30 +418,43 @@ class Runner:
         ``workers=None``, a file, and a pipeline not edited while it runs."""
         return self.workers is None and not self.source.live and not self.editable
 
-    def choose_processing(self, read_s: float, stages_s: float, single_s: float, cpu_s: float) -> Processing:
+    def choose_processing(
+        self,
+        read_s: float,
+        stages_s: float,
+        single_s: float,
+        cpu_s: float,
+        *,
+        one_s: float | None = None,
+        parallel_s: float | None = None,
+    ) -> Processing:
         """How frames go through the stages, from what one frame costs: ``read_s`` the source thread's read
         (decoding, or waiting for FFmpeg's decoding threads, and the conversion), ``stages_s`` the stages with
         OpenCV's own threads, ``single_s`` with OpenCV single-threaded, ``cpu_s`` the whole process's CPU time
-        meanwhile (FFmpeg's threads included).
+        meanwhile (FFmpeg's threads included); ``one_s`` and ``parallel_s``, where the probe timed them, the
+        wall time a frame of a run of frames one at a time with OpenCV's threads and of one in parallel.
 
         - Frames in parallel (``frame_workers()``, where the pipeline allows it), each worker's OpenCV
-          single-threaded, where that is expected to take ``PARALLEL_GAIN`` times less time a frame than one
-          frame at a time with OpenCV's threads: the slower of the read and the stages, against the slowest of
-          the read, a worker's share of the single-threaded stages and the cores' share of the CPU time. Heavy
-          stages that OpenCV's threads split up badly (Canny on texture) gain most.
+          single-threaded, where that takes ``PARALLEL_GAIN`` times less time a frame than one frame at a time
+          with OpenCV's threads: as timed (``one_s`` against ``parallel_s``; the probe times no frames in
+          parallel where the stages are light), or else as expected, the slower
+          of the read and the stages against the slowest of the read, a worker's share of the single-threaded
+          stages and the cores' share of the CPU time. Heavy stages that OpenCV's threads split up badly (Canny
+          on texture) gain most.
         - Stages that take well under the CPU time of decoding single-threaded (``LIGHT_STAGES``): one frame at
           a time with OpenCV single-threaded, so that its threads leave the cores to the decoder, the
           bottleneck.
         - Between the two: one frame at a time with OpenCV's threads, which keep the stages level with
           decoding."""
         if (workers := self.frame_workers()) > 1:
-            one_at_a_time = max(read_s, stages_s)
-            in_parallel = max(read_s, single_s / workers, cpu_s / (os.cpu_count() or 1))
+            if one_s is not None and parallel_s is not None:
+                one_at_a_time, in_parallel = one_s, parallel_s
+            else:
+                one_at_a_time = max(read_s, stages_s)
+                in_parallel = max(read_s, single_s / workers, cpu_s / (os.cpu_count() or 1))
             if one_at_a_time > PARALLEL_GAIN * in_parallel:
                 return Processing(workers, 1)
-        if single_s < LIGHT_STAGES * max(read_s, cpu_s - single_s):
-            return Processing(1, 1)
-        return Processing(1, None)
+        return Processing(1, 1) if _light(read_s, single_s, cpu_s) else Processing(1, None)
 
     def frame_batch(self) -> int:
         """How many frames of a file the processing thread gathers for one ``Pipeline.process_batch`` call:
@@ -488,15 +502,17 @@ class Runner:
 
     def _process_probe(self) -> Processing | None:
         """The first frames one at a time, timed: ``PROBE_WARMUP`` frames untimed (first calls), then
-        ``PROBE_FRAMES`` with OpenCV's threads as they are and as many single-threaded; then the choice
-        (``choose_processing``, returned and kept in ``processing``) from what a frame cost (``_cost``; the
-        reads' from the same frames, the one decoded on opening left out with the warm-up). None when the frames
-        ended or the run stopped before."""
+        ``PROBE_FRAMES`` with OpenCV's threads as they are and as many single-threaded, and, where frames may go
+        in parallel (``frame_workers``), as many in parallel; then the choice (``choose_processing``, returned
+        and kept in ``processing``) from what a frame cost (``_cost``; the reads' from the same frames, the one
+        decoded on opening left out with the warm-up) and how long each run of frames took. None when the
+        frames ended or the run stopped before."""
         frames = self._frames_to_process()
         timed: dict[int | None, list[tuple[float, float]]] = {None: [], 1: []}
-        cpu_s = 0.0
+        cpu_s = one_s = 0.0
         for threads, count in ((None, PROBE_WARMUP), (None, PROBE_FRAMES), (1, PROBE_FRAMES)):
             cpu_s = time.process_time()  # the last half's: the whole process's CPU time while single-threaded
+            run_from = time.perf_counter()
             with opencv_threads(threads):
                 for _ in range(count):
                     item = next(frames, None)
@@ -508,21 +524,39 @@ class Runner:
                     self.frames_processed += 1
                     if not self._out.put(frame, self._stop):
                         return None
+            if threads is None and count == PROBE_FRAMES:  # the wall time of frames one at a time, OpenCV's threads on
+                one_s = (time.perf_counter() - run_from) / PROBE_FRAMES
         cpu_s = (time.process_time() - cpu_s) / PROBE_FRAMES
+        # Frames in parallel, timed rather than estimated: the estimate's CPU time varies from run to run (OpenCV's
+        # pool keeps spinning after its calls), and with it the choice for heavy stages.
         # every frame processed was read before: at least as many reads timed as frames
         read_s = _cost(self._reads_timed[PROBE_WARMUP : PROBE_WARMUP + 2 * PROBE_FRAMES])
         stages_s = _cost([(wall, 0.0) for wall, _ in timed[None][PROBE_WARMUP:]])  # CPU: OpenCV's threads too
         single_s = _cost(timed[1])
-        self.processing = processing = self.choose_processing(read_s, stages_s, single_s, cpu_s)
+        # Frames in parallel, timed rather than estimated, unless the stages are light (decoding sets the pace
+        # of both runs then, and their times differ by chance): the estimate's CPU time varies from run to run,
+        # and with it the choice for heavy stages.
+        parallel_s: float | None = None
+        if (workers := self.frame_workers()) > 1 and not _light(read_s, single_s, cpu_s):
+            before, parallel_from = self.frames_processed, time.perf_counter()
+            self._process_parallel(workers, itertools.islice(frames, PROBE_FRAMES))
+            if self.frames_processed - before < PROBE_FRAMES or self._stop.is_set():
+                return None  # the frames ended (or the run stopped) meanwhile: nothing left to choose for
+            parallel_s = (time.perf_counter() - parallel_from) / PROBE_FRAMES
+        self.processing = processing = self.choose_processing(
+            read_s, stages_s, single_s, cpu_s, one_s=one_s, parallel_s=parallel_s
+        )
         log.info(
             "%s: %s (a frame: the read %.2f ms, the stages %.2f ms, %.2f ms with OpenCV single-threaded; %.2f ms "
-            "of CPU time in all)",
+            "of CPU time in all; a run of frames %.2f ms a frame one at a time%s)",
             self.source.label,
             processing.describe(),
             read_s * 1000,
             stages_s * 1000,
             single_s * 1000,
             cpu_s * 1000,
+            one_s * 1000,
+            "" if parallel_s is None else f", {parallel_s * 1000:.2f} ms in parallel",
         )
         return processing
 
@@ -553,11 +587,13 @@ class Runner:
             if ended:
                 return
 
-    def _process_parallel(self, workers: int) -> None:
-        """``workers`` threads each take the next frame read and process it; a reorder buffer hands frames
-        to the sink thread in the order read, so sinks see them in order. OpenCV's own threads are set to
-        one meanwhile: frames in parallel use the cores better than one frame's operations split up."""
-        frames = self._frames_to_process()
+    def _process_parallel(self, workers: int, frames: Iterator[Frame] | None = None) -> None:
+        """``workers`` threads each take the next frame read (of ``frames``, by default every frame still to
+        process) and process it; a reorder buffer hands frames to the sink thread in the order read, so sinks
+        see them in order. OpenCV's own threads are set to one meanwhile: frames in parallel use the cores
+        better than one frame's operations split up."""
+        if frames is None:
+            frames = self._frames_to_process()
         take, ready = threading.Lock(), threading.Condition()
         done: dict[int, Frame] = {}
         counters = {"taken": 0, "next": 0}
@@ -742,6 +778,11 @@ def auto_workers() -> int:
     writing threads' two, and at least two where there are two cores."""
     cores = os.cpu_count() or 1
     return 1 if cores < 2 else max(2, cores - 2)
+
+
+def _light(read_s: float, single_s: float, cpu_s: float) -> bool:
+    """Stages that take well under the CPU time of decoding, single-threaded (``LIGHT_STAGES``)."""
+    return single_s < LIGHT_STAGES * max(read_s, cpu_s - single_s)
 
 
 def _cost(timed: list[tuple[float, float]]) -> float:
