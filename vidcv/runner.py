@@ -527,8 +527,6 @@ class Runner:
             if threads is None and count == PROBE_FRAMES:  # the wall time of frames one at a time, OpenCV's threads on
                 one_s = (time.perf_counter() - run_from) / PROBE_FRAMES
         cpu_s = (time.process_time() - cpu_s) / PROBE_FRAMES
-        # Frames in parallel, timed rather than estimated: the estimate's CPU time varies from run to run (OpenCV's
-        # pool keeps spinning after its calls), and with it the choice for heavy stages.
         # every frame processed was read before: at least as many reads timed as frames
         read_s = _cost(self._reads_timed[PROBE_WARMUP : PROBE_WARMUP + 2 * PROBE_FRAMES])
         stages_s = _cost([(wall, 0.0) for wall, _ in timed[None][PROBE_WARMUP:]])  # CPU: OpenCV's threads too
