@@ -140,8 +140,10 @@ def video_track(path: str) -> tuple[str, int, int] | None:
         data = _index(path, MAX_INDEX_BYTES)
     except OSError:
         return None
-    moov = _box_path(data, (0, len(data)), ("moov",)) if data is not None else None
-    if data is None or moov is None:
+    if data is None:
+        return None
+    moov = _box_path(data, (0, len(data)), ("moov",))
+    if moov is None:
         return None
     for kind, start, end in _children(data, *moov):
         if kind != "trak":

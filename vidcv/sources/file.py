@@ -131,7 +131,6 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             opencv_tried = True
         from vidcv.media.decode import DECODE_ERRORS
 
-        reader: VideoReader | _OpenCVReader
         try:
             reader = self._pyav_reader()
             first = reader.read()
@@ -148,7 +147,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
         if backend == "opencv":
             opencv_first = self._open_opencv()  # the capture in use from here on, where it reads
             if opencv_first is None:
-                self._cap, backend = reader, "pyav"  # OpenCV's FFmpeg cannot read it: PyAV goes on
+                backend = "pyav"  # OpenCV's FFmpeg cannot read it: PyAV (still the reader) goes on
             else:
                 reader.release()
                 first = opencv_first
