@@ -149,6 +149,35 @@ def test_the_faster_decoder_is_chosen_by_frame_size(tmp_path):
         assert c.decoder == "pyav"
 
 
+@pytest.mark.parametrize("cores, small, large", [(1, 1, 1), (2, 1, 3), (4, 3, 3), (16, 8, 8)])
+def test_frames_below_720p_decode_with_one_ffmpeg_thread_on_two_cores(monkeypatch, cores, small, large):
+    from vidcv.sources.file import default_decode_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert default_decode_threads((640, 360)) == default_decode_threads((1279, 719)) == small
+    assert default_decode_threads((1280, 720)) == default_decode_threads((1920, 1080)) == large
+    assert default_decode_threads(None) == large  # the size not known yet: as for large frames
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".avi"])  # the size from the MP4 index, or from PyAV's probe
+def test_a_small_file_opencv_decodes_opens_with_the_threads_for_its_size(tmp_path, monkeypatch, ext):
+    from vidcv.sources import file as file_mod
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    threads = []
+    real_init = file_mod._OpenCVReader.__init__
+    monkeypatch.setattr(
+        file_mod._OpenCVReader, "__init__", lambda self, path, n: threads.append(n) or real_init(self, path, n)
+    )
+    path = write_video(str(tmp_path / f"small{ext}"), 4)
+    with FileSource(path) as src:
+        assert src.decoder == "opencv"
+        assert [decode_index(f.image) for f in src] == list(range(4))
+    with FileSource(path, decode_threads=2) as asked:  # threads asked (a batch worker's share) are kept
+        assert asked.decoder == "opencv"
+    assert threads == [1, 2]
+
+
 def test_an_mp4_index_names_its_video_track_without_decoding(tmp_path):
     from vidcv.media.mp4 import video_track
 

@@ -37,23 +37,36 @@ OPENCV_DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, Valu
 #: packets in a row that fail to decode after which a file counts as damaged from there on (truncated): fewer
 #: are skipped, and decoding goes on after them
 DAMAGED_RUN_LIMIT = 300
+#: up to this many cores, a file below 720p decodes with one FFmpeg thread (``default_decode_threads``)
+SMALL_FRAME_SINGLE_THREAD_CORES = 2
 
 
-def default_decode_threads() -> int:
-    """FFmpeg threads for one file: half the cores, and three where there are two to four (one where there is
-    one). The runner already decodes in a thread of its own, beside the processing thread; FFmpeg's frame
-    threads on every core on top of that oversubscribe a larger machine. On two cores, three frame threads
-    keep one more frame in flight than two while the source thread converts the last one to BGR and hands it
-    on: decoding, the bottleneck of light stages, runs with fewer gaps, and heavy stages lose nothing
-    (bench/bench_pipeline.py; the README has the figures)."""
+def default_decode_threads(size_wh: tuple[int, int] | None = None) -> int:
+    """FFmpeg threads for one file whose frames are ``size_wh`` (None: not known yet): half the cores, and three
+    where there are two to four (one where there is one); and one on two cores for frames below 720p (where
+    OpenCV decodes). The runner already decodes in a thread of its own, beside the processing thread; FFmpeg's
+    frame threads on every core on top of that oversubscribe a larger machine. On two cores, three frame
+    threads keep one more frame in flight than two while the source thread converts the last one to BGR and
+    hands it on: decoding, the bottleneck of light stages, runs with fewer gaps, and heavy stages lose nothing.
+    Below 720p a frame decodes so quickly that frame threads cost more CPU time in handing frames between
+    them than they save (a fifth of the decoding's CPU time on two cores): one thread reads faster, and leaves
+    the other core to the stages (bench/bench_pipeline.py and bench/bench_decode.py; the README has the
+    figures)."""
     cores = os.cpu_count() or 2
-    return 1 if cores <= 1 else max(3, cores // 2)
+    if cores <= 1 or (cores <= SMALL_FRAME_SINGLE_THREAD_CORES and size_wh is not None and _small(size_wh)):
+        return 1
+    return max(3, cores // 2)
+
+
+def _small(size_wh: tuple[int, int]) -> bool:
+    """Frames below 720p (fewer pixels than ``PYAV_MIN_PIXELS``)."""
+    return size_wh[0] * size_wh[1] < PYAV_MIN_PIXELS
 
 
 def choose_backend(size_wh: tuple[int, int]) -> str:
     """The faster decoder for a file whose frames are ``size_wh``, as measured: PyAV from 720p up, OpenCV below
     (H.264, MPEG-4 Part 2 and the other codecs alike)."""
-    return "pyav" if size_wh[0] * size_wh[1] >= PYAV_MIN_PIXELS else "opencv"
+    return "opencv" if _small(size_wh) else "pyav"
 
 
 class _OpenCVReader:
@@ -88,7 +101,8 @@ class _OpenCVReader:
 
 class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
     """A video file, every frame in order, decoded by ``backend`` (auto, pyav or opencv) with
-    ``decode_threads`` FFmpeg threads (0 = all cores). ``pts_ms`` is each frame's own timestamp from the
+    ``decode_threads`` FFmpeg threads (0 = all cores; None: ``default_decode_threads`` for its frame size, as
+    ``threads_for`` says). ``pts_ms`` is each frame's own timestamp from the
     stream's start with either decoder (its place at the file's fps where the stream has none).
 
     With PyAV, a packet that does not decode (garbage in the middle of the file) is skipped and decoding goes
@@ -105,7 +119,8 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             raise SourceError(f"unknown decoder '{backend}'; use one of {', '.join(BACKENDS)}")
         super().__init__(path)
         self.path = path
-        self.decode_threads = default_decode_threads() if decode_threads is None else decode_threads
+        #: FFmpeg threads asked; None: ``default_decode_threads`` for the file's frame size, once it is known
+        self.decode_threads = decode_threads
         self.backend = backend
         self.decoder: str | None = None  #: the decoder in use once open: pyav or opencv
         self._first: Decoded | None = None
@@ -123,8 +138,9 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             "(is it a video file, and complete? try re-encoding it with ffmpeg)"
         )
         opencv_tried = False  # and failed: OpenCV's FFmpeg cannot read the file, PyAV decodes it
-        if self.backend == "auto" and not (self.deliver_gray or self.gray_beside) and self._opencv_by_index():
-            first = self._open_opencv()
+        by_index = None if self.deliver_gray or self.gray_beside or self.backend != "auto" else self._opencv_by_index()
+        if by_index is not None:
+            first = self._open_opencv(by_index)
             if first is not None:
                 self._opened(first, "opencv")
                 return
@@ -145,7 +161,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             backend = "pyav"
         self._cap = reader  # released by CaptureSource on close
         if backend == "opencv":
-            opencv_first = self._open_opencv()  # the capture in use from here on, where it reads
+            opencv_first = self._open_opencv(reader.size_wh)  # the capture in use from here on, where it reads
             if opencv_first is None:
                 backend = "pyav"  # OpenCV's FFmpeg cannot read it: PyAV (still the reader) goes on
             else:
@@ -157,20 +173,25 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             self.fps, self.frame_count = reader.fps or self.fps, self.frame_count or reader.frame_count
         self._opened(first, backend)
 
-    def _opencv_by_index(self) -> bool:
-        """Whether OpenCV is the faster decoder for this file as its MP4 index tells (``choose_backend`` from
-        the size of its video track, ``video_track``): then PyAV is neither imported nor opened to probe it.
-        False for any other kind of file: PyAV probes it."""
+    def _opencv_by_index(self) -> tuple[int, int] | None:
+        """The frame size where OpenCV is the faster decoder for this file as its MP4 index tells
+        (``choose_backend`` from the size of its video track, ``video_track``): then PyAV is neither imported
+        nor opened to probe it. None for any other file: PyAV probes it."""
         track = video_track(self.path)
         if track is None:
-            return False
+            return None
         _entry, width, height = track
-        return choose_backend((width, height)) == "opencv"
+        return (width, height) if choose_backend((width, height)) == "opencv" else None
 
-    def _open_opencv(self) -> Decoded | None:
-        """Open the file with OpenCV and read its first frame (None, and nothing kept open, when that fails);
-        the capture becomes the reader, its fps and frame count the source's."""
-        reader = _OpenCVReader(self.path, self.decode_threads)
+    def threads_for(self, size_wh: tuple[int, int] | None) -> int:
+        """The FFmpeg threads to decode frames of ``size_wh`` with (None: not known yet): those asked, or
+        ``default_decode_threads``."""
+        return default_decode_threads(size_wh) if self.decode_threads is None else self.decode_threads
+
+    def _open_opencv(self, size_wh: tuple[int, int]) -> Decoded | None:
+        """Open the file, whose frames are ``size_wh``, with OpenCV and read its first frame (None, and nothing
+        kept open, when that fails); the capture becomes the reader, its fps and frame count the source's."""
+        reader = _OpenCVReader(self.path, self.threads_for(size_wh))
         reader.gray = self.deliver_gray
         first = reader.read()
         if first is None:
@@ -191,7 +212,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
     def _pyav_reader(self) -> VideoReader:
         from vidcv.media.decode import VideoReader
 
-        reader = VideoReader(self.path, self.decode_threads, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
+        reader = VideoReader(self.path, self.threads_for(None), skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
         reader.gray = self.deliver_gray
         reader.luma_beside = self.gray_beside
         return reader
