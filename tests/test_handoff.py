@@ -37,3 +37,36 @@ def test_put_gives_up_when_stopped_while_full():
     h.put("a")
     stop.set()
     assert h.put("b", stop) is False and len(h) == 1
+
+
+def test_a_fifo_cleared_gives_back_its_room_and_keeps_its_end():
+    h = Handoff(capacity=3)
+    for i in range(3):
+        assert h.put(i)
+    assert len(h) == 3 and h.clear() == 3 and len(h) == 0
+    for i in range(3):  # every place free again: none of these puts waits
+        assert h.put(10 + i)
+    h.close()
+    assert h.clear() == 3 and len(h) == 0
+    assert h.get(0) is END and h.get(0) is END  # the end stays after a clear, for every later get
+
+
+def test_a_fifo_get_times_out_and_ends_after_draining():
+    h = Handoff(capacity=2)
+    assert h.get(0) is TIMEOUT and h.get(0.01) is TIMEOUT
+    h.put("a")
+    h.close()
+    h.close()  # twice: one end
+    assert h.get(0) == "a" and h.get(0) is END and h.get(None) is END
+
+
+def test_a_producer_waiting_for_room_goes_on_once_a_frame_is_taken():
+    h = Handoff(capacity=1)
+    h.put("a")
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: h.put("b") and done.set())
+    thread.start()
+    assert not done.wait(0.2)  # full: the put waits
+    assert h.get(1.0) == "a"
+    assert done.wait(2.0) and h.get(1.0) == "b"
+    thread.join(2)
