@@ -49,9 +49,8 @@ def default_decode_threads(size_wh: tuple[int, int] | None = None) -> int:
     threads keep one more frame in flight than two while the source thread converts the last one to BGR and
     hands it on: decoding, the bottleneck of light stages, runs with fewer gaps, and heavy stages lose nothing.
     Below 720p a frame decodes so quickly that frame threads cost more CPU time in handing frames between
-    them than they save (a fifth of the decoding's CPU time on two cores): one thread reads faster, and leaves
-    the other core to the stages (bench/bench_pipeline.py and bench/bench_decode.py; the README has the
-    figures)."""
+    them than they save: on two cores one thread reads faster, and leaves the other core to the stages
+    (bench/bench_pipeline.py; docs/benchmarks.md has the figures)."""
     cores = os.cpu_count() or 2
     if cores <= 1 or (cores <= SMALL_FRAME_SINGLE_THREAD_CORES and size_wh is not None and _small(size_wh)):
         return 1
