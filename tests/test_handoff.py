@@ -1,10 +1,10 @@
 import threading
 
-from vidcv.handoff import END, TIMEOUT, Handoff
+from vidcv.handoff import END, TIMEOUT, BoundedFifo, NewestWins
 
 
 def test_newest_wins_replaces_and_counts():
-    h = Handoff(newest_wins=True)
+    h = NewestWins()
     for i in range(5):
         assert h.put(i)
     assert h.dropped == 4 and h.get(0) == 4 and h.get(0) is TIMEOUT
@@ -14,7 +14,7 @@ def test_newest_wins_replaces_and_counts():
 
 
 def test_bounded_fifo_blocks_until_taken_and_keeps_order():
-    h = Handoff(capacity=2)
+    h = BoundedFifo(capacity=2)
     got = []
 
     def consumer():
@@ -32,7 +32,7 @@ def test_bounded_fifo_blocks_until_taken_and_keeps_order():
 
 
 def test_put_gives_up_when_stopped_while_full():
-    h = Handoff(capacity=1)
+    h = BoundedFifo(capacity=1)
     stop = threading.Event()
     h.put("a")
     stop.set()
@@ -40,7 +40,7 @@ def test_put_gives_up_when_stopped_while_full():
 
 
 def test_a_fifo_cleared_gives_back_its_room_and_keeps_its_end():
-    h = Handoff(capacity=3)
+    h = BoundedFifo(capacity=3)
     for i in range(3):
         assert h.put(i)
     assert len(h) == 3 and h.clear() == 3 and len(h) == 0
@@ -52,7 +52,7 @@ def test_a_fifo_cleared_gives_back_its_room_and_keeps_its_end():
 
 
 def test_a_fifo_get_times_out_and_ends_after_draining():
-    h = Handoff(capacity=2)
+    h = BoundedFifo(capacity=2)
     assert h.get(0) is TIMEOUT and h.get(0.01) is TIMEOUT
     h.put("a")
     h.close()
@@ -61,7 +61,7 @@ def test_a_fifo_get_times_out_and_ends_after_draining():
 
 
 def test_a_producer_waiting_for_room_goes_on_once_a_frame_is_taken():
-    h = Handoff(capacity=1)
+    h = BoundedFifo(capacity=1)
     h.put("a")
     done = threading.Event()
     thread = threading.Thread(target=lambda: h.put("b") and done.set())

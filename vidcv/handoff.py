@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from typing import Any
 
@@ -14,42 +15,91 @@ _CLOSED = object()  #: the FIFO's last item once closed: put back for every late
 _STOP_POLL_S = 0.05
 
 
-class Handoff:
-    """One producer, one consumer.
+class Handoff(ABC):
+    """One producer, one consumer. ``close`` lets the consumer drain, then END; ``dropped`` counts the items
+    replaced before they were taken (``NewestWins``)."""
 
-    ``newest_wins``: holds one item; a new item replaces an untaken one, which is counted in
-    ``dropped`` (live sources never fall behind). Otherwise a FIFO of ``capacity`` whose ``put`` blocks
-    while full (files lose nothing and keep their order). ``close`` lets the consumer drain, then END.
+    dropped = 0
 
-    The FIFO is two of the interpreter's C queues (``queue.SimpleQueue``), the items and a token for each free
-    place, instead of a condition variable: a frame handed over wakes the waiting thread once, where a
-    condition wakes it and then makes it wait again for the lock its producer still holds, on every frame.
-    """
+    @abstractmethod
+    def put(self, item: Any, stop: threading.Event | None = None) -> bool:
+        """Hand over ``item``; False if ``stop`` was set while waiting for room (item not taken)."""
 
-    def __init__(self, capacity: int = 4, newest_wins: bool = False) -> None:
-        self.capacity = 1 if newest_wins else max(1, capacity)
-        self.newest_wins = newest_wins
+    @abstractmethod
+    def get(self, timeout: float | None = None) -> Any:
+        """The next item, END after ``close`` once empty, or TIMEOUT."""
+
+    @abstractmethod
+    def clear(self) -> int:
+        """Drop what is waiting (a seek makes it stale); returns how many items were dropped."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """No more items: the consumer takes what waits, then END."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Items waiting to be taken."""
+
+
+class NewestWins(Handoff):
+    """Holds one item; a new item replaces an untaken one, which is counted in ``dropped`` (live sources never
+    fall behind)."""
+
+    def __init__(self) -> None:
         self.dropped = 0
-        self._closed = False
-        # newest-wins
         self._items: deque[Any] = deque()
+        self._closed = False
         self._cond = threading.Condition()
-        # FIFO
+
+    def put(self, item: Any, stop: threading.Event | None = None) -> bool:
+        with self._cond:
+            if self._items:
+                self._items.clear()
+                self.dropped += 1
+            self._items.append(item)
+            self._cond.notify_all()
+        return True
+
+    def get(self, timeout: float | None = None) -> Any:
+        with self._cond:
+            if not self._items and not self._closed:
+                self._cond.wait(timeout)
+            if self._items:
+                return self._items.popleft()
+            return END if self._closed else TIMEOUT
+
+    def clear(self) -> int:
+        with self._cond:
+            count = len(self._items)
+            self._items.clear()
+            return count
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class BoundedFifo(Handoff):
+    """A FIFO of ``capacity`` whose ``put`` blocks while full (files lose nothing and keep their order).
+
+    Two of the interpreter's C queues (``queue.SimpleQueue``), the items and a token for each free place,
+    instead of a condition variable: a frame handed over wakes the waiting thread once, where a condition wakes
+    it and then makes it wait again for the lock its producer still holds, on every frame."""
+
+    def __init__(self, capacity: int = 4) -> None:
+        self.capacity = max(1, capacity)
+        self._closed = False
         self._fifo: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._room: queue.SimpleQueue[None] = queue.SimpleQueue()
         for _ in range(self.capacity):
             self._room.put(None)
 
     def put(self, item: Any, stop: threading.Event | None = None) -> bool:
-        """Hand over ``item``; False if ``stop`` was set while waiting for room (item not taken)."""
-        if self.newest_wins:
-            with self._cond:
-                if self._items:
-                    self._items.clear()
-                    self.dropped += 1
-                self._items.append(item)
-                self._cond.notify_all()
-            return True
         while True:
             try:
                 self._room.get(timeout=_STOP_POLL_S)
@@ -61,14 +111,6 @@ class Handoff:
         return True
 
     def get(self, timeout: float | None = None) -> Any:
-        """The next item, END after ``close`` once empty, or TIMEOUT."""
-        if self.newest_wins:
-            with self._cond:
-                if not self._items and not self._closed:
-                    self._cond.wait(timeout)
-                if self._items:
-                    return self._items.popleft()
-                return END if self._closed else TIMEOUT
         try:
             item = self._fifo.get(timeout=timeout)
         except queue.Empty:
@@ -80,12 +122,6 @@ class Handoff:
         return item
 
     def clear(self) -> int:
-        """Drop what is waiting (a seek makes it stale); returns how many items were dropped."""
-        if self.newest_wins:
-            with self._cond:
-                count = len(self._items)
-                self._items.clear()
-                return count
         count = 0
         while True:
             try:
@@ -99,17 +135,9 @@ class Handoff:
             self._room.put(None)
 
     def close(self) -> None:
-        if self.newest_wins:
-            with self._cond:
-                self._closed = True
-                self._cond.notify_all()
-            return
         if not self._closed:
             self._closed = True
             self._fifo.put(_CLOSED)
 
     def __len__(self) -> int:
-        """Items waiting to be taken."""
-        if self.newest_wins:
-            return len(self._items)
         return max(0, self._fifo.qsize() - self._closed)

@@ -31,7 +31,7 @@ from vidcv.events import (
     StatsUpdated,
 )
 from vidcv.frame import Frame
-from vidcv.handoff import END, TIMEOUT, Handoff
+from vidcv.handoff import END, TIMEOUT, BoundedFifo, Handoff, NewestWins
 from vidcv.pipeline import Pipeline
 from vidcv.sinks.base import Sink
 from vidcv.sources.base import Source
@@ -112,8 +112,8 @@ class Runner:
         self._discarded = 0  #: live frames in flight when max_frames were written (counted as dropped)
         self._enough = threading.Event()  #: a live run wrote max_frames
         live = source.live
-        self._in = Handoff(queue_size, newest_wins=live)
-        self._out = Handoff(2 if live else queue_size)
+        self._in: Handoff = NewestWins() if live else BoundedFifo(queue_size)
+        self._out: Handoff = BoundedFifo(2 if live else queue_size)
         self._stop = threading.Event()
         self._abandon = threading.Event()  #: the sink thread stops waiting for frames still in the pipeline
         self._resume = threading.Event()
