@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -140,6 +141,29 @@ class Frame:
         """Detections in source pixels mapped onto ``image`` (to draw them on the processed frame)."""
         m = None if self.to_source is None else np.linalg.inv(self.to_source)
         return map_detections(dets, m, self.size_wh)
+
+
+class PendingFrame:
+    """A frame read whose image is not made yet: the decoded picture still to convert (``Source.read_deferred``),
+    so that the conversion runs in the thread that processes the frame rather than in the one that reads the
+    next. ``frame()`` makes the ``Frame``, once; until then the frame's number, presentation time and capture
+    time are known, as the source thread needs them."""
+
+    __slots__ = ("_make", "captured_at", "index", "pts_ms")
+
+    def __init__(self, make: Callable[[], np.ndarray], index: int, pts_ms: float) -> None:
+        self._make = make
+        self.index = index
+        self.pts_ms = pts_ms
+        self.captured_at = time.monotonic()
+
+    def stamp_capture(self, at: float) -> None:
+        """As ``Frame.stamp_capture``."""
+        self.captured_at = at
+
+    def frame(self) -> Frame:
+        """The frame, its image made now (by this thread)."""
+        return Frame(self._make(), self.index, self.pts_ms, captured_at=self.captured_at)
 
 
 def map_detections(dets: Detections, m: np.ndarray | None, size_wh: tuple[int, int]) -> Detections:

@@ -30,7 +30,7 @@ from vidcv.events import (
     SourceStateChanged,
     StatsUpdated,
 )
-from vidcv.frame import Frame
+from vidcv.frame import Frame, PendingFrame
 from vidcv.handoff import END, TIMEOUT, BoundedFifo, Handoff, NewestWins
 from vidcv.pipeline import Pipeline
 from vidcv.sinks.base import Sink
@@ -155,6 +155,7 @@ class Runner:
             )
         self.source.deliver_gray = self.decodes_gray()
         self.source.gray_beside = self._luma_beside()
+        self.source.defer_conversion = self.defers_conversion()
         if self.source.deliver_gray:
             log.info(
                 "%s: decoding straight to gray from the luma plane, as the pipeline asks (decode: luma; not "
@@ -202,10 +203,19 @@ class Runner:
         """``luma`` while frames take gray from the luma plane (the opt-in path), else ``bgr``."""
         return "luma" if self.source.deliver_gray or (self.editable and self._luma_frames) else "bgr"
 
-    def _fed(self, frame: Frame) -> Frame:
-        """A frame read, as the pipeline is to take it: in an ``editable`` run, the luma's gray that came beside
-        the colour decode only while the pipeline still asks for it and works on gray (an edit in between
-        takes the colour decode again)."""
+    def defers_conversion(self) -> bool:
+        """Whether the source thread leaves each frame's conversion (to BGR, or to gray on the luma path) to the
+        thread that processes it (``Source.defer_conversion``): for a file, not ``editable``, whose source can.
+        The thread that made the image then reads it from its own core's cache, and the reading thread goes on
+        to the next frame sooner."""
+        return not self.editable and not self.source.live and self.source.can_defer_conversion
+
+    def _fed(self, item: Frame | PendingFrame) -> Frame:
+        """A frame read, as the pipeline is to take it: its image made where the source left that to this thread
+        (``defers_conversion``); in an ``editable`` run, the luma's gray that came beside the colour decode only
+        while the pipeline still asks for it and works on gray (an edit in between takes the colour decode
+        again)."""
+        frame = item.frame() if isinstance(item, PendingFrame) else item
         if not self.editable:
             return frame
         beside = frame.image is not frame.source_image and frame.image.ndim == 2 and frame.source_image.ndim == 3
@@ -351,7 +361,7 @@ class Runner:
                     source.gray_beside = self._luma_beside()  # the pipeline may have changed since the last read
                 timing = len(self._reads_timed) < PROBE_WARMUP + 2 * PROBE_FRAMES
                 started = (time.perf_counter(), time.thread_time()) if timing else (0.0, 0.0)
-                frame = source.read()
+                frame = source.read_deferred()
                 if timing:
                     self._reads_timed.append((time.perf_counter() - started[0], time.thread_time() - started[1]))
                 if frame is None:
@@ -393,14 +403,15 @@ class Runner:
             self._resume.wait(0.05)
         return not self._stop.is_set()
 
-    def _frames_to_process(self) -> Iterator[Frame]:
-        """Frames read, until their end or until stop is set."""
+    def _frames_to_process(self) -> Iterator[Frame | PendingFrame]:
+        """Frames read, until their end or until stop is set, as the source thread handed them: ``_fed`` makes
+        each what the pipeline takes (in the thread that processes it)."""
         while True:
             item = self._in.get(0.1)
             if item is END or self._stop.is_set():
                 return
             if item is not TIMEOUT:
-                yield self._fed(item)
+                yield item
 
     def frame_workers(self) -> int:
         """How many frames are processed at once: ``workers`` for a file (not a live source, which keeps
@@ -495,7 +506,7 @@ class Runner:
     def _process_each(self) -> None:
         """Frames one at a time, in this thread."""
         for item in self._frames_to_process():
-            frame = self.pipeline.process(item, self.events.emit)
+            frame = self.pipeline.process(self._fed(item), self.events.emit)
             self.frames_processed += 1
             if not self._out.put(frame, self._stop):
                 break
@@ -518,8 +529,8 @@ class Runner:
                     item = next(frames, None)
                     if item is None:
                         return None
-                    started = (time.perf_counter(), time.thread_time())
-                    frame = self.pipeline.process(item, self.events.emit)
+                    started = (time.perf_counter(), time.thread_time())  # a deferred conversion counts too
+                    frame = self.pipeline.process(self._fed(item), self.events.emit)
                     timed[threads].append((time.perf_counter() - started[0], time.thread_time() - started[1]))
                     self.frames_processed += 1
                     if not self._out.put(frame, self._stop):
@@ -585,7 +596,7 @@ class Runner:
             if ended:
                 return
 
-    def _process_parallel(self, workers: int, frames: Iterator[Frame] | None = None) -> None:
+    def _process_parallel(self, workers: int, frames: Iterator[Frame | PendingFrame] | None = None) -> None:
         """``workers`` threads each take the next frame read (of ``frames``, by default every frame still to
         process) and process it; a reorder buffer hands frames to the sink thread in the order read, so sinks
         see them in order. OpenCV's own threads are set to one meanwhile: frames in parallel use the cores
@@ -606,7 +617,7 @@ class Runner:
                         counters["taken"] += 1
                     if item is None:
                         return
-                    out = self.pipeline.process(item, self.events.emit)
+                    out = self.pipeline.process(self._fed(item), self.events.emit)
                     with ready:
                         done[seq] = out
                         while counters["next"] in done:  # in order, whoever finished the frame that was due

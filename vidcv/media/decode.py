@@ -10,8 +10,10 @@ a run. The BGR conversion is FFmpeg's swscale with the same settings as OpenCV's
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 
 import av
@@ -20,6 +22,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from vidcv.media.decoded import Decoded as Decoded  # where the sources take it from without PyAV
+from vidcv.media.decoded import Unconverted
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,8 @@ def upright_luma(frame: av.VideoFrame) -> np.ndarray | None:
 class VideoReader:
     """Frames of ``url`` (a path or a stream URL) in presentation order.
 
-    ``threads`` FFmpeg decoding threads (frame and slice threading, 0 = FFmpeg's choice); ``timeout_s``:
+    ``threads`` FFmpeg decoding threads (frame and slice threading, 0 = FFmpeg's choice; or what it says for the
+    coded frame size, as the stream's header tells it, when it is a function); ``timeout_s``:
     ``(open, read)`` seconds, after which a blocked open or read fails with ``av.ExitError`` (None: wait);
     ``skip_damaged`` skips a packet that does not decode (a stream that lost data, garbage in a file) instead
     of raising, counting it in ``damaged_packets``; more than ``max_damaged_run`` failed packets in a row
@@ -119,7 +123,7 @@ class VideoReader:
     def __init__(
         self,
         url: str,
-        threads: int = 0,
+        threads: int | Callable[[tuple[int, int]], int] = 0,
         timeout_s: tuple[float, float] | None = None,
         options: dict[str, str] | None = None,
         skip_damaged: bool = False,
@@ -141,13 +145,14 @@ class VideoReader:
             self._stream = stream = self._container.streams.video[0]
             # frame threads hold back one frame per thread: slices only for a live stream, where age counts
             stream.thread_type = "SLICE" if live else "AUTO"
-            stream.codec_context.thread_count = threads
+            coded_wh = (stream.codec_context.width, stream.codec_context.height)
+            stream.codec_context.thread_count = threads(coded_wh) if callable(threads) else threads
             rate = stream.average_rate or stream.guessed_rate
             self.fps: float | None = float(rate) if rate and 0 < float(rate) < 1000 else None
             self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
             self.start_pts: int = stream.start_time or 0
             self.codec: str = stream.codec_context.name
-            self.size_wh = (stream.codec_context.width, stream.codec_context.height)  #: as coded, unturned
+            self.size_wh = coded_wh  #: as coded, unturned
             duration_us = self._container.duration  # from the container; absent for live streams
             self.duration_ms: float | None = duration_us / 1000.0 if duration_us else None
             self.frame_count: int | None = stream.frames or self._estimated_count()
@@ -156,7 +161,9 @@ class VideoReader:
             self._container.close()
             raise
         self._frames: Iterator[av.VideoFrame] = self._decode()
-        self._reformatter = VideoReformatter()  #: swscale's context for the BGR conversion, kept across frames
+        #: swscale's context for the BGR conversion, kept across frames: one per thread that converts (the
+        #: reading thread, or the threads that convert what ``read_unconverted`` gave)
+        self._reformatters = threading.local()
         self._pts_index: list[int] | None = None
         self._held: av.VideoFrame | None = None  #: a frame read ahead by seek, served next
 
@@ -200,16 +207,41 @@ class VideoReader:
     def read(self, fallback_pts_ms: float = 0.0) -> Decoded | None:
         """The next frame, or None at the end of the video. A frame without a timestamp gets
         ``fallback_pts_ms``. Raises ``DECODE_ERRORS`` when the data is damaged or a read times out."""
+        frame = self._next_frame()
+        if frame is None:
+            return None
+        pts_ms = self._pts_ms(frame, fallback_pts_ms)
+        if self.luma_beside and not self.gray:
+            return Decoded(upright(frame, reformatter=self._reformatter()), pts_ms, upright_luma(frame))
+        return Decoded(self.convert(frame), pts_ms)
+
+    def read_unconverted(self, fallback_pts_ms: float = 0.0) -> Unconverted | None:
+        """``read`` without the conversion to the image (BGR, or gray with ``gray``): the frame is decoded, and
+        its ``convert()`` makes the image ``read`` would give, bit for bit, in the thread that calls it (which
+        leaves the reading thread free for the next frame). ``luma_beside`` is not honoured: use ``read``."""
+        frame = self._next_frame()
+        if frame is None:
+            return None
+        return Unconverted(functools.partial(self.convert, frame), self._pts_ms(frame, fallback_pts_ms))
+
+    def convert(self, frame: av.VideoFrame) -> np.ndarray:
+        """A frame this reader decoded as ``read`` gives its image: BGR (gray from the luma plane with ``gray``),
+        upright. Any thread may call it, several at once."""
+        return upright(frame, self.gray, self._reformatter())
+
+    def _next_frame(self) -> av.VideoFrame | None:
         frame = self._held
         self._held = None
         if frame is None:
             frame = next(self._frames, None)
-            if frame is None:
-                return None
-        pts_ms = self._pts_ms(frame, fallback_pts_ms)
-        if self.luma_beside and not self.gray:
-            return Decoded(upright(frame, reformatter=self._reformatter), pts_ms, upright_luma(frame))
-        return Decoded(upright(frame, self.gray, self._reformatter), pts_ms)
+        return frame
+
+    def _reformatter(self) -> VideoReformatter:
+        """This thread's swscale context (a context is not for two threads at once)."""
+        reformatter: VideoReformatter | None = getattr(self._reformatters, "one", None)
+        if reformatter is None:
+            reformatter = self._reformatters.one = VideoReformatter()
+        return reformatter
 
     def frame_pts(self) -> list[int]:
         """The presentation timestamps of every frame, in order (read once from the packets, no decoding):

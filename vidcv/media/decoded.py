@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -14,3 +15,12 @@ class Decoded(NamedTuple):
     image: np.ndarray
     pts_ms: float
     luma: np.ndarray | None = None
+
+
+class Unconverted(NamedTuple):
+    """One frame decoded but not converted yet (``VideoReader.read_unconverted``): ``convert()`` makes its image
+    (what ``Decoded.image`` would be) in whichever thread calls it, once; the presentation time as in
+    ``Decoded``."""
+
+    convert: Callable[[], np.ndarray]
+    pts_ms: float

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from vidcv.events import SourceState, SourceStateChanged
-from vidcv.frame import Frame
+from vidcv.frame import Frame, PendingFrame
 from vidcv.imageops import to_bgr_uint8
 from vidcv.redact import redact
 
@@ -57,11 +57,16 @@ class Source(ABC):
     #: whose pipeline may change) asks for that gray as the frame's ``image`` with the colour decode kept as its
     #: ``source_image``; the runner may switch it between two reads.
     can_deliver_gray: bool = False
+    #: whether ``defer_conversion`` is honoured: ``read_deferred`` then hands frames whose conversion (to BGR, or
+    #: to gray with ``deliver_gray``) is still to do, by the thread that processes them. The runner sets it before
+    #: opening, for a file whose frames it processes in other threads than the one that reads.
+    can_defer_conversion: bool = False
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
         self.deliver_gray = False
         self.gray_beside = False
+        self.defer_conversion = False
         self.fps: float | None = None
         self.frame_count: int | None = None
         self.size_wh: tuple[int, int] | None = None
@@ -103,6 +108,12 @@ class Source(ABC):
     @abstractmethod
     def read(self) -> Frame | None:
         """The next frame, or None when the source has ended (or stop was set)."""
+
+    def read_deferred(self) -> Frame | PendingFrame | None:
+        """``read``, except that with ``defer_conversion`` a source that can (``can_defer_conversion``) hands
+        the frame with its conversion still to do (``PendingFrame.frame()`` makes the very frame ``read`` would
+        have given)."""
+        return self.read()
 
     def close(self) -> None:
         """Release the device or file; safe to call twice, and on a source that never opened."""
@@ -201,7 +212,20 @@ class CaptureSource(Source, Generic[CaptureT]):
             pts_ms = (time.monotonic() - self._t0) * 1000.0 if self.live else self._index * 1000.0 / (self.fps or 30.0)
         if self.size_wh is None:
             self.size_wh = (image.shape[1], image.shape[0])
-        gray = self.deliver_gray and image.ndim == 2 and image.dtype == np.uint8
-        frame = Frame(image if gray else to_bgr_uint8(image), self._index, pts_ms)
+        frame = Frame(self._normalised(image), self._index, pts_ms)
         self._index += 1
         return frame
+
+    def _deferred_frame(self, make: Callable[[], np.ndarray], pts_ms: float) -> PendingFrame:
+        """The next frame as ``_frame`` numbers it, its image made by ``make`` later (``read_deferred``)."""
+        pending = PendingFrame(make, self._index, pts_ms)
+        self._index += 1
+        return pending
+
+    def _normalised(self, image: np.ndarray | Callable[[], np.ndarray]) -> np.ndarray:
+        """A decoded image (or what makes it, called here) as frames carry it: uint8 BGR, or gray as decoded
+        with ``deliver_gray``."""
+        if callable(image):
+            image = image()
+        gray = self.deliver_gray and image.ndim == 2 and image.dtype == np.uint8
+        return image if gray else to_bgr_uint8(image)

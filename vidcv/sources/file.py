@@ -9,6 +9,7 @@ to BGR with FFmpeg's swscale at the same settings: their pixels are equal, bit f
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -17,8 +18,8 @@ import cv2
 
 from vidcv.errors import SourceError, TruncatedVideoError
 from vidcv.events import SourceState
-from vidcv.frame import Frame
-from vidcv.media.decoded import Decoded
+from vidcv.frame import Frame, PendingFrame
+from vidcv.media.decoded import Decoded, Unconverted
 from vidcv.media.mp4 import video_track
 from vidcv.sources.base import CaptureSource
 
@@ -37,22 +38,27 @@ OPENCV_DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, Valu
 #: packets in a row that fail to decode after which a file counts as damaged from there on (truncated): fewer
 #: are skipped, and decoding goes on after them
 DAMAGED_RUN_LIMIT = 300
-#: up to this many cores, a file below 720p decodes with one FFmpeg thread (``default_decode_threads``)
+#: up to this many cores, a file below 720p, or one whose conversion is deferred, decodes with one FFmpeg thread
+#: (``default_decode_threads``)
 SMALL_FRAME_SINGLE_THREAD_CORES = 2
 
 
-def default_decode_threads(size_wh: tuple[int, int] | None = None) -> int:
+def default_decode_threads(size_wh: tuple[int, int] | None = None, deferred: bool = False) -> int:
     """FFmpeg threads for one file whose frames are ``size_wh`` (None: not known yet): half the cores, and three
-    where there are two to four (one where there is one); and one on two cores for frames below 720p (where
-    OpenCV decodes). The runner already decodes in a thread of its own, beside the processing thread; FFmpeg's
-    frame threads on every core on top of that oversubscribe a larger machine. On two cores, three frame
-    threads keep one more frame in flight than two while the source thread converts the last one to BGR and
-    hands it on: decoding, the bottleneck of light stages, runs with fewer gaps, and heavy stages lose nothing.
-    Below 720p a frame decodes so quickly that frame threads cost more CPU time in handing frames between
-    them than they save: on two cores one thread reads faster, and leaves the other core to the stages
-    (bench/bench_pipeline.py; docs/benchmarks.md has the figures)."""
+    where there are two to four (one where there is one); and one on two cores for frames below 720p, or for any
+    size when the conversion is ``deferred`` (``FileSource.defer_conversion``). The runner already decodes in a
+    thread of its own, beside the processing thread; FFmpeg's frame threads on every core on top of that
+    oversubscribe a larger machine. On two cores, three frame threads keep one more frame in flight than two
+    while the source thread converts the last one to BGR and hands it on: decoding, the bottleneck of light
+    stages, runs with fewer gaps, and heavy stages lose nothing. Below 720p a frame decodes so quickly that
+    frame threads cost more CPU time in handing frames between them than they save: on two cores one thread
+    reads faster, and leaves the other core to the stages. Where the processing thread converts, the source
+    thread decodes one frame while it converts and processes the last: two threads, one a core, each about as
+    busy (bench/bench_pipeline.py; docs/benchmarks.md has the figures)."""
     cores = os.cpu_count() or 2
-    if cores <= 1 or (cores <= SMALL_FRAME_SINGLE_THREAD_CORES and size_wh is not None and _small(size_wh)):
+    if cores <= 1 or (
+        cores <= SMALL_FRAME_SINGLE_THREAD_CORES and (deferred or (size_wh is not None and _small(size_wh)))
+    ):
         return 1
     return max(3, cores // 2)
 
@@ -112,6 +118,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
     live = False
     seekable = True
     can_deliver_gray = True  #: with PyAV, gray straight from the luma plane (``deliver_gray``, ``gray_beside``)
+    can_defer_conversion = True  #: while PyAV decodes (``cv2.VideoCapture`` decodes and converts in one call)
 
     def __init__(self, path: str, decode_threads: int | None = None, backend: str = "auto") -> None:
         if backend not in BACKENDS:
@@ -137,7 +144,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             "(is it a video file, and complete? try re-encoding it with ffmpeg)"
         )
         opencv_tried = False  # and failed: OpenCV's FFmpeg cannot read the file, PyAV decodes it
-        by_index = None if self.deliver_gray or self.gray_beside or self.backend != "auto" else self._opencv_by_index()
+        by_index = None if self._pyav_wanted() or self.backend != "auto" else self._opencv_by_index()
         if by_index is not None:
             first = self._open_opencv(by_index)
             if first is not None:
@@ -155,9 +162,8 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             reader.release()
             raise unreadable
         backend = self.backend if self.backend != "auto" else choose_backend(reader.size_wh)
-        if (self.deliver_gray or self.gray_beside or opencv_tried) and self.backend == "auto":
-            # the luma plane saves the colour conversion: faster than either BGR decode; or OpenCV failed already
-            backend = "pyav"
+        if (self._pyav_wanted() or opencv_tried) and self.backend == "auto":
+            backend = "pyav"  # or OpenCV failed already
         self._cap = reader  # released by CaptureSource on close
         if backend == "opencv":
             opencv_first = self._open_opencv(reader.size_wh)  # the capture in use from here on, where it reads
@@ -172,6 +178,13 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             self.fps, self.frame_count = reader.fps or self.fps, self.frame_count or reader.frame_count
         self._opened(first, backend)
 
+    def _pyav_wanted(self) -> bool:
+        """Whether what the run asks for needs PyAV, whatever the frame size: the luma plane (``deliver_gray``,
+        ``gray_beside``: faster than either BGR decode). ``defer_conversion`` does not: below 720p, where OpenCV
+        decodes, it would cost PyAV's import at start-up, more than it gains over a clip of a few hundred frames,
+        and heavy stages gain nothing from it."""
+        return self.deliver_gray or self.gray_beside
+
     def _opencv_by_index(self) -> tuple[int, int] | None:
         """The frame size where OpenCV is the faster decoder for this file as its MP4 index tells
         (``choose_backend`` from the size of its video track, ``video_track``): then PyAV is neither imported
@@ -184,8 +197,10 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
 
     def threads_for(self, size_wh: tuple[int, int] | None) -> int:
         """The FFmpeg threads to decode frames of ``size_wh`` with (None: not known yet): those asked, or
-        ``default_decode_threads``."""
-        return default_decode_threads(size_wh) if self.decode_threads is None else self.decode_threads
+        ``default_decode_threads`` (for frames whose conversion is deferred, where it is)."""
+        if self.decode_threads is not None:
+            return self.decode_threads
+        return default_decode_threads(size_wh, deferred=self.defer_conversion and not self.gray_beside)
 
     def _open_opencv(self, size_wh: tuple[int, int]) -> Decoded | None:
         """Open the file, whose frames are ``size_wh``, with OpenCV and read its first frame (None, and nothing
@@ -211,7 +226,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
     def _pyav_reader(self) -> VideoReader:
         from vidcv.media.decode import VideoReader
 
-        reader = VideoReader(self.path, self.threads_for(None), skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
+        reader = VideoReader(self.path, self.threads_for, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
         reader.gray = self.deliver_gray
         reader.luma_beside = self.gray_beside
         return reader
@@ -237,6 +252,16 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
             old.release()
 
     def read(self) -> Frame | None:
+        frame = self._next(deferred=False)
+        return frame.frame() if isinstance(frame, PendingFrame) else frame  # never pending: not deferred
+
+    def read_deferred(self) -> Frame | PendingFrame | None:
+        """``read``; with ``defer_conversion``, while PyAV decodes (from 720p, or on the luma path) and nothing
+        comes beside the frame (``gray_beside``), the frame decoded with its conversion still to do (the first,
+        decoded on opening, comes converted)."""
+        return self._next(deferred=self.defer_conversion)
+
+    def _next(self, deferred: bool) -> Frame | PendingFrame | None:
         if self.gray_beside and self.decoder == "opencv":
             self._switch_to_pyav()
         reader = self._cap
@@ -245,23 +270,28 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
         if (pyav := self._pyav_in_use()) is not None:
             pyav.luma_beside = self.gray_beside
         fallback_ms = self._index * 1000.0 / (self.fps or 30.0)
-        decoded: Decoded | None
+        decoded: Decoded | Unconverted | None
         if self._first is not None:
             decoded, self._first = self._first, None
         else:
             failed = False
             try:
-                decoded = reader.read(fallback_ms)
+                if deferred and pyav is not None and not self.gray_beside:
+                    decoded = pyav.read_unconverted(fallback_ms)
+                else:
+                    decoded = reader.read(fallback_ms)
             except self._decode_errors() as exc:  # damaged data: what came before is kept
                 log.debug("%s: decoding stopped at frame %d: %s", self.path, self._index, exc)
                 decoded, failed = None, True
             if decoded is None:
                 if self._pyav_in_use() is None and (failed or self._short_of_count()) and self._resume_with_pyav():
-                    return self.read()
+                    return self._next(deferred)
                 self._end(failed)
                 return None
         pts_ms = decoded.pts_ms
         self._last_pts_ms = pts_ms
+        if isinstance(decoded, Unconverted):
+            return self._deferred_frame(functools.partial(self._normalised, decoded.convert), pts_ms)
         frame = self._frame(decoded.image, pts_ms)
         if decoded.luma is not None and self.gray_beside:
             frame = frame.with_image(decoded.luma)  # the luma's gray to process, the colour decode as the original
