@@ -440,9 +440,10 @@ class Runner:
         parallel_s: float | None = None,
     ) -> Processing:
         """How frames go through the stages, from what one frame costs: ``read_s`` the source thread's read
-        (decoding, or waiting for FFmpeg's decoding threads, and the conversion), ``stages_s`` the stages with
-        OpenCV's own threads, ``single_s`` with OpenCV single-threaded, ``cpu_s`` the whole process's CPU time
-        meanwhile (FFmpeg's threads included); ``one_s`` and ``parallel_s``, where the probe timed them, the
+        (decoding, or waiting for FFmpeg's decoding threads, and the conversion where the source thread
+        converts), ``stages_s`` the stages with OpenCV's own threads, ``single_s`` with OpenCV single-threaded
+        (a conversion left to the processing thread in neither), ``cpu_s`` the whole process's CPU time
+        meanwhile (FFmpeg's threads and every conversion included); ``one_s`` and ``parallel_s``, where the probe timed them, the
         wall time a frame of a run of frames one at a time with OpenCV's threads and of one in parallel.
 
         - Frames in parallel (``frame_workers()``, where the pipeline allows it), each worker's OpenCV
@@ -529,8 +530,9 @@ class Runner:
                     item = next(frames, None)
                     if item is None:
                         return None
-                    started = (time.perf_counter(), time.thread_time())  # a deferred conversion counts too
-                    frame = self.pipeline.process(self._fed(item), self.events.emit)
+                    fed = self._fed(item)  # a deferred conversion: the read's share of the work, untimed here
+                    started = (time.perf_counter(), time.thread_time())
+                    frame = self.pipeline.process(fed, self.events.emit)
                     timed[threads].append((time.perf_counter() - started[0], time.thread_time() - started[1]))
                     self.frames_processed += 1
                     if not self._out.put(frame, self._stop):

@@ -14,6 +14,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 
 import av
@@ -161,9 +162,10 @@ class VideoReader:
             self._container.close()
             raise
         self._frames: Iterator[av.VideoFrame] = self._decode()
-        #: swscale's context for the BGR conversion, kept across frames: one per thread that converts (the
-        #: reading thread, or the threads that convert what ``read_unconverted`` gave)
-        self._reformatters = threading.local()
+        #: swscale's contexts for the BGR conversion, kept across frames: one per conversion going on at once
+        #: (in the reading thread, or in the threads that convert what ``read_unconverted`` gave), free ones here
+        self._reformatters: list[VideoReformatter] = []
+        self._reformatters_lock = threading.Lock()
         self._pts_index: list[int] | None = None
         self._held: av.VideoFrame | None = None  #: a frame read ahead by seek, served next
 
@@ -212,7 +214,8 @@ class VideoReader:
             return None
         pts_ms = self._pts_ms(frame, fallback_pts_ms)
         if self.luma_beside and not self.gray:
-            return Decoded(upright(frame, reformatter=self._reformatter()), pts_ms, upright_luma(frame))
+            with self._reformatter() as reformatter:
+                return Decoded(upright(frame, reformatter=reformatter), pts_ms, upright_luma(frame))
         return Decoded(self.convert(frame), pts_ms)
 
     def read_unconverted(self, fallback_pts_ms: float = 0.0) -> Unconverted | None:
@@ -227,7 +230,8 @@ class VideoReader:
     def convert(self, frame: av.VideoFrame) -> np.ndarray:
         """A frame this reader decoded as ``read`` gives its image: BGR (gray from the luma plane with ``gray``),
         upright. Any thread may call it, several at once."""
-        return upright(frame, self.gray, self._reformatter())
+        with self._reformatter() as reformatter:
+            return upright(frame, self.gray, reformatter)
 
     def _next_frame(self) -> av.VideoFrame | None:
         frame = self._held
@@ -236,12 +240,20 @@ class VideoReader:
             frame = next(self._frames, None)
         return frame
 
-    def _reformatter(self) -> VideoReformatter:
-        """This thread's swscale context (a context is not for two threads at once)."""
-        reformatter: VideoReformatter | None = getattr(self._reformatters, "one", None)
+    @contextmanager
+    def _reformatter(self) -> Iterator[VideoReformatter]:
+        """A swscale context for one conversion, this thread's meanwhile (a context is not for two at once):
+        a free one, set up by an earlier conversion (a new thread, such as a worker started for frames in
+        parallel, takes one too rather than setting up its own), or a new one."""
+        with self._reformatters_lock:
+            reformatter = self._reformatters.pop() if self._reformatters else None
         if reformatter is None:
-            reformatter = self._reformatters.one = VideoReformatter()
-        return reformatter
+            reformatter = VideoReformatter()
+        try:
+            yield reformatter
+        finally:
+            with self._reformatters_lock:
+                self._reformatters.append(reformatter)
 
     def frame_pts(self) -> list[int]:
         """The presentation timestamps of every frame, in order (read once from the packets, no decoding):
