@@ -15,7 +15,7 @@ from vidcv.frame import Frame, PendingFrame
 from vidcv.media.decode import VideoReader
 from vidcv.presets import parse_preset
 from vidcv.registry import Registry
-from vidcv.runner import Runner
+from vidcv.runner import Processing, Runner
 from vidcv.sinks.base import Sink
 from vidcv.sources import FileSource, parse_source
 
@@ -102,8 +102,9 @@ def test_from_720p_pyav_decodes_and_defers_with_one_thread_on_two_cores(tmp_path
     source.defer_conversion = True
     threads = []
     monkeypatch.setattr(FileSource, "threads_for", lambda self, size: threads.append(size) or 1)
+    assert not source.converts_later  # not open yet
     source.open()
-    assert source.decoder == "pyav" and threads == [(1280, 720)]
+    assert source.decoder == "pyav" and threads == [(1280, 720)] and source.converts_later
     assert [type(source.read_deferred()) for _ in range(4)] == [Frame, PendingFrame, PendingFrame, type(None)]
     source.close()
     from vidcv.sources.file import default_decode_threads
@@ -115,12 +116,31 @@ def test_opencv_decoding_or_no_deferral_asked_gives_frames(clip):
     small = FileSource(clip)  # below 720p OpenCV decodes: it converts as it decodes, deferral or not
     small.defer_conversion = True
     small.open()
-    assert small.decoder == "opencv" and all(isinstance(f, Frame) for f in iter(small.read_deferred, None))
+    assert small.decoder == "opencv" and not small.converts_later
+    assert all(isinstance(f, Frame) for f in iter(small.read_deferred, None))
     small.close()
     plain = FileSource(clip, backend="pyav")
     plain.open()
-    assert all(isinstance(f, Frame) for f in iter(plain.read_deferred, None))
+    assert not plain.converts_later and all(isinstance(f, Frame) for f in iter(plain.read_deferred, None))
     plain.close()
+
+
+def test_light_stages_keep_opencvs_threads_where_the_processing_thread_converts(clip, monkeypatch):
+    """Light stages run OpenCV single-threaded so as to leave the cores to FFmpeg's decoding threads; where
+    the processing thread converts the frames, the decoder has one thread of its own, and the thread that
+    converts and runs the stages keeps OpenCV's threads."""
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    light = {"read_s": 0.0004, "stages_s": 0.0003, "single_s": 0.0003, "cpu_s": 0.0015}
+    converting = Runner(FileSource(clip, backend="pyav"), parse_preset(EDGES, REG), workers=None)
+    converting.open()
+    assert converting.source.converts_later
+    assert converting.choose_processing(**light) == Processing(1, None)
+    decoding = Runner(FileSource(clip), parse_preset(EDGES, REG), workers=None)  # OpenCV: converts as it reads
+    decoding.open()
+    assert not decoding.source.converts_later
+    assert decoding.choose_processing(**light) == Processing(1, 1)
+    for runner in (converting, decoding):
+        runner.source.close()
 
 
 class Collect(Sink):

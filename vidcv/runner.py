@@ -455,7 +455,9 @@ class Runner:
           on texture) gain most.
         - Stages that take well under the CPU time of decoding single-threaded (``LIGHT_STAGES``): one frame at
           a time with OpenCV single-threaded, so that its threads leave the cores to the decoder, the
-          bottleneck.
+          bottleneck; except where the processing thread converts the frames (``Source.converts_later``): the
+          decoder has a thread of its own then, and the thread that converts and runs the stages keeps
+          OpenCV's threads.
         - Between the two: one frame at a time with OpenCV's threads, which keep the stages level with
           decoding."""
         if (workers := self.frame_workers()) > 1:
@@ -466,7 +468,8 @@ class Runner:
                 in_parallel = max(read_s, single_s / workers, cpu_s / (os.cpu_count() or 1))
             if one_at_a_time > PARALLEL_GAIN * in_parallel:
                 return Processing(workers, 1)
-        return Processing(1, 1) if _light(read_s, single_s, cpu_s) else Processing(1, None)
+        light = _light(read_s, single_s, cpu_s) and not self.source.converts_later
+        return Processing(1, 1) if light else Processing(1, None)
 
     def frame_batch(self) -> int:
         """How many frames of a file the processing thread gathers for one ``Pipeline.process_batch`` call:

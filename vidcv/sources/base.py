@@ -109,6 +109,12 @@ class Source(ABC):
     def read(self) -> Frame | None:
         """The next frame, or None when the source has ended (or stop was set)."""
 
+    @property
+    def converts_later(self) -> bool:
+        """Whether ``read_deferred`` hands frames with their conversion still to do (``defer_conversion`` asked,
+        and this source can now)."""
+        return False
+
     def read_deferred(self) -> Frame | PendingFrame | None:
         """``read``, except that with ``defer_conversion`` a source that can (``can_defer_conversion``) hands
         the frame with its conversion still to do (``PendingFrame.frame()`` makes the very frame ``read`` would

@@ -255,11 +255,15 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
         frame = self._next(deferred=False)
         return frame.frame() if isinstance(frame, PendingFrame) else frame  # never pending: not deferred
 
+    @property
+    def converts_later(self) -> bool:
+        return self.defer_conversion and self._pyav_in_use() is not None and not self.gray_beside
+
     def read_deferred(self) -> Frame | PendingFrame | None:
         """``read``; with ``defer_conversion``, while PyAV decodes (from 720p, or on the luma path) and nothing
         comes beside the frame (``gray_beside``), the frame decoded with its conversion still to do (the first,
         decoded on opening, comes converted)."""
-        return self._next(deferred=self.defer_conversion)
+        return self._next(deferred=self.converts_later)
 
     def _next(self, deferred: bool) -> Frame | PendingFrame | None:
         if self.gray_beside and self.decoder == "opencv":
@@ -276,7 +280,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
         else:
             failed = False
             try:
-                if deferred and pyav is not None and not self.gray_beside:
+                if deferred and pyav is not None:
                     decoded = pyav.read_unconverted(fallback_ms)
                 else:
                     decoded = reader.read(fallback_ms)
