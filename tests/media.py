@@ -16,6 +16,9 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 
+from vidcv.frame import Frame
+from vidcv.sinks.base import Sink
+
 BITS = 10
 BLOCK = 16
 
@@ -233,3 +236,16 @@ def square_video(path: str, frames: int = 150, size: tuple[int, int] = (320, 240
         writer.write(img)
     writer.release()
     return path
+
+
+class CollectSink(Sink):
+    """A sink that keeps every frame the pipeline gave out, in ``got``."""
+
+    def __init__(self) -> None:
+        self.got: list[Frame] = []
+
+    def write(self, frame: Frame) -> None:
+        self.got.append(frame)
+
+    def close(self) -> None:
+        pass

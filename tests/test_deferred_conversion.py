@@ -10,13 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from media import write_textured_video
+from media import CollectSink, write_textured_video
 from vidcv.frame import Frame, PendingFrame
 from vidcv.media.decode import VideoReader
 from vidcv.presets import parse_preset
 from vidcv.registry import Registry
 from vidcv.runner import Processing, Runner
-from vidcv.sinks.base import Sink
 from vidcv.sources import FileSource, parse_source
 
 REG = Registry()
@@ -143,19 +142,8 @@ def test_light_stages_keep_opencvs_threads_where_the_processing_thread_converts(
         runner.source.close()
 
 
-class Collect(Sink):
-    def __init__(self):
-        self.got = []
-
-    def write(self, frame):
-        self.got.append(frame)
-
-    def close(self):
-        pass
-
-
 def edges_run(clip, **kw):
-    collect = Collect()
+    collect = CollectSink()
     runner = Runner(FileSource(clip, backend="pyav"), parse_preset(EDGES, REG), [collect], **kw)
     runner.run()
     assert runner.error is None

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from media import run_cli
+from media import CollectSink, run_cli
 from vidcv.dataset.extract import DatasetSink, LabelFilter
 from vidcv.dataset.writer import DatasetWriter
 from vidcv.media.decode import VideoReader
@@ -20,7 +20,6 @@ from vidcv.plugin import Plugin
 from vidcv.presets import parse_preset
 from vidcv.registry import Registry
 from vidcv.runner import Runner
-from vidcv.sinks.base import Sink
 from vidcv.sources import FileSource
 
 REG = Registry()
@@ -76,21 +75,8 @@ def test_the_luma_gray_matches_cvtcolor_of_the_bgr_decode(clip):
     assert gray.read() is None
 
 
-class Collect(Sink):
-    """Keeps every frame the pipeline gave out."""
-
-    def __init__(self):
-        self.got = []
-
-    def write(self, frame):
-        self.got.append(frame)
-
-    def close(self):
-        pass
-
-
 def run(source, preset, gray_source=True):
-    collect = Collect()
+    collect = CollectSink()
     runner = Runner(source, parse_preset(preset, REG), [collect], gray_source=gray_source)
     runner.run()
     return runner, collect.got
@@ -164,7 +150,7 @@ class Jitter(Plugin):
 def test_workers_process_frames_at_once_and_sinks_see_them_in_order(clip):
     pipeline = parse_preset(EDGES, REG)
     pipeline.add(Jitter())
-    collect = Collect()
+    collect = CollectSink()
     runner = Runner(FileSource(clip), pipeline, [collect], workers=3)
     assert runner.frame_workers() == 3
     threads = set()
@@ -181,7 +167,7 @@ def test_workers_process_frames_at_once_and_sinks_see_them_in_order(clip):
     assert pipeline.summaries()[0].frames_in == 40  # statistics counted once per frame
     _, one = run(FileSource(clip), EDGES, gray_source=False)
     pipeline = parse_preset(EDGES, REG)
-    collect = Collect()
+    collect = CollectSink()
     Runner(FileSource(clip), pipeline, [collect], workers=3).run()
     assert all(np.array_equal(a.image, b.image) for a, b in zip(one, collect.got))  # the same results
 
