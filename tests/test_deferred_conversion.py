@@ -4,13 +4,14 @@ very ones ``read`` gives, bit for bit, on textured H.264 and MPEG-4 Part 2, whic
 file's run defers while PyAV decodes (from 720p, or asked; frames in parallel convert in their workers), the
 window's and a live source's do not, and below 720p OpenCV decodes and converts as before."""
 
+import os
 import threading
 
 import cv2
 import numpy as np
 import pytest
 
-from media import CollectSink, write_textured_video
+from media import CollectSink, run_cli, write_textured_video
 from vidcv.frame import Frame, PendingFrame
 from vidcv.media.decode import VideoReader
 from vidcv.presets import parse_preset
@@ -189,3 +190,22 @@ def test_the_luma_path_defers_its_gray_too(clip):
 def test_the_window_and_a_live_source_do_not_defer(clip):
     assert not Runner(FileSource(clip), parse_preset(EDGES, REG), editable=True).defers_conversion()
     assert not Runner(parse_source("pattern:"), parse_preset(EDGES, REG)).defers_conversion()
+
+
+def test_vidcv_run_at_720p_converts_in_the_processing_thread_and_writes_the_direct_opencv_pixels(tmp_path):
+    """End to end: `vidcv run` of a 720p textured clip (PyAV decodes, the processing thread converts) writes, as
+    a lossless PNG sequence, the direct OpenCV calls on OpenCV's own BGR decode."""
+    clip = write_textured_video(str(tmp_path / "hd.mp4"), 4, "h264", (1280, 720), seed=3)
+    preset = tmp_path / "edges.yaml"
+    preset.write_text(EDGES)
+    frames = tmp_path / "frames"
+    res = run_cli("run", clip, "-p", str(preset), "-o", f"{frames}/", "-q")
+    assert res.returncode == 0, res.stderr
+    names = sorted(os.listdir(frames))
+    cap = cv2.VideoCapture(clip)
+    assert len(names) == 4
+    for name in names:
+        ok, bgr = cap.read()
+        assert ok
+        expected = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (5, 5), 0), 50, 150)
+        assert np.array_equal(cv2.imread(str(frames / name), cv2.IMREAD_UNCHANGED), expected)
