@@ -443,8 +443,9 @@ class Runner:
         (decoding, or waiting for FFmpeg's decoding threads, and the conversion where the source thread
         converts), ``stages_s`` the stages with OpenCV's own threads, ``single_s`` with OpenCV single-threaded
         (a conversion left to the processing thread in neither), ``cpu_s`` the whole process's CPU time
-        meanwhile (FFmpeg's threads and every conversion included); ``one_s`` and ``parallel_s``, where the probe timed them, the
-        wall time a frame of a run of frames one at a time with OpenCV's threads and of one in parallel.
+        meanwhile (FFmpeg's threads and every conversion included); ``one_s`` and ``parallel_s``, where the
+        probe timed them, the wall time a frame of a run of frames one at a time with OpenCV's threads and of
+        one in parallel.
 
         - Frames in parallel (``frame_workers()``, where the pipeline allows it), each worker's OpenCV
           single-threaded, where that takes ``PARALLEL_GAIN`` times less time a frame than one frame at a time
