@@ -101,12 +101,21 @@ def test_from_720p_pyav_decodes_and_defers_with_one_thread_on_two_cores(tmp_path
     source = FileSource(path)
     source.defer_conversion = True
     threads = []
-    monkeypatch.setattr(FileSource, "threads_for", lambda self, size: threads.append(size) or 1)
+    monkeypatch.setattr(
+        FileSource, "threads_for", lambda self, size, deferred=False: threads.append((size, deferred)) or 1
+    )
     assert not source.converts_later  # not open yet
     source.open()
-    assert source.decoder == "pyav" and threads == [(1280, 720)] and source.converts_later
+    assert source.decoder == "pyav" and threads == [((1280, 720), True)] and source.converts_later
     assert [type(source.read_deferred()) for _ in range(4)] == [Frame, PendingFrame, PendingFrame, type(None)]
     source.close()
+    threads.clear()
+    asked = FileSource(path, backend="opencv")  # OpenCV converts as it decodes: its threads stay as they were
+    asked.defer_conversion = True
+    asked.open()
+    # PyAV probes the file first; OpenCV, which decodes, opens with the threads of a frame it converts itself
+    assert asked.decoder == "opencv" and threads[-1] == ((1280, 720), False) and not asked.converts_later
+    asked.close()
     from vidcv.sources.file import default_decode_threads
 
     assert default_decode_threads((1280, 720), deferred=True) == 1 and default_decode_threads((1280, 720)) == 3

@@ -222,16 +222,14 @@ class CaptureSource(Source, Generic[CaptureT]):
         self._index += 1
         return frame
 
-    def _deferred_frame(self, make: Callable[[], np.ndarray], pts_ms: float) -> PendingFrame:
-        """The next frame as ``_frame`` numbers it, its image made by ``make`` later (``read_deferred``)."""
-        pending = PendingFrame(make, self._index, pts_ms)
+    def _deferred_frame(self, convert: Callable[[], np.ndarray], pts_ms: float) -> PendingFrame:
+        """The next frame as ``_frame`` numbers it, its decoded image made by ``convert`` later and normalised as
+        ``_frame`` normalises it (``read_deferred``)."""
+        pending = PendingFrame(lambda: self._normalised(convert()), self._index, pts_ms)
         self._index += 1
         return pending
 
-    def _normalised(self, image: np.ndarray | Callable[[], np.ndarray]) -> np.ndarray:
-        """A decoded image (or what makes it, called here) as frames carry it: uint8 BGR, or gray as decoded
-        with ``deliver_gray``."""
-        if callable(image):
-            image = image()
+    def _normalised(self, image: np.ndarray) -> np.ndarray:
+        """A decoded image as frames carry it: uint8 BGR, or gray as decoded with ``deliver_gray``."""
         gray = self.deliver_gray and image.ndim == 2 and image.dtype == np.uint8
         return image if gray else to_bgr_uint8(image)

@@ -195,12 +195,13 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
         _entry, width, height = track
         return (width, height) if choose_backend((width, height)) == "opencv" else None
 
-    def threads_for(self, size_wh: tuple[int, int] | None) -> int:
+    def threads_for(self, size_wh: tuple[int, int] | None, deferred: bool = False) -> int:
         """The FFmpeg threads to decode frames of ``size_wh`` with (None: not known yet): those asked, or
-        ``default_decode_threads`` (for frames whose conversion is deferred, where it is)."""
+        ``default_decode_threads`` (for frames whose conversion is ``deferred``: PyAV's, where the runner asks;
+        OpenCV converts as it decodes)."""
         if self.decode_threads is not None:
             return self.decode_threads
-        return default_decode_threads(size_wh, deferred=self.defer_conversion and not self.gray_beside)
+        return default_decode_threads(size_wh, deferred)
 
     def _open_opencv(self, size_wh: tuple[int, int]) -> Decoded | None:
         """Open the file, whose frames are ``size_wh``, with OpenCV and read its first frame (None, and nothing
@@ -226,7 +227,9 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
     def _pyav_reader(self) -> VideoReader:
         from vidcv.media.decode import VideoReader
 
-        reader = VideoReader(self.path, self.threads_for, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
+        # the conversion left to the processing thread where the runner asks and nothing comes beside the frame
+        threads = functools.partial(self.threads_for, deferred=self.defer_conversion and not self.gray_beside)
+        reader = VideoReader(self.path, threads, skip_damaged=True, max_damaged_run=DAMAGED_RUN_LIMIT)
         reader.gray = self.deliver_gray
         reader.luma_beside = self.gray_beside
         return reader
@@ -295,7 +298,7 @@ class FileSource(CaptureSource["VideoReader | _OpenCVReader"]):
         pts_ms = decoded.pts_ms
         self._last_pts_ms = pts_ms
         if isinstance(decoded, Unconverted):
-            return self._deferred_frame(functools.partial(self._normalised, decoded.convert), pts_ms)
+            return self._deferred_frame(decoded.convert, pts_ms)
         frame = self._frame(decoded.image, pts_ms)
         if decoded.luma is not None and self.gray_beside:
             frame = frame.with_image(decoded.luma)  # the luma's gray to process, the colour decode as the original
