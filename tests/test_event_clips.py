@@ -94,6 +94,31 @@ def test_events_append_to_an_existing_log_and_clip_names_never_overwrite(tmp_pat
     assert all(os.path.isfile(tmp_path / "events" / x["clip"]) for x in lines)
 
 
+def test_two_sinks_open_at_once_never_share_a_clip_name_nor_take_a_partial_one(tmp_path, monkeypatch):
+    import vidcv.sinks.events as events
+
+    # the same video opened twice within a second: one stem for both sinks' clips
+    monkeypatch.setattr(events, "clip_name", lambda event, wall: "20261207-233534_f000030_zone_enter_door")
+    folder = tmp_path / "events"
+    folder.mkdir()
+    leftover = folder / "20261207-233534_f000030_zone_enter_door.partial.mp4"
+    leftover.write_bytes(b"a killed run's clip")
+    sinks = [EventsSink(str(folder), 0.5, 0.5, FPS) for _ in range(2)]
+    for frame in frames_with_events(40, {30: EventKind.ZONE_ENTER}):
+        for sink in sinks:  # the first clip's file is not yet made when the second sink names its own
+            sink.write(frame)
+    names = [os.path.basename(sink.clips[0]) for sink in sinks]
+    for sink in sinks:
+        sink.close()
+    assert names == [
+        "20261207-233534_f000030_zone_enter_door-2.mp4",
+        "20261207-233534_f000030_zone_enter_door-3.mp4",
+    ]
+    assert leftover.read_bytes() == b"a killed run's clip"
+    assert all(decoded_numbers(str(folder / name))[-1] == 39 for name in names)
+    assert not events._NAMED  # closed sinks hold no names
+
+
 def test_a_planted_link_for_the_events_log_is_refused(tmp_path):
     from vidcv.errors import OutputError
 

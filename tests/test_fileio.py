@@ -348,3 +348,16 @@ def test_free_name_passes_over_links_dangling_or_not(tmp_path, victim):
     os.symlink(victim, stem + ".recovered.jsonl")
     os.symlink(tmp_path / "gone", stem + ".recovered-2.jsonl")
     assert fileio.free_name(stem, ".jsonl", "recovered") == stem + ".recovered-3.jsonl"
+
+
+def test_unused_path_skips_files_partials_links_and_names_taken(tmp_path):
+    from vidcv.fileio import unused_path
+
+    path = str(tmp_path / "vidcv_20261207_101010.mp4")
+    assert unused_path(path) == path
+    os.symlink(tmp_path / "nowhere", path)  # a dangling link is something there
+    (tmp_path / "vidcv_20261207_101010-2.partial.mp4").write_bytes(b"killed")
+    assert unused_path(path) == str(tmp_path / "vidcv_20261207_101010-3.mp4")
+    assert unused_path(path, {str(tmp_path / "vidcv_20261207_101010-3.mp4")}) == str(
+        tmp_path / "vidcv_20261207_101010-4.mp4"
+    )

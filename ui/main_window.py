@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMes
 from vidcv.bundled import assets_dir
 from vidcv.errors import VidcvError
 from vidcv.events import RunEnded, RunEvent, SourceState, SourceStateChanged, StatsUpdated
-from vidcv.fileio import write_text_atomic
+from vidcv.fileio import unused_path, write_text_atomic
 from vidcv.plugin import Plugin
 from vidcv.plugins.annotate import Annotate
 from vidcv.plugins.zones import Polygon
@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
             path = self.session.stop_recording()
             self.show_message(f"finishing {path}…")  # _recording_finished says when it is complete
             return
-        path = os.path.join(output_dir("recordings"), time.strftime("vidcv_%Y%m%d_%H%M%S.mp4"))
+        path = unused_path(os.path.join(output_dir("recordings"), time.strftime("vidcv_%Y%m%d_%H%M%S.mp4")))
         try:
             kept = self.session.start_recording(path)
         except VidcvError as exc:
@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
         if self.dataset_dir:
             self.snapshot_to_dataset()
             return
-        path = os.path.join(output_dir("snapshots"), time.strftime("vidcv_%Y%m%d_%H%M%S.png"))
+        path = unused_path(os.path.join(output_dir("snapshots"), time.strftime("vidcv_%Y%m%d_%H%M%S.png")))
         try:
             self.show_message(f"saved {self.session.snapshot(path)}")
         except VidcvError as exc:

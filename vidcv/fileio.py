@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, BinaryIO
 
@@ -218,6 +218,18 @@ def free_name(stem: str, ext: str, mark: str) -> str:
     while os.path.lexists(name):
         n += 1
         name = f"{stem}.{mark}-{n}{ext}"
+    return name
+
+
+def unused_path(path: str, taken: Container[str] = ()) -> str:
+    """``path``, or ``STEM-2.EXT``, ``STEM-3.EXT``, ...: the first where nothing is, complete or partial (not
+    even a link), and that is not in ``taken``. For outputs named by the second (a recording, a snapshot, an
+    event's clip), so a second one within the same second never replaces the first."""
+    stem, ext = os.path.splitext(path)
+    n, name = 1, path
+    while name in taken or os.path.lexists(name) or os.path.lexists(visible_partial_name(name)):
+        n += 1
+        name = f"{stem}-{n}{ext}"
     return name
 
 

@@ -147,6 +147,32 @@ def test_snapshot_writes_the_processed_frame(qtbot, window, tmp_path):
     assert cv2.imread(str(snaps[0]), cv2.IMREAD_UNCHANGED).ndim == 2
 
 
+def test_two_snapshots_and_two_recordings_within_one_second_keep_all_four(qtbot, window, tmp_path, monkeypatch):
+    import types
+
+    import vidcv.ui.main_window as main_window
+
+    one_second = time.localtime(1_800_000_000)
+    monkeypatch.setattr(main_window, "time", types.SimpleNamespace(strftime=lambda f: time.strftime(f, one_second)))
+    start_on_sample(qtbot, window, "gray")
+    window.snapshot()
+    window.snapshot()
+    snaps = sorted(p.name for p in (tmp_path / "outputs" / "snapshots").glob("*.png"))
+    stem = time.strftime("vidcv_%Y%m%d_%H%M%S", one_second)
+    assert snaps == [f"{stem}-2.png", f"{stem}.png"]
+    paths = []
+    for _ in range(2):
+        window.toggle_record()
+        sink = window.session.recording
+        qtbot.waitUntil(lambda sink=sink: sink.frames >= 5, timeout=10000)
+        with qtbot.waitSignal(window.session.recording_finished, timeout=10000):
+            window.toggle_record()
+        paths.append(sink.path)
+        assert window.statusBar().currentMessage() == f"recorded {sink.path}"
+    assert [os.path.basename(p) for p in paths] == [f"{stem}.mp4", f"{stem}-2.mp4"]
+    assert all(len(read_all(p)) >= 5 for p in paths)
+
+
 def test_preset_save_and_load_round_trip_from_the_ui(qtbot, window, tmp_path):
     start_on_sample(qtbot, window, "edges")
     window.pipeline_panel.list.setCurrentRow(1)

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from vidcv.errors import OutputError, write_error
-from vidcv.fileio import make_dirs, open_fd
+from vidcv.fileio import make_dirs, open_fd, unused_path
 from vidcv.frame import Frame
 from vidcv.sinks.base import Sink, check_writable
 from vidcv.status import SceneEvent, frame_events
@@ -59,6 +59,11 @@ class _Start:
 @dataclass(frozen=True)
 class _Extend:
     until_ms: int
+
+
+#: clip paths a sink of this process has named and not yet closed: the file appears later, on the clips' thread
+_NAMED: set[str] = set()
+_NAMED_LOCK = threading.Lock()
 
 
 def clip_name(event: SceneEvent, wall: float) -> str:
@@ -177,12 +182,12 @@ class EventsSink(Sink):
         }
 
     def _new_clip_path(self, stem: str) -> str:
+        """A path no clip has: not on disk, complete or partial, nor named by a sink of this process still open
+        (two sources, or the same video opened again within the second, give the same stem)."""
         assert self.folder is not None
-        taken = set(self.clips)
-        n, path = 1, os.path.join(self.folder, f"{stem}.mp4")
-        while path in taken or os.path.lexists(path):
-            n += 1
-            path = os.path.join(self.folder, f"{stem}-{n}.mp4")
+        with _NAMED_LOCK:
+            path = unused_path(os.path.abspath(os.path.join(self.folder, f"{stem}.mp4")), _NAMED)
+            _NAMED.add(path)
         return path
 
     def _say(self, record: dict[str, Any]) -> None:
@@ -267,6 +272,8 @@ class EventsSink(Sink):
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+            with _NAMED_LOCK:  # on disk now, complete or partial: the names need holding no longer
+                _NAMED.difference_update(self.clips)
         if self._error is not None:
             raise self._failure(self._error)
 
