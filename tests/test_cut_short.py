@@ -184,3 +184,35 @@ def test_a_killed_recording_of_either_kind_is_kept_by_the_next_run(tmp_path, nam
     kept = keep_killed_recording(target)
     assert kept == str(tmp_path / ("x.recovered" + os.path.splitext(name)[1]))
     assert [decode_index(img) for img in decoded(kept)] == list(range(60))
+
+
+def test_a_second_run_writing_the_same_outputs_is_refused_and_the_first_loses_nothing(tmp_path):
+    clip = write_video(str(tmp_path / "clip.mp4"), 90)  # 3 s, read in real time
+    out = tmp_path / "out"
+    out.mkdir()
+    rec, log = out / "rec.mp4", out / "d.jsonl"
+    first = subprocess.Popen(
+        [*vidcv_cmd(), "run", clip, "--realtime", "-q", "-o", str(rec), "--detections-jsonl", str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_fragments(first, str(out / "rec.partial.mp4"), 1)
+        assert first.poll() is None, first.stderr.read()
+        for args in (["-o", str(rec)], ["--detections-jsonl", str(log)]):
+            second = run_cli("run", clip, "-q", *args)
+            target = args[1]
+            assert second.returncode != 0
+            assert second.stderr.strip().splitlines() == [
+                f"vidcv: error: cannot write {target}: another vidcv is writing it now (as "
+                f"{os.path.basename(visible_partial_name(target))}); wait until that run ends, or write elsewhere"
+            ]
+            assert in_use(visible_partial_name(target))  # the first run's file, left where it was
+        assert first.wait(60) == 0, first.stderr.read()
+    finally:
+        first.kill()
+        first.stderr.close()
+    assert sorted(os.listdir(out)) == ["d.jsonl", "rec.mp4"]
+    assert [decode_index(img) for img in decoded(str(rec))] == list(range(90))
+    assert len((out / "d.jsonl").read_text().splitlines()) == 90

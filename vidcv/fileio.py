@@ -282,8 +282,14 @@ def is_visible_partial(name: str) -> bool:
 def open_visible_partial(path: str) -> int:
     """Start writing ``path`` afresh under ``visible_partial_name``: a leftover there is removed (a link
     refused), and the name is created new. The fd, open for writing, holds an exclusive ``flock`` while it is
-    open (``in_use`` tells another process that the file is still being written, not cut short)."""
+    open (``in_use`` tells another process that the file is still being written, not cut short). Where a live
+    vidcv holds that name, the write is refused (OutputError) and its file left as it is."""
     tmp = visible_partial_name(path)
+    if in_use(tmp):
+        raise OutputError(
+            f"cannot write {path}: another vidcv is writing it now (as {os.path.basename(tmp)}); "
+            "wait until that run ends, or write elsewhere"
+        )
     remove(tmp)
     fd = create_new(tmp)
     _hold(fd)
