@@ -221,6 +221,17 @@ def free_name(stem: str, ext: str, mark: str) -> str:
     return name
 
 
+def same_file(a: str, b: str) -> bool:
+    """Whether the names ``a`` and ``b`` are one file: the same path, or, where both exist, the same file on disk
+    (a link to it, another hard link): an output that would replace the video it reads."""
+    if os.path.abspath(a) == os.path.abspath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
 def unused_path(path: str, taken: Container[str] = ()) -> str:
     """``path``, or ``STEM-2.EXT``, ``STEM-3.EXT``, ...: the first where nothing is, complete or partial (not
     even a link), and that is not in ``taken``. For outputs named by the second (a recording, a snapshot, an

@@ -50,6 +50,28 @@ def test_a_folder_given_as_stats_file_is_refused_before_the_run(tmp_path):
     assert res.stderr == f"vidcv: error: cannot write {tmp_path}: it is a folder (give a file name)\n"
 
 
+@pytest.mark.parametrize("how", ["the same name", "a link to it read", "another hard link read"])
+@pytest.mark.parametrize("flag", ["--output", "--detections-jsonl", "--stats-json"])
+def test_an_output_that_is_the_input_by_any_name_is_refused_and_the_video_kept(tmp_path, how, flag):
+    from media import write_video
+
+    video = write_video(str(tmp_path / "in.mp4"), 10)
+    original = open(video, "rb").read()
+    read_as = {
+        "the same name": video,
+        "a link to it read": str(tmp_path / "link.mp4"),
+        "another hard link read": str(tmp_path / "hard.mp4"),
+    }[how]
+    if how == "a link to it read":
+        os.symlink("in.mp4", read_as)
+    elif how == "another hard link read":
+        os.link(video, read_as)
+    res = run_cli("run", read_as, flag, video)
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.stderr == f"vidcv: error: {flag} {video} is the input itself; choose another file\n"
+    assert open(video, "rb").read() == original and len(read_all(video)) == 10
+
+
 # A `vidcv` process with two plugins of the test's own: one that fails on every tenth frame with a message
 # that changes each time (as an IndexError does), and one slower than the live source it reads.
 TEST_PLUGINS_CLI = """

@@ -119,7 +119,7 @@ def prepare_run(
     None: what the stages choose); ``start_frame`` where a seekable source starts (a batch resuming an input
     that a stop interrupted; ``max_frames`` then counts from there)."""
     # the sinks' and the stream's modules are imported only for a run that has them (start-up time)
-    from vidcv.fileio import remove_stale_partials, remove_stale_visible
+    from vidcv.fileio import remove_stale_partials, remove_stale_visible, same_file
     from vidcv.sources import FileSource, parse_source
 
     source = parse_source(source_spec)
@@ -131,7 +131,7 @@ def prepare_run(
     if isinstance(source, FileSource) and decode_threads:
         source.decode_threads = decode_threads
     for option, path in outputs.named():
-        if os.path.abspath(path) == os.path.abspath(source_spec):
+        if same_file(path, source_spec):
             raise OutputError(f"{option} {path} is the input itself; choose another file")
     if outputs.output:
         from vidcv.sinks.video import keep_killed_recording
