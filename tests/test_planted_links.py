@@ -258,6 +258,24 @@ def test_a_journal_cannot_name_a_file_outside_its_dataset(clip, tmp_path, victim
         assert untouched(victim)
 
 
+@pytest.mark.parametrize("fix", [False, True], ids=["extract", "dataset check --fix"])
+def test_a_journal_cannot_reach_outside_through_a_folder_planted_as_a_link(clip, tmp_path, victim, fix):
+    """A link inside the dataset to a folder outside it: a journal naming a file through it (to remove, or to
+    move into the dataset) leaves that file where it is, for the next extract and for check --fix."""
+    out = tmp_path / "DS"
+    assert extract(clip, out).returncode == 0
+    os.symlink(victim.parent, out / "evil")
+    steps = [
+        {"files": ["evil/authorized_keys", "labels/train/nothing.txt"], "manifest": {"name": "x"}},
+        {"moves": [["evil/authorized_keys", "rejected/stolen.txt"]]},
+    ]
+    for step in steps:
+        (out / ".vidcv.journal").write_text(json.dumps(step) + "\n")
+        res = run_cli("dataset", "check", str(out), "--fix") if fix else extract(clip, out)
+        assert res.returncode == 0, res.stderr
+        assert untouched(victim) and not (out / "rejected").exists()
+
+
 # --- the window's settings ------------------------------------------------------------------------------------
 
 

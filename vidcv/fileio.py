@@ -221,6 +221,18 @@ def free_name(stem: str, ext: str, mark: str) -> str:
     return name
 
 
+def link_on_the_way(root: str, rel: str) -> str | None:
+    """The first symbolic link on the way from the folder ``root`` down to ``root/rel``, the file itself
+    included (a folder planted as a link would lead a write or a removal out of ``root``); None where there
+    is none."""
+    current = root
+    for part in os.path.normpath(rel).split(os.sep):
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return current
+    return None
+
+
 def same_file(a: str, b: str) -> bool:
     """Whether the names ``a`` and ``b`` are one file: the same path, or, where both exist, the same file on disk
     (a link to it, another hard link): an output that would replace the video it reads."""

@@ -58,7 +58,7 @@ from vidcv.dataset.journal import Journal
 from vidcv.dataset.lock import LOCK_NAME, DatasetBusy, DatasetLock, describe
 from vidcv.dataset.writer import SPLITS
 from vidcv.errors import OutputError
-from vidcv.fileio import is_partial, make_dirs, refusal, replace, write_text_atomic
+from vidcv.fileio import is_partial, link_on_the_way, make_dirs, refusal, replace, write_text_atomic
 
 QUARANTINE_DIR = "quarantine"
 TOLERANCE = 1e-3  #: how far outside 0..1 a normalised value may lie (rounding) before it is a problem
@@ -709,11 +709,8 @@ class Checker:
         rel = os.path.relpath(path, self.root)
         if rel == os.curdir or rel.startswith(os.pardir) or os.path.isabs(rel):
             raise OutputError(f"{path} lies outside {self.root}: --fix changes files inside the dataset only")
-        current = self.root
-        for part in rel.split(os.sep):
-            current = os.path.join(current, part)
-            if os.path.islink(current):
-                raise refusal(current)
+        if link := link_on_the_way(self.root, rel):
+            raise refusal(link)
 
     def _apply(self, report: Report, journal: Journal) -> None:
         """Every planned change, checked first (inside the dataset, no link on the way): a refusal leaves

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from typing import IO, Any
 
-from vidcv.fileio import make_dirs, open_file, refuse_link, remove, replace, truncate
+from vidcv.fileio import link_on_the_way, make_dirs, open_file, refuse_link, remove, replace, truncate
 
 JOURNAL_NAME = ".vidcv.journal"
 MANIFEST_NAME = "manifest.jsonl"
@@ -147,6 +147,8 @@ class Journal:
             or os.pardir in rel.split(os.sep)
         ):
             raise ValueError(f"not a file of the dataset: {rel!r}")
+        if link := link_on_the_way(self.root, rel):  # a folder planted as a link leads out of the dataset
+            raise ValueError(f"a link on the way to {rel!r}: {link}")
         return os.path.join(self.root, rel)
 
     def _trim_manifest(self) -> None:
