@@ -72,6 +72,57 @@ def test_an_output_that_is_the_input_by_any_name_is_refused_and_the_video_kept(t
     assert open(video, "rb").read() == original and len(read_all(video)) == 10
 
 
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (("--output", "out.mp4"), ("--stats-json", "out.mp4")),
+        (("--detections-jsonl", "same.json"), ("--stats-json", "./same.json")),
+        (("--output", "out.mp4"), ("--detections-jsonl", "link.jsonl")),  # a link to the video's name
+        (("--events-dir", "ev"), ("--detections-jsonl", "ev/events.jsonl")),
+    ],
+)
+def test_two_outputs_that_are_one_file_are_refused_before_the_run(tmp_path, first, second):
+    from media import write_video
+
+    video = write_video(str(tmp_path / "in.mp4"), 10)
+    os.symlink("out.mp4", tmp_path / "link.jsonl")
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "events.jsonl").write_text('{"kind": "zone_enter"}\n')  # earlier runs' events
+    (tmp_path / "out.mp4").write_bytes(b"the user's earlier video")
+    res = run_cli("run", video, *first, *second, cwd=tmp_path)
+    assert res.returncode == 1 and res.stdout == ""
+    earlier = "the events log of --events-dir ev/events.jsonl" if first[0] == "--events-dir" else " ".join(first)
+    assert res.stderr == (
+        f"vidcv: error: {' '.join(second)} is the same file as {earlier}; give each output a file of its own\n"
+    )
+    assert (tmp_path / "out.mp4").read_bytes() == b"the user's earlier video"
+    assert (tmp_path / "ev" / "events.jsonl").read_text() == '{"kind": "zone_enter"}\n'
+    assert sorted(os.listdir(tmp_path)) == ["ev", "in.mp4", "link.jsonl", "out.mp4"]
+
+
+@pytest.mark.parametrize("target, name", [("seq/f_%05d.png", "f_00003.png"), ("seq/", "frame_000000.png")])
+def test_an_image_sequence_is_never_written_over_or_among_earlier_images(tmp_path, target, name):
+    from media import write_video
+
+    video = write_video(str(tmp_path / "in.mp4"), 10)
+    (tmp_path / "seq").mkdir()
+    (tmp_path / "seq" / name).write_bytes(b"the user's own image")
+    (tmp_path / "seq" / "notes.txt").write_text("mine")
+    res = run_cli("run", video, "-o", target, cwd=tmp_path)
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.stderr == (
+        f"vidcv: error: cannot write {target}: seq already holds images of its names ({name}), of an earlier "
+        "run or your own; move them away, or write to an empty folder\n"
+    )
+    assert sorted(os.listdir(tmp_path / "seq")) == sorted([name, "notes.txt"])
+    assert (tmp_path / "seq" / name).read_bytes() == b"the user's own image"
+    # a folder of other files only is written
+    (tmp_path / "seq" / name).unlink()
+    res = run_cli("run", video, "-o", target, "-q", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert len(os.listdir(tmp_path / "seq")) == 11
+
+
 # A `vidcv` process with two plugins of the test's own: one that fails on every tenth frame with a message
 # that changes each time (as an IndexError does), and one slower than the live source it reads.
 TEST_PLUGINS_CLI = """

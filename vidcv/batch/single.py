@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -53,6 +54,19 @@ def check_outputs(outputs: RunOutputs) -> None:
     for path in (outputs.stats_json, outputs.detections_jsonl):
         if path:
             check_writable(path)
+
+
+def check_apart(named: Sequence[tuple[str, str]]) -> None:
+    """OutputError when two of the ``(what, path)`` outputs are one file (the same name, a link to it): the
+    later would replace the earlier, or their lines would mix."""
+    from vidcv.fileio import same_file
+
+    for k, (what, path) in enumerate(named):
+        for earlier, earlier_path in named[:k]:
+            if same_file(path, earlier_path):
+                raise OutputError(
+                    f"{what} {path} is the same file as {earlier} {earlier_path}; give each output a file of its own"
+                )
 
 
 def output_folders(outputs: RunOutputs) -> list[str]:
@@ -133,6 +147,7 @@ def prepare_run(
     for option, path in outputs.named():
         if same_file(path, source_spec):
             raise OutputError(f"{option} {path} is the input itself; choose another file")
+    check_apart(outputs.named())
     if outputs.output:
         from vidcv.sinks.video import keep_killed_recording
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -254,7 +255,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     """The checks of the arguments, then the run; a folder the run made for its outputs and left empty (it
     failed before writing anything, or wrote no frame) is removed again, never one that was there before."""
-    from vidcv.batch.single import RunOutputs, output_folders
+    from vidcv.batch.single import RunOutputs, check_apart, output_folders
     from vidcv.fileio import remove_empty_folders
 
     if args.max_frames is not None and args.max_frames < 1:
@@ -275,6 +276,10 @@ def _run(args: argparse.Namespace, signals: StopSignals) -> int:
     pipeline = resolve_pipeline(args.pipeline)
     apply_decode_option(pipeline, args.gray_decode)
     outputs = RunOutputs(args.output, args.detections_jsonl, args.stats_json)
+    if args.events_dir:  # its log gathers every run's events: no other output may take its place
+        from vidcv.sinks.events import EVENTS_FILE
+
+        check_apart([("the events log of --events-dir", os.path.join(args.events_dir, EVENTS_FILE)), *outputs.named()])
     notifiers: list[Notifier] = []
     if args.webhook or args.mqtt:  # every value checked before the source opens; a bad one is one line
         from vidcv.alerts import make_notifiers

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 
 import av
 import cv2
@@ -324,6 +325,7 @@ class ImageSequenceSink(Sink):
                 ) from None
         else:
             pattern = os.path.join(target, "frame_%06d.png")
+        check_no_earlier_frames(pattern, target)
         ext = os.path.splitext(pattern)[1].lower()
         if ext not in SEQUENCE_EXTENSIONS:
             raise OutputError(
@@ -341,6 +343,38 @@ class ImageSequenceSink(Sink):
 
     def close(self) -> None:
         pass
+
+
+#: the integer field of an image pattern (``%05d``, ``%d``, ``%6i``)
+_FIELD = re.compile(r"%[-#0 +]*\d*[diu]")
+
+
+def earlier_frames(pattern: str) -> list[str]:
+    """The names in ``pattern``'s folder that the pattern makes (``frame_%06d.png``: ``frame_000000.png``,
+    ``frame_000012.png``, ...), sorted: an earlier sequence's frames, or the user's own files of those names."""
+    folder, name = os.path.split(pattern)
+    fields = list(_FIELD.finditer(name))
+    if len(fields) != 1 or "%%" in name:
+        return []
+    field = fields[0]
+    shape = re.compile(re.escape(name[: field.start()]) + r"[-+ ]?\d+" + re.escape(name[field.end() :]) + r"\Z")
+    try:
+        names = os.listdir(folder or os.curdir)
+    except OSError:
+        return []
+    return sorted(n for n in names if shape.match(n))
+
+
+def check_no_earlier_frames(pattern: str, shown: str) -> None:
+    """OutputError when ``pattern``'s folder already holds files of its names: a new sequence would replace
+    some and leave the others beside its own, one folder of two runs' frames."""
+    if found := earlier_frames(pattern):
+        folder = os.path.dirname(pattern) or os.curdir
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        raise OutputError(
+            f"cannot write {shown}: {folder} already holds images of its names ({found[0]}{more}), of an earlier "
+            "run or your own; move them away, or write to an empty folder"
+        )
 
 
 class ImageFileSink(Sink):
@@ -404,5 +438,6 @@ def check_output(target: str) -> None:
     if "%" in target or target.endswith(("/", os.sep)) or os.path.isdir(target) or not os.path.splitext(target)[1]:
         folder = os.path.dirname(target) if "%" in target else target
         check_writable(os.path.join(folder or ".", "frame_000000.png"), shown=target)
+        check_no_earlier_frames(target if "%" in target else os.path.join(target, "frame_%06d.png"), target)
     else:
         check_writable(target)
