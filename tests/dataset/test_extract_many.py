@@ -170,6 +170,17 @@ def test_one_folder_of_images_is_still_one_source(clips, tmp_path):
     assert sorted(dataset_files(out)[0]) == [f"{source_stem(str(images))}_{i:06d}" for i in range(5)]
 
 
+@pytest.mark.parametrize("spec", ["{folder}", "{folder}/*.avi"])
+def test_a_folder_or_glob_of_one_video_extracts_that_video(clips, tmp_path, spec):
+    """The help's "folders of videos" holds for a folder of one video too (it is no folder of images)."""
+    out = tmp_path / "ds"
+    spec = spec.format(folder=clips / "a")
+    res = run_cli("extract", spec, "-p", str(clips / "blobs.yaml"), "--out", str(out), "-q")
+    assert res.returncode == 0, res.stderr
+    want = {name for name, rel in expected_names(clips).items() if rel == "a/clip.avi"}
+    assert set(dataset_files(out)[0]) == want and len(want) == LENGTHS["a/clip.avi"]
+
+
 def resume_to_every_frame_once(clips, out, args, killed_pid):
     """The same command again, after a writer was SIGKILLed: it takes the stale lock over and ends with every
     frame of every input in the dataset exactly once, nothing half written left."""

@@ -189,7 +189,14 @@ def source_list(specs: list[str]) -> list[str] | None:
             found = expand_inputs(specs)
         except InputError:
             return None  # not video files: one source of another kind (camera, images, stream)
-        return found if len(found) > 1 or specs[0].startswith("@") else None
+        if len(found) > 1 or specs[0].startswith("@"):
+            return found
+        if found and os.path.abspath(found[0]) != os.path.abspath(specs[0]):
+            from vidcv.sources.images import list_images
+
+            if not list_images(specs[0]):  # a folder or glob of one video (and no image): that video
+                return found
+        return None
     for spec in specs:
         if is_live_spec(spec):  # sources that are no files: each is extracted on its own
             raise InputError(
