@@ -81,18 +81,23 @@ def decoded(path: str) -> list[np.ndarray]:
     return out
 
 
+def recording_run(clip, rec, log) -> subprocess.Popen:
+    """`vidcv run` of ``clip`` in real time, recording to ``rec`` and logging to ``log`` (stderr kept)."""
+    return subprocess.Popen(
+        [*vidcv_cmd(), "run", clip, "--realtime", "-q", "-o", str(rec), "--detections-jsonl", str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_a_sigkill_leaves_a_visible_playable_recording_and_log_and_the_next_run_names_them(tmp_path):
     clip = write_video(str(tmp_path / "clip.mp4"), 300)  # 10 s, read in real time
     out = tmp_path / "out"
     out.mkdir()
     rec, log = out / "rec.mp4", out / "d.jsonl"
     growing = tmp_path / "out" / "rec.partial.mp4"
-    proc = subprocess.Popen(
-        [*vidcv_cmd(), "run", clip, "--realtime", "-q", "-o", str(rec), "--detections-jsonl", str(log)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = recording_run(clip, rec, log)
     try:
         wait_for_fragments(proc, str(growing), 2)
         assert proc.poll() is None, proc.stderr.read()
@@ -191,12 +196,7 @@ def test_a_second_run_writing_the_same_outputs_is_refused_and_the_first_loses_no
     out = tmp_path / "out"
     out.mkdir()
     rec, log = out / "rec.mp4", out / "d.jsonl"
-    first = subprocess.Popen(
-        [*vidcv_cmd(), "run", clip, "--realtime", "-q", "-o", str(rec), "--detections-jsonl", str(log)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = recording_run(clip, rec, log)
     try:
         wait_for_fragments(first, str(out / "rec.partial.mp4"), 1)
         assert first.poll() is None, first.stderr.read()
