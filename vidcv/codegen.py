@@ -231,7 +231,7 @@ def _docstring(parts: list[_Part], title: str, needs_vidcv: bool, decode: str = 
 
 def _imports(code: str, needs_vidcv: bool) -> list[str]:
     used = _names_used(code)
-    stdlib = ["argparse", "glob", "os", "sys"]
+    stdlib = ["argparse", "glob", "os", "re", "sys"]
     lines = [f"import {m}" for m in stdlib if m in used]
     if not needs_vidcv:
         lines.append("from dataclasses import dataclass, field, replace")
@@ -334,7 +334,8 @@ def open_source(source: str):
         return read_frames(source), 30.0
     capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
     if not capture.isOpened():
-        raise SystemExit(f"cannot open {source}: give a video file, a camera index or an image folder")
+        shown = re.sub(r"://.*@", "://***@", source)  # a stream's user name and password are never printed
+        raise SystemExit(f"cannot open {shown}: give a video file, a camera index or an image folder")
     fps = capture.get(cv2.CAP_PROP_FPS)
     fps = fps if 0 < fps < 1000 else 30.0
     return read_video(capture, fps), fps

@@ -18,12 +18,13 @@ MASK = "***"
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # In a text, a URL runs from its scheme to the first blank or quote; its user info, up to the last "@" before
-# a blank, / ? or #, may hold quotes.
-_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s/?#]*@)?[^\s'\"<>`]*")
+# a blank or /, may hold quotes, ? and #.
+_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s/]*@)?[^\s'\"<>`]*")
 # Query parameters that carry a secret (cameras often take ?user=admin&password=...).
+# Any name holding one of the words below counts (passphrase, client_secret, auth_token, passkey, ...):
+# masking a value that was no secret costs less than printing one that was.
 _SECRET_QUERY = re.compile(
-    r"([?&;](?:user(?:name)?|login|pass(?:word|wd)?|pwd|secret|token|access_token|auth|key|api_?key|sig"
-    r"|signature|credentials?)=)[^&#;\s'\"]*",
+    r"([?&;](?:user(?:name)?|login|[\w.-]*(?:pass|pwd|secret|token|auth|key|sig|cred)[\w.-]*)=)[^&#;\s'\"]*",
     re.IGNORECASE,
 )
 
@@ -38,11 +39,15 @@ def _strip_userinfo(url: str) -> str:
     at = rest.rfind("@", 0, end)
     if at < 0 and not rest.startswith("["):
         # A password holding "/" (rtsp://admin:pa/ss@cam/x) ends the authority early, at a "port" that is no
-        # number: mask up to the "@" that follows, before the query.
+        # number: mask up to the "@" that follows, before the query. One holding "?" or "#" (rtsp://admin:pa#ss@
+        # cam/x) ends it at that: mask up to the "@" before the path.
         port = rest[:end].partition(":")[2]
-        if port and not port.isdigit():
+        if (port and not port.isdigit()) or rest[end : end + 1] in ("?", "#"):
             query = next((i for i, c in enumerate(rest) if c in "?#"), len(rest))
             at = rest.rfind("@", 0, query)
+            if at < 0:
+                slash = rest.find("/")
+                at = rest.rfind("@", 0, slash if slash >= 0 else len(rest))
     if at < 0:
         return url
     return f"{scheme[0]}{MASK}@{rest[at + 1 :]}"

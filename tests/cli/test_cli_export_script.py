@@ -87,6 +87,19 @@ def test_the_whole_video_and_an_image_folder(tmp_path):
     assert sorted(os.listdir(tmp_path / "pngs")) == ["frame_000000.png", "frame_000001.png", "frame_000002.png"]
 
 
+def test_a_source_the_script_cannot_open_is_said_without_its_password(tmp_path):
+    script = tmp_path / "edges.py"
+    assert run_cli("export-script", "edges", "-o", str(script)).returncode == 0
+    for source in ("rtsp://user:S3cr3tPW@127.0.0.1:9/x", "rtsp://user:pa/S3cr3tPW@127.0.0.1:9/x"):
+        ran = subprocess.run(
+            [sys.executable, str(script), source], capture_output=True, text=True, cwd=tmp_path, timeout=120
+        )
+        assert ran.returncode == 1 and "S3cr3tPW" not in ran.stdout + ran.stderr and "user" not in ran.stderr
+        assert ran.stderr.strip().splitlines()[-1] == (
+            "cannot open rtsp://***@127.0.0.1:9/x: give a video file, a camera index or an image folder"
+        )
+
+
 def test_the_script_equals_vidcv_run_on_the_sample(tmp_path):
     """The same frames out of `vidcv run` and out of the script's process(): both decode colour and convert
     (vidcv's default; the luma path is opt-in, --gray-decode)."""
