@@ -44,6 +44,7 @@ USER, PASSWORD = "vidcvuser", "s3cretpw"
             "http://h/x?client_secret=a&auth_token=b&passkey=c&fps=5",
             "http://h/x?client_secret=***&auth_token=***&passkey=***&fps=5",
         ),
+        ("stream http://h/x?token=abc: connection refused", "stream http://h/x?token=***: connection refused"),
         (
             "cannot open 'http://a:b@h/x': 401; and rtsp://c:d@e/f.",
             "cannot open 'http://***@h/x': 401; and rtsp://***@e/f.",

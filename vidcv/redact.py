@@ -24,7 +24,8 @@ _URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s/]*@)?[^
 # Any name holding one of the words below counts (passphrase, client_secret, auth_token, passkey, ...):
 # masking a value that was no secret costs less than printing one that was.
 _SECRET_QUERY = re.compile(
-    r"([?&;](?:user(?:name)?|login|[\w.-]*(?:pass|pwd|secret|token|auth|key|sig|cred)[\w.-]*)=)[^&#;\s'\"]*",
+    r"([?&;](?:user(?:name)?|login|[\w.-]*(?:pass|pwd|secret|token|auth|key|sig|cred)[\w.-]*)=)"
+    r"[^&#;\s'\"]*?(?=[&#;\s'\"]|:\s|:$|$)",  # up to the ": " of a message that quotes the URL
     re.IGNORECASE,
 )
 
