@@ -87,6 +87,27 @@ def test_export_refuses_what_it_cannot_export(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "out, words",
+    [
+        ("mine.pt", "--out mine.pt: the export is an ONNX model; give a name ending in .onnx"),
+        ("other.pt", "--out other.pt: the export is an ONNX model; give a name ending in .onnx"),
+        ("alias.onnx", "--out alias.onnx is the weights being exported; give another name"),
+        ("folder.onnx", "cannot write folder.onnx: it is a folder (give a file name)"),
+    ],
+)
+def test_export_never_writes_over_the_weights_nor_beside_a_folder(tmp_path, out, words):
+    """Refused before ultralytics loads anything: the weights, even reached through a link, stay as they were."""
+    weights = tmp_path / "mine.pt"
+    weights.write_bytes(b"the user's only weights")
+    os.symlink("mine.pt", tmp_path / "alias.onnx")
+    (tmp_path / "folder.onnx").mkdir()
+    res = run_cli("model", "export", "mine.pt", "--out", out, cwd=tmp_path)
+    assert res.returncode != 0 and res.stderr.strip().splitlines()[-1] == f"vidcv: error: {words}"
+    assert weights.read_bytes() == b"the user's only weights"
+    assert sorted(os.listdir(tmp_path)) == ["alias.onnx", "folder.onnx", "mine.pt"]
+
+
+@pytest.mark.parametrize(
     "argv, debug, verbose",
     [
         (["model", "--debug", "info", "x.onnx"], True, False),

@@ -40,6 +40,14 @@ def export_command(args: argparse.Namespace) -> int:
         raise VidcvError(
             f"{out} is already there (a training run's own export?): give --out NEW.onnx, or --out {out} to replace it"
         )
+    if not out.lower().endswith(".onnx"):  # an ONNX graph under a .pt name would replace weights, unloadable
+        raise VidcvError(f"--out {out}: the export is an ONNX model; give a name ending in .onnx")
+    from vidcv.fileio import same_file
+    from vidcv.sinks.base import check_writable
+
+    if same_file(out, weights):
+        raise VidcvError(f"--out {out} is the weights being exported; give another name")
+    check_writable(out)  # before the export's minutes: a folder there, or no permission, is said now
     import shutil  # here: every command imports this module, and shutil brings bz2 and lzma
     import tempfile
 
