@@ -100,6 +100,25 @@ def test_a_source_the_script_cannot_open_is_said_without_its_password(tmp_path):
         )
 
 
+def test_the_script_never_replaces_its_preset_and_a_folder_is_said(tmp_path):
+    preset = tmp_path / "mine.yaml"
+    preset.write_text(run_cli("presets", "edges").stdout)
+    os.symlink("mine.yaml", tmp_path / "alias.yaml")
+    (tmp_path / "folder").mkdir()
+    for args, words in (
+        (["mine.yaml", "-o", "mine.yaml"], "-o mine.yaml is the preset itself; give the script another name (NAME.py)"),
+        (
+            ["alias.yaml", "-o", "mine.yaml"],
+            "-o mine.yaml is the preset itself; give the script another name (NAME.py)",
+        ),
+        (["edges", "-o", "folder"], "cannot write folder: it is a folder (give a file name)"),
+    ):
+        res = run_cli("export-script", *args, cwd=tmp_path)
+        assert res.returncode == 1 and res.stderr == f"vidcv: error: {words}\n"
+    assert preset.read_text() == run_cli("presets", "edges").stdout
+    assert sorted(os.listdir(tmp_path)) == ["alias.yaml", "folder", "mine.yaml"]
+
+
 def test_the_script_equals_vidcv_run_on_the_sample(tmp_path):
     """The same frames out of `vidcv run` and out of the script's process(): both decode colour and convert
     (vidcv's default; the luma path is opt-in, --gray-decode)."""

@@ -8,6 +8,7 @@ import sys
 
 from vidcv.cli.exit_codes import EXIT_OK
 from vidcv.cli.output import say
+from vidcv.errors import VidcvError
 
 EPILOG = """examples:
   vidcv export-script edges -o edges.py && python edges.py assets/sample.mp4 --output out.mp4
@@ -44,6 +45,13 @@ def export_script_command(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(code)
         return EXIT_OK
+    from vidcv.fileio import same_file
+    from vidcv.presets import find_preset
+    from vidcv.sinks.base import check_writable
+
+    if same_file(args.output, find_preset(args.preset)):
+        raise VidcvError(f"-o {args.output} is the preset itself; give the script another name (NAME.py)")
+    check_writable(args.output)  # a folder there: said, nothing left beside it
     write_text_atomic(args.output, code)
     say(f"wrote {args.output}: python {args.output} SOURCE [--output OUT.mp4] [--show]")
     return EXIT_OK
