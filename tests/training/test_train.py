@@ -221,6 +221,13 @@ def test_refusals_are_one_line_and_start_nothing(tmp_path):
     line = one_line_error(run_cli("train", str(foreign), cwd=str(tmp_path)))
     assert "has no vidcv_format" in line and "vidcv_format: yolo" in line
     assert not (tmp_path / "runs").exists()  # nothing was started
+    # a run folder inside the dataset, given or by default from within it: its plots would become images there
+    before = sorted(os.path.relpath(os.path.join(d, f), dataset) for d, _, fs in os.walk(dataset) for f in fs)
+    line = one_line_error(run_cli("train", dataset, "--out", os.path.join(dataset, "images", "train", "run1")))
+    assert "lies inside the dataset" in line and "give --out a folder outside it" in line
+    line = one_line_error(run_cli("train", ".", cwd=dataset))
+    assert f"the default runs/ of this folder ({os.path.join(dataset, 'runs')}) lies inside the dataset" in line
+    assert sorted(os.path.relpath(os.path.join(d, f), dataset) for d, _, fs in os.walk(dataset) for f in fs) == before
 
 
 def test_events_travel_as_json_lines():

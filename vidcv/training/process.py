@@ -174,7 +174,7 @@ def plan_training(options: TrainOptions) -> Plan:
     data = read_dataset(options.dataset)
     model = check_model(data, options.model)
     imgsz = options.imgsz or (224 if data.task == "classify" else 640)
-    run = claim_run_folder(options.out, data.name)
+    run = claim_run_folder(options.out, data.name, data.root)
     dataset = {"path": data.root, "format": data.fmt, "task": data.task, "classes": data.names, "images": data.images}
     settings = {k: v for k, v in asdict(options).items() if k != "resume"}
     settings.update(dataset=data.root, model=model, imgsz=imgsz, out=run)

@@ -52,9 +52,23 @@ def _claim(run: str) -> bool:
     return True
 
 
-def claim_run_folder(out: str, dataset_name: str) -> str:
+def _inside(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or lies below it, links resolved."""
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return os.path.commonpath([path, root]) == root
+
+
+def claim_run_folder(out: str, dataset_name: str, dataset_root: str = "") -> str:
     """The run folder, made and owned by this run (absolute). ``out`` given: that folder, which must not exist or be
-    empty; otherwise ``runs/train-NAME-N`` with the first N free. An existing run is never written into."""
+    empty; otherwise ``runs/train-NAME-N`` with the first N free. An existing run is never written into, and none
+    is made inside ``dataset_root`` (its plots would become images of the dataset)."""
+    where = os.path.abspath(out or DEFAULT_RUNS)
+    if dataset_root and _inside(where, dataset_root):
+        given = f"--out {out}" if out else f"the default {DEFAULT_RUNS}/ of this folder ({where})"
+        raise VidcvError(
+            f"{given} lies inside the dataset {dataset_root}: a run's files there would become part of it; give "
+            "--out a folder outside it, or train from another folder"
+        )
     if out:
         run = os.path.abspath(out)
         if os.path.islink(run):
