@@ -252,3 +252,31 @@ def test_the_parent_side_imports_neither_torch_nor_ultralytics():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stdout.strip() == "[]", res.stderr
+
+
+def test_two_resumes_of_one_run_take_turns_and_the_second_finds_the_first(tmp_path):
+    """A resume checks the run and marks it with its own pid in one step, the run folder locked meanwhile: the
+    second resume, even a moment later, finds the run training (before, the pid came only with the child)."""
+    import threading
+
+    from vidcv.training.process import plan_resume
+    from vidcv.training.runs import new_record, read_record, run_locked, write_record
+
+    dataset = make_dataset(str(tmp_path / "ds"), frames=4)
+    run = tmp_path / "run"
+    (run / "weights").mkdir(parents=True)
+    (run / "weights" / "last.pt").write_bytes(b"weights")
+    record = new_record({"path": dataset}, {"model": "yolo11n.yaml", "epochs": 3, "imgsz": 64, "batch": 2})
+    write_record(str(run), {**record, "status": "stopped"})
+    options = TrainOptions(resume=str(run), workers=0, device="cpu")
+    taken = threading.Event()
+    with run_locked(str(run)):  # a resume in the middle of its check: the other waits for it
+        waiting = threading.Thread(target=lambda: (plan_resume(options), taken.set()))
+        waiting.start()
+        assert not taken.wait(0.3)
+    waiting.join(10)
+    assert taken.is_set()
+    marked = read_record(str(run))
+    assert marked["status"] == "running" and marked["pid"] == os.getpid() and marked["resumed"]
+    with pytest.raises(Exception, match=rf"that run is still training \(pid {os.getpid()}\): stop it first"):
+        plan_resume(options)

@@ -40,6 +40,7 @@ from vidcv.training.runs import (
     new_record,
     now,
     read_record,
+    run_locked,
     update_record,
     write_record,
 )
@@ -128,6 +129,11 @@ def plan_resume(options: TrainOptions) -> Plan:
     run = os.path.abspath(given)
     if os.path.isfile(run) and os.path.basename(os.path.dirname(run)) == "weights":
         run = os.path.dirname(os.path.dirname(run))  # RUN/weights/last.pt names its run
+    with run_locked(run):  # checked and marked as this process's in one step: a second resume finds the mark
+        return _plan_resume(options, given, run)
+
+
+def _plan_resume(options: TrainOptions, given: str, run: str) -> Plan:
     record = read_record(run)
     last = os.path.join(run, "weights", "last.pt")
     if not record:
@@ -162,7 +168,8 @@ def plan_resume(options: TrainOptions) -> Plan:
         resume=run,
     )
     resumed = [*record.get("resumed", []), now()]
-    update_record(run, status="running", ended=None, resumed=resumed)
+    # this process's pid until the training child writes its own: alive either way while the run goes on
+    update_record(run, status="running", ended=None, resumed=resumed, pid=os.getpid(), host=socket.gethostname())
     return Plan(kept, data, last, imgsz, run, resume=True, digest=str(dataset.get("digest") or ""))
 
 
