@@ -221,6 +221,28 @@ def free_name(stem: str, ext: str, mark: str) -> str:
     return name
 
 
+@contextmanager
+def folder_locked(folder: str) -> Iterator[None]:
+    """``folder`` locked for the ``with`` block: an exclusive ``flock`` on the folder itself (nothing written,
+    released however the process ends), so that two processes checking and marking what the folder holds take
+    turns. Unlocked where there is no ``flock`` (Windows) or no such folder (the caller's own checks say so)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def link_on_the_way(root: str, rel: str) -> str | None:
     """The first symbolic link on the way from the folder ``root`` down to ``root/rel``, the file itself
     included (a folder planted as a link would lead a write or a removal out of ``root``); None where there

@@ -259,8 +259,9 @@ def test_two_resumes_of_one_run_take_turns_and_the_second_finds_the_first(tmp_pa
     second resume, even a moment later, finds the run training (before, the pid came only with the child)."""
     import threading
 
+    from vidcv.fileio import folder_locked
     from vidcv.training.process import plan_resume
-    from vidcv.training.runs import new_record, read_record, run_locked, write_record
+    from vidcv.training.runs import new_record, read_record, write_record
 
     dataset = make_dataset(str(tmp_path / "ds"), frames=4)
     run = tmp_path / "run"
@@ -270,7 +271,7 @@ def test_two_resumes_of_one_run_take_turns_and_the_second_finds_the_first(tmp_pa
     write_record(str(run), {**record, "status": "stopped"})
     options = TrainOptions(resume=str(run), workers=0, device="cpu")
     taken = threading.Event()
-    with run_locked(str(run)):  # a resume in the middle of its check: the other waits for it
+    with folder_locked(str(run)):  # a resume in the middle of its check: the other waits for it
         waiting = threading.Thread(target=lambda: (plan_resume(options), taken.set()))
         waiting.start()
         assert not taken.wait(0.3)

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from vidcv.errors import VidcvError
+from vidcv.fileio import folder_locked
 from vidcv.jobs import processes
 from vidcv.training.dataset import TrainingData, check_model, read_dataset
 from vidcv.training.events import TERMINAL, EpochEnd, Failed, Stopped, TrainingEvent, from_line
@@ -40,7 +41,6 @@ from vidcv.training.runs import (
     new_record,
     now,
     read_record,
-    run_locked,
     update_record,
     write_record,
 )
@@ -129,7 +129,7 @@ def plan_resume(options: TrainOptions) -> Plan:
     run = os.path.abspath(given)
     if os.path.isfile(run) and os.path.basename(os.path.dirname(run)) == "weights":
         run = os.path.dirname(os.path.dirname(run))  # RUN/weights/last.pt names its run
-    with run_locked(run):  # checked and marked as this process's in one step: a second resume finds the mark
+    with folder_locked(run):  # checked and marked as this process's in one step: a second resume finds the mark
         return _plan_resume(options, given, run)
 
 

@@ -14,8 +14,6 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from vidcv._version import __version__
@@ -100,28 +98,6 @@ def claim_run_folder(out: str, dataset_name: str, dataset_root: str = "") -> str
         except OSError as exc:
             raise OutputError(f"cannot create the run folder {run}: {exc.strerror or exc}") from None
     raise VidcvError(f"{base} holds {MAX_RUNS} runs named {stem}-N: move some away, or give --out")
-
-
-@contextmanager
-def run_locked(run: str) -> Iterator[None]:
-    """The run folder locked (an ``flock`` on the folder itself, released however the process ends) while a resume
-    checks the run and marks it as its own: two resumes of one run take turns, and the second finds the first's
-    mark."""
-    try:
-        import fcntl
-    except ImportError:  # no fcntl (Windows): unlocked
-        yield
-        return
-    try:
-        fd = os.open(run, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:  # not a folder: the resume's own checks say so
-        yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def record_path(run: str) -> str:
