@@ -380,8 +380,12 @@ def test_extract_dialog_cancel_leaves_a_valid_dataset(qtbot, window, tmp_path):
     dialog.every.setValue(1)
     assert dialog.start()
     qtbot.wait(300)
+    runner = dialog.job.runner
+    cancelled = dialog.running  # once in a CI run the extraction had ended on its own by now (4 frames kept)
     dialog.cancel()
-    assert not dialog.running and "cancelled" in dialog.progress.text()
+    assert not dialog.running and runner.error is None, runner.error
+    if cancelled:
+        assert "cancelled" in dialog.progress.text()
     for split in ("train", "val", "test"):
         for name in os.listdir(tmp_path / "ds" / "labels" / split):
             assert (tmp_path / "ds" / "images" / split / (name[:-4] + ".jpg")).exists()
