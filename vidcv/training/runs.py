@@ -52,18 +52,12 @@ def _claim(run: str) -> bool:
     return True
 
 
-def _inside(path: str, root: str) -> bool:
-    """Whether ``path`` is ``root`` or lies below it, links resolved."""
-    path, root = os.path.realpath(path), os.path.realpath(root)
-    return os.path.commonpath([path, root]) == root
-
-
 def claim_run_folder(out: str, dataset_name: str, dataset_root: str = "") -> str:
     """The run folder, made and owned by this run (absolute). ``out`` given: that folder, which must not exist or be
     empty; otherwise ``runs/train-NAME-N`` with the first N free. An existing run is never written into, and none
     is made inside ``dataset_root`` (its plots would become images of the dataset)."""
     where = os.path.abspath(out or DEFAULT_RUNS)
-    if dataset_root and _inside(where, dataset_root):
+    if dataset_root and is_inside(os.path.realpath(where), os.path.realpath(dataset_root)):  # links resolved
         given = f"--out {out}" if out else f"the default {DEFAULT_RUNS}/ of this folder ({where})"
         raise VidcvError(
             f"{given} lies inside the dataset {dataset_root}: a run's files there would become part of it; give "
