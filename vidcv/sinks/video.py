@@ -324,7 +324,7 @@ class ImageSequenceSink(Sink):
                     f"bad image pattern '{target}': use one integer field, e.g. out/frame_%05d.png"
                 ) from None
         else:
-            pattern = os.path.join(target, "frame_%06d.png")
+            pattern = sequence_pattern(target)
         check_no_earlier_frames(pattern, target)
         ext = os.path.splitext(pattern)[1].lower()
         if ext not in SEQUENCE_EXTENSIONS:
@@ -343,6 +343,11 @@ class ImageSequenceSink(Sink):
 
     def close(self) -> None:
         pass
+
+
+def sequence_pattern(target: str) -> str:
+    """The printf pattern an image sequence ``target`` names: itself, or ``frame_%06d.png`` in a folder."""
+    return target if "%" in target else os.path.join(target, "frame_%06d.png")
 
 
 #: the integer field of an image pattern (``%05d``, ``%d``, ``%6i``)
@@ -438,6 +443,6 @@ def check_output(target: str) -> None:
     if "%" in target or target.endswith(("/", os.sep)) or os.path.isdir(target) or not os.path.splitext(target)[1]:
         folder = os.path.dirname(target) if "%" in target else target
         check_writable(os.path.join(folder or ".", "frame_000000.png"), shown=target)
-        check_no_earlier_frames(target if "%" in target else os.path.join(target, "frame_%06d.png"), target)
+        check_no_earlier_frames(sequence_pattern(target), target)
     else:
         check_writable(target)
